@@ -1,0 +1,218 @@
+"""Schema of the store as append-only sqlite_utils migrations; never edit one that has shipped."""
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("chibo")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["units"].create(
+        {
+            "id": int,
+            "code": str,
+            "name": str,
+            "kind": str,
+            "valid_from": str,
+            "valid_to": str,
+            "successor_id": int,
+        },
+        pk="id",
+        not_null={"code", "name", "kind"},
+        defaults={"kind": "xa"},
+        foreign_keys=[("successor_id", "units", "id")],
+    )
+    db["units"].create_index(["code"], unique=True)
+    db["cells"].create(
+        {
+            "id": int,
+            "code": str,
+            "unit_id": int,
+            "name": str,
+            "cell_type": str,
+            "meeting_day": int,
+            "valid_from": str,
+            "valid_to": str,
+            "successor_id": int,
+        },
+        pk="id",
+        not_null={"code", "unit_id", "name", "cell_type"},
+        defaults={"cell_type": "ap_khom"},
+        foreign_keys=[("unit_id", "units", "id"), ("successor_id", "cells", "id")],
+    )
+    db["cells"].create_index(["code"], unique=True)
+    db["cells"].create_index(["unit_id"])
+    db["leaders"].create(
+        {
+            "id": int,
+            "code": str,
+            "full_name": str,
+            "position": str,
+            "grp": str,
+            "active": int,
+        },
+        pk="id",
+        not_null={"code", "full_name", "grp", "active"},
+        defaults={"active": 1, "grp": "khac"},
+    )
+    db["leaders"].create_index(["code"], unique=True)
+    db["assignments"].create(
+        {
+            "id": int,
+            "leader_id": int,
+            "unit_id": int,
+            "cell_id": int,
+            "decision_no": str,
+            "decision_date": str,
+            "valid_from": str,
+            "valid_to": str,
+            "required_per_quarter": int,
+        },
+        pk="id",
+        not_null={"leader_id", "unit_id", "valid_from", "required_per_quarter"},
+        defaults={"required_per_quarter": 1},
+        foreign_keys=[
+            ("leader_id", "leaders", "id"),
+            ("unit_id", "units", "id"),
+            ("cell_id", "cells", "id"),
+        ],
+    )
+    db["assignments"].create_index(["leader_id"])
+    db["assignments"].create_index(["unit_id"])
+    db["meetings"].create(
+        {
+            "id": int,
+            "cell_id": int,
+            "held_on": str,
+            "mtype": str,
+            "members_total": int,
+            "members_exempt": int,
+            "present": int,
+            "absent_excused": int,
+            "absent_unexcused": int,
+            "duration_minutes": int,
+            "score": int,
+            "rating": str,
+            "leadership": int,
+            "education": int,
+            "combativeness": int,
+            "topics": str,
+            "notes": str,
+            "created_by": str,
+            "created_at": str,
+            "updated_at": str,
+            "deleted_at": str,
+        },
+        pk="id",
+        not_null={
+            "cell_id",
+            "held_on",
+            "mtype",
+            "members_total",
+            "members_exempt",
+            "present",
+            "absent_excused",
+            "absent_unexcused",
+        },
+        defaults={"members_exempt": 0, "leadership": 0, "education": 0, "combativeness": 0},
+        foreign_keys=[("cell_id", "cells", "id")],
+    )
+    # Figures filter live meetings by date, then group by cell; a partial index keeps
+    # deleted rows out of every aggregate's scan.
+    db.execute(
+        "CREATE INDEX idx_meetings_live_held_cell ON meetings(held_on, cell_id, mtype) "
+        "WHERE deleted_at IS NULL"
+    )
+    db["meetings"].create_index(["cell_id", "held_on"])
+    db["meeting_leaders"].create(
+        {
+            "meeting_id": int,
+            "leader_id": int,
+            "report_submitted_on": str,
+            "remarks": str,
+        },
+        pk=("meeting_id", "leader_id"),
+        foreign_keys=[("meeting_id", "meetings", "id"), ("leader_id", "leaders", "id")],
+    )
+    db["meeting_leaders"].create_index(["leader_id", "meeting_id"])
+    db["weaknesses"].create(
+        {
+            "id": int,
+            "unit_id": int,
+            "cell_id": int,
+            "meeting_id": int,
+            "category": str,
+            "description": str,
+            "noted_on": str,
+            "noted_by": int,
+            "severity": str,
+            "status": str,
+            "due_on": str,
+            "resolved_on": str,
+            "resolution": str,
+            "created_by": str,
+            "deleted_at": str,
+        },
+        pk="id",
+        not_null={"unit_id", "category", "noted_on", "severity", "status"},
+        defaults={"severity": "medium", "status": "open"},
+        foreign_keys=[
+            ("unit_id", "units", "id"),
+            ("cell_id", "cells", "id"),
+            ("meeting_id", "meetings", "id"),
+            ("noted_by", "leaders", "id"),
+        ],
+    )
+    db["weaknesses"].create_index(["noted_on"])
+    db["weaknesses"].create_index(["status", "due_on"])
+    db["users"].create(
+        {
+            "username": str,
+            "full_name": str,
+            "email": str,
+            "password_hash": str,
+            "role": str,
+            "active": int,
+            "failed_logins": int,
+            "locked_until": str,
+            "created_at": str,
+        },
+        pk="username",
+        not_null={"full_name", "password_hash", "role", "active", "failed_logins"},
+        defaults={"active": 1, "failed_logins": 0},
+    )
+    db["user_units"].create(
+        {"username": str, "unit_id": int},
+        pk=("username", "unit_id"),
+        foreign_keys=[("username", "users", "username"), ("unit_id", "units", "id")],
+    )
+    db["audit_log"].create(
+        {
+            "id": int,
+            "at": str,
+            "username": str,
+            "action": str,
+            "table_name": str,
+            "row_id": str,
+            "before_json": str,
+            "after_json": str,
+        },
+        pk="id",
+        not_null={"at", "action"},
+    )
+    db["audit_log"].create_index(["at"])
+    # The audit log is append-only, whatever code runs against the file.
+    db.execute(
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    )
+    db["settings"].create({"key": str, "value": str}, pk="key")
+
+
+def migrate(db: Database) -> None:
+    """Apply every pending migration."""
+    migrations.apply(db)

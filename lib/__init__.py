@@ -1,0 +1,1 @@
+"""Cell-meeting oversight: the logic behind the dashboard, the CLI and the exports."""

@@ -1,0 +1,74 @@
+"""Assignments: a decision puts a leader in charge of a unit or a cell for a time."""
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlite_utils import Database
+
+from lib import store
+from lib.domain import Actor, FieldError, ValidationError, coerce, validate_assignment
+from lib.users import require_admin
+
+FIELDS = {"leader_id": "int", "unit_id": "int", "cell_id": "int", "decision_no": "str",
+          "decision_date": "date", "valid_from": "date", "valid_to": "date",
+          "required_per_quarter": "int"}
+
+
+def _check(db: Database, raw: Mapping[str, Any], today: date) -> dict:
+    clean, errors = coerce(raw, FIELDS)
+    if clean.get("required_per_quarter") is None and not errors:
+        clean["required_per_quarter"] = 1
+    if not errors:
+        errors = validate_assignment(clean, today)
+    for name, table in (("leader_id", "leaders"), ("unit_id", "units"), ("cell_id", "cells")):
+        if clean.get(name) is not None and db.execute(f"select 1 from {table} where id = ?",
+                                                     [clean[name]]).fetchone() is None:
+            errors.append(FieldError(name, "unknown_id"))
+    if not errors and clean.get("cell_id") is not None:
+        unit = db.execute("select unit_id from cells where id = ?", [clean["cell_id"]]).fetchone()[0]
+        if unit != clean["unit_id"]:
+            errors.append(FieldError("cell_id", "cell_not_in_unit"))
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def create(db: Database, actor: Actor, raw: Mapping[str, Any], *, today: date | None = None) -> int:
+    """Record one assignment line of a decision (admin only); return its id."""
+    require_admin(db, actor)
+    return store.insert(db, actor, "assignments", _check(db, raw, today or date.today()))
+
+
+def update(db: Database, actor: Actor, assignment_id: int, changes: Mapping[str, Any],
+           *, today: date | None = None) -> dict:
+    """Change an assignment (admin only)."""
+    require_admin(db, actor)
+    before = store.get(db, "assignments", assignment_id)
+    clean = _check(db, {k: before[k] for k in FIELDS} | dict(changes), today or date.today())
+    return store.update(db, actor, "assignments", assignment_id, clean)
+
+
+def end(db: Database, actor: Actor, assignment_id: int, last_day: Any) -> dict:
+    """End an assignment on last_day, keeping its history."""
+    return update(db, actor, assignment_id, {"valid_to": last_day})
+
+
+LIST_SQL = """
+select a.*, l.code as leader_code, l.full_name, l.position, l.grp,
+       u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name
+from assignments a
+join leaders l on l.id = a.leader_id
+join units u on u.id = a.unit_id
+left join cells c on c.id = a.cell_id
+where (:unit_id is null or a.unit_id = :unit_id)
+  and (:leader_id is null or a.leader_id = :leader_id)
+  and (:on is null or (a.valid_from <= :on and (a.valid_to is null or a.valid_to >= :on)))
+order by u.name, l.full_name, a.valid_from
+"""
+
+
+def list_assignments(db: Database, *, unit_id: int | None = None, leader_id: int | None = None,
+                     on: str | None = None) -> list[dict]:
+    """Assignments with leader, unit and cell names; current ones when 'on' is a day."""
+    return [dict(r) for r in db.query(LIST_SQL, {"unit_id": unit_id, "leader_id": leader_id, "on": on})]

@@ -1,0 +1,73 @@
+"""The audit log: who did what and when, before and after; append-only."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from lib.domain import Actor
+
+
+def now_iso() -> str:
+    """Local time to the second, as stored in the log and in created_at/updated_at."""
+    return datetime.now().isoformat(timespec="seconds")
+
+
+def _dump(row: Any) -> str | None:
+    if row is None:
+        return None
+    return json.dumps(dict(row), ensure_ascii=False, default=str, sort_keys=True)
+
+
+def record(
+    db: Database,
+    actor: Actor | str | None,
+    action: str,
+    table: str | None = None,
+    row_id: Any = None,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    """Append one entry to the audit log (inside the caller's transaction)."""
+    username = actor.username if isinstance(actor, Actor) else actor
+    db["audit_log"].insert(
+        {
+            "at": now_iso(),
+            "username": username,
+            "action": action,
+            "table_name": table,
+            "row_id": None if row_id is None else str(row_id),
+            "before_json": _dump(before),
+            "after_json": _dump(after),
+        }
+    )
+
+
+SEARCH_SQL = """
+select id, at, username, action, table_name, row_id, before_json, after_json
+from audit_log
+where (:username is null or username = :username)
+  and (:table_name is null or table_name = :table_name)
+  and (:action is null or action = :action)
+  and (:date_from is null or at >= :date_from)
+  and (:date_to is null or at < date(:date_to, '+1 day'))
+order by id desc
+limit :limit
+"""
+
+
+def entries(
+    db: Database,
+    *,
+    username: str | None = None,
+    table_name: str | None = None,
+    action: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
+    """Audit entries, newest first, filtered by user, table, action and date."""
+    params = dict(username=username, table_name=table_name, action=action,
+                  date_from=date_from, date_to=date_to, limit=limit)
+    return [dict(r) for r in db.query(SEARCH_SQL, params)]

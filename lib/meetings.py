@@ -1,0 +1,289 @@
+"""Meeting records: create, update, soft delete, restore, list; leaders present and their reports."""
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from sqlite_utils import Database
+
+from lib import audit, store
+from lib.domain import (
+    MEETING_FIELDS,
+    Actor,
+    FieldError,
+    MeetingType,
+    ValidationError,
+    coerce,
+    parse_date,
+    ParseError,
+    rating_for_score,
+    validate_leader_report,
+    validate_meeting,
+)
+from lib.settings import thresholds
+from lib.users import require_admin, require_unit
+
+CELL_SQL = "select id, unit_id, name, meeting_day, valid_from, valid_to from cells where id = ?"
+
+DUPLICATE_SQL = """
+select id from meetings
+where cell_id = :cell_id and mtype = 'thuong_ky' and deleted_at is null
+  and held_on >= :month_start and held_on < date(:month_start, '+1 month')
+  and (:own_id is null or id != :own_id)
+limit 1
+"""
+
+
+def _cell(db: Database, cell_id: int | None) -> dict | None:
+    if cell_id is None:
+        return None
+    cur = db.execute(CELL_SQL, [cell_id])
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+
+def _clean_leaders(
+    db: Database, leaders: Iterable[Mapping[str, Any]], held_on: date | None, today: date
+) -> tuple[list[dict], list[FieldError]]:
+    clean, errors, seen = [], [], set()
+    for entry in leaders or ():
+        leader_id = entry.get("leader_id")
+        if leader_id is None or db.execute("select 1 from leaders where id = ?", [leader_id]).fetchone() is None:
+            errors.append(FieldError("leaders_present", "unknown_code", value=entry.get("leader_code", leader_id)))
+            continue
+        if leader_id in seen:
+            errors.append(FieldError("leaders_present", "duplicate_leader", value=entry.get("leader_code", leader_id)))
+            continue
+        seen.add(leader_id)
+        try:
+            submitted = parse_date(entry.get("report_submitted_on"))
+        except ParseError as exc:
+            errors.append(FieldError("report_submitted_on", exc.key, exc.params))
+            continue
+        errors += validate_leader_report(held_on, submitted, today)
+        clean.append({"leader_id": leader_id, "report_submitted_on": submitted,
+                      "remarks": (entry.get("remarks") or None)})
+    return clean, errors
+
+
+def check(
+    db: Database,
+    raw: Mapping[str, Any],
+    leaders: Iterable[Mapping[str, Any]] = (),
+    *,
+    own_id: int | None = None,
+    today: date | None = None,
+) -> tuple[dict, list[dict], list[FieldError]]:
+    """Parse and validate a meeting and its leaders; return the typed record, leaders and errors."""
+    today = today or date.today()
+    clean, errors = coerce(raw, MEETING_FIELDS)
+    clean.setdefault("members_exempt", 0)
+    if clean.get("members_exempt") is None:
+        clean["members_exempt"] = 0
+    cell = _cell(db, clean.get("cell_id"))
+    if clean.get("cell_id") is not None and cell is None:
+        errors.append(FieldError("cell_id", "unknown_id"))
+    th = thresholds(db)
+    if not errors:
+        errors += validate_meeting(clean, today=today, cell=cell, thresholds=th)
+    if clean.get("score") is not None and clean.get("rating") is None and 0 <= clean["score"] <= 100:
+        clean["rating"] = rating_for_score(clean["score"], th)
+    if not errors and clean["mtype"] == MeetingType.THUONG_KY:
+        month_start = clean["held_on"].replace(day=1).isoformat()
+        dup = db.execute(DUPLICATE_SQL, {"cell_id": clean["cell_id"], "month_start": month_start,
+                                        "own_id": own_id}).fetchone()
+        if dup:
+            errors.append(FieldError("held_on", "duplicate_regular",
+                                     {"month": clean["held_on"].strftime("%m/%Y"), "existing": dup[0]}))
+    clean_leaders, leader_errors = _clean_leaders(db, leaders, clean.get("held_on"), today)
+    return clean, clean_leaders, errors + leader_errors
+
+
+def _write_leaders(db: Database, meeting_id: int, leaders: list[dict]) -> None:
+    db.execute("delete from meeting_leaders where meeting_id = ?", [meeting_id])
+    for entry in leaders:
+        db["meeting_leaders"].insert(store.to_row({"meeting_id": meeting_id, **entry}))
+
+
+def create(
+    db: Database,
+    actor: Actor,
+    raw: Mapping[str, Any],
+    leaders: Iterable[Mapping[str, Any]] = (),
+    *,
+    today: date | None = None,
+) -> int:
+    """Validate, scope-check and save a meeting with its leaders; return its id."""
+    cell = _cell(db, raw.get("cell_id")) if isinstance(raw.get("cell_id"), int) else None
+    if cell is not None:
+        require_unit(db, actor, cell["unit_id"])
+    clean, clean_leaders, errors = check(db, raw, leaders, today=today)
+    if errors:
+        raise ValidationError(errors)
+    if cell is None:
+        require_unit(db, actor, _cell(db, clean["cell_id"])["unit_id"])
+    now = audit.now_iso()
+    row = store.to_row({**clean, "created_by": actor.username, "created_at": now, "updated_at": now})
+    with db.atomic():
+        db["meetings"].insert(row)
+        meeting_id = db.execute("select last_insert_rowid()").fetchone()[0]
+        _write_leaders(db, meeting_id, clean_leaders)
+        audit.record(db, actor, "create", "meetings", meeting_id, None, get(db, meeting_id))
+    return meeting_id
+
+
+def update(
+    db: Database,
+    actor: Actor,
+    meeting_id: int,
+    changes: Mapping[str, Any],
+    leaders: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    today: date | None = None,
+) -> None:
+    """Validate and save changes to a meeting (and optionally its leaders), audited."""
+    before = get(db, meeting_id)
+    require_unit(db, actor, before["unit_id"])
+    merged = {k: before[k] for k in MEETING_FIELDS} | dict(changes)
+    if leaders is None:
+        leaders = before["leaders"]
+    clean, clean_leaders, errors = check(db, merged, leaders, own_id=meeting_id, today=today)
+    if errors:
+        raise ValidationError(errors)
+    new_cell = _cell(db, clean["cell_id"])
+    require_unit(db, actor, new_cell["unit_id"])
+    with db.atomic():
+        db["meetings"].update(meeting_id, store.to_row({**clean, "updated_at": audit.now_iso()}))
+        _write_leaders(db, meeting_id, clean_leaders)
+        audit.record(db, actor, "update", "meetings", meeting_id, before, get(db, meeting_id))
+
+
+def delete(db: Database, actor: Actor, meeting_id: int) -> None:
+    """Soft-delete a meeting (a clerk within scope, or an admin)."""
+    require_unit(db, actor, get(db, meeting_id)["unit_id"])
+    store.soft_delete(db, actor, "meetings", meeting_id)
+
+
+def restore(db: Database, actor: Actor, meeting_id: int) -> None:
+    """Restore a soft-deleted meeting (admin only); refused if it would duplicate a regular meeting."""
+    require_admin(db, actor)
+    m = get(db, meeting_id)
+    if m["mtype"] == MeetingType.THUONG_KY:
+        dup = db.execute(DUPLICATE_SQL, {"cell_id": m["cell_id"], "month_start": m["held_on"][:8] + "01",
+                                        "own_id": meeting_id}).fetchone()
+        if dup:
+            raise ValidationError([FieldError("held_on", "duplicate_regular",
+                                              {"month": m["held_on"][5:7] + "/" + m["held_on"][:4],
+                                               "existing": dup[0]})])
+    store.restore(db, actor, "meetings", meeting_id)
+
+
+def set_report(
+    db: Database, actor: Actor, meeting_id: int, leader_id: int, submitted_on: Any, *, today: date | None = None
+) -> None:
+    """Record (or clear) the date a leader's written report on a meeting was received."""
+    m = get(db, meeting_id)
+    require_unit(db, actor, m["unit_id"])
+    before = next((e for e in m["leaders"] if e["leader_id"] == leader_id), None)
+    if before is None:
+        raise ValidationError([FieldError("leader_id", "unknown_id")])
+    try:
+        day = parse_date(submitted_on)
+    except ParseError as exc:
+        raise ValidationError([FieldError("report_submitted_on", exc.key, exc.params)]) from None
+    errors = validate_leader_report(date.fromisoformat(m["held_on"]), day, today or date.today())
+    if errors:
+        raise ValidationError(errors)
+    db.execute(
+        "update meeting_leaders set report_submitted_on = ? where meeting_id = ? and leader_id = ?",
+        [day.isoformat() if day else None, meeting_id, leader_id],
+    )
+    after = dict(before, report_submitted_on=day.isoformat() if day else None)
+    audit.record(db, actor, "update", "meeting_leaders", f"{meeting_id}:{leader_id}", before, after)
+
+
+GET_SQL = """
+select m.*, c.unit_id, c.code as cell_code, c.name as cell_name, c.meeting_day,
+       u.code as unit_code, u.name as unit_name
+from meetings m join cells c on c.id = m.cell_id join units u on u.id = c.unit_id
+where m.id = ?
+"""
+
+LEADERS_SQL = """
+select ml.leader_id, l.code as leader_code, l.full_name, l.position, l.grp,
+       ml.report_submitted_on, ml.remarks
+from meeting_leaders ml join leaders l on l.id = ml.leader_id
+where ml.meeting_id = ? order by l.full_name
+"""
+
+
+def get(db: Database, meeting_id: int) -> dict:
+    """One meeting with its cell, unit and leaders present."""
+    cur = db.execute(GET_SQL, [meeting_id])
+    row = cur.fetchone()
+    if row is None:
+        raise ValidationError([FieldError("id", "not_found")])
+    m = dict(zip([d[0] for d in cur.description], row))
+    m["leaders"] = [dict(r) for r in db.query(LEADERS_SQL, [meeting_id])]
+    return m
+
+
+LIST_SQL = """
+select m.id, m.held_on, u.code as unit_code, u.name as unit_name, c.code as cell_code,
+       c.name as cell_name, m.mtype, m.members_total, m.members_exempt, m.present,
+       m.absent_excused, m.absent_unexcused, m.duration_minutes, m.score, m.rating,
+       m.leadership, m.education, m.combativeness, m.topics, m.notes, m.created_by,
+       m.updated_at, m.deleted_at,
+       (select count(*) from meeting_leaders ml where ml.meeting_id = m.id) as leaders_present
+from meetings m join cells c on c.id = m.cell_id join units u on u.id = c.unit_id
+where (:deleted = 1 or m.deleted_at is null)
+  and (:only_deleted = 0 or m.deleted_at is not null)
+  and (:start is null or m.held_on >= :start)
+  and (:end is null or m.held_on <= :end)
+  and (:unit_id is null or c.unit_id = :unit_id)
+  and (:cell_id is null or m.cell_id = :cell_id)
+  and (:mtype is null or m.mtype = :mtype)
+  and (:rating is null or m.rating = :rating)
+  and (:text is null or m.topics like :text or m.notes like :text)
+  and (:scope is null or c.unit_id in (select value from json_each(:scope)))
+order by {order}
+limit :limit offset :offset
+"""
+
+SORTS = {
+    "held_on_desc": "m.held_on desc, m.id desc",
+    "held_on": "m.held_on, m.id",
+    "unit": "u.name, c.name, m.held_on desc",
+    "attendance": "cast(m.present as real) / max(1, m.members_total - m.members_exempt), m.held_on desc",
+    "score_desc": "m.score desc, m.held_on desc",
+}
+
+
+def list_meetings(
+    db: Database,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    unit_id: int | None = None,
+    cell_id: int | None = None,
+    mtype: str | None = None,
+    rating: str | None = None,
+    text: str | None = None,
+    unit_ids: Iterable[int] | None = None,
+    deleted: bool = False,
+    only_deleted: bool = False,
+    sort: str = "held_on_desc",
+    limit: int = 200,
+    offset: int = 0,
+) -> list[dict]:
+    """Meeting rows for the records page, filtered and sorted in SQL."""
+    import json
+
+    params = {
+        "start": start, "end": end, "unit_id": unit_id, "cell_id": cell_id, "mtype": mtype,
+        "rating": rating, "text": f"%{text.strip()}%" if text and text.strip() else None,
+        "scope": json.dumps(sorted(unit_ids)) if unit_ids is not None else None,
+        "deleted": int(deleted or only_deleted), "only_deleted": int(only_deleted),
+        "limit": limit, "offset": offset,
+    }
+    return [dict(r) for r in db.query(LIST_SQL.format(order=SORTS.get(sort, SORTS["held_on_desc"])), params)]
