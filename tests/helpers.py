@@ -1,0 +1,36 @@
+"""Shared helpers for AppTest page tests: start the app, log in, create users."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from lib import db as dbm
+from lib import users
+from lib.domain import SYSTEM
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+TIMEOUT = 60
+
+
+def app_test(db_path: Path) -> AppTest:
+    """An AppTest of app.py (not yet run) against db_path (CHIBO_DB is set by the db_path fixture)."""
+    import os
+
+    os.environ["CHIBO_DB"] = str(db_path)
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+def login(at: AppTest, username: str, password: str) -> AppTest:
+    """Run the app if needed, fill and submit the login form; returns the rerun AppTest."""
+    if not at._tree:
+        at.run()
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button(key="login_submit").click()
+    return at.run()
+
+
+def make_user(db_path: Path, username: str, role: str, unit_ids=(), password: str = "Matkhau123") -> None:
+    """Create an active user directly through lib.users.create_user as SYSTEM."""
+    with dbm.write(db_path) as db:
+        users.create_user(db, SYSTEM, username, username.title(), password, role, list(unit_ids))
