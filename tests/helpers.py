@@ -22,7 +22,7 @@ def app_test(db_path: Path) -> AppTest:
 
 def login(at: AppTest, username: str, password: str) -> AppTest:
     """Run the app if needed, fill and submit the login form; returns the rerun AppTest."""
-    if not at._tree:
+    if not any(w.key == "login_username" for w in at.text_input):
         at.run()
     at.text_input(key="login_username").input(username)
     at.text_input(key="login_password").input(password)
