@@ -111,24 +111,44 @@ ENUMS: dict[str, type[Labelled]] = {
 }
 
 
-@dataclass(frozen=True)
 class FieldError:
     """A refusal naming the field and the reason, translated when shown."""
 
-    field: str
-    key: str
-    params: dict = field(default_factory=dict, compare=False, hash=False)
+    __slots__ = ("field", "key", "params")
+
+    def __init__(self, field: str, key: str, params: dict | None = None, **kwargs: object):
+        self.field = field
+        self.key = key
+        self.params = {**(params or {}), **kwargs}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FieldError) and (self.field, self.key) == (other.field, other.key)
+
+    def __hash__(self) -> int:
+        return hash((self.field, self.key))
+
+    def __repr__(self) -> str:
+        return f"FieldError({self.field!r}, {self.key!r}, {self.params!r})"
 
     @property
     def field_label(self) -> str:
         return t(f"field.{self.field}")
 
+    prefix = "err"
+
     @property
     def message(self) -> str:
-        return t(f"err.{self.key}", **self.params)
+        return t(f"{self.prefix}.{self.key}", **self.params)
 
     def __str__(self) -> str:
         return f"{self.field_label}: {self.message}"
+
+
+class FieldWarning(FieldError):
+    """Advice about a field that does not block a save."""
+
+    __slots__ = ()
+    prefix = "warn"
 
 
 class ValidationError(ValueError):
@@ -450,21 +470,23 @@ def validate_leader_report(held_on: date | None, submitted_on: date | None, toda
     return errors
 
 
-def meeting_warnings(m: Mapping[str, Any], *, meeting_day: int | None, thresholds: Thresholds) -> list[FieldError]:
+def meeting_warnings(
+    m: Mapping[str, Any], *, meeting_day: int | None, thresholds: Thresholds = Thresholds()
+) -> list[FieldWarning]:
     """Advice that does not block a save: off-day, short meeting, low attendance."""
     warnings = []
     held = m.get("held_on")
     if held is not None and meeting_day and m.get("mtype") == MeetingType.THUONG_KY:
         if held.day != scheduled_day(meeting_day, held.year, held.month):
-            warnings.append(FieldError("held_on", "warn_off_day", day=meeting_day))
+            warnings.append(FieldWarning("held_on", "off_day", day=meeting_day))
     dur = m.get("duration_minutes")
     if dur is not None and dur < thresholds.min_duration:
-        warnings.append(FieldError("duration_minutes", "warn_short", minutes=thresholds.min_duration))
+        warnings.append(FieldWarning("duration_minutes", "short", minutes=thresholds.min_duration))
     required = (m.get("members_total") or 0) - (m.get("members_exempt") or 0)
     if required > 0 and m.get("present") is not None:
         rate = m["present"] / required
         if rate < thresholds.attendance:
-            warnings.append(FieldError("present", "warn_low_attendance",
+            warnings.append(FieldWarning("present", "low_attendance",
                                        rate=f"{rate:.0%}", threshold=f"{thresholds.attendance:.0%}"))
     return warnings
 

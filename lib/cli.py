@@ -1,0 +1,198 @@
+"""`python -m lib ...`: init, demo, import, metrics, create-user, backup, report."""
+
+import argparse
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+from lib import db as dbm
+from lib.domain import SYSTEM, PermissionDenied, ValidationError
+from lib.i18n import set_language, t
+
+
+def _path(args: argparse.Namespace) -> Path:
+    return Path(args.db) if args.db else dbm.config.db_path()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = dbm.init(_path(args))
+    print(t("cli.initialised", path=path))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from lib import demo, users
+
+    path = dbm.init(_path(args))
+    with dbm.read(path) as db:
+        populated = users.count_users(db) > 0 or db["meetings"].count > 0
+    if populated:
+        if args.if_empty:
+            print(t("cli.demo_skipped", path=path))
+            return 0
+        print(t("cli.not_empty", path=path), file=sys.stderr)
+        return 1
+    counts = demo.load(path, meetings=args.meetings, seed=args.seed)
+    print(t("cli.demo_loaded", path=path, counts=", ".join(f"{k}={v}" for k, v in counts.items())))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from lib import importer
+
+    path = dbm.init(_path(args))
+    file = Path(args.file)
+    if not file.is_file():
+        print(t("cli.no_file", file=file), file=sys.stderr)
+        return 2
+    result = importer.run(path, args.kind, file.read_bytes(), file.name, SYSTEM)
+    if result.errors:
+        for line in result.error_lines():
+            print(line, file=sys.stderr)
+        print(result.summary(), file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from lib import metrics
+
+    path = dbm.init(_path(args))
+    with dbm.read(path) as db:
+        try:
+            data = metrics.compute(db, args.period, args.unit)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        for row in data["attendance_by_unit"]:
+            rate = "–" if row["rate"] is None else f"{row['rate']:.1%}"
+            cov = "–" if row["coverage"] is None else f"{row['coverage']:.1%}"
+            print(f"{row['unit_code']:<12} {row['unit_name']:<28} {rate:>7} {cov:>7}")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from lib import users
+
+    path = dbm.init(_path(args))
+    if not args.password_stdin:
+        print(t("cli.password_stdin_required"), file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    with dbm.write(path) as db:
+        codes = {row["code"]: row["id"] for row in db.query("select id, code from units")}
+        unknown = [c for c in args.unit or [] if c not in codes]
+        if unknown:
+            print(t("err.unknown_code", value=", ".join(unknown)), file=sys.stderr)
+            return 1
+        users.create_user(db, SYSTEM, args.username, args.full_name or args.username, password, args.role,
+                          [codes[c] for c in args.unit or []])
+    print(t("cli.user_created", username=args.username.strip().lower(), role=args.role))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    path = _path(args)
+    if not path.is_file():
+        print(t("cli.no_file", file=path), file=sys.stderr)
+        return 2
+    dest = Path(args.dest)
+    if dest.is_dir():
+        from datetime import datetime
+
+        dest = dest / f"app-{datetime.now():%Y%m%d-%H%M%S}.db"
+    tmp = dest.with_name(dest.name + ".part")
+    src = sqlite3.connect(str(path), timeout=30)
+    out = sqlite3.connect(str(tmp))
+    try:
+        # The online backup API copies a consistent snapshot while writers carry on.
+        src.backup(out)
+        ok = out.execute("pragma integrity_check").fetchone()[0] == "ok"
+    finally:
+        out.close()
+        src.close()
+    if not ok:
+        tmp.unlink(missing_ok=True)
+        print(t("cli.backup_failed", dest=dest), file=sys.stderr)
+        return 1
+    tmp.replace(dest)
+    print(t("cli.backup_done", dest=dest))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from lib import reports
+
+    path = dbm.init(_path(args))
+    try:
+        out = reports.write_report(path, args.period, args.format, Path(args.out), unit_code=args.unit)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(t("cli.report_done", file=out))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    p = argparse.ArgumentParser(prog="python -m lib", description=t("cli.description"))
+    p.add_argument("--db", help=t("cli.help_db"))
+    p.add_argument("--lang", choices=["vi", "en"], default="vi", help=t("cli.help_lang"))
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help=t("cli.help_init")).set_defaults(fn=cmd_init)
+    d = sub.add_parser("demo", help=t("cli.help_demo"))
+    d.add_argument("--meetings", type=int, default=None)
+    d.add_argument("--seed", type=int, default=42)
+    d.add_argument("--if-empty", action="store_true", help=t("cli.help_if_empty"))
+    d.set_defaults(fn=cmd_demo)
+    i = sub.add_parser("import", help=t("cli.help_import"))
+    i.add_argument("kind", choices=["units", "cells", "leaders", "assignments", "meetings", "weaknesses"])
+    i.add_argument("file")
+    i.set_defaults(fn=cmd_import)
+    m = sub.add_parser("metrics", help=t("cli.help_metrics"))
+    m.add_argument("--period", required=True)
+    m.add_argument("--unit")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(fn=cmd_metrics)
+    u = sub.add_parser("create-user", help=t("cli.help_create_user"))
+    u.add_argument("username")
+    u.add_argument("--role", required=True, choices=["admin", "clerk", "viewer"])
+    u.add_argument("--unit", action="append", help=t("cli.help_unit"))
+    u.add_argument("--full-name")
+    u.add_argument("--password-stdin", action="store_true")
+    u.set_defaults(fn=cmd_create_user)
+    b = sub.add_parser("backup", help=t("cli.help_backup"))
+    b.add_argument("dest")
+    b.set_defaults(fn=cmd_backup)
+    r = sub.add_parser("report", help=t("cli.help_report"))
+    r.add_argument("--period", required=True)
+    r.add_argument("--format", choices=["docx", "xlsx"], required=True)
+    r.add_argument("--out", required=True)
+    r.add_argument("--unit")
+    r.set_defaults(fn=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; refusals print a message and exit non-zero, never a traceback."""
+    args = parser().parse_args(argv)
+    set_language(args.lang)
+    try:
+        return args.fn(args)
+    except ValidationError as exc:
+        for error in exc.errors:
+            print(str(error), file=sys.stderr)
+        return 1
+    except PermissionDenied as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as exc:
+        print(t("cli.db_error", error=exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
