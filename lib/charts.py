@@ -1,0 +1,288 @@
+"""Dashboard charts: pure functions from a DataFrame to an Altair chart, Vietnamese titles and tooltips."""
+
+import altair as alt
+import pandas as pd
+
+from lib.domain import LeaderGroup, Rating, WeaknessCategory
+from lib.i18n import t
+
+# Projector-sized defaults; presentation mode scales them up with styled(chart, scale).
+BASE_FONT = 15
+WIDTH = "container"
+GOOD = "#2e7d32"
+BAD = "#c62828"
+NEUTRAL = "#1f5fa8"
+RATING_COLOURS = {"tot": "#2e7d32", "kha": "#1f5fa8", "trung_binh": "#f9a825", "kem": "#c62828"}
+# Month keys are "YYYY-MM"; shown to users as "MM/YYYY".
+MONTH_LABEL = "substring(datum.value, 5, 7) + '/' + substring(datum.value, 0, 4)"
+MONTH_CALC = "substring(datum.month, 5, 7) + '/' + substring(datum.month, 0, 4)"
+AGE_BUCKETS = ("0-30", "31-90", "91-180", "181+")
+DURATION_BUCKETS = ("<60", "60-89", "90-119", "120+")
+
+
+def styled(chart: alt.TopLevelMixin, scale: float = 1.0) -> alt.TopLevelMixin:
+    """Apply the large, readable fonts (scaled for presentation mode)."""
+    size = round(BASE_FONT * scale)
+    return (
+        chart.configure_axis(labelFontSize=size, titleFontSize=size + 1, labelLimit=int(260 * scale))
+        .configure_legend(labelFontSize=size, titleFontSize=size, symbolSize=120 * scale, labelLimit=int(320 * scale))
+        .configure_title(fontSize=size + 5, anchor="start")
+        .configure_view(strokeWidth=0)
+        .configure_text(fontSize=size)
+    )
+
+
+def _title(key: str, subtitle: str | None = None) -> alt.TitleParams:
+    return alt.TitleParams(t(key), subtitle=subtitle or "")
+
+
+def _pct(field: str, key: str) -> alt.Tooltip:
+    return alt.Tooltip(f"{field}:Q", title=t(key), format=".1%")
+
+
+def _height(rows: int, per_row: int = 30, minimum: int = 180) -> int:
+    return max(minimum, rows * per_row)
+
+
+def category_order() -> list[str]:
+    """Weakness category labels, the five seed categories first, in their order."""
+    return [c.label for c in WeaknessCategory]
+
+
+def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | None = None) -> alt.LayerChart:
+    """Units ranked by attendance rate, with the threshold as a rule line (unit_name, rate, present, required)."""
+    data = df.assign(below=df["rate"] < threshold, threshold=threshold)
+    base = alt.Chart(data)
+    bars = base.mark_bar().encode(
+        y=alt.Y("unit_name:N", sort="-x", title=t("chart.unit")),
+        x=alt.X("rate:Q", title=t("chart.attendance_rate"), axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("below:N", scale=alt.Scale(domain=[False, True], range=[NEUTRAL, BAD]), legend=None),
+        tooltip=[alt.Tooltip("unit_name:N", title=t("chart.unit")), _pct("rate", "chart.attendance_rate"),
+                 alt.Tooltip("present:Q", title=t("chart.present"), format=","),
+                 alt.Tooltip("required:Q", title=t("chart.required"), format=",")],
+    )
+    labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("rate:Q", format=".1%"), color=alt.value("#222"))
+    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color=BAD, strokeDash=[6, 4], size=2).encode(
+        x="threshold:Q", tooltip=[_pct("threshold", "chart.threshold")])
+    return alt.layer(bars, labels, rule, title=_title("chart.attendance_ranked", subtitle)).properties(
+        width=WIDTH, height=_height(len(data)))
+
+
+def attendance_heatmap_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
+    """Unit × month heatmap of attendance rate (unit_name, month 'YYYY-MM', rate, meetings)."""
+    base = alt.Chart(df).transform_calculate(month_label=MONTH_CALC).encode(
+        x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=-45)),
+        y=alt.Y("unit_name:N", title=t("chart.unit")),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("rate:Q", title=t("chart.attendance_rate"), legend=alt.Legend(format="%"),
+                        scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1], clamp=True)),
+        tooltip=[alt.Tooltip("unit_name:N", title=t("chart.unit")),
+                 alt.Tooltip("month_label:N", title=t("chart.month")),
+                 _pct("rate", "chart.attendance_rate"),
+                 alt.Tooltip("meetings:Q", title=t("chart.meetings"), format=",")],
+    )
+    return alt.layer(cells, title=_title("chart.attendance_heatmap", subtitle)).properties(
+        width=WIDTH, height=_height(df["unit_name"].nunique() if len(df) else 0, 28))
+
+
+def attendance_trend_chart(df: pd.DataFrame, threshold: float | None = None,
+                           subtitle: str | None = None) -> alt.LayerChart:
+    """Attendance rate month by month, one line per series (month 'YYYY-MM', series, rate)."""
+    lines = alt.Chart(df).transform_calculate(month_label=MONTH_CALC).mark_line(point=True, strokeWidth=3).encode(
+        x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=-45)),
+        y=alt.Y("rate:Q", title=t("chart.attendance_rate"), axis=alt.Axis(format="%"),
+                scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=t("chart.series"), legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("series:N", title=t("chart.series")),
+                 alt.Tooltip("month_label:N", title=t("chart.month")), _pct("rate", "chart.attendance_rate")],
+    )
+    layers = [lines]
+    if threshold is not None:
+        layers.append(alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
+            color=BAD, strokeDash=[6, 4], size=2).encode(
+            y="threshold:Q", tooltip=[_pct("threshold", "chart.threshold")]))
+    return alt.layer(*layers, title=_title("chart.attendance_trend", subtitle)).properties(width=WIDTH, height=360)
+
+
+def absences_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
+    """Absences with and without reason by unit, stacked (unit_name, absent_excused, absent_unexcused)."""
+    kinds = {"absent_excused": t("chart.absent_excused"), "absent_unexcused": t("chart.absent_unexcused")}
+    data = df.melt(id_vars=["unit_name"], value_vars=list(kinds), var_name="kind", value_name="count")
+    data["kind"] = data["kind"].map(kinds)
+    return alt.Chart(data, title=_title("chart.absences", subtitle)).mark_bar().encode(
+        y=alt.Y("unit_name:N", title=t("chart.unit"), sort="-x"),
+        x=alt.X("sum(count):Q", title=t("chart.absences_count")),
+        color=alt.Color("kind:N", title=t("chart.kind"), sort=list(kinds.values()),
+                        scale=alt.Scale(domain=list(kinds.values()), range=["#90a4ae", BAD]),
+                        legend=alt.Legend(orient="bottom")),
+        order=alt.Order("kind:N"),
+        tooltip=[alt.Tooltip("unit_name:N", title=t("chart.unit")), alt.Tooltip("kind:N", title=t("chart.kind")),
+                 alt.Tooltip("count:Q", title=t("chart.count"), format=",")],
+    ).properties(width=WIDTH, height=_height(df["unit_name"].nunique() if len(df) else 0))
+
+
+def leader_attendance_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
+    """Expected against attended meetings for each leader (full_name, expected, attended, compliance)."""
+    measures = {"expected": t("chart.expected"), "attended": t("chart.attended")}
+    data = df.melt(id_vars=["full_name", "compliance"], value_vars=list(measures), var_name="measure",
+                   value_name="count")
+    data["measure"] = data["measure"].map(measures)
+    return alt.Chart(data, title=_title("chart.leader_attendance", subtitle)).mark_bar().encode(
+        y=alt.Y("full_name:N", title=t("chart.leader"), sort=alt.EncodingSortField("compliance", order="ascending")),
+        yOffset=alt.YOffset("measure:N", sort=list(measures.values())),
+        x=alt.X("count:Q", title=t("chart.meetings_count")),
+        color=alt.Color("measure:N", title=t("chart.measure"), sort=list(measures.values()),
+                        scale=alt.Scale(domain=list(measures.values()), range=["#b0bec5", NEUTRAL]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("full_name:N", title=t("chart.leader")),
+                 alt.Tooltip("measure:N", title=t("chart.measure")),
+                 alt.Tooltip("count:Q", title=t("chart.count"), format=",.2f"),
+                 _pct("compliance", "chart.compliance")],
+    ).properties(width=WIDTH, height=_height(df["full_name"].nunique() if len(df) else 0, 34))
+
+
+def group_compliance_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
+    """Compliance by leader group, groups in their fixed order (grp, compliance, expected, attended)."""
+    labels = LeaderGroup.labels()
+    data = df.assign(group=df["grp"].map(labels))
+    order = [labels[g] for g in labels if g in set(df["grp"])]
+    bars = alt.Chart(data).mark_bar(color=NEUTRAL).encode(
+        y=alt.Y("group:N", title=t("chart.group"), sort=order),
+        x=alt.X("compliance:Q", title=t("chart.compliance"), axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("group:N", title=t("chart.group")), _pct("compliance", "chart.compliance"),
+                 alt.Tooltip("expected:Q", title=t("chart.expected"), format=",.2f"),
+                 alt.Tooltip("attended:Q", title=t("chart.attended"), format=",")],
+    )
+    text = bars.mark_text(align="left", dx=4).encode(text=alt.Text("compliance:Q", format=".0%"),
+                                                      color=alt.value("#222"))
+    return alt.layer(bars, text, title=_title("chart.group_compliance", subtitle)).properties(
+        width=WIDTH, height=_height(len(data), 44))
+
+
+def reports_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
+    """Written reports on time, late and missing by leader group (grp, on_time, late, missing)."""
+    kinds = {"on_time": t("chart.reports_on_time"), "late": t("chart.reports_late"),
+             "missing": t("chart.reports_missing")}
+    labels = LeaderGroup.labels()
+    data = df.assign(group=df["grp"].map(labels)).melt(id_vars=["group"], value_vars=list(kinds), var_name="kind",
+                                                        value_name="count")
+    data["kind"] = data["kind"].map(kinds)
+    data["rank"] = data["kind"].map({v: i for i, v in enumerate(kinds.values())})
+    order = [labels[g] for g in labels if g in set(df["grp"])]
+    return alt.Chart(data, title=_title("chart.reports", subtitle)).mark_bar().encode(
+        y=alt.Y("group:N", title=t("chart.group"), sort=order),
+        x=alt.X("count:Q", title=t("chart.reports_count"), stack="zero"),
+        color=alt.Color("kind:N", title=t("chart.kind"), sort=list(kinds.values()),
+                        scale=alt.Scale(domain=list(kinds.values()), range=[GOOD, "#f9a825", BAD]),
+                        legend=alt.Legend(orient="bottom")),
+        order=alt.Order("rank:Q"),
+        tooltip=[alt.Tooltip("group:N", title=t("chart.group")), alt.Tooltip("kind:N", title=t("chart.kind")),
+                 alt.Tooltip("count:Q", title=t("chart.count"), format=",")],
+    ).properties(width=WIDTH, height=_height(len(order), 44))
+
+
+def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
+    """Weakness counts by category × unit, the five seed categories first (category, unit_name, count)."""
+    labels = WeaknessCategory.labels()
+    data = df.assign(category_label=df["category"].map(labels))
+    order = [labels[c] for c in labels if c in set(df["category"])]
+    base = alt.Chart(data).encode(
+        x=alt.X("unit_name:N", title=t("chart.unit"), axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("category_label:N", title=t("chart.category"), sort=order),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("count:Q", title=t("chart.count"), scale=alt.Scale(scheme="orangered")),
+        tooltip=[alt.Tooltip("category_label:N", title=t("chart.category")),
+                 alt.Tooltip("unit_name:N", title=t("chart.unit")),
+                 alt.Tooltip("count:Q", title=t("chart.count"), format=",")],
+    )
+    text = base.mark_text().encode(text=alt.Text("count:Q", format=","), color=alt.value("#111"))
+    return alt.layer(cells, text, title=_title("chart.weakness_matrix", subtitle)).properties(
+        width=WIDTH, height=_height(len(order), 40))
+
+
+def weakness_trend_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
+    """Weaknesses noted and resolved each month, and those still open (month 'YYYY-MM', opened, resolved, open)."""
+    measures = {"opened": t("chart.weak_opened"), "resolved": t("chart.weak_resolved"),
+                "open": t("chart.weak_open")}
+    present = [m for m in measures if m in df.columns]
+    data = df.melt(id_vars=["month"], value_vars=present, var_name="measure", value_name="count")
+    data["measure"] = data["measure"].map(measures)
+    names = [measures[m] for m in present]
+    return alt.Chart(data, title=_title("chart.weakness_trend", subtitle)).transform_calculate(
+        month_label=MONTH_CALC).mark_line(point=True, strokeWidth=3).encode(
+        x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=-45)),
+        y=alt.Y("count:Q", title=t("chart.count")),
+        color=alt.Color("measure:N", title=t("chart.measure"), sort=names,
+                        scale=alt.Scale(domain=names, range=[BAD, GOOD, "#f9a825"][:len(names)]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("month_label:N", title=t("chart.month")),
+                 alt.Tooltip("measure:N", title=t("chart.measure")),
+                 alt.Tooltip("count:Q", title=t("chart.count"), format=",")],
+    ).properties(width=WIDTH, height=340)
+
+
+def weakness_ageing_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
+    """Open weaknesses by age in days, youngest first (bucket in AGE_BUCKETS, count)."""
+    names = {b: t(f"chart.age_{i}") for i, b in enumerate(AGE_BUCKETS)}
+    data = df.assign(age=df["bucket"].map(names))
+    return alt.Chart(data, title=_title("chart.weakness_ageing", subtitle)).mark_bar().encode(
+        x=alt.X("age:N", title=t("chart.age"), sort=list(names.values()), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("count:Q", title=t("chart.count")),
+        color=alt.Color("age:N", sort=list(names.values()), legend=None,
+                        scale=alt.Scale(domain=list(names.values()), range=["#ffcc80", "#ffa726", "#f4511e", BAD])),
+        tooltip=[alt.Tooltip("age:N", title=t("chart.age")), alt.Tooltip("count:Q", title=t("chart.count"))],
+    ).properties(width=WIDTH, height=320)
+
+
+def rating_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
+    """Meetings by rating, Tốt → Kém (rating, count, share)."""
+    labels = Rating.labels()
+    data = df.assign(rating_label=df["rating"].map(labels))
+    order = list(labels.values())
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("rating_label:N", title=t("chart.rating"), sort=order, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("count:Q", title=t("chart.meetings_count")),
+        color=alt.Color("rating_label:N", sort=order, legend=None,
+                        scale=alt.Scale(domain=order, range=[RATING_COLOURS[r] for r in labels])),
+        tooltip=[alt.Tooltip("rating_label:N", title=t("chart.rating")),
+                 alt.Tooltip("count:Q", title=t("chart.meetings_count"), format=","),
+                 _pct("share", "chart.share")],
+    )
+    text = bars.mark_text(dy=-10).encode(text=alt.Text("share:Q", format=".1%"), color=alt.value("#222"))
+    return alt.layer(bars, text, title=_title("chart.rating_distribution", subtitle)).properties(
+        width=WIDTH, height=340)
+
+
+def properties_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
+    """Share of meetings showing each of the three properties (property, count, share)."""
+    names = {p: t(f"field.{p}") for p in ("leadership", "education", "combativeness")}
+    data = df.assign(property_label=df["property"].map(names))
+    order = list(names.values())
+    bars = alt.Chart(data).mark_bar(color=NEUTRAL).encode(
+        x=alt.X("share:Q", title=t("chart.share_meetings"), axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("property_label:N", title=t("chart.property"), sort=order),
+        tooltip=[alt.Tooltip("property_label:N", title=t("chart.property")),
+                 alt.Tooltip("count:Q", title=t("chart.meetings_count"), format=","), _pct("share", "chart.share")],
+    )
+    text = bars.mark_text(align="left", dx=4).encode(text=alt.Text("share:Q", format=".1%"), color=alt.value("#222"))
+    return alt.layer(bars, text, title=_title("chart.three_properties", subtitle)).properties(
+        width=WIDTH, height=200)
+
+
+def duration_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
+    """Meetings by duration band, bands under the minimum in red (bucket in DURATION_BUCKETS, count, short)."""
+    names = {b: t(f"chart.duration_{i}") for i, b in enumerate(DURATION_BUCKETS)}
+    data = df.assign(band=df["bucket"].map(names))
+    order = list(names.values())
+    return alt.Chart(data, title=_title("chart.durations", subtitle)).mark_bar().encode(
+        x=alt.X("band:N", title=t("chart.duration"), sort=order, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("count:Q", title=t("chart.meetings_count")),
+        color=alt.Color("short:N", scale=alt.Scale(domain=[True, False], range=[BAD, GOOD]), legend=None),
+        tooltip=[alt.Tooltip("band:N", title=t("chart.duration")),
+                 alt.Tooltip("count:Q", title=t("chart.meetings_count"), format=",")],
+    ).properties(width=WIDTH, height=320)
