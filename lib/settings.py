@@ -6,7 +6,8 @@ from sqlite_utils import Database
 
 from lib import audit
 from lib.config import DEFAULT_SETTINGS
-from lib.domain import Actor, Thresholds
+from lib.domain import Actor, FieldError, Thresholds, ValidationError
+from lib.i18n import t
 from lib.users import require_admin
 
 COOKIE_KEY = "cookie_key"
@@ -28,6 +29,9 @@ def thresholds(db: Database) -> Thresholds:
 def save_settings(db: Database, actor: Actor, values: dict[str, str]) -> None:
     """Store settings (admin only), auditing what changed."""
     require_admin(db, actor)
+    errors = check_settings({**get_settings(db), **values})
+    if errors:
+        raise ValidationError(errors)
     before = get_settings(db)
     for key, value in values.items():
         if key == COOKIE_KEY:
@@ -44,3 +48,51 @@ def cookie_key(db: Database) -> str:
     key = secrets.token_urlsafe(32)
     db.execute("insert or ignore into settings(key, value) values (?, ?)", [COOKIE_KEY, key])
     return db.execute("select value from settings where key = ?", [COOKIE_KEY]).fetchone()[0]
+
+
+class SettingError(FieldError):
+    """A refused setting, worded in the [page.settings] strings."""
+
+    prefix = "page.settings.err"
+
+    @property
+    def field_label(self) -> str:
+        return t(f"page.settings.{self.field}")
+
+
+# Whole-number settings and their allowed ranges (inclusive).
+_WHOLE = {
+    "threshold_tot": (0, 100),
+    "threshold_kha": (0, 100),
+    "threshold_trung_binh": (0, 100),
+    "min_duration_minutes": (1, 1440),
+    "report_days": (0, 365),
+    "refresh_seconds": (5, 3600),
+}
+
+
+def check_settings(values: dict[str, str]) -> list[SettingError]:
+    """Refusals for settings that are blank, out of range or out of order."""
+    errors: list[SettingError] = []
+    for key in ("org_name", "report_header", "place_name"):
+        if not str(values.get(key) or "").strip():
+            errors.append(SettingError(key, "required"))
+    numbers: dict[str, int] = {}
+    for key, (low, high) in _WHOLE.items():
+        try:
+            numbers[key] = int(str(values.get(key)).strip())
+        except ValueError:
+            errors.append(SettingError(key, "not_whole", value=values.get(key)))
+            continue
+        if not low <= numbers[key] <= high:
+            errors.append(SettingError(key, "range", low=low, high=high))
+    try:
+        attendance = float(str(values.get("attendance_threshold")).strip())
+        if not 0 < attendance <= 1:
+            errors.append(SettingError("attendance_threshold", "fraction"))
+    except ValueError:
+        errors.append(SettingError("attendance_threshold", "fraction"))
+    tiers = [numbers.get(k) for k in ("threshold_tot", "threshold_kha", "threshold_trung_binh")]
+    if None not in tiers and not tiers[0] > tiers[1] > tiers[2]:
+        errors.append(SettingError("threshold_kha", "order", tot=tiers[0], kha=tiers[1], trung_binh=tiers[2]))
+    return errors

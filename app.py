@@ -1,0 +1,47 @@
+"""Entry point: page config, login gate, navigation built for the user's role, shared sidebar."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from lib import auth, nav, ui, users
+from lib.domain import Role
+from lib.i18n import LANGUAGES, t
+
+ROOT = Path(__file__).resolve().parent
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+ui.set_language_from_session()
+st.set_page_config(page_title=t("app.title"), page_icon=":material/groups:", layout="wide")
+ui.init_db()
+
+authn = auth.authenticator()
+auth.restore(authn)
+who = auth.current_actor()
+auth.sync_cookie(authn)
+
+if auth.needs_setup():
+    pages = [st.Page("pages/setup.py", title=t("nav.setup"), icon=":material/rocket_launch:", url_path="thiet-lap")]
+elif who is None:
+    pages = [st.Page("pages/login.py", title=t("nav.login"), icon=":material/login:", url_path="dang-nhap")]
+else:
+    pages = {}
+    for spec in nav.pages_for(who.role):
+        # Pages still being written are left out rather than breaking the menu.
+        if (ROOT / spec.file).is_file():
+            page = st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path)
+            pages.setdefault(t(spec.section), []).append(page)
+
+page = st.navigation(pages)
+
+with st.sidebar:
+    if who is not None:
+        user = ui.read(users.get_user, who.username)
+        st.markdown(f":material/person: **{ui.md_escape(user['full_name'])}**")
+        st.caption(Role(who.role).label)
+    st.radio(t("app.language"), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True)
+    if who is not None:
+        st.button(t("auth.logout"), key="logout_button", icon=":material/logout:", on_click=auth.sign_out,
+                  width="stretch")
+
+page.run()

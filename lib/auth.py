@@ -1,0 +1,221 @@
+"""Login, cookie re-login, logout, first-run setup and the current user's Actor."""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from sqlite_utils import Database
+from streamlit_authenticator.utilities import LoginError
+
+from lib import audit, i18n, settings, users
+from lib import db as dbm
+from lib.domain import SYSTEM, Actor, FieldError, PermissionDenied, Role, ValidationError
+from lib.i18n import t
+
+COOKIE_NAME = "chibo_auth"
+COOKIE_DAYS = 7.0
+# Session keys streamlit-authenticator reads and writes; we keep the same ones so its
+# cookie check and ours agree on who is logged in.
+_AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
+_SET_COOKIE = "_auth_set_cookie"
+_DELETE_COOKIE = "_auth_delete_cookie"
+
+
+class AuthError(FieldError):
+    """A refusal from login, setup or password change, worded in the [auth] strings."""
+
+    prefix = "auth.err"
+
+    @property
+    def field_label(self) -> str:
+        key = f"auth.field.{self.field}"
+        return t(key) if i18n.has(key) else t(f"field.{self.field}")
+
+
+def testing() -> bool:
+    """Whether the app runs under the test suite (CHIBO_TESTING=1)."""
+    return os.environ.get("CHIBO_TESTING") == "1"
+
+
+# ---- pure parts (no Streamlit session needed) ------------------------------------------
+
+def credentials(db: Database) -> dict:
+    """The streamlit-authenticator credentials dict: active users with their bcrypt hashes."""
+    sql = """
+    select username, full_name, email, password_hash, role
+    from users
+    where active = 1
+    order by username
+    """
+    return {
+        "usernames": {
+            r["username"]: {
+                "name": r["full_name"],
+                "email": r["email"] or "",
+                "password": r["password_hash"],
+                "roles": [r["role"]],
+            }
+            for r in db.query(sql)
+        }
+    }
+
+
+def demo_available() -> bool:
+    """Whether the demo data loader (lib/demo.py) is installed."""
+    return importlib.util.find_spec("lib.demo") is not None
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _password_pair(password: str, confirm: str) -> list[FieldError]:
+    if password != confirm:
+        return [AuthError("password_confirm", "password_mismatch")]
+    return []
+
+
+def first_run_setup(
+    path: str | Path | None,
+    org_name: str,
+    full_name: str,
+    username: str,
+    password: str,
+    confirm: str,
+    demo: bool = False,
+) -> str:
+    """Create the first administrator on an empty database (optionally after the demo data); returns the username."""
+    errors: list[FieldError] = []
+    if not (org_name or "").strip():
+        errors.append(AuthError("org_name", "required"))
+    errors += _password_pair(password, confirm)
+    if errors:
+        raise ValidationError(errors + users.password_problems(password))
+    # Check the account fields without keeping anything, so a refused form loads no demo data.
+    try:
+        with dbm.write(path) as db:
+            if users.count_users(db):
+                raise ValidationError([AuthError("setup", "setup_done")])
+            users.create_user(db, SYSTEM, username, full_name, password, Role.ADMIN)
+            raise _DryRun
+    except _DryRun:
+        pass
+    username = username.strip().lower()
+    if demo and demo_available():
+        from lib import demo as demo_data
+
+        demo_data.load(path)
+    with dbm.write(path) as db:
+        if users.count_users(db) and not demo:
+            raise ValidationError([AuthError("setup", "setup_done")])
+        if users.get_user(db, username) is not None:
+            raise ValidationError([FieldError("username", "username_taken", value=username)])
+        users.create_user(db, SYSTEM, username, full_name, password, Role.ADMIN)
+        settings.save_settings(db, SYSTEM, {"org_name": org_name.strip()})
+    return username
+
+
+def change_own_password(db: Database, actor: Actor, current: str, new: str, confirm: str) -> None:
+    """Change the acting user's own password after checking the current one."""
+    user = users.get_user(db, actor.username)
+    if user is None or not user["active"]:
+        raise PermissionDenied("inactive")
+    if not users.check_password(current or "", user["password_hash"]):
+        raise ValidationError([AuthError("current_password", "wrong_password")])
+    errors = _password_pair(new, confirm) + users.password_problems(new)
+    if errors:
+        raise ValidationError(errors)
+    users.set_password(db, actor, actor.username, new)
+
+
+# ---- the Streamlit session ---------------------------------------------------------------
+
+def authenticator() -> stauth.Authenticate:
+    """This run's authenticator: credentials from the users table, cookie key from the database."""
+    with dbm.read() as db:
+        key = settings.cookie_key(db)
+        creds = credentials(db)
+    extra = {"login_sleep_time": 0} if testing() else {}
+    return stauth.Authenticate(creds, COOKIE_NAME, key, COOKIE_DAYS, auto_hash=False, **extra)
+
+
+def restore(authn: stauth.Authenticate) -> None:
+    """Log the session in from a valid re-login cookie, if there is one."""
+    if not st.session_state.get("authentication_status"):
+        try:
+            authn.login(location="unrendered")
+        except LoginError:
+            # The cookie names a user who is no longer active.
+            forget()
+
+
+def sync_cookie(authn: stauth.Authenticate) -> None:
+    """Set or delete the re-login cookie as the last sign-in or sign-out asked."""
+    if st.session_state.pop(_SET_COOKIE, False) and st.session_state.get("username"):
+        authn.cookie_controller.set_cookie()
+    if st.session_state.pop(_DELETE_COOKIE, False):
+        authn.cookie_controller.delete_cookie()
+
+
+def forget() -> None:
+    """Clear the login from the session and ask for the cookie to be deleted."""
+    for key in _AUTH_KEYS:
+        st.session_state[key] = None
+    st.session_state["logout"] = True
+    st.session_state[_DELETE_COOKIE] = True
+
+
+def sign_in(username: str, password: str) -> str:
+    """Check a login against the database ('ok', 'bad', 'locked', 'inactive'); on 'ok' the session is logged in."""
+    username = (username or "").strip().lower()
+    with dbm.write() as db:
+        outcome = users.authenticate(db, username, password)
+        user = users.get_user(db, username) if outcome == "ok" else None
+    if outcome == "ok":
+        st.session_state.update(
+            authentication_status=True,
+            username=username,
+            name=user["full_name"],
+            email=user["email"],
+            roles=[user["role"]],
+            logout=None,
+        )
+        st.session_state[_SET_COOKIE] = True
+    return outcome
+
+
+def lockout_end(username: str):
+    """When the named account's lockout ends, or None."""
+    with dbm.read() as db:
+        return users.locked_until(db, (username or "").strip().lower())
+
+
+def sign_out() -> None:
+    """Log out: audit it, clear the session and delete the cookie on the next run."""
+    username = st.session_state.get("username")
+    if username:
+        with dbm.write() as db:
+            audit.record(db, username, "logout")
+    forget()
+
+
+def current_actor() -> Actor | None:
+    """The logged-in user's Actor re-read from the database; a deactivated user is logged out."""
+    if not st.session_state.get("authentication_status"):
+        return None
+    username = st.session_state.get("username")
+    if not username:
+        return None
+    with dbm.read() as db:
+        who = users.actor_for(db, username)
+    if who is None:
+        forget()
+    return who
+
+
+def needs_setup() -> bool:
+    """Whether the database has no users yet (first run)."""
+    with dbm.read() as db:
+        return users.count_users(db) == 0

@@ -1,0 +1,79 @@
+"""Audit log (admin, read-only): who did what and when, with the record before and after."""
+
+import json
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from lib import audit, i18n, ui, users
+from lib.domain import SYSTEM
+from lib.i18n import t
+
+ui.require_page("pages/audit.py")
+st.title(t("nav.audit"))
+st.caption(t("page.audit.intro"))
+
+TABLES = ("units", "cells", "leaders", "assignments", "meetings", "meeting_leaders", "weaknesses", "users",
+          "settings")
+ALL = ""
+
+
+def _label(group: str, value: str | None) -> str:
+    if not value:
+        return t(f"page.audit.{group}_none") if group == "tables" else ""
+    key = f"page.audit.{group}.{value}"
+    return t(key) if i18n.has(key) else value
+
+
+usernames = [ALL] + [u["username"] for u in ui.read(users.list_users)] + [SYSTEM.username]
+c1, c2, c3 = st.columns(3)
+who = c1.selectbox(t("page.audit.user"), usernames, key="audit_user",
+                   format_func=lambda u: u or t("page.audit.all"))
+table = c2.selectbox(t("page.audit.table"), (ALL, *TABLES), key="audit_table",
+                     format_func=lambda v: _label("tables", v) if v else t("page.audit.all"))
+today = date.today()
+period = c3.date_input(t("page.audit.period"), value=(today - timedelta(days=30), today), format="DD/MM/YYYY",
+                       key="audit_period")
+start, end = (period + (None, None))[:2] if isinstance(period, tuple) else (period, period)
+
+rows = ui.read(audit.entries, username=who or None, table_name=table or None,
+               date_from=start.isoformat() if start else None, date_to=end.isoformat() if end else None)
+st.caption(t("page.audit.count", count=len(rows)))
+if not rows:
+    st.info(t("page.audit.empty"))
+    st.stop()
+
+frame = pd.DataFrame(
+    {
+        t("page.audit.id"): [r["id"] for r in rows],
+        t("page.audit.at"): [ui.fmt_datetime(r["at"]) + r["at"][16:19] for r in rows],
+        t("page.audit.user"): [r["username"] or "" for r in rows],
+        t("page.audit.action"): [_label("actions", r["action"]) for r in rows],
+        t("page.audit.table"): [_label("tables", r["table_name"]) for r in rows],
+        t("page.audit.row"): [r["row_id"] or "" for r in rows],
+    }
+)
+st.dataframe(frame, hide_index=True, width="stretch")
+ui.downloads(frame, "nhat-ky", key="audit_download")
+
+with_changes = {r["id"]: r for r in rows if r["before_json"] or r["after_json"]}
+if with_changes:
+    st.subheader(t("page.audit.details"))
+    picked = st.selectbox(
+        t("page.audit.pick"), list(with_changes), key="audit_pick",
+        format_func=lambda i: f'#{i} · {ui.fmt_datetime(with_changes[i]["at"])} · {with_changes[i]["username"]} · '
+                              f'{_label("actions", with_changes[i]["action"])} · '
+                              f'{_label("tables", with_changes[i]["table_name"])} {with_changes[i]["row_id"] or ""}',
+    )
+    entry = with_changes[picked]
+    before = json.loads(entry["before_json"]) if entry["before_json"] else {}
+    after = json.loads(entry["after_json"]) if entry["after_json"] else {}
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    if before and after:
+        st.caption(t("page.audit.changed", fields=", ".join(changed) or "—"))
+    left, right = st.columns(2)
+    left.markdown(f'**{t("page.audit.before")}**')
+    left.json(before or {}, expanded=True)
+    right.markdown(f'**{t("page.audit.after")}**')
+    right.json(after or {}, expanded=True)
