@@ -1,0 +1,360 @@
+"""Helpers for the data-entry pages: choices in scope, form defaults, live checks, table frames (no streamlit)."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlite_utils import Database
+
+from lib import assignments, directory, meetings
+from lib.domain import (
+    ENUMS,
+    MEETING_FIELDS,
+    Actor,
+    FieldError,
+    ValidationError,
+    coerce,
+    meeting_warnings,
+    scheduled_day,
+)
+from lib.i18n import t
+from lib.settings import thresholds
+
+# ---- choices in the user's scope -------------------------------------------------------
+
+def units_in_scope(db: Database, actor: Actor) -> list[dict]:
+    """The units a user may write for: all for an admin, the clerk's own otherwise."""
+    units = directory.list_units(db)
+    return units if actor.is_admin else [u for u in units if u["id"] in actor.unit_ids]
+
+
+def cells_for_entry(db: Database, unit_id: int | None, today: date | None = None) -> list[dict]:
+    """A unit's cells, those valid today first, then the closed ones (late entries still allowed)."""
+    if unit_id is None:
+        return []
+    iso = (today or date.today()).isoformat()
+    cells = directory.list_cells(db, unit_id)
+    return sorted(cells, key=lambda c: (bool(c["valid_to"] and c["valid_to"] < iso), c["name"]))
+
+
+def leaders_for_unit(db: Database, unit_id: int | None, keep: Iterable[int] = (),
+                     today: date | None = None) -> list[dict]:
+    """Active leaders, those assigned to the unit today first (flag 'assigned'); ids in keep always included."""
+    keep = set(keep)
+    on = (today or date.today()).isoformat()
+    assigned = {a["leader_id"] for a in assignments.list_assignments(db, unit_id=unit_id, on=on)} if unit_id else set()
+    rows = [dict(r, assigned=r["id"] in assigned) for r in directory.list_leaders(db)
+            if r["active"] or r["id"] in keep]
+    return sorted(rows, key=lambda r: (not r["assigned"], r["full_name"]))
+
+
+def existing_regular(db: Database, cell_id: int | None, held_on: date | None, own_id: int | None = None) -> int | None:
+    """The id of a live regular meeting of the cell in the month of held_on, if any."""
+    if cell_id is None or held_on is None:
+        return None
+    row = db.execute(meetings.DUPLICATE_SQL, {"cell_id": cell_id, "month_start": held_on.replace(day=1).isoformat(),
+                                              "own_id": own_id}).fetchone()
+    return row[0] if row else None
+
+
+# ---- meeting form ----------------------------------------------------------------------
+
+def default_held_on(meeting_day: int | None, today: date, previous_recorded: bool = False) -> date:
+    """The cell's fixed day this month; if still ahead, last month's fixed day (or today if that one is recorded)."""
+    if not meeting_day:
+        return today
+    this_month = today.replace(day=scheduled_day(meeting_day, today.year, today.month))
+    if this_month <= today:
+        return this_month
+    if previous_recorded:
+        return today
+    prev = today.replace(day=1) - timedelta(days=1)
+    return prev.replace(day=scheduled_day(meeting_day, prev.year, prev.month))
+
+
+def previous_month_day(today: date) -> date:
+    """A day in the month before today's (for the duplicate lookup behind default_held_on)."""
+    return today.replace(day=1) - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class CountCheck:
+    """The live member-count check: required = total − exempt, given = present + excused + unexcused."""
+
+    required: int | None
+    given: int | None
+
+    @property
+    def complete(self) -> bool:
+        return self.required is not None and self.given is not None
+
+    @property
+    def ok(self) -> bool:
+        return self.complete and self.required == self.given
+
+
+def count_check(total: Any, exempt: Any, present: Any, excused: Any, unexcused: Any) -> CountCheck:
+    """Work out the required and the given counts from what is typed so far (None where incomplete)."""
+    nums = [_int_or_none(v) for v in (total, exempt, present, excused, unexcused)]
+    total_n, exempt_n = nums[0], nums[1] or 0
+    required = total_n - exempt_n if total_n is not None else None
+    parts = nums[2:]
+    given = sum(parts) if None not in parts else None
+    return CountCheck(required, given)
+
+
+def attendance_rate(present: Any, required: int | None) -> float | None:
+    """present / required, or None without a positive requirement."""
+    present_n = _int_or_none(present)
+    if present_n is None or not required or required <= 0:
+        return None
+    return present_n / required
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def live_warnings(db: Database, raw: Mapping[str, Any], meeting_day: int | None) -> list[FieldError]:
+    """The non-blocking warnings (off day, short, low attendance) for what the form holds now."""
+    clean, errors = coerce(raw, MEETING_FIELDS)
+    if errors:
+        return []
+    return meeting_warnings(clean, meeting_day=meeting_day, thresholds=thresholds(db))
+
+
+def expected_rating(db: Database, score: Any) -> str | None:
+    """The rating label the score earns under the thresholds, or None."""
+    from lib.domain import rating_for_score
+
+    score_n = _int_or_none(score)
+    if score_n is None or not 0 <= score_n <= 100:
+        return None
+    return rating_for_score(score_n, thresholds(db)).label
+
+
+def leaders_payload(selected: Iterable[int], report_dates: Mapping[int, Any]) -> list[dict]:
+    """The leaders-present list lib.meetings expects from the chosen ids and their report dates."""
+    return [{"leader_id": lid, "report_submitted_on": report_dates.get(lid)} for lid in selected]
+
+
+# ---- leader reports --------------------------------------------------------------------
+
+REPORTS_SQL = """
+select m.id as meeting_id, m.held_on, m.mtype, u.id as unit_id, u.name as unit_name, c.name as cell_name,
+       l.id as leader_id, l.code as leader_code, l.full_name, ml.report_submitted_on
+from meeting_leaders ml
+join meetings m on m.id = ml.meeting_id
+join cells c on c.id = m.cell_id
+join units u on u.id = c.unit_id
+join leaders l on l.id = ml.leader_id
+where m.deleted_at is null
+  and (:unit_id is null or u.id = :unit_id)
+  and (:leader_id is null or l.id = :leader_id)
+  and (:start is null or m.held_on >= :start)
+  and (:end is null or m.held_on <= :end)
+  and (:scope is null or u.id in (select value from json_each(:scope)))
+order by m.held_on desc, u.name, c.name, l.full_name
+limit :limit
+"""
+
+REPORT_STATES = ("on_time", "late", "missing", "waiting")
+
+
+def report_state(held_on: str | date, submitted_on: str | date | None, today: date, report_days: int) -> str:
+    """on_time / late (received after report_days) / missing (none and the time is up) / waiting."""
+    held = date.fromisoformat(held_on) if isinstance(held_on, str) else held_on
+    if submitted_on:
+        sub = date.fromisoformat(submitted_on) if isinstance(submitted_on, str) else submitted_on
+        return "late" if (sub - held).days > report_days else "on_time"
+    return "missing" if (today - held).days > report_days else "waiting"
+
+
+def leader_reports(db: Database, actor: Actor, *, unit_id: int | None = None, leader_id: int | None = None,
+                   start: str | None = None, end: str | None = None, state: str | None = None,
+                   today: date | None = None, limit: int = 2000) -> list[dict]:
+    """Each leader attendance in scope with its written-report state and days until received."""
+    import json
+
+    today = today or date.today()
+    scope = None if actor.is_admin else json.dumps(sorted(actor.unit_ids))
+    params = {"unit_id": unit_id, "leader_id": leader_id, "start": start, "end": end, "scope": scope,
+              "limit": limit}
+    days = thresholds(db).report_days
+    rows = []
+    for r in db.query(REPORTS_SQL, params):
+        r = dict(r)
+        r["state"] = report_state(r["held_on"], r["report_submitted_on"], today, days)
+        sub = r["report_submitted_on"]
+        r["days"] = (date.fromisoformat(sub) - date.fromisoformat(r["held_on"])).days if sub else None
+        if state is None or r["state"] == state:
+            rows.append(r)
+    return rows
+
+
+# ---- assignments decided together ------------------------------------------------------
+
+class LineError(FieldError):
+    """A field error on one numbered line of a multi-line form."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: int, error: FieldError):
+        super().__init__(error.field, error.key, error.params)
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"{t('page.assign.line')} {self.line} — {super().__str__()}"
+
+
+def create_assignments(db: Database, actor: Actor, decision_no: Any, decision_date: Any,
+                       lines: list[Mapping[str, Any]], *, today: date | None = None) -> list[int]:
+    """Save every line of one decision (all or nothing); errors name the line and the field."""
+    if not lines:
+        raise ValidationError([FieldError("leader_id", "required")])
+    errors: list[FieldError] = []
+    ids = []
+    for number, line in enumerate(lines, start=1):
+        raw = {**line, "decision_no": decision_no, "decision_date": decision_date}
+        if raw.get("valid_from") is None:
+            raw["valid_from"] = decision_date  # a decision usually takes effect the day it is signed
+        try:
+            with db.atomic():
+                ids.append(assignments.create(db, actor, raw, today=today))
+        except ValidationError as exc:
+            errors += [LineError(number, e) for e in exc.errors]
+    if errors:
+        raise ValidationError(errors)
+    return ids
+
+
+# ---- tables for display ----------------------------------------------------------------
+
+DATE_COLUMNS = {"held_on", "valid_from", "valid_to", "decision_date", "noted_on", "due_on", "resolved_on",
+                "report_submitted_on", "deleted_at"}
+
+
+def frame(rows: list[Mapping[str, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
+    """Rows as a display table: chosen columns, Vietnamese headers, dd/mm/yyyy dates, enum labels, text as text."""
+    data = []
+    for row in rows:
+        out = {}
+        for name, header in columns.items():
+            value = row.get(name)
+            if name in DATE_COLUMNS and value:
+                value = date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
+            elif name in ENUMS and value:
+                try:
+                    value = ENUMS[name](value).label
+                except ValueError:
+                    pass
+            out[header] = value
+        data.append(out)
+    return pd.DataFrame(data, columns=list(columns.values()))
+
+
+def headers(*names: str, **overrides: str) -> dict[str, str]:
+    """Column name → translated header (field.<name> unless overridden)."""
+    return {n: overrides.get(n, t(f"field.{n}")) for n in names}
+
+
+def date_label(value: Any) -> str:
+    """A date as dd/mm/yyyy ('' when blank)."""
+    if not value:
+        return ""
+    d = date.fromisoformat(str(value)[:10]) if not isinstance(value, date) else value
+    return d.strftime("%d/%m/%Y")
+
+
+def meeting_label(m: Mapping[str, Any]) -> str:
+    """'No. 12 — 05/03/2025 — Chi bộ ấp X (Thường kỳ)' for pick lists."""
+    from lib.domain import MeetingType
+
+    return t("page.records.pick_label", id=m["id"], day=date_label(m["held_on"]), cell=m.get("cell_name", ""),
+             mtype=MeetingType(m["mtype"]).label)
+
+
+MEETING_DEFAULTS: dict[str, Any] = {
+    "mtype": "thuong_ky", "members_total": None, "members_exempt": 0, "present": None, "absent_excused": 0,
+    "absent_unexcused": 0, "duration_minutes": None, "score": None, "rating": None, "leadership": False,
+    "education": False, "combativeness": False, "topics": "", "notes": "", "leaders": [],
+}
+
+
+def meeting_state(m: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored meeting as the meeting form's widget values (dates as dates, flags as booleans)."""
+    state = {name: m.get(name) for name in MEETING_DEFAULTS}
+    state.update(unit=m["unit_id"], cell=m["cell_id"], date_for=m["cell_id"],
+                 held_on=date.fromisoformat(m["held_on"]), topics=m.get("topics") or "",
+                 notes=m.get("notes") or "", leaders=[e["leader_id"] for e in m.get("leaders", [])])
+    for name in ("leadership", "education", "combativeness"):
+        state[name] = bool(m.get(name))
+    for entry in m.get("leaders", []):
+        sub = entry.get("report_submitted_on")
+        state[f"report_{entry['leader_id']}"] = date.fromisoformat(sub) if sub else None
+    return state
+
+
+def widget_values(record: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row as widget values for the fields in spec: ISO text → date, 0/1 → bool, text blanks → ''."""
+    values = {}
+    for name, kind in spec.items():
+        value = record.get(name)
+        if kind == "date":
+            value = date.fromisoformat(value[:10]) if value else None
+        elif kind == "bool":
+            value = bool(value)
+        elif kind in ("str", "text"):
+            value = value or ""
+        values[name] = value
+    return values
+
+
+def import_file(db: Database, actor: Actor, kind: str, data: bytes, filename: str, progress: Any = None) -> Any:
+    """Import a file inside the caller's transaction (lib.importer.run: all rows or none)."""
+    from lib import importer
+
+    return importer.run(db, kind, data, filename, actor, progress=progress)
+
+
+def import_kinds(actor: Actor) -> tuple[str, ...]:
+    """The kinds a user may import: everything for an admin, meetings and weaknesses for a clerk."""
+    from lib import importer
+
+    return importer.KINDS if actor.is_admin else ("meetings", "weaknesses")
+
+
+def weaknesses_in_scope(db: Database, actor: Actor, **filters: Any) -> list[dict]:
+    """Weaknesses (lib.weaknesses.list_weaknesses) limited to a clerk's units."""
+    from lib import weaknesses
+
+    rows = weaknesses.list_weaknesses(db, **filters)
+    return rows if actor.is_admin else [r for r in rows if r["unit_id"] in actor.unit_ids]
+
+
+def meetings_in_scope(db: Database, actor: Actor, limit: int = 300) -> list[dict]:
+    """The latest live meetings in the user's scope (for pick lists)."""
+    return meetings.list_meetings(db, unit_ids=None if actor.is_admin else actor.unit_ids, limit=limit)
+
+
+def assignment_status(row: Mapping[str, Any], today: date) -> str:
+    """current / ended / future for an assignment on a day."""
+    iso = today.isoformat()
+    if row["valid_from"] and row["valid_from"] > iso:
+        return "future"
+    if row["valid_to"] and row["valid_to"] < iso:
+        return "ended"
+    return "current"
+
+
+def next_status(status: str) -> str:
+    """The usual next step of a weakness: open → in progress → resolved (resolved stays)."""
+    order = ("open", "in_progress", "resolved")
+    return order[min(order.index(status) + 1, len(order) - 1)] if status in order else "open"

@@ -1,0 +1,107 @@
+from datetime import date
+
+import streamlit as st
+
+from lib import directory, forms, ui
+from lib.domain import CellType, LeaderGroup, UnitKind
+from lib.i18n import t
+
+who = ui.require_page("pages/directory.py")
+today = date.today()
+
+flash = st.session_state.pop("dir_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+
+def adder(prefix: str, table: str, spec: dict, defaults: dict) -> None:
+    """A short form that creates one row."""
+    ui.init_state(prefix, defaults)
+    values = ui.fields(prefix, spec)
+    if st.button(t("page.directory.add"), type="primary", key=prefix + "save", icon=":material/add:"):
+        if ui.write(directory.create, table, values):
+            ui.clear_state(prefix)
+            st.session_state["dir_flash"] = t("page.directory.added")
+            st.rerun()
+
+
+def editor(prefix: str, table: str, rows: list[dict], spec: dict, label_of) -> None:
+    """Pick a row, change its fields, save (validated and audited in lib)."""
+    if not rows:
+        st.info(t("page.directory.empty"), icon=":material/info:")
+        return
+    picks = {r["id"]: label_of(r) for r in rows}
+    pick = ui.field_input(prefix, "pick", picks, label=t("page.directory.pick"))
+    if st.session_state.get(prefix + "for") != pick:
+        row = next(r for r in rows if r["id"] == pick)
+        ui.init_state(prefix, {**forms.widget_values(row, spec), "for": pick}, force=True)
+    values = ui.fields(prefix, spec)
+    if st.button(t("page.directory.save"), type="primary", key=prefix + "save", icon=":material/save:"):
+        if ui.write(directory.update, table, pick, values):
+            st.session_state.pop(prefix + "for", None)
+            st.session_state["dir_flash"] = t("page.directory.saved")
+            st.rerun()
+
+
+unit_rows = ui.read(directory.list_units)
+units = {u["id"]: f"{u['name']} ({u['code']})" for u in unit_rows}
+tab_units, tab_cells, tab_leaders = st.tabs([t("page.directory.tab_units"), t("page.directory.tab_cells"),
+                                             t("page.directory.tab_leaders")])
+
+with tab_units:
+    st.dataframe(forms.frame(unit_rows, forms.headers(
+        "code", "name", "kind", "valid_from", "valid_to", "successor_name", "cells",
+        successor_name=t("field.successor_id"), cells=t("page.directory.cell_count"))), hide_index=True,
+        key="dir_units_table")
+    unit_spec = {"code": "str", "name": "str", "kind": UnitKind, "valid_from": "date", "valid_to": "date"}
+    with st.expander(t("page.directory.add_unit"), icon=":material/add:"):
+        adder("dir_un_", "units", unit_spec, {"kind": UnitKind.XA.value})
+    with st.expander(t("page.directory.edit_unit"), icon=":material/edit:"):
+        editor("dir_ue_", "units", unit_rows, unit_spec, lambda r: units[r["id"]])
+    with st.expander(t("page.directory.merge"), icon=":material/merge:"):
+        st.caption(t("page.directory.merge_help"))
+        if len(units) < 2:
+            st.info(t("page.directory.merge_need_two"), icon=":material/info:")
+        else:
+            c1, c2, c3 = st.columns(3)
+            merged = ui.field_input("dir_mg_", "unit", units, label=t("page.directory.merge_unit"), where=c1)
+            successor = ui.field_input("dir_mg_", "successor", units, label=t("field.successor_id"), where=c2)
+            ui.init_state("dir_mg_", {"day": today})
+            last_day = ui.field_input("dir_mg_", "day", "date", label=t("page.directory.merge_day"), where=c3)
+            if st.button(t("page.directory.merge_do"), type="primary", key="dir_mg_save", icon=":material/merge:"):
+                if ui.write(directory.merge_unit, merged, successor, last_day):
+                    ui.clear_state("dir_mg_")
+                    st.session_state["dir_flash"] = t("page.directory.merged")
+                    st.rerun()
+
+with tab_cells:
+    filter_unit = ui.field_input("dir_cf_", "unit", ui.optional(units, t("page.records.all")),
+                                 label=t("field.unit_id"))
+    cell_rows = ui.read(directory.list_cells, filter_unit)
+    st.dataframe(forms.frame(cell_rows, forms.headers(
+        "code", "name", "unit_name", "cell_type", "meeting_day", "valid_from", "valid_to",
+        unit_name=t("field.unit_id"))), hide_index=True, key="dir_cells_table")
+    cells = {c["id"]: f"{c['name']} ({c['code']})" for c in ui.read(directory.list_cells)}
+    cell_spec = {"code": "str", "unit_id": units, "name": "str", "cell_type": CellType, "meeting_day": "int",
+                 "valid_from": "date", "valid_to": "date"}
+    with st.expander(t("page.directory.add_cell"), icon=":material/add:"):
+        if units:
+            adder("dir_cn_", "cells", cell_spec, {"cell_type": CellType.AP_KHOM.value, "unit_id": filter_unit})
+        else:
+            st.info(t("page.directory.need_unit"), icon=":material/info:")
+    with st.expander(t("page.directory.edit_cell"), icon=":material/edit:"):
+        editor("dir_ce_", "cells", cell_rows, cell_spec | {"successor_id": ui.optional(cells)},
+               lambda r: cells[r["id"]])
+
+with tab_leaders:
+    leader_rows = ui.read(directory.list_leaders)
+    shown = [dict(r, active=bool(r["active"])) for r in leader_rows]
+    st.dataframe(forms.frame(shown, forms.headers("code", "full_name", "position", "grp", "active")),
+                 hide_index=True, key="dir_leaders_table",
+                 column_config={t("field.active"): st.column_config.CheckboxColumn()})
+    leader_spec = {"code": "str", "full_name": "str", "position": "str", "grp": LeaderGroup}
+    with st.expander(t("page.directory.add_leader"), icon=":material/add:"):
+        adder("dir_ln_", "leaders", leader_spec, {"grp": LeaderGroup.UV_BCH.value})
+    with st.expander(t("page.directory.edit_leader"), icon=":material/edit:"):
+        editor("dir_le_", "leaders", leader_rows, leader_spec | {"active": "bool"},
+               lambda r: f"{r['full_name']} ({r['code']})")

@@ -1,0 +1,115 @@
+from datetime import date
+
+import streamlit as st
+
+from lib import forms, meetings, ui
+from lib.domain import MeetingType, Rating, ValidationError
+from lib.i18n import t
+
+who = ui.require_page("pages/records.py")
+today = date.today()
+
+# A link from another page (?id=N) opens that record once.
+linked = st.query_params.get("id")
+if linked and st.session_state.get("recs_linked") != linked:
+    st.session_state["recs_linked"] = linked
+    st.session_state["recs_open"] = int(linked) if linked.isdigit() else None
+
+flash = st.session_state.pop("recs_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+units = {u["id"]: u["name"] for u in ui.read(forms.units_in_scope, who)}
+ui.init_state("recs_f_", {"start": today.replace(month=1, day=1), "end": today})
+c1, c2, c3, c4 = st.columns(4)
+unit_id = ui.field_input("recs_f_", "unit", ui.optional(units, t("page.records.all")), label=t("field.unit_id"),
+                         where=c1)
+cells = {c["id"]: c["name"] for c in ui.read(forms.cells_for_entry, unit_id)} if unit_id else {}
+cell_id = ui.field_input("recs_f_", "cell", ui.optional(cells, t("page.records.all")), label=t("field.cell_id"),
+                         where=c2)
+start = ui.field_input("recs_f_", "start", "date", label=t("page.records.start"), where=c3)
+end = ui.field_input("recs_f_", "end", "date", label=t("page.records.end"), where=c4)
+c5, c6, c7, c8 = st.columns(4)
+mtype = ui.field_input("recs_f_", "mtype", ui.optional(MeetingType.labels(), t("page.records.all")), where=c5)
+rating = ui.field_input("recs_f_", "rating", ui.optional(Rating.labels(), t("page.records.all")), where=c6)
+text = ui.field_input("recs_f_", "text", "str", label=t("page.records.search"), where=c7,
+                      placeholder=t("page.records.search_hint"))
+sorts = {k: t(f"page.records.sort_{k}") for k in meetings.SORTS}
+sort = ui.field_input("recs_f_", "sort", sorts, label=t("page.records.sort"), where=c8)
+show_deleted = ui.field_input("recs_f_", "deleted", "bool", label=t("page.records.show_deleted")) \
+    if who.is_admin else False
+
+rows = ui.read(meetings.list_meetings, start=start.isoformat() if start else None,
+               end=end.isoformat() if end else None, unit_id=unit_id, cell_id=cell_id, mtype=mtype, rating=rating,
+               text=text, unit_ids=None if who.is_admin else who.unit_ids, deleted=show_deleted, sort=sort,
+               limit=500)
+columns = forms.headers("id", "held_on", "unit_name", "cell_name", "mtype", "members_total", "members_exempt",
+                        "present", "absent_excused", "absent_unexcused", "duration_minutes", "score", "rating",
+                        "leaders_present", "topics", "notes", "deleted_at",
+                        unit_name=t("field.unit_id"), cell_name=t("field.cell_id"),
+                        deleted_at=t("page.records.deleted_at"))
+st.caption(t("page.records.count", count=len(rows)))
+
+
+def _pick_from_table() -> None:
+    picked = st.session_state["recs_table"].selection.rows
+    if picked:
+        st.session_state["recs_open"] = rows[picked[0]]["id"]
+
+
+# Notes and topics go into dataframe cells, which show text as it is (never as Markdown).
+st.dataframe(forms.frame(rows, columns), hide_index=True, key="recs_table", on_select=_pick_from_table,
+             selection_mode="single-row")
+
+c9, c10 = st.columns([1, 3], vertical_alignment="bottom")
+open_id = c9.number_input(t("page.records.open_id"), key="recs_open_id", step=1, value=None,
+                          placeholder=t("page.records.open_hint"))
+if c10.button(t("page.records.open"), key="recs_open_btn", icon=":material/open_in_new:") and open_id:
+    st.session_state["recs_open"] = int(open_id)
+
+meeting_id = st.session_state.get("recs_open")
+if not meeting_id:
+    st.info(t("page.records.pick_hint"), icon=":material/touch_app:")
+    st.stop()
+
+try:
+    m = ui.read(meetings.get, meeting_id)
+except ValidationError as exc:
+    ui.show_errors(exc.errors)
+    st.stop()
+
+st.subheader(t("page.records.detail", id=m["id"]), divider="gray")
+st.text(t("page.records.detail_line", unit=m["unit_name"], cell=m["cell_name"], day=ui.fmt_date(m["held_on"]),
+          by=m["created_by"] or "", at=ui.fmt_datetime(m["updated_at"])))
+
+if m["deleted_at"]:
+    st.warning(t("page.records.is_deleted", at=ui.fmt_datetime(m["deleted_at"])), icon=":material/delete:")
+    if who.is_admin and st.button(t("page.records.restore"), key="recs_restore", icon=":material/restore:"):
+        if ui.write(meetings.restore, m["id"]):
+            st.session_state["recs_flash"] = t("page.records.restored", id=m["id"])
+            st.rerun()
+    st.stop()
+
+# Reload the form whenever another record is opened or this one changed underneath.
+loaded = (m["id"], m["updated_at"])
+if st.session_state.get("recs_loaded") != loaded:
+    ui.clear_state("recs_e_")
+    ui.init_state("recs_e_", forms.meeting_state(m), force=True)
+    st.session_state["recs_loaded"] = loaded
+
+form = ui.meeting_form("recs_e_", who, own_id=m["id"], keep_unit=m["unit_id"])
+if form is None:
+    st.stop()
+raw, leaders = form
+c11, c12, c13 = st.columns(3, vertical_alignment="bottom")
+if c11.button(t("page.records.save"), type="primary", key="recs_save", icon=":material/save:"):
+    if ui.write(meetings.update, m["id"], raw, leaders):
+        st.session_state["recs_flash"] = t("page.records.saved", id=m["id"])
+        st.rerun()
+sure = c12.checkbox(t("page.records.confirm_delete"), key="recs_confirm_delete")
+if c13.button(t("page.records.delete"), key="recs_delete", icon=":material/delete:", disabled=not sure):
+    if ui.write(meetings.delete, m["id"]):
+        st.session_state["recs_flash"] = t("page.records.deleted", id=m["id"])
+        st.session_state["recs_open"] = None
+        st.session_state.pop("recs_confirm_delete", None)
+        st.rerun()
