@@ -49,9 +49,13 @@ def category_order() -> list[str]:
     return [c.label for c in WeaknessCategory]
 
 
-def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | None = None) -> alt.LayerChart:
-    """Units ranked by attendance rate, with the threshold as a rule line (unit_name, rate, present, required)."""
-    data = df.assign(below=df["rate"] < threshold, threshold=threshold)
+def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | None = None,
+                            select: bool = False) -> alt.LayerChart:
+    """Units ranked by attendance rate with the threshold as a rule (unit_name, rate, present, required).
+
+    With select, a click on a bar selects its unit_code (selection "unit") for the drill-down.
+    """
+    data = df[df["rate"].notna()].assign(below=lambda d: d["rate"] < threshold)
     base = alt.Chart(data)
     bars = base.mark_bar().encode(
         y=alt.Y("unit_name:N", sort="-x", title=t("chart.unit")),
@@ -63,6 +67,8 @@ def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | 
                  alt.Tooltip("required:Q", title=t("chart.required"), format=",")],
     )
     labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("rate:Q", format=".1%"), color=alt.value("#222"))
+    if select:
+        bars = bars.add_params(alt.selection_point(name="unit", fields=["unit_code"]))
     rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color=BAD, strokeDash=[6, 4], size=2).encode(
         x="threshold:Q", tooltip=[_pct("threshold", "chart.threshold")])
     return alt.layer(bars, labels, rule, title=_title("chart.attendance_ranked", subtitle)).properties(
@@ -163,12 +169,13 @@ def group_compliance_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt
 
 
 def reports_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
-    """Written reports on time, late and missing by leader group (grp, on_time, late, missing)."""
+    """Written reports on time, late and missing by leader group (grp, reports, late_reports, missing_reports)."""
     kinds = {"on_time": t("chart.reports_on_time"), "late": t("chart.reports_late"),
              "missing": t("chart.reports_missing")}
     labels = LeaderGroup.labels()
-    data = df.assign(group=df["grp"].map(labels)).melt(id_vars=["group"], value_vars=list(kinds), var_name="kind",
-                                                        value_name="count")
+    data = df.assign(group=df["grp"].map(labels), on_time=df["reports"] - df["late_reports"],
+                     late=df["late_reports"], missing=df["missing_reports"])
+    data = data.melt(id_vars=["group"], value_vars=list(kinds), var_name="kind", value_name="count")
     data["kind"] = data["kind"].map(kinds)
     data["rank"] = data["kind"].map({v: i for i, v in enumerate(kinds.values())})
     order = [labels[g] for g in labels if g in set(df["grp"])]
@@ -185,7 +192,7 @@ def reports_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
 
 
 def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
-    """Weakness counts by category × unit, the five seed categories first (category, unit_name, count)."""
+    """Weakness counts by category × unit, the five seed categories first (category, unit_name, n)."""
     labels = WeaknessCategory.labels()
     data = df.assign(category_label=df["category"].map(labels))
     order = [labels[c] for c in labels if c in set(df["category"])]
@@ -194,20 +201,20 @@ def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.
         y=alt.Y("category_label:N", title=t("chart.category"), sort=order),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("count:Q", title=t("chart.count"), scale=alt.Scale(scheme="orangered")),
+        color=alt.Color("n:Q", title=t("chart.count"), scale=alt.Scale(scheme="orangered")),
         tooltip=[alt.Tooltip("category_label:N", title=t("chart.category")),
                  alt.Tooltip("unit_name:N", title=t("chart.unit")),
-                 alt.Tooltip("count:Q", title=t("chart.count"), format=",")],
+                 alt.Tooltip("n:Q", title=t("chart.count"), format=",")],
     )
-    text = base.mark_text().encode(text=alt.Text("count:Q", format=","), color=alt.value("#111"))
+    text = base.mark_text().encode(text=alt.Text("n:Q", format=","), color=alt.value("#111"))
     return alt.layer(cells, text, title=_title("chart.weakness_matrix", subtitle)).properties(
         width=WIDTH, height=_height(len(order), 40))
 
 
 def weakness_trend_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
-    """Weaknesses noted and resolved each month, and those still open (month 'YYYY-MM', opened, resolved, open)."""
-    measures = {"opened": t("chart.weak_opened"), "resolved": t("chart.weak_resolved"),
-                "open": t("chart.weak_open")}
+    """Weaknesses noted and resolved each month, and those open at its end (month, noted, resolved, open_at_end)."""
+    measures = {"noted": t("chart.weak_opened"), "resolved": t("chart.weak_resolved"),
+                "open_at_end": t("chart.weak_open")}
     present = [m for m in measures if m in df.columns]
     data = df.melt(id_vars=["month"], value_vars=present, var_name="measure", value_name="count")
     data["measure"] = data["measure"].map(measures)
@@ -236,6 +243,23 @@ def weakness_ageing_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.
                         scale=alt.Scale(domain=list(names.values()), range=["#ffcc80", "#ffa726", "#f4511e", BAD])),
         tooltip=[alt.Tooltip("age:N", title=t("chart.age")), alt.Tooltip("count:Q", title=t("chart.count"))],
     ).properties(width=WIDTH, height=320)
+
+
+def rating_frame(distribution: dict[str, int]) -> pd.DataFrame:
+    """A rating distribution {rating: count} as rows Tốt → Kém with each one's share of the rated meetings."""
+    counts = [int(distribution.get(r.value, 0)) for r in Rating]
+    rated = sum(counts)
+    return pd.DataFrame({"rating": [r.value for r in Rating], "count": counts,
+                         "share": [c / rated if rated else None for c in counts]})
+
+
+def trend_frame(total: list[dict], by_unit: list[dict], total_label: str, max_units: int = 6) -> pd.DataFrame:
+    """Monthly rates as chart series: the total, plus one line per unit when there are few enough units."""
+    frame = pd.DataFrame(total, columns=["month", "rate"]).assign(series=total_label)
+    units = pd.DataFrame(by_unit, columns=["month", "rate", "unit_name"])
+    if 1 < units["unit_name"].nunique() <= max_units:
+        frame = pd.concat([frame, units.rename(columns={"unit_name": "series"})], ignore_index=True)
+    return frame[frame["rate"].notna()]
 
 
 def rating_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:

@@ -57,6 +57,13 @@ def test_attendance_ranked_chart_bar_sorted_with_threshold_rule():
     assert below == {"Xã Huyền Hội": False, "Thị trấn Càng Long": True, "Xã Đức Mỹ": False}
 
 
+def test_attendance_ranked_chart_click_selects_unit_code():
+    df = ATTENDANCE.assign(unit_code=["HH", "CL", "DM"])
+    bars = layers(charts.attendance_ranked_chart(df, 0.85, select=True).to_dict())[0]
+    assert bars["params"] == [{"name": "unit", "select": {"type": "point", "fields": ["unit_code"]}}]
+    assert "params" not in layers(charts.attendance_ranked_chart(df, 0.85).to_dict())[0]
+
+
 def test_chart_titles_follow_language():
     with language("en"):
         spec = charts.attendance_ranked_chart(ATTENDANCE, 0.85).to_dict()
@@ -124,7 +131,7 @@ def test_group_compliance_chart_groups_in_fixed_order():
 
 
 def test_reports_chart_on_time_late_missing():
-    df = pd.DataFrame({"grp": ["uv_btv"], "on_time": [3], "late": [1], "missing": [2]})
+    df = pd.DataFrame({"grp": ["uv_btv"], "reports": [4], "late_reports": [1], "missing_reports": [2]})
     spec = charts.reports_chart(df).to_dict()
     assert mark(spec) == "bar"
     assert {r["kind"]: r["count"] for r in dataset(spec)} == {"Đúng hạn": 3, "Trễ hạn": 1, "Chưa nộp": 2}
@@ -133,7 +140,7 @@ def test_reports_chart_on_time_late_missing():
 
 def test_weakness_matrix_chart_seed_categories_first():
     df = pd.DataFrame({"category": ["other", "y_kien_trong_tam", "pho_bien_van_ban", "attendance_low"],
-                       "unit_name": ["Xã Tân An"] * 4, "count": [1, 2, 3, 4]})
+                       "unit_name": ["Xã Tân An"] * 4, "n": [1, 2, 3, 4]})
     spec = charts.weakness_matrix_chart(df).to_dict()
     rect, text = layers(spec)
     assert mark(rect) == "rect" and mark(text) == "text"
@@ -143,7 +150,7 @@ def test_weakness_matrix_chart_seed_categories_first():
         "Tỷ lệ dự họp thấp",
         "Khác",
     ]
-    assert rect["encoding"]["color"]["field"] == "count"
+    assert rect["encoding"]["color"]["field"] == "n"
     assert charts.category_order()[:5] == [
         "Quán triệt văn bản cấp trên còn hạn chế",
         "Chưa đi sâu công tác xây dựng Đảng, đoàn thể",
@@ -154,7 +161,7 @@ def test_weakness_matrix_chart_seed_categories_first():
 
 
 def test_weakness_trend_chart_opened_resolved_open():
-    df = pd.DataFrame({"month": ["2025-01", "2025-02"], "opened": [3, 1], "resolved": [0, 2], "open": [3, 2]})
+    df = pd.DataFrame({"month": ["2025-01", "2025-02"], "noted": [3, 1], "resolved": [0, 2], "open_at_end": [3, 2]})
     spec = charts.weakness_trend_chart(df).to_dict()
     assert mark(spec) == "line"
     assert spec["encoding"]["color"]["scale"]["domain"] == ["Phát sinh", "Đã khắc phục", "Còn tồn"]
@@ -167,6 +174,24 @@ def test_weakness_ageing_chart_buckets_in_order():
     assert mark(spec) == "bar"
     assert spec["encoding"]["x"]["sort"] == ["0–30 ngày", "31–90 ngày", "91–180 ngày", "Trên 180 ngày"]
     assert {r["age"]: r["count"] for r in dataset(spec)} == {"Trên 180 ngày": 2, "0–30 ngày": 5}
+
+
+def test_rating_frame_shares_of_rated_meetings():
+    df = charts.rating_frame({"tot": 3, "kha": 0, "trung_binh": 0, "kem": 1, "unrated": 6})
+    assert df.to_dict("records") == [{"rating": "tot", "count": 3, "share": 0.75},
+                                     {"rating": "kha", "count": 0, "share": 0.0},
+                                     {"rating": "trung_binh", "count": 0, "share": 0.0},
+                                     {"rating": "kem", "count": 1, "share": 0.25}]
+    assert charts.rating_frame({})["share"].isna().all()
+
+
+def test_trend_frame_adds_unit_lines_only_for_a_few_units():
+    total = [{"month": "2025-01", "rate": 0.8}, {"month": "2025-02", "rate": None}]
+    units = [{"month": "2025-01", "rate": 0.7, "unit_name": "A"}, {"month": "2025-01", "rate": 0.9, "unit_name": "B"}]
+    df = charts.trend_frame(total, units, "Tất cả")
+    assert sorted(zip(df["series"], df["rate"], strict=True)) == [("A", 0.7), ("B", 0.9), ("Tất cả", 0.8)]
+    assert list(charts.trend_frame(total, units, "Tất cả", max_units=1)["series"]) == ["Tất cả"]
+    assert list(charts.trend_frame(total, units[:1], "Tất cả")["series"]) == ["Tất cả"]
 
 
 def test_rating_chart_tot_to_kem():
@@ -208,3 +233,10 @@ def test_styled_scales_fonts(scale, size):
 def test_empty_frames_still_build():
     empty = ATTENDANCE.iloc[0:0]
     assert layers(charts.attendance_ranked_chart(empty, 0.85).to_dict())[0]["mark"]["type"] == "bar"
+
+
+def test_ranked_chart_leaves_out_units_without_meetings():
+    df = pd.concat([ATTENDANCE, pd.DataFrame({"unit_name": ["Xã Mỹ Cẩm"], "rate": [None], "present": [0],
+                                              "required": [0]})])
+    names = [row["unit_name"] for row in dataset(charts.attendance_ranked_chart(df, 0.85).to_dict())]
+    assert names == ["Xã Huyền Hội", "Thị trấn Càng Long", "Xã Đức Mỹ"]
