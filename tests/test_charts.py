@@ -59,9 +59,11 @@ def test_attendance_ranked_chart_bar_sorted_with_threshold_rule():
 
 def test_attendance_ranked_chart_click_selects_unit_code():
     df = ATTENDANCE.assign(unit_code=["HH", "CL", "DM"])
-    bars = layers(charts.attendance_ranked_chart(df, 0.85, select=True).to_dict())[0]
-    assert bars["params"] == [{"name": "unit", "select": {"type": "point", "fields": ["unit_code"]}}]
-    assert "params" not in layers(charts.attendance_ranked_chart(df, 0.85).to_dict())[0]
+    spec = charts.attendance_ranked_chart(df, 0.85, select=True).to_dict()
+    (param,) = spec["params"]
+    assert (param["name"], param["select"]) == ("unit", {"type": "point", "fields": ["unit_code"]})
+    assert param["views"] == [layers(spec)[0]["name"]]  # the bars, not the labels or the rule
+    assert "params" not in charts.attendance_ranked_chart(df, 0.85).to_dict()
 
 
 def test_chart_titles_follow_language():
