@@ -34,3 +34,11 @@ def make_user(db_path: Path, username: str, role: str, unit_ids=(), password: st
     """Create an active user directly through lib.users.create_user as SYSTEM."""
     with dbm.write(db_path) as db:
         users.create_user(db, SYSTEM, username, username.title(), password, role, list(unit_ids))
+
+
+def fast_hashing(monkeypatch) -> None:
+    """Make bcrypt use its lowest cost in a test (hashes stay real bcrypt, just quicker)."""
+    import bcrypt
+
+    gensalt = bcrypt.gensalt
+    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": gensalt(4, prefix))

@@ -5,14 +5,13 @@ import json
 import sqlite3
 from datetime import date
 
-import bcrypt
 import pytest
 
 from lib import assignments, audit, directory, meetings, settings, users, weaknesses
 from lib import db as dbm
 from lib.domain import SYSTEM, Actor, PermissionDenied, ValidationError
 from tests.factories import add_meeting, meeting, small_directory
-from tests.helpers import make_user
+from tests.helpers import fast_hashing, make_user
 
 TODAY = date(2025, 6, 15)
 TABLES = ("units", "cells", "leaders", "assignments", "meetings", "meeting_leaders", "weaknesses", "users",
@@ -22,8 +21,7 @@ TABLES = ("units", "cells", "leaders", "assignments", "meetings", "meeting_leade
 @pytest.fixture
 def world(db_path, monkeypatch):
     """Units u1 (Nhị Long) and u2 (Đại Phước), one meeting and one weakness in each, four users."""
-    gensalt = bcrypt.gensalt
-    monkeypatch.setattr(bcrypt, "gensalt", lambda: gensalt(rounds=4))  # still bcrypt, just quicker
+    fast_hashing(monkeypatch)
     ids = small_directory(db_path)
     make_user(db_path, "quantri", "admin")
     make_user(db_path, "thuky", "clerk", [ids["u1"]])
