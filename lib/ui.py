@@ -300,3 +300,297 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
             st.page_link("pages/records.py", label=t("page.record.open_existing", id=dup),
                          icon=":material/open_in_new:", query_params={"id": str(dup)})
     return raw, forms.leaders_payload(chosen, reports)
+
+
+# ---- dashboards: shared filters kept in the URL, cached figures, live refresh, charts and tables ----
+
+# URL parameter for each shared filter, so a view can be bookmarked or sent.
+DASH_URL = {"period": "ky", "units": "don_vi", "cell_types": "loai_chi_bo", "mtypes": "loai_sh", "rollup": "gop"}
+DASH_KINDS = ("year", "quarter", "month")
+_DASH = "dash_filters"
+_DASH_SENT = "dash_url_sent"
+
+
+def _dash_defaults(today: date) -> dict[str, Any]:
+    return {"period": f"{today.year}-Q{(today.month - 1) // 3 + 1}", "units": [], "cell_types": [], "mtypes": [],
+            "rollup": False}
+
+
+def _dash_from_url(defaults: dict[str, Any]) -> dict[str, Any] | None:
+    """The filters written in the URL, or None when it holds none."""
+    from lib import metrics
+    from lib.domain import CellType, MeetingType
+
+    qp = st.query_params
+    if not any(name in qp for name in DASH_URL.values()):
+        return None
+
+    def codes(name: str, allowed: Any = None) -> list[str]:
+        values = [v.strip() for v in qp.get(DASH_URL[name], "").split(",") if v.strip()]
+        return [v for v in values if allowed is None or v in allowed]
+
+    values = dict(defaults)
+    try:
+        values["period"] = metrics.parse_period(qp.get(DASH_URL["period"], defaults["period"])).label
+    except ValueError:
+        pass
+    values["units"] = codes("units")
+    values["cell_types"] = codes("cell_types", set(CellType))
+    values["mtypes"] = codes("mtypes", set(MeetingType))
+    values["rollup"] = qp.get(DASH_URL["rollup"]) == "1"
+    return values
+
+
+def _dash_to_url(values: dict[str, Any]) -> None:
+    wanted = {DASH_URL["period"]: values["period"], DASH_URL["units"]: ",".join(values["units"]),
+              DASH_URL["cell_types"]: ",".join(values["cell_types"]), DASH_URL["mtypes"]: ",".join(values["mtypes"]),
+              DASH_URL["rollup"]: "1" if values["rollup"] else ""}
+    for name, value in wanted.items():
+        if value and st.query_params.get(name) != value:
+            st.query_params[name] = value
+        elif not value and name in st.query_params:
+            del st.query_params[name]
+    st.session_state[_DASH_SENT] = values
+
+
+def _seed_widgets(values: dict[str, Any], force: bool) -> None:
+    from lib import metrics
+
+    period = metrics.parse_period(values["period"])
+    year, month = period.months[0]
+    seeds = {"dash_kind": period.kind, "dash_year": year, "dash_quarter": (month - 1) // 3 + 1,
+             "dash_month": month, "dash_units": list(values["units"]), "dash_cell_types": list(values["cell_types"]),
+             "dash_mtypes": list(values["mtypes"]), "dash_rollup": bool(values["rollup"])}
+    for key, value in seeds.items():
+        if force or key not in st.session_state:
+            st.session_state[key] = value
+
+
+def dashboard_filters() -> tuple[Any, Any]:
+    """The shared sidebar filters (period, communes, cell and meeting types, rollup), kept in the URL."""
+    from lib import directory, metrics
+    from lib.domain import CellType, MeetingType
+
+    today = date.today()
+    state = st.session_state.get(_DASH) or _dash_defaults(today)
+    from_url = _dash_from_url(state)
+    # A URL that differs from what this session last wrote was pasted or bookmarked: it wins.
+    changed = from_url is not None and from_url != st.session_state.get(_DASH_SENT)
+    if changed:
+        state = from_url
+    _seed_widgets(state, force=changed)
+
+    years = figure("data_years")
+    units = {u["code"]: u["name"] + (t("dash.merged_mark") if u["successor_code"] else "")
+             for u in read(directory.list_units)}
+    st.session_state["dash_units"] = [c for c in st.session_state["dash_units"] if c in units]
+    if st.session_state["dash_year"] not in years:
+        years = sorted({*years, st.session_state["dash_year"]})
+    with st.sidebar:
+        st.subheader(t("dash.filters"), divider="gray")
+        kind = st.segmented_control(t("dash.period_kind"), DASH_KINDS, key="dash_kind",
+                                    format_func=lambda k: t(f"dash.kind_{k}"))
+        kind = kind or "quarter"
+        c1, c2 = st.columns(2)
+        year = c1.selectbox(t("dash.year"), years, key="dash_year")
+        if kind == "quarter":
+            sub = c2.selectbox(t("dash.quarter"), (1, 2, 3, 4), key="dash_quarter")
+            label = f"{year}-Q{sub}"
+        elif kind == "month":
+            sub = c2.selectbox(t("dash.month"), range(1, 13), key="dash_month", format_func=lambda m: f"{m:02d}")
+            label = f"{year}-{sub:02d}"
+        else:
+            label = str(year)
+        chosen_units = st.multiselect(t("dash.units"), list(units), key="dash_units", format_func=units.get,
+                                      placeholder=t("dash.all"))
+        cell_types = st.multiselect(t("dash.cell_types"), [c.value for c in CellType], key="dash_cell_types",
+                                    format_func=lambda v: CellType(v).label, placeholder=t("dash.all"))
+        mtypes = st.multiselect(t("dash.mtypes"), [m.value for m in MeetingType], key="dash_mtypes",
+                                format_func=lambda v: MeetingType(v).label, placeholder=t("dash.all"))
+        rollup = st.toggle(t("dash.rollup"), key="dash_rollup", help=t("dash.rollup_help"))
+    values = {"period": label, "units": list(chosen_units), "cell_types": list(cell_types), "mtypes": list(mtypes),
+              "rollup": bool(rollup)}
+    st.session_state[_DASH] = values
+    _dash_to_url(values)
+    filters = metrics.Filters(unit_codes=tuple(values["units"]), cell_types=tuple(values["cell_types"]),
+                              mtypes=tuple(values["mtypes"]), rollup=values["rollup"])
+    return metrics.parse_period(label), filters
+
+
+class MetricFigure:
+    """A lib.metrics function by name: a callable lib.ui.cached can key on (plain functions cannot be hashed)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self) -> tuple:
+        return (MetricFigure, (self.name,))
+
+    def __call__(self, db: Any, *args: Any, **kwargs: Any) -> Any:
+        from lib import metrics
+
+        return getattr(metrics, self.name)(db, *args, **kwargs)
+
+
+def figure(name: str, *args: Any, **kwargs: Any) -> Any:
+    """A lib.metrics figure by function name, cached per database file and day; cleared after every write."""
+    from lib import metrics
+
+    if "today" in getattr(metrics, name).__code__.co_varnames:
+        kwargs.setdefault("today", date.today())
+    return cached(MetricFigure(name), *args, **kwargs)
+
+
+def period_label(period: Any) -> str:
+    """A period as users say it: "Năm 2025", "Quý 2/2025", "Tháng 03/2025"."""
+    year, month = period.months[0]
+    if period.kind == "year":
+        return t("dash.label_year", year=year)
+    if period.kind == "quarter":
+        return t("dash.label_quarter", quarter=(month - 1) // 3 + 1, year=year)
+    return t("dash.label_month", month=f"{month:02d}", year=year)
+
+
+def refresh_seconds() -> int:
+    """Seconds between live refreshes (setting refresh_seconds, default 30, at least 5)."""
+    from lib import settings
+
+    try:
+        return max(5, int(read(settings.get_settings).get("refresh_seconds") or 30))
+    except ValueError:
+        return 30
+
+
+def now_hms() -> str:
+    """The time now as HH:MM:SS (server clock), for the "updated at" line."""
+    return datetime.now().strftime("%H:%M:%S")
+
+
+def live(render: Callable[[], None], seconds: int | None = None) -> None:
+    """Draw render() in a fragment that redraws itself every few seconds, showing when it last did."""
+
+    @st.fragment(run_every=seconds or refresh_seconds())
+    def _live() -> None:
+        st.caption(t("dash.updated_at", time=now_hms()), help=t("dash.live_help"))
+        render()
+
+    _live()
+
+
+def no_data() -> None:
+    """The clear message for an empty period or database."""
+    st.info(t("ui.no_data"), icon=":material/info:")
+
+
+def fmt_month(value: str | None) -> str:
+    """A month key "YYYY-MM" as "MM/YYYY"."""
+    return f"{value[5:7]}/{value[:4]}" if value else ""
+
+
+def label_of(enum: Any) -> Callable[[Any], str]:
+    """A function giving the translated label of an enum value (the value itself when unknown)."""
+    labels = enum.labels()
+    return lambda value: labels.get(value, "" if value is None else str(value))
+
+
+def fmt_pct(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage in the user's language ("85,3%"); "—" when there is none."""
+    if value is None:
+        return "—"
+    text = f"{value * 100:.{digits}f}"
+    return (text.replace(".", ",") if i18n.get_language() == "vi" else text) + "%"
+
+
+def fmt_points(value: float | None) -> str | None:
+    """A change of a rate in percentage points, signed ("+2,1 điểm %")."""
+    if value is None:
+        return None
+    text = f"{value * 100:+.1f}"
+    return t("dash.points", value=text.replace(".", ",") if i18n.get_language() == "vi" else text)
+
+
+def fmt_num(value: float | None) -> str:
+    """A count (or a fractional expectation) with separators in the user's language ("1.234", "2,33")."""
+    if value is None:
+        return "—"
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    if i18n.get_language() == "vi":
+        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text
+
+
+HEADLINES = (("attendance_rate", "pct", "normal"), ("coverage", "pct", "normal"),
+             ("on_schedule_rate", "pct", "normal"), ("leader_compliance", "pct", "normal"),
+             ("reports_late", "num", "inverse"), ("reports_missing", "num", "inverse"),
+             ("weaknesses_open", "num", "inverse"), ("weaknesses_overdue", "num", "inverse"))
+
+
+def headline_metrics(ov: dict[str, Any], columns: int = 4) -> None:
+    """The overview's headline figures with their change against the previous period."""
+    cols = st.columns(columns)
+    for i, (key, kind, colour) in enumerate(HEADLINES):
+        value, change = ov["current"][key], ov["change"][key]
+        if kind == "pct":
+            shown, delta = fmt_pct(value), fmt_points(change)
+        else:
+            shown, delta = fmt_num(value), None if change is None else f"{change:+,.0f}"
+        cols[i % columns].metric(t(f"dash.h_{key}"), shown, delta, delta_color=colour, border=True,
+                                 help=t(f"dash.h_{key}_help"))
+
+
+def chart_png(spec_json: str) -> bytes:
+    """A Vega-Lite spec rendered to PNG at twice the size (vl-convert)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(spec_json, scale=2)
+
+
+def show_chart(chart: Any, name: str, key: str, scale: float = 1.0, select: bool = False,
+               download: bool = True) -> Any:
+    """A chart at full width with large fonts and a PNG download; with select, returns the clicked selection."""
+    from lib import charts
+
+    styled = charts.styled(chart, scale)
+    event = st.altair_chart(styled, width="stretch", key=key, on_select="rerun" if select else "ignore")
+    if download:
+        spec = styled.properties(width=1000).to_json()
+        st.download_button(t("ui.download_png"), data=lambda: chart_png(spec), file_name=f"{name}.png",
+                           mime="image/png", key=f"{key}_png", on_click="ignore", icon=":material/image:")
+    return event.selection if select else None
+
+
+def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct: tuple[str, ...] = (),
+          dates: tuple[str, ...] = (), labels: dict[str, Callable[[Any], str]] | None = None,
+          height: int | str = "auto") -> pd.DataFrame:
+    """Rows shown as a table with translated headers (dates dd/mm/yyyy, rates as %), downloadable as CSV and XLSX."""
+    df = pd.DataFrame(rows, columns=list(columns))
+    for col, fn in (labels or {}).items():
+        df[col] = df[col].map(lambda v, fn=fn: fn(v) if v is not None else "")
+    for col in dates:
+        df[col] = df[col].map(fmt_date)
+    df = df.rename(columns=columns)
+    config = {columns[c]: st.column_config.NumberColumn(columns[c], format="percent") for c in pct}
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key, height=height)
+    downloads(df, name, key)
+    return df
+
+
+PRESENTATION_CSS = """
+<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+[data-testid="stToolbar"] {display: none !important;}
+.block-container, [data-testid="stMainBlockContainer"] {max-width: 100% !important; padding: 1rem 2.5rem !important;}
+html, body, [data-testid="stMarkdownContainer"] p {font-size: 1.35rem;}
+[data-testid="stMetricValue"] {font-size: 3.6rem !important;}
+[data-testid="stMetricLabel"] p {font-size: 1.4rem !important;}
+[data-testid="stMetricDelta"] {font-size: 1.3rem !important;}
+h1 {font-size: 3rem !important;} h2 {font-size: 2.4rem !important;}
+</style>
+"""
+
+
+def presentation_style() -> None:
+    """Full width, large fonts and no sidebar for the meeting-room projector (fixed CSS, no user text)."""
+    st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
