@@ -42,3 +42,26 @@ def fast_hashing(monkeypatch) -> None:
 
     gensalt = bcrypt.gensalt
     monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": gensalt(4, prefix))
+
+
+def _relative(script_path: str) -> str:
+    return Path(script_path).resolve().relative_to(APP.parent).as_posix()
+
+
+def nav_files(at: AppTest) -> set[str]:
+    """The page files (e.g. "pages/users.py") in the navigation of the last run."""
+    return {_relative(info["script_path"]) for info in at._registered_pages.values() if info.get("script_path")}
+
+
+def current_page(at: AppTest) -> str | None:
+    """The page file the last run showed."""
+    info = at._registered_pages.get(at._finished_page_script_hash)
+    return _relative(info["script_path"]) if info and info.get("script_path") else None
+
+
+def page_test(page: str, username: str) -> AppTest:
+    """An AppTest of one page file run on its own, with the session logged in as username (not yet run)."""
+    at = AppTest.from_file(str(APP.parent / page), default_timeout=TIMEOUT)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    return at
