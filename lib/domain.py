@@ -280,23 +280,35 @@ def parse_date(value: Any) -> date | None:
         raise ParseError("impossible_date", value=text) from None
 
 
+def _storable(number: int | str) -> int:
+    # SQLite holds 64-bit integers: a larger number must be refused here, by field,
+    # rather than fail with OverflowError at the write.
+    try:
+        number = int(number)
+    except ValueError:  # text past Python's 4,300-digit conversion limit
+        raise ParseError("number.too_large") from None
+    if not -(2**63) <= number < 2**63:
+        raise ParseError("number.too_large")
+    return number
+
+
 def parse_int(value: Any) -> int | None:
-    """A whole number; None when blank."""
+    """A whole number that the database can store; None when blank."""
     if is_blank(value):
         return None
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
+        return _storable(value)
     if isinstance(value, float):
         if value.is_integer():
-            return int(value)
+            return _storable(int(value))
         raise ParseError("not_whole", value=value)
     text = str(value).strip().replace(" ", "")
     if re.fullmatch(r"[+-]?\d+", text):
-        return int(text)
+        return _storable(text)
     if re.fullmatch(r"[+-]?\d+[.,]0+", text):
-        return int(re.split(r"[.,]", text)[0])
+        return _storable(re.split(r"[.,]", text)[0])
     raise ParseError("not_number", value=text)
 
 
