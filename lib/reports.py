@@ -1,0 +1,1084 @@
+"""Exports: the compiled report (DOCX), the data workbook (XLSX) and a leader's written report (DOCX)."""
+
+import io
+import json
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+from docx import Document
+from docx.document import Document as DocxDocument
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+from docx.table import Table
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from sqlite_utils import Database
+
+from lib import assignments, charts, directory, meetings, metrics
+from lib.db import session
+from lib.domain import LeaderGroup, MeetingType, Rating, WeaknessCategory, WeaknessStatus
+from lib.i18n import get_language, t
+from lib.settings import get_settings, thresholds
+
+Progress = Callable[[float, str], None]
+
+FONT = "Times New Roman"
+BODY_PT = 14
+TABLE_PT = 11
+# Liberation Sans ships inside vl-convert and has every Vietnamese glyph, so charts
+# render the same on any machine (a font missing from the system would drop the accents).
+CHART_FONT = "Liberation Sans"
+CHART_WIDTH_PX = 600
+VI_NUMBERS = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " ₫"]}
+TEXT_WIDTH_CM = 16.5  # A4 less the 3 cm left and 1.5 cm right margins of party documents
+LIST_LIMIT = 15
+KEEP_TOGETHER_ROWS = 20
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMATS = ("docx", "xlsx")
+
+
+def _noop(fraction: float, text: str) -> None:
+    return None
+
+
+# ---- numbers, dates and names as shown in the documents ------------------------------------
+
+
+def fmt_num(value: float | int | None, decimals: int = 0) -> str:
+    """A number in the user's language: 1.234,5 in Vietnamese, 1,234.5 in English; '–' when None."""
+    if value is None:
+        return "–"
+    if decimals == 0 and float(value).is_integer():
+        text = f"{int(value):,}"
+    else:
+        text = f"{value:,.{decimals or 2}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    if get_language() == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def fmt_pct(rate: float | None) -> str:
+    """A fraction as a percentage with one decimal ('89,3%'); '–' when there is no denominator."""
+    if rate is None:
+        return "–"
+    text = f"{rate * 100:.1f}%"
+    return text.replace(".", ",") if get_language() == "vi" else text
+
+
+def fmt_day(value: Any) -> str:
+    """A date as dd/mm/yyyy ('' when blank)."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
+
+
+def period_text(period: metrics.Period | str) -> str:
+    """The period in words, as a party document writes it: 'quý I năm 2025', 'tháng 3 năm 2025'."""
+    period = metrics.parse_period(period)
+    year, month = period.months[0]
+    if period.kind == "year":
+        return t("report.period_year", year=year)
+    if period.kind == "quarter":
+        return t("report.period_quarter", year=year, roman=ROMAN[(month - 1) // 3])
+    return t("report.period_month", year=year, month=month)
+
+
+def _committee(org_name: str, place_name: str) -> str:
+    """The committee's kind, e.g. 'Huyện ủy' from 'Huyện ủy Càng Long'."""
+    name = org_name.strip()
+    if place_name and name.lower().endswith(place_name.strip().lower()) and len(name) > len(place_name):
+        return name[: -len(place_name.strip())].strip()
+    return name
+
+
+def _symbol(org_name: str) -> str:
+    """The issuing body's letters in a document number (HU for Huyện ủy, TU for Tỉnh ủy, ĐU for Đảng ủy)."""
+    letters = "".join(w[0] for w in org_name.strip().split()[:2]).upper()
+    # Document symbols drop the tone marks but keep Đ: "Huyện ủy" → HU, "Đảng ủy" → ĐU.
+    plain = "".join(c for c in unicodedata.normalize("NFD", letters) if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFC", plain) or "HU"
+
+
+# ---- what a report shows: every figure from lib.metrics ------------------------------------
+
+
+@dataclass
+class ReportData:
+    """The figures of one period (and optional unit), all from lib.metrics, plus the names around them."""
+
+    period: metrics.Period
+    unit_code: str | None
+    unit_name: str | None
+    today: date
+    settings: dict[str, str]
+    threshold: float
+    report_days: int
+    figures: dict[str, Any]
+    totals: dict[str, Any]
+    headline: dict[str, Any]
+    quality: list[dict]
+    ratings: dict[str, int]
+    properties: list[dict]
+    groups: list[dict]
+    leaders: list[dict]
+    by_assignment: list[dict]
+    report_status: dict[str, int]
+    missing: list[dict]
+    open_weaknesses: list[dict]
+    matrix: list[dict]
+    unit_names: dict[str, str]
+    decisions: list[tuple[str, str | None]]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to report: no meeting, no cell due to meet, no leader expected, no weakness noted."""
+        return (self.totals["meetings"] == 0 and self.totals["cell_months"] == 0
+                and not any(r["expected_thirds"] for r in self.leaders)
+                and self.headline["weaknesses_noted"] == 0)
+
+    @property
+    def leader_rows(self) -> list[dict]:
+        """The `metrics --json` leader rows with the missing reports of each leader added."""
+        missing = {r["leader_code"]: r["missing_reports"] for r in self.leaders}
+        return [{**r, "missing_reports": missing.get(r["leader_code"], 0)}
+                for r in self.figures["leader_participation"]]
+
+
+def _decisions(db: Database, period: metrics.Period, unit_code: str | None) -> list[tuple[str, str | None]]:
+    """The assignment decisions in force during the period (number, date), oldest first."""
+    found: dict[str, str | None] = {}
+    start, end = period.start.isoformat(), period.end.isoformat()
+    for a in assignments.list_assignments(db):
+        if unit_code and a["unit_code"] != unit_code:
+            continue
+        if a["decision_no"] and a["valid_from"] <= end and (a["valid_to"] is None or a["valid_to"] >= start):
+            found.setdefault(a["decision_no"], a["decision_date"])
+    return sorted(found.items(), key=lambda kv: (kv[1] or "", kv[0]))
+
+
+def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
+           progress: Progress | None = None) -> ReportData:
+    """Every figure a report needs for the period; ValueError for a bad period or unknown unit."""
+    period, today = metrics.parse_period(period_label), today or date.today()
+    progress = progress or _noop
+    unit_code = unit_code or None
+    filters = metrics.Filters(unit_codes=(unit_code,) if unit_code else ())
+    with session(path_or_db) as db:
+        progress(0.05, t("report.progress_figures"))
+        figures = metrics.compute(db, period.label, unit_code, today)
+        settings = get_settings(db)
+        th = thresholds(db)
+        unit_names = {u["code"]: u["name"] for u in directory.list_units(db)}
+        data = ReportData(
+            period=period, unit_code=unit_code, unit_name=unit_names.get(unit_code) if unit_code else None,
+            today=today, settings=settings, threshold=th.attendance, report_days=th.report_days,
+            figures=figures,
+            totals=metrics.attendance_totals(db, period, filters, today),
+            headline=metrics.overview(db, period, filters, today)["current"],
+            quality=metrics.quality_by_unit(db, period, filters, today),
+            ratings=metrics.rating_distribution(db, period, filters, today),
+            properties=metrics.properties(db, period, filters, today),
+            groups=metrics.participation_by_group(db, period, filters, today),
+            leaders=metrics.participation_by_leader(db, period, filters, today),
+            by_assignment=metrics.participation_by_assignment(db, period, filters, today),
+            report_status=metrics.report_status(db, period, filters, today),
+            missing=metrics.missing_meetings(db, period, filters, today),
+            open_weaknesses=metrics.open_weaknesses(db, filters, today),
+            matrix=metrics.weakness_matrix(db, period, filters, today),
+            unit_names=unit_names,
+            decisions=_decisions(db, period, unit_code),
+        )
+    progress(0.3, t("report.progress_figures"))
+    return data
+
+
+# ---- queries of this module (listings, not figures) -----------------------------------------
+
+MEETING_RECORDS_SQL = """
+select m.id, m.held_on, u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name,
+       m.mtype, m.members_total, m.members_exempt, m.present, m.absent_excused, m.absent_unexcused,
+       m.duration_minutes, m.score, m.rating, m.leadership, m.education, m.combativeness,
+       (select json_group_array(json_array(x.full_name, x.report_submitted_on))
+        from (select l.full_name, ml.report_submitted_on
+              from meeting_leaders ml join leaders l on l.id = ml.leader_id
+              where ml.meeting_id = m.id order by l.full_name) x) as leaders_json,
+       m.topics, m.notes
+from meetings m join cells c on c.id = m.cell_id join units u on u.id = c.unit_id
+where m.deleted_at is null and m.held_on between :start and :end
+  and (:unit_code is null or u.code = :unit_code)
+order by m.held_on, u.code, c.code, m.id
+"""
+
+ATTENDED_SQL = """
+select m.id as meeting_id, m.held_on, m.mtype, c.name as cell_name, u.code as unit_code, u.name as unit_name,
+       l.id as leader_id, l.code as leader_code, l.full_name, ml.report_submitted_on
+from meeting_leaders ml
+join meetings m on m.id = ml.meeting_id
+join cells c on c.id = m.cell_id
+join units u on u.id = c.unit_id
+join leaders l on l.id = ml.leader_id
+where m.deleted_at is null and m.held_on between :start and :end
+  and (:unit_code is null or u.code = :unit_code)
+order by m.held_on desc, c.name, l.full_name
+limit :limit
+"""
+
+
+def meeting_records(db: Database, period: metrics.Period | str, unit_code: str | None = None) -> list[dict]:
+    """Every live meeting of the period (optionally of one unit); leaders_present names each leader present
+    with the day their written report came in, e.g. 'Nguyễn Văn An (03/02/2025); Trần Thị Bình'."""
+    period = metrics.parse_period(period)
+    params = {"start": period.start.isoformat(), "end": period.end.isoformat(), "unit_code": unit_code or None}
+    rows = []
+    for r in db.query(MEETING_RECORDS_SQL, params):
+        leaders = json.loads(r.pop("leaders_json") or "[]")
+        r["leaders_present"] = "; ".join(name + (f" ({fmt_day(day)})" if day else "") for name, day in leaders)
+        rows.append(r)
+    return rows
+
+
+def attended_meetings(db: Database, period: metrics.Period | str, unit_code: str | None = None,
+                      limit: int = 500) -> list[dict]:
+    """Meeting and leader pairs of the period where the leader was present, newest first."""
+    period = metrics.parse_period(period)
+    params = {"start": period.start.isoformat(), "end": period.end.isoformat(), "unit_code": unit_code or None,
+              "limit": limit}
+    return [dict(r) for r in db.query(ATTENDED_SQL, params)]
+
+
+# ---- charts as PNG ------------------------------------------------------------------------
+
+
+def chart_png(chart: alt.TopLevelMixin, width: int = CHART_WIDTH_PX, scale: float = 2) -> bytes:
+    """An Altair chart as a PNG at a fixed width, in a font that has the Vietnamese diacritics."""
+    import vl_convert
+
+    spec = charts.styled(chart, 0.8).to_dict()
+    if spec.get("width") == "container" or ("width" not in spec and "hconcat" not in spec):
+        spec["width"] = width
+    config = spec.setdefault("config", {})
+    config["font"] = CHART_FONT
+    # Print has room for whole category and unit names, which the screen layout truncates.
+    config.setdefault("axis", {})["labelLimit"] = 320
+    spec["background"] = "white"
+    locale = VI_NUMBERS if get_language() == "vi" else None
+    return vl_convert.vegalite_to_png(json.dumps(spec), scale=scale, format_locale=locale)
+
+
+def _category_chart(counts: dict[str, int]) -> alt.LayerChart:
+    """Weaknesses noted by category, the five of the committee's list first (the print form of the matrix)."""
+    labels = WeaknessCategory.labels()
+    df = pd.DataFrame({"category": [labels[c] for c in counts], "count": list(counts.values())})
+    bars = alt.Chart(df).mark_bar(color=charts.BAD).encode(
+        y=alt.Y("category:N", sort=list(df["category"]), title=None),
+        x=alt.X("count:Q", title=t("chart.count"), axis=alt.Axis(tickMinStep=1)),
+    )
+    text = bars.mark_text(align="left", dx=4).encode(text=alt.Text("count:Q", format=","), color=alt.value("#222"))
+    return alt.layer(bars, text, title=alt.TitleParams(t("report.more.chart_categories"))).properties(
+        width=CHART_WIDTH_PX - 300, height=max(120, 28 * len(df)))
+
+
+def _charts(data: ReportData, progress: Progress) -> dict[str, bytes]:
+    """The report's charts, each drawn only when it has something to show."""
+    out: dict[str, bytes] = {}
+    rows = [r for r in data.figures["attendance_by_unit"] if r["rate"] is not None]
+    if rows:
+        out["attendance"] = chart_png(charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold))
+    progress(0.4, t("report.progress_charts"))
+    if data.totals["meetings"]:
+        ratings = charts.rating_chart(charts.rating_frame(data.ratings)).properties(width=250, height=220)
+        props = charts.properties_chart(pd.DataFrame(data.properties)).properties(width=250, height=220)
+        out["quality"] = chart_png(alt.hconcat(ratings, props, spacing=40))
+    progress(0.5, t("report.progress_charts"))
+    groups = [g for g in data.groups if g["compliance"] is not None]
+    if groups:
+        out["groups"] = chart_png(charts.group_compliance_chart(pd.DataFrame(groups)))
+    progress(0.6, t("report.progress_charts"))
+    if any(g["attended"] for g in data.groups):
+        out["reports"] = chart_png(charts.reports_chart(pd.DataFrame(data.groups)))
+    progress(0.7, t("report.progress_charts"))
+    counts = {c: n for c, n in data.figures["weaknesses"]["by_category"].items() if n}
+    if counts:
+        out["weaknesses"] = chart_png(_category_chart(counts))
+    progress(0.8, t("report.progress_charts"))
+    return out
+
+
+# ---- DOCX building blocks ----------------------------------------------------------------
+
+
+def _set_fonts(rpr: Any, name: str = FONT) -> None:
+    """Name the font for Latin, East Asian and complex scripts so Word never falls back for ư, ơ, ạ…"""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in list(fonts.attrib):
+        if attr.endswith("Theme"):
+            del fonts.attrib[attr]
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attr), name)
+
+
+def _new_document() -> DocxDocument:
+    doc = Document()
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    _set_fonts(rpr)
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), "vi-VN")
+    lang.set(qn("w:eastAsia"), "vi-VN")
+    for style_name in ("Normal", "Header", "Footer"):
+        style = doc.styles[style_name]
+        _set_fonts(style.element.get_or_add_rPr())
+        style.font.size = Pt(BODY_PT)
+        size_cs = OxmlElement("w:szCs")
+        size_cs.set(qn("w:val"), str(BODY_PT * 2))
+        style.element.get_or_add_rPr().append(size_cs)
+    normal = doc.styles["Normal"].paragraph_format
+    normal.space_before, normal.space_after, normal.line_spacing = Pt(0), Pt(6), 1.1
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+    section.left_margin, section.right_margin = Cm(3), Cm(1.5)
+    section.header_distance = Cm(1)
+    return doc
+
+
+def _page_numbers(doc: DocxDocument) -> None:
+    """Page numbers centred at the top from page 2, as party documents number them."""
+    section = doc.sections[0]
+    section.different_first_page_header_footer = True
+    para = section.header.paragraphs[0]
+    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = para.add_run()
+    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        else:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+        run._r.append(el)
+
+
+def _para(container: Any, text: str = "", *, bold: bool = False, italic: bool = False, underline: bool = False,
+          size: float | None = None, align: Any = WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = True,
+          after: float = 6, before: float = 0, keep: bool = False) -> Any:
+    para = container.add_paragraph()
+    fmt = para.paragraph_format
+    fmt.alignment = align
+    fmt.first_line_indent = Cm(1) if indent and align == WD_ALIGN_PARAGRAPH.JUSTIFY else None
+    fmt.space_after, fmt.space_before = Pt(after), Pt(before)
+    fmt.keep_with_next = keep
+    if text:
+        run = para.add_run(text)
+        run.bold, run.italic, run.underline = bold or None, italic or None, underline or None
+        if size:
+            run.font.size = Pt(size)
+    return para
+
+
+def _centre(container: Any, text: str, **kw: Any) -> Any:
+    kw.setdefault("after", 0)
+    return _para(container, text, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, **kw)
+
+
+def _borderless(table: Table) -> None:
+    props = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        el = OxmlElement(f"w:{edge}")
+        el.set(qn("w:val"), "nil")
+        borders.append(el)
+    props.append(borders)
+
+
+def _widths(table: Table, widths_cm: Sequence[float]) -> None:
+    """Fix the column widths for Word (cell widths) and LibreOffice (the table grid)."""
+    table.autofit = False
+    grid = table._tbl.tblGrid
+    for col, width in zip(grid.findall(qn("w:gridCol")), widths_cm, strict=True):
+        col.set(qn("w:w"), str(int(width * 567)))
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths_cm, strict=True):
+            cell.width = Cm(width)
+
+
+def _cell_text(cell: Any, text: str, *, bold: bool = False, italic: bool = False, underline: bool = False,
+               size: float | None = None, align: Any = WD_ALIGN_PARAGRAPH.CENTER, first: bool = True) -> Any:
+    para = cell.paragraphs[0] if first and not cell.paragraphs[0].text else cell.add_paragraph()
+    para.alignment = align
+    para.paragraph_format.space_after = Pt(0)
+    para.paragraph_format.first_line_indent = None
+    run = para.add_run(text)
+    run.bold, run.italic, run.underline = bold or None, italic or None, underline or None
+    if size:
+        run.font.size = Pt(size)
+    return para
+
+
+def _shade(cell: Any, fill: str = "E7E6E6") -> None:
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().append(shd)
+
+
+def _repeat_header(row: Any) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    trpr.append(el)
+
+
+class _Tables:
+    """Numbered figure tables: caption, shaded repeating header, figures right-aligned, a bold total row."""
+
+    def __init__(self, doc: DocxDocument):
+        self.doc = doc
+        self.count = 0
+
+    def add(self, caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequence[float],
+            total: Sequence[str] | None = None, text_cols: int = 2) -> Table:
+        self.count += 1
+        _para(self.doc, t("report.table_caption", n=self.count, caption=caption), bold=True, italic=True,
+              size=12, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=3, before=3, keep=True)
+        rows = list(rows)
+        table = self.doc.add_table(rows=1, cols=len(headers))
+        table.style = "Table Grid"
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        for cell, text in zip(table.rows[0].cells, headers, strict=True):
+            _cell_text(cell, text, bold=True, size=TABLE_PT)
+            _shade(cell)
+        _repeat_header(table.rows[0])
+        everything = rows + ([total] if total else [])
+        for values in everything:
+            row = table.add_row()
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+            cells = row.cells
+            bold = total is not None and values is total
+            for i, (cell, text) in enumerate(zip(cells, values, strict=True)):
+                align = WD_ALIGN_PARAGRAPH.LEFT if 0 < i < text_cols else WD_ALIGN_PARAGRAPH.CENTER
+                if i >= text_cols:
+                    align = WD_ALIGN_PARAGRAPH.RIGHT
+                _cell_text(cell, str(text), bold=bold, size=TABLE_PT, align=align)
+        _widths(table, widths)
+        # A short table moves to the next page whole rather than leaving its header behind.
+        keep = table.rows[:-1] if len(everything) <= KEEP_TOGETHER_ROWS else table.rows[:1]
+        for row in keep:
+            for cell in row.cells:
+                for para in cell.paragraphs:
+                    para.paragraph_format.keep_with_next = True
+        _para(self.doc, after=2)
+        return table
+
+
+def _image(doc: DocxDocument, png: bytes, width_cm: float = 15.5) -> None:
+    doc.add_picture(io.BytesIO(png), width=Cm(width_cm))
+    para = doc.paragraphs[-1]
+    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    para.paragraph_format.first_line_indent = None
+    para.paragraph_format.space_after = Pt(8)
+
+
+def _header_block(doc: DocxDocument, settings: dict[str, str], number_kind: str | None, year: int) -> None:
+    """Left: the organisation above, the issuing committee, '*', the number; right: the Party, place and date."""
+    table = doc.add_table(rows=1, cols=2)
+    _borderless(table)
+    left, right = table.rows[0].cells
+    org = settings["org_name"].strip()
+    _cell_text(left, settings["report_header"].strip().upper())
+    _cell_text(left, org.upper(), bold=True, first=False)
+    _cell_text(left, "*", first=False)
+    if number_kind:
+        _cell_text(left, t("report.doc_number", kind=number_kind, symbol=settings.get("doc_symbol") or _symbol(org)),
+                   first=False)
+    _cell_text(right, t("report.party_name"), bold=True, underline=True, size=15)
+    _cell_text(right, "", first=False)
+    _cell_text(right, t("report.place_date", place=settings["place_name"].strip(), year=year), italic=True,
+               first=False)
+    _widths(table, (7.0, 9.5))
+    _para(doc, after=6)
+
+
+def _closing(doc: DocxDocument, recipients: Sequence[str], on_behalf: str, title: str,
+             name: str = "", note: str = "") -> None:
+    """'Nơi nhận' on the left (when there are recipients), the signature block on the right."""
+    table = doc.add_table(rows=1, cols=2)
+    _borderless(table)
+    left, right = table.rows[0].cells
+    if recipients:
+        _cell_text(left, t("report.recipients"), bold=True, italic=True, underline=True, size=12,
+                   align=WD_ALIGN_PARAGRAPH.LEFT)
+    for line in recipients:
+        _cell_text(left, line, size=12, align=WD_ALIGN_PARAGRAPH.LEFT, first=False)
+    if on_behalf:
+        _cell_text(right, on_behalf, bold=True)
+    _cell_text(right, title, bold=True, first=not on_behalf)
+    if note:
+        _cell_text(right, note, italic=True, first=False)
+    for _ in range(4):
+        _cell_text(right, "", first=False)
+    _cell_text(right, name or t("report.name_blank"), bold=bool(name), first=False)
+    _widths(table, (7.5, 9.0))
+
+
+def _to_bytes(doc: DocxDocument) -> bytes:
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+# ---- the compiled report ------------------------------------------------------------------
+
+
+def _unit_label(data: ReportData, code: str) -> str:
+    return data.unit_names.get(code, code)
+
+
+def _decision_text(decisions: Sequence[tuple[str, str | None]]) -> str:
+    parts = [t("report.decision", no=no, date=fmt_day(day)) if day else t("report.decision_no_date", no=no)
+             for no, day in decisions]
+    return ", ".join(parts) if parts else t("report.decision_none")
+
+
+def _missing_text(data: ReportData) -> str | None:
+    months: dict[tuple[str, str], list[str]] = {}
+    for r in data.missing:
+        if r["status"] == "missing":
+            months.setdefault((r["cell_name"], r["unit_name"]), []).append(f"{r['month'][5:]}/{r['month'][:4]}")
+    if not months:
+        return None
+    items = [t("report.missing_item", cell=cell, unit=unit, months=", ".join(ms))
+             for (cell, unit), ms in list(months.items())[:LIST_LIMIT]]
+    text = t("report.missing_list", items="; ".join(items))
+    if len(months) > LIST_LIMIT:
+        text += " " + t("report.and_more", n=len(months) - LIST_LIMIT)
+    return text
+
+
+def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: dict[str, bytes]) -> None:
+    tot, units = data.totals, data.figures["attendance_by_unit"]
+    _para(doc, t("report.s1_1"), bold=True, keep=True)
+    _para(doc, t("report.s1_coverage", period=period_text(data.period), units=fmt_num(len(units)),
+                 cell_months=fmt_num(tot["cell_months"]), held=fmt_num(tot["held"]),
+                 coverage=fmt_pct(tot["coverage"]), missing=fmt_num(data.headline["missing_meetings"]),
+                 on_schedule=fmt_pct(tot["on_schedule_rate"]), regular=fmt_num(tot["regular"])))
+    tables.add(t("report.t_coverage"),
+               [t("report.col_no"), t("report.col_unit"), t("report.col_cell_months"), t("report.col_held"),
+                t("report.col_coverage"), t("report.col_on_schedule")],
+               [[fmt_num(i), r["unit_name"], fmt_num(r["cell_months"]), fmt_num(r["held"]), fmt_pct(r["coverage"]),
+                 fmt_pct(r["on_schedule_rate"])] for i, r in enumerate(units, 1)],
+               (1.2, 5.3, 2.6, 2.4, 2.4, 2.6),
+               total=["", t("report.total"), fmt_num(tot["cell_months"]), fmt_num(tot["held"]),
+                      fmt_pct(tot["coverage"]), fmt_pct(tot["on_schedule_rate"])])
+    if text := _missing_text(data):
+        _para(doc, text)
+
+    _para(doc, t("report.s1_2"), bold=True, keep=True)
+    _para(doc, t("report.s1_attendance", meetings=fmt_num(tot["meetings"]), required=fmt_num(tot["required"]),
+                 present=fmt_num(tot["present"]), rate=fmt_pct(tot["rate"]),
+                 excused=fmt_num(tot["absent_excused"]), unexcused=fmt_num(tot["absent_unexcused"])))
+    tables.add(t("report.t_attendance"),
+               [t("report.col_no"), t("report.col_unit"), t("report.col_meetings"), t("report.col_required"),
+                t("report.col_present"), t("report.col_excused"), t("report.col_unexcused"), t("report.col_rate")],
+               [[fmt_num(i), r["unit_name"], fmt_num(r["meetings"]), fmt_num(r["required"]), fmt_num(r["present"]),
+                 fmt_num(r["absent_excused"]), fmt_num(r["absent_unexcused"]), fmt_pct(r["rate"])]
+                for i, r in enumerate(units, 1)],
+               (1.2, 4.1, 1.6, 1.9, 1.9, 1.9, 1.9, 2.0),
+               total=["", t("report.total"), fmt_num(tot["meetings"]), fmt_num(tot["required"]),
+                      fmt_num(tot["present"]), fmt_num(tot["absent_excused"]), fmt_num(tot["absent_unexcused"]),
+                      fmt_pct(tot["rate"])])
+    low = [r for r in units if r["rate"] is not None and r["rate"] < data.threshold]
+    if low:
+        _para(doc, t("report.low_units", n=fmt_num(len(low)), threshold=fmt_pct(data.threshold),
+                     units=", ".join(f"{r['unit_name']} ({fmt_pct(r['rate'])})"
+                                     for r in sorted(low, key=lambda r: r["rate"]))))
+    elif any(r["rate"] is not None for r in units):
+        _para(doc, t("report.all_units_above", threshold=fmt_pct(data.threshold)))
+    if "attendance" in pngs:
+        _image(doc, pngs["attendance"])
+
+    _para(doc, t("report.s1_3"), bold=True, keep=True)
+    props = {p["property"]: p for p in data.properties}
+    r = data.ratings
+    _para(doc, t("report.s1_quality", tot=fmt_num(r["tot"]), kha=fmt_num(r["kha"]),
+                 trung_binh=fmt_num(r["trung_binh"]), kem=fmt_num(r["kem"]), unrated=fmt_num(r["unrated"]),
+                 leadership=fmt_num(props["leadership"]["count"]),
+                 leadership_share=fmt_pct(props["leadership"]["share"]),
+                 education=fmt_num(props["education"]["count"]),
+                 education_share=fmt_pct(props["education"]["share"]),
+                 combativeness=fmt_num(props["combativeness"]["count"]),
+                 combativeness_share=fmt_pct(props["combativeness"]["share"])))
+    tables.add(t("report.t_quality"),
+               [t("report.col_no"), t("report.col_unit"), t("report.col_meetings")]
+               + [Rating(k).label for k in ("tot", "kha", "trung_binh", "kem")]
+               + [t("report.col_leadership"), t("report.col_education"), t("report.col_combativeness")],
+               [[fmt_num(i), q["unit_name"], fmt_num(q["meetings"]), fmt_num(q["tot"]), fmt_num(q["kha"]),
+                 fmt_num(q["trung_binh"]), fmt_num(q["kem"]), fmt_num(q["leadership"]), fmt_num(q["education"]),
+                 fmt_num(q["combativeness"])] for i, q in enumerate(data.quality, 1)],
+               (1.2, 3.6, 1.3, 1.2, 1.2, 1.5, 1.2, 1.8, 1.7, 1.8),
+               total=["", t("report.total"), fmt_num(tot["meetings"]), fmt_num(r["tot"]), fmt_num(r["kha"]),
+                      fmt_num(r["trung_binh"]), fmt_num(r["kem"]), fmt_num(props["leadership"]["count"]),
+                      fmt_num(props["education"]["count"]), fmt_num(props["combativeness"]["count"])])
+    if "quality" in pngs:
+        _image(doc, pngs["quality"])
+
+
+def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: dict[str, bytes]) -> None:
+    head, status = data.headline, data.report_status
+    assigned = [r for r in data.leaders if r["expected_thirds"]]
+    group_totals = metrics._compliance_totals(data.groups)
+    expected = group_totals["expected"]
+    _para(doc, t("report.s2_intro", decisions=_decision_text(data.decisions), leaders=fmt_num(len(assigned)),
+                 expected=fmt_num(expected, 2), attended=fmt_num(status["attended"]),
+                 compliance=fmt_pct(head["leader_compliance"])))
+    _para(doc, t("report.s2_1"), bold=True, keep=True)
+    tables.add(t("report.t_groups"),
+               [t("report.col_no"), t("report.col_group"), t("report.col_leaders"), t("report.col_expected"),
+                t("report.col_attended"), t("report.col_compliance"), t("report.col_reports"),
+                t("report.col_late"), t("report.col_missing_reports")],
+               [[fmt_num(i), LeaderGroup(g["grp"]).label, fmt_num(g["leaders"]), fmt_num(g["expected"], 2),
+                 fmt_num(g["attended"]), fmt_pct(g["compliance"]), fmt_num(g["reports"]),
+                 fmt_num(g["late_reports"]), fmt_num(g["missing_reports"])] for i, g in enumerate(data.groups, 1)],
+               (1.2, 4.6, 1.4, 1.4, 1.3, 1.9, 1.7, 1.3, 1.7),
+               total=["", t("report.total"), fmt_num(len(assigned)), fmt_num(expected, 2),
+                      fmt_num(group_totals["attended"]), fmt_pct(group_totals["compliance"]),
+                      fmt_num(group_totals["reports"]), fmt_num(group_totals["late_reports"]),
+                      fmt_num(group_totals["missing_reports"])])
+    if "groups" in pngs:
+        _image(doc, pngs["groups"], 14)
+
+    _para(doc, t("report.s2_2"), bold=True, keep=True)
+    short = sorted((r for r in data.leader_rows
+                    if (r["compliance"] is not None and r["compliance"] < 1) or r["late_reports"]
+                    or r["missing_reports"]),
+                   key=lambda r: (r["compliance"] if r["compliance"] is not None else 2, r["full_name"]))
+    if short:
+        _para(doc, t("report.short_intro", n=fmt_num(len(short))), keep=True)
+        tables.add(t("report.t_short"),
+                   [t("report.col_no"), t("field.full_name"), t("report.col_group"), t("report.col_expected"),
+                    t("report.col_attended"), t("report.col_compliance"), t("report.col_late"),
+                    t("report.col_missing_reports")],
+                   [[fmt_num(i), r["full_name"], LeaderGroup(r["grp"]).label, fmt_num(r["expected"], 2),
+                     fmt_num(r["attended"]), fmt_pct(r["compliance"]), fmt_num(r["late_reports"]),
+                     fmt_num(r["missing_reports"])] for i, r in enumerate(short, 1)],
+                   (1.2, 4.0, 4.2, 1.3, 1.3, 1.9, 1.3, 1.3), text_cols=3)
+    else:
+        _para(doc, t("report.short_none"))
+
+    _para(doc, t("report.s2_3"), bold=True, keep=True)
+    _para(doc, t("report.s2_reports", reports=fmt_num(group_totals["reports"]),
+                 attended=fmt_num(status["attended"]), on_time=fmt_num(status["on_time"]),
+                 late=fmt_num(status["late"]), days=fmt_num(data.report_days), missing=fmt_num(status["missing"]),
+                 board=_board(data.settings)))
+    if "reports" in pngs:
+        _image(doc, pngs["reports"], 14)
+
+
+def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: dict[str, bytes]) -> None:
+    weak = data.figures["weaknesses"]
+    status = weak["by_status"]
+    _para(doc, t("report.s3_intro", noted=fmt_num(data.headline["weaknesses_noted"]),
+                 resolved=fmt_num(status["resolved"]), in_progress=fmt_num(status["in_progress"]),
+                 open=fmt_num(status["open"]), today=fmt_day(data.today), open_now=fmt_num(weak["open_now"]),
+                 overdue=fmt_num(weak["overdue"])))
+    cats = [(c, n) for c, n in weak["by_category"].items() if n]
+    if cats:
+        tables.add(t("report.t_categories"),
+                   [t("report.col_no"), t("report.col_category"), t("report.col_count")],
+                   [[fmt_num(i), WeaknessCategory(c).label, fmt_num(n)] for i, (c, n) in enumerate(cats, 1)],
+                   (1.2, 11.3, 3.0),
+                   total=["", t("report.total"), fmt_num(data.headline["weaknesses_noted"])])
+    if weak["by_unit"]:
+        tables.add(t("report.t_weak_units"),
+                   [t("report.col_no"), t("report.col_unit"), t("report.col_weak_open"),
+                    t("report.col_weak_resolved")],
+                   [[fmt_num(i), _unit_label(data, u["unit_code"]), fmt_num(u["open"]), fmt_num(u["resolved"])]
+                    for i, u in enumerate(weak["by_unit"], 1)],
+                   (1.2, 8.3, 3.5, 3.5))
+    if "weaknesses" in pngs:
+        _image(doc, pngs["weaknesses"])
+    overdue = [w for w in data.open_weaknesses if w["overdue"]]
+    if overdue:
+        _para(doc, t("report.overdue_intro", n=fmt_num(weak["overdue"])), keep=True)
+        tables.add(t("report.t_overdue"),
+                   [t("report.col_no"), t("report.col_place"), t("report.col_category"), t("field.noted_on"),
+                    t("field.due_on"), t("report.col_age")],
+                   [[fmt_num(i), ", ".join(x for x in (w["cell_name"], w["unit_name"]) if x),
+                     WeaknessCategory(w["category"]).label, fmt_day(w["noted_on"]), fmt_day(w["due_on"]),
+                     fmt_num(w["age_days"])] for i, w in enumerate(overdue[:LIST_LIMIT], 1)],
+                   (1.2, 4.1, 5.0, 2.2, 2.2, 1.8), text_cols=3)
+        if len(overdue) > LIST_LIMIT:
+            _para(doc, t("report.and_more_rows", n=fmt_num(len(overdue) - LIST_LIMIT)), italic=True)
+
+
+def _board(settings: dict[str, str]) -> str:
+    return t("report.org_board", committee=_committee(settings["org_name"], settings["place_name"]))
+
+
+def recommendations(data: ReportData) -> list[str]:
+    """The closing recommendations, each drawn from a figure that falls short."""
+    out: list[str] = []
+    units = data.figures["attendance_by_unit"]
+    low = sorted((r for r in units if r["rate"] is not None and r["rate"] < data.threshold), key=lambda r: r["rate"])
+    if low:
+        out.append(t("report.rec_attendance", threshold=fmt_pct(data.threshold),
+                     units=", ".join(f"{r['unit_name']} ({fmt_pct(r['rate'])})" for r in low)))
+    gaps = sorted((r for r in units if r["coverage"] is not None and r["coverage"] < 1), key=lambda r: r["coverage"])
+    if gaps:
+        out.append(t("report.rec_coverage", units=", ".join(
+            f"{r['unit_name']} ({fmt_num(r['cell_months'] - r['held'])})" for r in gaps)))
+    short = sorted((r for r in data.leader_rows if r["compliance"] is not None and r["compliance"] < 1),
+                   key=lambda r: (r["compliance"], r["full_name"]))
+    if short:
+        out.append(t("report.rec_leaders", decisions=_decision_text(data.decisions), leaders=", ".join(
+            f"{r['full_name']} ({fmt_num(r['attended'])}/{fmt_num(r['expected'], 2)})" for r in short)))
+    status = data.report_status
+    if status["missing"] or status["late"]:
+        out.append(t("report.rec_reports", missing=fmt_num(status["missing"]), late=fmt_num(status["late"]),
+                     days=fmt_num(data.report_days), board=_board(data.settings)))
+    overdue: dict[str, int] = {}
+    for w in data.open_weaknesses:
+        if w["overdue"]:
+            overdue[w["unit_name"]] = overdue.get(w["unit_name"], 0) + 1
+    if overdue:
+        out.append(t("report.rec_weaknesses", n=fmt_num(data.figures["weaknesses"]["overdue"]), units=", ".join(
+            f"{name} ({fmt_num(n)})" for name, n in sorted(overdue.items(), key=lambda kv: -kv[1]))))
+    if data.empty:
+        out.append(t("report.rec_no_data"))
+    elif not out:
+        out.append(t("report.rec_keep_up"))
+    return out
+
+
+def _subtitle(data: ReportData) -> str:
+    text = t("report.subtitle", period=period_text(data.period))
+    if data.unit_name:
+        text += t("report.subtitle_unit", unit=data.unit_name)
+    return text
+
+
+def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
+                  progress: Progress | None = None) -> bytes:
+    """The compiled report of a period as a Vietnamese party document (DOCX bytes)."""
+    progress = progress or _noop
+    data = gather(path_or_db, period_label, unit_code, today, progress)
+    pngs = {} if data.empty else _charts(data, progress)
+    doc = _new_document()
+    _page_numbers(doc)
+    settings = data.settings
+    _header_block(doc, settings, "BC", data.today.year)
+    _centre(doc, t("report.title"), bold=True, size=16)
+    _centre(doc, _subtitle(data), bold=True)
+    _centre(doc, "-----", after=10)
+    committee = _committee(settings["org_name"], settings["place_name"])
+    _para(doc, t("report.intro", decisions=_decision_text(data.decisions), period=period_text(data.period),
+                 board=_board(settings), committee=committee))
+    tables = _Tables(doc)
+    sections = [("report.s1", _section_meetings), ("report.s2", _section_leaders), ("report.s3", _section_weaknesses)]
+    for i, (key, build) in enumerate(sections):
+        _para(doc, f"{ROMAN[i]}. {t(key)}", bold=True, keep=True, before=6)
+        if data.empty:
+            _para(doc, t("report.no_data", period=period_text(data.period)))
+        else:
+            build(doc, tables, data, pngs)
+    progress(0.85, t("report.progress_document"))
+    _para(doc, f"{ROMAN[len(sections)]}. {t('report.s4')}", bold=True, keep=True, before=6)
+    for line in recommendations(data):
+        _para(doc, f"- {line}")
+    _para(doc, t("report.closing_text", period=period_text(data.period)), after=12)
+    _closing(doc, [t("report.to_province_standing"), t("report.to_province_board"), t("report.to_archive")],
+             t("report.on_behalf"), t("report.signer_title"))
+    out = _to_bytes(doc)
+    progress(1.0, t("report.progress_done"))
+    return out
+
+
+# ---- the data workbook ------------------------------------------------------------------
+
+# Column kinds: text, int, num (2 decimals), pct, date.
+NUMBER_FORMATS = {"int": "#,##0", "num": "#,##0.00", "pct": "0.0%", "date": "dd/mm/yyyy"}
+HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+
+
+def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], rows: Iterable[dict]) -> None:
+    """One sheet: Vietnamese headers frozen, a filter over the table, widths to fit, typed cells."""
+    ws = wb.create_sheet(title[:31])
+    ws.append([label for _, label, _ in columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    widths = [min(max(len(label), 8), 40) for _, label, _ in columns]
+    count = 0
+    for row in rows:
+        values = []
+        for i, (key, _, kind) in enumerate(columns):
+            value = row.get(key)
+            if kind == "date" and isinstance(value, str) and value:
+                value = date.fromisoformat(value[:10])
+            values.append(value)
+            if value is not None and kind == "text":
+                widths[i] = min(max(widths[i], len(str(value))), 60)
+        ws.append(values)
+        count += 1
+    for i, (_, _, kind) in enumerate(columns, 1):
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = widths[i - 1] + 2
+        if kind in NUMBER_FORMATS:
+            for (cell,) in ws.iter_rows(min_row=2, max_row=count + 1, min_col=i, max_col=i):
+                cell.number_format = NUMBER_FORMATS[kind]
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+
+
+def _col(key: str, label_key: str, kind: str = "int") -> tuple[str, str, str]:
+    return key, t(label_key), kind
+
+
+def _summary_rows(data: ReportData) -> list[dict]:
+    head = data.headline
+    rows = [{"item": t("report.x_org"), "value": data.settings["org_name"]},
+            {"item": t("report.x_period"), "value": f"{period_text(data.period)} ({data.period.label})"},
+            {"item": t("report.x_from"), "value": fmt_day(data.period.start)},
+            {"item": t("report.x_to"), "value": fmt_day(data.period.end)},
+            {"item": t("report.x_unit"), "value": data.unit_name or t("report.x_all_units")},
+            {"item": t("report.x_made_on"), "value": fmt_day(data.today)}]
+    if data.empty:
+        rows.append({"item": t("report.x_note"), "value": t("report.no_data", period=period_text(data.period))})
+    for key in metrics.HEADLINE_KEYS + ("meetings", "missing_meetings", "weaknesses_noted"):
+        value = head.get(key)
+        shown = fmt_pct(value) if key.endswith(("rate", "coverage", "compliance")) else fmt_num(value)
+        rows.append({"item": t(f"metrics.{key}"), "value": shown})
+    return rows
+
+
+def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
+              progress: Progress | None = None) -> bytes:
+    """The figure tables of a period and its raw meeting records as an Excel workbook (XLSX bytes)."""
+    progress = progress or _noop
+    data = gather(path_or_db, period_label, unit_code, today, progress)
+    with session(path_or_db) as db:
+        records = meeting_records(db, data.period, data.unit_code)
+    progress(0.5, t("report.progress_workbook"))
+    wb = Workbook()
+    wb.remove(wb.active)
+    weak = data.figures["weaknesses"]
+    _sheet(wb, t("report.sh_summary"), [_col("item", "report.col_item", "text"),
+                                         _col("value", "report.col_value", "text")], _summary_rows(data))
+    unit_cols = [_col("unit_code", "report.col_unit_code", "text"), _col("unit_name", "report.col_unit", "text")]
+    _sheet(wb, t("report.sh_attendance"), unit_cols + [
+        _col("meetings", "report.col_meetings"), _col("required", "report.col_required"),
+        _col("present", "report.col_present"), _col("absent_excused", "report.col_excused"),
+        _col("absent_unexcused", "report.col_unexcused"), _col("rate", "report.col_rate", "pct"),
+        _col("cell_months", "report.col_cell_months"), _col("held", "report.col_held"),
+        _col("coverage", "report.col_coverage", "pct"), _col("on_schedule_rate", "report.col_on_schedule", "pct")],
+        data.figures["attendance_by_unit"])
+    _sheet(wb, t("report.sh_quality"), unit_cols + [
+        _col("meetings", "report.col_meetings")] + [(k, Rating(k).label, "int") for k in Rating] + [
+        _col("unrated", "metrics.unrated"), _col("leadership", "report.col_leadership"),
+        _col("education", "report.col_education"), _col("combativeness", "report.col_combativeness"),
+        _col("short", "report.col_short")], data.quality)
+    progress(0.6, t("report.progress_workbook"))
+    _sheet(wb, t("report.sh_leaders"), [
+        _col("leader_code", "field.leader_code", "text"), _col("full_name", "field.full_name", "text"),
+        _col("grp_label", "report.col_group", "text"), _col("expected", "report.col_expected", "num"),
+        _col("attended", "report.col_attended"), _col("compliance", "report.col_compliance", "pct"),
+        _col("reports", "report.col_reports"), _col("late_reports", "report.col_late"),
+        _col("missing_reports", "report.col_missing_reports")],
+        [{**r, "grp_label": LeaderGroup(r["grp"]).label} for r in data.leader_rows])
+    _sheet(wb, t("report.sh_groups"), [
+        _col("grp_label", "report.col_group", "text"), _col("leaders", "report.col_leaders"),
+        _col("assignments", "report.col_assignments"), _col("expected", "report.col_expected", "num"),
+        _col("attended", "report.col_attended"), _col("compliance", "report.col_compliance", "pct"),
+        _col("reports", "report.col_reports"), _col("late_reports", "report.col_late"),
+        _col("missing_reports", "report.col_missing_reports")],
+        [{**g, "grp_label": LeaderGroup(g["grp"]).label} for g in data.groups])
+    _sheet(wb, t("report.sh_assignments"), [
+        _col("leader_code", "field.leader_code", "text"), _col("full_name", "field.full_name", "text"),
+        _col("unit_name", "report.col_unit", "text"), _col("cell_name", "field.cell_id", "text"),
+        _col("decision_no", "field.decision_no", "text"), _col("valid_from", "field.valid_from", "date"),
+        _col("valid_to", "field.valid_to", "date"), _col("required_per_quarter", "field.required_per_quarter"),
+        _col("expected", "report.col_expected", "num"), _col("attended", "report.col_attended"),
+        _col("compliance", "report.col_compliance", "pct"), _col("reports", "report.col_reports"),
+        _col("late_reports", "report.col_late"), _col("missing_reports", "report.col_missing_reports")],
+        data.by_assignment)
+    progress(0.7, t("report.progress_workbook"))
+    _sheet(wb, t("report.sh_weak_categories"), [
+        _col("label", "report.col_category", "text"), _col("count", "report.col_count")],
+        [{"label": WeaknessCategory(c).label, "count": n} for c, n in weak["by_category"].items()])
+    _sheet(wb, t("report.sh_weak_status"), [
+        _col("label", "field.status", "text"), _col("count", "report.col_count")],
+        [{"label": WeaknessStatus(s).label, "count": n} for s, n in weak["by_status"].items()])
+    _sheet(wb, t("report.sh_weak_units"), unit_cols + [
+        _col("open", "report.col_weak_open"), _col("resolved", "report.col_weak_resolved")],
+        [{**u, "unit_name": _unit_label(data, u["unit_code"])} for u in weak["by_unit"]])
+    _sheet(wb, t("report.sh_weak_open"), [
+        _col("id", "field.id"), _col("unit_name", "report.col_unit", "text"),
+        _col("cell_name", "field.cell_id", "text"), _col("category_label", "report.col_category", "text"),
+        _col("severity_label", "field.severity", "text"), _col("status_label", "field.status", "text"),
+        _col("noted_on", "field.noted_on", "date"), _col("due_on", "field.due_on", "date"),
+        _col("age_days", "report.col_age"), _col("overdue_label", "report.col_overdue", "text")],
+        [{**w, "category_label": WeaknessCategory(w["category"]).label,
+          "severity_label": t(f"enum.Severity.{w['severity']}"), "status_label": WeaknessStatus(w["status"]).label,
+          "overdue_label": t("report.yes") if w["overdue"] else ""} for w in data.open_weaknesses])
+    _sheet(wb, t("report.sh_missing"), unit_cols + [
+        _col("cell_code", "field.cell_code", "text"), _col("cell_name", "field.cell_id", "text"),
+        _col("month_label", "report.col_month", "text"), _col("status_label", "field.status", "text")],
+        [{**m, "month_label": f"{m['month'][5:]}/{m['month'][:4]}"} for m in data.missing])
+    progress(0.8, t("report.progress_workbook"))
+    flags = ("leadership", "education", "combativeness")
+    _sheet(wb, t("report.sh_meetings"), [
+        _col("id", "field.id"), _col("held_on", "field.held_on", "date"),
+        _col("unit_name", "report.col_unit", "text"), _col("cell_code", "field.cell_code", "text"),
+        _col("cell_name", "field.cell_id", "text"), _col("mtype_label", "field.mtype", "text"),
+        _col("members_total", "field.members_total"), _col("members_exempt", "field.members_exempt"),
+        _col("present", "field.present"), _col("absent_excused", "field.absent_excused"),
+        _col("absent_unexcused", "field.absent_unexcused"), _col("duration_minutes", "field.duration_minutes"),
+        _col("score", "field.score"), _col("rating_label", "field.rating", "text")]
+        + [_col(f"{f}_label", f"field.{f}", "text") for f in flags]
+        + [_col("leaders_present", "field.leaders_present", "text"), _col("topics", "field.topics", "text"),
+           _col("notes", "field.notes", "text")],
+        [{**m, "mtype_label": MeetingType(m["mtype"]).label,
+          "rating_label": Rating(m["rating"]).label if m["rating"] else "",
+          **{f"{f}_label": t("report.yes") if m[f] else t("report.no") for f in flags}} for m in records])
+    buf = io.BytesIO()
+    wb.save(buf)
+    progress(1.0, t("report.progress_done"))
+    return buf.getvalue()
+
+
+# ---- the leader's written report --------------------------------------------------------
+
+
+def _dotted_lines(doc: DocxDocument, count: int, lead: str = "") -> None:
+    """Lines of dots to the right margin, for the leader to write on."""
+    for i in range(count):
+        para = _para(doc, lead if i == 0 else "", align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=2)
+        para.paragraph_format.line_spacing = 1.5
+        para.paragraph_format.tab_stops.add_tab_stop(Cm(TEXT_WIDTH_CM), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+        para.add_run("\t")
+
+
+def _field_line(doc: DocxDocument, label: str, value: str | None) -> None:
+    """'Label: value', or 'Label:' then dots when there is no value."""
+    para = _para(doc, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=3)
+    para.add_run(f"{label}: ").bold = True
+    if value:
+        para.add_run(value)
+    else:
+        para.paragraph_format.tab_stops.add_tab_stop(Cm(TEXT_WIDTH_CM), WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+        para.add_run("\t")
+
+
+def _assignment_for(db: Database, leader_id: int, meeting: dict) -> dict | None:
+    """The leader's assignment covering the meeting's cell on its day (a cell assignment before a unit one)."""
+    rows = [a for a in assignments.list_assignments(db, leader_id=leader_id, on=meeting["held_on"])
+            if a["unit_id"] == meeting["unit_id"] and a["cell_id"] in (None, meeting["cell_id"])]
+    rows.sort(key=lambda a: a["cell_id"] is None)
+    return rows[0] if rows else None
+
+
+def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> bytes:
+    """A leader's written report on one attended meeting, prefilled from the record, to print and complete."""
+    with session(path_or_db) as db:
+        m = meetings.get(db, meeting_id)
+        if m["deleted_at"]:
+            raise ValueError(t("report.meeting_deleted", id=meeting_id))
+        leader = next((x for x in m["leaders"] if x["leader_id"] == leader_id), None)
+        if leader is None:
+            raise ValueError(t("report.leader_not_present", id=leader_id, meeting=meeting_id))
+        assignment = _assignment_for(db, leader_id, m)
+        settings = get_settings(db)
+    held = date.fromisoformat(m["held_on"])
+    doc = _new_document()
+    _header_block(doc, settings, None, date.today().year)
+    _centre(doc, t("report.title"), bold=True, size=16)
+    _centre(doc, t("report.leader_subtitle", cell=m["cell_name"], unit=m["unit_name"]), bold=True)
+    _centre(doc, "-----", after=6)
+    _centre(doc, t("report.to_board", board=_board(settings) + " " + settings["place_name"].strip()), after=10)
+
+    _para(doc, t("report.l_part1"), bold=True, indent=False, keep=True)
+    _field_line(doc, t("field.full_name"), leader["full_name"])
+    _field_line(doc, t("field.position"), leader["position"])
+    _field_line(doc, t("report.l_group"), LeaderGroup(leader["grp"]).label)
+    if assignment:
+        decision = (t("report.decision", no=assignment["decision_no"], date=fmt_day(assignment["decision_date"]))
+                    if assignment["decision_date"] else t("report.decision_no_date", no=assignment["decision_no"]))
+        place = assignment["cell_name"] or assignment["unit_name"]
+        _field_line(doc, t("report.l_assignment"), t("report.l_assignment_value", place=place, decision=decision))
+    else:
+        _field_line(doc, t("report.l_assignment"), None)
+
+    _para(doc, t("report.l_part2"), bold=True, indent=False, keep=True, before=6)
+    _field_line(doc, t("report.l_cell"), f"{m['cell_name']}, {m['unit_name']}")
+    _field_line(doc, t("report.l_date"), t("report.l_date_value", day=fmt_day(held),
+                                          mtype=MeetingType(m["mtype"]).label))
+    _field_line(doc, t("report.l_members"), t(
+        "report.l_members_value", total=fmt_num(m["members_total"]), exempt=fmt_num(m["members_exempt"]),
+        present=fmt_num(m["present"]),
+        excused=fmt_num(m["absent_excused"]), unexcused=fmt_num(m["absent_unexcused"])))
+    _field_line(doc, t("field.duration_minutes"),
+                fmt_num(m["duration_minutes"]) if m["duration_minutes"] is not None else None)
+    _field_line(doc, t("field.topics"), m["topics"])
+    rating = Rating(m["rating"]).label if m["rating"] else None
+    if rating and m["score"] is not None:
+        rating = t("report.l_rating_score", rating=rating, score=fmt_num(m["score"]))
+    _field_line(doc, t("field.rating"), rating)
+    _field_line(doc, t("report.l_properties"), "; ".join(
+        f"{t(f'field.{p}')}: {t('report.l_kept') if m[p] else t('report.l_not_kept')}"
+        for p in ("leadership", "education", "combativeness")))
+
+    _para(doc, t("report.l_part3"), bold=True, indent=False, keep=True, before=6)
+    _dotted_lines(doc, 8)
+    _para(doc, t("report.l_part4"), bold=True, indent=False, keep=True, before=6)
+    _dotted_lines(doc, 6)
+    _para(doc, after=6)
+    _closing(doc, [], "", t("report.l_signer"), leader["full_name"], t("report.l_sign_note"))
+    return _to_bytes(doc)
+
+
+# ---- files ------------------------------------------------------------------------------
+
+
+def write_report(path: Any, period: str, fmt: str, out: Path, unit_code: str | None = None,
+                 progress: Progress | None = None) -> Path:
+    """Write the compiled report (docx) or the data workbook (xlsx) of a period to out; return out."""
+    if fmt not in FORMATS:
+        raise ValueError(t("report.bad_format", value=fmt, formats=", ".join(FORMATS)))
+    build = compiled_docx if fmt == "docx" else data_xlsx
+    content = build(path, period, unit_code, progress=progress)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    return out
+
+
+def file_name(period_label: str, fmt: str, unit_code: str | None = None) -> str:
+    """A download name such as bao-cao-2025-Q1.docx or so-lieu-2025-Q1-NL.xlsx."""
+    stem = "bao-cao" if fmt == "docx" else "so-lieu"
+    return f"{stem}-{metrics.parse_period(period_label).label}{'-' + unit_code if unit_code else ''}.{fmt}"
+

@@ -1,0 +1,80 @@
+"""Reports (admin, viewer): the compiled report or data workbook of a period, and a leader's written report."""
+
+from datetime import date
+
+import streamlit as st
+
+from lib import directory, reports, ui
+from lib.i18n import t
+
+ui.require_page("pages/reports.py")
+st.title(t("nav.reports"))
+st.caption(t("page.reports.intro"))
+
+today = date.today()
+c1, c2, c3 = st.columns(3)
+kind = c1.radio(t("page.reports.kind"), ("quarter", "month", "year"), format_func=lambda k: t(f"page.reports.kind_{k}"),
+                horizontal=True, key="reports_kind")
+year = c2.selectbox(t("page.reports.year"), list(range(today.year, today.year - 8, -1)), key="reports_year")
+if kind == "quarter":
+    quarter = c3.selectbox(t("page.reports.quarter"), (1, 2, 3, 4), index=(today.month - 1) // 3,
+                           format_func=lambda q: t("page.reports.quarter_label", roman=reports.ROMAN[q - 1]),
+                           key="reports_quarter")
+    label = f"{year}-Q{quarter}"
+elif kind == "month":
+    month = c3.selectbox(t("page.reports.month"), list(range(1, 13)), index=today.month - 1,
+                         format_func=lambda m: t("page.reports.month_label", month=m), key="reports_month")
+    label = f"{year}-{month:02d}"
+else:
+    label = str(year)
+
+units = {u["code"]: u["name"] for u in ui.read(directory.list_units)}
+c1, c2 = st.columns([2, 1])
+unit_code = c1.selectbox(t("page.reports.unit"), [None, *units], key="reports_unit",
+                         format_func=lambda c: t("page.reports.all_units") if c is None else units[c])
+fmt = c2.radio(t("page.reports.format"), reports.FORMATS, format_func=lambda f: t(f"page.reports.format_{f}"),
+               horizontal=True, key="reports_format")
+st.markdown(t("page.reports.chosen", period=reports.period_text(label)))
+
+choice = (label, unit_code, fmt)
+if st.button(t("page.reports.generate"), type="primary", key="reports_generate", icon=":material/description:"):
+    bar = st.progress(0.0, text=t("page.reports.working"))
+
+    def progress(fraction: float, text: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+    build = reports.compiled_docx if fmt == "docx" else reports.data_xlsx
+    try:
+        content = ui.read(build, label, unit_code, progress=progress)
+    except ValueError as exc:
+        st.error(str(exc), icon=":material/error:")
+    else:
+        st.session_state["reports_file"] = {"choice": choice, "data": content,
+                                            "name": reports.file_name(label, fmt, unit_code)}
+
+made = st.session_state.get("reports_file")
+if made and made["choice"] == choice:
+    mime = reports.DOCX_MIME if fmt == "docx" else reports.XLSX_MIME
+    st.success(t("page.reports.ready", name=made["name"]), icon=":material/check_circle:")
+    st.download_button(t("page.reports.download"), made["data"], made["name"], mime, key="reports_download",
+                       icon=":material/download:")
+
+st.divider()
+st.subheader(t("page.reports.leader_section"))
+st.caption(t("page.reports.leader_help"))
+attended = ui.read(reports.attended_meetings, label, unit_code)
+if not attended:
+    st.info(t("page.reports.no_attended", period=reports.period_text(label)), icon=":material/info:")
+else:
+    rows = {(r["meeting_id"], r["leader_id"]): r for r in attended}
+    pick = st.selectbox(
+        t("page.reports.pick_meeting"), list(rows),
+        format_func=lambda k: t("page.reports.meeting_option", day=ui.fmt_date(rows[k]["held_on"]),
+                                cell=rows[k]["cell_name"], unit=rows[k]["unit_name"],
+                                leader=rows[k]["full_name"]),
+        key="reports_leader_pick")
+    row = rows[pick]
+    content = ui.read(reports.leader_report_docx, row["meeting_id"], row["leader_id"])
+    st.download_button(t("page.reports.download_leader"), content,
+                       f"bao-cao-du-sinh-hoat-{row['meeting_id']}-{row['leader_code']}.docx", reports.DOCX_MIME,
+                       key="reports_leader_download", icon=":material/download:")
