@@ -165,6 +165,11 @@ def clear_state(prefix: str, keep: tuple[str, ...] = ()) -> None:
             del st.session_state[key]
 
 
+def needs_load(prefix: str, token: Any, names: tuple[str, ...]) -> bool:
+    """Whether a form must be (re)filled: another record was picked, or its widgets were dropped by a page change."""
+    return st.session_state.get(prefix + "for") != token or any(prefix + n not in st.session_state for n in names)
+
+
 def field_input(prefix: str, name: str, kind: Any, *, label: str | None = None, where: Any = None,
                 **kwargs: Any) -> Any:
     """One input keyed prefix+name: kind 'str', 'text', 'int', 'date', 'bool', an enum or a {value: label} dict."""
@@ -188,6 +193,8 @@ def field_input(prefix: str, name: str, kind: Any, *, label: str | None = None, 
     choices = kind if isinstance(kind, dict) else kind.labels()
     if not fresh and st.session_state[key] not in choices:
         del st.session_state[key]  # the choices changed under it (e.g. another commune was picked)
+    if None in choices:
+        kwargs.setdefault("placeholder", choices[None])  # a None value shows as the placeholder
     return where.selectbox(label, list(choices), key=key, format_func=lambda v: choices.get(v, ""), **kwargs)
 
 
@@ -232,7 +239,8 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
                                         if c["valid_to"] and c["valid_to"] < iso else "") for c in cells}
     cell_id = field_input(prefix, "cell", cell_names, label=t("field.cell_id"), where=c2)
     cell = next(c for c in cells if c["id"] == cell_id)
-    if st.session_state.get(prefix + "date_for") != cell_id:
+    # Streamlit drops widget values when the user visits another page: then the default is set again too.
+    if st.session_state.get(prefix + "date_for") != cell_id or prefix + "held_on" not in st.session_state:
         done = read(forms.existing_regular, cell_id, forms.previous_month_day(today)) is not None
         st.session_state[prefix + "held_on"] = forms.default_held_on(cell["meeting_day"], today, done)
         st.session_state[prefix + "date_for"] = cell_id
@@ -353,17 +361,24 @@ def _dash_to_url(values: dict[str, Any]) -> None:
     st.session_state[_DASH_SENT] = values
 
 
-def _seed_widgets(values: dict[str, Any], force: bool) -> None:
+_DASH_WIDGETS = "dash_widgets"
+
+
+def _widget_values(values: dict[str, Any]) -> dict[str, Any]:
     from lib import metrics
 
     period = metrics.parse_period(values["period"])
     year, month = period.months[0]
-    seeds = {"dash_kind": period.kind, "dash_year": year, "dash_quarter": (month - 1) // 3 + 1,
-             "dash_month": month, "dash_units": list(values["units"]), "dash_cell_types": list(values["cell_types"]),
-             "dash_mtypes": list(values["mtypes"]), "dash_rollup": bool(values["rollup"])}
-    for key, value in seeds.items():
-        if force or key not in st.session_state:
-            st.session_state[key] = value
+    return {"dash_kind": period.kind, "dash_year": year, "dash_quarter": (month - 1) // 3 + 1, "dash_month": month,
+            "dash_units": list(values["units"]), "dash_cell_types": list(values["cell_types"]),
+            "dash_mtypes": list(values["mtypes"]), "dash_rollup": bool(values["rollup"])}
+
+
+def _remember(key: str) -> None:
+    # Widget state does not follow the user to another page; this copy does.
+    value = st.session_state[key]
+    if value is not None:
+        st.session_state[_DASH_WIDGETS][key] = value
 
 
 def dashboard_filters() -> tuple[Any, Any]:
@@ -371,43 +386,48 @@ def dashboard_filters() -> tuple[Any, Any]:
     from lib import directory, metrics
     from lib.domain import CellType, MeetingType
 
-    today = date.today()
-    state = st.session_state.get(_DASH) or _dash_defaults(today)
-    from_url = _dash_from_url(state)
+    remembered = st.session_state.get(_DASH_WIDGETS)
+    from_url = _dash_from_url(st.session_state.get(_DASH) or _dash_defaults(date.today()))
     # A URL that differs from what this session last wrote was pasted or bookmarked: it wins.
-    changed = from_url is not None and from_url != st.session_state.get(_DASH_SENT)
-    if changed:
-        state = from_url
-    _seed_widgets(state, force=changed)
+    if remembered is None or (from_url is not None and from_url != st.session_state.get(_DASH_SENT)):
+        remembered = _widget_values(from_url or _dash_defaults(date.today()))
+        st.session_state[_DASH_WIDGETS] = remembered
 
     years = figure("data_years")
     units = {u["code"]: u["name"] + (t("dash.merged_mark") if u["successor_code"] else "")
              for u in read(directory.list_units)}
-    st.session_state["dash_units"] = [c for c in st.session_state["dash_units"] if c in units]
-    if st.session_state["dash_year"] not in years:
-        years = sorted({*years, st.session_state["dash_year"]})
+    remembered["dash_units"] = [c for c in remembered["dash_units"] if c in units]
+    if remembered["dash_year"] not in years:
+        years = sorted({*years, remembered["dash_year"]}, reverse=True)
+    for key, value in remembered.items():
+        st.session_state[key] = value
     with st.sidebar:
         st.subheader(t("dash.filters"), divider="gray")
-        kind = st.segmented_control(t("dash.period_kind"), DASH_KINDS, key="dash_kind",
-                                    format_func=lambda k: t(f"dash.kind_{k}"))
-        kind = kind or "quarter"
+        kind = st.segmented_control(t("dash.period_kind"), DASH_KINDS, key="dash_kind", on_change=_remember,
+                                    args=("dash_kind",), format_func=lambda k: t(f"dash.kind_{k}"))
+        kind = kind or remembered["dash_kind"]
         c1, c2 = st.columns(2)
-        year = c1.selectbox(t("dash.year"), years, key="dash_year")
+        year = c1.selectbox(t("dash.year"), years, key="dash_year", on_change=_remember, args=("dash_year",))
         if kind == "quarter":
-            sub = c2.selectbox(t("dash.quarter"), (1, 2, 3, 4), key="dash_quarter")
+            sub = c2.selectbox(t("dash.quarter"), (1, 2, 3, 4), key="dash_quarter", on_change=_remember,
+                               args=("dash_quarter",))
             label = f"{year}-Q{sub}"
         elif kind == "month":
-            sub = c2.selectbox(t("dash.month"), range(1, 13), key="dash_month", format_func=lambda m: f"{m:02d}")
+            sub = c2.selectbox(t("dash.month"), range(1, 13), key="dash_month", format_func=lambda m: f"{m:02d}",
+                               on_change=_remember, args=("dash_month",))
             label = f"{year}-{sub:02d}"
         else:
             label = str(year)
         chosen_units = st.multiselect(t("dash.units"), list(units), key="dash_units", format_func=units.get,
-                                      placeholder=t("dash.all"))
+                                      placeholder=t("dash.all"), on_change=_remember, args=("dash_units",))
         cell_types = st.multiselect(t("dash.cell_types"), [c.value for c in CellType], key="dash_cell_types",
-                                    format_func=lambda v: CellType(v).label, placeholder=t("dash.all"))
+                                    format_func=lambda v: CellType(v).label, placeholder=t("dash.all"),
+                                    on_change=_remember, args=("dash_cell_types",))
         mtypes = st.multiselect(t("dash.mtypes"), [m.value for m in MeetingType], key="dash_mtypes",
-                                format_func=lambda v: MeetingType(v).label, placeholder=t("dash.all"))
-        rollup = st.toggle(t("dash.rollup"), key="dash_rollup", help=t("dash.rollup_help"))
+                                format_func=lambda v: MeetingType(v).label, placeholder=t("dash.all"),
+                                on_change=_remember, args=("dash_mtypes",))
+        rollup = st.toggle(t("dash.rollup"), key="dash_rollup", help=t("dash.rollup_help"), on_change=_remember,
+                           args=("dash_rollup",))
     values = {"period": label, "units": list(chosen_units), "cell_types": list(cell_types), "mtypes": list(mtypes),
               "rollup": bool(rollup)}
     st.session_state[_DASH] = values
@@ -567,9 +587,9 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
     """Rows shown as a table with translated headers (dates dd/mm/yyyy, rates as %), downloadable as CSV and XLSX."""
     df = pd.DataFrame(rows, columns=list(columns))
     for col, fn in (labels or {}).items():
-        df[col] = df[col].map(lambda v, fn=fn: fn(v) if v is not None else "")
+        df[col] = df[col].map(lambda v, fn=fn: fn(v) if pd.notna(v) else "").astype(object)
     for col in dates:
-        df[col] = df[col].map(fmt_date)
+        df[col] = df[col].map(lambda v: fmt_date(v) if isinstance(v, str) and v else "").astype(object)
     df = df.rename(columns=columns)
     config = {columns[c]: st.column_config.NumberColumn(columns[c], format="percent") for c in pct}
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key, height=height)

@@ -1,0 +1,108 @@
+"""Attendance by commune: ranked rates, month heatmap, trend, coverage and missing meetings; drill-down to records."""
+
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from lib import charts, directory, meetings, settings, ui
+from lib.domain import CellType, MeetingType, Rating
+from lib.i18n import t
+
+ui.require_page("pages/attendance.py")
+period, filters = ui.dashboard_filters()
+st.title(t("nav.attendance"))
+
+UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
+                "required": t("chart.required"), "present": t("chart.present"),
+                "absent_excused": t("chart.absent_excused"), "absent_unexcused": t("chart.absent_unexcused"),
+                "rate": t("chart.attendance_rate"), "cell_months": t("dash.cell_months"), "held": t("dash.held"),
+                "coverage": t("dash.coverage"), "on_schedule_rate": t("dash.on_schedule_rate")}
+CELL_COLUMNS = {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"), "cell_name": t("field.cell_id"),
+                "cell_type": t("field.cell_type"), "meeting_day": t("field.meeting_day"),
+                "meetings": t("chart.meetings"), "rate": t("chart.attendance_rate"),
+                "cell_months": t("dash.cell_months"), "held": t("dash.held"), "coverage": t("dash.coverage"),
+                "regular": t("dash.regular"), "on_schedule": t("dash.on_schedule"),
+                "on_schedule_rate": t("dash.on_schedule_rate")}
+MEETING_COLUMNS = {"id": t("field.id"), "held_on": t("field.held_on"), "mtype": t("field.mtype"),
+                   "members_total": t("field.members_total"), "members_exempt": t("field.members_exempt"),
+                   "present": t("field.present"), "absent_excused": t("field.absent_excused"),
+                   "absent_unexcused": t("field.absent_unexcused"), "duration_minutes": t("field.duration_minutes"),
+                   "rating": t("field.rating"), "leaders_present": t("dash.leaders_present"),
+                   "topics": t("field.topics")}
+RATES = ("rate", "coverage", "on_schedule_rate")
+
+
+def drill_down(units: list[dict]) -> None:
+    names = {u["unit_code"]: u["unit_name"] for u in units}
+    code = st.selectbox(t("dash.pick_unit"), [None, *names], key="att_unit",
+                        format_func=lambda c: names[c] if c else t("dash.pick_none"))
+    if not code:
+        return
+    cells = ui.figure("attendance_by_cell", period, replace(filters, unit_codes=(code,)))
+    ui.table(cells, CELL_COLUMNS, f"chi-bo-{code}", "att_cells", pct=RATES,
+             labels={"cell_type": ui.label_of(CellType)})
+    cell_names = {c["cell_code"]: c["cell_name"] for c in cells}
+    cell = st.selectbox(t("dash.pick_cell"), [None, *cell_names], key=f"att_cell_{code}",
+                        format_func=lambda c: cell_names[c] if c else t("dash.pick_none"))
+    if not cell:
+        return
+    cell_id = ui.read(directory.id_by_code, "cells")[cell]
+    one_type = filters.mtypes[0] if len(filters.mtypes) == 1 else None
+    rows = ui.read(meetings.list_meetings, start=period.start.isoformat(), end=period.end.isoformat(),
+                   cell_id=cell_id, mtype=one_type, limit=500)
+    rows = [r for r in rows if not filters.mtypes or r["mtype"] in filters.mtypes]
+    if not rows:
+        ui.no_data()
+        return
+    ui.table(rows, MEETING_COLUMNS, f"buoi-sinh-hoat-{cell}", "att_meetings", dates=("held_on",),
+             labels={"mtype": ui.label_of(MeetingType), "rating": ui.label_of(Rating)})
+
+
+def render() -> None:
+    st.caption(ui.period_label(period))
+    units = ui.figure("attendance_by_unit", period, filters)
+    if not any(u["meetings"] or u["cell_months"] for u in units):
+        ui.no_data()
+        return
+    totals = ui.figure("attendance_totals", period, filters)
+    absences = ui.figure("absences", period, filters)
+    cols = st.columns(5)
+    cols[0].metric(t("dash.h_attendance_rate"), ui.fmt_pct(totals["rate"]), border=True)
+    cols[1].metric(t("dash.h_coverage"), ui.fmt_pct(totals["coverage"]), border=True)
+    cols[2].metric(t("dash.h_on_schedule_rate"), ui.fmt_pct(totals["on_schedule_rate"]), border=True)
+    cols[3].metric(t("chart.absent_excused"), ui.fmt_num(absences["absent_excused"]),
+                   t("dash.share_of_required", share=ui.fmt_pct(absences["excused_share"])), delta_color="off",
+                   border=True)
+    cols[4].metric(t("chart.absent_unexcused"), ui.fmt_num(absences["absent_unexcused"]),
+                   t("dash.share_of_required", share=ui.fmt_pct(absences["unexcused_share"])), delta_color="off",
+                   border=True)
+
+    threshold = ui.read(settings.thresholds).attendance
+    frame = pd.DataFrame(units)
+    picked = ui.show_chart(charts.attendance_ranked_chart(frame, threshold, select=True), "ty-le-du-hop",
+                           "att_ranked", select=True)
+    codes = [p.get("unit_code") for p in (picked or {}).get("unit", [])]
+    if codes and codes != st.session_state.get("att_last_pick"):
+        st.session_state["att_last_pick"] = codes
+        st.session_state["att_unit"] = codes[0]
+    by_month = ui.figure("attendance_by_unit_month", period, filters)
+    if len(period.months) > 1:
+        ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(by_month)), "ty-le-theo-thang", "att_heatmap")
+        trend = charts.trend_frame(ui.figure("attendance_by_month", period, filters), by_month, t("dash.all_scope"))
+        ui.show_chart(charts.attendance_trend_chart(trend, threshold), "dien-bien-ty-le", "att_trend")
+    ui.show_chart(charts.absences_chart(frame), "vang-hop", "att_absences")
+
+    st.subheader(t("dash.by_unit"), divider="gray")
+    ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES)
+    st.subheader(t("dash.missing"), divider="gray")
+    missing = ui.figure("missing_meetings", period, filters)
+    st.caption(t("dash.missing_help", n=len(missing)))
+    ui.table(missing, {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"),
+                       "cell_name": t("field.cell_id"), "month": t("chart.month"), "status_label": t("field.status")},
+             "buoi-chua-sinh-hoat", "att_missing", labels={"month": ui.fmt_month}, height=320)
+    st.subheader(t("dash.drill"), divider="gray")
+    drill_down(units)
+
+
+ui.live(render)

@@ -1,0 +1,87 @@
+"""Leaders against their assignments: expected vs attended, compliance, written reports; drill-down to meetings."""
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from lib import charts, metrics, ui
+from lib.domain import LeaderGroup, MeetingType
+from lib.i18n import t
+
+ui.require_page("pages/leaders.py")
+period, filters = ui.dashboard_filters()
+st.title(t("nav.leaders"))
+
+COUNTS = {"expected": t("chart.expected"), "attended": t("chart.attended"), "compliance": t("chart.compliance"),
+          "reports": t("dash.reports"), "late_reports": t("chart.reports_late"),
+          "missing_reports": t("chart.reports_missing")}
+LEADER_COLUMNS = {"leader_code": t("field.leader_code"), "full_name": t("field.full_name"), "grp": t("field.grp"),
+                  "assignments": t("dash.assignments"), **COUNTS}
+GROUP_COLUMNS = {"grp": t("field.grp"), "leaders": t("dash.leaders_count"), "assignments": t("dash.assignments"),
+                 **COUNTS}
+ASSIGNMENT_COLUMNS = {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
+                      "decision_no": t("field.decision_no"), "valid_from": t("field.valid_from"),
+                      "valid_to": t("field.valid_to"), "required_per_quarter": t("field.required_per_quarter"),
+                      **COUNTS}
+MEETING_COLUMNS = {"meeting_id": t("field.id"), "held_on": t("field.held_on"), "mtype": t("field.mtype"),
+                   "unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
+                   "report_submitted_on": t("field.report_submitted_on"), "report_label": t("dash.report_status")}
+GROUP = {"grp": ui.label_of(LeaderGroup)}
+
+
+def drill_down(leaders: list[dict]) -> None:
+    names = {r["leader_code"]: r["full_name"] for r in leaders}
+    code = st.selectbox(t("dash.pick_leader"), [None, *names], key="lead_pick",
+                        format_func=lambda c: names[c] if c else t("dash.pick_none"))
+    if not code:
+        return
+    rows = [r for r in ui.figure("participation_by_assignment", period, filters) if r["leader_code"] == code]
+    ui.table(rows, ASSIGNMENT_COLUMNS, f"phan-cong-{code}", "lead_assignments", pct=("compliance",),
+             dates=("valid_from", "valid_to"))
+    attended = ui.figure("leader_meetings", period, code, filters)
+    if not attended:
+        ui.no_data()
+        return
+    ui.table(attended, MEETING_COLUMNS, f"buoi-du-{code}", "lead_meetings", dates=("held_on", "report_submitted_on"),
+             labels={"mtype": ui.label_of(MeetingType)})
+
+
+def render() -> None:
+    st.caption(ui.period_label(period))
+    leaders = ui.figure("participation_by_leader", period, filters)
+    if not leaders:
+        ui.no_data()
+        return
+    groups = ui.figure("participation_by_group", period, filters)
+    reports = ui.figure("report_status", period, filters)
+    totals = ui.figure("leader_totals", period, filters)
+    cols = st.columns(5)
+    cols[0].metric(t("dash.h_leader_compliance"), ui.fmt_pct(totals["compliance"]), border=True)
+    cols[1].metric(t("chart.attended"), ui.fmt_num(reports["attended"]), border=True)
+    cols[2].metric(t("chart.reports_on_time"), ui.fmt_num(reports["on_time"]), border=True)
+    cols[3].metric(t("chart.reports_late"), ui.fmt_num(reports["late"]), border=True)
+    cols[4].metric(t("chart.reports_missing"), ui.fmt_num(reports["missing"]), border=True)
+
+    left, right = st.columns(2)
+    with left:
+        ui.show_chart(charts.group_compliance_chart(pd.DataFrame(groups)), "thuc-hien-theo-nhom", "lead_groups")
+    with right:
+        ui.show_chart(charts.reports_chart(pd.DataFrame(groups)), "bao-cao-sau-du-hop", "lead_reports")
+    ui.show_chart(charts.leader_attendance_chart(pd.DataFrame(leaders)), "can-bo-phai-du-da-du", "lead_chart")
+
+    this_quarter = metrics.parse_period(f"{date.today().year}-Q{(date.today().month - 1) // 3 + 1}")
+    nobody = ui.figure("leaders_without_attendance", this_quarter, filters)
+    st.subheader(t("dash.nobody", quarter=ui.period_label(this_quarter), n=len(nobody)), divider="red")
+    ui.table(nobody, {"leader_code": t("field.leader_code"), "full_name": t("field.full_name"),
+                      "grp": t("field.grp"), "expected": t("chart.expected")}, "chua-du-buoi-nao", "lead_nobody",
+             labels=GROUP)
+    st.subheader(t("dash.by_group"), divider="gray")
+    ui.table(groups, GROUP_COLUMNS, "theo-nhom", "lead_group_table", pct=("compliance",), labels=GROUP)
+    st.subheader(t("dash.by_leader"), divider="gray")
+    ui.table(leaders, LEADER_COLUMNS, "theo-can-bo", "lead_table", pct=("compliance",), labels=GROUP)
+    st.subheader(t("dash.drill"), divider="gray")
+    drill_down(leaders)
+
+
+ui.live(render)

@@ -1,0 +1,50 @@
+"""Overview: headline figures against the previous period, and what needs attention."""
+
+import streamlit as st
+
+from lib import metrics, ui
+from lib.domain import LeaderGroup, Severity, WeaknessCategory, WeaknessStatus
+from lib.i18n import t
+
+ui.require_page("pages/overview.py")
+period, filters = ui.dashboard_filters()
+st.title(t("nav.overview"))
+
+
+def render() -> None:
+    ov = ui.figure("overview", period, filters)
+    current = ov["current"]
+    st.caption(t("dash.period_line", period=ui.period_label(period),
+                 previous=ui.period_label(metrics.previous(period))))
+    if not current["meetings"]:
+        ui.no_data()
+    if not (current["meetings"] or current["missing_meetings"] or current["weaknesses_open"]
+            or current["leader_compliance"] is not None):
+        return
+    ui.headline_metrics(ov)
+
+    st.subheader(t("dash.attention"), divider="gray")
+    missed = ui.figure("cells_missing_last_month", filters)
+    below = ui.figure("leaders_below_assignment", period, filters)
+    overdue = [w for w in ui.figure("open_weaknesses", filters) if w["overdue"]]
+    tabs = st.tabs([t("dash.att_missed", n=len(missed)), t("dash.att_leaders", n=len(below)),
+                    t("dash.att_overdue", n=len(overdue))])
+    with tabs[0]:
+        st.caption(t("dash.att_missed_help"))
+        ui.table(missed, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"), "month": t("chart.month"),
+                          "status_label": t("field.status")}, "chi-bo-chua-sinh-hoat", "ov_missed",
+                 labels={"month": ui.fmt_month})
+    with tabs[1]:
+        ui.table(below, {"full_name": t("field.full_name"), "grp": t("field.grp"), "expected": t("chart.expected"),
+                         "attended": t("chart.attended"), "compliance": t("chart.compliance")},
+                 "can-bo-chua-dat", "ov_leaders", pct=("compliance",), labels={"grp": ui.label_of(LeaderGroup)})
+    with tabs[2]:
+        ui.table(overdue, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
+                           "category": t("field.category"), "severity": t("field.severity"),
+                           "status": t("field.status"), "due_on": t("field.due_on"), "age_days": t("dash.age_days")},
+                 "han-che-qua-han", "ov_overdue", dates=("due_on",),
+                 labels={"category": ui.label_of(WeaknessCategory), "severity": ui.label_of(Severity),
+                         "status": ui.label_of(WeaknessStatus)})
+
+
+ui.live(render)

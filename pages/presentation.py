@@ -1,0 +1,139 @@
+"""Presentation mode for the meeting room: full width, large fonts, no sidebar, cycling through the dashboards."""
+
+import pandas as pd
+import streamlit as st
+
+from lib import charts, settings, ui
+from lib.i18n import t
+
+ui.require_page("pages/presentation.py")
+period, filters = ui.dashboard_filters()
+ui.presentation_style()
+SCALE = 1.6
+
+
+def overview_slide() -> bool:
+    ov = ui.figure("overview", period, filters)
+    if not ov["current"]["meetings"]:
+        return False
+    ui.headline_metrics(ov, columns=4)
+    return True
+
+
+def attendance_slide() -> bool:
+    units = ui.figure("attendance_by_unit", period, filters)
+    if not any(u["meetings"] for u in units):
+        return False
+    threshold = ui.read(settings.thresholds).attendance
+    ui.show_chart(charts.attendance_ranked_chart(pd.DataFrame(units), threshold), "ty-le-du-hop", "pres_ranked",
+                  scale=SCALE, download=False)
+    return True
+
+
+def heatmap_slide() -> bool:
+    rows = ui.figure("attendance_by_unit_month", period, filters)
+    if not any(r["meetings"] for r in rows):
+        return False
+    ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(rows)), "ty-le-theo-thang", "pres_heatmap",
+                  scale=SCALE, download=False)
+    return True
+
+
+def leaders_slide() -> bool:
+    groups = ui.figure("participation_by_group", period, filters)
+    if not groups:
+        return False
+    left, right = st.columns(2)
+    with left:
+        ui.show_chart(charts.group_compliance_chart(pd.DataFrame(groups)), "nhom", "pres_groups", scale=SCALE,
+                      download=False)
+    with right:
+        ui.show_chart(charts.reports_chart(pd.DataFrame(groups)), "bao-cao", "pres_reports", scale=SCALE,
+                      download=False)
+    return True
+
+
+def weakness_slide() -> bool:
+    matrix = ui.figure("weakness_matrix", period, filters)
+    if not matrix:
+        return False
+    ui.show_chart(charts.weakness_matrix_chart(pd.DataFrame(matrix)), "han-che", "pres_matrix", scale=SCALE,
+                  download=False)
+    return True
+
+
+def weakness_time_slide() -> bool:
+    trend = ui.figure("weakness_trend", period, filters)
+    ageing = ui.figure("weakness_ageing", filters)
+    if not trend and not any(a["count"] for a in ageing):
+        return False
+    left, right = st.columns(2)
+    with left:
+        if trend:
+            ui.show_chart(charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-thang", "pres_wtrend",
+                          scale=SCALE, download=False)
+    with right:
+        ui.show_chart(charts.weakness_ageing_chart(pd.DataFrame(ageing)), "ton-dong", "pres_ageing", scale=SCALE,
+                      download=False)
+    return True
+
+
+def quality_slide() -> bool:
+    ratings = ui.figure("rating_distribution", period, filters)
+    if not sum(ratings.values()):
+        return False
+    left, right = st.columns(2)
+    with left:
+        ui.show_chart(charts.rating_chart(charts.rating_frame(ratings)), "xep-loai", "pres_ratings", scale=SCALE,
+                      download=False)
+    with right:
+        ui.show_chart(charts.properties_chart(pd.DataFrame(ui.figure("properties", period, filters))),
+                      "ba-tinh-chat", "pres_props", scale=SCALE, download=False)
+    return True
+
+
+SLIDES = (("nav.overview", overview_slide), ("nav.attendance", attendance_slide),
+          ("chart.attendance_heatmap", heatmap_slide), ("nav.leaders", leaders_slide),
+          ("nav.weakness_board", weakness_slide), ("chart.weakness_trend", weakness_time_slide),
+          ("nav.quality", quality_slide))
+
+st.session_state.setdefault("pres_index", 0)
+
+
+def step(delta: int) -> None:
+    st.session_state["pres_index"] = (st.session_state["pres_index"] + delta) % len(SLIDES)
+    st.session_state["pres_hold"] = True
+
+
+def hold() -> None:
+    st.session_state["pres_hold"] = True
+
+
+bar = st.columns([6, 1, 1, 1, 2, 2], vertical_alignment="center")
+bar[0].caption(t("dash.p_help"))
+bar[1].button(t("dash.p_prev"), key="pres_prev", icon=":material/skip_previous:", on_click=step, args=(-1,))
+bar[2].button(t("dash.p_next"), key="pres_next", icon=":material/skip_next:", on_click=step, args=(1,))
+paused = bar[3].toggle(t("dash.p_pause"), key="pres_paused", on_change=hold)
+seconds = bar[4].number_input(t("dash.p_seconds"), min_value=5, max_value=600, step=5, key="pres_seconds",
+                              value=ui.refresh_seconds(), on_change=hold, label_visibility="collapsed",
+                              help=t("dash.p_seconds"))
+bar[5].page_link("pages/overview.py", label=t("dash.p_exit"), icon=":material/close_fullscreen:")
+
+
+@st.fragment(run_every=None if paused else seconds)
+def slide() -> None:
+    # A timed rerun moves on; the first draw and a button press show the slide as it is.
+    if st.session_state.pop("pres_hold", False) or not st.session_state.get("pres_started"):
+        st.session_state["pres_started"] = True
+    else:
+        st.session_state["pres_index"] = (st.session_state["pres_index"] + 1) % len(SLIDES)
+    index = st.session_state["pres_index"]
+    key, draw = SLIDES[index]
+    st.header(t(key))
+    st.caption(t("dash.p_status", period=ui.period_label(period), index=index + 1, total=len(SLIDES),
+                 time=ui.now_hms()))
+    if not draw():
+        ui.no_data()
+
+
+slide()

@@ -1,0 +1,57 @@
+"""Meeting quality: rating distribution, the three properties, meetings under the minimum duration."""
+
+import pandas as pd
+import streamlit as st
+
+from lib import charts, ui
+from lib.domain import MeetingType
+from lib.i18n import t
+
+ui.require_page("pages/quality.py")
+period, filters = ui.dashboard_filters()
+st.title(t("nav.quality"))
+
+UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
+                "tot": t("enum.Rating.tot"), "kha": t("enum.Rating.kha"), "trung_binh": t("enum.Rating.trung_binh"),
+                "kem": t("enum.Rating.kem"), "unrated": t("dash.unrated"), "leadership": t("field.leadership"),
+                "education": t("field.education"), "combativeness": t("field.combativeness"),
+                "with_duration": t("dash.with_duration"), "short": t("dash.short")}
+SHORT_COLUMNS = {"id": t("field.id"), "held_on": t("field.held_on"), "mtype": t("field.mtype"),
+                 "unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
+                 "duration_minutes": t("field.duration_minutes")}
+
+
+def render() -> None:
+    st.caption(ui.period_label(period))
+    ratings = ui.figure("rating_distribution", period, filters)
+    meetings = sum(ratings.values())
+    if not meetings:
+        ui.no_data()
+        return
+    props = ui.figure("properties", period, filters)
+    short = ui.figure("short_meetings", period, filters)
+    rated = charts.rating_frame(ratings)
+    cols = st.columns(4)
+    cols[0].metric(t("chart.meetings"), ui.fmt_num(meetings), border=True)
+    cols[1].metric(t("dash.q_good"), ui.fmt_pct(rated["share"].iloc[0] if meetings - ratings["unrated"] else None),
+                   border=True, help=t("dash.q_good_help"))
+    cols[2].metric(t("dash.unrated"), ui.fmt_num(ratings["unrated"]), border=True)
+    cols[3].metric(t("dash.q_short", minutes=short["min_duration"]), ui.fmt_num(short["short"]),
+                   t("dash.share_of_timed", share=ui.fmt_pct(short["share"])), delta_color="off", border=True)
+
+    left, right = st.columns(2)
+    with left:
+        ui.show_chart(charts.rating_chart(rated), "xep-loai", "q_ratings")
+    with right:
+        ui.show_chart(charts.properties_chart(pd.DataFrame(props)), "ba-tinh-chat", "q_properties")
+    bands = ui.figure("duration_bands", period, filters)
+    ui.show_chart(charts.duration_chart(pd.DataFrame(bands)), "thoi-gian-sinh-hoat", "q_durations")
+
+    st.subheader(t("dash.by_unit"), divider="gray")
+    ui.table(ui.figure("quality_by_unit", period, filters), UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units")
+    st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
+    ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
+             labels={"mtype": ui.label_of(MeetingType)}, height=320)
+
+
+ui.live(render)
