@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# From a fresh Debian 12 server to the dashboard running behind nginx with TLS, in one run.
+# Run as root from the project's checkout (normally /opt/chibo); safe to run again to upgrade.
+#
+#   DOMAIN=chibo.example.vn EMAIL=it@example.vn /opt/chibo/deploy/install.sh
+#
+# DOMAIN      the server's name (required); nginx answers to it and certbot certifies it
+# EMAIL       the address Let's Encrypt writes to about the certificate (required with TLS=certbot)
+# TLS         certbot (default) or selfsigned (an office network without a public name)
+# ADMIN_USER  the first administrator's user name (default quantri); the password is asked for,
+#             or read from standard input when that is not a terminal; skipped if users exist
+# ADMIN_NAME  the first administrator's full name
+set -euo pipefail
+
+APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DOMAIN="${DOMAIN:-}"
+EMAIL="${EMAIL:-}"
+TLS="${TLS:-certbot}"
+ADMIN_USER="${ADMIN_USER:-quantri}"
+ADMIN_NAME="${ADMIN_NAME:-Quản trị viên}"
+SERVICE_USER=chibo
+DATA_DIR=/var/lib/chibo
+BACKUP_DIR=/var/backups/chibo
+DB="$DATA_DIR/app.db"
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+systemd_running() { [ -d /run/systemd/system ]; }
+as_service() { (cd "$APP_DIR" && runuser -u "$SERVICE_USER" -- env CHIBO_DB="$DB" HOME="$DATA_DIR" "$@"); }
+
+[ "$(id -u)" = 0 ] || die "run as root (sudo)."
+[ -n "$DOMAIN" ] || die "set DOMAIN to the server's name, e.g. DOMAIN=chibo.example.vn"
+case "$TLS" in
+    certbot) [ -n "$EMAIL" ] || die "set EMAIL for Let's Encrypt (or TLS=selfsigned)." ;;
+    selfsigned) ;;
+    *) die "TLS must be certbot or selfsigned." ;;
+esac
+if [ ! -f "$APP_DIR/requirements.txt" ] || [ ! -f "$APP_DIR/app.py" ]; then
+    die "run this script from the project's checkout."
+fi
+
+step "1/7 Debian packages"
+apt-get update -qq
+packages=(python3 python3-venv nginx sqlite3 openssl ca-certificates curl)
+[ "$TLS" = certbot ] && packages+=(certbot)
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
+python3 -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || die "Python 3.11 or newer is needed (Debian 12 has it)."
+
+step "2/7 Service user, data and backup folders"
+id -u "$SERVICE_USER" >/dev/null 2>&1 ||
+    useradd --system --user-group --home-dir "$DATA_DIR" --shell /usr/sbin/nologin "$SERVICE_USER"
+install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 0750 "$DATA_DIR" "$BACKUP_DIR"
+install -d -o root -g "$SERVICE_USER" -m 0750 /etc/chibo "$DATA_DIR/.streamlit"
+if [ ! -s /etc/chibo/chibo.env ]; then
+    # Streamlit signs its XSRF cookie with this; generated here so it is in no repository.
+    (umask 027 && printf 'STREAMLIT_SERVER_COOKIE_SECRET=%s\n' "$(openssl rand -hex 32)" >/etc/chibo/chibo.env)
+    chgrp "$SERVICE_USER" /etc/chibo/chibo.env
+fi
+# The production settings are the service user's global Streamlit config.
+install -o root -g "$SERVICE_USER" -m 0640 "$APP_DIR/deploy/streamlit-config.toml" "$DATA_DIR/.streamlit/config.toml"
+
+step "3/7 Python environment from requirements.txt"
+[ -x "$APP_DIR/.venv/bin/python" ] || python3 -m venv "$APP_DIR/.venv"
+"$APP_DIR/.venv/bin/python" -m pip install --quiet --upgrade pip
+"$APP_DIR/.venv/bin/python" -m pip install --quiet -r "$APP_DIR/requirements.txt"
+# The service cannot write under $APP_DIR, so compile the bytecode now.
+"$APP_DIR/.venv/bin/python" -m compileall -q "$APP_DIR/app.py" "$APP_DIR/lib" "$APP_DIR/pages" "$APP_DIR/db"
+chmod -R a+rX "$APP_DIR"
+
+step "4/7 Database and first administrator"
+as_service .venv/bin/python -m lib init
+count=$(as_service .venv/bin/python -c 'from lib import db, users; print(users.count_users(db.connect()))')
+if [ "$count" = 0 ]; then
+    if [ -t 0 ]; then
+        read -rsp "Password for the administrator $ADMIN_USER (8+ characters, letters and digits): " password
+        echo
+        read -rsp "The same password again: " again
+        echo
+        [ "$password" = "$again" ] || die "the two passwords differ."
+    else
+        IFS= read -r password || die "no password on standard input."
+    fi
+    printf '%s\n' "$password" |
+        as_service .venv/bin/python -m lib create-user "$ADMIN_USER" --role admin --full-name "$ADMIN_NAME" \
+            --password-stdin
+    unset password again
+else
+    echo "The database already has $count user(s); no administrator created."
+fi
+
+step "5/7 systemd units: the app and the nightly backup"
+for unit in chibo.service chibo-backup.service chibo-backup.timer; do
+    sed "s#/opt/chibo#$APP_DIR#g" "$APP_DIR/deploy/$unit" >"/etc/systemd/system/$unit"
+done
+if systemd_running; then
+    systemctl daemon-reload
+    systemctl enable --now chibo-backup.timer
+    systemctl enable chibo.service
+    systemctl restart chibo.service
+else
+    systemctl enable chibo.service chibo-backup.timer
+    echo "systemd is not running here: the units are installed and enabled for the next boot."
+fi
+
+step "6/7 TLS certificate ($TLS)"
+if [ "$TLS" = certbot ]; then
+    cert_dir="/etc/letsencrypt/live/$DOMAIN"
+    if [ ! -s "$cert_dir/fullchain.pem" ]; then
+        # Debian's default nginx site (and later ours) serves /var/www/html on port 80, where
+        # certbot puts the challenge; renewals reload nginx through the deploy hook.
+        install -d /var/www/html
+        certbot certonly --non-interactive --agree-tos --email "$EMAIL" --webroot -w /var/www/html \
+            -d "$DOMAIN" --deploy-hook "systemctl reload nginx"
+    fi
+else
+    cert_dir=/etc/ssl/chibo
+    if [ ! -s "$cert_dir/fullchain.pem" ]; then
+        install -d -m 0750 "$cert_dir"
+        if [[ "$DOMAIN" =~ ^[0-9.]+$ ]]; then san="IP:$DOMAIN"; else san="DNS:$DOMAIN"; fi
+        openssl req -x509 -newkey rsa:3072 -nodes -days 825 -subj "/CN=$DOMAIN" -addext "subjectAltName=$san" \
+            -keyout "$cert_dir/privkey.pem" -out "$cert_dir/fullchain.pem" 2>/dev/null
+        chmod 0600 "$cert_dir/privkey.pem"
+    fi
+fi
+
+step "7/7 nginx site"
+sed -e "s#/etc/letsencrypt/live/chibo.example.vn#$cert_dir#g" -e "s#chibo.example.vn#$DOMAIN#g" \
+    "$APP_DIR/deploy/nginx-chibo.conf" >/etc/nginx/sites-available/chibo
+ln -sf /etc/nginx/sites-available/chibo /etc/nginx/sites-enabled/chibo
+rm -f /etc/nginx/sites-enabled/default
+nginx -t
+if systemd_running; then
+    systemctl enable nginx
+    systemctl reload-or-restart nginx
+elif [ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
+    nginx -s reload
+else
+    nginx
+fi
+
+if systemd_running; then
+    printf 'Waiting for the app'
+    for _ in $(seq 60); do
+        if curl -fsk --resolve "$DOMAIN:443:127.0.0.1" "https://$DOMAIN/_stcore/health" >/dev/null 2>&1; then
+            printf ' ok\n\nOpen https://%s and sign in as %s.\n' "$DOMAIN" "$ADMIN_USER"
+            exit 0
+        fi
+        printf '.'
+        sleep 1
+    done
+    die "the app did not answer; see: journalctl -u chibo.service -n 50"
+fi
+printf '\nInstalled. Start the app with: systemctl start chibo.service\n'
