@@ -7,6 +7,7 @@ from lib.domain import FieldError
 from lib.i18n import t
 
 who = ui.require_page("pages/assignments.py")
+st.title(t("nav.assignments"))
 today = date.today()
 
 flash = st.session_state.pop("asg_flash", None)

@@ -7,6 +7,7 @@ from lib.domain import CellType, LeaderGroup, UnitKind
 from lib.i18n import t
 
 who = ui.require_page("pages/directory.py")
+st.title(t("nav.directory"))
 today = date.today()
 
 flash = st.session_state.pop("dir_flash", None)
@@ -32,7 +33,7 @@ def editor(prefix: str, table: str, rows: list[dict], spec: dict, label_of) -> N
         return
     picks = {r["id"]: label_of(r) for r in rows}
     pick = ui.field_input(prefix, "pick", picks, label=t("page.directory.pick"))
-    if st.session_state.get(prefix + "for") != pick:
+    if ui.needs_load(prefix, pick, tuple(spec)):
         row = next(r for r in rows if r["id"] == pick)
         ui.init_state(prefix, {**forms.widget_values(row, spec), "for": pick}, force=True)
     values = ui.fields(prefix, spec)

@@ -5,6 +5,7 @@ from lib import config, forms, importer, ui
 from lib.i18n import t
 
 who = ui.require_page("pages/import_data.py")
+st.title(t("nav.import"))
 st.caption(t("page.import.intro"))
 
 flash = st.session_state.pop("imp_flash", None)

@@ -7,6 +7,7 @@ from lib.domain import FieldError
 from lib.i18n import t
 
 who = ui.require_page("pages/leader_reports.py")
+st.title(t("nav.leader_reports"))
 today = date.today()
 st.caption(t("page.reports_entry.intro"))
 

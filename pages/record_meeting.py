@@ -4,6 +4,7 @@ from lib import meetings, ui
 from lib.i18n import t
 
 who = ui.require_page("pages/record_meeting.py")
+st.title(t("nav.record_meeting"))
 
 st.caption(t("page.record.intro"))
 saved = st.session_state.pop("rec_flash", None)

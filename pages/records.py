@@ -7,6 +7,7 @@ from lib.domain import MeetingType, Rating, ValidationError
 from lib.i18n import t
 
 who = ui.require_page("pages/records.py")
+st.title(t("nav.records"))
 today = date.today()
 
 # A link from another page (?id=N) opens that record once.
@@ -20,7 +21,7 @@ if flash:
     st.success(flash, icon=":material/check_circle:")
 
 units = {u["id"]: u["name"] for u in ui.read(forms.units_in_scope, who)}
-ui.init_state("recs_f_", {"start": today.replace(month=1, day=1), "end": today})
+ui.init_state("recs_f_", {"start": date(today.year - 1, today.month, 1), "end": today})
 c1, c2, c3, c4 = st.columns(4)
 unit_id = ui.field_input("recs_f_", "unit", ui.optional(units, t("page.records.all")), label=t("field.unit_id"),
                          where=c1)
@@ -92,10 +93,9 @@ if m["deleted_at"]:
 
 # Reload the form whenever another record is opened or this one changed underneath.
 loaded = (m["id"], m["updated_at"])
-if st.session_state.get("recs_loaded") != loaded:
+if ui.needs_load("recs_e_", loaded, ("cell", "held_on")):
     ui.clear_state("recs_e_")
-    ui.init_state("recs_e_", forms.meeting_state(m), force=True)
-    st.session_state["recs_loaded"] = loaded
+    ui.init_state("recs_e_", {**forms.meeting_state(m), "for": loaded}, force=True)
 
 form = ui.meeting_form("recs_e_", who, own_id=m["id"], keep_unit=m["unit_id"])
 if form is None:

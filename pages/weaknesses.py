@@ -7,6 +7,7 @@ from lib.domain import Severity, WeaknessCategory, WeaknessStatus
 from lib.i18n import t
 
 who = ui.require_page("pages/weaknesses.py")
+st.title(t("nav.weaknesses"))
 today = date.today()
 
 flash = st.session_state.pop("weak_flash", None)
@@ -81,7 +82,7 @@ with tab_update:
                  for r in rows}
         pick = ui.field_input("weak_u_", "pick", picks, label=t("page.weak.pick"))
         chosen = next(r for r in rows if r["id"] == pick)
-        if st.session_state.get("weak_u_for") != pick:
+        if ui.needs_load("weak_u_", pick, ("status", "resolution")):
             # Offer the next step by default: open → in progress → resolved.
             ui.init_state("weak_u_", {"status": forms.next_status(chosen["status"]),
                                       "resolution": chosen["resolution"] or "", "for": pick}, force=True)
