@@ -35,9 +35,10 @@ Progress = Callable[[float, str], None]
 FONT = "Times New Roman"
 BODY_PT = 14
 TABLE_PT = 11
-# Liberation Sans ships inside vl-convert and has every Vietnamese glyph, so charts
-# render the same on any machine (a font missing from the system would drop the accents).
-CHART_FONT = "Liberation Sans"
+# DejaVu Sans has every Vietnamese glyph and is on nearly every Linux; failing that, vl-convert's own
+# Liberation Sans 2 has them too. Not Liberation Sans first: Debian's fonts-liberation 1.x (pulled in by
+# LibreOffice) shadows the bundled copy and lacks ư/ơ with tone marks, which then fall back to a serif font.
+CHART_FONT = "DejaVu Sans, Liberation Sans, sans-serif"
 CHART_WIDTH_PX = 600
 VI_NUMBERS = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " ₫"]}
 TEXT_WIDTH_CM = 16.5  # A4 less the 3 cm left and 1.5 cm right margins of party documents
@@ -265,10 +266,8 @@ def attended_meetings(db: Database, period: metrics.Period | str, unit_code: str
 # ---- charts as PNG ------------------------------------------------------------------------
 
 
-def chart_png(chart: alt.TopLevelMixin, width: int = CHART_WIDTH_PX, scale: float = 2) -> bytes:
-    """An Altair chart as a PNG at a fixed width, in a font that has the Vietnamese diacritics."""
-    import vl_convert
-
+def chart_spec(chart: alt.TopLevelMixin, width: int = CHART_WIDTH_PX) -> dict:
+    """The Vega-Lite spec of a chart for print: fixed width, print font sizes, a font with Vietnamese glyphs."""
     spec = charts.styled(chart, 0.8).to_dict()
     if spec.get("width") == "container" or ("width" not in spec and "hconcat" not in spec):
         spec["width"] = width
@@ -277,6 +276,14 @@ def chart_png(chart: alt.TopLevelMixin, width: int = CHART_WIDTH_PX, scale: floa
     # Print has room for whole category and unit names, which the screen layout truncates.
     config.setdefault("axis", {})["labelLimit"] = 320
     spec["background"] = "white"
+    return spec
+
+
+def chart_png(chart: alt.TopLevelMixin, width: int = CHART_WIDTH_PX, scale: float = 2) -> bytes:
+    """An Altair chart as a PNG (numbers written the Vietnamese way when the language is Vietnamese)."""
+    import vl_convert
+
+    spec = chart_spec(chart, width)
     locale = VI_NUMBERS if get_language() == "vi" else None
     return vl_convert.vegalite_to_png(json.dumps(spec), scale=scale, format_locale=locale)
 
@@ -685,7 +692,7 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
                    [[fmt_num(i), r["full_name"], LeaderGroup(r["grp"]).label, fmt_num(r["expected"], 2),
                      fmt_num(r["attended"]), fmt_pct(r["compliance"]), fmt_num(r["late_reports"]),
                      fmt_num(r["missing_reports"])] for i, r in enumerate(short, 1)],
-                   (1.2, 4.0, 4.2, 1.3, 1.3, 1.9, 1.3, 1.3), text_cols=3)
+                   (1.2, 3.8, 4.5, 1.2, 1.1, 1.9, 1.3, 1.5), text_cols=3)
     else:
         _para(doc, t("report.short_none"))
 
@@ -710,7 +717,7 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
         tables.add(t("report.t_categories"),
                    [t("report.col_no"), t("report.col_category"), t("report.col_count")],
                    [[fmt_num(i), WeaknessCategory(c).label, fmt_num(n)] for i, (c, n) in enumerate(cats, 1)],
-                   (1.2, 11.3, 3.0),
+                   (1.2, 12.3, 3.0),
                    total=["", t("report.total"), fmt_num(data.headline["weaknesses_noted"])])
     if weak["by_unit"]:
         tables.add(t("report.t_weak_units"),
@@ -730,7 +737,7 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
                    [[fmt_num(i), ", ".join(x for x in (w["cell_name"], w["unit_name"]) if x),
                      WeaknessCategory(w["category"]).label, fmt_day(w["noted_on"]), fmt_day(w["due_on"]),
                      fmt_num(w["age_days"])] for i, w in enumerate(overdue[:LIST_LIMIT], 1)],
-                   (1.2, 4.1, 5.0, 2.2, 2.2, 1.8), text_cols=3)
+                   (1.2, 4.6, 4.5, 2.2, 2.2, 1.8), text_cols=3)
         if len(overdue) > LIST_LIMIT:
             _para(doc, t("report.and_more_rows", n=fmt_num(len(overdue) - LIST_LIMIT)), italic=True)
 
@@ -747,10 +754,14 @@ def recommendations(data: ReportData) -> list[str]:
     if low:
         out.append(t("report.rec_attendance", threshold=fmt_pct(data.threshold),
                      units=", ".join(f"{r['unit_name']} ({fmt_pct(r['rate'])})" for r in low)))
-    gaps = sorted((r for r in units if r["coverage"] is not None and r["coverage"] < 1), key=lambda r: r["coverage"])
+    # Only months that are over: a cell that has not met yet this month is not yet behind.
+    gaps: dict[str, int] = {}
+    for r in data.missing:
+        if r["status"] == "missing":
+            gaps[r["unit_name"]] = gaps.get(r["unit_name"], 0) + 1
     if gaps:
         out.append(t("report.rec_coverage", units=", ".join(
-            f"{r['unit_name']} ({fmt_num(r['cell_months'] - r['held'])})" for r in gaps)))
+            f"{name} ({fmt_num(n)})" for name, n in sorted(gaps.items(), key=lambda kv: (-kv[1], kv[0])))))
     short = sorted((r for r in data.leader_rows if r["compliance"] is not None and r["compliance"] < 1),
                    key=lambda r: (r["compliance"], r["full_name"]))
     if short:

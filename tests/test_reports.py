@@ -210,13 +210,18 @@ def test_compiled_embeds_the_charts_as_png(compiled):
         assert shape.width.cm > 10
 
 
-def test_chart_png_keeps_the_vietnamese_labels():
+def test_chart_png_prints_at_a_fixed_width_in_a_vietnamese_font():
     import altair as alt
     import pandas as pd
 
-    png = reports.chart_png(alt.Chart(pd.DataFrame({"x": ["Chi bộ ấp Cầu Đúc"], "y": [1]})).mark_bar().encode(
-        y="x:N", x="y:Q"))
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+    chart = alt.Chart(pd.DataFrame({"x": ["Chi bộ ấp Cầu Đúc"], "y": [1]})).mark_bar().encode(
+        y="x:N", x="y:Q").properties(width="container")
+    spec = reports.chart_spec(chart)
+    assert spec["width"] == reports.CHART_WIDTH_PX
+    assert spec["config"]["font"].split(", ")[:2] == ["DejaVu Sans", "Liberation Sans"]
+    png = reports.chart_png(chart, scale=1)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(png[16:20], "big") > reports.CHART_WIDTH_PX  # the IHDR width: plot plus labels
 
 
 def test_empty_period_says_so_instead_of_failing(db_path, world):
@@ -486,3 +491,33 @@ def test_reports_page_through_the_app_for_a_viewer(db_path, world):
     at.switch_page("pages/reports.py").run()
     assert current_page(at) == "pages/reports.py" and not at.exception
     assert at.button(key="reports_generate") is not None
+
+
+def test_demo_exports_equal_metrics_json(db_path, tmp_path):
+    """On the Càng Long demo, the workbook and the report tables carry exactly the `metrics --json` figures."""
+    import json
+
+    from lib import demo
+
+    demo.load(db_path, today=date(2025, 6, 15))
+    shown = json.loads(run_cli(db_path, "metrics", "--period", PERIOD, "--json").stdout)
+    out = tmp_path / "so-lieu.xlsx"
+    assert run_cli(db_path, "report", "--period", PERIOD, "--format", "xlsx", "--out", str(out)).returncode == 0
+    wb = load_workbook(out)
+    keys = ("unit_code", "meetings", "required", "present", "absent_excused", "absent_unexcused", "rate",
+            "cell_months", "held", "coverage", "on_schedule_rate")
+    assert [tuple(r.values())[:1] + tuple(r.values())[2:] for r in records(wb["Dự họp theo đảng bộ"])] == [
+        tuple(u[k] for k in keys) for u in shown["attendance_by_unit"]]
+    assert len(shown["attendance_by_unit"]) == 14
+    assert [(r["Mã cán bộ"], r["Phải dự"], r["Đã dự"], r["Mức thực hiện"], r["Báo cáo đã nộp"], r["Nộp trễ"])
+            for r in records(wb["Cán bộ phụ trách"])] == [
+        (r["leader_code"], r["expected"], r["attended"], r["compliance"], r["reports"], r["late_reports"])
+        for r in shown["leader_participation"]]
+    assert {r["Tình trạng"]: r["Số lượng"] for r in records(wb["Hạn chế theo tình trạng"])} == {
+        t(f"enum.WeaknessStatus.{s}"): n for s, n in shown["weaknesses"]["by_status"].items()}
+    doc = Document(io.BytesIO(reports.compiled_docx(db_path, PERIOD)))
+    attendance = by_name(table_with(doc, "Tỷ lệ dự họp"))
+    assert len(attendance) == 15  # 14 communes and the total
+    for u in shown["attendance_by_unit"]:
+        assert attendance[u["unit_name"]][2:] == [reports.fmt_num(u[k]) for k in keys[1:6]] + [
+            reports.fmt_pct(u["rate"])]
