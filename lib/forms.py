@@ -335,8 +335,15 @@ def weaknesses_in_scope(db: Database, actor: Actor, **filters: Any) -> list[dict
     """Weaknesses (lib.weaknesses.list_weaknesses) limited to a clerk's units."""
     from lib import weaknesses
 
-    rows = weaknesses.list_weaknesses(db, **filters)
-    return rows if actor.is_admin else [r for r in rows if r["unit_id"] in actor.unit_ids]
+    if actor.is_admin:
+        return weaknesses.list_weaknesses(db, **filters)
+    wanted = filters.pop("unit_id", None)
+    units = [u for u in sorted(actor.unit_ids) if wanted is None or u == wanted]
+    rows = [r for u in units for r in weaknesses.list_weaknesses(db, unit_id=u, **filters)]
+    # The same order as one query over all units: overdue first, then by due date, newest noted first.
+    rows.sort(key=lambda r: r["noted_on"] or "", reverse=True)
+    rows.sort(key=lambda r: (-r["overdue"], r["due_on"] is None, r["due_on"] or ""))
+    return rows
 
 
 def meetings_in_scope(db: Database, actor: Actor, limit: int = 300) -> list[dict]:

@@ -28,7 +28,12 @@ if upload is None:
     st.stop()
 
 data, name = upload.getvalue(), upload.name
-result = importer.preview(config.db_path(), kind, data, name, who)
+# Checking a large file takes a while: keep the preview until another file or kind is chosen.
+token = (kind, upload.file_id, len(data))
+if st.session_state.get("imp_preview", (None,))[0] != token:
+    with st.spinner(t("page.import.extra.checking")):
+        st.session_state["imp_preview"] = (token, importer.preview(config.db_path(), kind, data, name, who))
+result = st.session_state["imp_preview"][1]
 
 st.subheader(t("page.import.preview"), divider="gray")
 if result.rows:

@@ -533,3 +533,24 @@ def test_records_form_refills_after_visiting_another_page(db_path, ids, three):
     assert at.number_input(key="recs_e_present").value == 25
     assert at.selectbox(key="recs_e_mtype").value == "chuyen_de"
     assert at.date_input(key="recs_e_held_on").value == TWO_MONTHS
+
+
+def test_weakness_flagged_on_a_commune_cell_checks_its_dates(db_path, ids):
+    at = open_page(db_path, "clerk1", "weaknesses")
+    at.radio(key="weak_n_source").set_value("unit").run()
+    assert at.selectbox(key="weak_n_unit_id").options == ["Xã Nhị Long"]
+    at.selectbox(key="weak_n_cell_id").set_value(ids["c1"])
+    at.selectbox(key="weak_n_category").set_value("attendance_low")
+    at.selectbox(key="weak_n_severity").set_value("high")
+    at.text_area(key="weak_n_description").input("Tỷ lệ dự họp dưới 70% ba tháng liền")
+    at.date_input(key="weak_n_due_on").set_value(TODAY - timedelta(days=1))
+    at.button(key="weak_n_save").click().run()
+    assert any(e.startswith("Hạn khắc phục:") for e in texts(at.error))
+    assert count(db_path, "weaknesses") == 0
+    at.date_input(key="weak_n_due_on").set_value(TODAY + timedelta(days=14))
+    at.button(key="weak_n_save").click().run()
+    assert rows(db_path, "select unit_id, cell_id, meeting_id, category, severity, noted_on, due_on "
+                         "from weaknesses") == [
+        {"unit_id": ids["u1"], "cell_id": ids["c1"], "meeting_id": None, "category": "attendance_low",
+         "severity": "high", "noted_on": TODAY.isoformat(), "due_on": (TODAY + timedelta(days=14)).isoformat()}]
+    assert at.text_area(key="weak_n_description").value == ""  # the form is cleared
