@@ -1,0 +1,404 @@
+"""Build the demo databases, run every measurement in its own child process, and write the results as markdown."""
+
+import json
+import os
+import platform
+import shlex
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.pages import PAGES, unlisted_figures
+from lib import metrics
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+# Targets of issue 5 (every page) and issue 2 (the metrics command), in seconds and MB.
+PAGE_TARGET_100K, FLOOR_RATIO, PAGE_TARGET_1M, PEAK_MB, METRICS_TARGET_100K = 0.3, 3.0, 3.0, 500, 1.0
+
+
+@dataclass
+class Child:
+    """What one child process gave back: its wall time, peak resident memory and parsed output."""
+
+    seconds: float
+    peak_mb: float
+    output: Any
+    returncode: int
+    stderr: str = ""
+
+
+def run_child(args: list[str], parse_json: bool = True) -> Child:
+    """Run `python ARGS` from the project root; the peak memory is the child's own ru_maxrss (os.wait4)."""
+    with tempfile.TemporaryFile(mode="w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        err.seek(0)
+        stderr = err.read()
+    output: Any = out
+    if parse_json and proc.returncode == 0:
+        output = json.loads(out.strip().splitlines()[-1])
+    return Child(seconds, usage.ru_maxrss / 1024, output, proc.returncode, stderr)
+
+
+def worker(spec: dict[str, Any]) -> Child:
+    """One measurement by bench.worker; raise with its stderr if it failed."""
+    child = run_child(["-m", "bench.worker", json.dumps(spec)])
+    if child.returncode != 0:
+        raise RuntimeError(f"bench.worker {spec['mode']} {spec.get('page', '')} failed:\n{child.stderr[-3000:]}")
+    return child
+
+
+def meetings_in(path: Path) -> int | None:
+    """How many meetings a cached database holds, or None if it is not a usable one."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return conn.execute("select count(*) from meetings").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
+def build(path: Path, size: int, keep: bool) -> dict[str, Any]:
+    """A database of `size` demo meetings in a fresh file (or the cached one with --keep); its build time."""
+    if keep and path.exists() and meetings_in(path) == size:
+        return {"cached": True, "seconds": None, "peak_mb": None}
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    child = run_child(["-m", "lib", "--db", str(path), "demo", "--meetings", str(size)], parse_json=False)
+    if child.returncode != 0:
+        raise RuntimeError(f"demo --meetings {size} failed:\n{child.stderr[-3000:]}")
+    return {"cached": False, "seconds": child.seconds, "peak_mb": child.peak_mb}
+
+
+@dataclass
+class SizeResult:
+    """Everything measured on one database."""
+
+    size: int
+    build: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    check: dict[str, Any] = field(default_factory=dict)
+    cli: dict[str, Any] = field(default_factory=dict)
+    slow: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def median_ms(times: list[float]) -> float:
+    """The median of a list of seconds, in milliseconds."""
+    return statistics.median(times) * 1000
+
+
+def misses(size: int, row: dict[str, Any]) -> list[str]:
+    """The targets this page's measurement misses at this size."""
+    out = []
+    if size == 100_000 and row["sql_ms"] >= PAGE_TARGET_100K * 1000:
+        out.append(f"over {PAGE_TARGET_100K} s")
+    if size == 100_000 and row["ratio"] > FLOOR_RATIO:
+        out.append(f"over {FLOOR_RATIO:g}× the floor")
+    if size == 1_000_000 and row["sql_ms"] >= PAGE_TARGET_1M * 1000:
+        out.append(f"over {PAGE_TARGET_1M:g} s")
+    if row["sql_peak_mb"] >= PEAK_MB:
+        out.append(f"peak over {PEAK_MB} MB")
+    return out
+
+
+def measure_size(size: int, path: Path, pages: list[str], repeat: int, period: str, today: date, keep: bool,
+                 naive: bool = True, log: Any = print) -> SizeResult:
+    """Build one database and take every measurement on it."""
+    log(f"[{size:,}] building {path} ...")
+    result = SizeResult(size, build(path, size, keep))
+    base = {"db": str(path), "period": period, "today": today.isoformat(), "repeat": repeat}
+    if naive:
+        log(f"[{size:,}] checking the naive figures against the SQL ones ...")
+        result.check = worker({**base, "mode": "check", "pages": pages}).output["pages"]
+    for page in pages:
+        log(f"[{size:,}] {page} ...")
+        sql = worker({**base, "mode": "sql", "page": page})
+        flo = worker({**base, "mode": "floor", "page": page})
+        nai = worker({**base, "mode": "naive", "page": page}) if naive else None
+        row = {"page": page, "sql_ms": median_ms(sql.output["times"]), "floor_ms": median_ms(flo.output["times"]),
+               "naive_ms": median_ms(nai.output["times"]) if nai else None, "sql_peak_mb": sql.peak_mb,
+               "naive_peak_mb": nai.peak_mb if nai else None, "baseline_mb": sql.output["baseline_mb"],
+               "per_call": sql.output["per_call"], "missing": sql.output["missing"]}
+        row["ratio"] = row["sql_ms"] / row["floor_ms"] if row["floor_ms"] else None
+        result.rows.append(row)
+    log(f"[{size:,}] python -m lib metrics --period {period} --json ...")
+    cli = run_child(["-m", "lib", "--db", str(path), "metrics", "--period", period, "--json"], parse_json=False)
+    startup = run_child(["-m", "lib", "--help"], parse_json=False)
+    result.cli = {"seconds": cli.seconds, "peak_mb": cli.peak_mb, "ok": cli.returncode == 0,
+                  "startup_seconds": startup.seconds}
+    for row in result.rows:
+        if misses(size, row):
+            log(f"[{size:,}] {row['page']} misses a target: explaining its queries ...")
+            result.slow[row["page"]] = worker({**base, "mode": "explain", "page": row["page"],
+                                               "top": 3}).output["statements"]
+    return result
+
+
+def machine() -> dict[str, str]:
+    """CPU model, cores, memory, and the versions that matter."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return {"CPU": cpu, "cores": str(os.cpu_count()), "RAM": ram,
+            "Python": platform.python_version(), "SQLite": sqlite3.sqlite_version, "pandas": pd.__version__,
+            "OS": platform.platform(), "load average at start (1/5/15 min)": " / ".join(
+                f"{x:.2f}" for x in os.getloadavg())}
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _mb(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def _s(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def main_table(results: list[SizeResult]) -> str:
+    """The headline table: one row per size and page."""
+    lines = ["| meetings | page | SQL median ms | naive median ms | floor ms | ratio to floor | peak MB (SQL) "
+             "| peak MB (naive) |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        for r in res.rows:
+            ratio = "–" if r["ratio"] is None else f"{r['ratio']:.1f}×"
+            lines.append(f"| {res.size:,} | {r['page']} | {_ms(r['sql_ms'])} | {_ms(r['naive_ms'])} | "
+                         f"{_ms(r['floor_ms'])} | {ratio} | {_mb(r['sql_peak_mb'])} | {_mb(r['naive_peak_mb'])} |")
+    return "\n".join(lines)
+
+
+def function_table(results: list[SizeResult]) -> str:
+    """Median milliseconds of each lib.metrics call, on its own fresh connection, per size."""
+    sizes = [r.size for r in results]
+    lines = ["| page | function | " + " | ".join(f"{s:,}" for s in sizes) + " |",
+             "|---|---|" + "---:|" * len(sizes)]
+    seen = []
+    for res in results:
+        for r in res.rows:
+            for name in r["per_call"]:
+                if (r["page"], name) not in seen:
+                    seen.append((r["page"], name))
+    for page, name in seen:
+        cells = []
+        for res in results:
+            row = next((r for r in res.rows if r["page"] == page), None)
+            cells.append(_ms(row["per_call"].get(name)) if row else "–")
+        drill = " (drill-down)" if not any(c.name == name for c in PAGES[page][1]) else ""
+        lines.append(f"| {page} | {name}{drill} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cli_table(results: list[SizeResult]) -> str:
+    """Build time and the metrics command end to end, per size."""
+    lines = ["| meetings | build s | build peak MB | `metrics --json` s | its peak MB | `python -m lib --help` s |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        build = "cached" if res.build["cached"] else _s(res.build["seconds"])
+        lines.append(f"| {res.size:,} | {build} | {_mb(res.build['peak_mb'])} | {_s(res.cli.get('seconds'))} | "
+                     f"{_mb(res.cli.get('peak_mb'))} | {_s(res.cli.get('startup_seconds'))} |")
+    return "\n".join(lines)
+
+
+def check_lines(results: list[SizeResult]) -> list[str]:
+    """Whether the naive figures equal the SQL ones, per size and page."""
+    out = []
+    for res in results:
+        if not res.check:
+            out.append(f"- {res.size:,}: not checked (--no-naive)")
+            continue
+        bad = {p: c for p, c in res.check.items() if c["differences"]}
+        checked = sum(len(c["checked"]) for c in res.check.values())
+        if not bad:
+            out.append(f"- {res.size:,}: all {checked} figures equal")
+        for page, c in bad.items():
+            out.append(f"- {res.size:,}: **{page} differs**: " + "; ".join(c["differences"][:3]))
+    return out
+
+
+def verdict(results: list[SizeResult]) -> list[str]:
+    """One line per target: met, missed (with the pages), or not measured."""
+    by_size = {r.size: r for r in results}
+    out = []
+
+    def pages_over(size: int, test: Any) -> list[str]:
+        return [f"{r['page']} ({_ms(r['sql_ms'])} ms, {r['ratio']:.1f}× floor)" for r in by_size[size].rows
+                if test(r)]
+
+    if 100_000 in by_size:
+        slow = pages_over(100_000, lambda r: r["sql_ms"] >= PAGE_TARGET_100K * 1000)
+        out.append(f"- Every page under {PAGE_TARGET_100K} s at 100,000: " + (
+            "**met**" if not slow else "**missed** by " + ", ".join(slow)))
+        far = pages_over(100_000, lambda r: r["ratio"] > FLOOR_RATIO)
+        out.append(f"- Every page within {FLOOR_RATIO:g}× the floor at 100,000: " + (
+            "**met**" if not far else "**missed** by " + ", ".join(far)))
+        res = by_size[100_000]
+        compute = next((r for r in res.rows if r["page"] == "compute"), None)
+        parts = []
+        if compute:
+            parts.append(f"compute {_ms(compute['sql_ms'])} ms in process")
+        if res.cli:
+            parts.append(f"`python -m lib metrics --period P --json` {_s(res.cli['seconds'])} s end to end, of which "
+                         f"{_s(res.cli['startup_seconds'])} s is starting Python and importing lib")
+        ok = res.cli and res.cli["seconds"] < METRICS_TARGET_100K and (
+            compute is None or compute["sql_ms"] < METRICS_TARGET_100K * 1000)
+        out.append(f"- Issue 2, metrics under {METRICS_TARGET_100K:g} s at 100,000: "
+                   f"{'**met**' if ok else '**missed**'} ({'; '.join(parts)})")
+    else:
+        out.append("- 100,000 meetings: not measured in this run")
+    if 1_000_000 in by_size:
+        slow = pages_over(1_000_000, lambda r: r["sql_ms"] >= PAGE_TARGET_1M * 1000)
+        out.append(f"- Every page under {PAGE_TARGET_1M:g} s at 1,000,000: " + (
+            "**met**" if not slow else "**missed** by " + ", ".join(slow)))
+    else:
+        out.append("- 1,000,000 meetings: not measured in this run")
+    heavy = [f"{r['page']} at {res.size:,} ({_mb(r['sql_peak_mb'])} MB)" for res in results for r in res.rows
+             if r["sql_peak_mb"] >= PEAK_MB]
+    peak = max((r["sql_peak_mb"] for res in results for r in res.rows), default=None)
+    out.append(f"- Peak memory of the SQL figures under {PEAK_MB} MB: " + (
+        f"**met** (largest {_mb(peak)} MB)" if not heavy else "**missed** by " + ", ".join(heavy)))
+    missing = sorted({name for res in results for r in res.rows for name in r["missing"]})
+    if missing:
+        out.append("- **Not timed**, because lib.metrics does not define them yet: " + ", ".join(missing)
+                   + " (the page totals above leave them out)")
+    return out
+
+
+def slow_lines(results: list[SizeResult]) -> list[str]:
+    """For each page that missed a target: its costliest statements, how often each ran, and the plan."""
+    out = []
+    for res in results:
+        for page, statements in res.slow.items():
+            row = next(r for r in res.rows if r["page"] == page)
+            out.append(f"### {page} at {res.size:,} meetings: {', '.join(misses(res.size, row))}")
+            out.append("")
+            for s in statements:
+                out.append(f"- {', '.join(s['functions'])}: {_ms(s['ms'])} ms a run, run {s['runs']}× by the page "
+                           f"— `{s['sql']}…`")
+                out.append("  ```")
+                out.extend(f"  {line}" for line in s["plan"])
+                out.append("  ```")
+            out.append("")
+    return out
+
+
+def markdown(results: list[SizeResult], info: dict[str, str], command: str, repeat: int, period: str,
+             today: date, notes: str = "") -> str:
+    """The whole RESULTS.md."""
+    baseline = max((r["baseline_mb"] for res in results for r in res.rows), default=None)
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Written by `{command}` on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} "
+        f"(period {period}, today {today.isoformat()}). The machine is shared with other work, so the "
+        f"times are medians of {repeat} runs after one warm-up.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {k}: {v}" for k, v in info.items()],
+        "",
+        "## Method",
+        "",
+        "- Each database is built into a fresh file by `python -m lib --db FILE demo --meetings N` (the demo "
+        "generator, seed 42); its wall time is the build time.",
+        "- **SQL**: the `lib.metrics` calls the page makes on first render (listed in `bench/pages.py`, "
+        "checked against the page files), each on a fresh connection as `lib.ui.figure` opens one; drill-downs "
+        "are timed apart, in the per-function table. **compute** is what `metrics --json` computes.",
+        "- **naive**: a fresh connection, `pd.read_sql('select * from T')` of every table the page needs "
+        "(meetings, cells, meeting_leaders, ...), then the same figures in pandas (`bench/naive.py`). Before "
+        "timing, the naive figures are checked equal to the SQL ones (below).",
+        "- **floor**: bare SQL aggregates over the same rows (`bench/floor.py`), e.g. `select c.unit_id, "
+        "count(*), sum(present), sum(members_total - members_exempt) ... from meetings m join cells c ... where "
+        "held_on between ... group by 1`; the overview's floor covers both periods it compares.",
+        "- **peak MB**: each measurement runs in its own child process (`python -m bench.worker`); its peak "
+        "is the child's `ru_maxrss` as returned by `os.wait4` for that child. It includes the interpreter and "
+        f"the imports (`sqlite_utils` imports pandas and numpy): about {_mb(baseline)} MB before any work.",
+        "",
+        "## Results",
+        "",
+        main_table(results),
+        "",
+        "### Each figure (SQL, median ms on its own connection)",
+        "",
+        function_table(results),
+        "",
+        "### Build and command line",
+        "",
+        cli_table(results),
+        "",
+        "### Naive figures equal to the SQL ones",
+        "",
+        *check_lines(results),
+        "",
+        "## Verdict",
+        "",
+        *verdict(results),
+        "",
+    ]
+    slow = slow_lines(results)
+    if slow:
+        parts += ["## Where the time goes (pages that missed a target)", "",
+                  "The page's statements, most costly first (time of one run × times the page runs it), with "
+                  "`EXPLAIN QUERY PLAN`.", "", *slow]
+    if notes:
+        parts += ["## Notes", "", notes.strip(), ""]
+    unlisted = unlisted_figures()
+    if unlisted:
+        parts += ["## Out of step", "", *[f"- {p} asks for figures the benchmark does not time: {', '.join(n)}"
+                                          for p, n in unlisted.items()], ""]
+    return "\n".join(parts)
+
+
+def run(sizes: list[int], repeat: int, keep: bool, out: Path | None, period: str, db_dir: Path,
+        pages: list[str] | None = None, naive: bool = True, notes: str = "", argv: list[str] | None = None,
+        log: Any = print) -> tuple[list[SizeResult], str]:
+    """Measure every size, print the table, write the markdown to `out`; return the results and the markdown."""
+    metrics.parse_period(period)
+    today = date.today()
+    pages = pages or list(PAGES)
+    info = machine()
+    db_dir.mkdir(parents=True, exist_ok=True)
+    results = [measure_size(size, db_dir / f"bench-{size}.db", pages, repeat, period, today, keep, naive, log)
+               for size in sizes]
+    command = "python -m bench" + ("" if not argv else " " + shlex.join(argv))
+    text = markdown(results, info, command, repeat, period, today, notes)
+    log("")
+    log(main_table(results))
+    log("")
+    log("\n".join(verdict(results)))
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        log(f"\nwritten to {out}")
+    return results, text

@@ -1,0 +1,458 @@
+"""The naive way, for comparison: load whole tables into pandas, then compute the same figures there."""
+
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from lib import metrics
+from lib.domain import LeaderGroup, Rating, WeaknessCategory, WeaknessStatus
+from lib.settings import thresholds
+
+# The tables each page's naive version reads whole.
+TABLES = {
+    "overview": ("meetings", "cells", "units", "meeting_leaders", "assignments", "leaders", "weaknesses"),
+    "attendance": ("meetings", "cells", "units"),
+    "leaders": ("meetings", "cells", "meeting_leaders", "assignments", "leaders"),
+    "weaknesses": ("weaknesses", "units", "cells"),
+    "quality": ("meetings", "cells", "units"),
+    "compute": ("meetings", "cells", "units", "meeting_leaders", "assignments", "leaders", "weaknesses"),
+}
+
+ATT_SUMS = ("meetings", "required", "present", "absent_excused", "absent_unexcused", "regular", "on_schedule", "held")
+
+
+def load(db: Any, tables: tuple[str, ...]) -> dict[str, Any]:
+    """Every row of the tables as DataFrames, plus the thresholds."""
+    frames: dict[str, Any] = {name: pd.read_sql(f"select * from {name}", db.conn) for name in tables}
+    frames["thresholds"] = thresholds(db)
+    return frames
+
+
+def _rate(num: Any, den: Any) -> float | None:
+    return round(int(num) / int(den), 4) if den else None
+
+
+def _py(value: Any) -> Any:
+    """A pandas/numpy scalar as the plain Python value SQLite would return (NaN as None)."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _counted_months(period: metrics.Period, today: date) -> list[str]:
+    return [f"{y}-{m:02d}" for y, m in period.months if (y, m) <= (today.year, today.month)]
+
+
+def _valid_on(frame: pd.DataFrame, day: pd.Series | str) -> pd.Series:
+    return ((frame["valid_from"].isna() | (frame["valid_from"] <= day))
+            & (frame["valid_to"].isna() | (frame["valid_to"] >= day)))
+
+
+def _cell_months(f: dict, months: list[str]) -> pd.DataFrame:
+    cells = f["cells"][["id", "unit_id", "valid_from", "valid_to"]].rename(columns={"id": "cell_id"})
+    grid = cells.merge(pd.DataFrame({"month": months}, dtype=object), how="cross")
+    return grid[_valid_on(grid, grid["month"] + "-01")][["unit_id", "cell_id", "month"]]
+
+
+def _period_meetings(f: dict, period: metrics.Period) -> pd.DataFrame:
+    m = f["meetings"]
+    m = m[m["deleted_at"].isna() & (m["held_on"] >= period.start.isoformat())
+          & (m["held_on"] <= period.end.isoformat())]
+    cells = f["cells"][["id", "unit_id", "meeting_day", "valid_from", "valid_to"]].rename(columns={"id": "cell_id"})
+    return m.drop(columns=["id"]).assign(meeting_id=m["id"]).merge(cells, on="cell_id")
+
+
+def _attendance_frame(f: dict, period: metrics.Period, today: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per meeting of the period: the flags the figures sum; and the period's cell-months."""
+    months = _counted_months(period, today)
+    m = _period_meetings(f, period)
+    held = pd.to_datetime(m["held_on"])
+    day, md = held.dt.day, m["meeting_day"]
+    regular = m["mtype"] == "thuong_ky"
+    month = m["held_on"].str[:7]
+    x = pd.DataFrame({
+        "unit_id": m["unit_id"], "cell_id": m["cell_id"], "month": month, "meetings": 1,
+        "required": m["members_total"] - m["members_exempt"], "present": m["present"],
+        "absent_excused": m["absent_excused"], "absent_unexcused": m["absent_unexcused"],
+        "regular": regular & md.notna(),
+        "on_schedule": regular & md.notna() & ((day == md) | ((day < md) & (day == held.dt.days_in_month))),
+        "counts_held": regular & month.isin(months) & _valid_on(m, month + "-01"),
+    })
+    return x, _cell_months(f, months)
+
+
+def _attendance_rows(f: dict, period: metrics.Period, today: date, keys: list[str]) -> list[dict]:
+    x, cm = _attendance_frame(f, period, today)
+    att = x.groupby(keys)[list(ATT_SUMS[:-1])].sum()
+    held = x[x["counts_held"]][["unit_id", "cell_id", "month"]].drop_duplicates().groupby(keys).size()
+    att["held"] = held.reindex(att.index, fill_value=0)
+    cov = cm.groupby(keys).size().rename("cell_months")
+    out = att.join(cov, how="outer").fillna(0).astype(int).reset_index()
+    units = f["units"][["id", "code", "name"]].rename(columns={"id": "unit_id", "code": "unit_code",
+                                                                 "name": "unit_name"})
+    out = out.merge(units, on="unit_id").sort_values(["unit_code", *keys[1:]])
+    rows = []
+    for r in out.to_dict("records"):
+        row = {"unit_code": r["unit_code"], "unit_name": r["unit_name"]}
+        row.update({k: r[k] for k in keys[1:]})
+        row.update({k: int(r[k]) for k in (*ATT_SUMS, "cell_months")})
+        row.update(rate=_rate(row["present"], row["required"]), coverage=_rate(row["held"], row["cell_months"]),
+                   on_schedule_rate=_rate(row["on_schedule"], row["regular"]))
+        rows.append(row)
+    return rows
+
+
+def attendance_by_unit(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Per unit: attendance sums and rate, coverage, on-schedule rate."""
+    return [{k: r[k] for k in metrics.UNIT_KEYS} for r in _attendance_rows(f, period, today, ["unit_id"])]
+
+
+def attendance_by_unit_month(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Per unit and month: the unit figures."""
+    return _attendance_rows(f, period, today, ["unit_id", "month"])
+
+
+def attendance_totals(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    """The unit figures summed."""
+    rows = _attendance_rows(f, period, today, ["unit_id"])
+    tot = {k: sum(r[k] for r in rows) for k in (*ATT_SUMS, "cell_months")}
+    tot.update(rate=_rate(tot["present"], tot["required"]), coverage=_rate(tot["held"], tot["cell_months"]),
+               on_schedule_rate=_rate(tot["on_schedule"], tot["regular"]))
+    return tot
+
+
+def absences(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    """Required, present, absent with and without reason, and the shares of the required."""
+    tot = attendance_totals(f, period, today)
+    return {"required": tot["required"], "present": tot["present"], "absent_excused": tot["absent_excused"],
+            "absent_unexcused": tot["absent_unexcused"],
+            "excused_share": _rate(tot["absent_excused"], tot["required"]),
+            "unexcused_share": _rate(tot["absent_unexcused"], tot["required"])}
+
+
+def attendance_by_month(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Per counted month: everything summed."""
+    rows = attendance_by_unit_month(f, period, today)
+    out = []
+    for month in _counted_months(period, today):
+        tot = {k: sum(r[k] for r in rows if r["month"] == month) for k in (*ATT_SUMS, "cell_months")}
+        tot.update(rate=_rate(tot["present"], tot["required"]), coverage=_rate(tot["held"], tot["cell_months"]),
+                   on_schedule_rate=_rate(tot["on_schedule"], tot["regular"]))
+        out.append({"month": month, **tot})
+    return out
+
+
+def missing_meetings(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Cell-months without a regular meeting."""
+    months = _counted_months(period, today)
+    cm = _cell_months(f, months)
+    m = f["meetings"]
+    reg = m[m["deleted_at"].isna() & (m["mtype"] == "thuong_ky")]
+    held = reg.assign(month=reg["held_on"].str[:7])[["cell_id", "month"]].drop_duplicates()
+    miss = cm.merge(held, on=["cell_id", "month"], how="left", indicator=True)
+    miss = miss[miss["_merge"] == "left_only"]
+    units = f["units"][["id", "code", "name"]].rename(columns={"id": "unit_id", "code": "unit_code",
+                                                                 "name": "unit_name"})
+    cells = f["cells"][["id", "code", "name"]].rename(columns={"id": "cell_id", "code": "cell_code",
+                                                                 "name": "cell_name"})
+    miss = miss.merge(units, on="unit_id").merge(cells, on="cell_id").sort_values(["unit_code", "cell_code", "month"])
+    current = f"{today.year}-{today.month:02d}"
+    return [{"unit_code": r["unit_code"], "unit_name": r["unit_name"], "cell_code": r["cell_code"],
+             "cell_name": r["cell_name"], "month": r["month"],
+             "status": "not_yet_held" if r["month"] == current else "missing"}
+            for r in miss.to_dict("records")]
+
+
+def _per_assignment(f: dict, period: metrics.Period, today: date) -> pd.DataFrame:
+    start, end = period.start.isoformat(), period.end.isoformat()
+    a = f["assignments"]
+    a = a[(a["valid_from"] <= end) & (a["valid_to"].isna() | (a["valid_to"] >= start))].copy()
+    a["from_day"] = a["valid_from"].where(a["valid_from"] > start, start)
+    to = a["valid_to"].fillna(end)
+    a["to_day"] = to.where(to < end, end)
+    a["months"] = 0
+    for mo in _counted_months(period, today):
+        y, n = int(mo[:4]), int(mo[5:])
+        last = (date(y + n // 12, n % 12 + 1, 1) - timedelta(days=1)).isoformat()
+        a["months"] += ((a["valid_from"] <= last) & (a["valid_to"].isna() | (a["valid_to"] >= mo + "-01"))).astype(int)
+    m = _period_meetings(f, period)
+    x = m[["meeting_id", "cell_id", "unit_id", "held_on"]].merge(
+        f["meeting_leaders"][["meeting_id", "leader_id", "report_submitted_on"]], on="meeting_id")
+    c = a[["id", "leader_id", "unit_id", "cell_id", "from_day", "to_day"]].rename(
+        columns={"id": "assignment_id", "unit_id": "a_unit", "cell_id": "a_cell"}).merge(x, on="leader_id")
+    c = c[(c["held_on"] >= c["from_day"]) & (c["held_on"] <= c["to_day"])
+          & ((c["cell_id"] == c["a_cell"]) | (c["a_cell"].isna() & (c["unit_id"] == c["a_unit"])))]
+    days = (pd.to_datetime(c["report_submitted_on"]) - pd.to_datetime(c["held_on"])).dt.days
+    c = c.assign(report=c["report_submitted_on"].notna(), late=c["report_submitted_on"].notna()
+                 & (days > f["thresholds"].report_days))
+    n = c.groupby("assignment_id").agg(attended=("meeting_id", "size"), reports=("report", "sum"),
+                                       late_reports=("late", "sum"))
+    p = a.set_index("id").join(n).fillna({"attended": 0, "reports": 0, "late_reports": 0})
+    p["expected_thirds"] = p["required_per_quarter"] * p["months"]
+    p["capped_thirds"] = (3 * p["attended"]).where(3 * p["attended"] < p["expected_thirds"], p["expected_thirds"])
+    p["missing_reports"] = p["attended"] - p["reports"]
+    leaders = f["leaders"][["id", "code", "full_name", "grp"]].rename(columns={"id": "leader_id",
+                                                                               "code": "leader_code"})
+    return p.reset_index().merge(leaders, on="leader_id")
+
+
+PART_SUMS = ("expected_thirds", "attended", "capped_thirds", "reports", "late_reports", "missing_reports")
+
+
+def _with_compliance(row: dict) -> dict:
+    row = {k: _py(v) for k, v in row.items()}
+    for k in PART_SUMS:
+        row[k] = int(row[k])
+    row["expected"] = round(row["expected_thirds"] / 3, 4)
+    row["compliance"] = _rate(row["capped_thirds"], row["expected_thirds"])
+    return row
+
+
+def participation_by_leader(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Per leader: sums over their assignments and compliance."""
+    p = _per_assignment(f, period, today)
+    g = p.groupby(["leader_code", "full_name", "grp"]).agg(assignments=("id", "size"),
+                                                           **{k: (k, "sum") for k in PART_SUMS})
+    return [_with_compliance(r) for r in g.reset_index().sort_values("leader_code").to_dict("records")]
+
+
+def leader_participation(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """The CLI's per-leader figures."""
+    keys = ("leader_code", "full_name", "grp", "expected", "attended", "compliance", "reports", "late_reports")
+    return [{k: r[k] for k in keys} for r in participation_by_leader(f, period, today)]
+
+
+def participation_by_group(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Per leader group, Standing Committee first."""
+    p = _per_assignment(f, period, today)
+    g = p.groupby("grp").agg(leaders=("leader_id", "nunique"), assignments=("id", "size"),
+                             **{k: (k, "sum") for k in PART_SUMS})
+    order = {grp.value: i for i, grp in enumerate(LeaderGroup)}
+    rows = [_with_compliance(r) for r in g.reset_index().to_dict("records")]
+    return sorted(rows, key=lambda r: (order.get(r["grp"], len(order)), r["grp"]))
+
+
+def report_status(f: dict, period: metrics.Period, today: date) -> dict[str, int]:
+    """Attendances counted, and their reports on time, late, missing."""
+    rows = participation_by_group(f, period, today)
+    attended, late = sum(r["attended"] for r in rows), sum(r["late_reports"] for r in rows)
+    missing = sum(r["missing_reports"] for r in rows)
+    return {"attended": attended, "on_time": attended - late - missing, "late": late, "missing": missing}
+
+
+def leaders_without_attendance(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Leaders expected somewhere who attended nothing."""
+    return [r for r in participation_by_leader(f, period, today) if r["expected_thirds"] > 0 and r["attended"] == 0]
+
+
+def leaders_below_assignment(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Leaders under full compliance, lowest first."""
+    rows = [r for r in participation_by_leader(f, period, today) if r["compliance"] is not None
+            and r["compliance"] < 1]
+    return sorted(rows, key=lambda r: (r["compliance"], r["leader_code"]))
+
+
+def leader_totals(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    """Expected, attended, compliance and reports over every assignment."""
+    rows = participation_by_group(f, period, today)
+    expected = sum(r["expected_thirds"] for r in rows)
+    return {"expected": round(expected / 3, 4), "attended": sum(r["attended"] for r in rows),
+            "compliance": _rate(sum(r["capped_thirds"] for r in rows), expected),
+            **{k: sum(r[k] for r in rows) for k in ("reports", "late_reports", "missing_reports")}}
+
+
+def _live_weaknesses(f: dict) -> pd.DataFrame:
+    w = f["weaknesses"]
+    return w[w["deleted_at"].isna()]
+
+
+def weakness_summary(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    """Weaknesses noted in the period by category, status, unit; open now and overdue."""
+    w = _live_weaknesses(f)
+    inp = w[(w["noted_on"] >= period.start.isoformat()) & (w["noted_on"] <= period.end.isoformat())]
+    by_cat, by_status = inp["category"].value_counts(), inp["status"].value_counts()
+    codes = f["units"].set_index("id")["code"]
+    per_unit = inp.assign(unit_code=inp["unit_id"].map(codes), resolved=inp["status"] == "resolved")
+    units = [{"unit_code": code, "open": int((~g["resolved"]).sum()), "resolved": int(g["resolved"].sum())}
+             for code, g in per_unit.groupby("unit_code")]
+    open_now = w["status"] != "resolved"
+    return {"by_category": {c.value: int(by_cat.get(c.value, 0)) for c in WeaknessCategory},
+            "by_status": {s.value: int(by_status.get(s.value, 0)) for s in WeaknessStatus},
+            "by_unit": sorted(units, key=lambda u: u["unit_code"]), "open_now": int(open_now.sum()),
+            "overdue": int((open_now & w["due_on"].notna() & (w["due_on"] < today.isoformat())).sum())}
+
+
+def open_weaknesses(f: dict, today: date) -> list[dict]:
+    """Weaknesses not resolved, oldest first, with age and overdue."""
+    w = _live_weaknesses(f)
+    w = w[w["status"] != "resolved"]
+    age = (pd.Timestamp(today) - pd.to_datetime(w["noted_on"])).dt.days
+    w = w.assign(age_days=age, overdue=(w["due_on"].notna() & (w["due_on"] < today.isoformat())).astype(int))
+    w = w.sort_values(["age_days", "id"], ascending=[False, True])
+    return [{"id": int(r["id"]), "category": r["category"], "status": r["status"], "noted_on": r["noted_on"],
+             "due_on": _py(r["due_on"]), "age_days": int(r["age_days"]), "overdue": int(r["overdue"])}
+            for r in w.to_dict("records")]
+
+
+def weakness_ageing(f: dict, today: date) -> list[dict]:
+    """Open weaknesses by age band."""
+    w = _live_weaknesses(f)
+    age = (pd.Timestamp(today) - pd.to_datetime(w[w["status"] != "resolved"]["noted_on"])).dt.days
+    counts = [(age <= 30).sum(), ((age >= 31) & (age <= 90)).sum(), ((age >= 91) & (age <= 180)).sum(),
+              (age > 180).sum()]
+    return [{"bucket": band, "count": int(n)} for band, n in zip(metrics.AGE_BANDS, counts, strict=True)]
+
+
+def weakness_matrix(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Weaknesses noted in the period per unit and category."""
+    w = _live_weaknesses(f)
+    w = w[(w["noted_on"] >= period.start.isoformat()) & (w["noted_on"] <= period.end.isoformat())]
+    w = w.assign(unit_code=w["unit_id"].map(f["units"].set_index("id")["code"]),
+                 open=(w["status"] != "resolved").astype(int), resolved=(w["status"] == "resolved").astype(int))
+    g = w.groupby(["unit_code", "category"]).agg(n=("id", "size"), open=("open", "sum"), resolved=("resolved", "sum"))
+    return [{k: _py(v) for k, v in r.items()} for r in g.reset_index().to_dict("records")]
+
+
+def weakness_trend(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Per counted month: noted, resolved, open at the month's end."""
+    w = _live_weaknesses(f)
+    noted_m, resolved_m = w["noted_on"].str[:7], w["resolved_on"].str[:7]
+    rows = []
+    for month in _counted_months(period, today):
+        y, n = int(month[:4]), int(month[5:])
+        end = (date(y + n // 12, n % 12 + 1, 1) - timedelta(days=1)).isoformat()
+        still = (w["status"] != "resolved") | (w["resolved_on"].notna() & (w["resolved_on"] > end))
+        rows.append({"month": month, "noted": int((noted_m == month).sum()),
+                     "resolved": int(((w["status"] == "resolved") & (resolved_m == month)).sum()),
+                     "open_at_end": int(((w["noted_on"] <= end) & still).sum())})
+    return rows
+
+
+def _weaknesses_as_of(f: dict, period: metrics.Period, today: date) -> dict[str, int]:
+    as_of = min(period.end, today).isoformat()
+    w = _live_weaknesses(f)
+    is_open = (w["noted_on"] <= as_of) & ((w["status"] != "resolved")
+                                          | (w["resolved_on"].notna() & (w["resolved_on"] > as_of)))
+    return {"open": int(is_open.sum()), "overdue": int((is_open & w["due_on"].notna() & (w["due_on"] < as_of)).sum()),
+            "noted": int(((w["noted_on"] >= period.start.isoformat())
+                          & (w["noted_on"] <= period.end.isoformat())).sum())}
+
+
+def _headline(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    att = attendance_totals(f, period, today)
+    groups = participation_by_group(f, period, today)
+    expected = sum(r["expected_thirds"] for r in groups)
+    weak = _weaknesses_as_of(f, period, today)
+    return {"attendance_rate": att["rate"], "coverage": att["coverage"], "on_schedule_rate": att["on_schedule_rate"],
+            "leader_compliance": _rate(sum(r["capped_thirds"] for r in groups), expected),
+            "reports_late": sum(r["late_reports"] for r in groups),
+            "reports_missing": sum(r["missing_reports"] for r in groups), "weaknesses_open": weak["open"],
+            "weaknesses_overdue": weak["overdue"], "meetings": att["meetings"],
+            "missing_meetings": att["cell_months"] - att["held"], "weaknesses_noted": weak["noted"]}
+
+
+def overview(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    """Headline figures for the period and the one before, and the change."""
+    prev = metrics.previous(period)
+    current, before = _headline(f, period, today), _headline(f, prev, today)
+    change = {k: (None if current[k] is None or before[k] is None else round(current[k] - before[k], 4))
+              for k in current}
+    return {"period": period.as_dict(), "previous_period": prev.as_dict(), "current": current, "previous": before,
+            "change": change}
+
+
+def quality_by_unit(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Per unit: meetings by rating, the three properties, timed and short meetings."""
+    m = _period_meetings(f, period)
+    minimum = f["thresholds"].min_duration
+    x = pd.DataFrame({"unit_id": m["unit_id"], "meetings": 1, **{r.value: m["rating"] == r.value for r in Rating},
+                      "unrated": m["rating"].isna(), "leadership": m["leadership"].fillna(0),
+                      "education": m["education"].fillna(0), "combativeness": m["combativeness"].fillna(0),
+                      "with_duration": m["duration_minutes"].notna(),
+                      "short": m["duration_minutes"].notna() & (m["duration_minutes"] < minimum)})
+    g = x.groupby("unit_id").sum().astype(int).reset_index()
+    units = f["units"][["id", "code", "name"]].rename(columns={"id": "unit_id", "code": "unit_code",
+                                                                 "name": "unit_name"})
+    g = g.merge(units, on="unit_id").sort_values("unit_code").drop(columns=["unit_id"])
+    return [{k: _py(v) for k, v in r.items()} for r in g.to_dict("records")]
+
+
+def _quality_totals(f: dict, period: metrics.Period, today: date) -> dict[str, int]:
+    rows = quality_by_unit(f, period, today)
+    return {k: sum(r[k] for r in rows) for k in metrics.QUALITY_KEYS}
+
+
+def rating_distribution(f: dict, period: metrics.Period, today: date) -> dict[str, int]:
+    """Meetings per rating and unrated."""
+    tot = _quality_totals(f, period, today)
+    return {**{r.value: tot[r.value] for r in Rating}, "unrated": tot["unrated"]}
+
+
+def properties(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Meetings showing each of the three properties, and the share."""
+    tot = _quality_totals(f, period, today)
+    return [{"property": p, "count": tot[p], "meetings": tot["meetings"], "share": _rate(tot[p], tot["meetings"])}
+            for p in metrics.PROPERTIES]
+
+
+def short_meetings(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    """How many timed meetings fall under the minimum duration (the list itself is not compared)."""
+    tot = _quality_totals(f, period, today)
+    return {"min_duration": f["thresholds"].min_duration, "with_duration": tot["with_duration"],
+            "short": tot["short"], "share": _rate(tot["short"], tot["with_duration"])}
+
+
+def duration_bands(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Timed meetings by duration band, each marked short when the whole band is under the minimum."""
+    d = _period_meetings(f, period)["duration_minutes"].dropna()
+    counts = [(d < 60).sum(), ((d >= 60) & (d <= 89)).sum(), ((d >= 90) & (d <= 119)).sum(), (d >= 120).sum()]
+    minimum = f["thresholds"].min_duration
+    return [{"bucket": band, "count": int(n), "short": top is not None and top < minimum}
+            for (band, top), n in zip(metrics.DURATION_BANDS, counts, strict=True)]
+
+
+def cells_missing_last_month(f: dict, today: date) -> list[dict]:
+    """Cells without a regular meeting in the month before today's."""
+    return missing_meetings(f, metrics.month_period(today.replace(day=1) - timedelta(days=1)), today)
+
+
+def compute(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    """The CLI's figures."""
+    return {"period": period.as_dict(), "attendance_by_unit": attendance_by_unit(f, period, today),
+            "leader_participation": leader_participation(f, period, today),
+            "weaknesses": weakness_summary(f, period, today)}
+
+
+def page_figures(f: dict, page: str, period: metrics.Period, today: date) -> dict[str, Any]:
+    """The page's figures computed from the loaded frames, by the lib.metrics name they stand for."""
+    quarter = metrics.parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    makers = {
+        "overview": lambda: {"overview": overview(f, period, today),
+                             "cells_missing_last_month": cells_missing_last_month(f, today),
+                             "leaders_below_assignment": leaders_below_assignment(f, period, today),
+                             "open_weaknesses": open_weaknesses(f, today)},
+        "attendance": lambda: {"attendance_by_unit": attendance_by_unit(f, period, today),
+                               "attendance_totals": attendance_totals(f, period, today),
+                               "absences": absences(f, period, today),
+                               "attendance_by_unit_month": attendance_by_unit_month(f, period, today),
+                               "attendance_by_month": attendance_by_month(f, period, today),
+                               "missing_meetings": missing_meetings(f, period, today)},
+        "leaders": lambda: {"participation_by_leader": participation_by_leader(f, period, today),
+                            "participation_by_group": participation_by_group(f, period, today),
+                            "report_status": report_status(f, period, today),
+                            "leader_totals": leader_totals(f, period, today),
+                            "leaders_without_attendance": leaders_without_attendance(f, quarter, today)},
+        "weaknesses": lambda: {"weakness_summary": weakness_summary(f, period, today),
+                               "weakness_matrix": weakness_matrix(f, period, today),
+                               "weakness_trend": weakness_trend(f, period, today),
+                               "weakness_ageing": weakness_ageing(f, today),
+                               "open_weaknesses": open_weaknesses(f, today)},
+        "quality": lambda: {"quality_by_unit": quality_by_unit(f, period, today),
+                            "rating_distribution": rating_distribution(f, period, today),
+                            "properties": properties(f, period, today),
+                            "short_meetings": short_meetings(f, period, today),
+                            "duration_bands": duration_bands(f, period, today)},
+        "compute": lambda: {"compute": compute(f, period, today)},
+    }
+    return makers[page]()

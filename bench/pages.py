@@ -1,0 +1,129 @@
+"""What each dashboard page computes on first render: the lib.metrics calls it makes, and their arguments."""
+
+import ast
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lib import metrics
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Call:
+    """One figure a page asks lib.ui.figure for: the metrics function and its arguments by role."""
+
+    name: str
+    args: tuple[str, ...] = ("period", "filters")
+
+
+# In page order. Arguments by role: "period" the period asked for, "filters" the sidebar's
+# (none set), "quarter" today's quarter (the leaders page's "no attendance this quarter"),
+# "label" the period's text (compute, as the CLI calls it). Drill-downs run only after a
+# click, so they are listed apart and timed only in the per-function table.
+PAGES: dict[str, tuple[str | None, tuple[Call, ...]]] = {
+    "overview": ("pages/overview.py", (
+        Call("overview"),
+        Call("cells_missing_last_month", ("filters",)),
+        Call("leaders_below_assignment"),
+        Call("open_weaknesses", ("filters",)),
+    )),
+    "attendance": ("pages/attendance.py", (
+        Call("attendance_by_unit"),
+        Call("attendance_totals"),
+        Call("absences"),
+        Call("attendance_by_unit_month"),
+        Call("attendance_by_month"),
+        Call("missing_meetings"),
+    )),
+    "leaders": ("pages/leaders.py", (
+        Call("participation_by_leader"),
+        Call("participation_by_group"),
+        Call("report_status"),
+        Call("leader_totals"),
+        Call("leaders_without_attendance", ("quarter", "filters")),
+    )),
+    "weaknesses": ("pages/weakness_board.py", (
+        Call("weakness_summary"),
+        Call("weakness_matrix"),
+        Call("weakness_trend"),
+        Call("weakness_ageing", ("filters",)),
+        Call("open_weaknesses", ("filters",)),
+    )),
+    "quality": ("pages/quality.py", (
+        Call("rating_distribution"),
+        Call("properties"),
+        Call("short_meetings"),
+        Call("duration_bands"),
+        Call("quality_by_unit"),
+    )),
+    "compute": (None, (Call("compute", ("label",)),)),
+}
+
+DRILL_DOWNS: dict[str, tuple[Call, ...]] = {
+    "attendance": (Call("attendance_by_cell", ("period", "one_unit")),),
+    "leaders": (Call("participation_by_assignment"), Call("leader_meetings", ("period", "one_leader", "filters"))),
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """The values the argument roles stand for in one run of the benchmark."""
+
+    period: metrics.Period
+    today: date
+    one_unit: str = ""
+    one_leader: str = ""
+
+    def value(self, role: str) -> Any:
+        if role == "period":
+            return self.period
+        if role == "label":
+            return self.period.label
+        if role == "filters":
+            return metrics.Filters()
+        if role == "quarter":
+            return metrics.parse_period(f"{self.today.year}-Q{(self.today.month - 1) // 3 + 1}")
+        if role == "one_unit":
+            return metrics.Filters(unit_codes=(self.one_unit,))
+        if role == "one_leader":
+            return self.one_leader
+        raise ValueError(f"unknown argument role {role!r}")
+
+
+def missing_functions(calls: tuple[Call, ...]) -> list[str]:
+    """The calls' function names that lib.metrics does not define (yet)."""
+    return [c.name for c in calls if not callable(getattr(metrics, c.name, None))]
+
+
+def run_call(db: Any, call: Call, ctx: Context) -> Any:
+    """Call one figure on an open connection the way lib.ui.figure does (today passed when it takes one)."""
+    fn = getattr(metrics, call.name)
+    kwargs = {"today": ctx.today} if "today" in fn.__code__.co_varnames else {}
+    return fn(db, *(ctx.value(role) for role in call.args), **kwargs)
+
+
+def figure_names(page_file: str | Path) -> set[str]:
+    """The names a page file passes to ui.figure("name", ...), read from its source."""
+    tree = ast.parse((ROOT / page_file).read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "figure"
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            names.add(node.args[0].value)
+    return names
+
+
+def unlisted_figures() -> dict[str, list[str]]:
+    """Per page, the figures its file asks for that the benchmark does not time (empty when in step)."""
+    out = {}
+    for page, (file, calls) in PAGES.items():
+        if file is None or not (ROOT / file).exists():
+            continue
+        listed = {c.name for c in calls + DRILL_DOWNS.get(page, ())}
+        extra = sorted(figure_names(file) - listed)
+        if extra:
+            out[page] = extra
+    return out

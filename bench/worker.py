@@ -1,0 +1,202 @@
+"""One measurement in a child process: `python -m bench.worker '<json spec>'` prints one JSON line.
+
+Modes: "sql" (the page's lib.metrics calls), "naive" (whole tables into pandas), "floor" (bare
+aggregates), "check" (naive figures against the SQL ones), "explain" (the page's statements, each
+timed, with its query plan).
+"""
+
+import json
+import resource
+import statistics
+import sys
+import time
+from datetime import date
+from typing import Any
+
+from bench import floor, naive
+from bench.pages import DRILL_DOWNS, PAGES, Call, Context, missing_functions, run_call
+from lib import db as dbm
+from lib import metrics
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(fn: Any, repeat: int) -> list[float]:
+    fn()  # warm-up: the OS file cache and Python's first-call costs
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _examples(path: str, ctx: Context) -> Context:
+    """The busiest unit and leader of the period, for the drill-down calls."""
+    with dbm.read(path) as conn:
+        units = metrics.attendance_by_unit(conn, ctx.period, today=ctx.today)
+        leaders = metrics.participation_by_leader(conn, ctx.period, today=ctx.today)
+    unit = max(units, key=lambda r: r["meetings"])["unit_code"] if units else ""
+    leader = max(leaders, key=lambda r: r["attended"])["leader_code"] if leaders else ""
+    return Context(ctx.period, ctx.today, unit, leader)
+
+
+def measure_sql(path: str, page: str, ctx: Context, repeat: int) -> dict[str, Any]:
+    """The page's calls, each on its own fresh connection as lib.ui.figure opens one; per-call times too."""
+    calls = [c for c in PAGES[page][1] if not missing_functions((c,))]
+    drills = [c for c in DRILL_DOWNS.get(page, ()) if not missing_functions((c,))]
+    per_call: dict[str, list[float]] = {c.name: [] for c in calls + drills}
+
+    def one(call: Call) -> float:
+        start = time.perf_counter()
+        with dbm.read(path) as conn:
+            run_call(conn, call, ctx)
+        return time.perf_counter() - start
+
+    def page_run() -> None:
+        for call in calls:
+            per_call[call.name].append(one(call))
+
+    times = _timed(page_run, repeat)
+    if drills:
+        ctx_drill = _examples(path, ctx)
+        for call in drills:
+            per_call[call.name] = _timed(lambda c=call: one_drill(path, c, ctx_drill), repeat)
+    for call in calls:
+        per_call[call.name] = per_call[call.name][1:]  # drop the warm-up
+    return {"times": times, "per_call": {k: statistics.median(v) * 1000 for k, v in per_call.items() if v},
+            "missing": missing_functions(PAGES[page][1] + DRILL_DOWNS.get(page, ()))}
+
+
+def one_drill(path: str, call: Call, ctx: Context) -> None:
+    """One drill-down call on a fresh connection."""
+    with dbm.read(path) as conn:
+        run_call(conn, call, ctx)
+
+
+def measure_naive(path: str, page: str, ctx: Context, repeat: int) -> dict[str, Any]:
+    """Load the page's tables whole into pandas on a fresh connection, then compute its figures there."""
+    def page_run() -> None:
+        with dbm.read(path) as conn:
+            frames = naive.load(conn, naive.TABLES[page])
+        naive.page_figures(frames, page, ctx.period, ctx.today)
+
+    return {"times": _timed(page_run, repeat)}
+
+
+def measure_floor(path: str, page: str, ctx: Context, repeat: int) -> dict[str, Any]:
+    """The page's bare aggregates on a fresh connection."""
+    def page_run() -> None:
+        with dbm.read(path) as conn:
+            floor.run(conn.conn, page, ctx.period)
+
+    return {"times": _timed(page_run, repeat)}
+
+
+def _project(sql: Any, ref: Any) -> Any:
+    """The SQL result cut down to the keys the naive one has, lists in a canonical order."""
+    if isinstance(ref, dict) and isinstance(sql, dict):
+        return {k: _project(sql.get(k, "<absent>"), v) for k, v in ref.items()}
+    if isinstance(ref, list) and isinstance(sql, list):
+        if ref and isinstance(ref[0], dict):
+            sql = [_project(s, ref[0]) for s in sql]
+        return sorted(sql, key=lambda x: json.dumps(x, sort_keys=True, default=str))
+    return sql
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return sorted((_canonical(v) for v in value), key=lambda x: json.dumps(x, sort_keys=True, default=str))
+    return value
+
+
+def differences(sql: Any, ref: Any, where: str = "") -> list[str]:
+    """Where the SQL figures differ from the naive ones (only the naive keys are compared)."""
+    got, want = _project(sql, ref), _canonical(ref)
+    if got == want:
+        return []
+    if isinstance(want, dict) and isinstance(got, dict):
+        return [d for k in want for d in differences(sql.get(k), ref[k], f"{where}.{k}")]
+    if isinstance(want, list) and isinstance(got, list):
+        dump = [json.dumps(x, sort_keys=True, default=str) for x in got]
+        ref_dump = [json.dumps(x, sort_keys=True, default=str) for x in want]
+        only_sql = [x for x in dump if x not in set(ref_dump)]
+        only_naive = [x for x in ref_dump if x not in set(dump)]
+        return [f"{where}: {len(got)} rows in SQL, {len(want)} naive; first only in SQL: "
+                f"{(only_sql or ['-'])[0][:300]}; first only naive: {(only_naive or ['-'])[0][:300]}"]
+    return [f"{where}: SQL {json.dumps(got, default=str)[:300]} naive {json.dumps(want, default=str)[:300]}"]
+
+
+def check(path: str, pages: list[str], ctx: Context) -> dict[str, Any]:
+    """Compute each page's figures both ways and compare them; the tables are loaded once."""
+    tables = tuple(sorted({t for p in pages for t in naive.TABLES[p]}))
+    with dbm.read(path) as conn:
+        frames = naive.load(conn, tables)
+    out = {}
+    for page in pages:
+        ref = naive.page_figures(frames, page, ctx.period, ctx.today)
+        calls = {c.name: c for c in PAGES[page][1]}
+        checked, problems = [], []
+        with dbm.read(path) as conn:
+            for name, value in ref.items():
+                got = run_call(conn, calls[name], ctx)
+                checked.append(name)
+                problems += differences(got, value, name)
+        out[page] = {"checked": checked, "differences": problems}
+    return out
+
+
+def explain(path: str, page: str, ctx: Context, top: int) -> list[dict[str, Any]]:
+    """The page's SQL statements, grouped by text: how often run, median time of one run, and the plan."""
+    calls = [c for c in PAGES[page][1] if not missing_functions((c,))]
+    seen: dict[str, dict[str, Any]] = {}
+    with dbm.read(path) as conn:
+        for call in calls:
+            statements: list[str] = []
+            conn.conn.set_trace_callback(statements.append)
+            run_call(conn, call, ctx)
+            conn.conn.set_trace_callback(None)
+            for sql in statements:
+                if not sql.lstrip().lower().startswith(("select", "with")):
+                    continue
+                entry = seen.setdefault(sql, {"functions": [], "runs": 0})
+                entry["runs"] += 1
+                if call.name not in entry["functions"]:
+                    entry["functions"].append(call.name)
+        for sql, entry in seen.items():
+            times = _timed(lambda s=sql: conn.execute(s).fetchall(), 3)
+            entry["ms"] = statistics.median(times) * 1000
+            entry["plan"] = [f"{r[1]}|{r[3]}" for r in conn.execute("explain query plan " + sql).fetchall()]
+            entry["sql"] = " ".join(sql.split())[:160]
+    ranked = sorted(seen.values(), key=lambda e: e["ms"] * e["runs"], reverse=True)
+    return ranked[:top]
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[0])
+    path, page, mode = spec["db"], spec.get("page"), spec["mode"]
+    ctx = Context(metrics.parse_period(spec["period"]), date.fromisoformat(spec["today"]))
+    baseline = _rss_mb()
+    if mode == "sql":
+        result = measure_sql(path, page, ctx, spec["repeat"])
+    elif mode == "naive":
+        result = measure_naive(path, page, ctx, spec["repeat"])
+    elif mode == "floor":
+        result = measure_floor(path, page, ctx, spec["repeat"])
+    elif mode == "check":
+        result = {"pages": check(path, spec["pages"], ctx)}
+    elif mode == "explain":
+        result = {"statements": explain(path, page, ctx, spec.get("top", 3))}
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    result["baseline_mb"] = baseline
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
