@@ -44,7 +44,8 @@ apt-get update -qq
 packages=(python3 python3-venv nginx sqlite3 openssl ca-certificates curl)
 [ "$TLS" = certbot ] && packages+=(certbot)
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
-python3 -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || die "Python 3.11 or newer is needed (Debian 12 has it)."
+PYTHON=/usr/bin/python3  # Debian's, readable by the service user (not a python in root's home)
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || die "Python 3.11 or newer is needed (Debian 12 has it)."
 
 step "2/7 Service user, data and backup folders"
 id -u "$SERVICE_USER" >/dev/null 2>&1 ||
@@ -60,7 +61,10 @@ fi
 install -o root -g "$SERVICE_USER" -m 0640 "$APP_DIR/deploy/streamlit-config.toml" "$DATA_DIR/.streamlit/config.toml"
 
 step "3/7 Python environment from requirements.txt"
-[ -x "$APP_DIR/.venv/bin/python" ] || python3 -m venv "$APP_DIR/.venv"
+if [ "$("$APP_DIR/.venv/bin/python" -c 'import sys; print(sys.base_prefix)' 2>/dev/null)" != /usr ]; then
+    rm -rf "$APP_DIR/.venv"
+    "$PYTHON" -m venv "$APP_DIR/.venv"
+fi
 "$APP_DIR/.venv/bin/python" -m pip install --quiet --upgrade pip
 "$APP_DIR/.venv/bin/python" -m pip install --quiet -r "$APP_DIR/requirements.txt"
 # The service cannot write under $APP_DIR, so compile the bytecode now.

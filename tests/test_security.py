@@ -416,3 +416,63 @@ def test_passwords_are_stored_only_as_bcrypt_hashes(world):
     conn.close()
     raw = path.read_bytes()
     assert plain.encode() not in raw
+
+
+# ---- production configuration (deploy/) ------------------------------------------------------------
+
+def _toml(path: Path) -> dict:
+    import tomllib
+
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def _flat(table: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in table.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def test_production_streamlit_config_locks_the_app_down():
+    prod = _flat(_toml(ROOT / "deploy" / "streamlit-config.toml"))
+    assert {k: prod[k] for k in ("client.toolbarMode", "browser.gatherUsageStats", "server.headless",
+                                 "server.enableXsrfProtection", "server.address", "client.showErrorDetails")} == {
+        "client.toolbarMode": "viewer", "browser.gatherUsageStats": False, "server.headless": True,
+        "server.enableXsrfProtection": True, "server.address": "127.0.0.1", "client.showErrorDetails": "none"}
+    # On the server the checkout's own .streamlit/config.toml is read after the production file (it is
+    # the service user's global config), so the two must agree wherever both set a value.
+    project = _flat(_toml(ROOT / ".streamlit" / "config.toml"))
+    assert {k: v for k, v in project.items() if k in prod and prod[k] != v} == {}
+
+
+def test_nginx_accepts_the_uploads_streamlit_accepts_and_upgrades_the_websocket():
+    import re
+
+    site = (ROOT / "deploy" / "nginx-chibo.conf").read_text()
+    upload_mb = _toml(ROOT / "deploy" / "streamlit-config.toml")["server"]["maxUploadSize"]
+    assert re.findall(r"client_max_body_size (\d+)m;", site) == [str(upload_mb)]
+    stream = re.search(r"location /_stcore/stream \{(.*?)\}", site, re.S).group(1)
+    assert "proxy_set_header Upgrade $http_upgrade;" in stream
+    assert "proxy_set_header Connection $connection_upgrade;" in stream
+    assert "proxy_http_version 1.1;" in stream
+    assert re.findall(r"proxy_pass http://(\w+);", site) == ["chibo_streamlit", "chibo_streamlit"]
+    assert "server 127.0.0.1:8501;" in site
+    assert "ssl_certificate /etc/letsencrypt/live/chibo.example.vn/fullchain.pem;" in site
+
+
+def test_systemd_units_run_the_app_as_its_own_user_and_back_up_nightly():
+    app = (ROOT / "deploy" / "chibo.service").read_text()
+    backup = (ROOT / "deploy" / "chibo-backup.service").read_text()
+    timer = (ROOT / "deploy" / "chibo-backup.timer").read_text()
+    for line in ("User=chibo", "WorkingDirectory=/opt/chibo", "Environment=CHIBO_DB=/var/lib/chibo/app.db",
+                 "ExecStart=/opt/chibo/.venv/bin/streamlit run app.py --server.address 127.0.0.1 "
+                 "--server.port 8501", "Restart=always", "NoNewPrivileges=yes", "ProtectSystem=strict"):
+        assert line in app.splitlines()
+    assert "ExecStart=/opt/chibo/.venv/bin/python -m lib backup /var/backups/chibo/" in backup.splitlines()
+    assert any(line.startswith("ExecStartPost=/usr/bin/find /var/backups/chibo ") and "-mtime +29 -delete" in line
+               for line in backup.splitlines())
+    assert {"OnCalendar=*-*-* 02:30:00", "Persistent=true", "Unit=chibo-backup.service"} <= set(timer.splitlines())
+    tracked = subprocess.run(["git", "ls-files", ".streamlit", "deploy"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.split()
+    assert ".streamlit/secrets.toml" not in tracked
