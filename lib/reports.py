@@ -137,6 +137,7 @@ class ReportData:
     ratings: dict[str, int]
     properties: list[dict]
     groups: list[dict]
+    leader_totals: dict[str, Any]
     leaders: list[dict]
     by_assignment: list[dict]
     report_status: dict[str, int]
@@ -196,6 +197,7 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
             ratings=metrics.rating_distribution(db, period, filters, today),
             properties=metrics.properties(db, period, filters, today),
             groups=metrics.participation_by_group(db, period, filters, today),
+            leader_totals=metrics.leader_totals(db, period, filters, today),
             leaders=metrics.participation_by_leader(db, period, filters, today),
             by_assignment=metrics.participation_by_assignment(db, period, filters, today),
             report_status=metrics.report_status(db, period, filters, today),
@@ -535,6 +537,8 @@ def _closing(doc: DocxDocument, recipients: Sequence[str], on_behalf: str, title
     """'Nơi nhận' on the left (when there are recipients), the signature block on the right."""
     table = doc.add_table(rows=1, cols=2)
     _borderless(table)
+    # The signature block never splits from its name line across a page.
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = table.rows[0].cells
     if recipients:
         _cell_text(left, t("report.recipients"), bold=True, italic=True, underline=True, size=12,
@@ -657,7 +661,7 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
 def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: dict[str, bytes]) -> None:
     head, status = data.headline, data.report_status
     assigned = [r for r in data.leaders if r["expected_thirds"]]
-    group_totals = metrics._compliance_totals(data.groups)
+    group_totals = data.leader_totals
     expected = group_totals["expected"]
     _para(doc, t("report.s2_intro", decisions=_decision_text(data.decisions), leaders=fmt_num(len(assigned)),
                  expected=fmt_num(expected, 2), attended=fmt_num(status["attended"]),
@@ -748,6 +752,8 @@ def _board(settings: dict[str, str]) -> str:
 
 def recommendations(data: ReportData) -> list[str]:
     """The closing recommendations, each drawn from a figure that falls short."""
+    if data.empty:
+        return [t("report.rec_no_data")]
     out: list[str] = []
     units = data.figures["attendance_by_unit"]
     low = sorted((r for r in units if r["rate"] is not None and r["rate"] < data.threshold), key=lambda r: r["rate"])
@@ -768,9 +774,13 @@ def recommendations(data: ReportData) -> list[str]:
         out.append(t("report.rec_leaders", decisions=_decision_text(data.decisions), leaders=", ".join(
             f"{r['full_name']} ({fmt_num(r['attended'])}/{fmt_num(r['expected'], 2)})" for r in short)))
     status = data.report_status
-    if status["missing"] or status["late"]:
-        out.append(t("report.rec_reports", missing=fmt_num(status["missing"]), late=fmt_num(status["late"]),
-                     days=fmt_num(data.report_days), board=_board(data.settings)))
+    parts = []
+    if status["missing"]:
+        parts.append(t("report.rec.reports_missing", missing=fmt_num(status["missing"]), board=_board(data.settings)))
+    if status["late"]:
+        parts.append(t("report.rec.reports_late", late=fmt_num(status["late"]), days=fmt_num(data.report_days)))
+    if parts:
+        out.append(" ".join(parts))
     overdue: dict[str, int] = {}
     for w in data.open_weaknesses:
         if w["overdue"]:
@@ -778,11 +788,7 @@ def recommendations(data: ReportData) -> list[str]:
     if overdue:
         out.append(t("report.rec_weaknesses", n=fmt_num(data.figures["weaknesses"]["overdue"]), units=", ".join(
             f"{name} ({fmt_num(n)})" for name, n in sorted(overdue.items(), key=lambda kv: -kv[1]))))
-    if data.empty:
-        out.append(t("report.rec_no_data"))
-    elif not out:
-        out.append(t("report.rec_keep_up"))
-    return out
+    return out or [t("report.rec_keep_up")]
 
 
 def _subtitle(data: ReportData) -> str:
@@ -820,7 +826,7 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     _para(doc, f"{ROMAN[len(sections)]}. {t('report.s4')}", bold=True, keep=True, before=6)
     for line in recommendations(data):
         _para(doc, f"- {line}")
-    _para(doc, t("report.closing_text", period=period_text(data.period)), after=12)
+    _para(doc, t("report.closing_text", period=period_text(data.period)), after=12, keep=True)
     _closing(doc, [t("report.to_province_standing"), t("report.to_province_board"), t("report.to_archive")],
              t("report.on_behalf"), t("report.signer_title"))
     out = _to_bytes(doc)

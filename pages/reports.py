@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import directory, reports, ui
+from lib import directory, metrics, reports, ui
 from lib.i18n import t
 
 ui.require_page("pages/reports.py")
@@ -15,7 +15,7 @@ today = date.today()
 c1, c2, c3 = st.columns(3)
 kind = c1.radio(t("page.reports.kind"), ("quarter", "month", "year"), format_func=lambda k: t(f"page.reports.kind_{k}"),
                 horizontal=True, key="reports_kind")
-year = c2.selectbox(t("page.reports.year"), list(range(today.year, today.year - 8, -1)), key="reports_year")
+year = c2.selectbox(t("page.reports.year"), ui.read(metrics.data_years), key="reports_year")
 if kind == "quarter":
     quarter = c3.selectbox(t("page.reports.quarter"), (1, 2, 3, 4), index=(today.month - 1) // 3,
                            format_func=lambda q: t("page.reports.quarter_label", roman=reports.ROMAN[q - 1]),

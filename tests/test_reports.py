@@ -182,6 +182,20 @@ def test_compiled_weaknesses_and_recommendations_follow_the_figures(compiled, fi
     assert "Xã Nhị Long (1)" in recs[3]
 
 
+@pytest.mark.parametrize("submitted, expected", [
+    (None, "- Đề nghị các đồng chí cán bộ phụ trách nộp đủ 1 báo cáo bằng văn bản còn thiếu về Ban Tổ chức Huyện ủy."),
+    ("2025-02-09", "- Có 1 báo cáo nộp trễ; các đồng chí cán bộ phụ trách cần nộp báo cáo trong vòng 7 ngày sau "
+                   "buổi sinh hoạt.")])
+def test_recommendation_on_written_reports_names_only_what_is_wrong(db_path, world, submitted, expected):
+    from lib import meetings
+
+    with dbm.write(db_path) as db:
+        meetings.set_report(db, SYSTEM, world["m1"], world["l1"], submitted)  # 9 days after 31/01: late
+    text = paragraphs(docx(reports.compiled_docx(db_path, PERIOD, today=TODAY)))
+    recs = text[text.index("IV. KIẾN NGHỊ, ĐỀ XUẤT") + 1:-1]
+    assert [p for p in recs if "báo cáo nộp trễ" in p or "còn thiếu" in p] == [expected]
+
+
 def test_compiled_vietnamese_text_survives_intact(compiled):
     text = all_text(docx(compiled))
     assert "Chi bộ ấp Cầu Đúc (Xã Nhị Long): tháng 03/2025" in text
@@ -229,7 +243,9 @@ def test_empty_period_says_so_instead_of_failing(db_path, world):
     text = paragraphs(doc)
     assert sum("Không có số liệu trong kỳ (năm 2019)." == p for p in text) == 3
     assert len(doc.inline_shapes) == 0
-    assert "IV. KIẾN NGHỊ, ĐỀ XUẤT" in text and "Nơi nhận:" in all_text(doc)
+    recs = text[text.index("IV. KIẾN NGHỊ, ĐỀ XUẤT") + 1:-1]
+    assert recs == ["- " + t("report.rec_no_data")]  # not the open weaknesses of other periods
+    assert "Nơi nhận:" in all_text(doc)
     wb = load_workbook(io.BytesIO(reports.data_xlsx(db_path, "2019", today=TODAY)))
     assert wb[t("report.sh_attendance")].max_row == 1
     assert ["Ghi chú", "Không có số liệu trong kỳ (năm 2019)."] in [list(r) for r in
