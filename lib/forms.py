@@ -242,7 +242,7 @@ DATE_COLUMNS = {"held_on", "valid_from", "valid_to", "decision_date", "noted_on"
 
 
 def frame(rows: list[Mapping[str, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
-    """Rows as a display table: chosen columns, Vietnamese headers, dd/mm/yyyy dates, enum labels, text as text."""
+    """Rows as a display table: chosen columns, translated headers, dd/mm/yyyy dates, enum labels, blanks as ."""
     data = []
     for row in rows:
         out = {}
@@ -255,7 +255,7 @@ def frame(rows: list[Mapping[str, Any]], columns: Mapping[str, str]) -> pd.DataF
                     value = ENUMS[name](value).label
                 except ValueError:
                     pass
-            out[header] = value
+            out[header] = "" if value is None else value  # blank, not "None", in an empty cell
         data.append(out)
     return pd.DataFrame(data, columns=list(columns.values()))
 
