@@ -476,3 +476,34 @@ def test_systemd_units_run_the_app_as_its_own_user_and_back_up_nightly():
     tracked = subprocess.run(["git", "ls-files", ".streamlit", "deploy"], cwd=ROOT, capture_output=True,
                              text=True).stdout.split()
     assert ".streamlit/secrets.toml" not in tracked
+
+
+# ---- session tampering through the app (AppTest) ---------------------------------------------------
+
+def test_session_keys_without_a_login_grant_nothing(world):
+    from tests.helpers import app_test, nav_files
+
+    path, _ = world
+    at = app_test(path)
+    # Everything a session could hold about a user, except a login that went through the form.
+    at.session_state["roles"] = ["admin"]
+    at.session_state["role"] = "admin"
+    at.session_state["username"] = "quantri"
+    at.session_state["name"] = "Quản trị"
+    at.run()
+    assert nav_files(at) == {"pages/login.py"}
+    with pytest.raises(ValueError):
+        at.switch_page("pages/users.py")
+
+
+def test_a_session_of_a_user_deactivated_meanwhile_is_logged_out(world):
+    from tests.helpers import app_test, login, nav_files
+
+    path, _ = world
+    at = login(app_test(path), "thuky", PASSWORD)
+    assert "pages/record_meeting.py" in nav_files(at)
+    with dbm.write(path) as db:
+        users.update_user(db, SYSTEM, "thuky", active=0)
+    at.run()
+    assert nav_files(at) == {"pages/login.py"}
+    assert at.session_state["username"] is None
