@@ -6,21 +6,17 @@ timed, with its query plan).
 """
 
 import json
-import resource
+import re
 import statistics
 import sys
 import time
 from datetime import date
 from typing import Any
 
-from bench import floor, naive
+from bench import floor, naive, peak
 from bench.pages import DRILL_DOWNS, PAGES, Call, Context, missing_functions, run_call
 from lib import db as dbm
 from lib import metrics
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _timed(fn: Any, repeat: int) -> list[float]:
@@ -67,7 +63,23 @@ def measure_sql(path: str, page: str, ctx: Context, repeat: int) -> dict[str, An
     for call in calls:
         per_call[call.name] = per_call[call.name][1:]  # drop the warm-up
     return {"times": times, "per_call": {k: statistics.median(v) * 1000 for k, v in per_call.items() if v},
+            "queries": len(statements(path, calls, ctx)),
             "missing": missing_functions(PAGES[page][1] + DRILL_DOWNS.get(page, ()))}
+
+
+def statements(path: str, calls: list[Call], ctx: Context) -> list[tuple[str, str]]:
+    """Every data query the calls run, as (function, SQL with its values), traced after the timing."""
+    out: list[tuple[str, str]] = []
+    with dbm.read(path) as conn:
+        for call in calls:
+            traced: list[str] = []
+            conn.conn.set_trace_callback(traced.append)
+            try:
+                run_call(conn, call, ctx)
+            finally:
+                conn.conn.set_trace_callback(None)
+            out += [(call.name, sql) for sql in traced if sql.lstrip().lower().startswith(("select", "with"))]
+    return out
 
 
 def one_drill(path: str, call: Call, ctx: Context) -> None:
@@ -150,27 +162,44 @@ def check(path: str, pages: list[str], ctx: Context) -> dict[str, Any]:
     return out
 
 
+# Plan lines about the scope CTEs (units, cells, json_each of the filters) repeat in every query;
+# the lines kept are those about the big tables and the work SQLite adds.
+PLAN_KEEP = ("meetings", " m ", " m\n", " ml ", " w ", "SCAN w", "SEARCH w", "SEARCH m", "SCAN m", "CORRELATED",
+             "TEMP B-TREE", "AUTOMATIC", "SCAN sc", "SCAN x", "SCAN asg", "SCAN k")
+
+
+def _query_patterns() -> dict[str, re.Pattern]:
+    """The SQL constants of lib.metrics as patterns that match their traced text (values in place of :params)."""
+    texts = {name: text for name, text in vars(metrics).items() if name.endswith("_SQL") and isinstance(text, str)
+             and name != "ATTENDANCE_SQL"}
+    texts.update({f"ATTENDANCE_SQL[{level}]": metrics.ATTENDANCE_SQL.format(**fmt)
+                  for level, fmt in metrics.LEVELS.items()})
+    return {name: re.compile(".*?".join(re.escape(part) for part in re.split(r":[a-z_]+", text)), re.DOTALL)
+            for name, text in texts.items()}
+
+
+def query_name(sql: str, patterns: dict[str, re.Pattern]) -> str:
+    """Which lib.metrics constant a traced statement comes from (the longest that matches), or "?"."""
+    names = [name for name, pattern in patterns.items() if pattern.fullmatch(sql)]
+    return max(names, key=lambda n: len(patterns[n].pattern)) if names else "?"
+
+
 def explain(path: str, page: str, ctx: Context, top: int) -> list[dict[str, Any]]:
-    """The page's SQL statements, grouped by text: how often run, median time of one run, and the plan."""
+    """The page's SQL statements, grouped by text: how often run, median time of one run, and the plan's gist."""
     calls = [c for c in PAGES[page][1] if not missing_functions((c,))]
     seen: dict[str, dict[str, Any]] = {}
+    patterns = _query_patterns()
+    for name, sql in statements(path, calls, ctx):
+        entry = seen.setdefault(sql, {"functions": [], "runs": 0, "query": query_name(sql, patterns)})
+        entry["runs"] += 1
+        if name not in entry["functions"]:
+            entry["functions"].append(name)
     with dbm.read(path) as conn:
-        for call in calls:
-            statements: list[str] = []
-            conn.conn.set_trace_callback(statements.append)
-            run_call(conn, call, ctx)
-            conn.conn.set_trace_callback(None)
-            for sql in statements:
-                if not sql.lstrip().lower().startswith(("select", "with")):
-                    continue
-                entry = seen.setdefault(sql, {"functions": [], "runs": 0})
-                entry["runs"] += 1
-                if call.name not in entry["functions"]:
-                    entry["functions"].append(call.name)
         for sql, entry in seen.items():
             times = _timed(lambda s=sql: conn.execute(s).fetchall(), 3)
             entry["ms"] = statistics.median(times) * 1000
-            entry["plan"] = [f"{r[1]}|{r[3]}" for r in conn.execute("explain query plan " + sql).fetchall()]
+            plan = [r[3] for r in conn.execute("explain query plan " + sql).fetchall()]
+            entry["plan"] = [line for line in plan if any(k in f" {line}\n" for k in PLAN_KEEP)]
             entry["sql"] = " ".join(sql.split())[:160]
     ranked = sorted(seen.values(), key=lambda e: e["ms"] * e["runs"], reverse=True)
     return ranked[:top]
@@ -180,7 +209,7 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     path, page, mode = spec["db"], spec.get("page"), spec["mode"]
     ctx = Context(metrics.parse_period(spec["period"]), date.fromisoformat(spec["today"]))
-    baseline = _rss_mb()
+    baseline = peak.peak_mb()
     if mode == "sql":
         result = measure_sql(path, page, ctx, spec["repeat"])
     elif mode == "naive":
