@@ -15,15 +15,17 @@ ui.set_language_from_session()
 st.set_page_config(page_title=t("app.title"), page_icon=":material/groups:", layout="wide")
 ui.init_db()
 
-authn = auth.authenticator()
-auth.restore(authn)
+auth.restore()
 who = auth.current_actor()
-auth.sync_cookie(authn)
 
 if auth.needs_setup():
     pages = [st.Page("pages/setup.py", title=t("nav.setup"), icon=":material/rocket_launch:", url_path="thiet-lap")]
 elif who is None:
-    pages = [st.Page("pages/login.py", title=t("nav.login"), icon=":material/login:", url_path="dang-nhap")]
+    # Every page address opens the login form, so a bookmark shows no "page not found";
+    # after logging in, the same address leads to that page if the role allows it.
+    pages = [st.Page("pages/login.py", title=t("nav.login"), icon=":material/login:", url_path="dang-nhap",
+                     default=True)]
+    pages += [st.Page("pages/login.py", title=t("nav.login"), url_path=spec.url_path) for spec in nav.PAGES]
 else:
     pages = {}
     for spec in nav.pages_for(who.role):
@@ -32,7 +34,9 @@ else:
             page = st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path)
             pages.setdefault(t(spec.section), []).append(page)
 
-page = st.navigation(pages)
+page = st.navigation(pages, position="sidebar" if who else "hidden", expanded=True)
+# The authenticator renders its cookie component, so it comes after st.navigation (see auth.restore).
+auth.sync_cookie(auth.authenticator())
 
 with st.sidebar:
     if who is not None:

@@ -2,12 +2,13 @@
 
 import importlib.util
 import os
+import time
 from pathlib import Path
 
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from sqlite_utils import Database
-from streamlit_authenticator.utilities import LoginError
 
 from lib import audit, i18n, settings, users
 from lib import db as dbm
@@ -67,10 +68,6 @@ def demo_available() -> bool:
     return importlib.util.find_spec("lib.demo") is not None
 
 
-class _DryRun(Exception):
-    pass
-
-
 def _password_pair(password: str, confirm: str) -> list[FieldError]:
     if password != confirm:
         return [AuthError("password_confirm", "password_mismatch")]
@@ -86,35 +83,26 @@ def first_run_setup(
     confirm: str,
     demo: bool = False,
 ) -> str:
-    """Create the first administrator on an empty database (optionally after the demo data); returns the username."""
+    """Create the first administrator on an empty database, then optionally load the demo; returns the username."""
     errors: list[FieldError] = []
     if not (org_name or "").strip():
         errors.append(AuthError("org_name", "required"))
     errors += _password_pair(password, confirm)
     if errors:
         raise ValidationError(errors + users.password_problems(password))
-    # Check the account fields without keeping anything, so a refused form loads no demo data.
-    try:
-        with dbm.write(path) as db:
-            if users.count_users(db):
-                raise ValidationError([AuthError("setup", "setup_done")])
-            users.create_user(db, SYSTEM, username, full_name, password, Role.ADMIN)
-            raise _DryRun
-    except _DryRun:
-        pass
-    username = username.strip().lower()
+    with dbm.write(path) as db:
+        # Checked inside the write lock, so two browsers finishing setup at once make one admin.
+        if users.count_users(db):
+            raise ValidationError([AuthError("setup", "setup_done")])
+        users.create_user(db, SYSTEM, username, full_name, password, Role.ADMIN)
+        if org_name.strip() != settings.get_settings(db)["org_name"]:
+            settings.save_settings(db, SYSTEM, {"org_name": org_name.strip()})
     if demo and demo_available():
         from lib import demo as demo_data
 
+        # The demo skips its own accounts whose usernames are already taken, so the admin made here stays.
         demo_data.load(path)
-    with dbm.write(path) as db:
-        if users.count_users(db) and not demo:
-            raise ValidationError([AuthError("setup", "setup_done")])
-        if users.get_user(db, username) is not None:
-            raise ValidationError([FieldError("username", "username_taken", value=username)])
-        users.create_user(db, SYSTEM, username, full_name, password, Role.ADMIN)
-        settings.save_settings(db, SYSTEM, {"org_name": org_name.strip()})
-    return username
+    return username.strip().lower()
 
 
 def change_own_password(db: Database, actor: Actor, current: str, new: str, confirm: str) -> None:
@@ -141,14 +129,39 @@ def authenticator() -> stauth.Authenticate:
     return stauth.Authenticate(creds, COOKIE_NAME, key, COOKIE_DAYS, auto_hash=False, **extra)
 
 
-def restore(authn: stauth.Authenticate) -> None:
-    """Log the session in from a valid re-login cookie, if there is one."""
-    if not st.session_state.get("authentication_status"):
+def _sign_in_session(user: dict) -> None:
+    st.session_state.update(
+        authentication_status=True,
+        username=user["username"],
+        name=user["full_name"],
+        email=user["email"],
+        roles=[user["role"]],
+        logout=None,
+    )
+
+
+def restore() -> None:
+    """Log the session in from a valid re-login cookie (the token streamlit-authenticator wrote), if any."""
+    # Decoded here rather than through Authenticate.login(): that would render the cookie
+    # component before st.navigation, and the component's first value reruns the app
+    # before the browser knows which page was asked for, losing deep links.
+    if st.session_state.get("authentication_status") or st.session_state.get("logout"):
+        return
+    token = st.context.cookies.get(COOKIE_NAME)
+    if not isinstance(token, str) or not token:
+        return
+    with dbm.read() as db:
         try:
-            authn.login(location="unrendered")
-        except LoginError:
-            # The cookie names a user who is no longer active.
-            forget()
+            claims = jwt.decode(token, settings.cookie_key(db), algorithms=["HS256"])
+        except jwt.InvalidTokenError:
+            return
+        if not isinstance(claims.get("exp_date"), (int, float)) or claims["exp_date"] <= time.time():
+            return
+        user = users.get_user(db, str(claims.get("username")))
+    if user is None or not user["active"]:
+        st.session_state[_DELETE_COOKIE] = True
+        return
+    _sign_in_session(user)
 
 
 def sync_cookie(authn: stauth.Authenticate) -> None:
@@ -174,14 +187,7 @@ def sign_in(username: str, password: str) -> str:
         outcome = users.authenticate(db, username, password)
         user = users.get_user(db, username) if outcome == "ok" else None
     if outcome == "ok":
-        st.session_state.update(
-            authentication_status=True,
-            username=username,
-            name=user["full_name"],
-            email=user["email"],
-            roles=[user["role"]],
-            logout=None,
-        )
+        _sign_in_session(user)
         st.session_state[_SET_COOKIE] = True
     return outcome
 

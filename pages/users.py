@@ -52,7 +52,8 @@ with tab_new:
         username = c1.text_input(t("field.username"), key="users_new_username", help=t("page.setup.username_help"))
         full_name = c2.text_input(t("field.full_name"), key="users_new_full_name")
         email = c1.text_input(t("field.email"), key="users_new_email")
-        role = c2.selectbox(t("field.role"), list(roles), format_func=roles.get, key="users_new_role")
+        role = c2.selectbox(t("field.role"), list(roles), index=list(roles).index(Role.CLERK), format_func=roles.get,
+                            key="users_new_role")
         unit_ids = st.multiselect(t("page.users.units"), list(units), format_func=units.get, key="users_new_units",
                                   help=t("page.users.units_help"))
         password = c1.text_input(t("field.password"), type="password", key="users_new_password",

@@ -70,6 +70,16 @@ def test_empty_database_shows_setup_and_completing_it_creates_the_admin(db_path)
     assert current_page(at) == existing("admin")[0]
 
 
+def test_setup_with_demo_data_loads_it_beside_the_new_admin(db_path):
+    at = app_test(db_path).run()
+    at.checkbox(key="setup_demo").check()
+    fill_setup(at)
+    assert not at.exception and on_login_page(at)
+    with dbm.read(db_path) as db:
+        assert db.execute("select count(*) from meetings").fetchone()[0] > 0
+    assert current_page(login(at, "thuky", "demo-thuky-2025")) == existing("clerk")[0]
+
+
 def test_setup_refusal_names_the_field_and_creates_nothing(db_path):
     at = fill_setup(app_test(db_path).run(), confirm="Matkhau124")
     assert errors(at) == [f'{t("auth.field.password_confirm")}: {t("auth.err.password_mismatch")}']

@@ -201,7 +201,7 @@ def test_cookie_key_generated_once_kept_in_the_database_and_not_in_git(db_path):
         assert settings.cookie_key(db) == key
         assert "cookie_key" not in settings.get_settings(db)
     assert len(key) >= 40
-    found = subprocess.run(["git", "grep", "-F", key], cwd=ROOT, capture_output=True, text=True)
+    found = subprocess.run(["git", "grep", "-F", "-e", key], cwd=ROOT, capture_output=True, text=True)
     assert found.returncode == 1 and found.stdout == ""
     # The database itself (where the key lives) is never committed.
     ignored = subprocess.run(["git", "check-ignore", "db/app.db"], cwd=ROOT, capture_output=True, text=True)
@@ -212,3 +212,14 @@ def test_no_cookie_key_or_password_hash_committed():
     for pattern in (r"cookie_key\s*=\s*['\"][A-Za-z0-9_\-]{16,}", r"\$2[aby]\$1[0-9]\$[./A-Za-z0-9]{53}"):
         found = subprocess.run(["git", "grep", "-E", "-e", pattern], cwd=ROOT, capture_output=True, text=True)
         assert found.stdout == "", found.stdout
+
+
+def test_first_run_setup_with_demo_keeps_the_setup_admin(db_path):
+    auth.first_run_setup(db_path, "Huyện ủy Càng Long", "Trần Văn Hai", "admin", "Bimat2025", "Bimat2025", demo=True)
+    with dbm.read(db_path) as db:
+        accounts = {u["username"]: (u["role"], u["full_name"]) for u in users.list_users(db)}
+        assert db.execute("select count(*) from meetings").fetchone()[0] > 0
+    # The demo's own "admin" gave way to the one made at setup; its clerk and viewer were added.
+    assert accounts == {"admin": ("admin", "Trần Văn Hai"), "thuky": ("clerk", "Lê Văn Tâm"),
+                        "xem": ("viewer", "Trần Minh Quang")}
+    assert attempt(db_path, "admin", "Bimat2025") == "ok"
