@@ -271,8 +271,12 @@ def attended_meetings(db: Database, period: metrics.Period | str, unit_code: str
 def chart_spec(chart: alt.TopLevelMixin, width: int = CHART_WIDTH_PX) -> dict:
     """The Vega-Lite spec of a chart for print: fixed width, print font sizes, a font with Vietnamese glyphs."""
     spec = charts.styled(chart, 0.8).to_dict()
-    if spec.get("width") == "container" or ("width" not in spec and "hconcat" not in spec):
+    if any(k in spec for k in ("hconcat", "vconcat", "concat")):
+        spec.pop("autosize", None)  # Vega cannot fit a concatenation to a width: it would render nothing
+    else:
+        # The whole image, labels included, is `width` wide, so every chart prints at the same scale.
         spec["width"] = width
+        spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     config = spec.setdefault("config", {})
     config["font"] = CHART_FONT
     # Print has room for whole category and unit names, which the screen layout truncates.
@@ -300,7 +304,7 @@ def _category_chart(counts: dict[str, int]) -> alt.LayerChart:
     )
     text = bars.mark_text(align="left", dx=4).encode(text=alt.Text("count:Q", format=","), color=alt.value("#222"))
     return alt.layer(bars, text, title=alt.TitleParams(t("report.more.chart_categories"))).properties(
-        width=CHART_WIDTH_PX - 300, height=max(120, 28 * len(df)))
+        height=max(120, 28 * len(df)))
 
 
 def _charts(data: ReportData, progress: Progress) -> dict[str, bytes]:
