@@ -8,6 +8,11 @@ from lib.i18n import t
 
 # Projector-sized defaults; presentation mode scales them up with styled(chart, scale).
 BASE_FONT = 15
+# The browser keeps Streamlit's own font; the PNG export names one with every Vietnamese letter.
+PNG_FONT = "DejaVu Sans"
+# Rates run to 100%; the scale goes a little further so a label beside a full bar stays visible.
+RATE_SCALE = alt.Scale(domain=[0, 1.12], nice=False)
+RATE_AXIS = alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
 WIDTH = "container"
 GOOD = "#2e7d32"
 BAD = "#c62828"
@@ -20,11 +25,15 @@ AGE_BUCKETS = ("0-30", "31-90", "91-180", "181+")
 DURATION_BUCKETS = ("<60", "60-89", "90-119", "120+")
 
 
-def styled(chart: alt.TopLevelMixin, scale: float = 1.0) -> alt.TopLevelMixin:
-    """Apply the large, readable fonts (scaled for presentation mode)."""
+def styled(chart: alt.TopLevelMixin, scale: float = 1.0, font: str | None = None) -> alt.TopLevelMixin:
+    """Apply the large, readable fonts (scaled for presentation mode); font only for a PNG export."""
     size = round(BASE_FONT * scale)
+    # fit-x: stretch to the page width but keep the height for the plot itself, so a title or a
+    # legend never squeezes the bars.
     return (
-        chart.configure_axis(labelFontSize=size, titleFontSize=size + 1, labelLimit=int(260 * scale))
+        chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+        .configure(**({"font": font} if font else {}))
+        .configure_axis(labelFontSize=size, titleFontSize=size + 1, labelLimit=int(260 * scale))
         .configure_legend(labelFontSize=size, titleFontSize=size, symbolSize=120 * scale, labelLimit=int(320 * scale))
         .configure_title(fontSize=size + 5, anchor="start")
         .configure_view(strokeWidth=0)
@@ -44,6 +53,15 @@ def _height(rows: int, per_row: int = 30, minimum: int = 180) -> int:
     return max(minimum, rows * per_row)
 
 
+def unit_labels(df: pd.DataFrame) -> pd.Series:
+    """Unit names for a chart axis, with the code added where two units share a name (a merged commune and its
+    successor)."""
+    if "unit_code" not in df.columns or df.empty:
+        return df["unit_name"]
+    shared = df.groupby("unit_name")["unit_code"].transform("nunique") > 1
+    return df["unit_name"].where(~shared, df["unit_name"] + " (" + df["unit_code"] + ")")
+
+
 def category_order() -> list[str]:
     """Weakness category labels, the five seed categories first, in their order."""
     return [c.label for c in WeaknessCategory]
@@ -56,11 +74,11 @@ def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | 
     With select, a click on a bar selects its unit_code (selection "unit") for the drill-down.
     """
     data = df[df["rate"].notna()].assign(below=lambda d: d["rate"] < threshold)
+    data = data.assign(unit_name=unit_labels(data)).sort_values("rate", ascending=False, kind="stable")
     base = alt.Chart(data)
     bars = base.mark_bar().encode(
-        y=alt.Y("unit_name:N", sort="-x", title=t("chart.unit")),
-        x=alt.X("rate:Q", title=t("chart.attendance_rate"), axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("unit_name:N", sort=list(data["unit_name"]), title=None),
+        x=alt.X("rate:Q", title=t("chart.attendance_rate"), axis=RATE_AXIS, scale=RATE_SCALE),
         color=alt.Color("below:N", scale=alt.Scale(domain=[False, True], range=[NEUTRAL, BAD]), legend=None),
         tooltip=[alt.Tooltip("unit_name:N", title=t("chart.unit")), _pct("rate", "chart.attendance_rate"),
                  alt.Tooltip("present:Q", title=t("chart.present"), format=","),
@@ -77,6 +95,7 @@ def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | 
 
 def attendance_heatmap_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
     """Unit × month heatmap of attendance rate (unit_name, month 'YYYY-MM', rate, meetings)."""
+    df = df.assign(unit_name=unit_labels(df))
     base = alt.Chart(df).transform_calculate(month_label=MONTH_CALC).encode(
         x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=-45)),
         y=alt.Y("unit_name:N", title=t("chart.unit")),
@@ -115,10 +134,11 @@ def attendance_trend_chart(df: pd.DataFrame, threshold: float | None = None,
 def absences_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
     """Absences with and without reason by unit, stacked (unit_name, absent_excused, absent_unexcused)."""
     kinds = {"absent_excused": t("chart.absent_excused"), "absent_unexcused": t("chart.absent_unexcused")}
+    df = df.assign(unit_name=unit_labels(df))
     data = df.melt(id_vars=["unit_name"], value_vars=list(kinds), var_name="kind", value_name="count")
     data["kind"] = data["kind"].map(kinds)
     return alt.Chart(data, title=_title("chart.absences", subtitle)).mark_bar().encode(
-        y=alt.Y("unit_name:N", title=t("chart.unit"), sort="-x"),
+        y=alt.Y("unit_name:N", title=None, sort="-x"),
         x=alt.X("sum(count):Q", title=t("chart.absences_count")),
         color=alt.Color("kind:N", title=t("chart.kind"), sort=list(kinds.values()),
                         scale=alt.Scale(domain=list(kinds.values()), range=["#90a4ae", BAD]),
@@ -136,9 +156,9 @@ def leader_attendance_chart(df: pd.DataFrame, subtitle: str | None = None) -> al
                    value_name="count")
     data["measure"] = data["measure"].map(measures)
     return alt.Chart(data, title=_title("chart.leader_attendance", subtitle)).mark_bar().encode(
-        y=alt.Y("full_name:N", title=t("chart.leader"), sort=alt.EncodingSortField("compliance", order="ascending")),
+        y=alt.Y("full_name:N", title=None, sort=alt.EncodingSortField("compliance", order="ascending")),
         yOffset=alt.YOffset("measure:N", sort=list(measures.values())),
-        x=alt.X("count:Q", title=t("chart.meetings_count")),
+        x=alt.X("count:Q", title=t("chart.meetings_count"), axis=alt.Axis(tickMinStep=1, format="~r")),
         color=alt.Color("measure:N", title=t("chart.measure"), sort=list(measures.values()),
                         scale=alt.Scale(domain=list(measures.values()), range=["#b0bec5", NEUTRAL]),
                         legend=alt.Legend(orient="bottom")),
@@ -155,9 +175,8 @@ def group_compliance_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt
     data = df.assign(group=df["grp"].map(labels))
     order = [labels[g] for g in labels if g in set(df["grp"])]
     bars = alt.Chart(data).mark_bar(color=NEUTRAL).encode(
-        y=alt.Y("group:N", title=t("chart.group"), sort=order),
-        x=alt.X("compliance:Q", title=t("chart.compliance"), axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("group:N", title=None, sort=order),
+        x=alt.X("compliance:Q", title=t("chart.compliance"), axis=RATE_AXIS, scale=RATE_SCALE),
         tooltip=[alt.Tooltip("group:N", title=t("chart.group")), _pct("compliance", "chart.compliance"),
                  alt.Tooltip("expected:Q", title=t("chart.expected"), format=",.2f"),
                  alt.Tooltip("attended:Q", title=t("chart.attended"), format=",")],
@@ -180,7 +199,7 @@ def reports_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
     data["rank"] = data["kind"].map({v: i for i, v in enumerate(kinds.values())})
     order = [labels[g] for g in labels if g in set(df["grp"])]
     return alt.Chart(data, title=_title("chart.reports", subtitle)).mark_bar().encode(
-        y=alt.Y("group:N", title=t("chart.group"), sort=order),
+        y=alt.Y("group:N", title=None, sort=order),
         x=alt.X("count:Q", title=t("chart.reports_count"), stack="zero"),
         color=alt.Color("kind:N", title=t("chart.kind"), sort=list(kinds.values()),
                         scale=alt.Scale(domain=list(kinds.values()), range=[GOOD, "#f9a825", BAD]),
@@ -194,11 +213,11 @@ def reports_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
 def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
     """Weakness counts by category × unit, the five seed categories first (category, unit_name, n)."""
     labels = WeaknessCategory.labels()
-    data = df.assign(category_label=df["category"].map(labels))
+    data = df.assign(category_label=df["category"].map(labels), unit_name=unit_labels(df))
     order = [labels[c] for c in labels if c in set(df["category"])]
     base = alt.Chart(data).encode(
-        x=alt.X("unit_name:N", title=t("chart.unit"), axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("category_label:N", title=t("chart.category"), sort=order),
+        x=alt.X("unit_name:N", title=None, axis=alt.Axis(labelAngle=-40, labelOverlap=False)),
+        y=alt.Y("category_label:N", title=None, sort=order, axis=alt.Axis(labelLimit=460)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("n:Q", title=t("chart.count"), scale=alt.Scale(scheme="orangered")),
@@ -287,9 +306,8 @@ def properties_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Layer
     data = df.assign(property_label=df["property"].map(names))
     order = list(names.values())
     bars = alt.Chart(data).mark_bar(color=NEUTRAL).encode(
-        x=alt.X("share:Q", title=t("chart.share_meetings"), axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("property_label:N", title=t("chart.property"), sort=order),
+        x=alt.X("share:Q", title=t("chart.share_meetings"), axis=RATE_AXIS, scale=RATE_SCALE),
+        y=alt.Y("property_label:N", title=None, sort=order),
         tooltip=[alt.Tooltip("property_label:N", title=t("chart.property")),
                  alt.Tooltip("count:Q", title=t("chart.meetings_count"), format=","), _pct("share", "chart.share")],
     )

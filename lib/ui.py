@@ -575,7 +575,7 @@ def show_chart(chart: Any, name: str, key: str, scale: float = 1.0, select: bool
     styled = charts.styled(chart, scale)
     event = st.altair_chart(styled, width="stretch", key=key, on_select="rerun" if select else "ignore")
     if download:
-        spec = styled.properties(width=1000).to_json()
+        spec = charts.styled(chart, scale, font=charts.PNG_FONT).properties(width=1000).to_json()
         st.download_button(t("ui.download_png"), data=lambda: chart_png(spec), file_name=f"{name}.png",
                            mime="image/png", key=f"{key}_png", on_click="ignore", icon=":material/image:")
     return event.selection if select else None
@@ -583,7 +583,7 @@ def show_chart(chart: Any, name: str, key: str, scale: float = 1.0, select: bool
 
 def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct: tuple[str, ...] = (),
           dates: tuple[str, ...] = (), labels: dict[str, Callable[[Any], str]] | None = None,
-          height: int | str = "auto") -> pd.DataFrame:
+          decimals: tuple[str, ...] = ("expected",), height: int | str = "auto") -> pd.DataFrame:
     """Rows shown as a table with translated headers (dates dd/mm/yyyy, rates as %), downloadable as CSV and XLSX."""
     df = pd.DataFrame(rows, columns=list(columns))
     for col, fn in (labels or {}).items():
@@ -592,6 +592,7 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
         df[col] = df[col].map(lambda v: fmt_date(v) if isinstance(v, str) and v else "").astype(object)
     df = df.rename(columns=columns)
     config = {columns[c]: st.column_config.NumberColumn(columns[c], format="percent") for c in pct}
+    config |= {columns[c]: st.column_config.NumberColumn(columns[c], format="%.2f") for c in decimals if c in columns}
     st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key, height=height)
     downloads(df, name, key)
     return df
@@ -602,11 +603,11 @@ PRESENTATION_CSS = """
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stToolbar"] {display: none !important;}
 .block-container, [data-testid="stMainBlockContainer"] {max-width: 100% !important; padding: 1rem 2.5rem !important;}
-html, body, [data-testid="stMarkdownContainer"] p {font-size: 1.35rem;}
-[data-testid="stMetricValue"] {font-size: 3.6rem !important;}
-[data-testid="stMetricLabel"] p {font-size: 1.4rem !important;}
-[data-testid="stMetricDelta"] {font-size: 1.3rem !important;}
-h1 {font-size: 3rem !important;} h2 {font-size: 2.4rem !important;}
+[data-testid="stMetricValue"] p {font-size: 4.2rem !important; line-height: 1.15 !important;}
+[data-testid="stMetricLabel"] p {font-size: 1.5rem !important;}
+[data-testid="stMetricLabel"] * {white-space: normal !important; overflow: visible !important;}
+[data-testid="stMetricDelta"] p {font-size: 1.5rem !important;}
+h1 {font-size: 3rem !important;} h2 {font-size: 2.6rem !important;}
 </style>
 """
 

@@ -73,10 +73,10 @@ def render() -> None:
     cols[2].metric(t("dash.h_on_schedule_rate"), ui.fmt_pct(totals["on_schedule_rate"]), border=True)
     cols[3].metric(t("chart.absent_excused"), ui.fmt_num(absences["absent_excused"]),
                    t("dash.share_of_required", share=ui.fmt_pct(absences["excused_share"])), delta_color="off",
-                   border=True)
+                   delta_arrow="off", border=True)
     cols[4].metric(t("chart.absent_unexcused"), ui.fmt_num(absences["absent_unexcused"]),
                    t("dash.share_of_required", share=ui.fmt_pct(absences["unexcused_share"])), delta_color="off",
-                   border=True)
+                   delta_arrow="off", border=True)
 
     threshold = ui.read(settings.thresholds).attendance
     frame = pd.DataFrame(units)

@@ -39,6 +39,7 @@ def render() -> None:
                          "attended": t("chart.attended"), "compliance": t("chart.compliance")},
                  "can-bo-chua-dat", "ov_leaders", pct=("compliance",), labels={"grp": ui.label_of(LeaderGroup)})
     with tabs[2]:
+        st.caption(t("dash.w_open_help"))
         ui.table(overdue, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
                            "category": t("field.category"), "severity": t("field.severity"),
                            "status": t("field.status"), "due_on": t("field.due_on"), "age_days": t("dash.age_days")},

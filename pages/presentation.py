@@ -109,10 +109,12 @@ def hold() -> None:
     st.session_state["pres_hold"] = True
 
 
-bar = st.columns([6, 1, 1, 1, 2, 2], vertical_alignment="center")
+bar = st.columns([4, 1.3, 1.3, 1.3, 1.4, 2.2], vertical_alignment="center")
 bar[0].caption(t("dash.p_help"))
-bar[1].button(t("dash.p_prev"), key="pres_prev", icon=":material/skip_previous:", on_click=step, args=(-1,))
-bar[2].button(t("dash.p_next"), key="pres_next", icon=":material/skip_next:", on_click=step, args=(1,))
+bar[1].button(t("dash.p_prev"), key="pres_prev", icon=":material/skip_previous:", on_click=step, args=(-1,),
+              width="stretch")
+bar[2].button(t("dash.p_next"), key="pres_next", icon=":material/skip_next:", on_click=step, args=(1,),
+              width="stretch")
 paused = bar[3].toggle(t("dash.p_pause"), key="pres_paused", on_change=hold)
 seconds = bar[4].number_input(t("dash.p_seconds"), min_value=5, max_value=600, step=5, key="pres_seconds",
                               value=ui.refresh_seconds(), on_change=hold, label_visibility="collapsed",

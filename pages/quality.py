@@ -37,7 +37,8 @@ def render() -> None:
                    border=True, help=t("dash.q_good_help"))
     cols[2].metric(t("dash.unrated"), ui.fmt_num(ratings["unrated"]), border=True)
     cols[3].metric(t("dash.q_short", minutes=short["min_duration"]), ui.fmt_num(short["short"]),
-                   t("dash.share_of_timed", share=ui.fmt_pct(short["share"])), delta_color="off", border=True)
+                   t("dash.share_of_timed", share=ui.fmt_pct(short["share"])), delta_color="off",
+                   delta_arrow="off", border=True)
 
     left, right = st.columns(2)
     with left:

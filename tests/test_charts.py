@@ -44,10 +44,11 @@ def test_attendance_ranked_chart_bar_sorted_with_threshold_rule():
     bars, text, rule = layers(spec)
     assert [mark(bars), mark(text), mark(rule)] == ["bar", "text", "rule"]
     assert bars["encoding"]["x"] == {"field": "rate", "type": "quantitative", "title": "Tỷ lệ dự họp",
-                                     "axis": {"format": "%"}, "scale": {"domain": [0, 1]}}
+                                     "axis": {"format": "%", "values": [0, 0.2, 0.4, 0.6, 0.8, 1.0]},
+                                     "scale": {"domain": [0, 1.12], "nice": False}}
     assert bars["encoding"]["y"]["field"] == "unit_name"
     assert bars["encoding"]["y"]["type"] == "nominal"
-    assert bars["encoding"]["y"]["sort"] == "-x"
+    assert bars["encoding"]["y"]["sort"] == ["Xã Huyền Hội", "Xã Đức Mỹ", "Thị trấn Càng Long"]  # by rate
     assert title(spec) == "Tỷ lệ dự họp theo đảng bộ"
     assert tooltip_titles(bars) == ["Đảng bộ", "Tỷ lệ dự họp", "Có mặt", "Phải dự"]
     # the rule sits at the threshold; only Càng Long (0.78) is flagged below it
@@ -64,6 +65,16 @@ def test_attendance_ranked_chart_click_selects_unit_code():
     assert (param["name"], param["select"]) == ("unit", {"type": "point", "fields": ["unit_code"]})
     assert param["views"] == [layers(spec)[0]["name"]]  # the bars, not the labels or the rule
     assert "params" not in charts.attendance_ranked_chart(df, 0.85).to_dict()
+
+
+def test_units_sharing_a_name_get_their_code():
+    # after the merger the new "Xã An Trường" sits beside the old one
+    df = pd.DataFrame({"unit_code": ["ANTRUONG", "ANTRUONG25", "TANAN"],
+                       "unit_name": ["Xã An Trường"] * 2 + ["Xã Tân An"], "rate": [0.9, 0.8, 0.7],
+                       "present": [9, 8, 7], "required": [10, 10, 10]})
+    assert list(charts.unit_labels(df)) == ["Xã An Trường (ANTRUONG)", "Xã An Trường (ANTRUONG25)", "Xã Tân An"]
+    bars = layers(charts.attendance_ranked_chart(df, 0.85).to_dict())[0]
+    assert bars["encoding"]["y"]["sort"] == ["Xã An Trường (ANTRUONG)", "Xã An Trường (ANTRUONG25)", "Xã Tân An"]
 
 
 def test_chart_titles_follow_language():
@@ -241,4 +252,4 @@ def test_ranked_chart_leaves_out_units_without_meetings():
     df = pd.concat([ATTENDANCE, pd.DataFrame({"unit_name": ["Xã Mỹ Cẩm"], "rate": [None], "present": [0],
                                               "required": [0]})])
     names = [row["unit_name"] for row in dataset(charts.attendance_ranked_chart(df, 0.85).to_dict())]
-    assert names == ["Xã Huyền Hội", "Thị trấn Càng Long", "Xã Đức Mỹ"]
+    assert names == ["Xã Huyền Hội", "Xã Đức Mỹ", "Thị trấn Càng Long"]

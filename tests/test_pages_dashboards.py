@@ -1,0 +1,354 @@
+"""Dashboards through AppTest from app.py: every role on demo data and on an empty database, the shared
+filters (each one changes the figures, all kept in the URL), and figures equal to lib.metrics / `metrics --json`."""
+
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from lib import db as dbm
+from lib import demo, directory, meetings, metrics, ui
+from lib.domain import SYSTEM, LeaderGroup, WeaknessCategory
+from lib.i18n import t
+from lib.metrics import Filters
+from tests.helpers import APP, app_test, current_page, fast_hashing, login, make_user
+
+DASHBOARDS = {"pages/overview.py": "nav.overview", "pages/attendance.py": "nav.attendance",
+              "pages/leaders.py": "nav.leaders", "pages/weakness_board.py": "nav.weakness_board",
+              "pages/quality.py": "nav.quality", "pages/presentation.py": "nav.presentation"}
+PASSWORDS = {"admin": "demo-admin-2025", "thuky": "demo-thuky-2025", "xem": "demo-xem-2025"}
+LAST_YEAR = str(date.today().year - 1)
+UNIT_KEYS = ("unit_code", "unit_name", "meetings", "required", "present", "absent_excused", "absent_unexcused",
+             "rate", "cell_months", "held", "coverage", "on_schedule_rate")
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory):
+    """The Càng Long demo scaled to 4,000 meetings (about two years back from today, fixed seed), with its
+    three demo accounts."""
+    path = tmp_path_factory.mktemp("dash") / "demo.db"
+    demo.load(path, meetings=4000, seed=7)
+    return path
+
+
+def start(path, monkeypatch, user: str = "admin", password: str | None = None, **params: str):
+    """Log in to app.py on path with the URL holding params; returns the AppTest on the overview."""
+    monkeypatch.setenv("CHIBO_DB", str(path))
+    at = app_test(path)
+    for name, value in params.items():
+        at.query_params[name] = value
+    login(at, user, password or PASSWORDS[user])
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_page(at, page: str):
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert current_page(at) == page
+    return at
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """A shown table as plain rows (missing values as None)."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
+
+
+def shown_table(at, *headers: str) -> pd.DataFrame:
+    """The first table on the page whose columns include all the given headers."""
+    for frame in at.dataframe:
+        if set(headers) <= set(frame.value.columns):
+            return frame.value
+    raise AssertionError(f"no table with {headers}: {[list(f.value.columns) for f in at.dataframe]}")
+
+
+def unit_table(at) -> list[dict]:
+    """The attendance page's table by unit, with the metrics' field names."""
+    labels = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
+              "required": t("chart.required"), "present": t("chart.present"),
+              "absent_excused": t("chart.absent_excused"), "absent_unexcused": t("chart.absent_unexcused"),
+              "rate": t("chart.attendance_rate"), "cell_months": t("dash.cell_months"), "held": t("dash.held"),
+              "coverage": t("dash.coverage"), "on_schedule_rate": t("dash.on_schedule_rate")}
+    df = shown_table(at, labels["coverage"], labels["on_schedule_rate"], labels["unit_code"])
+    return records(df.rename(columns={v: k for k, v in labels.items()}))
+
+
+def figures(path, fn: str, *args, **kwargs):
+    with dbm.read(path) as db:
+        return getattr(metrics, fn)(db, *args, **kwargs)
+
+
+def charts_on(at) -> list:
+    return at.get("vega_lite_chart")
+
+
+def downloads_on(at) -> list[str]:
+    return [b.key for b in at.get("download_button")]
+
+
+# ---- every dashboard, every role ---------------------------------------------------------
+
+@pytest.mark.parametrize("user", ["admin", "thuky", "xem"])
+def test_every_dashboard_renders_for_each_role(demo_path, monkeypatch, user):
+    at = start(demo_path, monkeypatch, user, ky=LAST_YEAR)
+    for page, title in DASHBOARDS.items():
+        open_page(at, page)
+        assert t("ui.no_data") not in [i.value for i in at.info], page
+        if page == "pages/presentation.py":
+            assert at.header[0].value == t("nav.overview")
+            assert len(at.metric) == 8
+        else:
+            assert at.title[0].value == t(title)
+            assert at.caption[0].value.startswith(t("dash.updated_at", time="")[:8])
+            assert charts_on(at) or page == "pages/overview.py", page
+            assert at.dataframe, page
+
+
+def test_overview_headline_figures_equal_metrics(demo_path, monkeypatch):
+    at = start(demo_path, monkeypatch, ky=LAST_YEAR)
+    ov = figures(demo_path, "overview", LAST_YEAR)
+    shown = {m.label: (m.value, m.delta) for m in at.metric}
+    for key, kind, _ in ui.HEADLINES:
+        value, change = ov["current"][key], ov["change"][key]
+        if kind == "pct":
+            expected = (ui.fmt_pct(value), ui.fmt_points(change))
+        else:
+            expected = (ui.fmt_num(value), None if change is None else f"{change:+,.0f}")
+        assert shown[t(f"dash.h_{key}")] == expected, key
+    assert ov["current"]["meetings"] > 100
+
+
+def test_dashboards_on_an_empty_database(db_path, monkeypatch):
+    fast_hashing(monkeypatch)
+    make_user(db_path, "quantri", "admin")
+    at = start(db_path, monkeypatch, "quantri", "Matkhau123")
+    for page in DASHBOARDS:
+        open_page(at, page)
+        assert t("ui.no_data") in [i.value for i in at.info], page
+        assert not at.dataframe and not charts_on(at), page
+
+
+def test_a_period_without_meetings_says_so(demo_path, monkeypatch):
+    at = start(demo_path, monkeypatch, ky="2015")
+    for page in DASHBOARDS:
+        open_page(at, page)
+        if page != "pages/weakness_board.py":  # weaknesses still open today are shown whatever the period
+            assert t("ui.no_data") in [i.value for i in at.info], page
+
+
+# ---- the figures shown are those of lib.metrics and the CLI ------------------------------
+
+def test_attendance_table_equals_metrics_json(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch, ky=LAST_YEAR), "pages/attendance.py")
+    expected = figures(demo_path, "compute", LAST_YEAR)["attendance_by_unit"]
+    assert unit_table(at) == expected
+    assert len(expected) >= 14 and sum(r["meetings"] for r in expected) > 300
+
+
+def test_one_commune_equals_the_cli_json(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch, ky=f"{LAST_YEAR}-Q2", don_vi="NHILONG"), "pages/attendance.py")
+    out = subprocess.run([sys.executable, "-m", "lib", "--db", str(demo_path), "metrics", "--period",
+                          f"{LAST_YEAR}-Q2", "--unit", "NHILONG", "--json"], capture_output=True, text=True,
+                         cwd=APP.parent, check=True)
+    cli = json.loads(out.stdout)
+    assert unit_table(at) == cli["attendance_by_unit"]
+    assert [r["unit_code"] for r in cli["attendance_by_unit"]] == ["NHILONG"]
+    open_page(at, "pages/leaders.py")
+    df = shown_table(at, t("field.leader_code"), t("dash.assignments"))
+    shown = [{"leader_code": r[t("field.leader_code")], "full_name": r[t("field.full_name")],
+              "grp": r[t("field.grp")], "expected": r[t("chart.expected")], "attended": r[t("chart.attended")],
+              "compliance": r[t("chart.compliance")], "reports": r[t("dash.reports")],
+              "late_reports": r[t("chart.reports_late")]} for r in records(df)]
+    assert shown == [{**r, "grp": LeaderGroup(r["grp"]).label} for r in cli["leader_participation"]]
+    assert shown, "NHILONG has leaders assigned in the demo"
+
+
+def test_leader_table_equals_metrics_json(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch, ky=LAST_YEAR), "pages/leaders.py")
+    df = shown_table(at, t("field.leader_code"), t("dash.assignments"))
+    expected = figures(demo_path, "compute", LAST_YEAR)["leader_participation"]
+    assert list(df[t("field.leader_code")]) == [r["leader_code"] for r in expected]
+    assert list(df[t("chart.expected")]) == [r["expected"] for r in expected]
+    assert list(df[t("chart.attended")]) == [r["attended"] for r in expected]
+    assert list(df[t("chart.compliance")]) == [r["compliance"] for r in expected]
+    assert list(df[t("chart.reports_late")]) == [r["late_reports"] for r in expected]
+    totals = figures(demo_path, "leader_totals", LAST_YEAR)
+    assert at.metric[0].value == ui.fmt_pct(totals["compliance"])
+
+
+def test_weakness_figures_equal_metrics_json(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch, ky=LAST_YEAR), "pages/weakness_board.py")
+    weak = figures(demo_path, "compute", LAST_YEAR)["weaknesses"]
+    shown = {m.label: m.value for m in at.metric}
+    assert shown[t("dash.w_noted")] == ui.fmt_num(sum(weak["by_status"].values()))
+    assert shown[t("dash.w_resolved")] == ui.fmt_num(weak["by_status"]["resolved"])
+    assert shown[t("dash.h_weaknesses_open")] == ui.fmt_num(weak["open_now"])
+    assert shown[t("dash.h_weaknesses_overdue")] == ui.fmt_num(weak["overdue"])
+    df = shown_table(at, t("field.category"), t("chart.count"))
+    assert records(df) == [{t("field.category"): WeaknessCategory(c).label, t("chart.count"): n}
+                           for c, n in weak["by_category"].items()]
+    # the five categories of the seed come first
+    assert list(df[t("field.category")])[:5] == [c.label for c in list(WeaknessCategory)[:5]]
+
+
+# ---- filters -----------------------------------------------------------------------------
+
+def test_each_filter_changes_the_figures(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch), "pages/attendance.py")
+    year = date.today().year
+    at.segmented_control(key="dash_kind").set_value("year").run()
+    seen = [unit_table(at)]
+    assert seen[-1] == figures(demo_path, "attendance_by_unit", str(year))
+
+    steps = [
+        (lambda: at.selectbox(key="dash_year").select(year - 1), f"{year - 1}", Filters()),
+        (lambda: at.segmented_control(key="dash_kind").set_value("month").run().selectbox(key="dash_month").select(1),
+         f"{year - 1}-01", Filters()),
+        (lambda: at.segmented_control(key="dash_kind").set_value("quarter").run().selectbox(key="dash_quarter")
+         .select(1), f"{year - 1}-Q1", Filters()),
+        (lambda: at.multiselect(key="dash_units").select("DAIPHUOC").select("NHILONG"), f"{year - 1}-Q1",
+         Filters(unit_codes=("DAIPHUOC", "NHILONG"))),
+        (lambda: at.multiselect(key="dash_units").unselect("DAIPHUOC").unselect("NHILONG"), f"{year - 1}-Q1",
+         Filters()),
+        (lambda: at.multiselect(key="dash_cell_types").select("co_quan"), f"{year - 1}-Q1",
+         Filters(cell_types=("co_quan",))),
+        (lambda: at.multiselect(key="dash_mtypes").select("chuyen_de"), f"{year - 1}-Q1",
+         Filters(cell_types=("co_quan",), mtypes=("chuyen_de",))),
+        (lambda: at.multiselect(key="dash_cell_types").unselect("co_quan"), f"{year - 1}-Q1",
+         Filters(mtypes=("chuyen_de",))),
+    ]
+    for action, label, filters in steps:
+        action().run()
+        assert not at.exception
+        shown = unit_table(at)
+        assert shown == figures(demo_path, "attendance_by_unit", label, filters), (label, filters)
+        assert shown != seen[-1], (label, filters)
+        seen.append(shown)
+
+
+def test_rollup_merges_former_communes_into_their_successors(demo_path, monkeypatch):
+    # the 1/7/2025 merger: the demo's old communes carry on under three new ones
+    at = open_page(start(demo_path, monkeypatch, ky="2025"), "pages/attendance.py")
+    apart = unit_table(at)
+    at.toggle(key="dash_rollup").set_value(True).run()
+    merged = unit_table(at)
+    assert merged == figures(demo_path, "attendance_by_unit", "2025", Filters(rollup=True))
+    assert len(merged) < len(apart)
+    assert sum(r["present"] for r in merged) == sum(r["present"] for r in apart)
+    assert at.query_params["gop"] == ["1"] or at.query_params["gop"] == "1"
+
+
+def test_filters_are_kept_in_the_url_and_restored_from_it(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch), "pages/quality.py")
+    at.segmented_control(key="dash_kind").set_value("month").run()
+    at.selectbox(key="dash_month").select(3).run()
+    at.multiselect(key="dash_units").select("NHILONG").run()
+    at.multiselect(key="dash_mtypes").select("thuong_ky").run()
+    params = {k: at.query_params[k] for k in at.query_params}
+    year = date.today().year
+    assert {k: (v[0] if isinstance(v, list) else v) for k, v in params.items()} == {
+        "ky": f"{year}-03", "don_vi": "NHILONG", "loai_sh": "thuong_ky"}
+    # another page keeps them
+    open_page(at, "pages/leaders.py")
+    assert at.selectbox(key="dash_month").value == 3
+    assert at.multiselect(key="dash_units").value == ["NHILONG"]
+    # a bookmarked link opens on the same view, for another user
+    other = start(demo_path, monkeypatch, "xem", ky=f"{year}-03", don_vi="NHILONG", loai_sh="thuong_ky")
+    assert other.segmented_control(key="dash_kind").value == "month"
+    assert other.selectbox(key="dash_year").value == year
+    assert other.selectbox(key="dash_month").value == 3
+    assert other.multiselect(key="dash_units").value == ["NHILONG"]
+    assert other.multiselect(key="dash_mtypes").value == ["thuong_ky"]
+
+
+def test_a_bad_link_falls_back_to_sensible_filters(demo_path, monkeypatch):
+    at = start(demo_path, monkeypatch, ky="2025-Q9", don_vi="KHONGCO", loai_chi_bo="xyz")
+    assert at.multiselect(key="dash_units").value == []
+    assert at.multiselect(key="dash_cell_types").value == []
+    assert at.segmented_control(key="dash_kind").value == "quarter"
+
+
+# ---- drill-down, downloads, presentation ---------------------------------------------------
+
+def test_attendance_drill_down_to_cells_and_meeting_records(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch, ky=LAST_YEAR), "pages/attendance.py")
+    at.selectbox(key="att_unit").select("NHILONG").run()
+    cells = figures(demo_path, "attendance_by_cell", LAST_YEAR, Filters(unit_codes=("NHILONG",)))
+    df = shown_table(at, t("field.cell_code"), t("dash.regular"))
+    assert list(df[t("field.cell_code")]) == [c["cell_code"] for c in cells]
+    assert list(df[t("dash.held")]) == [c["held"] for c in cells]
+    cell = cells[0]["cell_code"]
+    at.selectbox(key="att_cell_NHILONG").select(cell).run()
+    assert not at.exception
+    with dbm.read(demo_path) as db:
+        cell_id = directory.id_by_code(db, "cells")[cell]
+        expected = meetings.list_meetings(db, start=f"{LAST_YEAR}-01-01", end=f"{LAST_YEAR}-12-31", cell_id=cell_id,
+                                          limit=500)
+    df = shown_table(at, t("field.held_on"), t("dash.leaders_present"))
+    assert list(df[t("field.id")]) == [m["id"] for m in expected]
+    assert list(df[t("field.held_on")]) == [ui.fmt_date(m["held_on"]) for m in expected]
+    assert expected
+
+
+def test_leader_drill_down_to_the_meetings_attended(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch, ky=LAST_YEAR), "pages/leaders.py")
+    leaders = figures(demo_path, "participation_by_leader", LAST_YEAR)
+    busiest = max(leaders, key=lambda r: r["attended"])
+    at.selectbox(key="lead_pick").select(busiest["leader_code"]).run()
+    assert not at.exception
+    df = shown_table(at, t("dash.report_status"))
+    attended = figures(demo_path, "leader_meetings", LAST_YEAR, busiest["leader_code"])
+    assert list(df[t("field.id")]) == [m["meeting_id"] for m in attended]
+    assert len(df) == busiest["attended"] > 0
+
+
+def test_every_table_and_chart_can_be_downloaded(demo_path, monkeypatch):
+    at = start(demo_path, monkeypatch, ky=LAST_YEAR)
+    for page in ("pages/attendance.py", "pages/leaders.py", "pages/weakness_board.py", "pages/quality.py"):
+        open_page(at, page)
+        keys = downloads_on(at)
+        assert sum(k.endswith("_csv") for k in keys) == sum(k.endswith("_xlsx") for k in keys) == len(at.dataframe)
+        assert sum(k.endswith("_png") for k in keys) == len(charts_on(at)) > 0, page
+
+
+def test_chart_png_keeps_vietnamese_text():
+    import altair as alt
+
+    chart = alt.Chart(pd.DataFrame({"x": [1]}), title="Tỷ lệ dự họp — Đảng bộ xã Huyền Hội").mark_bar().encode(x="x:Q")
+    png = ui.chart_png(chart.to_json())
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(png[16:20], "big")
+    assert width > 2 * 300  # rendered at twice the size
+
+
+def test_presentation_cycles_through_every_slide(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch, ky=LAST_YEAR), "pages/presentation.py")
+    headers = [at.header[0].value]
+    for _ in range(7):
+        at.button(key="pres_next").click().run()
+        assert not at.exception
+        headers.append(at.header[0].value)
+    assert headers == [t("nav.overview"), t("nav.attendance"), t("chart.attendance_heatmap"), t("nav.leaders"),
+                       t("nav.weakness_board"), t("chart.weakness_trend"), t("nav.quality"), t("nav.overview")]
+    at.button(key="pres_prev").click().run()
+    assert at.header[0].value == t("nav.quality")
+
+
+def test_user_entered_names_are_shown_as_plain_text(db_path, monkeypatch):
+    fast_hashing(monkeypatch)
+    make_user(db_path, "quantri", "admin")
+    name = "Xã **Đậm** <b>thẻ</b> [liên kết](http://x)"
+    from tests.factories import add_meeting
+
+    with dbm.write(db_path) as db:
+        unit = directory.create_unit(db, SYSTEM, {"code": "X1", "name": name, "kind": "xa"})
+        cell = directory.create_cell(db, SYSTEM, {"code": "X1-A", "unit_id": unit, "name": "Chi bộ ấp A",
+                                                  "cell_type": "ap_khom", "meeting_day": 5,
+                                                  "valid_from": "2020-01-01"})
+    add_meeting(db_path, cell, f"{LAST_YEAR}-03-05")
+    at = open_page(start(db_path, monkeypatch, "quantri", "Matkhau123", ky=LAST_YEAR), "pages/attendance.py")
+    assert unit_table(at)[0]["unit_name"] == name
+    assert not any("<b>" in m.value or "**Đậm**" in m.value for m in at.markdown)
