@@ -12,10 +12,10 @@ from lib.domain import (
     Actor,
     FieldError,
     MeetingType,
+    ParseError,
     ValidationError,
     coerce,
     parse_date,
-    ParseError,
     rating_for_score,
     validate_leader_report,
     validate_meeting,
@@ -39,7 +39,7 @@ def _cell(db: Database, cell_id: int | None) -> dict | None:
         return None
     cur = db.execute(CELL_SQL, [cell_id])
     row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row)) if row else None
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
 
 def _clean_leaders(
@@ -223,7 +223,7 @@ def get(db: Database, meeting_id: int) -> dict:
     row = cur.fetchone()
     if row is None:
         raise ValidationError([FieldError("id", "not_found")])
-    m = dict(zip([d[0] for d in cur.description], row))
+    m = dict(zip([d[0] for d in cur.description], row, strict=True))
     m["leaders"] = [dict(r) for r in db.query(LEADERS_SQL, [meeting_id])]
     return m
 

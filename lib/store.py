@@ -18,7 +18,7 @@ def to_row(record: dict[str, Any]) -> dict[str, Any]:
             value = value.isoformat()
         elif isinstance(value, bool):
             value = int(value)
-        elif hasattr(value, "value") and isinstance(getattr(value, "value"), str):
+        elif hasattr(value, "value") and isinstance(value.value, str):
             value = value.value
         row[key] = value
     return row

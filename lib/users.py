@@ -99,7 +99,7 @@ def get_user(db: Database, username: str) -> dict | None:
     if row is None:
         return None
     cols = [d[0] for d in db.execute("select * from users limit 0").description]
-    user = dict(zip(cols, row))
+    user = dict(zip(cols, row, strict=True))
     user["unit_ids"] = [
         r[0] for r in db.execute("select unit_id from user_units where username = ? order by unit_id", [username])
     ]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lib import users
 from lib import db as dbm
+from lib import users
 from tests.factories import add_meeting, small_directory
 
 ROOT = Path(__file__).resolve().parent.parent
