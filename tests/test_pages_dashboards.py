@@ -20,17 +20,20 @@ DASHBOARDS = {"pages/overview.py": "nav.overview", "pages/attendance.py": "nav.a
               "pages/leaders.py": "nav.leaders", "pages/weakness_board.py": "nav.weakness_board",
               "pages/quality.py": "nav.quality", "pages/presentation.py": "nav.presentation"}
 PASSWORDS = {"admin": "demo-admin-2025", "thuky": "demo-thuky-2025", "xem": "demo-xem-2025"}
-LAST_YEAR = str(date.today().year - 1)
+# The demo is built as of DEMO_TODAY so that the years the tests look at hold data whenever they run:
+# 2025 whole (with the 1/7/2025 merger inside it) and 2026 up to June.
+DEMO_TODAY = date(2026, 6, 30)
+LAST_YEAR = "2025"
 UNIT_KEYS = ("unit_code", "unit_name", "meetings", "required", "present", "absent_excused", "absent_unexcused",
              "rate", "cell_months", "held", "coverage", "on_schedule_rate")
 
 
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory):
-    """The Càng Long demo scaled to 4,000 meetings (about two years back from today, fixed seed), with its
+    """The Càng Long demo scaled to 4,000 meetings (about two years up to DEMO_TODAY, fixed seed), with its
     three demo accounts."""
     path = tmp_path_factory.mktemp("dash") / "demo.db"
-    demo.load(path, meetings=4000, seed=7)
+    demo.load(path, meetings=4000, seed=7, today=DEMO_TODAY)
     return path
 
 
@@ -197,28 +200,23 @@ def test_weakness_figures_equal_metrics_json(demo_path, monkeypatch):
 # ---- filters -----------------------------------------------------------------------------
 
 def test_each_filter_changes_the_figures(demo_path, monkeypatch):
-    at = open_page(start(demo_path, monkeypatch), "pages/attendance.py")
-    year = date.today().year
-    at.segmented_control(key="dash_kind").set_value("year").run()
+    at = open_page(start(demo_path, monkeypatch, ky="2026"), "pages/attendance.py")
     seen = [unit_table(at)]
-    assert seen[-1] == figures(demo_path, "attendance_by_unit", str(year))
+    assert seen[-1] == figures(demo_path, "attendance_by_unit", "2026")
 
     steps = [
-        (lambda: at.selectbox(key="dash_year").select(year - 1), f"{year - 1}", Filters()),
+        (lambda: at.selectbox(key="dash_year").select(2025), "2025", Filters()),
         (lambda: at.segmented_control(key="dash_kind").set_value("month").run().selectbox(key="dash_month").select(1),
-         f"{year - 1}-01", Filters()),
+         "2025-01", Filters()),
         (lambda: at.segmented_control(key="dash_kind").set_value("quarter").run().selectbox(key="dash_quarter")
-         .select(1), f"{year - 1}-Q1", Filters()),
-        (lambda: at.multiselect(key="dash_units").select("DAIPHUOC").select("NHILONG"), f"{year - 1}-Q1",
+         .select(1), "2025-Q1", Filters()),
+        (lambda: at.multiselect(key="dash_units").select("DAIPHUOC").select("NHILONG"), "2025-Q1",
          Filters(unit_codes=("DAIPHUOC", "NHILONG"))),
-        (lambda: at.multiselect(key="dash_units").unselect("DAIPHUOC").unselect("NHILONG"), f"{year - 1}-Q1",
-         Filters()),
-        (lambda: at.multiselect(key="dash_cell_types").select("co_quan"), f"{year - 1}-Q1",
-         Filters(cell_types=("co_quan",))),
-        (lambda: at.multiselect(key="dash_mtypes").select("chuyen_de"), f"{year - 1}-Q1",
+        (lambda: at.multiselect(key="dash_units").unselect("DAIPHUOC").unselect("NHILONG"), "2025-Q1", Filters()),
+        (lambda: at.multiselect(key="dash_cell_types").select("co_quan"), "2025-Q1", Filters(cell_types=("co_quan",))),
+        (lambda: at.multiselect(key="dash_mtypes").select("chuyen_de"), "2025-Q1",
          Filters(cell_types=("co_quan",), mtypes=("chuyen_de",))),
-        (lambda: at.multiselect(key="dash_cell_types").unselect("co_quan"), f"{year - 1}-Q1",
-         Filters(mtypes=("chuyen_de",))),
+        (lambda: at.multiselect(key="dash_cell_types").unselect("co_quan"), "2025-Q1", Filters(mtypes=("chuyen_de",))),
     ]
     for action, label, filters in steps:
         action().run()
