@@ -38,16 +38,18 @@ def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _cached(path: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+def _cached(path: str, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    # Streamlit cannot hash a function: it is passed unhashed (leading underscore)
+    # and keyed by its qualified name instead.
     with dbm.read(path) as db:
-        return fn(db, *args, **kwargs)
+        return _fn(db, *args, **kwargs)
 
 
 def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """A cached read for figures; cleared after every write."""
     # The database path is part of the key, so two databases in one process
     # (tests, a demo beside the real file) never share cached figures.
-    return _cached(str(config.db_path()), fn, *args, **kwargs)
+    return _cached(str(config.db_path()), f"{fn.__module__}.{fn.__qualname__}", fn, *args, **kwargs)
 
 
 def show_errors(errors: list[FieldError], key_prefix: str = "") -> None:
@@ -437,30 +439,13 @@ def dashboard_filters() -> tuple[Any, Any]:
     return metrics.parse_period(label), filters
 
 
-class MetricFigure:
-    """A lib.metrics function by name: a callable lib.ui.cached can key on (plain functions cannot be hashed)."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __reduce__(self) -> tuple:
-        return (MetricFigure, (self.name,))
-
-    def __call__(self, db: Any, *args: Any, **kwargs: Any) -> Any:
-        from lib import metrics
-
-        return getattr(metrics, self.name)(db, *args, **kwargs)
-
-
 def figure(name: str, *args: Any, **kwargs: Any) -> Any:
     """A lib.metrics figure by function name, cached per database file and day; cleared after every write."""
     from lib import metrics
 
     if "today" in getattr(metrics, name).__code__.co_varnames:
         kwargs.setdefault("today", date.today())
-    return cached(MetricFigure(name), *args, **kwargs)
+    return cached(getattr(metrics, name), *args, **kwargs)
 
 
 def period_label(period: Any) -> str:
