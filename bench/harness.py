@@ -117,6 +117,8 @@ def misses(size: int, row: dict[str, Any]) -> list[str]:
         out.append(f"over {PAGE_TARGET_1M:g} s")
     if row["sql_peak_mb"] >= PEAK_MB:
         out.append(f"peak over {PEAK_MB} MB")
+    if row["naive_ms"] is not None and row["sql_ms"] > row["naive_ms"]:
+        out.append("slower than the naive pandas version")
     return out
 
 
@@ -153,7 +155,7 @@ def measure_size(size: int, path: Path, pages: list[str], repeat: int, period: s
         if misses(size, row):
             log(f"[{size:,}] {row['page']} misses a target: explaining its queries ...")
             result.slow[row["page"]] = worker({**base, "mode": "explain", "page": row["page"],
-                                               "top": 3}).output["statements"]
+                                               "top": 100}).output["statements"]
     return result
 
 
@@ -196,7 +198,7 @@ def _s(value: float | None) -> str:
 
 def main_table(results: list[SizeResult]) -> str:
     """The headline table: one row per size and page."""
-    lines = ["| meetings | page | SQL median ms | queries | naive median ms | floor ms | ratio to floor "
+    lines = ["| meetings | page | SQL median ms | statements | naive median ms | floor ms | ratio to floor "
              "| peak MB (SQL) | peak MB (naive) |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for res in results:
         for r in res.rows:
@@ -296,6 +298,11 @@ def verdict(results: list[SizeResult]) -> list[str]:
     peak = max((r["sql_peak_mb"] for res in results for r in res.rows), default=None)
     out.append(f"- Peak memory of the SQL figures under {PEAK_MB} MB: " + (
         f"**met** (largest {_mb(peak)} MB)" if not heavy else "**missed** by " + ", ".join(heavy)))
+    slower = [f"{r['page']} at {res.size:,} ({_ms(r['sql_ms'])} vs {_ms(r['naive_ms'])} ms)" for res in results
+              for r in res.rows if r["naive_ms"] is not None and r["sql_ms"] > r["naive_ms"]]
+    if any(r["naive_ms"] is not None for res in results for r in res.rows):
+        out.append("- (Not a target) SQL faster than the naive pandas version everywhere: " + (
+            "**yes**" if not slower else "**no**: " + ", ".join(slower)))
     missing = sorted({name for res in results for r in res.rows for name in r["missing"]})
     if missing:
         out.append("- **Not timed**, because lib.metrics does not define them yet: " + ", ".join(missing)
@@ -303,15 +310,25 @@ def verdict(results: list[SizeResult]) -> list[str]:
     return out
 
 
+PLANS_SHOWN = 3
+
+
 def slow_lines(results: list[SizeResult]) -> list[str]:
-    """For each page that missed a target: its costliest statements, how often each ran, and the plan."""
+    """For each page that missed a target: queries it runs more than once, its costliest statements and plans."""
     out = []
     for res in results:
         for page, statements in res.slow.items():
             row = next(r for r in res.rows if r["page"] == page)
             out.append(f"### {page} at {res.size:,} meetings: {', '.join(misses(res.size, row))}")
             out.append("")
-            for s in statements:
+            repeats = [s for s in statements if s["runs"] > 1 and s["query"] != "?"]
+            if repeats:
+                wasted = sum(s["ms"] * (s["runs"] - 1) for s in repeats)
+                out.append("Run again with the same values: " + "; ".join(
+                    f"`{s['query']}` {s['runs']}× (by {', '.join(s['functions'])})" for s in repeats)
+                    + f" — about {_ms(wasted)} ms of the page's {_ms(row['sql_ms'])} ms are repeats.")
+                out.append("")
+            for s in statements[:PLANS_SHOWN]:
                 out.append(f"- `{s['query']}` from {', '.join(s['functions'])}: {_ms(s['ms'])} ms a run, "
                            f"run {s['runs']}× by the page")
                 out.append("  ```")
@@ -342,7 +359,8 @@ def markdown(results: list[SizeResult], info: dict[str, str], command: str, repe
         "generator, seed 42); its wall time is the build time.",
         "- **SQL**: the `lib.metrics` calls the page makes on first render (listed in `bench/pages.py`, "
         "checked against the page files), each on a fresh connection as `lib.ui.figure` opens one; drill-downs "
-        "are timed apart, in the per-function table. **compute** is what `metrics --json` computes.",
+        "are timed apart, in the per-function table. **compute** is what `metrics --json` computes. "
+        "**statements**: the SQL statements those calls run (settings reads included).",
         "- **naive**: a fresh connection, `pd.read_sql('select * from T')` of every table the page needs "
         "(meetings, cells, meeting_leaders, ...), then the same figures in pandas (`bench/naive.py`). Before "
         "timing, the naive figures are checked equal to the SQL ones (below).",
@@ -379,8 +397,9 @@ def markdown(results: list[SizeResult], info: dict[str, str], command: str, repe
     slow = slow_lines(results)
     if slow:
         parts += ["## Where the time goes (pages that missed a target)", "",
-                  "The page's statements, most costly first (time of one run × times the page runs it), with "
-                  "`EXPLAIN QUERY PLAN`.", "", *slow]
+                  "The page's statements, most costly first (time of one run × times the page runs it), each "
+                  "named after the `lib.metrics` query it comes from, with the lines of `EXPLAIN QUERY PLAN` "
+                  "about the big tables (the scope CTEs, the same in every query, are left out).", "", *slow]
     if notes:
         parts += ["## Notes", "", notes.strip(), ""]
     unlisted = unlisted_figures()
