@@ -7,7 +7,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib import store
-from lib.domain import Actor, FieldError, ValidationError, coerce, validate_assignment
+from lib.domain import Actor, ValidationError, coerce, validate_assignment
 from lib.users import require_admin
 
 FIELDS = {"leader_id": "int", "unit_id": "int", "cell_id": "int", "decision_no": "str",
@@ -21,14 +21,9 @@ def _check(db: Database, raw: Mapping[str, Any], today: date) -> dict:
         clean["required_per_quarter"] = 1
     if not errors:
         errors = validate_assignment(clean, today)
-    for name, table in (("leader_id", "leaders"), ("unit_id", "units"), ("cell_id", "cells")):
-        if clean.get(name) is not None and db.execute(f"select 1 from {table} where id = ?",
-                                                     [clean[name]]).fetchone() is None:
-            errors.append(FieldError(name, "unknown_id"))
-    if not errors and clean.get("cell_id") is not None:
-        unit = db.execute("select unit_id from cells where id = ?", [clean["cell_id"]]).fetchone()[0]
-        if unit != clean["unit_id"]:
-            errors.append(FieldError("cell_id", "cell_not_in_unit"))
+    errors += store.missing_refs(db, clean, {"leader_id": "leaders", "unit_id": "units", "cell_id": "cells"})
+    if not errors:
+        errors += store.cell_outside_unit(db, clean)
     if errors:
         raise ValidationError(errors)
     return clean

@@ -36,21 +36,11 @@ TABLES: dict[str, tuple[dict, Callable[[Mapping], list[FieldError]]]] = {
 }
 
 
-def _refs(db: Database, table: str, rec: Mapping[str, Any]) -> list[FieldError]:
-    errors = []
-    refs = {"successor_id": table, "unit_id": "units"}
-    for name, target in refs.items():
-        if rec.get(name) is not None and db.execute(f"select 1 from {target} where id = ?",
-                                                   [rec[name]]).fetchone() is None:
-            errors.append(FieldError(name, "unknown_id"))
-    return errors
-
-
 def _check(db: Database, table: str, raw: Mapping[str, Any], own_id: int | None) -> dict:
     spec, rules = TABLES[table]
     clean, errors = coerce(raw, spec)
     if not errors:
-        errors = rules(clean) + _refs(db, table, clean)
+        errors = rules(clean) + store.missing_refs(db, clean, {"successor_id": table, "unit_id": "units"})
     code = clean.get("code")
     if code:
         other = db.execute(f"select id from {table} where code = ?", [code]).fetchone()

@@ -65,3 +65,23 @@ def restore(db: Database, actor: Actor, table: str, row_id: Any) -> None:
     before = get(db, table, row_id)
     db[table].update(row_id, {"deleted_at": None})
     audit.record(db, actor, "restore", table, row_id, before, get(db, table, row_id))
+
+
+def missing_refs(db: Database, record: dict[str, Any], refs: dict[str, str]) -> list[FieldError]:
+    """An 'unknown' refusal for each id in record that names no row of its table (refs: field → table)."""
+    errors = []
+    for name, table in refs.items():
+        if record.get(name) is not None and db.execute(f"select 1 from {table} where id = ?",
+                                                      [record[name]]).fetchone() is None:
+            errors.append(FieldError(name, "unknown_id"))
+    return errors
+
+
+def cell_outside_unit(db: Database, record: dict[str, Any]) -> list[FieldError]:
+    """A refusal when record's cell_id does not belong to its unit_id."""
+    if record.get("cell_id") is None:
+        return []
+    row = db.execute("select unit_id from cells where id = ?", [record["cell_id"]]).fetchone()
+    if row is not None and row[0] != record.get("unit_id"):
+        return [FieldError("cell_id", "cell_not_in_unit")]
+    return []

@@ -43,14 +43,9 @@ def _check(db: Database, raw: Mapping[str, Any], today: date) -> dict:
         clean["resolved_on"] = None
     if not errors:
         errors = validate_weakness(clean, today)
-    for name, table in (("unit_id", "units"), ("cell_id", "cells"), ("noted_by", "leaders")):
-        if clean.get(name) is not None and db.execute(f"select 1 from {table} where id = ?",
-                                                     [clean[name]]).fetchone() is None:
-            errors.append(FieldError(name, "unknown_id"))
-    if not errors and clean.get("cell_id") is not None:
-        unit = db.execute("select unit_id from cells where id = ?", [clean["cell_id"]]).fetchone()[0]
-        if unit != clean["unit_id"]:
-            errors.append(FieldError("cell_id", "cell_not_in_unit"))
+    errors += store.missing_refs(db, clean, {"unit_id": "units", "cell_id": "cells", "noted_by": "leaders"})
+    if not errors:
+        errors += store.cell_outside_unit(db, clean)
     if errors:
         raise ValidationError(errors)
     return clean
