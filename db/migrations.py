@@ -213,6 +213,12 @@ def m001_initial(db: Database) -> None:
     db["settings"].create({"key": str, "value": str}, pk="key")
 
 
+@migrations()
+def m002_add_password_changed_at(db: Database) -> None:
+    # A re-login cookie issued before the last password change no longer logs in.
+    db["users"].add_column("password_changed_at", str)
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -3,6 +3,7 @@
 import importlib.util
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 import jwt
@@ -158,10 +159,18 @@ def restore() -> None:
         if not isinstance(claims.get("exp_date"), (int, float)) or claims["exp_date"] <= time.time():
             return
         user = users.get_user(db, str(claims.get("username")))
-    if user is None or not user["active"]:
+    if user is None or not user["active"] or _issued_before_password_change(claims["exp_date"], user):
         st.session_state[_DELETE_COOKIE] = True
         return
     _sign_in_session(user)
+
+
+def _issued_before_password_change(exp_date: float, user: dict) -> bool:
+    changed = user.get("password_changed_at")
+    if not changed:
+        return False
+    issued = exp_date - COOKIE_DAYS * 86400
+    return datetime.fromisoformat(changed).timestamp() > issued
 
 
 def sync_cookie(authn: stauth.Authenticate) -> None:

@@ -212,7 +212,8 @@ def set_password(db: Database, actor: Actor, username: str, password: str) -> No
         raise ValidationError(errors)
     if get_user(db, username) is None:
         raise ValidationError([FieldError("username", "not_found")])
-    db["users"].update(username, {"password_hash": hash_password(password), "failed_logins": 0, "locked_until": None})
+    db["users"].update(username, {"password_hash": hash_password(password), "failed_logins": 0, "locked_until": None,
+                                  "password_changed_at": audit.now_iso()})
     audit.record(db, actor, "password", "users", username)
 
 

@@ -259,6 +259,15 @@ def test_cookie_logs_back_in_after_a_reload(db_path, monkeypatch, make_token, lo
         assert current_page(at) == existing("clerk")[0]
 
 
+def test_password_reset_voids_earlier_cookies(db_path, monkeypatch):
+    make_user(db_path, "thuky", "clerk")
+    token = cookie(db_path, "thuky", days=6)  # issued a day ago (cookies last 7 days)
+    with dbm.write(db_path) as db:
+        users.set_password(db, SYSTEM, "thuky", "Matkhau-moi-2025")
+    monkeypatch.setattr(ContextProxy, "cookies", property(lambda self: {auth.COOKIE_NAME: token}))
+    assert on_login_page(app_test(db_path).run())
+
+
 def test_successful_login_sets_the_cookie_and_logout_deletes_it(db_path):
     make_user(db_path, "thuky", "clerk")
     at = login(app_test(db_path), "thuky", "Matkhau123")

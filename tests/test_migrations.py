@@ -22,7 +22,7 @@ EXPECTED = {
                    "description": str, "noted_on": str, "noted_by": int, "severity": str, "status": str,
                    "due_on": str, "resolved_on": str, "resolution": str, "created_by": str, "deleted_at": str},
     "users": {"username": str, "full_name": str, "email": str, "password_hash": str, "role": str, "active": int,
-              "failed_logins": int, "locked_until": str, "created_at": str},
+              "failed_logins": int, "locked_until": str, "created_at": str, "password_changed_at": str},
     "user_units": {"username": str, "unit_id": int},
     "audit_log": {"id": int, "at": str, "username": str, "action": str, "table_name": str, "row_id": str,
                   "before_json": str, "after_json": str},
