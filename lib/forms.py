@@ -147,24 +147,6 @@ def leaders_payload(selected: Iterable[int], report_dates: Mapping[int, Any]) ->
 
 # ---- leader reports --------------------------------------------------------------------
 
-REPORTS_SQL = """
-select m.id as meeting_id, m.held_on, m.mtype, u.id as unit_id, u.name as unit_name, c.name as cell_name,
-       l.id as leader_id, l.code as leader_code, l.full_name, ml.report_submitted_on
-from meeting_leaders ml
-join meetings m on m.id = ml.meeting_id
-join cells c on c.id = m.cell_id
-join units u on u.id = c.unit_id
-join leaders l on l.id = ml.leader_id
-where m.deleted_at is null
-  and (:unit_id is null or u.id = :unit_id)
-  and (:leader_id is null or l.id = :leader_id)
-  and (:start is null or m.held_on >= :start)
-  and (:end is null or m.held_on <= :end)
-  and (:scope is null or u.id in (select value from json_each(:scope)))
-order by m.held_on desc, u.name, c.name, l.full_name
-limit :limit
-"""
-
 REPORT_STATES = ("on_time", "late", "missing", "waiting")
 
 
@@ -181,16 +163,12 @@ def leader_reports(db: Database, actor: Actor, *, unit_id: int | None = None, le
                    start: str | None = None, end: str | None = None, state: str | None = None,
                    today: date | None = None, limit: int = 2000) -> list[dict]:
     """Each leader attendance in scope with its written-report state and days until received."""
-    import json
-
     today = today or date.today()
-    scope = None if actor.is_admin else json.dumps(sorted(actor.unit_ids))
-    params = {"unit_id": unit_id, "leader_id": leader_id, "start": start, "end": end, "scope": scope,
-              "limit": limit}
     days = thresholds(db).report_days
     rows = []
-    for r in db.query(REPORTS_SQL, params):
-        r = dict(r)
+    found = meetings.leader_attendances(db, unit_id=unit_id, leader_id=leader_id, start=start, end=end,
+                                        unit_ids=None if actor.is_admin else actor.unit_ids, limit=limit)
+    for r in found:
         r["state"] = report_state(r["held_on"], r["report_submitted_on"], today, days)
         sub = r["report_submitted_on"]
         r["days"] = (date.fromisoformat(sub) - date.fromisoformat(r["held_on"])).days if sub else None

@@ -287,3 +287,43 @@ def list_meetings(
         "limit": limit, "offset": offset,
     }
     return [dict(r) for r in db.query(LIST_SQL.format(order=SORTS.get(sort, SORTS["held_on_desc"])), params)]
+
+
+ATTENDANCES_SQL = """
+select m.id as meeting_id, m.held_on, m.mtype, u.id as unit_id, u.code as unit_code, u.name as unit_name,
+       c.name as cell_name, l.id as leader_id, l.code as leader_code, l.full_name, ml.report_submitted_on
+from meeting_leaders ml
+join meetings m on m.id = ml.meeting_id
+join cells c on c.id = m.cell_id
+join units u on u.id = c.unit_id
+join leaders l on l.id = ml.leader_id
+where m.deleted_at is null
+  and (:unit_id is null or u.id = :unit_id)
+  and (:unit_code is null or u.code = :unit_code)
+  and (:leader_id is null or l.id = :leader_id)
+  and (:start is null or m.held_on >= :start)
+  and (:end is null or m.held_on <= :end)
+  and (:scope is null or u.id in (select value from json_each(:scope)))
+order by m.held_on desc, u.name, c.name, l.full_name
+limit :limit
+"""
+
+
+def leader_attendances(
+    db: Database,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    unit_id: int | None = None,
+    unit_code: str | None = None,
+    leader_id: int | None = None,
+    unit_ids: Iterable[int] | None = None,
+    limit: int = 2000,
+) -> list[dict]:
+    """Each (meeting, leader present) pair with its report date, newest first."""
+    import json
+
+    params = {"start": start, "end": end, "unit_id": unit_id, "unit_code": unit_code or None,
+              "leader_id": leader_id, "scope": json.dumps(sorted(unit_ids)) if unit_ids is not None else None,
+              "limit": limit}
+    return [dict(r) for r in db.query(ATTENDANCES_SQL, params)]

@@ -228,19 +228,6 @@ where m.deleted_at is null and m.held_on between :start and :end
 order by m.held_on, u.code, c.code, m.id
 """
 
-ATTENDED_SQL = """
-select m.id as meeting_id, m.held_on, m.mtype, c.name as cell_name, u.code as unit_code, u.name as unit_name,
-       l.id as leader_id, l.code as leader_code, l.full_name, ml.report_submitted_on
-from meeting_leaders ml
-join meetings m on m.id = ml.meeting_id
-join cells c on c.id = m.cell_id
-join units u on u.id = c.unit_id
-join leaders l on l.id = ml.leader_id
-where m.deleted_at is null and m.held_on between :start and :end
-  and (:unit_code is null or u.code = :unit_code)
-order by m.held_on desc, c.name, l.full_name
-limit :limit
-"""
 
 
 def meeting_records(db: Database, period: metrics.Period | str, unit_code: str | None = None) -> list[dict]:
@@ -260,9 +247,8 @@ def attended_meetings(db: Database, period: metrics.Period | str, unit_code: str
                       limit: int = 500) -> list[dict]:
     """Meeting and leader pairs of the period where the leader was present, newest first."""
     period = metrics.parse_period(period)
-    params = {"start": period.start.isoformat(), "end": period.end.isoformat(), "unit_code": unit_code or None,
-              "limit": limit}
-    return [dict(r) for r in db.query(ATTENDED_SQL, params)]
+    return meetings.leader_attendances(db, start=period.start.isoformat(), end=period.end.isoformat(),
+                                       unit_code=unit_code, limit=limit)
 
 
 # ---- charts as PNG ------------------------------------------------------------------------
