@@ -32,5 +32,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+screenshots: $(STAMP)
+	$(BIN)/python -m pytest -q tests/e2e/test_screenshots.py
+	mkdir -p docs/screenshots
+	cp tests/e2e/screenshots/*.png docs/screenshots/
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,145 @@
+"""Playwright helpers for a Streamlit page: wait for script runs, fill widgets by key, log in and out."""
+
+import re
+
+from google.protobuf.message import DecodeError
+from playwright.sync_api import Locator, Page, WebSocket, expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from lib.i18n import t
+
+VIEWPORT = {"width": 1440, "height": 900}
+WAIT_MS = 30_000  # longest wait for one script run or one element
+APP_STATE = "[data-testid='stApp']"
+COOKIE = "chibo_auth"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+_RUN_ENDS = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
+
+_SOCKETS: dict[Page, WebSocket] = {}
+
+
+def watch(page: Page) -> None:
+    """Keep track of the page's current Streamlit websocket (a reload opens a new one)."""
+    page.on("websocket", lambda ws: _SOCKETS.__setitem__(page, ws))
+    page.on("close", lambda _: _SOCKETS.pop(page, None))
+
+
+def _run_finished(payload: bytes | str) -> bool:
+    """Whether a frame from the server is the ForwardMsg that ends a whole script run."""
+    if isinstance(payload, str):
+        return False
+    msg = ForwardMsg()
+    try:
+        msg.ParseFromString(payload)
+    except DecodeError:
+        return False
+    return msg.WhichOneof("type") == "script_finished" and msg.script_finished in _RUN_ENDS
+
+
+def idle(page: Page) -> None:
+    """Wait until the app is connected and no script run is going on."""
+    page.wait_for_selector(IDLE, timeout=WAIT_MS)
+
+
+def goto(page: Page, url: str) -> None:
+    """Open a URL and wait for the app's first script run to finish."""
+    page.goto(url)
+    page.wait_for_selector(APP_STATE, timeout=WAIT_MS)
+    idle(page)
+
+
+def rerun(page: Page, action) -> None:
+    """Do an action that makes Streamlit rerun the script, and wait until that run has finished and drawn."""
+    idle(page)
+    # The server's "script finished" message is the sure sign: a quick run can start and end
+    # between two renders, so the page's script-state attribute may never show it.
+    with _SOCKETS[page].expect_event("framereceived", predicate=_run_finished, timeout=WAIT_MS):
+        action()
+    idle(page)
+
+
+def key(page: Page, name: str) -> Locator:
+    """The element container of the widget with this Streamlit key."""
+    return page.locator(f".st-key-{name}")
+
+
+def fill(page: Page, name: str, value: object, submit: bool = False) -> None:
+    """Type into a text or number input by key; outside a form, commit it (Enter) and wait for the rerun."""
+    box = key(page, name).locator("input, textarea").first
+    if submit:
+        rerun(page, lambda: (box.fill(str(value)), box.press("Enter")))
+    else:
+        box.fill(str(value))
+
+
+def click(page: Page, name: str) -> None:
+    """Click the button with this key and wait for the run it starts."""
+    rerun(page, lambda: key(page, name).locator("button").first.click())
+
+
+def choose(page: Page, name: str, option: str, rerun_after: bool = False) -> None:
+    """Pick an option by its visible text in a selectbox or multiselect with this key."""
+    def pick() -> None:
+        key(page, name).locator("[role=combobox]").first.click()
+        page.get_by_role("option", name=option, exact=True).click()
+        page.keyboard.press("Escape")
+
+    if rerun_after:
+        rerun(page, pick)
+    else:
+        pick()
+
+
+def login(page: Page, base_url: str, username: str, password: str) -> None:
+    """Log in through the login form and wait for the logged-in sidebar."""
+    goto(page, base_url)
+    fill(page, "login_username", username)
+    fill(page, "login_password", password)
+    key(page, "login_submit").locator("button").click()
+    expect(key(page, "logout_button")).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+    # The re-login cookie is written by a component after the run; a new page load before it lands
+    # would be a logged-out session.
+    wait_cookie(page, COOKIE)
+
+
+def logout(page: Page) -> None:
+    """Press the sidebar's logout button and wait for the login form."""
+    key(page, "logout_button").locator("button").click()
+    expect(key(page, "login_submit")).to_be_visible(timeout=WAIT_MS)
+    idle(page)
+
+
+def wait_cookie(page: Page, name: str, present: bool = True) -> None:
+    """Wait until the browser holds (or no longer holds) the named cookie."""
+    check = f"() => document.cookie.split('; ').some(c => c.startsWith('{name}=')) === {str(present).lower()}"
+    page.wait_for_function(check, timeout=WAIT_MS)
+
+
+def errors(page: Page) -> list[str]:
+    """The texts of the error messages on the page."""
+    found = page.locator("[data-testid='stAlertContentError'] [data-testid='stMarkdownContainer']")
+    return [e.inner_text().strip() for e in found.all()]
+
+
+def metric(page: Page, label_key: str) -> Locator:
+    """The value of the headline metric whose label is t(label_key)."""
+    box = page.locator("[data-testid='stMetric']").filter(
+        has=page.locator("[data-testid='stMetricLabel']", has_text=re.compile(f"^{re.escape(t(label_key))}$")))
+    return box.locator("[data-testid='stMetricValue']")
+
+
+def drawn(page: Page) -> None:
+    """Wait until the run is over, no placeholder is left and every visible chart and table has drawn itself."""
+    idle(page)
+    # Charts and tables inside a hidden tab only draw when their tab is opened.
+    page.wait_for_function(
+        """() => {
+             const shown = sel => [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length > 0);
+             return shown("[data-testid='stSkeleton'], [data-testid='stSpinner']").length === 0
+               && shown("[data-testid='stVegaLiteChart']").every(
+                    c => [...c.querySelectorAll('canvas, svg')].some(g => g.getBoundingClientRect().width > 50))
+               && shown("[data-testid='stDataFrame']").every(d => d.querySelector('canvas') !== null)
+               && document.fonts.status === 'loaded';
+           }""",
+        timeout=WAIT_MS)

@@ -1,0 +1,117 @@
+"""Every dashboard drawn in a real browser over the demo data, saved as PNG for the README (`make screenshots`)."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from lib import db as dbm
+from lib import forms, users
+from lib.i18n import t
+from tests.e2e import browser as b
+
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+ADMIN = ("admin", "demo-admin-2025")
+CLERK = ("thuky", "demo-thuky-2025")
+
+# (file name, URL path, heading key or None for presentation mode, whether the page draws charts)
+PAGES = (
+    ("overview", "", "nav.overview", False),  # the default page lives at the root address
+    ("attendance", "du-hop", "nav.attendance", True),
+    ("leaders", "can-bo-phu-trach", "nav.leaders", True),
+    ("weaknesses", "han-che", "nav.weakness_board", True),
+    ("quality", "chat-luong", "nav.quality", True),
+)
+
+
+@pytest.fixture(scope="module")
+def admin_page(demo_app, playwright_browser):
+    context = playwright_browser.new_context(viewport=b.VIEWPORT, locale="vi-VN")
+    context.set_default_timeout(b.WAIT_MS)
+    context.on("page", b.watch)
+    page = context.new_page()
+    b.login(page, demo_app.url, *ADMIN)
+    yield page
+    context.close()
+
+
+def shoot(page, name: str) -> Path:
+    """Once everything has drawn, save the first screen as <name>.png and the whole page as full/<name>.png."""
+    b.drawn(page)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    (SCREENSHOTS / "full").mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, animations="disabled")
+    # Streamlit scrolls inside its main element, so for the whole page the window grows to its height.
+    height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": b.VIEWPORT["width"], "height": min(max(height, b.VIEWPORT["height"]), 6000)})
+    b.drawn(page)
+    page.screenshot(path=SCREENSHOTS / "full" / f"{name}.png", animations="disabled")
+    page.set_viewport_size(b.VIEWPORT)
+    assert path.stat().st_size > 20_000  # a drawn page, not a blank one
+    return path
+
+
+@pytest.mark.parametrize(("name", "path", "heading", "charts"), PAGES, ids=[p[0] for p in PAGES])
+def test_dashboard_screenshot(demo_app, admin_page, name, path, heading, charts):
+    b.goto(admin_page, demo_app.at(path))
+    expect(admin_page.get_by_role("heading", name=t(heading), exact=True)).to_be_visible()
+    if charts:
+        expect(admin_page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+    assert b.errors(admin_page) == []
+    shoot(admin_page, name)
+
+
+def test_reports_screenshot(demo_app, admin_page):
+    b.goto(admin_page, demo_app.at("bao-cao"))
+    b.click(admin_page, "reports_generate")
+    expect(b.key(admin_page, "reports_download").get_by_role("button")).to_be_visible(timeout=60_000)
+    assert b.errors(admin_page) == []
+    shoot(admin_page, "reports")
+
+
+def test_presentation_screenshot(demo_app, admin_page):
+    b.goto(admin_page, demo_app.at("trinh-chieu"))
+    b.rerun(admin_page, lambda: b.key(admin_page, "pres_paused").locator("label").first.click())
+    slide = admin_page.get_by_role("heading", level=2)
+    for _ in range(7):  # on to the ranked attendance chart, the projector's main slide
+        if slide.inner_text().strip() == t("nav.attendance"):
+            break
+        b.click(admin_page, "pres_next")
+    expect(slide).to_have_text(t("nav.attendance"))
+    expect(admin_page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+    shoot(admin_page, "presentation")
+
+
+def _free_cell(db_path: Path, username: str) -> str:
+    """A cell of the clerk's first commune whose default meeting date has no regular meeting yet."""
+    today = date.today()
+    with dbm.read(db_path) as db:
+        who = users.actor_for(db, username)
+        unit = forms.units_in_scope(db, who)[0]
+        for cell in forms.cells_for_entry(db, unit["id"], today):
+            done = forms.existing_regular(db, cell["id"], forms.previous_month_day(today)) is not None
+            held_on = forms.default_held_on(cell["meeting_day"], today, done)
+            if not cell["valid_to"] and forms.existing_regular(db, cell["id"], held_on) is None:
+                return cell["name"]
+    raise AssertionError("the demo data has no cell free for a new meeting")
+
+
+def test_record_meeting_screenshot(demo_app, new_context):
+    page = new_context().new_page()
+    b.login(page, demo_app.url, *CLERK)
+    b.goto(page, demo_app.at("nhap-buoi-sinh-hoat"))
+    title = page.get_by_role("heading", name=t("nav.record_meeting"), exact=True)
+    expect(title).to_be_visible()
+    b.choose(page, "rec_cell", _free_cell(demo_app.db, CLERK[0]), rerun_after=True)
+    for field, value in (("members_total", 32), ("members_exempt", 2), ("present", 27), ("absent_excused", 2),
+                         ("absent_unexcused", 1), ("duration_minutes", 110), ("score", 86)):
+        b.fill(page, f"rec_{field}", value, submit=True)
+    topics = b.key(page, "rec_topics").locator("textarea")
+    b.rerun(page, lambda: (topics.fill("Quán triệt Nghị quyết Hội nghị Trung ương; kiểm điểm công tác tháng; "
+                                       "phân công đảng viên phụ trách hộ."), title.click()))
+    expect(page.get_by_text(t("page.record.count_ok", given=30, required=30, rate="90%"))).to_be_visible()
+    assert b.errors(page) == []
+    shoot(page, "record-meeting")
