@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+FAILURES = Path(__file__).resolve().parent / "screenshots" / "failures"
 START_TIMEOUT = 60  # seconds for Streamlit to answer /_stcore/health
 
 
@@ -142,9 +143,20 @@ def demo_app(tmp_path_factory):
     stop_app(app)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell at teardown whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def new_context(playwright_browser):
-    """A factory of fresh browser contexts (separate cookies, like separate computers), closed after the test."""
+def new_context(playwright_browser, request):
+    """A factory of fresh browser contexts (separate cookies, like separate computers), closed after the test.
+
+    When the test fails, every page it opened is saved to tests/e2e/screenshots/failures/ first.
+    """
     made = []
 
     def make(**kwargs):
@@ -156,5 +168,12 @@ def new_context(playwright_browser):
         return context
 
     yield make
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        folder = FAILURES / request.node.name.replace("/", "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, page in enumerate(p for context in made for p in context.pages):
+            page.screenshot(path=folder / f"page-{i}.png", full_page=True)
+        print(f"screenshots of the failed test's pages: {folder}")
     for context in made:
         context.close()
