@@ -421,6 +421,7 @@ def run(sizes: list[int], repeat: int, keep: bool, out: Path | None, period: str
     results = [measure_size(size, db_dir / f"bench-{size}.db", pages, repeat, period, today, keep, naive, log)
                for size in sizes]
     command = "python -m bench" + ("" if not argv else " " + shlex.join(argv))
+    info["load average at end (1/5/15 min)"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = markdown(results, info, command, repeat, period, today, notes)
     log("")
     log(main_table(results))
