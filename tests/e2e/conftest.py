@@ -19,8 +19,9 @@ from tests.e2e.browser import VIEWPORT, WAIT_MS, watch
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+# --disable-dev-shm-usage: CI containers often have a tiny /dev/shm, where chromium's tabs crash.
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 FAILURES = Path(__file__).resolve().parent / "screenshots" / "failures"
 START_TIMEOUT = 60  # seconds for Streamlit to answer /_stcore/health
 
