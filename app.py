@@ -28,11 +28,19 @@ elif who is None:
     pages += [st.Page("pages/login.py", title=t("nav.login"), url_path=spec.url_path) for spec in nav.PAGES]
 else:
     pages = {}
-    for spec in nav.pages_for(who.role):
-        # Pages still being written are left out rather than breaking the menu.
-        if (ROOT / spec.file).is_file():
-            page = st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path)
-            pages.setdefault(t(spec.section), []).append(page)
+    mine = [spec for spec in nav.pages_for(who.role) if (ROOT / spec.file).is_file()]
+    for i, spec in enumerate(mine):
+        # The first page is served at "/" and reserves its url_path without answering it, so it takes
+        # a placeholder path and a hidden twin answers at its real address (bookmarks keep working).
+        url_path = f"{spec.url_path}-trang-dau" if i == 0 else spec.url_path
+        page = st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=url_path)
+        pages.setdefault(t(spec.section), []).append(page)
+    hidden = [st.Page(mine[0].file, title=t(mine[0].title_key), url_path=mine[0].url_path, visibility="hidden")
+              ] if mine else []
+    # Addresses of pages outside the role answer with a refusal rather than "page not found".
+    hidden += [st.Page("pages/forbidden.py", title=t(spec.title_key), url_path=spec.url_path, visibility="hidden")
+               for spec in nav.PAGES if spec not in mine]
+    pages.setdefault(t(nav.SECTIONS[-1]), []).extend(hidden)
 
 page = st.navigation(pages, position="sidebar" if who else "hidden", expanded=True)
 # The authenticator renders its cookie component, so it comes after st.navigation (see auth.restore).

@@ -50,7 +50,9 @@ def _relative(script_path: str) -> str:
 
 def nav_files(at: AppTest) -> set[str]:
     """The page files (e.g. "pages/users.py") in the navigation of the last run."""
-    return {_relative(info["script_path"]) for info in at._registered_pages.values() if info.get("script_path")}
+    # pages/forbidden.py only answers (hidden) at the addresses of pages outside the role.
+    files = {_relative(info["script_path"]) for info in at._registered_pages.values() if info.get("script_path")}
+    return files - {"pages/forbidden.py"}
 
 
 def current_page(at: AppTest) -> str | None:

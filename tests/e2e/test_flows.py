@@ -120,11 +120,8 @@ def test_clerk_cannot_open_admin_pages_by_url(flow_app, new_context):
                                 ("nhat-ky", "nav.audit", "audit_"), ("danh-muc", "nav.directory", "dir_"),
                                 ("phan-cong", "nav.assignments", "asg_"), ("bao-cao", "nav.reports", "reports_")):
         b.goto(page, flow_app.at(path))
-        # Refused either by Streamlit (an address outside the menu: its "page not found" notice, then the main
-        # page) or by the page's own role check; never drawn.
-        refusal = page.get_by_role("dialog").filter(has_text="Page not found").or_(
-            page.get_by_text(t("perm.forbidden"), exact=True))
-        expect(refusal.first).to_be_visible()
+        # The address answers with the app's own refusal (not Streamlit's English "page not found"); never drawn.
+        expect(page.get_by_text(t("perm.page_forbidden"), exact=True)).to_be_visible()
         expect(page.get_by_role("heading", name=t(title), exact=True)).to_have_count(0)
         expect(page.locator(f"[class*='st-key-{prefix}']")).to_have_count(0)
         expect(page.get_by_test_id("stSidebarNav").get_by_text(t(title), exact=True)).to_have_count(0)
@@ -143,6 +140,9 @@ def test_logout_survives_reload_and_cookie_login_survives_reload(flow_app, new_c
     tab = page.context.new_page()
     b.goto(tab, flow_app.at("chat-luong"))
     expect(tab.get_by_role("heading", name=t("nav.quality"), exact=True)).to_be_visible()
+    # The first page of the menu answers at its own address too (a bookmark), not only at "/".
+    b.goto(tab, flow_app.at("tong-quan"))
+    expect(tab.get_by_role("heading", name=t("nav.overview"), exact=True)).to_be_visible()
     tab.close()
 
     b.logout(page)
