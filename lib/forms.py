@@ -59,6 +59,19 @@ def existing_regular(db: Database, cell_id: int | None, held_on: date | None, ow
     return row[0] if row else None
 
 
+def next_cell_to_record(db: Database, unit_id: int, saved_cell_id: int, held_on: date,
+                        today: date | None = None) -> int | None:
+    """After a save, the next cell of the unit (in form order) with no regular meeting in held_on's month."""
+    cells = [c["id"] for c in cells_for_entry(db, unit_id, today)]
+    if saved_cell_id not in cells:
+        return None
+    start = cells.index(saved_cell_id) + 1
+    for cell_id in cells[start:] + cells[:start]:
+        if existing_regular(db, cell_id, held_on) is None:
+            return cell_id
+    return None
+
+
 # ---- meeting form ----------------------------------------------------------------------
 
 def default_held_on(meeting_day: int | None, today: date, previous_recorded: bool = False) -> date:

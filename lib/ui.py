@@ -306,7 +306,8 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
     if mtype == MeetingType.THUONG_KY:
         dup = read(forms.existing_regular, cell_id, held_on, own_id)
         if dup:
-            st.error(t("page.record.duplicate", id=dup, month=held_on.strftime("%m/%Y")), icon=":material/block:")
+            # A notice before saving (the save itself is refused with an error naming the field).
+            st.warning(t("page.record.duplicate", id=dup, month=held_on.strftime("%m/%Y")), icon=":material/block:")
             st.page_link("pages/records.py", label=t("page.record.open_existing", id=dup),
                          icon=":material/open_in_new:", query_params={"id": str(dup)})
     return raw, forms.leaders_payload(chosen, reports)

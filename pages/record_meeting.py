@@ -1,6 +1,6 @@
 import streamlit as st
 
-from lib import meetings, ui
+from lib import forms, meetings, ui
 from lib.i18n import t
 
 who = ui.require_page("pages/record_meeting.py")
@@ -21,7 +21,11 @@ raw, leaders = form
 if st.button(t("page.record.save"), type="primary", key="rec_save", icon=":material/save:"):
     new_id = ui.write(meetings.create, raw, leaders)
     if new_id:
-        # Keep the commune (clerks usually enter several cells of one commune), clear the rest.
+        # Keep the commune (clerks usually enter several cells of one commune), move on to its next cell
+        # still without a regular meeting this month, and clear the rest.
         ui.clear_state("rec_", keep=("unit",))
+        next_cell = ui.read(forms.next_cell_to_record, st.session_state["rec_unit"], raw["cell_id"], raw["held_on"])
+        if next_cell is not None:
+            st.session_state["rec_cell"] = next_cell
         st.session_state["rec_flash"] = new_id
         st.rerun()

@@ -146,7 +146,27 @@ def test_record_meeting_saves_audits_and_clears_the_form(db_path, ids):
     assert at.text_area(key="rec_notes").value == ""
     assert at.multiselect(key="rec_leaders").value == []
     assert at.selectbox(key="rec_unit").value == ids["u1"]
+    # No alarm right after a good save: the month's meeting of the kept cell is a notice, not an error.
+    assert texts(at.error) == []
     no_markup_rendered(at)
+
+
+def test_forms_next_cell_to_record_skips_cells_already_recorded(db_path, ids):
+    from lib import directory
+
+    with dbm.write(db_path) as db:
+        extra = [directory.create_cell(db, SYSTEM, {"code": f"NL-{n}", "unit_id": ids["u1"], "name": f"Chi bộ ấp {n}",
+                                                    "cell_type": "ap_khom", "meeting_day": 5})
+                 for n in ("Rạch Mát", "Đon")]
+    # Form order is by name: Chi bộ ấp Cầu Đúc (c1), Chi bộ ấp Rạch Mát, Chi bộ ấp Đon.
+    add_meeting(db_path, extra[0], "2025-04-05")
+    with dbm.read(db_path) as db:
+        assert forms.next_cell_to_record(db, ids["u1"], ids["c1"], date(2025, 4, 30), date(2025, 6, 1)) == extra[1]
+        assert forms.next_cell_to_record(db, ids["u1"], extra[1], date(2025, 4, 30), date(2025, 6, 1)) == ids["c1"]
+    add_meeting(db_path, ids["c1"], "2025-04-30")
+    add_meeting(db_path, extra[1], "2025-04-05")
+    with dbm.read(db_path) as db:
+        assert forms.next_cell_to_record(db, ids["u1"], ids["c1"], date(2025, 4, 30), date(2025, 6, 1)) is None
 
 
 def test_record_meeting_counts_that_do_not_add_up_are_refused(db_path, ids):
