@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 
 from lib.domain import LeaderGroup, Rating, WeaknessCategory
-from lib.i18n import t
+from lib.i18n import get_language, t
 
 # Projector-sized defaults; presentation mode scales them up with styled(chart, scale).
 BASE_FONT = 15
@@ -25,6 +25,13 @@ AGE_BUCKETS = ("0-30", "31-90", "91-180", "181+")
 DURATION_BUCKETS = ("<60", "60-89", "90-119", "120+")
 
 
+def number_locale() -> dict:
+    """Vega's number format for the current language: Vietnamese writes 92,6% and 1.234."""
+    if get_language() == "vi":
+        return {"number": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " ₫"]}}
+    return {"number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["$", ""]}}
+
+
 def styled(chart: alt.TopLevelMixin, scale: float = 1.0, font: str | None = None) -> alt.TopLevelMixin:
     """Apply the large, readable fonts (scaled for presentation mode); font only for a PNG export."""
     size = round(BASE_FONT * scale)
@@ -32,7 +39,7 @@ def styled(chart: alt.TopLevelMixin, scale: float = 1.0, font: str | None = None
     # legend never squeezes the bars.
     return (
         chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
-        .configure(**({"font": font} if font else {}))
+        .configure(locale=number_locale(), **({"font": font} if font else {}))
         .configure_axis(labelFontSize=size, titleFontSize=size + 1, labelLimit=int(260 * scale))
         .configure_legend(labelFontSize=size, titleFontSize=size, symbolSize=120 * scale, labelLimit=int(320 * scale))
         .configure_title(fontSize=size + 5, anchor="start")

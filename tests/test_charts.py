@@ -253,3 +253,13 @@ def test_ranked_chart_leaves_out_units_without_meetings():
                                               "required": [0]})])
     names = [row["unit_name"] for row in dataset(charts.attendance_ranked_chart(df, 0.85).to_dict())]
     assert names == ["Xã Huyền Hội", "Xã Đức Mỹ", "Thị trấn Càng Long"]
+
+
+@pytest.mark.parametrize("lang, decimal", [("vi", ","), ("en", ".")])
+def test_styled_charts_write_numbers_in_the_users_language(lang, decimal):
+    import altair as alt
+
+    df = pd.DataFrame({"unit_code": ["NL"], "unit_name": ["Xã Nhị Long"], "rate": [0.926]})
+    with language(lang):
+        spec = charts.styled(alt.Chart(df).mark_bar().encode(x="rate:Q", y="unit_name:N")).to_dict()
+    assert spec["config"]["locale"]["number"]["decimal"] == decimal
