@@ -20,45 +20,16 @@ class Call:
 
 
 # In page order. Arguments by role: "period" the period asked for, "filters" the sidebar's
-# (none set), "quarter" today's quarter (the leaders page's "no attendance this quarter"),
-# "label" the period's text (compute, as the CLI calls it). Drill-downs run only after a
-# click, so they are listed apart and timed only in the per-function table.
+# (none set), "label" the period's text (compute, as the CLI calls it).
+# Each dashboard asks for one bundle of its figures (lib.metrics.*_page, keyed by the names of the
+# functions they equal); drill-downs run only after a click, so they are listed apart and timed
+# only in the per-function table.
 PAGES: dict[str, tuple[str | None, tuple[Call, ...]]] = {
-    "overview": ("pages/overview.py", (
-        Call("overview"),
-        Call("cells_missing_last_month", ("filters",)),
-        Call("leaders_below_assignment"),
-        Call("open_weaknesses", ("filters",)),
-    )),
-    "attendance": ("pages/attendance.py", (
-        Call("attendance_by_unit"),
-        Call("attendance_totals"),
-        Call("absences"),
-        Call("attendance_by_unit_month"),
-        Call("attendance_by_month"),
-        Call("missing_meetings"),
-    )),
-    "leaders": ("pages/leaders.py", (
-        Call("participation_by_leader"),
-        Call("participation_by_group"),
-        Call("report_status"),
-        Call("leader_totals"),
-        Call("leaders_without_attendance", ("quarter", "filters")),
-    )),
-    "weaknesses": ("pages/weakness_board.py", (
-        Call("weakness_summary"),
-        Call("weakness_matrix"),
-        Call("weakness_trend"),
-        Call("weakness_ageing", ("filters",)),
-        Call("open_weaknesses", ("filters",)),
-    )),
-    "quality": ("pages/quality.py", (
-        Call("rating_distribution"),
-        Call("properties"),
-        Call("short_meetings"),
-        Call("duration_bands"),
-        Call("quality_by_unit"),
-    )),
+    "overview": ("pages/overview.py", (Call("overview_page"),)),
+    "attendance": ("pages/attendance.py", (Call("attendance_page"),)),
+    "leaders": ("pages/leaders.py", (Call("leaders_page"),)),
+    "weaknesses": ("pages/weakness_board.py", (Call("weakness_page"),)),
+    "quality": ("pages/quality.py", (Call("quality_page"),)),
     "compute": (None, (Call("compute", ("label",)),)),
 }
 
@@ -84,8 +55,6 @@ class Context:
             return self.period.label
         if role == "filters":
             return metrics.Filters()
-        if role == "quarter":
-            return metrics.parse_period(f"{self.today.year}-Q{(self.today.month - 1) // 3 + 1}")
         if role == "one_unit":
             return metrics.Filters(unit_codes=(self.one_unit,))
         if role == "one_leader":

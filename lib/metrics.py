@@ -117,7 +117,21 @@ def _params(period: Period, filters: Filters | None, today: date, **extra: Any) 
 
 
 def _rows(db: Database, sql: str, params: dict[str, Any]) -> list[dict]:
-    return [dict(r) for r in db.query(sql, params)]
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _rows_by_kind(db: Database, sql: str, params: dict[str, Any],
+                  keys: dict[str, tuple[str, ...]]) -> dict[str, list[dict]]:
+    """The rows of a statement uniting several kinds of row (its first column), each kind with its own keys."""
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    picks = {kind: [(k, names.index(k)) for k in wanted] for kind, wanted in keys.items()}
+    out: dict[str, list[dict]] = {kind: [] for kind in keys}
+    for row in cursor:
+        out[row[0]].append({k: row[i] for k, i in picks[row[0]]})
+    return out
 
 
 # Units are mapped to the unit they report under: themselves, or with rollup the last
@@ -162,71 +176,106 @@ cell_months as (
 ON_SCHEDULE = """(cast(substr(held_on, 9, 2) as integer) = meeting_day
     or (cast(substr(held_on, 9, 2) as integer) < meeting_day and substr(date(held_on, '+1 day'), 9, 2) = '01'))"""
 
-# One pass over the period's meetings (the partial index's held_on range), per cell or
-# cell-month, then summed to the level asked for. Coverage and on-schedule are
-# about regular meetings by definition, so the meeting-type filter narrows only the attendance
-# sums; a regular meeting is "held" for a cell-month only when that month is a cell-month;
-# cells without a fixed day have no schedule to keep.
-ATTENDANCE_SQL = SCOPE_SQL + CELL_MONTHS_SQL + """,
-per_cell as (
-    select sc.unit_id, sc.cell_id{month},
-           count(*) filter (where typed) as meetings,
-           sum(m.members_total - m.members_exempt) filter (where typed) as required,
-           sum(m.present) filter (where typed) as present,
-           sum(m.absent_excused) filter (where typed) as absent_excused,
-           sum(m.absent_unexcused) filter (where typed) as absent_unexcused,
-           count(*) filter (where regular and sc.meeting_day is not null) as regular,
-           count(*) filter (where regular and """ + ON_SCHEDULE + """) as on_schedule,
-           count(distinct substr(m.held_on, 1, 7)) filter (
-               where regular and substr(m.held_on, 1, 7) in (select month from months)
-                 and (sc.valid_from is null or sc.valid_from <= substr(m.held_on, 1, 7) || '-01')
-                 and (sc.valid_to is null or sc.valid_to >= substr(m.held_on, 1, 7) || '-01')
-           ) as held
-    from (
-        select m.cell_id, m.held_on, m.members_total, m.members_exempt, m.present, m.absent_excused,
-               m.absent_unexcused, m.mtype = 'thuong_ky' as regular,
-               (:mtypes is null or m.mtype in (select value from json_each(:mtypes))) as typed
-        from meetings m
-        where m.deleted_at is null and m.held_on between :start and :end
-    ) m cross join scope_cells sc on sc.cell_id = m.cell_id
-    -- grouped on scope_cells' column: grouping on m.cell_id tempts the planner to walk the
-    -- whole meetings(cell_id, held_on) index to save a sort
-    group by sc.cell_id{per_month}
+# The meeting-type filter; it narrows the attendance sums only.
+TYPED = "(:mtypes is null or m.mtype in (select value from json_each(:mtypes)))"
+
+# The cell-months without a regular meeting (the missing meetings): one set difference between
+# the cell-months and the (cell, month) of the period's regular meetings, which the partial
+# index's held_on range gives without a per-cell-month probe.
+MISSING_CTE = """,
+missing(cell_id, month) as materialized (
+    select cell_id, month from cell_months
+    except
+    select m.cell_id, substr(m.held_on, 1, 7) from meetings m
+    where m.deleted_at is null and m.held_on between :start and :end and m.mtype = 'thuong_ky'
+)"""
+
+# One pass over the period's meetings (the partial index's held_on range) grouped by the cell's
+# own unit (and cell or month, by level); scope then maps the few groups to the unit they report
+# under. A cell-month is held unless it is missing, so coverage needs no count of distinct months.
+# Coverage and on-schedule are about regular meetings by definition, so the meeting-type filter
+# narrows only the attendance sums; cells without a fixed day have no schedule to keep.
+ATTENDANCE_CTES = SCOPE_SQL + CELL_MONTHS_SQL + MISSING_CTE + """,
+own as (
+    select c.unit_id{own_select},
+           count(*) filter (where """ + TYPED + """) as meetings,
+           sum(m.members_total - m.members_exempt) filter (where """ + TYPED + """) as required,
+           sum(m.present) filter (where """ + TYPED + """) as present,
+           sum(m.absent_excused) filter (where """ + TYPED + """) as absent_excused,
+           sum(m.absent_unexcused) filter (where """ + TYPED + """) as absent_unexcused,
+           count(*) filter (where m.mtype = 'thuong_ky' and c.meeting_day is not null) as regular,
+           count(*) filter (where m.mtype = 'thuong_ky' and """ + ON_SCHEDULE + """) as on_schedule
+    from meetings m join cells c on c.id = m.cell_id
+    where m.deleted_at is null and m.held_on between :start and :end
+      -- without a unit or cell-type filter every cell is in scope, and the check is skipped
+      and ((:unit_codes is null and :cell_types is null) or c.id in (select cell_id from scope_cells))
+    group by c.unit_id{own_group}
 ),
-att as (
-    select {keys}, sum(meetings) as meetings, sum(required) as required, sum(present) as present,
-           sum(absent_excused) as absent_excused, sum(absent_unexcused) as absent_unexcused,
-           sum(regular) as regular, sum(on_schedule) as on_schedule, sum(held) as held
-    from per_cell group by {keys}
-),
-cov as (select {keys}, count(*) as cell_months from cell_months group by {keys}),
-keyset as (select {keys} from att union select {keys} from cov)
+cov({keys}, cell_months) as ({cov}),
+parts({keys}, meetings, required, present, absent_excused, absent_unexcused, regular, on_schedule,
+      cell_months, missing) as (
+    select su.report_id{own_keys}, meetings, required, present, absent_excused, absent_unexcused, regular,
+           on_schedule, 0, 0
+    from own o join scope_units su on su.unit_id = o.unit_id
+    union all
+    select {keys}, 0, 0, 0, 0, 0, 0, 0, cell_months, 0 from cov
+    union all
+    select sc.unit_id{missing_keys}, 0, 0, 0, 0, 0, 0, 0, 0, 1
+    from missing x join scope_cells sc on sc.cell_id = x.cell_id
+)"""
+
+ATTENDANCE_SUMS = """sum(p.meetings) as meetings, sum(p.required) as required, sum(p.present) as present,
+       sum(p.absent_excused) as absent_excused, sum(p.absent_unexcused) as absent_unexcused,
+       sum(p.cell_months) as cell_months, sum(p.cell_months) - sum(p.missing) as held,
+       sum(p.regular) as regular, sum(p.on_schedule) as on_schedule"""
+
+ATTENDANCE_SQL = ATTENDANCE_CTES + """
 select {names},
-       coalesce(att.meetings, 0) as meetings, coalesce(att.required, 0) as required,
-       coalesce(att.present, 0) as present, coalesce(att.absent_excused, 0) as absent_excused,
-       coalesce(att.absent_unexcused, 0) as absent_unexcused,
-       coalesce(cov.cell_months, 0) as cell_months, coalesce(att.held, 0) as held,
-       coalesce(att.regular, 0) as regular, coalesce(att.on_schedule, 0) as on_schedule
-from keyset k
-left join att using ({keys}) left join cov using ({keys})
-join units u on u.id = k.unit_id {join}
+       """ + ATTENDANCE_SUMS + """
+from parts p join units u on u.id = p.unit_id {join}
+group by {group}
 order by {order}
 """
 
+# Cells valid over the same days have the same cell-months: the unit levels count them per
+# span of validity rather than per cell.
+_SPANS = """
+    select s.unit_id{month}, sum(s.cells)
+    from (select unit_id, valid_from, valid_to, count(*) as cells from scope_cells
+          group by unit_id, valid_from, valid_to) s
+    join months
+      on (s.valid_from is null or s.valid_from <= months.month || '-01')
+     and (s.valid_to is null or s.valid_to >= months.month || '-01')
+    group by s.unit_id{month}"""
+
 LEVELS = {
-    "unit": {"keys": "unit_id", "month": "", "per_month": "",
-             "names": "u.code as unit_code, u.name as unit_name", "join": "", "order": "u.code"},
-    "cell": {"keys": "unit_id, cell_id", "month": "", "per_month": "",
+    "unit": {"keys": "unit_id", "own_select": "", "own_group": "", "own_keys": "", "missing_keys": "",
+             "cov": _SPANS.format(month=""), "names": "u.code as unit_code, u.name as unit_name", "join": "",
+             "group": "p.unit_id", "order": "u.code"},
+    "cell": {"keys": "unit_id, cell_id", "own_select": ", c.id as cell_id", "own_group": ", c.id",
+             "own_keys": ", o.cell_id", "missing_keys": ", x.cell_id",
+             "cov": "select unit_id, cell_id, count(*) from cell_months group by unit_id, cell_id",
              "names": "u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name, "
                       "c.cell_type, c.meeting_day",
-             "join": "join cells c on c.id = k.cell_id", "order": "u.code, c.code"},
-    "unit_month": {"keys": "unit_id, month", "month": ", substr(m.held_on, 1, 7) as month", "per_month": ", month",
-                   "names": "u.code as unit_code, u.name as unit_name, k.month", "join": "",
-                   "order": "u.code, k.month"},
+             "join": "join cells c on c.id = p.cell_id", "group": "p.unit_id, p.cell_id", "order": "u.code, c.code"},
+    "unit_month": {"keys": "unit_id, month", "own_select": ", substr(m.held_on, 1, 7) as month",
+                   "own_group": ", month", "own_keys": ", o.month", "missing_keys": ", x.month",
+                   "cov": _SPANS.format(month=", months.month"),
+                   "names": "u.code as unit_code, u.name as unit_name, p.month", "join": "",
+                   "group": "p.unit_id, p.month", "order": "u.code, p.month"},
 }
 
+ATTENDANCE_KEYS = ("meetings", "required", "present", "absent_excused", "absent_unexcused", "cell_months", "held",
+                   "regular", "on_schedule")
 UNIT_KEYS = ("unit_code", "unit_name", "meetings", "required", "present", "absent_excused", "absent_unexcused",
              "rate", "cell_months", "held", "coverage", "on_schedule_rate")
+
+
+def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    row["rate"] = _rate(row["present"], row["required"])
+    row["coverage"] = _rate(row["held"], row["cell_months"])
+    row["on_schedule_rate"] = _rate(row["on_schedule"], row["regular"])
+    return row
 
 
 def _attendance(db: Source, level: str, period: Period | str, filters: Filters | None,
@@ -234,11 +283,24 @@ def _attendance(db: Source, level: str, period: Period | str, filters: Filters |
     period, today = parse_period(period), today or date.today()
     with session(db) as conn:
         rows = _rows(conn, ATTENDANCE_SQL.format(**LEVELS[level]), _params(period, filters, today))
-    for r in rows:
-        r["rate"] = _rate(r["present"], r["required"])
-        r["coverage"] = _rate(r["held"], r["cell_months"])
-        r["on_schedule_rate"] = _rate(r["on_schedule"], r["regular"])
-    return rows
+    return [_with_rates(r) for r in rows]
+
+
+def _units_of(unit_months: list[dict]) -> list[dict]:
+    """The unit figures from the unit-month ones (sorted by unit), summed over the months."""
+    units: dict[str, dict] = {}
+    for r in unit_months:
+        unit = units.setdefault(r["unit_code"], {"unit_code": r["unit_code"], "unit_name": r["unit_name"],
+                                                 **dict.fromkeys(ATTENDANCE_KEYS, 0)})
+        for k in ATTENDANCE_KEYS:
+            unit[k] += r[k]
+    return [{k: u[k] for k in UNIT_KEYS} for u in map(_with_rates, units.values())]
+
+
+def _by_month(unit_months: list[dict], period: Period, today: date) -> list[dict]:
+    """Per counted month, the unit-month figures summed over the units."""
+    return [{"month": month, **_totals([r for r in unit_months if r["month"] == month])}
+            for month in _counted_months(period, today)]
 
 
 def attendance_by_unit(db: Source, period: Period | str, filters: Filters | None = None,
@@ -263,9 +325,7 @@ def attendance_by_month(db: Source, period: Period | str, filters: Filters | Non
                         today: date | None = None) -> list[dict]:
     """Per counted month ("YYYY-MM", none after this month): everything in the filters summed."""
     period, today = parse_period(period), today or date.today()
-    rows = attendance_by_unit_month(db, period, filters, today)
-    return [{"month": month, **_totals([r for r in rows if r["month"] == month])}
-            for month in _counted_months(period, today)]
+    return _by_month(attendance_by_unit_month(db, period, filters, today), period, today)
 
 
 FIRST_MEETING_SQL = """
@@ -283,13 +343,14 @@ def data_years(db: Source, today: date | None = None) -> list[int]:
 
 
 def _totals(rows: list[dict]) -> dict[str, Any]:
-    keys = ("meetings", "required", "present", "absent_excused", "absent_unexcused", "cell_months", "held",
-            "regular", "on_schedule")
-    tot = {k: sum(r[k] for r in rows) for k in keys}
-    tot["rate"] = _rate(tot["present"], tot["required"])
-    tot["coverage"] = _rate(tot["held"], tot["cell_months"])
-    tot["on_schedule_rate"] = _rate(tot["on_schedule"], tot["regular"])
-    return tot
+    return _with_rates({k: sum(r[k] for r in rows) for k in ATTENDANCE_KEYS})
+
+
+def _absences_of(tot: dict[str, Any]) -> dict[str, Any]:
+    return {"required": tot["required"], "present": tot["present"], "absent_excused": tot["absent_excused"],
+            "absent_unexcused": tot["absent_unexcused"],
+            "excused_share": _rate(tot["absent_excused"], tot["required"]),
+            "unexcused_share": _rate(tot["absent_unexcused"], tot["required"])}
 
 
 def attendance_totals(db: Source, period: Period | str, filters: Filters | None = None,
@@ -301,45 +362,81 @@ def attendance_totals(db: Source, period: Period | str, filters: Filters | None 
 def absences(db: Source, period: Period | str, filters: Filters | None = None,
              today: date | None = None) -> dict[str, Any]:
     """Members required, present, absent with and without reason, and the shares of the required."""
-    tot = attendance_totals(db, period, filters, today)
-    return {"required": tot["required"], "present": tot["present"], "absent_excused": tot["absent_excused"],
-            "absent_unexcused": tot["absent_unexcused"],
-            "excused_share": _rate(tot["absent_excused"], tot["required"]),
-            "unexcused_share": _rate(tot["absent_unexcused"], tot["required"])}
+    return _absences_of(attendance_totals(db, period, filters, today))
 
 
-MISSING_SQL = SCOPE_SQL + CELL_MONTHS_SQL + """
-select u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name,
-       cm.month, case when cm.month = :current_month then 'not_yet_held' else 'missing' end as status
-from cell_months cm
-join cells c on c.id = cm.cell_id
-join units u on u.id = cm.unit_id
-where not exists (
-    select 1 from meetings m
-    where m.cell_id = cm.cell_id and m.held_on >= cm.month || '-01'
-      and m.held_on < date(cm.month || '-01', '+1 month')
-      and m.mtype = 'thuong_ky' and m.deleted_at is null
-)
-order by u.code, c.code, cm.month
+MISSING_ROWS = """
+select u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name, x.month,
+       case when x.month = :current_month then 'not_yet_held' else 'missing' end as status
+from missing x
+join scope_cells sc on sc.cell_id = x.cell_id
+join cells c on c.id = x.cell_id
+join units u on u.id = sc.unit_id"""
+
+MISSING_SQL = SCOPE_SQL + CELL_MONTHS_SQL + MISSING_CTE + MISSING_ROWS + """
+order by u.code, c.code, x.month
 """
+
+# The attendance page in one statement: the unit-month figures and the list of missing meetings
+# come from the same pass over the meetings and the same set of missing cell-months.
+ATTENDANCE_PAGE_SQL = (ATTENDANCE_CTES + """
+select 'unit_month' as kind, u.code as unit_code, u.name as unit_name, null as cell_code, null as cell_name,
+       p.month, null as status,
+       """ + ATTENDANCE_SUMS + """
+from parts p join units u on u.id = p.unit_id
+group by p.unit_id, p.month
+union all
+select 'missing', unit_code, unit_name, cell_code, cell_name, month, status,
+       null, null, null, null, null, null, null, null, null
+from (""" + MISSING_ROWS + """
+)
+order by kind, unit_code, cell_code, month
+""").format(**LEVELS["unit_month"])
+
+
+def _missing_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["status_label"] = t(f"metrics.{row['status']}")
+    return row
+
+
+def _current_month(today: date) -> str:
+    return f"{today.year}-{today.month:02d}"
 
 
 def missing_meetings(db: Source, period: Period | str, filters: Filters | None = None,
                      today: date | None = None) -> list[dict]:
     """Cell-months without a regular meeting; in the current month they are "not yet held"."""
     period, today = parse_period(period), today or date.today()
-    params = _params(period, filters, today, current_month=f"{today.year}-{today.month:02d}")
+    params = _params(period, filters, today, current_month=_current_month(today))
     with session(db) as conn:
         rows = _rows(conn, MISSING_SQL, params)
-    for r in rows:
-        r["status_label"] = t(f"metrics.{r['status']}")
-    return rows
+    return [_missing_row(r) for r in rows]
 
 
 def cells_missing_last_month(db: Source, filters: Filters | None = None, today: date | None = None) -> list[dict]:
     """Cells that held no regular meeting last month (the month before today's)."""
     today = today or date.today()
     return missing_meetings(db, month_period(today.replace(day=1) - timedelta(days=1)), filters, today)
+
+
+MISSING_KEYS = ("unit_code", "unit_name", "cell_code", "cell_name", "month", "status")
+UNIT_MONTH_KEYS = ("unit_code", "unit_name", "month", *ATTENDANCE_KEYS)
+
+
+def attendance_page(db: Source, period: Period | str, filters: Filters | None = None,
+                    today: date | None = None) -> dict[str, Any]:
+    """The attendance page's figures from one statement, each under the name of the function it equals."""
+    period, today = parse_period(period), today or date.today()
+    params = _params(period, filters, today, current_month=_current_month(today))
+    with session(db) as conn:
+        rows = _rows_by_kind(conn, ATTENDANCE_PAGE_SQL, params,
+                             {"unit_month": UNIT_MONTH_KEYS, "missing": MISSING_KEYS})
+    unit_months = [_with_rates(r) for r in rows["unit_month"]]
+    missing = [_missing_row(r) for r in rows["missing"]]
+    totals = _totals(unit_months)
+    return {"attendance_by_unit": _units_of(unit_months), "attendance_totals": totals, "absences": _absences_of(totals),
+            "attendance_by_unit_month": unit_months, "attendance_by_month": _by_month(unit_months, period, today),
+            "missing_meetings": missing}
 
 
 # Per assignment: expected in thirds of required_per_quarter (exact integers), the
@@ -418,15 +515,6 @@ group by p.leader_id
 order by l.code
 """
 
-BY_GROUP_SQL = ASSIGNMENT_SQL + """
-select l.grp, count(distinct p.leader_id) as leaders, count(*) as assignments,
-       sum(p.expected_thirds) as expected_thirds, sum(p.attended) as attended,
-       sum(p.capped_thirds) as capped_thirds, sum(p.reports) as reports,
-       sum(p.late_reports) as late_reports, sum(p.missing_reports) as missing_reports
-from per_assignment p join leaders l on l.id = p.leader_id
-group by l.grp
-"""
-
 LEADER_MEETINGS_SQL = ASSIGNMENT_SQL + """
 select x.assignment_id, x.meeting_id, x.held_on, x.mtype, u.code as unit_code, u.name as unit_name,
        c.code as cell_code, c.name as cell_name, x.report_submitted_on, x.report_status
@@ -439,17 +527,19 @@ order by x.held_on, c.code
 """
 
 
+def _with_compliance(row: dict[str, Any]) -> dict[str, Any]:
+    row["expected"] = round(row["expected_thirds"] / 3, 4)
+    row["compliance"] = _rate(row["capped_thirds"], row["expected_thirds"])
+    return row
+
+
 def _participation(db: Source, sql: str, period: Period | str, filters: Filters | None,
-                   today: date | None, **extra: Any) -> list[dict]:
+                   today: date | None, report_days: int | None = None, **extra: Any) -> list[dict]:
     period, today = parse_period(period), today or date.today()
     with session(db) as conn:
-        params = _params(period, filters, today, report_days=thresholds(conn).report_days, **extra)
-        rows = _rows(conn, sql, params)
-    for r in rows:
-        if "expected_thirds" in r:
-            r["expected"] = round(r["expected_thirds"] / 3, 4)
-            r["compliance"] = _rate(r["capped_thirds"], r["expected_thirds"])
-    return rows
+        days = thresholds(conn).report_days if report_days is None else report_days
+        rows = _rows(conn, sql, _params(period, filters, today, report_days=days, **extra))
+    return [_with_compliance(r) if "expected_thirds" in r else r for r in rows]
 
 
 def leader_participation(db: Source, period: Period | str, filters: Filters | None = None,
@@ -465,12 +555,26 @@ def participation_by_leader(db: Source, period: Period | str, filters: Filters |
     return _participation(db, BY_LEADER_SQL, period, filters, today)
 
 
+GROUP_SUMS = ("assignments", "expected_thirds", "attended", "capped_thirds", "reports", "late_reports",
+              "missing_reports")
+
+
+def _groups_of(leaders: list[dict]) -> list[dict]:
+    """Per leader group (Standing Committee first): its leaders counted and their rows summed."""
+    groups: dict[str, dict] = {}
+    for r in leaders:
+        group = groups.setdefault(r["grp"], {"grp": r["grp"], "leaders": 0, **dict.fromkeys(GROUP_SUMS, 0)})
+        group["leaders"] += 1
+        for k in GROUP_SUMS:
+            group[k] += r[k]
+    order = {g.value: i for i, g in enumerate(LeaderGroup)}
+    return sorted(map(_with_compliance, groups.values()), key=lambda r: (order.get(r["grp"], len(order)), r["grp"]))
+
+
 def participation_by_group(db: Source, period: Period | str, filters: Filters | None = None,
                            today: date | None = None) -> list[dict]:
     """Per leader group (Standing Committee first): the leader sums and compliance."""
-    order = {g.value: i for i, g in enumerate(LeaderGroup)}
-    rows = _participation(db, BY_GROUP_SQL, period, filters, today)
-    return sorted(rows, key=lambda r: (order.get(r["grp"], len(order)), r["grp"]))
+    return _groups_of(participation_by_leader(db, period, filters, today))
 
 
 def participation_by_assignment(db: Source, period: Period | str, filters: Filters | None = None,
@@ -488,35 +592,65 @@ def leader_meetings(db: Source, period: Period | str, leader_code: str, filters:
     return rows
 
 
+def _report_status(groups: list[dict]) -> dict[str, int]:
+    attended = sum(r["attended"] for r in groups)
+    late = sum(r["late_reports"] for r in groups)
+    missing = sum(r["missing_reports"] for r in groups)
+    return {"attended": attended, "on_time": attended - late - missing, "late": late, "missing": missing}
+
+
 def report_status(db: Source, period: Period | str, filters: Filters | None = None,
                   today: date | None = None) -> dict[str, int]:
     """Attendances counted for assignments, and their reports on time, late and missing."""
-    rows = participation_by_group(db, period, filters, today)
-    attended = sum(r["attended"] for r in rows)
-    late = sum(r["late_reports"] for r in rows)
-    missing = sum(r["missing_reports"] for r in rows)
-    return {"attended": attended, "on_time": attended - late - missing, "late": late, "missing": missing}
+    return _report_status(participation_by_group(db, period, filters, today))
+
+
+def _without_attendance(leaders: list[dict]) -> list[dict]:
+    return [r for r in leaders if r["expected_thirds"] > 0 and r["attended"] == 0]
 
 
 def leaders_without_attendance(db: Source, period: Period | str, filters: Filters | None = None,
                                today: date | None = None) -> list[dict]:
     """Leaders expected at meetings in the period who attended none."""
-    return [r for r in participation_by_leader(db, period, filters, today)
-            if r["expected_thirds"] > 0 and r["attended"] == 0]
+    return _without_attendance(participation_by_leader(db, period, filters, today))
+
+
+def _below_assignment(leaders: list[dict]) -> list[dict]:
+    rows = [r for r in leaders if r["compliance"] is not None and r["compliance"] < 1]
+    return sorted(rows, key=lambda r: (r["compliance"], r["leader_code"]))
 
 
 def leaders_below_assignment(db: Source, period: Period | str, filters: Filters | None = None,
                              today: date | None = None) -> list[dict]:
     """Leaders whose compliance is under 1 in the period, lowest first."""
-    rows = [r for r in participation_by_leader(db, period, filters, today)
-            if r["compliance"] is not None and r["compliance"] < 1]
-    return sorted(rows, key=lambda r: (r["compliance"], r["leader_code"]))
+    return _below_assignment(participation_by_leader(db, period, filters, today))
 
 
 def leader_totals(db: Source, period: Period | str, filters: Filters | None = None,
                   today: date | None = None) -> dict[str, Any]:
     """Expected, attended, compliance and reports over every assignment in the filters."""
     return _compliance_totals(participation_by_group(db, period, filters, today))
+
+
+def quarter_of(day: date) -> Period:
+    """The quarter containing a day."""
+    return parse_period(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+
+
+def leaders_page(db: Source, period: Period | str, filters: Filters | None = None,
+                 today: date | None = None) -> dict[str, Any]:
+    """The leaders page's figures under the names of the functions they equal; nobody attended: today's quarter."""
+    period, today = parse_period(period), today or date.today()
+    quarter = quarter_of(today)
+    with session(db) as conn:
+        days = thresholds(conn).report_days
+        leaders = _participation(conn, BY_LEADER_SQL, period, filters, today, days)
+        in_quarter = leaders if quarter == period else _participation(conn, BY_LEADER_SQL, quarter, filters, today,
+                                                                      days)
+    groups = _groups_of(leaders)
+    return {"participation_by_leader": leaders, "participation_by_group": groups,
+            "report_status": _report_status(groups), "leader_totals": _compliance_totals(groups),
+            "leaders_without_attendance": _without_attendance(in_quarter)}
 
 
 def _compliance_totals(rows: list[dict]) -> dict[str, Any]:
@@ -529,14 +663,24 @@ def _compliance_totals(rows: list[dict]) -> dict[str, Any]:
 
 # Weaknesses: the cell-type filter keeps those on a cell of those types (a unit-level one
 # has no type); meeting types do not apply to them.
-WEAKNESS_SCOPE_SQL = SCOPE_SQL + """,
+SCOPED_WEAKNESSES = """,
 scoped_weaknesses as materialized (
     select w.id, w.unit_id, su.report_id, w.cell_id, w.category, w.severity, w.status,
            w.noted_on, w.due_on, w.resolved_on
     from weaknesses w cross join scope_units su
     where su.unit_id = w.unit_id and w.deleted_at is null
-      and (:cell_types is null or w.cell_id in (select cell_id from scope_cells))
+      and (:cell_types is null or w.cell_id in (select cell_id from scope_cells))"""
+
+WEAKNESS_SCOPE_SQL = SCOPE_SQL + SCOPED_WEAKNESSES + "\n)"
+
+# The weakness page keeps only the weaknesses its figures can see: those open now, those noted
+# in the period, and resolved ones whose resolution falls in the period or leaves them open at the
+# end of one of its months. Years of weaknesses resolved long ago are read once and not kept.
+WEAKNESS_PAGE_SCOPE_SQL = SCOPE_SQL + SCOPED_WEAKNESSES + """
+      and (w.status != 'resolved' or w.noted_on between :start and :end
+           or w.resolved_on between :start and :end or (w.noted_on <= :end and w.resolved_on >= :start))
 )"""
+
 
 WEAKNESS_SUMMARY_SQL = WEAKNESS_SCOPE_SQL + """
 select 'category' as dim, category as key, count(*) as n, 0 as resolved
@@ -564,7 +708,7 @@ from (
 )
 """
 
-OPEN_WEAKNESSES_SQL = WEAKNESS_SCOPE_SQL + """
+OPEN_WEAKNESS_ROWS = """
 select w.id, u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name,
        w.category, w.severity, w.status, w.noted_on, w.due_on,
        cast(julianday(:today) - julianday(w.noted_on) as integer) as age_days,
@@ -572,7 +716,9 @@ select w.id, u.code as unit_code, u.name as unit_name, c.code as cell_code, c.na
 from scoped_weaknesses w
 join units u on u.id = w.report_id
 left join cells c on c.id = w.cell_id
-where w.status != 'resolved'
+where w.status != 'resolved'"""
+
+OPEN_WEAKNESSES_SQL = WEAKNESS_SCOPE_SQL + OPEN_WEAKNESS_ROWS + """
 order by age_days desc, w.id
 """
 
@@ -593,19 +739,52 @@ select u.code as unit_code, u.name as unit_name, w.category, count(*) as n,
 from scoped_weaknesses w join units u on u.id = w.report_id
 where w.noted_on between :start and :end
 group by u.code, w.category
-order by u.code
+order by u.code, w.category
 """
 
-WEAKNESS_TREND_SQL = WEAKNESS_SCOPE_SQL + """
-select months.month,
-       (select count(*) from scoped_weaknesses w where substr(w.noted_on, 1, 7) = months.month) as noted,
-       (select count(*) from scoped_weaknesses w
-        where w.status = 'resolved' and substr(w.resolved_on, 1, 7) = months.month) as resolved,
-       (select count(*) from scoped_weaknesses w
-        where w.noted_on <= date(months.month || '-01', '+1 month', '-1 day')
-          and (w.status != 'resolved' or w.resolved_on > date(months.month || '-01', '+1 month', '-1 day'))
-       ) as open_at_end
-from months order by months.month
+# Every month's counts are sums over the weaknesses grouped by the month noted, whether resolved
+# and the month resolved: one pass and a few hundred groups instead of a scan per month.
+# Open at a month's end: noted by then and not resolved by then (resolved without a date: never open).
+TREND_CTE = """,
+trend_groups as (
+    select substr(noted_on, 1, 7) as nm, status = 'resolved' as done, substr(resolved_on, 1, 7) as rm,
+           count(*) as n
+    from scoped_weaknesses
+    group by nm, done, rm
+),
+trend as (
+    select months.month,
+           coalesce(sum(g.n) filter (where g.nm = months.month), 0) as noted,
+           coalesce(sum(g.n) filter (where g.done and g.rm = months.month), 0) as resolved,
+           coalesce(sum(g.n) filter (where g.nm <= months.month and (not g.done or g.rm > months.month)), 0)
+               as open_at_end
+    from months left join trend_groups g on 1
+    group by months.month
+)"""
+
+WEAKNESS_TREND_SQL = WEAKNESS_SCOPE_SQL + TREND_CTE + """
+select month, noted, resolved, open_at_end from trend order by month
+"""
+
+# The weakness page in one statement over one reading of the weaknesses: the period's counts by
+# unit, category and status (summary and matrix), the trend, and the open ones (list, ageing).
+WEAKNESS_PAGE_SQL = WEAKNESS_PAGE_SCOPE_SQL + TREND_CTE + """
+select 'noted' as kind, u.code as unit_code, u.name as unit_name, w.category, w.status, count(*) as n,
+       null as month, null as noted, null as resolved, null as open_at_end, null as id, null as cell_code,
+       null as cell_name, null as severity, null as noted_on, null as due_on, null as age_days, null as overdue
+from scoped_weaknesses w join units u on u.id = w.report_id
+where w.noted_on between :start and :end
+group by u.code, w.category, w.status
+union all
+select 'trend', null, null, null, null, null, month, noted, resolved, open_at_end, null, null, null, null, null,
+       null, null, null
+from trend
+union all
+select 'open', unit_code, unit_name, category, status, null, null, null, null, null, id, cell_code, cell_name,
+       severity, noted_on, due_on, age_days, overdue
+from (""" + OPEN_WEAKNESS_ROWS + """
+)
+order by kind, month, age_days desc, id, unit_code, category, status
 """
 
 
@@ -661,17 +840,79 @@ def weakness_trend(db: Source, period: Period | str, filters: Filters | None = N
     return _weakness_rows(db, WEAKNESS_TREND_SQL, period, filters, today)
 
 
+OPEN_KEYS = ("id", "unit_code", "unit_name", "cell_code", "cell_name", "category", "severity", "status", "noted_on",
+             "due_on", "age_days", "overdue")
+TREND_KEYS = ("month", "noted", "resolved", "open_at_end")
+NOTED_KEYS = ("unit_code", "unit_name", "category", "status", "n")
+# Upper bounds of the age bands in days, as AGEING_SQL counts them (the last is open).
+AGE_LIMITS = (30, 90, 180, None)
+
+
+def _ageing_of(open_rows: list[dict]) -> list[dict]:
+    counts = [0] * len(AGE_BANDS)
+    for r in open_rows:
+        if r["age_days"] is not None:
+            counts[next(i for i, top in enumerate(AGE_LIMITS) if top is None or r["age_days"] <= top)] += 1
+    return [{"bucket": band, "count": n} for band, n in zip(AGE_BANDS, counts, strict=True)]
+
+
+def _matrix_of(noted: list[dict]) -> list[dict]:
+    """Per unit and category, from the period's counts by unit, category and status (sorted so)."""
+    cells: dict[tuple[str, str], dict] = {}
+    for r in noted:
+        key = (r["unit_code"], r["category"])
+        if key not in cells:
+            cells[key] = {"unit_code": r["unit_code"], "unit_name": r["unit_name"], "category": r["category"],
+                          "n": 0, "open": 0, "resolved": 0}
+        cells[key]["n"] += r["n"]
+        cells[key]["resolved" if r["status"] == "resolved" else "open"] += r["n"]
+    return list(cells.values())
+
+
+def _summary_of(noted: list[dict], open_rows: list[dict]) -> dict[str, Any]:
+    """The summary from the period's counts by unit, category and status, and the open weaknesses."""
+    def total(key: str, value: str) -> int:
+        return sum(r["n"] for r in noted if r[key] == value)
+
+    units: dict[str, dict] = {}
+    for r in noted:
+        unit = units.setdefault(r["unit_code"], {"unit_code": r["unit_code"], "open": 0, "resolved": 0})
+        unit["resolved" if r["status"] == "resolved" else "open"] += r["n"]
+    return {"by_category": {c.value: total("category", c.value) for c in WeaknessCategory},
+            "by_status": {s.value: total("status", s.value) for s in WeaknessStatus},
+            "by_unit": sorted(units.values(), key=lambda u: u["unit_code"]), "open_now": len(open_rows),
+            "overdue": sum(1 for r in open_rows if r["overdue"])}
+
+
+def weakness_page(db: Source, period: Period | str, filters: Filters | None = None,
+                  today: date | None = None) -> dict[str, Any]:
+    """The weakness page's figures from one statement, each under the name of the function it equals."""
+    period, today = parse_period(period), today or date.today()
+    with session(db) as conn:
+        rows = _rows_by_kind(conn, WEAKNESS_PAGE_SQL, _params(period, filters, today),
+                             {"noted": NOTED_KEYS, "trend": TREND_KEYS, "open": OPEN_KEYS})
+    open_rows = rows["open"]
+    return {"weakness_summary": _summary_of(rows["noted"], open_rows), "weakness_matrix": _matrix_of(rows["noted"]),
+            "weakness_trend": rows["trend"], "weakness_ageing": _ageing_of(open_rows), "open_weaknesses": open_rows}
+
+
 def _weaknesses_as_of(db: Source, period: Period, filters: Filters | None, today: date) -> dict[str, int]:
     as_of = min(period.end, today).isoformat()
     return _weakness_rows(db, WEAKNESS_AS_OF_SQL, period, filters, today, as_of=as_of)[0]
 
 
-QUALITY_SQL = SCOPE_SQL + """
-select u.code as unit_code, u.name as unit_name, count(*) as meetings,
+# Meetings with a duration by band (upper bounds in minutes, the last band open).
+DURATION_BANDS = (("<60", 59), ("60-89", 89), ("90-119", 119), ("120+", None))
+DURATION_SUMS = """sum(m.duration_minutes < 60) as b0, sum(m.duration_minutes between 60 and 89) as b1,
+       sum(m.duration_minutes between 90 and 119) as b2, sum(m.duration_minutes >= 120) as b3"""
+
+QUALITY_COLUMNS = """u.code as unit_code, u.name as unit_name, count(*) as meetings,
        sum(m.rating = 'tot') as tot, sum(m.rating = 'kha') as kha, sum(m.rating = 'trung_binh') as trung_binh,
        sum(m.rating = 'kem') as kem, sum(m.rating is null) as unrated,
        sum(m.leadership) as leadership, sum(m.education) as education, sum(m.combativeness) as combativeness,
-       sum(m.duration_minutes is not null) as with_duration, sum(m.duration_minutes < :min_duration) as short
+       sum(m.duration_minutes is not null) as with_duration, sum(m.duration_minutes < :min_duration) as short"""
+
+QUALITY_FROM = """
 from meetings m
 join scope_cells sc on sc.cell_id = m.cell_id
 join units u on u.id = sc.unit_id
@@ -680,6 +921,11 @@ where m.deleted_at is null and m.held_on between :start and :end
 group by sc.unit_id
 order by u.code
 """
+
+QUALITY_SQL = SCOPE_SQL + "\nselect " + QUALITY_COLUMNS + QUALITY_FROM
+
+# The quality page's per-unit figures with the duration bands summed in the same pass.
+QUALITY_PAGE_SQL = SCOPE_SQL + "\nselect " + QUALITY_COLUMNS + ",\n       " + DURATION_SUMS + QUALITY_FROM
 
 SHORT_MEETINGS_SQL = SCOPE_SQL + """
 select m.id, m.held_on, m.mtype, u.code as unit_code, u.name as unit_name, c.code as cell_code,
@@ -697,6 +943,14 @@ limit :limit
 QUALITY_KEYS = ("meetings", "tot", "kha", "trung_binh", "kem", "unrated", "leadership", "education",
                 "combativeness", "with_duration", "short")
 PROPERTIES = ("leadership", "education", "combativeness")
+BAND_KEYS = tuple(f"b{i}" for i in range(len(DURATION_BANDS)))
+
+
+def _quality_rows(rows: list[dict]) -> list[dict]:
+    for r in rows:
+        for k in QUALITY_KEYS:
+            r[k] = r[k] or 0
+    return rows
 
 
 def quality_by_unit(db: Source, period: Period | str, filters: Filters | None = None,
@@ -705,30 +959,47 @@ def quality_by_unit(db: Source, period: Period | str, filters: Filters | None = 
     period, today = parse_period(period), today or date.today()
     with session(db) as conn:
         params = _params(period, filters, today, min_duration=thresholds(conn).min_duration)
-        rows = _rows(conn, QUALITY_SQL, params)
-    for r in rows:
-        for k in QUALITY_KEYS:
-            r[k] = r[k] or 0
-    return rows
+        return _quality_rows(_rows(conn, QUALITY_SQL, params))
 
 
 def _quality_totals(rows: list[dict]) -> dict[str, int]:
     return {k: sum(r[k] for r in rows) for k in QUALITY_KEYS}
 
 
+def _ratings_of(tot: dict[str, int]) -> dict[str, int]:
+    return {**{r.value: tot[r.value] for r in Rating}, "unrated": tot["unrated"]}
+
+
+def _properties_of(tot: dict[str, int]) -> list[dict]:
+    return [{"property": p, "count": tot[p], "meetings": tot["meetings"], "share": _rate(tot[p], tot["meetings"])}
+            for p in PROPERTIES]
+
+
+def _short_of(tot: dict[str, int], minimum: int, rows: list[dict]) -> dict[str, Any]:
+    return {"min_duration": minimum, "with_duration": tot["with_duration"], "short": tot["short"],
+            "share": _rate(tot["short"], tot["with_duration"]), "meetings": rows}
+
+
+def _bands_of(counts: dict[str, int | None], minimum: int) -> list[dict]:
+    return [{"bucket": band, "count": counts[f"b{i}"] or 0, "short": top is not None and top < minimum}
+            for i, (band, top) in enumerate(DURATION_BANDS)]
+
+
 def rating_distribution(db: Source, period: Period | str, filters: Filters | None = None,
                         today: date | None = None) -> dict[str, int]:
     """Meetings rated Tốt, Khá, Trung bình, Kém, and unrated."""
-    tot = _quality_totals(quality_by_unit(db, period, filters, today))
-    return {**{r.value: tot[r.value] for r in Rating}, "unrated": tot["unrated"]}
+    return _ratings_of(_quality_totals(quality_by_unit(db, period, filters, today)))
 
 
 def properties(db: Source, period: Period | str, filters: Filters | None = None,
                today: date | None = None) -> list[dict]:
     """For leadership, education and combativeness: meetings showing it and their share."""
-    tot = _quality_totals(quality_by_unit(db, period, filters, today))
-    return [{"property": p, "count": tot[p], "meetings": tot["meetings"], "share": _rate(tot[p], tot["meetings"])}
-            for p in PROPERTIES]
+    return _properties_of(_quality_totals(quality_by_unit(db, period, filters, today)))
+
+
+def _short_rows(conn: Database, period: Period, filters: Filters | None, today: date, minimum: int,
+                limit: int) -> list[dict]:
+    return _rows(conn, SHORT_MEETINGS_SQL, _params(period, filters, today, min_duration=minimum, limit=limit))
 
 
 def short_meetings(db: Source, period: Period | str, filters: Filters | None = None,
@@ -738,17 +1009,11 @@ def short_meetings(db: Source, period: Period | str, filters: Filters | None = N
     with session(db) as conn:
         minimum = thresholds(conn).min_duration
         tot = _quality_totals(quality_by_unit(conn, period, filters, today))
-        rows = _rows(conn, SHORT_MEETINGS_SQL, _params(period, filters, today, min_duration=minimum, limit=limit))
-    return {"min_duration": minimum, "with_duration": tot["with_duration"], "short": tot["short"],
-            "share": _rate(tot["short"], tot["with_duration"]), "meetings": rows}
+        return _short_of(tot, minimum, _short_rows(conn, period, filters, today, minimum, limit))
 
-
-# Upper bounds of the duration bands in minutes (the last is open).
-DURATION_BANDS = (("<60", 59), ("60-89", 89), ("90-119", 119), ("120+", None))
 
 DURATION_SQL = SCOPE_SQL + """
-select sum(m.duration_minutes < 60) as b0, sum(m.duration_minutes between 60 and 89) as b1,
-       sum(m.duration_minutes between 90 and 119) as b2, sum(m.duration_minutes >= 120) as b3
+select """ + DURATION_SUMS + """
 from meetings m
 join scope_cells sc on sc.cell_id = m.cell_id
 where m.deleted_at is null and m.held_on between :start and :end and m.duration_minutes is not null
@@ -763,17 +1028,33 @@ def duration_bands(db: Source, period: Period | str, filters: Filters | None = N
     with session(db) as conn:
         minimum = thresholds(conn).min_duration
         counts = _rows(conn, DURATION_SQL, _params(period, filters, today))[0]
-    return [{"bucket": band, "count": counts[f"b{i}"] or 0, "short": top is not None and top < minimum}
-            for i, (band, top) in enumerate(DURATION_BANDS)]
+    return _bands_of(counts, minimum)
+
+
+def quality_page(db: Source, period: Period | str, filters: Filters | None = None,
+                 today: date | None = None, limit: int = 200) -> dict[str, Any]:
+    """The quality page's figures under the names of the functions they equal, from two statements."""
+    period, today = parse_period(period), today or date.today()
+    with session(db) as conn:
+        minimum = thresholds(conn).min_duration
+        rows = _rows(conn, QUALITY_PAGE_SQL, _params(period, filters, today, min_duration=minimum))
+        short = _short_rows(conn, period, filters, today, minimum, limit)
+    bands = {k: sum(r.pop(k) or 0 for r in rows) for k in BAND_KEYS}
+    units = _quality_rows(rows)
+    tot = _quality_totals(units)
+    return {"rating_distribution": _ratings_of(tot), "properties": _properties_of(tot),
+            "short_meetings": _short_of(tot, minimum, short), "duration_bands": _bands_of(bands, minimum),
+            "quality_by_unit": units}
 
 
 HEADLINE_KEYS = ("attendance_rate", "coverage", "on_schedule_rate", "leader_compliance", "reports_late",
                  "reports_missing", "weaknesses_open", "weaknesses_overdue")
 
 
-def _headline(db: Source, period: Period, filters: Filters | None, today: date) -> dict[str, Any]:
+def _headline(db: Source, period: Period, filters: Filters | None, today: date,
+              leaders: list[dict] | None = None) -> dict[str, Any]:
     att = attendance_totals(db, period, filters, today)
-    lead = _compliance_totals(participation_by_group(db, period, filters, today))
+    lead = _compliance_totals(participation_by_leader(db, period, filters, today) if leaders is None else leaders)
     weak = _weaknesses_as_of(db, period, filters, today)
     return {"attendance_rate": att["rate"], "coverage": att["coverage"], "on_schedule_rate": att["on_schedule_rate"],
             "leader_compliance": lead["compliance"], "reports_late": lead["late_reports"],
@@ -782,17 +1063,36 @@ def _headline(db: Source, period: Period, filters: Filters | None, today: date) 
             "missing_meetings": att["cell_months"] - att["held"], "weaknesses_noted": weak["noted"]}
 
 
+def _overview_of(period: Period, prev: Period, current: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    change = {k: (None if current[k] is None or before[k] is None else round(current[k] - before[k], 4))
+              for k in current}
+    return {"period": period.as_dict(), "previous_period": prev.as_dict(), "current": current,
+            "previous": before, "change": change}
+
+
 def overview(db: Source, period: Period | str, filters: Filters | None = None,
              today: date | None = None) -> dict[str, Any]:
     """Headline figures for the period and the one before, and the change (weaknesses as of each period's end)."""
     period, today = parse_period(period), today or date.today()
     prev = previous(period)
     with session(db) as conn:
-        current, before = _headline(conn, period, filters, today), _headline(conn, prev, filters, today)
-    change = {k: (None if current[k] is None or before[k] is None else round(current[k] - before[k], 4))
-              for k in current}
-    return {"period": period.as_dict(), "previous_period": prev.as_dict(), "current": current,
-            "previous": before, "change": change}
+        return _overview_of(period, prev, _headline(conn, period, filters, today),
+                            _headline(conn, prev, filters, today))
+
+
+def overview_page(db: Source, period: Period | str, filters: Filters | None = None,
+                  today: date | None = None) -> dict[str, Any]:
+    """The overview page's figures on one connection, each under the name of the function it equals."""
+    period, today = parse_period(period), today or date.today()
+    prev = previous(period)
+    with session(db) as conn:
+        # The period's per-leader rows give both its compliance headline and who is below their assignment.
+        leaders = participation_by_leader(conn, period, filters, today)
+        ov = _overview_of(period, prev, _headline(conn, period, filters, today, leaders),
+                          _headline(conn, prev, filters, today))
+        return {"overview": ov, "cells_missing_last_month": cells_missing_last_month(conn, filters, today),
+                "leaders_below_assignment": _below_assignment(leaders),
+                "open_weaknesses": open_weaknesses(conn, filters, today)}
 
 
 def _unit_exists(db: Database, code: str) -> bool:

@@ -61,12 +61,12 @@ def drill_down(units: list[dict]) -> None:
 
 def render() -> None:
     st.caption(ui.period_label(period))
-    units = ui.figure("attendance_by_unit", period, filters)
+    figures = ui.figure("attendance_page", period, filters)
+    units = figures["attendance_by_unit"]
     if not any(u["meetings"] or u["cell_months"] for u in units):
         ui.no_data()
         return
-    totals = ui.figure("attendance_totals", period, filters)
-    absences = ui.figure("absences", period, filters)
+    totals, absences = figures["attendance_totals"], figures["absences"]
     cols = st.columns(5)
     cols[0].metric(t("dash.h_attendance_rate"), ui.fmt_pct(totals["rate"]), border=True)
     cols[1].metric(t("dash.h_coverage"), ui.fmt_pct(totals["coverage"]), border=True)
@@ -86,17 +86,17 @@ def render() -> None:
     if codes and codes != st.session_state.get("att_last_pick"):
         st.session_state["att_last_pick"] = codes
         st.session_state["att_unit"] = codes[0]
-    by_month = ui.figure("attendance_by_unit_month", period, filters)
+    by_month = figures["attendance_by_unit_month"]
     if len(period.months) > 1:
         ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(by_month)), "ty-le-theo-thang", "att_heatmap")
-        trend = charts.trend_frame(ui.figure("attendance_by_month", period, filters), by_month, t("dash.all_scope"))
+        trend = charts.trend_frame(figures["attendance_by_month"], by_month, t("dash.all_scope"))
         ui.show_chart(charts.attendance_trend_chart(trend, threshold), "dien-bien-ty-le", "att_trend")
     ui.show_chart(charts.absences_chart(frame), "vang-hop", "att_absences")
 
     st.subheader(t("dash.by_unit"), divider="gray")
     ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES)
     st.subheader(t("dash.missing"), divider="gray")
-    missing = ui.figure("missing_meetings", period, filters)
+    missing = figures["missing_meetings"]
     st.caption(t("dash.missing_help", n=len(missing)))
     ui.table(missing, {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"),
                        "cell_name": t("field.cell_id"), "month": t("chart.month"), "status_label": t("field.status")},

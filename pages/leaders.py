@@ -49,13 +49,12 @@ def drill_down(leaders: list[dict]) -> None:
 
 def render() -> None:
     st.caption(ui.period_label(period))
-    leaders = ui.figure("participation_by_leader", period, filters)
+    figures = ui.figure("leaders_page", period, filters)
+    leaders = figures["participation_by_leader"]
     if not leaders:
         ui.no_data()
         return
-    groups = ui.figure("participation_by_group", period, filters)
-    reports = ui.figure("report_status", period, filters)
-    totals = ui.figure("leader_totals", period, filters)
+    groups, reports, totals = (figures[k] for k in ("participation_by_group", "report_status", "leader_totals"))
     cols = st.columns(5)
     cols[0].metric(t("dash.h_leader_compliance"), ui.fmt_pct(totals["compliance"]), border=True)
     cols[1].metric(t("chart.attended"), ui.fmt_num(reports["attended"]), border=True)
@@ -70,8 +69,9 @@ def render() -> None:
         ui.show_chart(charts.reports_chart(pd.DataFrame(groups)), "bao-cao-sau-du-hop", "lead_reports")
     ui.show_chart(charts.leader_attendance_chart(pd.DataFrame(leaders)), "can-bo-phai-du-da-du", "lead_chart")
 
-    this_quarter = metrics.parse_period(f"{date.today().year}-Q{(date.today().month - 1) // 3 + 1}")
-    nobody = ui.figure("leaders_without_attendance", this_quarter, filters)
+    # leaders_page asks who attended nobody of today's quarter
+    this_quarter = metrics.quarter_of(date.today())
+    nobody = figures["leaders_without_attendance"]
     st.subheader(t("dash.nobody", quarter=ui.period_label(this_quarter), n=len(nobody)), divider="red")
     ui.table(nobody, {"leader_code": t("field.leader_code"), "full_name": t("field.full_name"),
                       "grp": t("field.grp"), "expected": t("chart.expected")}, "chua-du-buoi-nao", "lead_nobody",

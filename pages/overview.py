@@ -12,7 +12,8 @@ st.title(t("nav.overview"))
 
 
 def render() -> None:
-    ov = ui.figure("overview", period, filters)
+    figures = ui.figure("overview_page", period, filters)
+    ov = figures["overview"]
     current = ov["current"]
     st.caption(t("dash.period_line", period=ui.period_label(period),
                  previous=ui.period_label(metrics.previous(period))))
@@ -24,9 +25,9 @@ def render() -> None:
     ui.headline_metrics(ov)
 
     st.subheader(t("dash.attention"), divider="gray")
-    missed = ui.figure("cells_missing_last_month", filters)
-    below = ui.figure("leaders_below_assignment", period, filters)
-    overdue = [w for w in ui.figure("open_weaknesses", filters) if w["overdue"]]
+    missed = figures["cells_missing_last_month"]
+    below = figures["leaders_below_assignment"]
+    overdue = [w for w in figures["open_weaknesses"] if w["overdue"]]
     tabs = st.tabs([t("dash.att_missed", n=len(missed)), t("dash.att_leaders", n=len(below)),
                     t("dash.att_overdue", n=len(overdue))])
     with tabs[0]:

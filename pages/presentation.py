@@ -12,8 +12,13 @@ ui.presentation_style()
 SCALE = 1.6
 
 
+def figures(page: str) -> dict:
+    # The dashboards' own bundles: one cached computation serves both the dashboard and its slides.
+    return ui.figure(page, period, filters)
+
+
 def overview_slide() -> bool:
-    ov = ui.figure("overview", period, filters)
+    ov = figures("overview_page")["overview"]
     if not ov["current"]["meetings"]:
         return False
     ui.headline_metrics(ov, columns=4)
@@ -21,7 +26,7 @@ def overview_slide() -> bool:
 
 
 def attendance_slide() -> bool:
-    units = ui.figure("attendance_by_unit", period, filters)
+    units = figures("attendance_page")["attendance_by_unit"]
     if not any(u["meetings"] for u in units):
         return False
     threshold = ui.read(settings.thresholds).attendance
@@ -31,7 +36,7 @@ def attendance_slide() -> bool:
 
 
 def heatmap_slide() -> bool:
-    rows = ui.figure("attendance_by_unit_month", period, filters)
+    rows = figures("attendance_page")["attendance_by_unit_month"]
     if not any(r["meetings"] for r in rows):
         return False
     ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(rows)), "ty-le-theo-thang", "pres_heatmap",
@@ -40,7 +45,7 @@ def heatmap_slide() -> bool:
 
 
 def leaders_slide() -> bool:
-    groups = ui.figure("participation_by_group", period, filters)
+    groups = figures("leaders_page")["participation_by_group"]
     if not groups:
         return False
     left, right = st.columns(2)
@@ -54,7 +59,7 @@ def leaders_slide() -> bool:
 
 
 def weakness_slide() -> bool:
-    matrix = ui.figure("weakness_matrix", period, filters)
+    matrix = figures("weakness_page")["weakness_matrix"]
     if not matrix:
         return False
     ui.show_chart(charts.weakness_matrix_chart(pd.DataFrame(matrix)), "han-che", "pres_matrix", scale=SCALE,
@@ -63,8 +68,8 @@ def weakness_slide() -> bool:
 
 
 def weakness_time_slide() -> bool:
-    trend = ui.figure("weakness_trend", period, filters)
-    ageing = ui.figure("weakness_ageing", filters)
+    weak = figures("weakness_page")
+    trend, ageing = weak["weakness_trend"], weak["weakness_ageing"]
     if not trend and not any(a["count"] for a in ageing):
         return False
     left, right = st.columns(2)
@@ -79,7 +84,8 @@ def weakness_time_slide() -> bool:
 
 
 def quality_slide() -> bool:
-    ratings = ui.figure("rating_distribution", period, filters)
+    quality = figures("quality_page")
+    ratings = quality["rating_distribution"]
     if not sum(ratings.values()):
         return False
     left, right = st.columns(2)
@@ -87,7 +93,7 @@ def quality_slide() -> bool:
         ui.show_chart(charts.rating_chart(charts.rating_frame(ratings)), "xep-loai", "pres_ratings", scale=SCALE,
                       download=False)
     with right:
-        ui.show_chart(charts.properties_chart(pd.DataFrame(ui.figure("properties", period, filters))),
+        ui.show_chart(charts.properties_chart(pd.DataFrame(quality["properties"])),
                       "ba-tinh-chat", "pres_props", scale=SCALE, download=False)
     return True
 

@@ -23,13 +23,13 @@ SHORT_COLUMNS = {"id": t("field.id"), "held_on": t("field.held_on"), "mtype": t(
 
 def render() -> None:
     st.caption(ui.period_label(period))
-    ratings = ui.figure("rating_distribution", period, filters)
+    figures = ui.figure("quality_page", period, filters)
+    ratings = figures["rating_distribution"]
     meetings = sum(ratings.values())
     if not meetings:
         ui.no_data()
         return
-    props = ui.figure("properties", period, filters)
-    short = ui.figure("short_meetings", period, filters)
+    props, short = figures["properties"], figures["short_meetings"]
     rated = charts.rating_frame(ratings)
     cols = st.columns(4)
     cols[0].metric(t("chart.meetings"), ui.fmt_num(meetings), border=True)
@@ -45,11 +45,11 @@ def render() -> None:
         ui.show_chart(charts.rating_chart(rated), "xep-loai", "q_ratings")
     with right:
         ui.show_chart(charts.properties_chart(pd.DataFrame(props)), "ba-tinh-chat", "q_properties")
-    bands = ui.figure("duration_bands", period, filters)
+    bands = figures["duration_bands"]
     ui.show_chart(charts.duration_chart(pd.DataFrame(bands)), "thoi-gian-sinh-hoat", "q_durations")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    ui.table(ui.figure("quality_by_unit", period, filters), UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units")
+    ui.table(figures["quality_by_unit"], UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units")
     st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
     ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
              labels={"mtype": ui.label_of(MeetingType)}, height=320)

@@ -20,7 +20,8 @@ OPEN_LABELS = {"category": CATEGORY, "severity": ui.label_of(Severity), "status"
 
 def render() -> None:
     st.caption(ui.period_label(period))
-    summary = ui.figure("weakness_summary", period, filters)
+    figures = ui.figure("weakness_page", period, filters)
+    summary = figures["weakness_summary"]
     noted = sum(summary["by_status"].values())
     if not noted and not summary["open_now"]:
         ui.no_data()
@@ -32,16 +33,16 @@ def render() -> None:
                    help=t("dash.w_open_help"))
     cols[3].metric(t("dash.h_weaknesses_overdue"), ui.fmt_num(summary["overdue"]), border=True)
 
-    matrix = ui.figure("weakness_matrix", period, filters)
+    matrix = figures["weakness_matrix"]
     if matrix:
         ui.show_chart(charts.weakness_matrix_chart(pd.DataFrame(matrix)), "han-che-theo-loai", "weak_matrix")
     left, right = st.columns(2)
     with left:
-        trend = ui.figure("weakness_trend", period, filters)
+        trend = figures["weakness_trend"]
         if trend:
             ui.show_chart(charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend")
     with right:
-        ageing = ui.figure("weakness_ageing", filters)
+        ageing = figures["weakness_ageing"]
         ui.show_chart(charts.weakness_ageing_chart(pd.DataFrame(ageing)), "thoi-gian-ton-dong", "weak_ageing")
 
     st.subheader(t("dash.by_category"), divider="gray")
@@ -51,7 +52,7 @@ def render() -> None:
     ui.table(matrix, {"unit_name": t("chart.unit"), "category": t("field.category"), "n": t("chart.count"),
                       "open": t("dash.w_open"), "resolved": t("dash.w_resolved")}, "han-che-theo-don-vi",
              "weak_matrix_table", labels={"category": CATEGORY})
-    open_rows = ui.figure("open_weaknesses", filters)
+    open_rows = figures["open_weaknesses"]
     overdue = [w for w in open_rows if w["overdue"]]
     st.subheader(t("dash.overdue", n=len(overdue)), divider="red")
     ui.table(overdue, OPEN_COLUMNS, "han-che-qua-han", "weak_overdue", dates=("noted_on", "due_on"),

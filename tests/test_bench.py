@@ -9,7 +9,7 @@ import pytest
 from bench import naive, worker
 from bench.__main__ import main
 from bench.harness import run_child
-from bench.pages import DRILL_DOWNS, PAGES, Context, missing_functions, unlisted_figures
+from bench.pages import DRILL_DOWNS, PAGES, Call, Context, missing_functions, unlisted_figures
 from lib import db as dbm
 from lib import metrics
 
@@ -112,8 +112,11 @@ def test_check_reports_a_figure_that_differs(small_db):
     assert any(p.startswith("attendance_totals.required: SQL") for p in problems)
 
 
-def test_explain_names_the_metrics_query_and_counts_its_runs(small_db):
+def test_explain_names_the_metrics_query_and_counts_its_runs(small_db, monkeypatch):
     ctx = Context(metrics.parse_period(PERIOD), date.today())
+    # The attendance page as it was before lib.metrics.attendance_page: calls that repeat a query.
+    monkeypatch.setitem(PAGES, "attendance", ("pages/attendance.py", (
+        Call("attendance_by_unit"), Call("attendance_totals"), Call("absences"), Call("missing_meetings"))))
     statements = worker.explain(small_db, "attendance", ctx, top=10)
     by_query = {s["query"]: s for s in statements}
     # attendance_by_unit, attendance_totals and absences each run the unit-level query again.
