@@ -4,6 +4,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +128,11 @@ def _rows_by_kind(db: Database, sql: str, params: dict[str, Any],
     """The rows of a statement uniting several kinds of row (its first column), each kind with its own keys."""
     cursor = db.execute(sql, params)
     names = [d[0] for d in cursor.description]
-    picks = {kind: [(k, names.index(k)) for k in wanted] for kind, wanted in keys.items()}
+    pick = {kind: itemgetter(*(names.index(k) for k in wanted)) for kind, wanted in keys.items()}
     out: dict[str, list[dict]] = {kind: [] for kind in keys}
     for row in cursor:
-        out[row[0]].append({k: row[i] for k, i in picks[row[0]]})
+        kind = row[0]
+        out[kind].append(dict(zip(keys[kind], pick[kind](row), strict=True)))
     return out
 
 
@@ -162,14 +164,10 @@ scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as
 ),
 months(month) as (select value from json_each(:months))"""
 
-# A cell-month: a counted month on whose first day the cell is valid.
-CELL_MONTHS_SQL = """,
-cell_months as (
-    select sc.cell_id, sc.unit_id, months.month
-    from scope_cells sc join months
+# A cell-month: a counted month on whose first day the cell is valid (sc: scope cells, or spans of them).
+CELL_MONTHS_JOIN = """join months
       on (sc.valid_from is null or sc.valid_from <= months.month || '-01')
-     and (sc.valid_to is null or sc.valid_to >= months.month || '-01')
-)"""
+     and (sc.valid_to is null or sc.valid_to >= months.month || '-01')"""
 
 # On the fixed day, or on the month's last day when the fixed day is beyond it; the date
 # arithmetic runs only for the few meetings not on their day.
@@ -184,7 +182,8 @@ TYPED = "(:mtypes is null or m.mtype in (select value from json_each(:mtypes)))"
 # index's held_on range gives without a per-cell-month probe.
 MISSING_CTE = """,
 missing(cell_id, month) as materialized (
-    select cell_id, month from cell_months
+    select sc.cell_id, months.month from scope_cells sc
+    """ + CELL_MONTHS_JOIN + """
     except
     select m.cell_id, substr(m.held_on, 1, 7) from meetings m
     where m.deleted_at is null and m.held_on between :start and :end and m.mtype = 'thuong_ky'
@@ -195,7 +194,7 @@ missing(cell_id, month) as materialized (
 # under. A cell-month is held unless it is missing, so coverage needs no count of distinct months.
 # Coverage and on-schedule are about regular meetings by definition, so the meeting-type filter
 # narrows only the attendance sums; cells without a fixed day have no schedule to keep.
-ATTENDANCE_CTES = SCOPE_SQL + CELL_MONTHS_SQL + MISSING_CTE + """,
+ATTENDANCE_CTES = SCOPE_SQL + MISSING_CTE + """,
 own as (
     select c.unit_id{own_select},
            count(*) filter (where """ + TYPED + """) as meetings,
@@ -240,13 +239,11 @@ order by {order}
 # Cells valid over the same days have the same cell-months: the unit levels count them per
 # span of validity rather than per cell.
 _SPANS = """
-    select s.unit_id{month}, sum(s.cells)
+    select sc.unit_id{month}, sum(sc.cells)
     from (select unit_id, valid_from, valid_to, count(*) as cells from scope_cells
-          group by unit_id, valid_from, valid_to) s
-    join months
-      on (s.valid_from is null or s.valid_from <= months.month || '-01')
-     and (s.valid_to is null or s.valid_to >= months.month || '-01')
-    group by s.unit_id{month}"""
+          group by unit_id, valid_from, valid_to) sc
+    """ + CELL_MONTHS_JOIN + """
+    group by sc.unit_id{month}"""
 
 LEVELS = {
     "unit": {"keys": "unit_id", "own_select": "", "own_group": "", "own_keys": "", "missing_keys": "",
@@ -254,7 +251,8 @@ LEVELS = {
              "group": "p.unit_id", "order": "u.code"},
     "cell": {"keys": "unit_id, cell_id", "own_select": ", c.id as cell_id", "own_group": ", c.id",
              "own_keys": ", o.cell_id", "missing_keys": ", x.cell_id",
-             "cov": "select unit_id, cell_id, count(*) from cell_months group by unit_id, cell_id",
+             "cov": "select sc.unit_id, sc.cell_id, count(*) from scope_cells sc " + CELL_MONTHS_JOIN
+                    + " group by sc.unit_id, sc.cell_id",
              "names": "u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name, "
                       "c.cell_type, c.meeting_day",
              "join": "join cells c on c.id = p.cell_id", "group": "p.unit_id, p.cell_id", "order": "u.code, c.code"},
@@ -373,7 +371,7 @@ join scope_cells sc on sc.cell_id = x.cell_id
 join cells c on c.id = x.cell_id
 join units u on u.id = sc.unit_id"""
 
-MISSING_SQL = SCOPE_SQL + CELL_MONTHS_SQL + MISSING_CTE + MISSING_ROWS + """
+MISSING_SQL = SCOPE_SQL + MISSING_CTE + MISSING_ROWS + """
 order by u.code, c.code, x.month
 """
 
@@ -844,15 +842,14 @@ OPEN_KEYS = ("id", "unit_code", "unit_name", "cell_code", "cell_name", "category
              "due_on", "age_days", "overdue")
 TREND_KEYS = ("month", "noted", "resolved", "open_at_end")
 NOTED_KEYS = ("unit_code", "unit_name", "category", "status", "n")
-# Upper bounds of the age bands in days, as AGEING_SQL counts them (the last is open).
-AGE_LIMITS = (30, 90, 180, None)
 
 
 def _ageing_of(open_rows: list[dict]) -> list[dict]:
     counts = [0] * len(AGE_BANDS)
     for r in open_rows:
-        if r["age_days"] is not None:
-            counts[next(i for i, top in enumerate(AGE_LIMITS) if top is None or r["age_days"] <= top)] += 1
+        age = r["age_days"]
+        if age is not None:
+            counts[0 if age <= 30 else 1 if age <= 90 else 2 if age <= 180 else 3] += 1
     return [{"bucket": band, "count": n} for band, n in zip(AGE_BANDS, counts, strict=True)]
 
 
@@ -869,17 +866,21 @@ def _matrix_of(noted: list[dict]) -> list[dict]:
     return list(cells.values())
 
 
-def _summary_of(noted: list[dict], open_rows: list[dict]) -> dict[str, Any]:
-    """The summary from the period's counts by unit, category and status, and the open weaknesses."""
-    def total(key: str, value: str) -> int:
-        return sum(r["n"] for r in noted if r[key] == value)
-
+def _summary_of(matrix: list[dict], noted: list[dict], open_rows: list[dict]) -> dict[str, Any]:
+    """The summary from the matrix, the period's counts by status, and the open weaknesses."""
+    by_category = {c.value: 0 for c in WeaknessCategory}
+    by_status = {s.value: 0 for s in WeaknessStatus}
     units: dict[str, dict] = {}
+    for m in matrix:
+        if m["category"] in by_category:
+            by_category[m["category"]] += m["n"]
+        unit = units.setdefault(m["unit_code"], {"unit_code": m["unit_code"], "open": 0, "resolved": 0})
+        unit["open"] += m["open"]
+        unit["resolved"] += m["resolved"]
     for r in noted:
-        unit = units.setdefault(r["unit_code"], {"unit_code": r["unit_code"], "open": 0, "resolved": 0})
-        unit["resolved" if r["status"] == "resolved" else "open"] += r["n"]
-    return {"by_category": {c.value: total("category", c.value) for c in WeaknessCategory},
-            "by_status": {s.value: total("status", s.value) for s in WeaknessStatus},
+        if r["status"] in by_status:
+            by_status[r["status"]] += r["n"]
+    return {"by_category": by_category, "by_status": by_status,
             "by_unit": sorted(units.values(), key=lambda u: u["unit_code"]), "open_now": len(open_rows),
             "overdue": sum(1 for r in open_rows if r["overdue"])}
 
@@ -891,8 +892,8 @@ def weakness_page(db: Source, period: Period | str, filters: Filters | None = No
     with session(db) as conn:
         rows = _rows_by_kind(conn, WEAKNESS_PAGE_SQL, _params(period, filters, today),
                              {"noted": NOTED_KEYS, "trend": TREND_KEYS, "open": OPEN_KEYS})
-    open_rows = rows["open"]
-    return {"weakness_summary": _summary_of(rows["noted"], open_rows), "weakness_matrix": _matrix_of(rows["noted"]),
+    open_rows, matrix = rows["open"], _matrix_of(rows["noted"])
+    return {"weakness_summary": _summary_of(matrix, rows["noted"], open_rows), "weakness_matrix": matrix,
             "weakness_trend": rows["trend"], "weakness_ageing": _ageing_of(open_rows), "open_weaknesses": open_rows}
 
 
