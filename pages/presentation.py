@@ -1,5 +1,7 @@
 """Presentation mode for the meeting room: full width, large fonts, no sidebar, cycling through the dashboards."""
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -106,13 +108,13 @@ SLIDES = (("nav.overview", overview_slide), ("nav.attendance", attendance_slide)
 st.session_state.setdefault("pres_index", 0)
 
 
+def restart_clock() -> None:
+    st.session_state["pres_started_at"] = time.monotonic()
+
+
 def step(delta: int) -> None:
     st.session_state["pres_index"] = (st.session_state["pres_index"] + delta) % len(SLIDES)
-    st.session_state["pres_hold"] = True
-
-
-def hold() -> None:
-    st.session_state["pres_hold"] = True
+    restart_clock()
 
 
 bar = st.columns([4, 1.3, 1.3, 1.3, 1.4, 2.2], vertical_alignment="center")
@@ -121,20 +123,26 @@ bar[1].button(t("dash.p_prev"), key="pres_prev", icon=":material/skip_previous:"
               width="stretch")
 bar[2].button(t("dash.p_next"), key="pres_next", icon=":material/skip_next:", on_click=step, args=(1,),
               width="stretch")
-paused = bar[3].toggle(t("dash.p_pause"), key="pres_paused", on_change=hold)
+paused = bar[3].toggle(t("dash.p_pause"), key="pres_paused", on_change=restart_clock)
 seconds = bar[4].number_input(t("dash.p_seconds"), min_value=5, max_value=600, step=5, key="pres_seconds",
-                              value=ui.refresh_seconds(), on_change=hold, label_visibility="collapsed",
+                              value=ui.refresh_seconds(), on_change=restart_clock, label_visibility="collapsed",
                               help=t("dash.p_seconds"))
 bar[5].page_link("pages/overview.py", label=t("dash.p_exit"), icon=":material/close_fullscreen:")
 
 
 @st.fragment(run_every=None if paused else seconds)
 def slide() -> None:
-    # A timed rerun moves on; the first draw and a button press show the slide as it is.
-    if st.session_state.pop("pres_hold", False) or not st.session_state.get("pres_started"):
-        st.session_state["pres_started"] = True
-    else:
+    # Only the clock moves the slides on: a rerun of the page (after it loads, a filter, the URL) redraws the
+    # slide shown. A slide last drawn long ago (the page left and opened again) starts its time afresh.
+    now = time.monotonic()
+    started = st.session_state.get("pres_started_at")
+    if started is None or now - st.session_state.get("pres_drawn_at", now) > 2 * seconds + 5:
+        started = st.session_state["pres_started_at"] = now
+    # a second's slack: the timer's tick may come a little before the server's clock says the time is up
+    if not paused and now - started >= seconds - 1:
         st.session_state["pres_index"] = (st.session_state["pres_index"] + 1) % len(SLIDES)
+        st.session_state["pres_started_at"] = now
+    st.session_state["pres_drawn_at"] = now
     index = st.session_state["pres_index"]
     key, draw = SLIDES[index]
     st.header(t(key))

@@ -4,6 +4,7 @@ filters (each one changes the figures, all kept in the URL), and figures equal t
 import json
 import subprocess
 import sys
+import time
 from datetime import date
 
 import pandas as pd
@@ -333,6 +334,26 @@ def test_presentation_cycles_through_every_slide(demo_path, monkeypatch):
                        t("nav.weakness_board"), t("chart.weakness_trend"), t("nav.quality"), t("nav.overview")]
     at.button(key="pres_prev").click().run()
     assert at.header[0].value == t("nav.quality")
+
+
+def test_presentation_moves_on_only_when_the_slide_time_is_up(demo_path, monkeypatch):
+    at = open_page(start(demo_path, monkeypatch, ky=LAST_YEAR), "pages/presentation.py")
+    assert at.header[0].value == t("nav.overview")
+    for _ in range(3):  # reruns that are no timer tick (after loading, the URL written back) keep slide 1
+        at.run()
+        assert at.header[0].value == t("nav.overview")
+    seconds = at.number_input(key="pres_seconds").value
+    # the first slide has been shown for its full time: the next draw is the timer's and moves on
+    at.session_state["pres_started_at"] = time.monotonic() - seconds
+    at.run()
+    assert at.header[0].value == t("nav.attendance")
+    at.run()
+    assert at.header[0].value == t("nav.attendance")
+    # paused, the time being up moves nothing
+    at.toggle(key="pres_paused").set_value(True).run()
+    at.session_state["pres_started_at"] = time.monotonic() - 10 * seconds
+    at.run()
+    assert at.header[0].value == t("nav.attendance")
 
 
 def test_user_entered_names_are_shown_as_plain_text(db_path, monkeypatch):
