@@ -4,6 +4,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -177,16 +178,19 @@ ON_SCHEDULE = """(cast(substr(held_on, 9, 2) as integer) = meeting_day
 # The meeting-type filter; it narrows the attendance sums only.
 TYPED = "(:mtypes is null or m.mtype in (select value from json_each(:mtypes)))"
 
-# The cell-months without a regular meeting (the missing meetings): one set difference between
-# the cell-months and the (cell, month) of the period's regular meetings, which the partial
-# index's held_on range gives without a per-cell-month probe.
+# The cell-months without a regular meeting (the missing meetings), with the unit they count
+# under: one set difference between the cell-months and the (cell, month) of the period's regular
+# meetings, which the partial index's held_on range gives without a probe per cell-month.
 MISSING_CTE = """,
-missing(cell_id, month) as materialized (
-    select sc.cell_id, months.month from scope_cells sc
-    """ + CELL_MONTHS_JOIN + """
-    except
-    select m.cell_id, substr(m.held_on, 1, 7) from meetings m
-    where m.deleted_at is null and m.held_on between :start and :end and m.mtype = 'thuong_ky'
+missing(unit_id, cell_id, month) as materialized (
+    select sc.unit_id, x.cell_id, x.month
+    from (
+        select sc.cell_id, months.month from scope_cells sc
+        """ + CELL_MONTHS_JOIN + """
+        except
+        select m.cell_id, substr(m.held_on, 1, 7) from meetings m
+        where m.deleted_at is null and m.held_on between :start and :end and m.mtype = 'thuong_ky'
+    ) x join scope_cells sc on sc.cell_id = x.cell_id
 )"""
 
 # One pass over the period's meetings (the partial index's held_on range) grouped by the cell's
@@ -219,8 +223,7 @@ parts({keys}, meetings, required, present, absent_excused, absent_unexcused, reg
     union all
     select {keys}, 0, 0, 0, 0, 0, 0, 0, cell_months, 0 from cov
     union all
-    select sc.unit_id{missing_keys}, 0, 0, 0, 0, 0, 0, 0, 0, 1
-    from missing x join scope_cells sc on sc.cell_id = x.cell_id
+    select unit_id{missing_keys}, 0, 0, 0, 0, 0, 0, 0, 0, 1 from missing
 )"""
 
 ATTENDANCE_SUMS = """sum(p.meetings) as meetings, sum(p.required) as required, sum(p.present) as present,
@@ -250,14 +253,14 @@ LEVELS = {
              "cov": _SPANS.format(month=""), "names": "u.code as unit_code, u.name as unit_name", "join": "",
              "group": "p.unit_id", "order": "u.code"},
     "cell": {"keys": "unit_id, cell_id", "own_select": ", c.id as cell_id", "own_group": ", c.id",
-             "own_keys": ", o.cell_id", "missing_keys": ", x.cell_id",
+             "own_keys": ", o.cell_id", "missing_keys": ", cell_id",
              "cov": "select sc.unit_id, sc.cell_id, count(*) from scope_cells sc " + CELL_MONTHS_JOIN
                     + " group by sc.unit_id, sc.cell_id",
              "names": "u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name, "
                       "c.cell_type, c.meeting_day",
              "join": "join cells c on c.id = p.cell_id", "group": "p.unit_id, p.cell_id", "order": "u.code, c.code"},
     "unit_month": {"keys": "unit_id, month", "own_select": ", substr(m.held_on, 1, 7) as month",
-                   "own_group": ", month", "own_keys": ", o.month", "missing_keys": ", x.month",
+                   "own_group": ", month", "own_keys": ", o.month", "missing_keys": ", month",
                    "cov": _SPANS.format(month=", months.month"),
                    "names": "u.code as unit_code, u.name as unit_name, p.month", "join": "",
                    "group": "p.unit_id, p.month", "order": "u.code, p.month"},
@@ -286,13 +289,11 @@ def _attendance(db: Source, level: str, period: Period | str, filters: Filters |
 
 def _units_of(unit_months: list[dict]) -> list[dict]:
     """The unit figures from the unit-month ones (sorted by unit), summed over the months."""
-    units: dict[str, dict] = {}
-    for r in unit_months:
-        unit = units.setdefault(r["unit_code"], {"unit_code": r["unit_code"], "unit_name": r["unit_name"],
-                                                 **dict.fromkeys(ATTENDANCE_KEYS, 0)})
-        for k in ATTENDANCE_KEYS:
-            unit[k] += r[k]
-    return [{k: u[k] for k in UNIT_KEYS} for u in map(_with_rates, units.values())]
+    units = []
+    for (code, name), rows in groupby(unit_months, key=itemgetter("unit_code", "unit_name")):
+        unit = {"unit_code": code, "unit_name": name, **_totals(list(rows))}
+        units.append({k: unit[k] for k in UNIT_KEYS})
+    return units
 
 
 def _by_month(unit_months: list[dict], period: Period, today: date) -> list[dict]:
@@ -367,9 +368,8 @@ MISSING_ROWS = """
 select u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name, x.month,
        case when x.month = :current_month then 'not_yet_held' else 'missing' end as status
 from missing x
-join scope_cells sc on sc.cell_id = x.cell_id
 join cells c on c.id = x.cell_id
-join units u on u.id = sc.unit_id"""
+join units u on u.id = x.unit_id"""
 
 MISSING_SQL = SCOPE_SQL + MISSING_CTE + MISSING_ROWS + """
 order by u.code, c.code, x.month
@@ -392,9 +392,11 @@ order by kind, unit_code, cell_code, month
 """).format(**LEVELS["unit_month"])
 
 
-def _missing_row(row: dict[str, Any]) -> dict[str, Any]:
-    row["status_label"] = t(f"metrics.{row['status']}")
-    return row
+def _with_labels(missing: list[dict]) -> list[dict]:
+    labels = {status: t(f"metrics.{status}") for status in ("missing", "not_yet_held")}
+    for r in missing:
+        r["status_label"] = labels[r["status"]]
+    return missing
 
 
 def _current_month(today: date) -> str:
@@ -408,7 +410,7 @@ def missing_meetings(db: Source, period: Period | str, filters: Filters | None =
     params = _params(period, filters, today, current_month=_current_month(today))
     with session(db) as conn:
         rows = _rows(conn, MISSING_SQL, params)
-    return [_missing_row(r) for r in rows]
+    return _with_labels(rows)
 
 
 def cells_missing_last_month(db: Source, filters: Filters | None = None, today: date | None = None) -> list[dict]:
@@ -430,7 +432,7 @@ def attendance_page(db: Source, period: Period | str, filters: Filters | None = 
         rows = _rows_by_kind(conn, ATTENDANCE_PAGE_SQL, params,
                              {"unit_month": UNIT_MONTH_KEYS, "missing": MISSING_KEYS})
     unit_months = [_with_rates(r) for r in rows["unit_month"]]
-    missing = [_missing_row(r) for r in rows["missing"]]
+    missing = _with_labels(rows["missing"])
     totals = _totals(unit_months)
     return {"attendance_by_unit": _units_of(unit_months), "attendance_totals": totals, "absences": _absences_of(totals),
             "attendance_by_unit_month": unit_months, "attendance_by_month": _by_month(unit_months, period, today),
@@ -782,7 +784,6 @@ select 'open', unit_code, unit_name, category, status, null, null, null, null, n
        severity, noted_on, due_on, age_days, overdue
 from (""" + OPEN_WEAKNESS_ROWS + """
 )
-order by kind, month, age_days desc, id, unit_code, category, status
 """
 
 
@@ -892,9 +893,12 @@ def weakness_page(db: Source, period: Period | str, filters: Filters | None = No
     with session(db) as conn:
         rows = _rows_by_kind(conn, WEAKNESS_PAGE_SQL, _params(period, filters, today),
                              {"noted": NOTED_KEYS, "trend": TREND_KEYS, "open": OPEN_KEYS})
-    open_rows, matrix = rows["open"], _matrix_of(rows["noted"])
+    # sorted here rather than by the statement: each kind has its own order
+    open_rows = sorted(rows["open"], key=lambda r: (r["age_days"] is None, -(r["age_days"] or 0), r["id"]))
+    matrix = _matrix_of(sorted(rows["noted"], key=itemgetter("unit_code", "category")))
     return {"weakness_summary": _summary_of(matrix, rows["noted"], open_rows), "weakness_matrix": matrix,
-            "weakness_trend": rows["trend"], "weakness_ageing": _ageing_of(open_rows), "open_weaknesses": open_rows}
+            "weakness_trend": sorted(rows["trend"], key=itemgetter("month")), "weakness_ageing": _ageing_of(open_rows),
+            "open_weaknesses": open_rows}
 
 
 def _weaknesses_as_of(db: Source, period: Period, filters: Filters | None, today: date) -> dict[str, int]:
