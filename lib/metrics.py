@@ -178,6 +178,10 @@ ON_SCHEDULE = """(cast(substr(held_on, 9, 2) as integer) = meeting_day
 # The meeting-type filter; it narrows the attendance sums only.
 TYPED = "(:mtypes is null or m.mtype in (select value from json_each(:mtypes)))"
 
+# A meeting of a cell in scope. Asked of the index's cell_id, so meetings outside a unit or
+# cell-type filter are dropped before their row is read; without those filters every cell is in scope.
+IN_SCOPE = "((:unit_codes is null and :cell_types is null) or m.cell_id in (select cell_id from scope_cells))"
+
 # The cell-months without a regular meeting (the missing meetings), with the unit they count
 # under: one set difference between the cell-months and the (cell, month) of the period's regular
 # meetings, which the partial index's held_on range gives without a probe per cell-month.
@@ -190,6 +194,7 @@ missing(unit_id, cell_id, month) as materialized (
         except
         select m.cell_id, substr(m.held_on, 1, 7) from meetings m
         where m.deleted_at is null and m.held_on between :start and :end and m.mtype = 'thuong_ky'
+          and """ + IN_SCOPE + """
     ) x join scope_cells sc on sc.cell_id = x.cell_id
 )"""
 
@@ -209,9 +214,7 @@ own as (
            count(*) filter (where m.mtype = 'thuong_ky' and c.meeting_day is not null) as regular,
            count(*) filter (where m.mtype = 'thuong_ky' and """ + ON_SCHEDULE + """) as on_schedule
     from meetings m join cells c on c.id = m.cell_id
-    where m.deleted_at is null and m.held_on between :start and :end
-      -- without a unit or cell-type filter every cell is in scope, and the check is skipped
-      and ((:unit_codes is null and :cell_types is null) or c.id in (select cell_id from scope_cells))
+    where m.deleted_at is null and m.held_on between :start and :end and """ + IN_SCOPE + """
     group by c.unit_id{own_group}
 ),
 cov({keys}, cell_months) as ({cov}),
