@@ -567,19 +567,69 @@ def show_chart(chart: Any, name: str, key: str, scale: float = 1.0, select: bool
     return event.selection if select else None
 
 
+def fmt_decimal(value: float | None, digits: int = 2) -> str:
+    """A fractional count with a fixed number of decimals in the user's language ("0,67"); "" when there is none."""
+    if value is None or pd.isna(value):
+        return ""
+    text = f"{value:,.{digits}f}"
+    if i18n.get_language() == "vi":
+        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text
+
+
+def _cell_pct(value: Any) -> str:
+    return "" if pd.isna(value) else fmt_pct(float(value))
+
+
+def _cell_count(value: Any) -> str:
+    # counts and ids as they are (no separators: an id 1.234 would read as a decimal); a fraction with its comma
+    if pd.isna(value):
+        return ""
+    return f"{value:.0f}" if float(value).is_integer() else fmt_decimal(value)
+
+
+# Above this many cells a table keeps Streamlit's own number formats: pandas' Styler works cell by cell.
+STYLED_CELLS = 100_000
+
+
 def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct: tuple[str, ...] = (),
           dates: tuple[str, ...] = (), labels: dict[str, Callable[[Any], str]] | None = None,
-          decimals: tuple[str, ...] = ("expected",), height: int | str = "auto") -> pd.DataFrame:
-    """Rows shown as a table with translated headers (dates dd/mm/yyyy, rates as %), downloadable as CSV and XLSX."""
+          decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
+          hidden: tuple[str, ...] = (), pinned: tuple[str, ...] = (),
+          widths: dict[str, str | int] | None = None) -> pd.DataFrame:
+    """Rows shown as a table with translated headers (dates dd/mm/yyyy, rates "37,5%", fractions "0,67" in
+    Vietnamese), downloadable as CSV and XLSX with the numbers as numbers.
+
+    missing gives the text for an empty cell of a column; hidden columns are left off the screen but kept in the
+    downloads; pinned columns stay in view while the table scrolls sideways.
+    """
     df = pd.DataFrame(rows, columns=list(columns))
+    decimals = tuple(c for c in decimals if c in columns)
     for col, fn in (labels or {}).items():
         df[col] = df[col].map(lambda v, fn=fn: fn(v) if pd.notna(v) else "").astype(object)
     for col in dates:
         df[col] = df[col].map(lambda v: fmt_date(v) if isinstance(v, str) and v else "").astype(object)
+    for col in df.columns:
+        if col not in pct + decimals and not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].where(df[col].notna(), (missing or {}).get(col, "")).astype(object)
     df = df.rename(columns=columns)
-    config = {columns[c]: st.column_config.NumberColumn(columns[c], format="percent") for c in pct}
-    config |= {columns[c]: st.column_config.NumberColumn(columns[c], format="%.2f") for c in decimals if c in columns}
-    st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key, height=height)
+    widths = widths or {}
+    config: dict[str, Any] = {columns[c]: st.column_config.Column(columns[c], width=widths.get(c),
+                                                                  pinned=True if c in pinned else None)
+                              for c in (*pinned, *widths)}
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    if numeric and df.size <= STYLED_CELLS:
+        # display text only: the cells keep their numbers, so sorting and the downloads stay numeric
+        formats = {c: _cell_count for c in numeric} | {columns[c]: _cell_pct for c in pct}
+        formats |= {columns[c]: fmt_decimal for c in decimals}
+        shown: Any = df.style.format(formats)
+    else:
+        shown = df
+        config |= {columns[c]: st.column_config.NumberColumn(columns[c], format="percent") for c in pct}
+        config |= {columns[c]: st.column_config.NumberColumn(columns[c], format="%.2f") for c in decimals}
+    order = [columns[c] for c in columns if c not in hidden] if hidden else None
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
+                 height=height)
     downloads(df, name, key)
     return df
 

@@ -313,6 +313,49 @@ def test_every_table_and_chart_can_be_downloaded(demo_path, monkeypatch):
         assert sum(k.endswith("_png") for k in keys) == len(charts_on(at)) > 0, page
 
 
+def displayed(frame) -> pd.DataFrame:
+    """A shown table as the user reads it: the text of each cell."""
+    from streamlit import dataframe_util
+
+    styler = frame.proto.arrow_data.styler
+    if not styler.display_values:  # a table of text only is shown as it is
+        return frame.value.astype(str)
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(styler.display_values)
+
+
+def test_tables_write_numbers_the_vietnamese_way(demo_path, monkeypatch):
+    # a month holds a third of a quarter's expected meetings: fractions to show
+    at = open_page(start(demo_path, monkeypatch, ky="2026-06"), "pages/leaders.py")
+    frame = next(f for f in at.dataframe if t("dash.assignments") in f.value.columns
+                 and t("field.leader_code") in f.value.columns)
+    assert frame.proto.arrow_data.styler.display_values, "the numbers are shown as formatted text"
+    values, text = frame.value, displayed(frame)
+    for value, shown in zip(values[t("chart.compliance")], text[t("chart.compliance")], strict=True):
+        # one decimal, a comma before it: 0.375 is "37,5%", 0.7727 is "77,3%"
+        assert shown == ("" if pd.isna(value) else f"{value * 100:.1f}".replace(".", ",") + "%")
+    for value, shown in zip(values[t("chart.expected")], text[t("chart.expected")], strict=True):
+        assert shown == f"{value:.2f}".replace(".", ",")  # a third of a meeting is "0,33"
+    assert any(not float(v).is_integer() for v in values[t("chart.expected")])
+    # the numbers underneath stay those of lib.metrics (sorting, downloads)
+    assert values[t("chart.compliance")].dtype == float
+
+
+def test_tables_show_no_none(demo_path, monkeypatch):
+    at = start(demo_path, monkeypatch, ky=LAST_YEAR)
+    for page in ("pages/overview.py", "pages/attendance.py", "pages/leaders.py", "pages/weakness_board.py",
+                 "pages/quality.py"):
+        open_page(at, page)
+        for frame in at.dataframe:
+            text = displayed(frame)
+            assert not text.isin(["None", "nan", "NaN", "<NA>"]).any().any(), (page, list(text.columns))
+    open_rows = figures(demo_path, "open_weaknesses", today=date.today())
+    whole = [w for w in open_rows if w["cell_name"] is None]
+    assert whole, "the demo notes weaknesses for a commune as a whole"
+    open_page(at, "pages/weakness_board.py")
+    text = displayed([f for f in at.dataframe if t("field.noted_on") in f.value.columns][-1])  # every open one
+    assert (text[t("field.cell_id")] == t("dash.tables.whole_unit")).sum() == len(whole)
+
+
 def test_chart_png_keeps_vietnamese_text():
     import altair as alt
 
