@@ -44,7 +44,7 @@ def render() -> None:
         ui.table(overdue, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
                            "category": t("field.category"), "severity": t("field.severity"),
                            "status": t("field.status"), "due_on": t("field.due_on"), "age_days": t("dash.age_days")},
-                 "han-che-qua-han", "ov_overdue", dates=("due_on",),
+                 "han-che-qua-han", "ov_overdue", dates=("due_on",), missing={"cell_name": t("dash.tables.whole_unit")},
                  labels={"category": ui.label_of(WeaknessCategory), "severity": ui.label_of(Severity),
                          "status": ui.label_of(WeaknessStatus)})
 

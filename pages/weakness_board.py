@@ -15,6 +15,8 @@ CATEGORY = ui.label_of(WeaknessCategory)
 OPEN_COLUMNS = {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"), "category": t("field.category"),
                 "severity": t("field.severity"), "status": t("field.status"), "noted_on": t("field.noted_on"),
                 "due_on": t("field.due_on"), "age_days": t("dash.age_days")}
+# a weakness noted for the commune as a whole belongs to no cell
+OPEN_MISSING = {"cell_name": t("dash.tables.whole_unit")}
 OPEN_LABELS = {"category": CATEGORY, "severity": ui.label_of(Severity), "status": ui.label_of(WeaknessStatus)}
 
 
@@ -56,10 +58,10 @@ def render() -> None:
     overdue = [w for w in open_rows if w["overdue"]]
     st.subheader(t("dash.overdue", n=len(overdue)), divider="red")
     ui.table(overdue, OPEN_COLUMNS, "han-che-qua-han", "weak_overdue", dates=("noted_on", "due_on"),
-             labels=OPEN_LABELS)
+             labels=OPEN_LABELS, missing=OPEN_MISSING)
     st.subheader(t("dash.open_list", n=len(open_rows)), divider="gray")
     ui.table(open_rows, OPEN_COLUMNS, "han-che-chua-khac-phuc", "weak_open", dates=("noted_on", "due_on"),
-             labels=OPEN_LABELS, height=320)
+             labels=OPEN_LABELS, missing=OPEN_MISSING, height=320)
 
 
 ui.live(render)
