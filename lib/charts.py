@@ -21,6 +21,15 @@ RATING_COLOURS = {"tot": "#2e7d32", "kha": "#1f5fa8", "trung_binh": "#f9a825", "
 # Month keys are "YYYY-MM"; shown to users as "MM/YYYY".
 MONTH_LABEL = "substring(datum.value, 5, 7) + '/' + substring(datum.value, 0, 4)"
 MONTH_CALC = "substring(datum.month, 5, 7) + '/' + substring(datum.month, 0, 4)"
+# Counts are whole: ticks and legend labels at whole numbers only (never 1,2 weaknesses).
+COUNT_FORMAT = ",d"
+
+
+def count_axis(**kwargs) -> alt.Axis:
+    """An axis for whole counts: whole-number ticks, thousands separated in the user's language."""
+    return alt.Axis(tickMinStep=1, format=COUNT_FORMAT, **kwargs)
+
+
 AGE_BUCKETS = ("0-30", "31-90", "91-180", "181+")
 DURATION_BUCKETS = ("<60", "60-89", "90-119", "120+")
 
@@ -146,7 +155,7 @@ def absences_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
     data["kind"] = data["kind"].map(kinds)
     return alt.Chart(data, title=_title("chart.absences", subtitle)).mark_bar().encode(
         y=alt.Y("unit_name:N", title=None, sort="-x"),
-        x=alt.X("sum(count):Q", title=t("chart.absences_count")),
+        x=alt.X("sum(count):Q", title=t("chart.absences_count"), axis=count_axis()),
         color=alt.Color("kind:N", title=t("chart.kind"), sort=list(kinds.values()),
                         scale=alt.Scale(domain=list(kinds.values()), range=["#90a4ae", BAD]),
                         legend=alt.Legend(orient="bottom")),
@@ -165,7 +174,7 @@ def leader_attendance_chart(df: pd.DataFrame, subtitle: str | None = None) -> al
     return alt.Chart(data, title=_title("chart.leader_attendance", subtitle)).mark_bar().encode(
         y=alt.Y("full_name:N", title=None, sort=alt.EncodingSortField("compliance", order="ascending")),
         yOffset=alt.YOffset("measure:N", sort=list(measures.values())),
-        x=alt.X("count:Q", title=t("chart.meetings_count"), axis=alt.Axis(tickMinStep=1, format="~r")),
+        x=alt.X("count:Q", title=t("chart.meetings_count"), axis=count_axis()),
         color=alt.Color("measure:N", title=t("chart.measure"), sort=list(measures.values()),
                         scale=alt.Scale(domain=list(measures.values()), range=["#b0bec5", NEUTRAL]),
                         legend=alt.Legend(orient="bottom")),
@@ -207,7 +216,7 @@ def reports_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
     order = [labels[g] for g in labels if g in set(df["grp"])]
     return alt.Chart(data, title=_title("chart.reports", subtitle)).mark_bar().encode(
         y=alt.Y("group:N", title=None, sort=order),
-        x=alt.X("count:Q", title=t("chart.reports_count"), stack="zero"),
+        x=alt.X("count:Q", title=t("chart.reports_count"), stack="zero", axis=count_axis()),
         color=alt.Color("kind:N", title=t("chart.kind"), sort=list(kinds.values()),
                         scale=alt.Scale(domain=list(kinds.values()), range=[GOOD, "#f9a825", BAD]),
                         legend=alt.Legend(orient="bottom")),
@@ -227,7 +236,8 @@ def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.
         y=alt.Y("category_label:N", title=None, sort=order, axis=alt.Axis(labelLimit=460)),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("n:Q", title=t("chart.count"), scale=alt.Scale(scheme="orangered")),
+        color=alt.Color("n:Q", title=t("chart.count"), scale=alt.Scale(scheme="orangered"),
+                        legend=alt.Legend(format=COUNT_FORMAT, tickMinStep=1)),
         tooltip=[alt.Tooltip("category_label:N", title=t("chart.category")),
                  alt.Tooltip("unit_name:N", title=t("chart.unit")),
                  alt.Tooltip("n:Q", title=t("chart.count"), format=",")],
@@ -248,7 +258,7 @@ def weakness_trend_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.C
     return alt.Chart(data, title=_title("chart.weakness_trend", subtitle)).transform_calculate(
         month_label=MONTH_CALC).mark_line(point=True, strokeWidth=3).encode(
         x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=-45)),
-        y=alt.Y("count:Q", title=t("chart.count")),
+        y=alt.Y("count:Q", title=t("chart.count"), axis=count_axis()),
         color=alt.Color("measure:N", title=t("chart.measure"), sort=names,
                         scale=alt.Scale(domain=names, range=[BAD, GOOD, "#f9a825"][:len(names)]),
                         legend=alt.Legend(orient="bottom")),
@@ -264,7 +274,7 @@ def weakness_ageing_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.
     data = df.assign(age=df["bucket"].map(names))
     return alt.Chart(data, title=_title("chart.weakness_ageing", subtitle)).mark_bar().encode(
         x=alt.X("age:N", title=t("chart.age"), sort=list(names.values()), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("count:Q", title=t("chart.count")),
+        y=alt.Y("count:Q", title=t("chart.count"), axis=count_axis()),
         color=alt.Color("age:N", sort=list(names.values()), legend=None,
                         scale=alt.Scale(domain=list(names.values()), range=["#ffcc80", "#ffa726", "#f4511e", BAD])),
         tooltip=[alt.Tooltip("age:N", title=t("chart.age")), alt.Tooltip("count:Q", title=t("chart.count"))],
@@ -295,7 +305,7 @@ def rating_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChar
     order = list(labels.values())
     bars = alt.Chart(data).mark_bar().encode(
         x=alt.X("rating_label:N", title=t("chart.rating"), sort=order, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("count:Q", title=t("chart.meetings_count")),
+        y=alt.Y("count:Q", title=t("chart.meetings_count"), axis=count_axis()),
         color=alt.Color("rating_label:N", sort=order, legend=None,
                         scale=alt.Scale(domain=order, range=[RATING_COLOURS[r] for r in labels])),
         tooltip=[alt.Tooltip("rating_label:N", title=t("chart.rating")),
@@ -330,7 +340,7 @@ def duration_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
     order = list(names.values())
     return alt.Chart(data, title=_title("chart.durations", subtitle)).mark_bar().encode(
         x=alt.X("band:N", title=t("chart.duration"), sort=order, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("count:Q", title=t("chart.meetings_count")),
+        y=alt.Y("count:Q", title=t("chart.meetings_count"), axis=count_axis()),
         color=alt.Color("short:N", scale=alt.Scale(domain=[True, False], range=[BAD, GOOD]), legend=None),
         tooltip=[alt.Tooltip("band:N", title=t("chart.duration")),
                  alt.Tooltip("count:Q", title=t("chart.meetings_count"), format=",")],

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -263,3 +264,29 @@ def test_styled_charts_write_numbers_in_the_users_language(lang, decimal):
     with language(lang):
         spec = charts.styled(alt.Chart(df).mark_bar().encode(x="rate:Q", y="unit_name:N")).to_dict()
     assert spec["config"]["locale"]["number"]["decimal"] == decimal
+
+
+def svg_texts(chart) -> list[str]:
+    """The words and numbers drawn in a chart rendered to SVG (vl-convert)."""
+    import vl_convert as vlc
+
+    return re.findall(r"<text[^>]*>([^<]*)</text>", vlc.vegalite_to_svg(charts.styled(chart).to_json()))
+
+
+@pytest.mark.parametrize("build", [
+    lambda: charts.weakness_matrix_chart(pd.DataFrame({"category": ["other", "attendance_low"],
+                                                       "unit_name": ["Xã Tân An"] * 2, "n": [1, 2]})),
+    lambda: charts.weakness_ageing_chart(pd.DataFrame({"bucket": ["0-30", "181+"], "count": [1, 2]})),
+    lambda: charts.weakness_trend_chart(pd.DataFrame({"month": ["2025-01", "2025-02"], "noted": [1, 2],
+                                                      "resolved": [0, 1], "open_at_end": [1, 2]})),
+    lambda: charts.rating_chart(charts.rating_frame({"tot": 2, "kha": 1})),
+    lambda: charts.duration_chart(pd.DataFrame({"bucket": ["<60", "120+"], "count": [1, 2],
+                                                "short": [True, False]})),
+], ids=["matrix legend", "ageing", "trend", "ratings", "durations"])
+def test_counts_are_labelled_with_whole_numbers_only(build):
+    with language("vi"):
+        texts = svg_texts(build())
+    numbers = [x for x in texts if re.fullmatch(r"[\d.,]+", x)]
+    assert "2" in numbers
+    # whole counts of one or two: no tick or legend label 0,5 / 1,2 / 1.4
+    assert not [x for x in numbers if "," in x or "." in x]
