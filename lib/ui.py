@@ -435,9 +435,18 @@ def dashboard_filters() -> tuple[Any, Any]:
               "rollup": bool(rollup)}
     st.session_state[_DASH] = values
     _dash_to_url(values)
+    st.markdown(DASHBOARD_CSS, unsafe_allow_html=True)
     filters = metrics.Filters(unit_codes=tuple(values["units"]), cell_types=tuple(values["cell_types"]),
                               mtypes=tuple(values["mtypes"]), rollup=values["rollup"])
     return metrics.parse_period(label), filters
+
+
+# Streamlit's wide layout leaves 5rem each side; the dashboards' wide tables need that room for their last columns.
+DASHBOARD_CSS = """
+<style>
+.block-container, [data-testid="stMainBlockContainer"] {padding-left: 2rem !important; padding-right: 2rem !important;}
+</style>
+"""
 
 
 def figure(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -554,17 +563,41 @@ def chart_png(spec_json: str) -> bytes:
 
 
 def show_chart(chart: Any, name: str, key: str, scale: float = 1.0, select: bool = False,
-               download: bool = True) -> Any:
-    """A chart at full width with large fonts and a PNG download; with select, returns the clicked selection."""
+               download: bool = True, height: int | None = None) -> Any:
+    """A chart at full width with large fonts and a PNG download; with select, returns the clicked selection.
+
+    height sets the plot's height (presentation mode fills the screen with it).
+    """
     from lib import charts
 
+    if height:
+        chart = chart.properties(height=height)
     styled = charts.styled(chart, scale)
     event = st.altair_chart(styled, width="stretch", key=key, on_select="rerun" if select else "ignore")
     if download:
-        spec = charts.styled(chart, scale, font=charts.PNG_FONT).properties(width=1000).to_json()
-        st.download_button(t("ui.download_png"), data=lambda: chart_png(spec), file_name=f"{name}.png",
-                           mime="image/png", key=f"{key}_png", on_click="ignore", icon=":material/image:")
+        chart_download(chart, name, key, scale)
     return event.selection if select else None
+
+
+def chart_download(chart: Any, name: str, key: str, scale: float = 1.0) -> None:
+    """The PNG download button of a chart shown with show_chart(..., key)."""
+    from lib import charts
+
+    spec = charts.styled(chart, scale, font=charts.PNG_FONT).properties(width=1000).to_json()
+    st.download_button(t("ui.download_png"), data=lambda: chart_png(spec), file_name=f"{name}.png",
+                       mime="image/png", key=f"{key}_png", on_click="ignore", icon=":material/image:")
+
+
+def show_chart_pair(*pair: tuple[Any, str, str] | None) -> None:
+    """Two charts side by side (chart, name, key), their PNG buttons on one line below whatever their heights."""
+    tops, bottoms = st.columns(2), st.columns(2)
+    for item, top, bottom in zip(pair, tops, bottoms, strict=True):
+        if item is None:
+            continue
+        with top:
+            show_chart(*item, download=False)
+        with bottom:
+            chart_download(*item)
 
 
 def fmt_decimal(value: float | None, digits: int = 2) -> str:
@@ -586,6 +619,12 @@ def _cell_count(value: Any) -> str:
     if pd.isna(value):
         return ""
     return f"{value:.0f}" if float(value).is_integer() else fmt_decimal(value)
+
+
+def codes_hidden(units: list[dict]) -> tuple[str, ...]:
+    """("unit_code",) when every unit's name is its own: the code then only takes room on screen."""
+    # a merged commune and its successor may share a name; then the code tells them apart
+    return () if len({u["unit_name"] for u in units}) < len(units) else ("unit_code",)
 
 
 # Above this many cells a table keeps Streamlit's own number formats: pandas' Styler works cell by cell.

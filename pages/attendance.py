@@ -40,8 +40,9 @@ def drill_down(units: list[dict]) -> None:
     if not code:
         return
     cells = ui.figure("attendance_by_cell", period, replace(filters, unit_codes=(code,)))
+    # one commune's cells: its name is in the downloads, not repeated on every row on screen
     ui.table(cells, CELL_COLUMNS, f"chi-bo-{code}", "att_cells", pct=RATES,
-             labels={"cell_type": ui.label_of(CellType)})
+             labels={"cell_type": ui.label_of(CellType)}, hidden=("unit_name",), pinned=("cell_name",))
     cell_names = {c["cell_code"]: c["cell_name"] for c in cells}
     cell = st.selectbox(t("dash.pick_cell"), [None, *cell_names], key=f"att_cell_{code}",
                         format_func=lambda c: cell_names[c] if c else t("dash.pick_none"))
@@ -70,7 +71,9 @@ def render() -> None:
     cols = st.columns(5)
     cols[0].metric(t("dash.h_attendance_rate"), ui.fmt_pct(totals["rate"]), border=True)
     cols[1].metric(t("dash.h_coverage"), ui.fmt_pct(totals["coverage"]), border=True)
-    cols[2].metric(t("dash.h_on_schedule_rate"), ui.fmt_pct(totals["on_schedule_rate"]), border=True)
+    # the short label: five figures a row leave no room for "Sinh hoạt đúng ngày cố định"
+    cols[2].metric(t("dash.on_schedule_rate"), ui.fmt_pct(totals["on_schedule_rate"]), border=True,
+                   help=t("dash.h_on_schedule_rate_help"))
     cols[3].metric(t("chart.absent_excused"), ui.fmt_num(absences["absent_excused"]),
                    t("dash.share_of_required", share=ui.fmt_pct(absences["excused_share"])), delta_color="off",
                    delta_arrow="off", border=True)
@@ -94,7 +97,8 @@ def render() -> None:
     ui.show_chart(charts.absences_chart(frame), "vang-hop", "att_absences")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES)
+    ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES, hidden=ui.codes_hidden(units),
+             pinned=("unit_name",))
     st.subheader(t("dash.missing"), divider="gray")
     missing = figures["missing_meetings"]
     st.caption(t("dash.missing_help", n=len(missing)))

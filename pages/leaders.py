@@ -62,11 +62,8 @@ def render() -> None:
     cols[3].metric(t("chart.reports_late"), ui.fmt_num(reports["late"]), border=True)
     cols[4].metric(t("chart.reports_missing"), ui.fmt_num(reports["missing"]), border=True)
 
-    left, right = st.columns(2)
-    with left:
-        ui.show_chart(charts.group_compliance_chart(pd.DataFrame(groups)), "thuc-hien-theo-nhom", "lead_groups")
-    with right:
-        ui.show_chart(charts.reports_chart(pd.DataFrame(groups)), "bao-cao-sau-du-hop", "lead_reports")
+    ui.show_chart_pair((charts.group_compliance_chart(pd.DataFrame(groups)), "thuc-hien-theo-nhom", "lead_groups"),
+                       (charts.reports_chart(pd.DataFrame(groups)), "bao-cao-sau-du-hop", "lead_reports"))
     ui.show_chart(charts.leader_attendance_chart(pd.DataFrame(leaders)), "can-bo-phai-du-da-du", "lead_chart")
 
     # leaders_page asks who attended nobody of today's quarter
@@ -79,7 +76,8 @@ def render() -> None:
     st.subheader(t("dash.by_group"), divider="gray")
     ui.table(groups, GROUP_COLUMNS, "theo-nhom", "lead_group_table", pct=("compliance",), labels=GROUP)
     st.subheader(t("dash.by_leader"), divider="gray")
-    ui.table(leaders, LEADER_COLUMNS, "theo-can-bo", "lead_table", pct=("compliance",), labels=GROUP)
+    ui.table(leaders, LEADER_COLUMNS, "theo-can-bo", "lead_table", pct=("compliance",), labels=GROUP,
+             pinned=("full_name",))
     st.subheader(t("dash.drill"), divider="gray")
     drill_down(leaders)
 

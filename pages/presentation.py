@@ -12,6 +12,10 @@ ui.require_page("pages/presentation.py")
 period, filters = ui.dashboard_filters()
 ui.presentation_style()
 SCALE = 1.6
+# Plot heights that fill a projector screen (900 pixels high and up) below the slide's title: one chart, or two
+# side by side with their legends underneath.
+HEIGHT = 470
+PAIR_HEIGHT = 400
 
 
 def figures(page: str) -> dict:
@@ -33,7 +37,7 @@ def attendance_slide() -> bool:
         return False
     threshold = ui.read(settings.thresholds).attendance
     ui.show_chart(charts.attendance_ranked_chart(pd.DataFrame(units), threshold), "ty-le-du-hop", "pres_ranked",
-                  scale=SCALE, download=False)
+                  scale=SCALE, download=False, height=HEIGHT)
     return True
 
 
@@ -42,7 +46,7 @@ def heatmap_slide() -> bool:
     if not any(r["meetings"] for r in rows):
         return False
     ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(rows)), "ty-le-theo-thang", "pres_heatmap",
-                  scale=SCALE, download=False)
+                  scale=SCALE, download=False, height=HEIGHT)
     return True
 
 
@@ -53,10 +57,10 @@ def leaders_slide() -> bool:
     left, right = st.columns(2)
     with left:
         ui.show_chart(charts.group_compliance_chart(pd.DataFrame(groups)), "nhom", "pres_groups", scale=SCALE,
-                      download=False)
+                      download=False, height=PAIR_HEIGHT)
     with right:
         ui.show_chart(charts.reports_chart(pd.DataFrame(groups)), "bao-cao", "pres_reports", scale=SCALE,
-                      download=False)
+                      download=False, height=PAIR_HEIGHT)
     return True
 
 
@@ -65,7 +69,7 @@ def weakness_slide() -> bool:
     if not matrix:
         return False
     ui.show_chart(charts.weakness_matrix_chart(pd.DataFrame(matrix)), "han-che", "pres_matrix", scale=SCALE,
-                  download=False)
+                  download=False, height=HEIGHT)
     return True
 
 
@@ -78,10 +82,10 @@ def weakness_time_slide() -> bool:
     with left:
         if trend:
             ui.show_chart(charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-thang", "pres_wtrend",
-                          scale=SCALE, download=False)
+                          scale=SCALE, download=False, height=PAIR_HEIGHT)
     with right:
         ui.show_chart(charts.weakness_ageing_chart(pd.DataFrame(ageing)), "ton-dong", "pres_ageing", scale=SCALE,
-                      download=False)
+                      download=False, height=PAIR_HEIGHT)
     return True
 
 
@@ -93,10 +97,10 @@ def quality_slide() -> bool:
     left, right = st.columns(2)
     with left:
         ui.show_chart(charts.rating_chart(charts.rating_frame(ratings)), "xep-loai", "pres_ratings", scale=SCALE,
-                      download=False)
+                      download=False, height=PAIR_HEIGHT)
     with right:
         ui.show_chart(charts.properties_chart(pd.DataFrame(quality["properties"])),
-                      "ba-tinh-chat", "pres_props", scale=SCALE, download=False)
+                      "ba-tinh-chat", "pres_props", scale=SCALE, download=False, height=PAIR_HEIGHT)
     return True
 
 

@@ -40,16 +40,15 @@ def render() -> None:
                    t("dash.share_of_timed", share=ui.fmt_pct(short["share"])), delta_color="off",
                    delta_arrow="off", border=True)
 
-    left, right = st.columns(2)
-    with left:
-        ui.show_chart(charts.rating_chart(rated), "xep-loai", "q_ratings")
-    with right:
-        ui.show_chart(charts.properties_chart(pd.DataFrame(props)), "ba-tinh-chat", "q_properties")
+    ui.show_chart_pair((charts.rating_chart(rated), "xep-loai", "q_ratings"),
+                       (charts.properties_chart(pd.DataFrame(props)), "ba-tinh-chat", "q_properties"))
     bands = figures["duration_bands"]
     ui.show_chart(charts.duration_chart(pd.DataFrame(bands)), "thoi-gian-sinh-hoat", "q_durations")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    ui.table(figures["quality_by_unit"], UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units")
+    units = figures["quality_by_unit"]
+    ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(units),
+             pinned=("unit_name",))
     st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
     ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
              labels={"mtype": ui.label_of(MeetingType)}, height=320)

@@ -17,6 +17,8 @@ OPEN_COLUMNS = {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"), "
                 "due_on": t("field.due_on"), "age_days": t("dash.age_days")}
 # a weakness noted for the commune as a whole belongs to no cell
 OPEN_MISSING = {"cell_name": t("dash.tables.whole_unit")}
+# narrower dates, levels and categories, so that all eight columns fit beside the sidebar
+OPEN_WIDTHS = {"category": 300, "severity": 90, "noted_on": 100, "due_on": 100}
 OPEN_LABELS = {"category": CATEGORY, "severity": ui.label_of(Severity), "status": ui.label_of(WeaknessStatus)}
 
 
@@ -38,14 +40,10 @@ def render() -> None:
     matrix = figures["weakness_matrix"]
     if matrix:
         ui.show_chart(charts.weakness_matrix_chart(pd.DataFrame(matrix)), "han-che-theo-loai", "weak_matrix")
-    left, right = st.columns(2)
-    with left:
-        trend = figures["weakness_trend"]
-        if trend:
-            ui.show_chart(charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend")
-    with right:
-        ageing = figures["weakness_ageing"]
-        ui.show_chart(charts.weakness_ageing_chart(pd.DataFrame(ageing)), "thoi-gian-ton-dong", "weak_ageing")
+    trend = figures["weakness_trend"]
+    ui.show_chart_pair(
+        (charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend") if trend else None,
+        (charts.weakness_ageing_chart(pd.DataFrame(figures["weakness_ageing"])), "thoi-gian-ton-dong", "weak_ageing"))
 
     st.subheader(t("dash.by_category"), divider="gray")
     by_category = [{"category": c, "n": n} for c, n in summary["by_category"].items()]
@@ -58,10 +56,10 @@ def render() -> None:
     overdue = [w for w in open_rows if w["overdue"]]
     st.subheader(t("dash.overdue", n=len(overdue)), divider="red")
     ui.table(overdue, OPEN_COLUMNS, "han-che-qua-han", "weak_overdue", dates=("noted_on", "due_on"),
-             labels=OPEN_LABELS, missing=OPEN_MISSING)
+             labels=OPEN_LABELS, missing=OPEN_MISSING, widths=OPEN_WIDTHS)
     st.subheader(t("dash.open_list", n=len(open_rows)), divider="gray")
     ui.table(open_rows, OPEN_COLUMNS, "han-che-chua-khac-phuc", "weak_open", dates=("noted_on", "due_on"),
-             labels=OPEN_LABELS, missing=OPEN_MISSING, height=320)
+             labels=OPEN_LABELS, missing=OPEN_MISSING, widths=OPEN_WIDTHS, height=320)
 
 
 ui.live(render)
