@@ -42,11 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db-dir", type=Path, default=HERE, help="where the databases go (default bench/)")
     p.add_argument("--pages", type=_pages, default=None, help=f"subset of {','.join(PAGES)}")
     p.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive pandas version")
-    p.add_argument("--notes", type=Path, default=None, help="markdown file appended to the results as notes")
+    p.add_argument("--notes", type=Path, default=HERE / "NOTES.md",
+                   help="markdown file appended to the results as notes (default bench/NOTES.md, if it exists)")
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
-    notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
+    notes = args.notes.read_text(encoding="utf-8") if args.notes and args.notes.exists() else ""
     run(args.sizes, args.repeat, args.keep, args.out, args.period, args.db_dir, args.pages, args.naive, notes,
         argv)
     return 0

@@ -134,9 +134,8 @@ def measure_size(size: int, path: Path, pages: list[str], repeat: int, period: s
     for page in pages:
         log(f"[{size:,}] {page} ...")
         sql = worker({**base, "mode": "sql", "page": page})
-        flo = worker({**base, "mode": "floor", "page": page})
         nai = worker({**base, "mode": "naive", "page": page}) if naive else None
-        row = {"page": page, "sql_ms": median_ms(sql.output["times"]), "floor_ms": median_ms(flo.output["times"]),
+        row = {"page": page, "sql_ms": median_ms(sql.output["times"]), "floor_ms": median_ms(sql.output["floor_times"]),
                "naive_ms": median_ms(nai.output["times"]) if nai else None, "sql_peak_mb": sql.peak_mb,
                "naive_peak_mb": nai.peak_mb if nai else None, "baseline_mb": sql.output["baseline_mb"],
                "per_call": sql.output["per_call"], "missing": sql.output["missing"],
@@ -329,11 +328,14 @@ def slow_lines(results: list[SizeResult]) -> list[str]:
                     + f" — about {_ms(wasted)} ms of the page's {_ms(row['sql_ms'])} ms are repeats.")
                 out.append("")
             for s in statements[:PLANS_SHOWN]:
-                out.append(f"- `{s['query']}` from {', '.join(s['functions'])}: {_ms(s['ms'])} ms a run, "
+                # a statement that is no lib.metrics query (a settings read) is shown by its text
+                name = f"`{s['query']}`" if s["query"] != "?" else f"`{s['sql'][:80]}`"
+                out.append(f"- {name} from {', '.join(s['functions'])}: {_ms(s['ms'])} ms a run, "
                            f"run {s['runs']}× by the page")
-                out.append("  ```")
-                out.extend(f"  {line}" for line in s["plan"])
-                out.append("  ```")
+                if s["plan"]:
+                    out.append("  ```")
+                    out.extend(f"  {line}" for line in s["plan"])
+                    out.append("  ```")
             out.append("")
     return out
 
@@ -358,15 +360,19 @@ def markdown(results: list[SizeResult], info: dict[str, str], command: str, repe
         "- Each database is built into a fresh file by `python -m lib --db FILE demo --meetings N` (the demo "
         "generator, seed 42); its wall time is the build time.",
         "- **SQL**: the `lib.metrics` calls the page makes on first render (listed in `bench/pages.py`, "
-        "checked against the page files), each on a fresh connection as `lib.ui.figure` opens one; drill-downs "
-        "are timed apart, in the per-function table. **compute** is what `metrics --json` computes. "
-        "**statements**: the SQL statements those calls run (settings reads included).",
+        "checked against the page files), each on a fresh connection as `lib.ui.figure` opens one: each "
+        "dashboard asks for one bundle of its figures (`lib.metrics.*_page`), whose parts equal the functions "
+        "they are named after. Drill-downs are timed apart, in the per-function table. **compute** is what "
+        "`metrics --json` computes. **statements**: the SQL statements those calls run (settings reads "
+        "included).",
         "- **naive**: a fresh connection, `pd.read_sql('select * from T')` of every table the page needs "
         "(meetings, cells, meeting_leaders, ...), then the same figures in pandas (`bench/naive.py`). Before "
         "timing, the naive figures are checked equal to the SQL ones (below).",
         "- **floor**: bare SQL aggregates over the same rows (`bench/floor.py`), e.g. `select c.unit_id, "
         "count(*), sum(present), sum(members_total - members_exempt) ... from meetings m join cells c ... where "
-        "held_on between ... group by 1`; the overview's floor covers both periods it compares.",
+        "held_on between ... group by 1`; the overview's floor covers both periods it compares. The floor is "
+        "timed in turn with the page (page, floor, floor, page, ...) in the same process, so that on a shared "
+        "machine both meet the same load.",
         "- **peak MB**: each measurement runs in its own child process (`python -m bench.peak bench.worker ...`), "
         "which reports its own high-water mark of resident memory (`VmHWM` in /proc/self/status) when done. Not "
         "`ru_maxrss` of the child: on Linux exec carries the parent's high-water mark over into the child, so it "

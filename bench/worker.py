@@ -1,8 +1,8 @@
 """One measurement in a child process: `python -m bench.worker '<json spec>'` prints one JSON line.
 
-Modes: "sql" (the page's lib.metrics calls), "naive" (whole tables into pandas), "floor" (bare
-aggregates), "check" (naive figures against the SQL ones), "explain" (the page's statements, each
-timed, with its query plan).
+Modes: "sql" (the page's lib.metrics calls, timed in turn with the page's floor), "naive" (whole
+tables into pandas), "floor" (the bare aggregates alone), "check" (naive figures against the SQL
+ones), "explain" (the page's statements, each timed, with its query plan).
 """
 
 import json
@@ -39,8 +39,24 @@ def _examples(path: str, ctx: Context) -> Context:
     return Context(ctx.period, ctx.today, unit, leader)
 
 
+def _timed_in_turn(first: Any, second: Any, repeat: int) -> tuple[list[float], list[float]]:
+    """Two measurements taken in turn (first, second, second, first, ...) after one warm-up of each, so that
+    on a shared machine both meet the same load."""
+    first()
+    second()
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeat):
+        order = ((first, times[0]), (second, times[1]))
+        for fn, out in order if i % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return times
+
+
 def measure_sql(path: str, page: str, ctx: Context, repeat: int) -> dict[str, Any]:
-    """The page's calls, each on its own fresh connection as lib.ui.figure opens one; per-call times too."""
+    """The page's calls, each on its own fresh connection as lib.ui.figure opens one, timed in turn with the
+    page's floor; per-call times too."""
     calls = [c for c in PAGES[page][1] if not missing_functions((c,))]
     drills = [c for c in DRILL_DOWNS.get(page, ()) if not missing_functions((c,))]
     per_call: dict[str, list[float]] = {c.name: [] for c in calls + drills}
@@ -55,14 +71,19 @@ def measure_sql(path: str, page: str, ctx: Context, repeat: int) -> dict[str, An
         for call in calls:
             per_call[call.name].append(one(call))
 
-    times = _timed(page_run, repeat)
+    def floor_run() -> None:
+        with dbm.read(path) as conn:
+            floor.run(conn.conn, page, ctx.period)
+
+    times, floor_times = _timed_in_turn(page_run, floor_run, repeat)
     if drills:
         ctx_drill = _examples(path, ctx)
         for call in drills:
             per_call[call.name] = _timed(lambda c=call: one_drill(path, c, ctx_drill), repeat)
     for call in calls:
         per_call[call.name] = per_call[call.name][1:]  # drop the warm-up
-    return {"times": times, "per_call": {k: statistics.median(v) * 1000 for k, v in per_call.items() if v},
+    return {"times": times, "floor_times": floor_times,
+            "per_call": {k: statistics.median(v) * 1000 for k, v in per_call.items() if v},
             "queries": len(statements(path, calls, ctx)),
             "missing": missing_functions(PAGES[page][1] + DRILL_DOWNS.get(page, ()))}
 
