@@ -401,6 +401,15 @@ def coerce(raw: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[dict, list[
 
 # ---- the record rules ---------------------------------------------------------------
 
+def fmt_date(value: Any) -> str:
+    """A date (or ISO text) as dd/mm/yyyy for people ('' when blank)."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
+
+
 def last_day(year: int, month: int) -> int:
     """Number of days in a month."""
     return calendar.monthrange(year, month)[1]

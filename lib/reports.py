@@ -27,6 +27,7 @@ from sqlite_utils import Database
 from lib import assignments, charts, directory, meetings, metrics
 from lib.db import session
 from lib.domain import LeaderGroup, MeetingType, Rating, WeaknessCategory, WeaknessStatus
+from lib.domain import fmt_date as fmt_day
 from lib.i18n import get_language, t
 from lib.settings import get_settings, thresholds
 
@@ -78,15 +79,6 @@ def fmt_pct(rate: float | None) -> str:
         return "–"
     text = f"{rate * 100:.1f}%"
     return text.replace(".", ",") if get_language() == "vi" else text
-
-
-def fmt_day(value: Any) -> str:
-    """A date as dd/mm/yyyy ('' when blank)."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return value.strftime("%d/%m/%Y")
 
 
 def period_text(period: metrics.Period | str) -> str:

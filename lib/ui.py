@@ -10,7 +10,7 @@ import streamlit as st
 
 from lib import config, i18n
 from lib import db as dbm
-from lib.domain import Actor, FieldError, PermissionDenied, ValidationError
+from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date
 from lib.i18n import t
 from lib.nav import allowed
 
@@ -77,15 +77,6 @@ def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -
     if success:
         st.toast(success, icon=":material/check_circle:")
     return result if result is not None else True
-
-
-def fmt_date(value: Any) -> str:
-    """A date as dd/mm/yyyy for display ('' when blank)."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return value.strftime("%d/%m/%Y")
 
 
 def plain(text: Any) -> None:
