@@ -219,6 +219,13 @@ def m002_add_password_changed_at(db: Database) -> None:
     db["users"].add_column("password_changed_at", str)
 
 
+@migrations()
+def m003_add_logged_out_at(db: Database) -> None:
+    # Logging out voids the user's earlier re-login cookies on the server, whether or not the
+    # browser managed to delete its copy.
+    db["users"].add_column("logged_out_at", str)
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

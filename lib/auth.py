@@ -159,18 +159,17 @@ def restore() -> None:
         if not isinstance(claims.get("exp_date"), (int, float)) or claims["exp_date"] <= time.time():
             return
         user = users.get_user(db, str(claims.get("username")))
-    if user is None or not user["active"] or _issued_before_password_change(claims["exp_date"], user):
+    if user is None or not user["active"] or _revoked(claims["exp_date"], user):
         st.session_state[_DELETE_COOKIE] = True
         return
     _sign_in_session(user)
 
 
-def _issued_before_password_change(exp_date: float, user: dict) -> bool:
-    changed = user.get("password_changed_at")
-    if not changed:
-        return False
+def _revoked(exp_date: float, user: dict) -> bool:
+    # A cookie issued before the last password change or logout no longer logs in.
     issued = exp_date - COOKIE_DAYS * 86400
-    return datetime.fromisoformat(changed).timestamp() > issued
+    return any(datetime.fromisoformat(mark).timestamp() > issued
+               for mark in (user.get("password_changed_at"), user.get("logged_out_at")) if mark)
 
 
 def sync_cookie(authn: stauth.Authenticate) -> None:
@@ -213,6 +212,7 @@ def sign_out() -> None:
     if username:
         with dbm.write() as db:
             audit.record(db, username, "logout")
+            users.revoke_sessions(db, username)
     forget()
 
 

@@ -217,6 +217,11 @@ def set_password(db: Database, actor: Actor, username: str, password: str) -> No
     audit.record(db, actor, "password", "users", username)
 
 
+def revoke_sessions(db: Database, username: str) -> None:
+    """Void every re-login cookie issued to the user before now (logout)."""
+    db.execute("update users set logged_out_at = ? where username = ?", [audit.now_iso(), username])
+
+
 # ---- login lockout --------------------------------------------------------------------
 
 def locked_until(db: Database, username: str, now: datetime | None = None) -> datetime | None:

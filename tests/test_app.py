@@ -268,6 +268,18 @@ def test_password_reset_voids_earlier_cookies(db_path, monkeypatch):
     assert on_login_page(app_test(db_path).run())
 
 
+def test_logout_voids_earlier_cookies_even_if_the_browser_keeps_them(db_path, monkeypatch):
+    make_user(db_path, "thuky", "clerk")
+    token = cookie(db_path, "thuky", days=6)  # issued a day ago
+    monkeypatch.setattr(ContextProxy, "cookies", property(lambda self: {auth.COOKIE_NAME: token}))
+    at = app_test(db_path).run()
+    assert not on_login_page(at)  # the cookie logs in ...
+    at.button(key="logout_button").click().run()
+    assert on_login_page(at)
+    # ... and after logout the same cookie, still in the browser, no longer does.
+    assert on_login_page(app_test(db_path).run())
+
+
 def test_successful_login_sets_the_cookie_and_logout_deletes_it(db_path):
     make_user(db_path, "thuky", "clerk")
     at = login(app_test(db_path), "thuky", "Matkhau123")
