@@ -50,17 +50,20 @@ def heatmap_slide() -> bool:
     return True
 
 
+def pair(left: tuple | None, right: tuple | None) -> None:
+    """Two slide charts side by side, each (chart, name, key) or None for an empty half."""
+    for item, column in zip((left, right), st.columns(2), strict=True):
+        if item is not None:
+            with column:
+                ui.show_chart(*item, scale=SCALE, download=False, height=PAIR_HEIGHT)
+
+
 def leaders_slide() -> bool:
     groups = figures("leaders_page")["participation_by_group"]
     if not groups:
         return False
-    left, right = st.columns(2)
-    with left:
-        ui.show_chart(charts.group_compliance_chart(pd.DataFrame(groups)), "nhom", "pres_groups", scale=SCALE,
-                      download=False, height=PAIR_HEIGHT)
-    with right:
-        ui.show_chart(charts.reports_chart(pd.DataFrame(groups)), "bao-cao", "pres_reports", scale=SCALE,
-                      download=False, height=PAIR_HEIGHT)
+    pair((charts.group_compliance_chart(pd.DataFrame(groups)), "nhom", "pres_groups"),
+         (charts.reports_chart(pd.DataFrame(groups)), "bao-cao", "pres_reports"))
     return True
 
 
@@ -78,14 +81,8 @@ def weakness_time_slide() -> bool:
     trend, ageing = weak["weakness_trend"], weak["weakness_ageing"]
     if not trend and not any(a["count"] for a in ageing):
         return False
-    left, right = st.columns(2)
-    with left:
-        if trend:
-            ui.show_chart(charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-thang", "pres_wtrend",
-                          scale=SCALE, download=False, height=PAIR_HEIGHT)
-    with right:
-        ui.show_chart(charts.weakness_ageing_chart(pd.DataFrame(ageing)), "ton-dong", "pres_ageing", scale=SCALE,
-                      download=False, height=PAIR_HEIGHT)
+    pair((charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-thang", "pres_wtrend") if trend else None,
+         (charts.weakness_ageing_chart(pd.DataFrame(ageing)), "ton-dong", "pres_ageing"))
     return True
 
 
@@ -94,13 +91,8 @@ def quality_slide() -> bool:
     ratings = quality["rating_distribution"]
     if not sum(ratings.values()):
         return False
-    left, right = st.columns(2)
-    with left:
-        ui.show_chart(charts.rating_chart(charts.rating_frame(ratings)), "xep-loai", "pres_ratings", scale=SCALE,
-                      download=False, height=PAIR_HEIGHT)
-    with right:
-        ui.show_chart(charts.properties_chart(pd.DataFrame(quality["properties"])),
-                      "ba-tinh-chat", "pres_props", scale=SCALE, download=False, height=PAIR_HEIGHT)
+    pair((charts.rating_chart(charts.rating_frame(ratings)), "xep-loai", "pres_ratings"),
+         (charts.properties_chart(pd.DataFrame(quality["properties"])), "ba-tinh-chat", "pres_props"))
     return True
 
 
