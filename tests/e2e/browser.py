@@ -84,10 +84,19 @@ def choose(page: Page, name: str, option: str, rerun_after: bool = False) -> Non
         page.get_by_role("option", name=option, exact=True).click()
         page.keyboard.press("Escape")
 
+    if rerun_after and option in chosen(page, name):
+        return  # already chosen (the first option is the default): picking it again starts no run
     if rerun_after:
         rerun(page, pick)
     else:
         pick()
+
+
+def chosen(page: Page, name: str) -> list[str]:
+    """What a selectbox (the text in its box) or a multiselect (its chips) with this key shows as chosen."""
+    box = key(page, name).locator("[role=combobox]").first
+    chips = key(page, name).inner_text(timeout=WAIT_MS).splitlines()[1:]  # the first line is the label
+    return [text.strip() for text in (box.input_value(timeout=WAIT_MS), *chips) if text.strip()]
 
 
 def login(page: Page, base_url: str, username: str, password: str) -> None:
