@@ -197,20 +197,24 @@ PLAN_KEEP = ("meetings", " m ", " m\n", " ml ", " w ", "SCAN w", "SEARCH w", "SE
              "TEMP B-TREE", "AUTOMATIC", "SCAN sc", "SCAN x", "SCAN asg", "SCAN k")
 
 
-def _query_patterns() -> dict[str, re.Pattern]:
-    """The SQL constants of lib.metrics as patterns that match their traced text (values in place of :params)."""
+def _query_patterns() -> dict[str, list[re.Pattern]]:
+    """The SQL constants of lib.metrics as patterns that match their traced text (values in place of :params), as
+    written and as run without filters (lib.metrics._specialized_sql)."""
     texts = {name: text for name, text in vars(metrics).items() if name.endswith("_SQL") and isinstance(text, str)
              and name != "ATTENDANCE_SQL"}
     texts.update({f"ATTENDANCE_SQL[{level}]": metrics.ATTENDANCE_SQL.format(**fmt)
                   for level, fmt in metrics.LEVELS.items()})
-    return {name: re.compile(".*?".join(re.escape(part) for part in re.split(r":[a-z_]+", text)), re.DOTALL)
+    return {name: [re.compile(".*?".join(re.escape(part) for part in re.split(r":[a-z_]+", variant)), re.DOTALL)
+                   for variant in dict.fromkeys(metrics._specialized_sql(text, whole, typed)
+                                                for whole in (False, True) for typed in (False, True))]
             for name, text in texts.items()}
 
 
-def query_name(sql: str, patterns: dict[str, re.Pattern]) -> str:
+def query_name(sql: str, patterns: dict[str, list[re.Pattern]]) -> str:
     """Which lib.metrics constant a traced statement comes from (the longest that matches), or "?"."""
-    names = [name for name, pattern in patterns.items() if pattern.fullmatch(sql)]
-    return max(names, key=lambda n: len(patterns[n].pattern)) if names else "?"
+    names = {name: max(len(p.pattern) for p in variants if p.fullmatch(sql))
+             for name, variants in patterns.items() if any(p.fullmatch(sql) for p in variants)}
+    return max(names, key=names.__getitem__) if names else "?"
 
 
 def explain(path: str, page: str, ctx: Context, top: int) -> list[dict[str, Any]]:

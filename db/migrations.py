@@ -226,6 +226,16 @@ def m003_add_logged_out_at(db: Database) -> None:
     db["users"].add_column("logged_out_at", str)
 
 
+@migrations()
+def m004_index_regular_meetings_by_month(db: Database) -> None:
+    # Coverage and the missing meetings ask, for every cell-month, whether it holds a live regular
+    # meeting: an equality probe on (cell, month) that this partial index answers without the table.
+    db.execute(
+        "CREATE INDEX idx_meetings_regular_month ON meetings(cell_id, substr(held_on, 1, 7)) "
+        "WHERE deleted_at IS NULL AND mtype = 'thuong_ky'"
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -4,7 +4,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from itertools import groupby
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -118,8 +118,21 @@ def _params(period: Period, filters: Filters | None, today: date, **extra: Any) 
             **(filters or Filters()).params(), **extra}
 
 
+@lru_cache(maxsize=256)
+def _specialized_sql(sql: str, whole_scope: bool, all_types: bool) -> str:
+    if whole_scope and sql.startswith(SCOPE_SQL):
+        sql = WHOLE_SCOPE_SQL + sql[len(SCOPE_SQL):]
+    return sql.replace(TYPED_FILTER, "") if all_types else sql
+
+
+def _execute(db: Database, sql: str, params: dict[str, Any]) -> Any:
+    """Run a figure's statement, without the filters' tests when the filters narrow nothing."""
+    whole_scope = params.get("unit_codes") is None and params.get("cell_types") is None and not params.get("rollup")
+    return db.execute(_specialized_sql(sql, whole_scope, params.get("mtypes") is None), params)
+
+
 def _rows(db: Database, sql: str, params: dict[str, Any]) -> list[dict]:
-    cursor = db.execute(sql, params)
+    cursor = _execute(db, sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
@@ -127,7 +140,7 @@ def _rows(db: Database, sql: str, params: dict[str, Any]) -> list[dict]:
 def _rows_by_kind(db: Database, sql: str, params: dict[str, Any],
                   keys: dict[str, tuple[str, ...]]) -> dict[str, list[dict]]:
     """The rows of a statement uniting several kinds of row (its first column), each kind with its own keys."""
-    cursor = db.execute(sql, params)
+    cursor = _execute(db, sql, params)
     names = [d[0] for d in cursor.description]
     pick = {kind: itemgetter(*(names.index(k) for k in wanted)) for kind, wanted in keys.items()}
     out: dict[str, list[dict]] = {kind: [] for kind in keys}
@@ -139,6 +152,7 @@ def _rows_by_kind(db: Database, sql: str, params: dict[str, Any],
 
 # Units are mapped to the unit they report under: themselves, or with rollup the last
 # successor of a chain of mergers (depth-capped so a cycle typed by mistake cannot loop).
+# The months are materialized with their first day: read once, not once per cell they are joined with.
 SCOPE_SQL = """
 with recursive chain(unit_id, report_id, depth) as (
     select id, id, 0 from units
@@ -163,12 +177,23 @@ scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as
     from cells c join scope_units su on su.unit_id = c.unit_id
     where :cell_types is null or c.cell_type in (select value from json_each(:cell_types))
 ),
-months(month) as (select value from json_each(:months))"""
+months(month, first) as materialized (select value, value || '-01' from json_each(:months))"""
+
+# The same scope when nothing narrows it and merged units are not rolled up: every unit reports
+# under itself and every cell is in scope. Statements that start with SCOPE_SQL run with this one
+# instead in that case (_execute): the same rows, without the mapping's recursion and lookups.
+WHOLE_SCOPE_SQL = """
+with scope_units(unit_id, report_id) as materialized (select id, id from units),
+scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as materialized (
+    select id, unit_id, unit_id, meeting_day, valid_from, valid_to from cells
+),
+months(month, first) as materialized (select value, value || '-01' from json_each(:months))"""
 
 # A cell-month: a counted month on whose first day the cell is valid (sc: scope cells, or spans of them).
-CELL_MONTHS_JOIN = """join months
-      on (sc.valid_from is null or sc.valid_from <= months.month || '-01')
-     and (sc.valid_to is null or sc.valid_to >= months.month || '-01')"""
+# Cells outer, months inner: one cell's probes of an index follow each other.
+CELL_MONTHS_JOIN = """cross join months
+      on (sc.valid_from is null or sc.valid_from <= months.first)
+     and (sc.valid_to is null or sc.valid_to >= months.first)"""
 
 # On the fixed day, or on the month's last day when the fixed day is beyond it; the date
 # arithmetic runs only for the few meetings not on their day.
@@ -177,25 +202,25 @@ ON_SCHEDULE = """(cast(substr(held_on, 9, 2) as integer) = meeting_day
 
 # The meeting-type filter; it narrows the attendance sums only.
 TYPED = "(:mtypes is null or m.mtype in (select value from json_each(:mtypes)))"
+# As an aggregate's filter; dropped from the statement when no meeting type is chosen (_execute).
+TYPED_FILTER = " filter (where " + TYPED + ")"
 
 # A meeting of a cell in scope. Asked of the index's cell_id, so meetings outside a unit or
 # cell-type filter are dropped before their row is read; without those filters every cell is in scope.
 IN_SCOPE = "((:unit_codes is null and :cell_types is null) or m.cell_id in (select cell_id from scope_cells))"
 
 # The cell-months without a regular meeting (the missing meetings), with the unit they count
-# under: one set difference between the cell-months and the (cell, month) of the period's regular
-# meetings, which the partial index's held_on range gives without a probe per cell-month.
+# under: each cell-month asks the partial index of live regular meetings by (cell, month) whether
+# it holds one, an equality probe that reads no table row.
 MISSING_CTE = """,
 missing(unit_id, cell_id, month) as materialized (
-    select sc.unit_id, x.cell_id, x.month
-    from (
-        select sc.cell_id, months.month from scope_cells sc
-        """ + CELL_MONTHS_JOIN + """
-        except
-        select m.cell_id, substr(m.held_on, 1, 7) from meetings m
-        where m.deleted_at is null and m.held_on between :start and :end and m.mtype = 'thuong_ky'
-          and """ + IN_SCOPE + """
-    ) x join scope_cells sc on sc.cell_id = x.cell_id
+    select sc.unit_id, sc.cell_id, months.month
+    from scope_cells sc
+    """ + CELL_MONTHS_JOIN + """
+    where not exists (
+        select 1 from meetings m
+        where m.cell_id = sc.cell_id and substr(m.held_on, 1, 7) = months.month
+          and m.deleted_at is null and m.mtype = 'thuong_ky')
 )"""
 
 # One pass over the period's meetings (the partial index's held_on range) grouped by the cell's
@@ -206,11 +231,11 @@ missing(unit_id, cell_id, month) as materialized (
 ATTENDANCE_CTES = SCOPE_SQL + MISSING_CTE + """,
 own as (
     select c.unit_id{own_select},
-           count(*) filter (where """ + TYPED + """) as meetings,
-           sum(m.members_total - m.members_exempt) filter (where """ + TYPED + """) as required,
-           sum(m.present) filter (where """ + TYPED + """) as present,
-           sum(m.absent_excused) filter (where """ + TYPED + """) as absent_excused,
-           sum(m.absent_unexcused) filter (where """ + TYPED + """) as absent_unexcused,
+           count(*)""" + TYPED_FILTER + """ as meetings,
+           sum(m.members_total - m.members_exempt)""" + TYPED_FILTER + """ as required,
+           sum(m.present)""" + TYPED_FILTER + """ as present,
+           sum(m.absent_excused)""" + TYPED_FILTER + """ as absent_excused,
+           sum(m.absent_unexcused)""" + TYPED_FILTER + """ as absent_unexcused,
            count(*) filter (where m.mtype = 'thuong_ky' and c.meeting_day is not null) as regular,
            count(*) filter (where m.mtype = 'thuong_ky' and """ + ON_SCHEDULE + """) as on_schedule
     from meetings m join cells c on c.id = m.cell_id
@@ -229,8 +254,11 @@ parts({keys}, meetings, required, present, absent_excused, absent_unexcused, reg
     select unit_id{missing_keys}, 0, 0, 0, 0, 0, 0, 0, 0, 1 from missing
 )"""
 
-ATTENDANCE_SUMS = """sum(p.meetings) as meetings, sum(p.required) as required, sum(p.present) as present,
-       sum(p.absent_excused) as absent_excused, sum(p.absent_unexcused) as absent_unexcused,
+# coalesce: a month after today has meetings but no cell-months, and with a meeting-type filter its
+# typed sums can all be null
+ATTENDANCE_SUMS = """sum(p.meetings) as meetings, coalesce(sum(p.required), 0) as required,
+       coalesce(sum(p.present), 0) as present, coalesce(sum(p.absent_excused), 0) as absent_excused,
+       coalesce(sum(p.absent_unexcused), 0) as absent_unexcused,
        sum(p.cell_months) as cell_months, sum(p.cell_months) - sum(p.missing) as held,
        sum(p.regular) as regular, sum(p.on_schedule) as on_schedule"""
 
@@ -276,9 +304,11 @@ UNIT_KEYS = ("unit_code", "unit_name", "meetings", "required", "present", "absen
 
 
 def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
-    row["rate"] = _rate(row["present"], row["required"])
-    row["coverage"] = _rate(row["held"], row["cell_months"])
-    row["on_schedule_rate"] = _rate(row["on_schedule"], row["regular"])
+    # _rate written out: this runs for every unit-month of the attendance page
+    required, cell_months, regular = row["required"], row["cell_months"], row["regular"]
+    row["rate"] = round(row["present"] / required, 4) if required else None
+    row["coverage"] = round(row["held"] / cell_months, 4) if cell_months else None
+    row["on_schedule_rate"] = round(row["on_schedule"] / regular, 4) if regular else None
     return row
 
 
@@ -290,18 +320,33 @@ def _attendance(db: Source, level: str, period: Period | str, filters: Filters |
     return [_with_rates(r) for r in rows]
 
 
+def _sums_by(rows: list[dict], key: str) -> dict[Any, dict[str, Any]]:
+    """The attendance sums of the rows per value of key, in the order the values first come."""
+    sums: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        acc = sums.get(r[key])
+        if acc is None:
+            sums[r[key]] = {k: r[k] for k in ATTENDANCE_KEYS}
+        else:
+            for k in ATTENDANCE_KEYS:
+                acc[k] += r[k]
+    return sums
+
+
 def _units_of(unit_months: list[dict]) -> list[dict]:
     """The unit figures from the unit-month ones (sorted by unit), summed over the months."""
+    names = {r["unit_code"]: r["unit_name"] for r in unit_months}
     units = []
-    for (code, name), rows in groupby(unit_months, key=itemgetter("unit_code", "unit_name")):
-        unit = {"unit_code": code, "unit_name": name, **_totals(list(rows))}
+    for code, sums in _sums_by(unit_months, "unit_code").items():
+        unit = {"unit_code": code, "unit_name": names[code], **_with_rates(sums)}
         units.append({k: unit[k] for k in UNIT_KEYS})
     return units
 
 
 def _by_month(unit_months: list[dict], period: Period, today: date) -> list[dict]:
     """Per counted month, the unit-month figures summed over the units."""
-    return [{"month": month, **_totals([r for r in unit_months if r["month"] == month])}
+    sums = _sums_by(unit_months, "month")
+    return [{"month": month, **(_with_rates(sums[month]) if month in sums else _totals([]))}
             for month in _counted_months(period, today)]
 
 
@@ -459,8 +504,8 @@ asg as materialized (
 asg_months as (
     select asg.id, count(months.month) as months
     from asg left join months
-      on asg.valid_from <= date(months.month || '-01', '+1 month', '-1 day')
-     and (asg.valid_to is null or asg.valid_to >= months.month || '-01')
+      on asg.valid_from <= date(months.first, '+1 month', '-1 day')
+     and (asg.valid_to is null or asg.valid_to >= months.first)
     group by asg.id
 ),
 counted as (
@@ -769,24 +814,28 @@ WEAKNESS_TREND_SQL = WEAKNESS_SCOPE_SQL + TREND_CTE + """
 select month, noted, resolved, open_at_end from trend order by month
 """
 
-# The weakness page in one statement over one reading of the weaknesses: the period's counts by
-# unit, category and status (summary and matrix), the trend, and the open ones (list, ageing).
+# The weakness page in one statement over one reading of the weaknesses: the open ones (list,
+# ageing), the period's counts by unit and category with their statuses (matrix and summary), and
+# the trend. Each kind of row keeps its values in the first columns after the kind.
 WEAKNESS_PAGE_SQL = WEAKNESS_PAGE_SCOPE_SQL + TREND_CTE + """
-select 'noted' as kind, u.code as unit_code, u.name as unit_name, w.category, w.status, count(*) as n,
-       null as month, null as noted, null as resolved, null as open_at_end, null as id, null as cell_code,
-       null as cell_name, null as severity, null as noted_on, null as due_on, null as age_days, null as overdue
-from scoped_weaknesses w join units u on u.id = w.report_id
-where w.noted_on between :start and :end
-group by u.code, w.category, w.status
-union all
-select 'trend', null, null, null, null, null, month, noted, resolved, open_at_end, null, null, null, null, null,
-       null, null, null
-from trend
-union all
-select 'open', unit_code, unit_name, category, status, null, null, null, null, null, id, cell_code, cell_name,
-       severity, noted_on, due_on, age_days, overdue
+select 'open' as kind, id, unit_code, unit_name, cell_code, cell_name, category, severity, status, noted_on, due_on,
+       age_days, overdue
 from (""" + OPEN_WEAKNESS_ROWS + """
 )
+union all
+select 'matrix', u.code, u.name, w.category, w.n, w.open, w.resolved, w.status_open, w.status_in_progress,
+       null, null, null, null
+from (
+    select report_id, category, count(*) as n, sum(status != 'resolved') as open,
+           sum(status = 'resolved') as resolved, sum(status = 'open') as status_open,
+           sum(status = 'in_progress') as status_in_progress
+    from scoped_weaknesses
+    where noted_on between :start and :end
+    group by report_id, category
+) w join units u on u.id = w.report_id
+union all
+select 'trend', month, noted, resolved, open_at_end, null, null, null, null, null, null, null, null
+from trend
 """
 
 
@@ -845,7 +894,9 @@ def weakness_trend(db: Source, period: Period | str, filters: Filters | None = N
 OPEN_KEYS = ("id", "unit_code", "unit_name", "cell_code", "cell_name", "category", "severity", "status", "noted_on",
              "due_on", "age_days", "overdue")
 TREND_KEYS = ("month", "noted", "resolved", "open_at_end")
-NOTED_KEYS = ("unit_code", "unit_name", "category", "status", "n")
+MATRIX_KEYS = ("unit_code", "unit_name", "category", "n", "open", "resolved")
+STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_RESOLVED = (s.value for s in (WeaknessStatus.OPEN, WeaknessStatus.IN_PROGRESS,
+                                                 WeaknessStatus.RESOLVED))
 
 
 def _ageing_of(open_rows: list[dict]) -> list[dict]:
@@ -857,51 +908,48 @@ def _ageing_of(open_rows: list[dict]) -> list[dict]:
     return [{"bucket": band, "count": n} for band, n in zip(AGE_BANDS, counts, strict=True)]
 
 
-def _matrix_of(noted: list[dict]) -> list[dict]:
-    """Per unit and category, from the period's counts by unit, category and status (sorted so)."""
-    cells: dict[tuple[str, str], dict] = {}
-    for r in noted:
-        key = (r["unit_code"], r["category"])
-        if key not in cells:
-            cells[key] = {"unit_code": r["unit_code"], "unit_name": r["unit_name"], "category": r["category"],
-                          "n": 0, "open": 0, "resolved": 0}
-        cells[key]["n"] += r["n"]
-        cells[key]["resolved" if r["status"] == "resolved" else "open"] += r["n"]
-    return list(cells.values())
-
-
-def _summary_of(matrix: list[dict], noted: list[dict], open_rows: list[dict]) -> dict[str, Any]:
-    """The summary from the matrix, the period's counts by status, and the open weaknesses."""
+def _summary_of(matrix: list[dict], by_status: dict[str, int], open_rows: list[dict]) -> dict[str, Any]:
+    """The summary from the matrix (sorted by unit), the period's counts by status, and the open weaknesses."""
     by_category = {c.value: 0 for c in WeaknessCategory}
-    by_status = {s.value: 0 for s in WeaknessStatus}
     units: dict[str, dict] = {}
     for m in matrix:
         if m["category"] in by_category:
             by_category[m["category"]] += m["n"]
-        unit = units.setdefault(m["unit_code"], {"unit_code": m["unit_code"], "open": 0, "resolved": 0})
+        unit = units.get(m["unit_code"])
+        if unit is None:
+            unit = units[m["unit_code"]] = {"unit_code": m["unit_code"], "open": 0, "resolved": 0}
         unit["open"] += m["open"]
         unit["resolved"] += m["resolved"]
-    for r in noted:
-        if r["status"] in by_status:
-            by_status[r["status"]] += r["n"]
-    return {"by_category": by_category, "by_status": by_status,
-            "by_unit": sorted(units.values(), key=lambda u: u["unit_code"]), "open_now": len(open_rows),
-            "overdue": sum(1 for r in open_rows if r["overdue"])}
+    return {"by_category": by_category, "by_status": by_status, "by_unit": list(units.values()),
+            "open_now": len(open_rows), "overdue": sum(1 for r in open_rows if r["overdue"])}
 
 
 def weakness_page(db: Source, period: Period | str, filters: Filters | None = None,
                   today: date | None = None) -> dict[str, Any]:
     """The weakness page's figures from one statement, each under the name of the function it equals."""
     period, today = parse_period(period), today or date.today()
+    open_rows: list[dict] = []
+    matrix: list[dict] = []
+    trend: list[dict] = []
+    by_status = {s.value: 0 for s in WeaknessStatus}
     with session(db) as conn:
-        rows = _rows_by_kind(conn, WEAKNESS_PAGE_SQL, _params(period, filters, today),
-                             {"noted": NOTED_KEYS, "trend": TREND_KEYS, "open": OPEN_KEYS})
+        for row in _execute(conn, WEAKNESS_PAGE_SQL, _params(period, filters, today)):
+            kind = row[0]
+            if kind == "open":
+                open_rows.append(dict(zip(OPEN_KEYS, row[1:], strict=True)))
+            elif kind == "matrix":
+                matrix.append(dict(zip(MATRIX_KEYS, row[1:7], strict=True)))
+                by_status[STATUS_OPEN] += row[7]
+                by_status[STATUS_IN_PROGRESS] += row[8]
+                by_status[STATUS_RESOLVED] += row[6]
+            else:
+                trend.append(dict(zip(TREND_KEYS, row[1:5], strict=True)))
     # sorted here rather than by the statement: each kind has its own order
-    open_rows = sorted(rows["open"], key=lambda r: (r["age_days"] is None, -(r["age_days"] or 0), r["id"]))
-    matrix = _matrix_of(sorted(rows["noted"], key=itemgetter("unit_code", "category")))
-    return {"weakness_summary": _summary_of(matrix, rows["noted"], open_rows), "weakness_matrix": matrix,
-            "weakness_trend": sorted(rows["trend"], key=itemgetter("month")), "weakness_ageing": _ageing_of(open_rows),
-            "open_weaknesses": open_rows}
+    open_rows.sort(key=lambda r: (r["age_days"] is None, -(r["age_days"] or 0), r["id"]))
+    matrix.sort(key=itemgetter("unit_code", "category"))
+    trend.sort(key=itemgetter("month"))
+    return {"weakness_summary": _summary_of(matrix, by_status, open_rows), "weakness_matrix": matrix,
+            "weakness_trend": trend, "weakness_ageing": _ageing_of(open_rows), "open_weaknesses": open_rows}
 
 
 def _weaknesses_as_of(db: Source, period: Period, filters: Filters | None, today: date) -> dict[str, int]:

@@ -64,6 +64,7 @@ def test_figure_indexes_exist(fresh_db):
     migrate(fresh_db)
     names = {i.name for i in fresh_db["meetings"].indexes}
     assert "idx_meetings_live_held_cell" in names
+    assert "idx_meetings_regular_month" in names
     assert any(i.columns == ["leader_id", "meeting_id"] for i in fresh_db["meeting_leaders"].indexes)
 
 
