@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
                    help="meetings per database, comma-separated (default 10000,100000,1000000)")
-    p.add_argument("--repeat", type=int, default=5, help="timed runs per measurement after one warm-up (default 5)")
+    p.add_argument("--repeat", type=int, default=9, help="timed runs per measurement after one warm-up (default 9)")
     p.add_argument("--keep", action="store_true", help="reuse bench/bench-N.db when it already holds N meetings")
     p.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="markdown file to write (default "
                    "bench/RESULTS.md)")

@@ -106,6 +106,13 @@ def median_ms(times: list[float]) -> float:
     return statistics.median(times) * 1000
 
 
+def paired_ratio(times: list[float], floor_times: list[float]) -> float | None:
+    """The median, over the rounds, of the page's time over the floor's time taken beside it in the same round:
+    a load that comes and goes on a shared machine then slows both halves of a pair, not one of them."""
+    ratios = [t / f for t, f in zip(times, floor_times, strict=True) if f]
+    return statistics.median(ratios) if ratios else None
+
+
 def misses(size: int, row: dict[str, Any]) -> list[str]:
     """The targets this page's measurement misses at this size."""
     out = []
@@ -140,7 +147,7 @@ def measure_size(size: int, path: Path, pages: list[str], repeat: int, period: s
                "naive_peak_mb": nai.peak_mb if nai else None, "baseline_mb": sql.output["baseline_mb"],
                "per_call": sql.output["per_call"], "missing": sql.output["missing"],
                "queries": sql.output["queries"]}
-        row["ratio"] = row["sql_ms"] / row["floor_ms"] if row["floor_ms"] else None
+        row["ratio"] = paired_ratio(sql.output["times"], sql.output["floor_times"])
         result.rows.append(row)
     log(f"[{size:,}] python -m lib metrics --period {period} --json ...")
     clis = [run_child(["lib", "--db", str(path), "metrics", "--period", period, "--json"], parse_json=False)
@@ -372,7 +379,9 @@ def markdown(results: list[SizeResult], info: dict[str, str], command: str, repe
         "count(*), sum(present), sum(members_total - members_exempt) ... from meetings m join cells c ... where "
         "held_on between ... group by 1`; the overview's floor covers both periods it compares. The floor is "
         "timed in turn with the page (page, floor, floor, page, ...) in the same process, so that on a shared "
-        "machine both meet the same load.",
+        "machine both meet the same load. **ratio to floor** is the median over the rounds of the page's time "
+        "over the floor's in the same round (not the ratio of the two medians), so that a load which comes and "
+        "goes slows both halves of a pair.",
         "- **peak MB**: each measurement runs in its own child process (`python -m bench.peak bench.worker ...`), "
         "which reports its own high-water mark of resident memory (`VmHWM` in /proc/self/status) when done. Not "
         "`ru_maxrss` of the child: on Linux exec carries the parent's high-water mark over into the child, so it "

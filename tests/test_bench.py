@@ -8,7 +8,7 @@ import pytest
 
 from bench import naive, worker
 from bench.__main__ import main
-from bench.harness import run_child
+from bench.harness import paired_ratio, run_child
 from bench.pages import DRILL_DOWNS, PAGES, Call, Context, missing_functions, unlisted_figures
 from lib import db as dbm
 from lib import metrics
@@ -149,3 +149,10 @@ def test_bench_refuses_bad_flags(capsys):
     assert "sizes must be numbers" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--pages", "nowhere"])
+
+
+def test_ratio_to_floor_is_the_median_of_the_rounds_ratios():
+    # Round 3 met a load that slowed both halves: its pair still says 2×. The ratio of the medians
+    # (4 / 1) would blame the page for it; the rounds' ratios are 2, 4, 2.
+    assert paired_ratio([2.0, 4.0, 10.0], [1.0, 1.0, 5.0]) == 2.0
+    assert paired_ratio([3.0], [0.0]) is None
