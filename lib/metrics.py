@@ -121,7 +121,7 @@ def _params(period: Period, filters: Filters | None, today: date, **extra: Any) 
 @lru_cache(maxsize=256)
 def _specialized_sql(sql: str, whole_scope: bool, all_types: bool) -> str:
     if whole_scope and sql.startswith(SCOPE_SQL):
-        sql = WHOLE_SCOPE_SQL + sql[len(SCOPE_SQL):]
+        sql = (WHOLE_SCOPE_SQL + sql[len(SCOPE_SQL):]).replace(SCOPED_WEAKNESS_ROWS, WHOLE_SCOPE_WEAKNESS_ROWS)
     return sql.replace(TYPED_FILTER, "") if all_types else sql
 
 
@@ -711,13 +711,20 @@ def _compliance_totals(rows: list[dict]) -> dict[str, Any]:
 
 # Weaknesses: the cell-type filter keeps those on a cell of those types (a unit-level one
 # has no type); meeting types do not apply to them.
-SCOPED_WEAKNESSES = """,
-scoped_weaknesses as materialized (
+SCOPED_WEAKNESS_ROWS = """
     select w.id, w.unit_id, su.report_id, w.cell_id, w.category, w.severity, w.status,
            w.noted_on, w.due_on, w.resolved_on
     from weaknesses w cross join scope_units su
     where su.unit_id = w.unit_id and w.deleted_at is null
       and (:cell_types is null or w.cell_id in (select cell_id from scope_cells))"""
+# The same rows in the whole scope (_execute): every weakness counts under its own unit.
+WHOLE_SCOPE_WEAKNESS_ROWS = """
+    select w.id, w.unit_id, w.unit_id as report_id, w.cell_id, w.category, w.severity, w.status,
+           w.noted_on, w.due_on, w.resolved_on
+    from weaknesses w
+    where w.deleted_at is null"""
+SCOPED_WEAKNESSES = """,
+scoped_weaknesses as materialized (""" + SCOPED_WEAKNESS_ROWS
 
 WEAKNESS_SCOPE_SQL = SCOPE_SQL + SCOPED_WEAKNESSES + "\n)"
 
@@ -895,8 +902,9 @@ OPEN_KEYS = ("id", "unit_code", "unit_name", "cell_code", "cell_name", "category
              "due_on", "age_days", "overdue")
 TREND_KEYS = ("month", "noted", "resolved", "open_at_end")
 MATRIX_KEYS = ("unit_code", "unit_name", "category", "n", "open", "resolved")
-STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_RESOLVED = (s.value for s in (WeaknessStatus.OPEN, WeaknessStatus.IN_PROGRESS,
-                                                 WeaknessStatus.RESOLVED))
+# plain strings: an enum member's value is a lookup, and the weakness page adds them up per matrix row
+STATUS_OPEN, STATUS_IN_PROGRESS, STATUS_RESOLVED = (WeaknessStatus.OPEN.value, WeaknessStatus.IN_PROGRESS.value,
+                                                    WeaknessStatus.RESOLVED.value)
 
 
 def _ageing_of(open_rows: list[dict]) -> list[dict]:

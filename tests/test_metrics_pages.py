@@ -202,6 +202,8 @@ def test_every_figure_statement_is_specialized():
     for sql in SCOPED_STATEMENTS.values():
         assert metrics._specialized_sql(sql, True, False).startswith(metrics.WHOLE_SCOPE_SQL)
     assert metrics.TYPED_FILTER not in metrics._specialized_sql(metrics.ATTENDANCE_PAGE_SQL, False, True)
+    assert metrics.WHOLE_SCOPE_WEAKNESS_ROWS in metrics._specialized_sql(metrics.WEAKNESS_PAGE_SQL, True, False)
+    assert metrics.SCOPED_WEAKNESS_ROWS in metrics._specialized_sql(metrics.WEAKNESS_PAGE_SQL, False, True)
 
 
 @pytest.mark.parametrize("period", ["2025", "2025-Q1", "2025-04"])
