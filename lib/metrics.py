@@ -923,9 +923,7 @@ def _summary_of(matrix: list[dict], by_status: dict[str, int], open_rows: list[d
     for m in matrix:
         if m["category"] in by_category:
             by_category[m["category"]] += m["n"]
-        unit = units.get(m["unit_code"])
-        if unit is None:
-            unit = units[m["unit_code"]] = {"unit_code": m["unit_code"], "open": 0, "resolved": 0}
+        unit = units.setdefault(m["unit_code"], {"unit_code": m["unit_code"], "open": 0, "resolved": 0})
         unit["open"] += m["open"]
         unit["resolved"] += m["resolved"]
     return {"by_category": by_category, "by_status": by_status, "by_unit": list(units.values()),
