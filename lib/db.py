@@ -62,6 +62,26 @@ def write(path: str | Path | Database | None = None) -> Iterator[Database]:
 
 
 @contextmanager
+def snapshot(path: str | Path | Database | None = None) -> Iterator[Database]:
+    """One consistent read view for a long check, taking no write lock; an open Database is reused as is."""
+    if isinstance(path, Database):
+        yield path
+        return
+    db = connect(path)
+    try:
+        # query_only makes any stray write fail at once instead of taking the write lock;
+        # in WAL mode the deferred transaction reads one snapshot while writers go on.
+        db.execute("PRAGMA query_only = ON")
+        db.execute("BEGIN")
+        db.execute("select count(*) from sqlite_master").fetchone()
+        yield db
+    finally:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        db.close()
+
+
+@contextmanager
 def session(path: str | Path | Database | None = None) -> Iterator[Database]:
     """Reuse an open Database, or open one for this operation."""
     if isinstance(path, Database):

@@ -292,6 +292,13 @@ def _storable(number: int | str) -> int:
     return number
 
 
+# One separator, used between every group of three digits, and optionally whole decimals
+# after the other separator: 1.000 · 1,000 · 1 000 · 12.345.678 · 1.000,00 · 1,000.00.
+_GROUPED = re.compile(
+    r"([+-]?\d{1,3})(?:((?:\.\d{3})+)(?:,0+)?|((?:,\d{3})+)(?:\.0+)?|((?:[ \u00a0\u202f]\d{3})+)(?:[.,]0+)?)"
+)
+
+
 def parse_int(value: Any) -> int | None:
     """A whole number that the database can store; None when blank."""
     if is_blank(value):
@@ -304,11 +311,19 @@ def parse_int(value: Any) -> int | None:
         if value.is_integer():
             return _storable(int(value))
         raise ParseError("not_whole", value=value)
-    text = str(value).strip().replace(" ", "")
+    text = str(value).strip()
     if re.fullmatch(r"[+-]?\d+", text):
         return _storable(text)
-    if re.fullmatch(r"[+-]?\d+[.,]0+", text):
-        return _storable(re.split(r"[.,]", text)[0])
+    # Thousands: "1.000" (Vietnamese), "1,000" or "1 000" is one thousand when every group
+    # after the first has exactly three digits; never the decimal 1.000 read as 1.
+    if m := _GROUPED.fullmatch(text):
+        groups = next(g for g in m.groups()[1:] if g)
+        return _storable(m.group(1) + re.sub(r"\D", "", groups))
+    # A whole number written with decimals: "25,00", "4.0" (but not "1.000", a thousand).
+    if m := re.fullmatch(r"([+-]?\d+)[.,]0+", text):
+        return _storable(m.group(1))
+    if re.fullmatch(r"[+-]?[\d.,\s]*\d[\d.,\s]*", text):
+        raise ParseError("not_whole", value=text)  # "1,5", "2.5", "1.00.0": not a count
     raise ParseError("not_number", value=text)
 
 

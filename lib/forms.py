@@ -308,11 +308,15 @@ def widget_values(record: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[st
     return values
 
 
-def import_file(db: Database, actor: Actor, kind: str, data: bytes, filename: str, progress: Any = None) -> Any:
-    """Import a file inside the caller's transaction (lib.importer.run: all rows or none)."""
+def import_file(path: Any, actor: Actor, kind: str, data: bytes, filename: str, progress: Any = None) -> Any:
+    """Import a file into the database at path: checked with no write lock, written all or none in one go.
+
+    Given a path, not a Database in a write transaction: lib.importer.run opens its own
+    snapshot to check and its own short transaction to write.
+    """
     from lib import importer
 
-    return importer.run(db, kind, data, filename, actor, progress=progress)
+    return importer.run(path, kind, data, filename, actor, progress=progress)
 
 
 def import_kinds(actor: Actor) -> tuple[str, ...]:

@@ -2,11 +2,12 @@
 
 import csv
 import io
+import json
 import re
 import sqlite3
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -14,18 +15,19 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import assignments, directory, meetings, weaknesses
+from lib import assignments, audit, directory, meetings, store, weaknesses
 from lib import db as dbm
 from lib.domain import (
     ENUMS,
     Actor,
     FieldError,
+    MeetingType,
     PermissionDenied,
     ValidationError,
     is_blank,
 )
-from lib.i18n import t
-from lib.users import require_admin
+from lib.i18n import get_language, t
+from lib.users import require_admin, require_unit, unit_of_cell
 
 KINDS = ("units", "cells", "leaders", "assignments", "meetings", "weaknesses")
 
@@ -74,6 +76,17 @@ _XLSX_EXT = {".xlsx", ".xlsm"}
 _CSV_EXT = {".csv", ".txt", ""}
 _BINARY_MAGIC = (b"\x89PNG", b"%PDF", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b", b"BM", b"\x7fELF")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+# Limits on one file. 100,000 rows is years of meetings for a district; the check of such a
+# file takes a while but holds no lock, and its write is one transaction of a few seconds.
+MAX_ROWS = 100_000
+# An .xlsx is a zip: what it unpacks to is bounded before openpyxl opens it. A 100,000-row
+# meetings sheet written by openpyxl is 91 MB of XML packed 14 to 1; a zip bomb packs 300 to 1.
+MAX_XLSX_PARTS = 500
+MAX_XLSX_UNPACKED = 250 * 2**20
+MAX_XLSX_SHEET = 200 * 2**20
+MAX_XLSX_OTHER = 50 * 2**20  # shared strings are held in memory whole
+MAX_XLSX_RATIO = 100
 
 
 @dataclass(frozen=True)
@@ -224,7 +237,12 @@ def _detect(data: bytes, filename: str) -> str:
     return "csv"
 
 
-def _csv_records(data: bytes) -> Iterable[tuple[int, list[Any]]]:
+# A record: spreadsheet row number, its values, and the positions of formula cells that
+# carry no computed value (a workbook written by a program and never opened in Excel).
+Record = tuple[int, list[Any], tuple[int, ...]]
+
+
+def _csv_records(data: bytes) -> Iterator[Record]:
     try:
         text = data.decode("utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig")
     except UnicodeDecodeError:
@@ -234,29 +252,100 @@ def _csv_records(data: bytes) -> Iterable[tuple[int, list[Any]]]:
     counts = {d: first.count(d) for d in (";", ",", "\t")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records = []
     try:
         for number, record in enumerate(reader, start=1):
-            records.append((number, record))
+            yield number, record, ()
     except csv.Error as exc:
         raise ImportFileError([_err(None, None, "bad_csv", row=reader.line_num, detail=str(exc))]) from None
-    return records
 
 
-def _xlsx_records(data: bytes) -> Iterable[tuple[int, list[Any]]]:
+def _count(number: float) -> str:
+    """A whole number grouped as the reader writes it: 100.000 in Vietnamese, 100,000 in English."""
+    text = f"{number:,.0f}"
+    return text.replace(",", ".") if get_language() == "vi" else text
+
+
+def _mb(size: int) -> str:
+    return _count(max(1, round(size / 2**20)))
+
+
+def _check_zip(data: bytes) -> zipfile.ZipFile:
+    """The workbook's zip directory, refused when it would unpack to more than the limits allow."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportFileError([_err(None, None, "bad_xlsx", detail=type(exc).__name__)]) from None
+    limits = {"parts": MAX_XLSX_PARTS, "total": _mb(MAX_XLSX_UNPACKED), "sheet": _mb(MAX_XLSX_SHEET),
+              "other": _mb(MAX_XLSX_OTHER), "ratio": MAX_XLSX_RATIO}
+    if len(infos) > MAX_XLSX_PARTS:
+        raise ImportFileError([_err(None, None, "xlsx_too_many_parts", count=len(infos), **limits)])
+    # The sizes in the directory bound what zipfile will unpack (it stops at the declared
+    # size), so checking them here refuses a zip bomb before a byte of it is inflated.
+    for info in infos:
+        limit = MAX_XLSX_SHEET if info.filename.startswith("xl/worksheets/") else MAX_XLSX_OTHER
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > limit or (info.file_size > 2**20 and ratio > MAX_XLSX_RATIO):
+            raise ImportFileError([_err(None, None, "xlsx_too_big", part=info.filename, size=_mb(info.file_size),
+                                        packed=_mb(info.compress_size), **limits)])
+    total = sum(info.file_size for info in infos)
+    if total > MAX_XLSX_UNPACKED:
+        raise ImportFileError([_err(None, None, "xlsx_too_big", part="*", size=_mb(total),
+                                    packed=_mb(len(data)), **limits)])
+    return archive
+
+
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f[\s>/]")
+
+
+def _has_formulas(archive: zipfile.ZipFile) -> bool:
+    """Whether any worksheet holds a formula cell, scanned as bytes (cheap, no XML parse)."""
+    for info in archive.infolist():
+        if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+            continue
+        tail = b""
+        with archive.open(info) as part:
+            while chunk := part.read(1 << 20):
+                if _FORMULA_TAG.search(tail + chunk):
+                    return True
+                tail = chunk[-32:]
+    return False
+
+
+def _xlsx_records(data: bytes) -> Iterator[Record]:
     from openpyxl import load_workbook
 
+    archive = _check_zip(data)
+    books = []
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise ImportFileError([_err(None, None, "bad_xlsx", detail=type(exc).__name__)]) from None
-    try:
-        sheet = wb.worksheets[0]
-        return [(number, list(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    except Exception as exc:  # openpyxl raises many types on a damaged workbook; none may reach the user raw
-        raise ImportFileError([_err(None, None, "bad_xlsx", detail=type(exc).__name__)]) from None
+        try:
+            formulas = _has_formulas(archive)
+            books.append(load_workbook(io.BytesIO(data), read_only=True, data_only=True))
+            if formulas:
+                # A second reader of the same sheet sees the formulas themselves: a formula
+                # whose computed value Excel saved is read as that value; one without is refused.
+                books.append(load_workbook(io.BytesIO(data), read_only=True, data_only=False))
+            sheets = [wb.worksheets[0] for wb in books]
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
+            raise ImportFileError([_err(None, None, "bad_xlsx", detail=type(exc).__name__)]) from None
+        try:
+            values = sheets[0].iter_rows(values_only=True)
+            cells = sheets[1].iter_rows() if len(sheets) > 1 else None
+            for number, row in enumerate(values, start=1):
+                uncached: tuple[int, ...] = ()
+                if cells is not None:
+                    raw = next(cells, ())
+                    uncached = tuple(i for i, cell in enumerate(raw)
+                                     if getattr(cell, "data_type", None) == "f" and i < len(row) and row[i] is None)
+                yield number, list(row), uncached
+        except ImportFileError:
+            raise
+        except Exception as exc:  # openpyxl raises many types on a damaged workbook; none may reach the user raw
+            raise ImportFileError([_err(None, None, "bad_xlsx", detail=type(exc).__name__)]) from None
     finally:
-        wb.close()
+        for wb in books:
+            wb.close()
+        archive.close()
 
 
 def _text(value: Any) -> str | None:
@@ -288,54 +377,61 @@ def _cell_value(column: str, value: Any) -> Any:
 
 
 def read_rows(kind: str, data: bytes, filename: str = "") -> list[dict]:
-    """Raw values by canonical column with the spreadsheet row number in '_row'; ImportFileError if unreadable."""
+    """Raw values by canonical column with the spreadsheet row number in '_row'; ImportFileError if unreadable.
+
+    Rows are read one at a time: the header is checked on the first row and reading stops
+    past MAX_ROWS, so a huge or hostile file is refused without being held in memory.
+    """
     if kind not in KINDS:
         raise ImportFileError([_err(None, None, "unknown_kind", kind=kind, kinds=", ".join(KINDS))])
     data = bytes(data or b"")
     records = _xlsx_records(data) if _detect(data, filename) == "xlsx" else _csv_records(data)
-    records = [(n, r) for n, r in records if not all(is_blank(v) for v in r)]
-    if not records:
+    headers: list[Any] | None = None
+    mapping: dict[int, str] = {}
+    errors: list[RowError] = []
+    formula_errors: list[RowError] = []
+    rows: list[dict] = []
+    try:
+        for number, record, uncached in records:
+            if not uncached and all(is_blank(v) for v in record):
+                continue
+            if headers is None:
+                headers = record
+                mapping, header_errors = _map_headers(kind, headers)
+                if header_errors:
+                    raise ImportFileError(list(dict.fromkeys(header_errors)))
+                continue
+            if len(rows) == MAX_ROWS:
+                raise ImportFileError([_err(None, None, "too_many_rows", limit=_count(MAX_ROWS))])
+            for index, value in enumerate(record[:len(headers)]):
+                if is_blank(headers[index]) and not is_blank(value):
+                    errors.append(_err(None, None, "blank_header", position=index + 1))
+            row: dict[str, Any] = {"_row": number}
+            for index, column in mapping.items():
+                row[column] = _cell_value(column, record[index]) if index < len(record) else None
+            for index in uncached:
+                if index in mapping:
+                    from openpyxl.utils import get_column_letter
+
+                    formula_errors.append(_err(number, mapping[index], "formula",
+                                               cell=f"{get_column_letter(index + 1)}{number}"))
+            extra = [v for v in record[len(headers):] if not is_blank(v)]
+            if extra:
+                row["_extra"] = len(extra)
+            rows.append(row)
+    finally:
+        records.close()
+    if headers is None:
         raise ImportFileError([_err(None, None, "empty")])
-    _, headers = records[0]
-    mapping, errors = _map_headers(kind, headers)
-    for _, record in records[1:]:
-        for index, value in enumerate(record[:len(headers)]):
-            if is_blank(headers[index]) and not is_blank(value):
-                errors.append(_err(None, None, "blank_header", position=index + 1))
-    errors = list(dict.fromkeys(errors))
+    errors = list(dict.fromkeys(errors)) + formula_errors
     if errors:
         raise ImportFileError(errors)
-    rows = []
-    for number, record in records[1:]:
-        row: dict[str, Any] = {"_row": number}
-        for index, column in mapping.items():
-            row[column] = _cell_value(column, record[index]) if index < len(record) else None
-        extra = [v for v in record[len(headers):] if not is_blank(v)]
-        if extra:
-            row["_extra"] = len(extra)
-        rows.append(row)
     if not rows:
         raise ImportFileError([_err(None, None, "no_rows")])
     return rows
 
 
-# ---- turning a row into a store call ----------------------------------------------------
-
-def _lookup(db: Database, table: str, code: Any) -> int | None:
-    found = db.execute(f"select id from {table} where code = ?", [_text(code)]).fetchone()
-    return found[0] if found else None
-
-
-def _ref(db: Database, row: dict, column: str, table: str, errors: list[RowError]) -> int | None:
-    """The id for the code in a column; an 'unknown code' error when it names nothing."""
-    code = _text(row.get(column))
-    if code is None:
-        return None
-    found = _lookup(db, table, code)
-    if found is None:
-        errors.append(_field_error(row["_row"], FieldError(column, "unknown_code", {"value": code})))
-    return found
-
+# ---- checking the rows against a read snapshot --------------------------------------------
 
 def _split(value: Any) -> list[Any]:
     if is_blank(value):
@@ -349,116 +445,199 @@ def _plain(row: dict, names: Iterable[str]) -> dict:
     return {name: row[name] for name in names if name in row}
 
 
-class _Importer:
-    """Carries the state one file needs across its rows: codes seen, meetings written."""
+@dataclass
+class _Item:
+    """One checked row, ready to insert: its table row, and for meetings the leaders present."""
+
+    number: int
+    record: dict
+    leaders: list[dict] = field(default_factory=list)
+    successor: int | None = None  # index of the item this unit or cell merges into, when in the file
+
+
+@dataclass
+class _Plan:
+    """What a checked file will write, and what it read that a concurrent writer could change."""
+
+    kind: str
+    items: list[_Item] = field(default_factory=list)
+    codes: dict[str, int] = field(default_factory=dict)  # code → row, for units, cells and leaders
+    regular: dict[tuple[int, str], int] = field(default_factory=dict)  # (cell, yyyy-mm) → row
+    cells: set[int] = field(default_factory=set)  # cells whose unit, validity or scope the rows relied on
+    mark: int = 0  # the last audit entry the check saw
+
+
+class _Checker:
+    """Checks every row as the store modules would, without writing: in-file state kept here."""
 
     def __init__(self, db: Database, kind: str, actor: Actor, today: date):
         self.db, self.kind, self.actor, self.today = db, kind, actor, today
-        self.codes: dict[str, int] = {}
-        self.meeting_rows: dict[int, int] = {}
+        self.plan = _Plan(kind)
+        self.seen: dict[str, int] = {}  # codes met so far, even on refused rows
+        self.pending: dict[str, int] = {}  # code → item index of rows accepted so far (units, cells)
+        self.ids: dict[tuple[str, str], int | None] = {}
+        self.in_file: dict[int, int] = {}  # stand-in id of an accepted regular meeting → its row
+        self.regular_index: dict[tuple[int, str], int] = {}  # (cell, yyyy-mm) → item index
 
-    def write(self, row: dict) -> tuple[int | None, list[RowError]]:
-        """Validate and write one row inside a savepoint, undone when the row has any error."""
+    def lookup(self, table: str, code: Any) -> int | None:
+        """The id of a stored code; cached, as the snapshot does not change under the check."""
+        key = (table, _text(code))
+        if key not in self.ids:
+            found = self.db.execute(f"select id from {table} where code = ?", [key[1]]).fetchone()
+            self.ids[key] = found[0] if found else None
+        return self.ids[key]
+
+    def ref(self, row: dict, column: str, table: str, errors: list[RowError]) -> int | None:
+        """The id for the code in a column; an 'unknown code' error when it names nothing."""
+        code = _text(row.get(column))
+        if code is None:
+            return None
+        found = self.lookup(table, code)
+        if found is None:
+            errors.append(_field_error(row["_row"], FieldError(column, "unknown_code", {"value": code})))
+        return found
+
+    def check(self, row: dict) -> tuple[_Item | None, list[RowError]]:
+        """Check one row; the item to write, or None and the row's errors."""
         number = row["_row"]
         errors: list[RowError] = []
         if row.get("_extra"):
             errors.append(_err(number, None, "extra_values", count=row["_extra"]))
-        new_id = None
+        item = None
         try:
-            with dbm.write(self.db):
-                try:
-                    new_id = getattr(self, f"_{self.kind}")(row, errors)
-                except ValidationError as exc:
-                    # A column already refused here (an unknown code) also fails the store's
-                    # check of the id it stood for; report it once, in the user's words.
-                    own = {e.field for e in errors if e.field}
-                    for fe in exc.errors:
-                        error = self._translate(number, fe)
-                        if error.field not in own:
-                            errors.append(error)
-                if errors:
-                    raise _RowRefused
-        except _RowRefused:
+            item = getattr(self, f"_{self.kind}")(row, errors)
+        except ValidationError as exc:
+            # A column already refused here (an unknown code) also fails the store's
+            # check of the id it stood for; report it once, in the user's words.
+            own = {e.field for e in errors if e.field}
+            for fe in exc.errors:
+                error = self._translate(number, fe)
+                if error.field not in own:
+                    errors.append(error)
+        if errors:
             return None, errors
-        return new_id, errors
+        self._accept(item)
+        return item, errors
+
+    def _accept(self, item: _Item) -> None:
+        index = len(self.plan.items)
+        self.plan.items.append(item)
+        record = item.record
+        if self.kind in ("units", "cells", "leaders"):
+            self.plan.codes[record["code"]] = item.number
+            self.pending[record["code"]] = index
+        if self.kind == "meetings" and record["mtype"] == MeetingType.THUONG_KY.value:
+            self.plan.regular[(record["cell_id"], record["held_on"][:7])] = item.number
+            self.regular_index[(record["cell_id"], record["held_on"][:7])] = index
+            self.in_file[-1 - index] = item.number
 
     def _translate(self, number: int, fe: FieldError) -> RowError:
         existing = fe.params.get("existing") if fe.key == "duplicate_regular" else None
-        if existing in self.meeting_rows:
+        if existing in self.in_file:
             return _err(number, "held_on", "duplicate_regular_in_file", month=fe.params.get("month"),
-                        row=self.meeting_rows[existing])
+                        row=self.in_file[existing])
         return _field_error(number, fe)
 
     def _code(self, row: dict, errors: list[RowError]) -> None:
         code = _text(row.get("code"))
-        if code is not None and code in self.codes:
-            errors.append(_err(row["_row"], "code", "duplicate_in_file", value=code, row=self.codes[code]))
+        if code is not None and code in self.seen:
+            errors.append(_err(row["_row"], "code", "duplicate_in_file", value=code, row=self.seen[code]))
         elif code is not None:
             # Registered even if this row fails, so a repeat is named against it.
-            self.codes[code] = row["_row"]
+            self.seen[code] = row["_row"]
 
-    def _directory(self, table: str, row: dict, errors: list[RowError], names: Iterable[str]) -> int:
+    def _directory(self, table: str, row: dict, errors: list[RowError], names: Iterable[str]) -> _Item:
         self._code(row, errors)
         raw = {k: (_text(v) if k in ("code", "name", "full_name", "position") else v)
                for k, v in _plain(row, names).items()}
+        successor = None
         if "successor_code" in row:
-            raw["successor_id"] = _ref(self.db, row, "successor_code", table, errors)
+            code = _text(row.get("successor_code"))
+            if code is not None and self.lookup(table, code) is None and code in self.pending:
+                # Merged into a row of this file, written before this one: the store's check
+                # runs without it and the id is filled in at the write.
+                successor = self.pending[code]
+                raw["successor_id"] = None
+            else:
+                raw["successor_id"] = self.ref(row, "successor_code", table, errors)
         if "unit_code" in row:
-            raw["unit_id"] = _ref(self.db, row, "unit_code", "units", errors)
-        return directory.create(self.db, self.actor, table, raw)
+            raw["unit_id"] = self.ref(row, "unit_code", "units", errors)
+        require_admin(self.db, self.actor)
+        if table == "leaders" and "active" not in raw:
+            raw = {**raw, "active": True}
+        clean = directory._check(self.db, table, raw, None)
+        return _Item(row["_row"], store.to_row(clean), successor=successor)
 
-    def _units(self, row: dict, errors: list[RowError]) -> int:
+    def _units(self, row: dict, errors: list[RowError]) -> _Item:
         return self._directory("units", row, errors, ("code", "name", "kind", "valid_from", "valid_to"))
 
-    def _cells(self, row: dict, errors: list[RowError]) -> int:
+    def _cells(self, row: dict, errors: list[RowError]) -> _Item:
         return self._directory("cells", row, errors,
                                ("code", "name", "cell_type", "meeting_day", "valid_from", "valid_to"))
 
-    def _leaders(self, row: dict, errors: list[RowError]) -> int:
+    def _leaders(self, row: dict, errors: list[RowError]) -> _Item:
         return self._directory("leaders", row, errors, ("code", "full_name", "position", "grp"))
 
-    def _assignments(self, row: dict, errors: list[RowError]) -> int:
+    def _assignments(self, row: dict, errors: list[RowError]) -> _Item:
         raw = _plain(row, ("decision_date", "valid_from", "valid_to", "required_per_quarter"))
         raw["decision_no"] = _text(row.get("decision_no"))
-        raw["leader_id"] = _ref(self.db, row, "leader_code", "leaders", errors)
-        raw["unit_id"] = _ref(self.db, row, "unit_code", "units", errors)
-        raw["cell_id"] = _ref(self.db, row, "cell_code", "cells", errors)
-        return assignments.create(self.db, self.actor, raw, today=self.today)
+        raw["leader_id"] = self.ref(row, "leader_code", "leaders", errors)
+        raw["unit_id"] = self.ref(row, "unit_code", "units", errors)
+        raw["cell_id"] = self.ref(row, "cell_code", "cells", errors)
+        require_admin(self.db, self.actor)
+        clean = assignments._check(self.db, raw, self.today)
+        if clean.get("cell_id") is not None:
+            self.plan.cells.add(clean["cell_id"])
+        return _Item(row["_row"], store.to_row(clean))
 
-    def _meetings(self, row: dict, errors: list[RowError]) -> int:
+    def _meetings(self, row: dict, errors: list[RowError]) -> _Item:
         number = row["_row"]
         raw = _plain(row, [c for c in COLUMNS["meetings"]
                            if c not in ("cell_code", "leaders_present", "reports_submitted_on")])
         raw["topics"], raw["notes"] = _text(row.get("topics")), _text(row.get("notes"))
-        raw["cell_id"] = _ref(self.db, row, "cell_code", "cells", errors)
+        raw["cell_id"] = self.ref(row, "cell_code", "cells", errors)
         codes = [c for c in (_text(p) for p in _split(row.get("leaders_present"))) if c]
         reports = _split(row.get("reports_submitted_on"))
         if any(not is_blank(r) for r in reports[len(codes):]):
             errors.append(_field_error(number, FieldError("reports_submitted_on", "leaders_reports_mismatch")))
-        leaders = [{"leader_id": _lookup(self.db, "leaders", code), "leader_code": code,
+        leaders = [{"leader_id": self.lookup("leaders", code), "leader_code": code,
                     "report_submitted_on": reports[i] if i < len(reports) and not is_blank(reports[i]) else None}
                    for i, code in enumerate(codes)]
-        new_id = meetings.create(self.db, self.actor, raw, leaders, today=self.today)
-        self.meeting_rows[new_id] = number
-        return new_id
+        # As meetings.create: the scope first (a refusal replaces the row's other errors), then the record.
+        unit_id = unit_of_cell(self.db, raw["cell_id"]) if isinstance(raw["cell_id"], int) else None
+        if unit_id is not None:
+            require_unit(self.db, self.actor, unit_id)
+        clean, clean_leaders, problems = meetings.check(self.db, raw, leaders, today=self.today)
+        main = [e for e in problems if e.field not in ("leaders_present", "report_submitted_on")]
+        if not main and clean["mtype"] == MeetingType.THUONG_KY:
+            month = clean["held_on"].strftime("%Y-%m")
+            index = self.regular_index.get((clean["cell_id"], month))
+            if index is not None:
+                # The store's duplicate check sees the stored meetings; this one sees the file's.
+                problems.insert(len(main), FieldError("held_on", "duplicate_regular",
+                                                      {"month": clean["held_on"].strftime("%m/%Y"),
+                                                       "existing": -1 - index}))
+        if problems:
+            raise ValidationError(problems)
+        self.plan.cells.add(clean["cell_id"])
+        return _Item(number, store.to_row({**clean, "created_by": self.actor.username}),
+                     leaders=[store.to_row(entry) for entry in clean_leaders])
 
-    def _weaknesses(self, row: dict, errors: list[RowError]) -> int:
+    def _weaknesses(self, row: dict, errors: list[RowError]) -> _Item:
         raw = _plain(row, ("category", "noted_on", "severity", "status", "due_on", "resolved_on"))
         raw["description"], raw["resolution"] = _text(row.get("description")), _text(row.get("resolution"))
-        raw["unit_id"] = _ref(self.db, row, "unit_code", "units", errors)
-        raw["cell_id"] = _ref(self.db, row, "cell_code", "cells", errors)
-        raw["noted_by"] = _ref(self.db, row, "noted_by", "leaders", errors)
+        raw["unit_id"] = self.ref(row, "unit_code", "units", errors)
+        raw["cell_id"] = self.ref(row, "cell_code", "cells", errors)
+        raw["noted_by"] = self.ref(row, "noted_by", "leaders", errors)
         if raw.get("noted_on") is None:
             raw.pop("noted_on", None)  # the store dates it today
-        return weaknesses.create(self.db, self.actor, raw, today=self.today)
-
-
-class _RowRefused(Exception):
-    pass
-
-
-class _Rollback(Exception):
-    pass
+        # As weaknesses.create: the record first, then the scope of its unit.
+        raw = {"noted_on": self.today, **raw}
+        clean = weaknesses._check(self.db, raw, self.today)
+        require_unit(self.db, self.actor, clean["unit_id"])
+        if clean.get("cell_id") is not None:
+            self.plan.cells.add(clean["cell_id"])
+        return _Item(row["_row"], store.to_row({**clean, "created_by": self.actor.username}))
 
 
 def _successors_first(rows: list[dict]) -> list[dict]:
@@ -482,35 +661,176 @@ def _successors_first(rows: list[dict]) -> list[dict]:
     return order
 
 
-def _process(db: Database, kind: str, rows: list[dict], actor: Actor, today: date,
-             progress: Callable[[int, int], Any] | None) -> tuple[list[int], list[RowError]]:
+def _check_rows(db: Database, kind: str, rows: list[dict], actor: Actor, today: date,
+                progress: Callable[[int, int], Any] | None) -> tuple[_Plan, list[RowError]]:
     errors: list[RowError] = []
-    ids: list[int] = []
+    checker = _Checker(db, kind, actor, today)
+    checker.plan.mark = db.execute("select coalesce(max(id), 0) from audit_log").fetchone()[0]
     try:
         if kind in ("units", "cells", "leaders", "assignments"):
             require_admin(db, actor)
     except PermissionDenied as exc:
-        return [], [RowError(None, None, exc.message)]
-    importer = _Importer(db, kind, actor, today)
+        return checker.plan, [RowError(None, None, exc.message)]
     ordered = _successors_first(rows) if kind in ("units", "cells") else rows
     for done, row in enumerate(ordered, start=1):
         try:
-            new_id, row_errors = importer.write(row)
+            _, row_errors = checker.check(row)
         except PermissionDenied as exc:
             if exc.key != "out_of_scope":
-                return [], [RowError(None, None, exc.message)]
+                return checker.plan, [RowError(None, None, exc.message)]
             column = "cell_code" if kind == "meetings" else "unit_code"
-            new_id, row_errors = None, [RowError(row["_row"], column, exc.message)]
+            row_errors = [RowError(row["_row"], column, exc.message)]
         except sqlite3.Error as exc:
-            new_id, row_errors = None, [_err(row["_row"], None, "database", detail=str(exc))]
+            row_errors = [_err(row["_row"], None, "database", detail=str(exc))]
         errors += row_errors
-        if new_id is not None and not row_errors:
-            ids.append(new_id)
         if progress is not None:
             progress(done, len(rows))
+    return checker.plan, _in_order(kind, errors)
+
+
+def _in_order(kind: str, errors: list[RowError]) -> list[RowError]:
     order = {c: i for i, c in enumerate(COLUMNS[kind])}
-    errors.sort(key=lambda e: (e.row or 0, order.get(e.field, len(order))))
-    return ids, errors
+    return sorted(errors, key=lambda e: (e.row or 0, order.get(e.field, len(order))))
+
+
+# ---- writing a checked file in one short transaction -----------------------------------------
+
+TABLE_OF = {"units": "units", "cells": "cells", "leaders": "leaders", "assignments": "assignments",
+            "meetings": "meetings", "weaknesses": "weaknesses"}
+
+CHANGES_SQL = """
+select id, at, username, action, table_name, row_id from audit_log
+where id > ? and table_name in ('units', 'cells', 'leaders', 'meetings', 'users', 'settings')
+order by id
+"""
+
+# Each new meeting's audit entry as meetings.create writes it (the meeting as meetings.get reads
+# it: its row, cell, unit and leaders present), built by SQLite in the write transaction: JSON
+# of 100,000 meetings in Python would hold the write lock seconds longer (keys sorted as in
+# audit._dump; SQLite writes the JSON without spaces, which json.loads reads the same).
+MEETING_AUDIT_SQL = """
+insert into audit_log (at, username, action, table_name, row_id, before_json, after_json)
+select :at, :username, 'create', 'meetings', cast(m.id as text), null, json_object({pairs})
+from meetings m join cells c on c.id = m.cell_id join units u on u.id = c.unit_id
+where m.id between :first and :last
+order by m.id
+"""
+
+MEETING_AUDIT_LEADERS = """json(coalesce((
+    select json_group_array(json_object('full_name', full_name, 'grp', grp, 'leader_code', leader_code,
+                                        'leader_id', leader_id, 'position', position, 'remarks', remarks,
+                                        'report_submitted_on', report_submitted_on))
+    from (select l.full_name, l.grp, l.code as leader_code, ml.leader_id, l.position, ml.remarks,
+                 ml.report_submitted_on
+          from meeting_leaders ml join leaders l on l.id = ml.leader_id
+          where ml.meeting_id = m.id order by l.full_name)), '[]'))"""
+
+
+def _meeting_audit_sql(db: Database) -> str:
+    """MEETING_AUDIT_SQL with every column of meetings (read from the schema, so none is forgotten)."""
+    values = {name: f"m.{name}" for name in db["meetings"].columns_dict}
+    values.update(unit_id="c.unit_id", cell_code="c.code", cell_name="c.name", meeting_day="c.meeting_day",
+                  unit_code="u.code", unit_name="u.name", leaders=MEETING_AUDIT_LEADERS)
+    pairs = ", ".join(f"'{name}', {values[name]}" for name in sorted(values))
+    return MEETING_AUDIT_SQL.format(pairs=pairs)
+
+
+def _conflicts(db: Database, plan: _Plan, actor: Actor) -> list[RowError]:
+    """What writers changed since the check that would make a checked row wrong now (normally nothing).
+
+    Every write of the app is audited in its own transaction, so the audit entries after the
+    check's last one name exactly the rows changed meanwhile; only those are looked at again.
+    """
+    problems: list[RowError] = []
+    first: dict | None = None
+    table = TABLE_OF[plan.kind]
+    for change in db.query(CHANGES_SQL, [plan.mark]):
+        name, row_id = change["table_name"], change["row_id"]
+        hit = False
+        if name == table and plan.kind in ("units", "cells", "leaders"):
+            found = db.execute(f"select code from {table} where id = ?", [row_id]).fetchone()
+            if found and found[0] in plan.codes:
+                hit = True
+                problems.append(_field_error(plan.codes[found[0]], FieldError("code", "duplicate_code",
+                                                                              value=found[0])))
+        elif name == "meetings" and plan.kind == "meetings":
+            found = db.execute("select cell_id, held_on, mtype, deleted_at from meetings where id = ?",
+                               [row_id]).fetchone()
+            if found and found[2] == MeetingType.THUONG_KY.value and found[3] is None \
+                    and (found[0], found[1][:7]) in plan.regular:
+                hit = True
+                month = f"{found[1][5:7]}/{found[1][:4]}"
+                problems.append(_field_error(plan.regular[(found[0], found[1][:7])],
+                                             FieldError("held_on", "duplicate_regular",
+                                                        {"month": month, "existing": int(row_id)})))
+        elif name == "cells" and plan.kind in ("meetings", "weaknesses", "assignments"):
+            hit = row_id is not None and row_id.isdigit() and int(row_id) in plan.cells
+        elif name == "settings":
+            hit = plan.kind == "meetings"  # the score thresholds decide the rating
+        elif name == "users":
+            hit = row_id == actor.username  # a changed role or scope
+        if hit and first is None:
+            first = change
+    if first is None:
+        return []
+    what = t(f"page.audit.tables.{first['table_name']}") + (f" {first['row_id']}" if first["row_id"] else "")
+    return [_err(None, None, "changed_meanwhile", what=what, user=first["username"] or "",
+                 at=str(first["at"]).replace("T", " "))] + _in_order(plan.kind, problems)
+
+
+def _insert_runs(db: Database, table: str, ids: list[int], records: list[dict]) -> None:
+    """Insert rows with their ids in order, one executemany per run of rows naming the same columns."""
+    start = 0
+    while start < len(records):
+        keys = list(records[start])
+        end = start
+        while end < len(records) and list(records[end]) == keys:
+            end += 1
+        columns = ", ".join(f'"{k}"' for k in ["id", *keys])
+        marks = ", ".join("?" for _ in range(len(keys) + 1))
+        db.conn.executemany(f'insert into "{table}" ({columns}) values ({marks})',
+                            ([ids[i], *records[i].values()] for i in range(start, end)))
+        start = end
+
+
+def _dump(row: Any) -> str:
+    return json.dumps(dict(row), ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
+    """Write every checked row and one audit entry per record created; the caller holds the transaction."""
+    table = TABLE_OF[plan.kind]
+    # Ids are given, not left to SQLite, so rows can be inserted in bulk and still point at
+    # each other (a merge into a unit of the same file); max(id) + 1 is what SQLite would pick.
+    base = db.execute(f"select coalesce(max(id), 0) from {table}").fetchone()[0]
+    ids = [base + 1 + i for i in range(len(plan.items))]
+    now = audit.now_iso()
+    records = [item.record for item in plan.items]  # filled in place: a copy of 100,000 rows costs memory
+    for item in plan.items:
+        if item.successor is not None:
+            item.record["successor_id"] = ids[item.successor]
+        if plan.kind == "meetings":
+            item.record.update(created_at=now, updated_at=now)
+    _insert_runs(db, table, ids, records)
+    if plan.kind == "meetings":
+        db.conn.executemany(
+            "insert into meeting_leaders (meeting_id, leader_id, report_submitted_on, remarks) values (?, ?, ?, ?)",
+            ((ids[i], e["leader_id"], e.get("report_submitted_on"), e.get("remarks"))
+             for i, item in enumerate(plan.items) for e in item.leaders))
+        if ids:
+            db.execute(_meeting_audit_sql(db), {"at": now, "username": actor.username, "first": ids[0],
+                                                "last": ids[-1]})
+        return ids
+    db.conn.executemany(
+        "insert into audit_log (at, username, action, table_name, row_id, before_json, after_json) "
+        "values (?, ?, 'create', ?, ?, null, ?)",
+        # As store.insert audits a record: the row as inserted, without its id.
+        ((now, actor.username, table, str(row_id), _dump(record)) for row_id, record in zip(ids, records, strict=True)))
+    return ids
+
+
+class _Rollback(Exception):
+    pass
 
 
 def _import(path_or_db: Any, kind: str, data: bytes, filename: str, actor: Actor, today: date | None,
@@ -522,13 +842,22 @@ def _import(path_or_db: Any, kind: str, data: bytes, filename: str, actor: Actor
         result.errors = exc.errors
         return result
     today = today or date.today()
-    try:
-        with dbm.write(path_or_db) as db:
-            result.ids, result.errors = _process(db, kind, result.rows, actor, today, progress)
-            if result.errors or not commit:
-                raise _Rollback
-    except _Rollback:
-        pass
+    # The check reads one snapshot and holds no write lock, however long the file.
+    with dbm.snapshot(path_or_db) as db:
+        plan, result.errors = _check_rows(db, kind, result.rows, actor, today, progress)
+    if not result.errors and commit:
+        try:
+            with dbm.write(path_or_db) as db:
+                result.errors = _conflicts(db, plan, actor)
+                if result.errors:
+                    raise _Rollback
+                result.ids = _insert(db, plan, actor)
+        except _Rollback:
+            pass
+        except sqlite3.Error as exc:
+            result.ids = []
+            key = "busy" if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc) else "database"
+            result.errors = [_err(None, None, key, detail=str(exc))]
     result.count = 0 if result.errors else len(result.rows)
     result.written = commit and not result.errors
     if not result.written:
@@ -538,13 +867,17 @@ def _import(path_or_db: Any, kind: str, data: bytes, filename: str, actor: Actor
 
 def preview(path_or_db: Any, kind: str, data: bytes, filename: str, actor: Actor,
             today: date | None = None, progress: Callable[[int, int], Any] | None = None) -> ImportResult:
-    """Read and validate every row in a transaction that is rolled back: nothing is written."""
+    """Read and check every row against a read snapshot: no write lock is taken and nothing is written."""
     return _import(path_or_db, kind, data, filename, actor, today, progress, commit=False)
 
 
 def run(path_or_db: Any, kind: str, data: bytes, filename: str, actor: Actor,
         today: date | None = None, progress: Callable[[int, int], Any] | None = None) -> ImportResult:
-    """Validate and write every row in one transaction; on any error write nothing and return the errors."""
+    """Check every row outside any write lock, then write them all in one short transaction, or none.
+
+    Rows changed by another writer between the check and the write (a regular meeting saved
+    by a clerk meanwhile) are found again inside the transaction; the import then writes nothing.
+    """
     return _import(path_or_db, kind, data, filename, actor, today, progress, commit=True)
 
 

@@ -59,12 +59,15 @@ if st.button(t("page.import.run", count=result.count), type="primary", key="imp_
         if done == total or done % step == 0:
             bar.progress(done / total, text=t("page.import.progress", done=done, total=total))
 
-    outcome = ui.write(forms.import_file, kind, data, name, progress=progress)
-    if outcome and outcome.written:
+    # Not ui.write: the rows are checked outside any write lock and written in one short
+    # transaction of the importer's own, so other users can save and log in meanwhile.
+    outcome = forms.import_file(config.db_path(), who, kind, data, name, progress=progress)
+    if outcome.written:
+        st.cache_data.clear()
         st.session_state["imp_round"] = round_no + 1
         st.session_state["imp_flash"] = outcome.summary()
         st.rerun()
-    elif outcome:
+    else:
         st.error(outcome.summary(), icon=":material/error:")
         for line in outcome.error_lines():
             st.text(line)

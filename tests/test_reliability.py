@@ -19,6 +19,8 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from lib import audit, directory, importer, meetings, users
 from lib import db as dbm
 from lib.domain import SYSTEM, Actor, Role, ValidationError
@@ -158,8 +160,10 @@ def _import_file(path: Path, tmp: Path) -> Path:
     return file
 
 
-# Imports through importer.run and, half-way, writes a marker and waits to be killed, so the
-# kill lands inside the open transaction whatever the machine's speed.
+# Imports through importer.run and waits to be killed at a point given by name, so the kill
+# lands there whatever the machine's speed. The rows are checked first, with no write lock and
+# no write ("check": half-way through the check), then all written in one transaction ("write":
+# every row and audit entry inserted, COMMIT not yet run).
 PAUSING_IMPORT = """
 import sys, time
 from datetime import date
@@ -167,13 +171,23 @@ from pathlib import Path
 from lib import importer
 from lib.domain import SYSTEM
 
-db, file, marker, at = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+db, file, marker, at, point = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 
 def progress(done, total):
-    if done == at:
-        marker.write_text(f"{done}/{total}")
+    if point == "check" and done == at:
+        marker.write_text(f"check {done}/{total}")
         time.sleep(600)
 
+real_insert = importer._insert
+
+def insert(db, plan, actor):
+    ids = real_insert(db, plan, actor)
+    if point == "write":
+        marker.write_text(f"write {len(ids)} rows inserted, not committed")
+        time.sleep(600)
+    return ids
+
+importer._insert = insert
 importer.run(db, "meetings", file.read_bytes(), file.name, SYSTEM, today=date(2025, 6, 15), progress=progress)
 """
 
@@ -201,11 +215,12 @@ def _after_crash(path: Path) -> tuple[str, int, int, list]:
     return check, count, audited, fk
 
 
-def test_sigkill_mid_import_leaves_none_of_the_rows_then_a_rerun_writes_all(db_path, tmp_path):
+@pytest.mark.parametrize("point", ["check", "write"])
+def test_sigkill_mid_import_leaves_none_of_the_rows_then_a_rerun_writes_all(db_path, tmp_path, point):
     file = _import_file(db_path, tmp_path)
     marker = tmp_path / "halfway"
     proc = subprocess.Popen([sys.executable, "-c", PAUSING_IMPORT, str(db_path), str(file), str(marker),
-                             str(IMPORT_ROWS // 2)], cwd=ROOT)
+                             str(IMPORT_ROWS // 2), point], cwd=ROOT)
     _wait_for(marker.exists, proc)
     wal = db_path.with_name(db_path.name + "-wal").stat().st_size
     assert _kill(proc) == -signal.SIGKILL
@@ -217,7 +232,7 @@ def test_sigkill_mid_import_leaves_none_of_the_rows_then_a_rerun_writes_all(db_p
     assert result.errors == []
     check, count, audited, fk = _after_crash(db_path)
     assert (check, count, audited, fk) == ("ok", IMPORT_ROWS, IMPORT_ROWS, [])
-    report(test="kill_mid_import", rows=IMPORT_ROWS, killed_at_row=marker.read_text(), wal_bytes_at_kill=wal,
+    report(test=f"kill_mid_import_{point}", rows=IMPORT_ROWS, killed_at_row=marker.read_text(), wal_bytes_at_kill=wal,
            rows_after_kill=0, integrity="ok", rows_after_rerun=count)
 
 
@@ -226,8 +241,10 @@ def test_sigkill_of_cli_import_while_its_wal_grows_leaves_all_or_none(db_path, t
     wal = db_path.with_name(db_path.name + "-wal")
     proc = subprocess.Popen([sys.executable, "-m", "lib", "--db", str(db_path), "import", "meetings", str(file)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Uncommitted pages spill into the WAL as the single import transaction outgrows the page
-    # cache; 2 MB of them means the import is well under way and far from its commit.
+    # The check writes nothing; uncommitted pages spill into the WAL only once the single write
+    # transaction outgrows the page cache, so 2 MB of WAL means the write is under way. The write
+    # lasts a fraction of a second for these rows, so the kill may land before or after its
+    # COMMIT: either way the database must hold all the rows or none.
     _wait_for(lambda: wal.exists() and wal.stat().st_size > 2_000_000, proc)
     size = wal.stat().st_size
     assert _kill(proc) == -signal.SIGKILL
