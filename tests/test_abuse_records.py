@@ -457,3 +457,49 @@ def test_records_page_bad_id_in_link_shows_not_found(db_path, page_world, raw):
     at.query_params["id"] = str(page_world["m1"])
     at.run()
     assert at.text_area(key="recs_e_topics").value == "Quán triệt nghị quyết"
+
+
+def open_page(db_path, username: str, page: str):
+    at = app_test(db_path)
+    login(at, username, "Matkhau123")
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def last_update_time(db_path, table: str) -> tuple[str, str]:
+    with dbm.read(db_path) as db:
+        at = db.execute("select at from audit_log where action = 'update' and table_name = ? order by id desc",
+                        [table]).fetchone()[0]
+    return at[11:19], f"{at[8:10]}/{at[5:7]}/{at[:4]}"
+
+
+def test_weaknesses_page_second_tab_status_change_is_refused(db_path, page_world):
+    with dbm.write(db_path) as db:
+        wid = weaknesses.create(db, SYSTEM, {"unit_id": page_world["u1"], "category": "other",
+                                             "description": "Thiếu sổ ghi biên bản"})
+    tab_a = open_page(db_path, "clerk1", "weaknesses")
+    tab_b = open_page(db_path, "clerk2", "weaknesses")
+    tab_a.text_area(key="weak_u_resolution").input("A: đã giao chi ủy bổ sung sổ")
+    tab_a.button(key="weak_u_save").click().run()
+    tab_b.text_area(key="weak_u_resolution").input("B: ghi đè")
+    tab_b.button(key="weak_u_save").click().run()
+    time, day = last_update_time(db_path, "weaknesses")
+    assert VI_STALE.format(by="clerk1", time=time, day=day) in [e.value for e in tab_b.error]
+    with dbm.read(db_path) as db:
+        assert store.get(db, "weaknesses", wid)["resolution"] == "A: đã giao chi ủy bổ sung sổ"
+
+
+def test_directory_page_second_tab_edit_is_refused(db_path, page_world):
+    make_user(db_path, "admin2", "admin")
+    tab_a = open_page(db_path, "admin1", "directory")
+    tab_b = open_page(db_path, "admin2", "directory")
+    tab_a.text_input(key="dir_le_full_name").input("Nguyễn Văn An (A)")
+    tab_a.button(key="dir_le_save").click().run()
+    tab_b.text_input(key="dir_le_position").input("Bí thư")
+    tab_b.button(key="dir_le_save").click().run()
+    time, day = last_update_time(db_path, "leaders")
+    assert VI_STALE.format(by="admin1", time=time, day=day) in [e.value for e in tab_b.error]
+    with dbm.read(db_path) as db:
+        leader = store.get(db, "leaders", page_world["l1"])
+    assert (leader["full_name"], leader["position"]) == ("Nguyễn Văn An (A)", "Phó Bí thư")
