@@ -142,11 +142,10 @@ def update(
     today: date | None = None,
     version: str | None = None,
 ) -> None:
-    """Validate and save changes to a meeting (and optionally its leaders), audited.
-
-    version: the meeting's version when the form loaded it (read()); if the meeting changed since,
-    the save is refused naming who changed it and when, and nothing is written.
-    """
+    """Validate and save changes to a meeting (and optionally its leaders), audited; refused if changed since."""
+    # version: the meeting's version when the form loaded it (read()); if the meeting changed since, the
+    # save is refused naming who changed it and when, and nothing is written. The check and the write are
+    # one transaction holding the write lock, so no other save can slip in between.
     with store.transaction(db):
         before = get(db, meeting_id)
         require_unit(db, actor, before["unit_id"])
@@ -196,10 +195,8 @@ def set_report(
     db: Database, actor: Actor, meeting_id: int, leader_id: int, submitted_on: Any, *, today: date | None = None,
     version: str | None = None,
 ) -> None:
-    """Record (or clear) the date a leader's written report on a meeting was received.
-
-    version: report_version() of the date as the form showed it; refused if it changed since.
-    """
+    """Record (or clear) the date a leader's report on a meeting was received; refused if changed since version."""
+    # version: report_version() of the date as the form showed it.
     with store.transaction(db):
         m = get(db, meeting_id)
         require_unit(db, actor, m["unit_id"])
@@ -285,10 +282,8 @@ def _stale(db: Database, meeting_id: int, m: Mapping[str, Any]) -> FieldError:
 
 
 def read(db: Database, actor: Actor, meeting_id: Any) -> dict:
-    """One meeting for viewing and editing, with its version; a clerk only reads meetings of their units.
-
-    meeting_id may be user input (a ?id= text): anything but a valid id is 'not found'.
-    """
+    """One meeting for viewing and editing, with its version; a clerk only reads meetings of their units."""
+    # meeting_id may be user input (a ?id= text): anything but a valid id is 'not found'.
     row_id = store.parse_id(meeting_id)
     if row_id is None:
         raise ValidationError([FieldError("id", "not_found")])

@@ -134,12 +134,10 @@ def same_columns(db: Database, table: str, logged: Mapping[str, Any], current: M
 
 def stale(db: Database, table: str, row_id: Any, current: Mapping[str, Any] | None = None,
           part_table: str | None = None, matches: Any = None) -> Stale:
-    """The refusal for an edit of an outdated copy, naming who last changed the row and when (audit log).
-
-    The last log entry is named only if it left the row as it is now (matches(table_name, after) or
-    same_columns with current); otherwise the row was changed outside the app and no one is named.
-    part_table: a table whose rows belong to this one, logged as "<row_id>:<n>" (a meeting's leaders).
-    """
+    """The refusal for an edit of an outdated copy, naming who last changed the row and when (audit log)."""
+    # The last log entry is named only if it left the row as it is now (matches(table_name, after), or
+    # same_columns with current); otherwise the row was changed outside the app and no one is named.
+    # part_table: a table whose rows belong to this one, logged as "<row_id>:<n>" (a meeting's leaders).
     found = db.execute(LAST_CHANGE_SQL, {"table": table, "row_id": str(row_id), "part_table": part_table,
                                          "part_prefix": f"{row_id}:%"}).fetchone()
     if found is not None:
@@ -158,11 +156,9 @@ def stale(db: Database, table: str, row_id: Any, current: Mapping[str, Any] | No
 
 def require_version(db: Database, table: str, row_id: Any, expected: str | None, current: Mapping[str, Any],
                     current_version: str | None = None, **who: Any) -> None:
-    """Refuse (nothing written) when the form's version is not the row's current one; None skips the check.
-
-    current: the row as it is now; its version is row_version(current) unless current_version is given.
-    who: passed to stale() to find who changed the row.
-    """
+    """Refuse (nothing written) when the form's version is not the row's current one; None skips the check."""
+    # current: the row as it is now; its version is row_version(current) unless current_version is given.
+    # who: passed on to stale() to find who changed the row.
     if expected is None:
         return
     if expected != (current_version or row_version(db, table, current)):
@@ -178,8 +174,8 @@ def changed_since(db: Database, table: str, row_id: Any, loaded_version: str | N
 
 
 def require_read(db: Database, actor: Actor, unit_id: int | None) -> Actor:
-    """Refuse a clerk reading one record of a unit outside their scope (admins and viewers read all, as on the
-    dashboards); role and scope are read from the database."""
+    """Refuse a clerk reading one record of a unit outside their scope; admins and viewers read all."""
+    # Viewers see every commune on the dashboards already; role and scope come from the database.
     if actor is SYSTEM:
         return actor
     fresh = actor_for(db, actor.username)

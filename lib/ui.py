@@ -305,11 +305,9 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
 
 def linked_record(state_key: str, name: str = "id") -> None:
-    """Open the record a link names (?id=...) once, as its raw text in session_state[state_key].
-
-    The text is not trusted here: lib parses it (lib.store.parse_id) and answers "not found" for anything
-    but a valid id ("abc", "-1", "1e9", 9223372036854775808).
-    """
+    """Open the record a link names (?id=...) once, as its raw text in session_state[state_key]."""
+    # The text is not trusted here: lib parses it (lib.store.parse_id) and answers "not found" for anything
+    # but a valid id ("abc", "-1", "1e9", 9223372036854775808).
     linked = st.query_params.get(name)
     seen = state_key + "_linked"
     if linked is not None and st.session_state.get(seen) != linked:
