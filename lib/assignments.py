@@ -36,17 +36,24 @@ def create(db: Database, actor: Actor, raw: Mapping[str, Any], *, today: date | 
 
 
 def update(db: Database, actor: Actor, assignment_id: int, changes: Mapping[str, Any],
-           *, today: date | None = None) -> dict:
-    """Change an assignment (admin only)."""
+           *, today: date | None = None, version: str | None = None) -> dict:
+    """Change an assignment (admin only); refused if it changed since version (version_of)."""
     require_admin(db, actor)
-    before = store.get(db, "assignments", assignment_id)
-    clean = _check(db, {k: before[k] for k in FIELDS} | dict(changes), today or date.today())
-    return store.update(db, actor, "assignments", assignment_id, clean)
+    with store.transaction(db):
+        before = store.get(db, "assignments", assignment_id)
+        store.require_version(db, "assignments", assignment_id, version, before)
+        clean = _check(db, {k: before[k] for k in FIELDS} | dict(changes), today or date.today())
+        return store.update(db, actor, "assignments", assignment_id, clean)
 
 
-def end(db: Database, actor: Actor, assignment_id: int, last_day: Any) -> dict:
+def end(db: Database, actor: Actor, assignment_id: int, last_day: Any, *, version: str | None = None) -> dict:
     """End an assignment on last_day, keeping its history."""
-    return update(db, actor, assignment_id, {"valid_to": last_day})
+    return update(db, actor, assignment_id, {"valid_to": last_day}, version=version)
+
+
+def version_of(db: Database, row: Mapping[str, Any]) -> str:
+    """The version of an assignment row as listed, for the form to carry."""
+    return store.row_version(db, "assignments", row)
 
 
 LIST_SQL = """

@@ -59,13 +59,23 @@ def create(db: Database, actor: Actor, table: str, raw: Mapping[str, Any]) -> in
     return store.insert(db, actor, table, _check(db, table, raw, None))
 
 
-def update(db: Database, actor: Actor, table: str, row_id: int, changes: Mapping[str, Any]) -> dict:
-    """Change a unit, cell or leader (admin only)."""
+def update(db: Database, actor: Actor, table: str, row_id: int, changes: Mapping[str, Any], *,
+           version: str | None = None) -> dict:
+    """Change a unit, cell or leader (admin only); refused if the row changed since version (version_of)."""
     require_admin(db, actor)
-    before = store.get(db, table, row_id)
-    spec, _ = TABLES[table]
-    clean = _check(db, table, {k: before[k] for k in spec if k in before} | dict(changes), row_id)
-    return store.update(db, actor, table, row_id, clean)
+    with store.transaction(db):
+        before = store.get(db, table, row_id)
+        store.require_version(db, table, row_id, version, before)
+        spec, _ = TABLES[table]
+        clean = _check(db, table, {k: before[k] for k in spec if k in before} | dict(changes), row_id)
+        return store.update(db, actor, table, row_id, clean)
+
+
+def version_of(db: Database, table: str, row: Mapping[str, Any]) -> str:
+    """The version of a unit, cell or leader row as listed, for the edit form to carry."""
+    if table not in TABLES:
+        raise ValueError(table)
+    return store.row_version(db, table, row)
 
 
 def create_unit(db: Database, actor: Actor, raw: Mapping[str, Any]) -> int:

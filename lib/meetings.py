@@ -140,28 +140,36 @@ def update(
     leaders: Iterable[Mapping[str, Any]] | None = None,
     *,
     today: date | None = None,
+    version: str | None = None,
 ) -> None:
-    """Validate and save changes to a meeting (and optionally its leaders), audited."""
-    before = get(db, meeting_id)
-    require_unit(db, actor, before["unit_id"])
-    merged = {k: before[k] for k in MEETING_FIELDS} | dict(changes)
-    if leaders is None:
-        leaders = before["leaders"]
-    clean, clean_leaders, errors = check(db, merged, leaders, own_id=meeting_id, today=today)
-    if errors:
-        raise ValidationError(errors)
-    new_cell = _cell(db, clean["cell_id"])
-    require_unit(db, actor, new_cell["unit_id"])
-    with db.atomic():
+    """Validate and save changes to a meeting (and optionally its leaders), audited; refused if changed since."""
+    # version: the meeting's version when the form loaded it (read()); if the meeting changed since, the
+    # save is refused naming who changed it and when, and nothing is written. The check and the write are
+    # one transaction holding the write lock, so no other save can slip in between.
+    with store.transaction(db):
+        before = get(db, meeting_id)
+        require_unit(db, actor, before["unit_id"])
+        _require_version(db, meeting_id, version, before)
+        merged = {k: before[k] for k in MEETING_FIELDS} | dict(changes)
+        if leaders is None:
+            leaders = before["leaders"]
+        clean, clean_leaders, errors = check(db, merged, leaders, own_id=meeting_id, today=today)
+        if errors:
+            raise ValidationError(errors)
+        new_cell = _cell(db, clean["cell_id"])
+        require_unit(db, actor, new_cell["unit_id"])
         db["meetings"].update(meeting_id, store.to_row({**clean, "updated_at": audit.now_iso()}))
         _write_leaders(db, meeting_id, clean_leaders)
         audit.record(db, actor, "update", "meetings", meeting_id, before, get(db, meeting_id))
 
 
-def delete(db: Database, actor: Actor, meeting_id: int) -> None:
-    """Soft-delete a meeting (a clerk within scope, or an admin)."""
-    require_unit(db, actor, get(db, meeting_id)["unit_id"])
-    store.soft_delete(db, actor, "meetings", meeting_id)
+def delete(db: Database, actor: Actor, meeting_id: int, *, version: str | None = None) -> None:
+    """Soft-delete a meeting (a clerk within scope, or an admin); refused if changed since version."""
+    with store.transaction(db):
+        m = get(db, meeting_id)
+        require_unit(db, actor, m["unit_id"])
+        _require_version(db, meeting_id, version, m)
+        store.soft_delete(db, actor, "meetings", meeting_id)
 
 
 def restore(db: Database, actor: Actor, meeting_id: int) -> None:
@@ -178,28 +186,39 @@ def restore(db: Database, actor: Actor, meeting_id: int) -> None:
     store.restore(db, actor, "meetings", meeting_id)
 
 
+def report_version(meeting_id: int, leader_id: int, submitted_on: Any) -> str:
+    """The version of one leader's report date on a meeting, as a form loaded it."""
+    return store.fingerprint({"meeting_id": meeting_id, "leader_id": leader_id, "report_submitted_on": submitted_on})
+
+
 def set_report(
-    db: Database, actor: Actor, meeting_id: int, leader_id: int, submitted_on: Any, *, today: date | None = None
+    db: Database, actor: Actor, meeting_id: int, leader_id: int, submitted_on: Any, *, today: date | None = None,
+    version: str | None = None,
 ) -> None:
-    """Record (or clear) the date a leader's written report on a meeting was received."""
-    m = get(db, meeting_id)
-    require_unit(db, actor, m["unit_id"])
-    before = next((e for e in m["leaders"] if e["leader_id"] == leader_id), None)
-    if before is None:
-        raise ValidationError([FieldError("leader_id", "unknown_id")])
-    try:
-        day = parse_date(submitted_on)
-    except ParseError as exc:
-        raise ValidationError([FieldError("report_submitted_on", exc.key, exc.params)]) from None
-    errors = validate_leader_report(date.fromisoformat(m["held_on"]), day, today or date.today())
-    if errors:
-        raise ValidationError(errors)
-    db.execute(
-        "update meeting_leaders set report_submitted_on = ? where meeting_id = ? and leader_id = ?",
-        [day.isoformat() if day else None, meeting_id, leader_id],
-    )
-    after = dict(before, report_submitted_on=day.isoformat() if day else None)
-    audit.record(db, actor, "update", "meeting_leaders", f"{meeting_id}:{leader_id}", before, after)
+    """Record (or clear) the date a leader's report on a meeting was received; refused if changed since version."""
+    # version: report_version() of the date as the form showed it.
+    with store.transaction(db):
+        m = get(db, meeting_id)
+        require_unit(db, actor, m["unit_id"])
+        before = next((e for e in m["leaders"] if e["leader_id"] == leader_id), None)
+        if before is None:
+            raise ValidationError([FieldError("leader_id", "unknown_id")])
+        store.require_version(db, "meeting_leaders", f"{meeting_id}:{leader_id}", version,
+                              {"report_submitted_on": before["report_submitted_on"]},
+                              report_version(meeting_id, leader_id, before["report_submitted_on"]))
+        try:
+            day = parse_date(submitted_on)
+        except ParseError as exc:
+            raise ValidationError([FieldError("report_submitted_on", exc.key, exc.params)]) from None
+        errors = validate_leader_report(date.fromisoformat(m["held_on"]), day, today or date.today())
+        if errors:
+            raise ValidationError(errors)
+        db.execute(
+            "update meeting_leaders set report_submitted_on = ? where meeting_id = ? and leader_id = ?",
+            [day.isoformat() if day else None, meeting_id, leader_id],
+        )
+        after = dict(before, report_submitted_on=day.isoformat() if day else None)
+        audit.record(db, actor, "update", "meeting_leaders", f"{meeting_id}:{leader_id}", before, after)
 
 
 GET_SQL = """
@@ -219,13 +238,79 @@ where ml.meeting_id = ? order by l.full_name
 
 def get(db: Database, meeting_id: int) -> dict:
     """One meeting with its cell, unit and leaders present."""
-    cur = db.execute(GET_SQL, [meeting_id])
-    row = cur.fetchone()
-    if row is None:
+    if store.parse_id(meeting_id) is None:
         raise ValidationError([FieldError("id", "not_found")])
-    m = dict(zip([d[0] for d in cur.description], row, strict=True))
-    m["leaders"] = [dict(r) for r in db.query(LEADERS_SQL, [meeting_id])]
+    with store.snapshot(db):
+        cur = db.execute(GET_SQL, [meeting_id])
+        row = cur.fetchone()
+        if row is None:
+            raise ValidationError([FieldError("id", "not_found")])
+        m = dict(zip([d[0] for d in cur.description], row, strict=True))
+        m["leaders"] = [dict(r) for r in db.query(LEADERS_SQL, [meeting_id])]
     return m
+
+
+def meeting_version(db: Database, m: Mapping[str, Any]) -> str:
+    """The version of a meeting as got: its own columns and its leaders' report dates and remarks."""
+    own = {c.name: m.get(c.name) for c in db["meetings"].columns}
+    return store.fingerprint({**own, "leaders": _leader_tuples(m.get("leaders", ()))})
+
+
+def _leader_tuples(entries: Iterable[Mapping[str, Any]]) -> list[tuple]:
+    return sorted((e["leader_id"], e["report_submitted_on"], e["remarks"]) for e in entries)
+
+
+def _logged_as_now(db: Database, m: Mapping[str, Any]) -> Any:
+    # Whether an audit entry (of the meeting, or of one leader's report date) left the meeting as it is now.
+    def matches(logged_table: str, after: Mapping[str, Any]) -> bool:
+        if logged_table == "meeting_leaders":
+            now = next((e for e in m["leaders"] if e["leader_id"] == after.get("leader_id")), None)
+            return now is not None and now["report_submitted_on"] == after.get("report_submitted_on")
+        if "leaders" in after and _leader_tuples(after["leaders"]) != _leader_tuples(m["leaders"]):
+            return False
+        return store.same_columns(db, "meetings", after, m)
+    return matches
+
+
+def _require_version(db: Database, meeting_id: int, expected: str | None, m: Mapping[str, Any]) -> None:
+    store.require_version(db, "meetings", meeting_id, expected, m, meeting_version(db, m),
+                          part_table="meeting_leaders", matches=_logged_as_now(db, m))
+
+
+def _stale(db: Database, meeting_id: int, m: Mapping[str, Any]) -> FieldError:
+    return store.stale(db, "meetings", meeting_id, m, part_table="meeting_leaders", matches=_logged_as_now(db, m))
+
+
+def read(db: Database, actor: Actor, meeting_id: Any) -> dict:
+    """One meeting for viewing and editing, with its version; a clerk only reads meetings of their units."""
+    # meeting_id may be user input (a ?id= text): anything but a valid id is 'not found'.
+    row_id = store.parse_id(meeting_id)
+    if row_id is None:
+        raise ValidationError([FieldError("id", "not_found")])
+    m = get(db, row_id)
+    store.require_read(db, actor, m["unit_id"])
+    return {**m, "version": meeting_version(db, m)}
+
+
+def changed_since(db: Database, meeting_id: int, loaded_version: str | None) -> FieldError | None:
+    """The 'changed by X at T' notice when the meeting is no longer as its form loaded it, else None."""
+    if loaded_version is None:
+        return None
+    m = get(db, meeting_id)
+    return None if meeting_version(db, m) == loaded_version else _stale(db, meeting_id, m)
+
+
+def report_changed_since(db: Database, meeting_id: int, leader_id: int,
+                         loaded_version: str | None) -> FieldError | None:
+    """The 'changed by X at T' notice when a leader's report date is no longer as loaded, else None."""
+    if loaded_version is None:
+        return None
+    row = db.execute("select report_submitted_on from meeting_leaders where meeting_id = ? and leader_id = ?",
+                     [meeting_id, leader_id]).fetchone()
+    if row is not None and report_version(meeting_id, leader_id, row[0]) == loaded_version:
+        return None
+    return store.stale(db, "meeting_leaders", f"{meeting_id}:{leader_id}",
+                       None if row is None else {"report_submitted_on": row[0]})
 
 
 LIST_SQL = """

@@ -304,6 +304,38 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
     return raw, forms.leaders_payload(chosen, reports)
 
 
+def linked_record(state_key: str, name: str = "id") -> None:
+    """Open the record a link names (?id=...) once, as its raw text in session_state[state_key]."""
+    # The text is not trusted here: lib parses it (lib.store.parse_id) and answers "not found" for anything
+    # but a valid id ("abc", "-1", "1e9", 9223372036854775808).
+    linked = st.query_params.get(name)
+    seen = state_key + "_linked"
+    if linked is not None and st.session_state.get(seen) != linked:
+        st.session_state[seen] = linked
+        st.session_state[state_key] = linked
+
+
+def open_record(fn: Callable, who: Actor, row_id: Any, *args: Any) -> Any:
+    """fn(db, who, row_id, ...): a record to view or edit; a refusal (not found, out of scope) is shown, then stop."""
+    try:
+        return read(fn, who, row_id, *args)
+    except ValidationError as exc:
+        show_errors(exc.errors)
+    except PermissionDenied as exc:
+        st.error(exc.message, icon=":material/block:")
+    st.stop()
+
+
+def stale_form(prefix: str, notice: FieldError | None) -> None:
+    """If the record changed since its form (prefix) was loaded, say who changed it and when, with a reload button."""
+    if notice is None:
+        return
+    st.warning(str(notice), icon=":material/sync_problem:")
+    if st.button(t("page.records.reload"), key=prefix + "reload", icon=":material/refresh:"):
+        st.session_state.pop(prefix + "for", None)
+        st.rerun()
+
+
 # ---- dashboards: shared filters kept in the URL, cached figures, live refresh, charts and tables ----
 
 # URL parameter for each shared filter, so a view can be bookmarked or sent.

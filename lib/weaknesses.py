@@ -24,19 +24,34 @@ FIELDS = {"unit_id": "int", "cell_id": "int", "meeting_id": "int", "category": W
           "status": WeaknessStatus, "due_on": "date", "resolved_on": "date", "resolution": "str"}
 
 
-def _check(db: Database, raw: Mapping[str, Any], today: date) -> dict:
+LINK = ("unit_id", "cell_id", "meeting_id")
+
+
+def _link_meeting(db: Database, clean: dict, errors: list[FieldError], before: Mapping[str, Any] | None) -> None:
+    # A weakness noted at a meeting belongs to that meeting's commune and cell: fill them in, and refuse a
+    # meeting of another commune or cell (a clerk could otherwise attach their note to anyone's meeting).
+    m = db.execute("select m.cell_id, c.unit_id from meetings m join cells c on c.id = m.cell_id "
+                   "where m.id = ?", [clean["meeting_id"]]).fetchone()
+    if m is None:
+        errors.append(FieldError("meeting_id", "unknown_id"))
+        return
+    cell_id, unit_id = m
+    if before is not None and all(clean.get(k) == before.get(k) for k in LINK):
+        return  # the link is as stored: a later move of the meeting must not block a status change
+    if clean.get("unit_id") is not None and clean["unit_id"] != unit_id:
+        errors.append(FieldError("meeting_id", "meeting_other_unit"))
+    elif clean.get("cell_id") is not None and clean["cell_id"] != cell_id:
+        errors.append(FieldError("meeting_id", "meeting_other_cell"))
+    else:
+        clean["unit_id"], clean["cell_id"] = unit_id, cell_id
+
+
+def _check(db: Database, raw: Mapping[str, Any], today: date, before: Mapping[str, Any] | None = None) -> dict:
     clean, errors = coerce(raw, FIELDS)
     clean["severity"] = clean.get("severity") or Severity.MEDIUM
     clean["status"] = clean.get("status") or WeaknessStatus.OPEN
     if clean.get("meeting_id") is not None:
-        m = db.execute("select m.cell_id, c.unit_id from meetings m join cells c on c.id = m.cell_id "
-                       "where m.id = ?", [clean["meeting_id"]]).fetchone()
-        if m is None:
-            errors.append(FieldError("meeting_id", "unknown_id"))
-        else:
-            clean.setdefault("cell_id", m[0])
-            clean["cell_id"] = clean["cell_id"] or m[0]
-            clean["unit_id"] = clean.get("unit_id") or m[1]
+        _link_meeting(db, clean, errors, before)
     if clean.get("status") == WeaknessStatus.RESOLVED and clean.get("resolved_on") is None and not errors:
         clean["resolved_on"] = today
     if clean.get("status") != WeaknessStatus.RESOLVED:
@@ -61,28 +76,38 @@ def create(db: Database, actor: Actor, raw: Mapping[str, Any], *, today: date | 
 
 
 def update(db: Database, actor: Actor, weakness_id: int, changes: Mapping[str, Any],
-           *, today: date | None = None) -> dict:
-    """Change a weakness, e.g. move its status with a resolution note."""
-    before = store.get(db, "weaknesses", weakness_id)
-    require_unit(db, actor, before["unit_id"])
-    clean = _check(db, {k: before[k] for k in FIELDS} | dict(changes), today or date.today())
-    require_unit(db, actor, clean["unit_id"])
-    return store.update(db, actor, "weaknesses", weakness_id, clean)
+           *, today: date | None = None, version: str | None = None) -> dict:
+    """Change a weakness, e.g. move its status with a resolution note; refused if changed since version."""
+    with store.transaction(db):
+        before = store.get(db, "weaknesses", weakness_id)
+        require_unit(db, actor, before["unit_id"])
+        store.require_version(db, "weaknesses", weakness_id, version, before)
+        clean = _check(db, {k: before[k] for k in FIELDS} | dict(changes), today or date.today(), before)
+        require_unit(db, actor, clean["unit_id"])
+        return store.update(db, actor, "weaknesses", weakness_id, clean)
 
 
 def set_status(db: Database, actor: Actor, weakness_id: int, status: str, resolution: str | None = None,
-               *, today: date | None = None) -> dict:
+               *, today: date | None = None, version: str | None = None) -> dict:
     """Move a weakness through open → in progress → resolved."""
     changes: dict[str, Any] = {"status": status}
     if resolution is not None:
         changes["resolution"] = resolution
-    return update(db, actor, weakness_id, changes, today=today)
+    return update(db, actor, weakness_id, changes, today=today, version=version)
 
 
-def delete(db: Database, actor: Actor, weakness_id: int) -> None:
+def delete(db: Database, actor: Actor, weakness_id: int, *, version: str | None = None) -> None:
     """Soft-delete a weakness recorded by mistake."""
-    require_unit(db, actor, store.get(db, "weaknesses", weakness_id)["unit_id"])
-    store.soft_delete(db, actor, "weaknesses", weakness_id)
+    with store.transaction(db):
+        before = store.get(db, "weaknesses", weakness_id)
+        require_unit(db, actor, before["unit_id"])
+        store.require_version(db, "weaknesses", weakness_id, version, before)
+        store.soft_delete(db, actor, "weaknesses", weakness_id)
+
+
+def version_of(db: Database, row: Mapping[str, Any]) -> str:
+    """The version of a weakness row as listed (list_weaknesses), for the edit form to carry."""
+    return store.row_version(db, "weaknesses", row)
 
 
 LIST_SQL = """

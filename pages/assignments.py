@@ -2,7 +2,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import assignments, directory, forms, ui
+from lib import assignments, directory, forms, store, ui
 from lib.domain import FieldError
 from lib.i18n import t
 
@@ -93,13 +93,21 @@ with tab_end:
                  for r in current}
         c3, c4 = st.columns([3, 1])
         pick = ui.field_input("asg_end_", "pick", picks, label=t("page.assign.pick"), where=c3)
+        chosen = next(r for r in current if r["id"] == pick)
+        if ui.needs_load("asg_end_", pick, ()):
+            # The version the pick was made on: lib refuses to end an assignment changed meanwhile.
+            st.session_state["asg_end_for"] = pick
+            st.session_state["asg_end_version"] = ui.read(assignments.version_of, chosen)
+        loaded_version = st.session_state["asg_end_version"]
+        if ui.read(assignments.version_of, chosen) != loaded_version:
+            ui.stale_form("asg_end_", ui.read(store.changed_since, "assignments", pick, loaded_version))
         ui.init_state("asg_end_", {"day": today})
         last_day = ui.field_input("asg_end_", "day", "date", label=t("page.assign.end_day"), where=c4)
         st.caption(t("page.assign.end_help"))
         if st.button(t("page.assign.end"), type="primary", key="asg_end_save", icon=":material/event_busy:"):
             if last_day is None:
                 ui.show_errors([FieldError("valid_to", "required")])
-            elif ui.write(assignments.end, pick, last_day):
+            elif ui.write(assignments.end, pick, last_day, version=loaded_version):
                 ui.clear_state("asg_end_")
                 st.session_state["asg_flash"] = t("page.assign.ended")
                 st.rerun()

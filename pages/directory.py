@@ -2,7 +2,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import directory, forms, ui
+from lib import directory, forms, store, ui
 from lib.domain import CellType, LeaderGroup, UnitKind
 from lib.i18n import t
 
@@ -33,12 +33,17 @@ def editor(prefix: str, table: str, rows: list[dict], spec: dict, label_of) -> N
         return
     picks = {r["id"]: label_of(r) for r in rows}
     pick = ui.field_input(prefix, "pick", picks, label=t("page.directory.pick"))
+    row = next(r for r in rows if r["id"] == pick)
     if ui.needs_load(prefix, pick, tuple(spec)):
-        row = next(r for r in rows if r["id"] == pick)
-        ui.init_state(prefix, {**forms.widget_values(row, spec), "for": pick}, force=True)
+        # The form keeps the version it loaded: lib refuses to save over a change made meanwhile.
+        ui.init_state(prefix, {**forms.widget_values(row, spec), "for": pick,
+                               "version": ui.read(directory.version_of, table, row)}, force=True)
+    loaded_version = st.session_state[prefix + "version"]
+    if ui.read(directory.version_of, table, row) != loaded_version:
+        ui.stale_form(prefix, ui.read(store.changed_since, table, pick, loaded_version))
     values = ui.fields(prefix, spec)
     if st.button(t("page.directory.save"), type="primary", key=prefix + "save", icon=":material/save:"):
-        if ui.write(directory.update, table, pick, values):
+        if ui.write(directory.update, table, pick, values, version=loaded_version):
             st.session_state.pop(prefix + "for", None)
             st.session_state["dir_flash"] = t("page.directory.saved")
             st.rerun()

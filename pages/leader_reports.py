@@ -55,14 +55,25 @@ picked = ui.field_input("lrep_", "pick", choices, label=t("page.reports_entry.pi
 ui.init_state("lrep_", {"date": today})
 received = ui.field_input("lrep_", "date", "date", label=t("field.report_submitted_on"), where=c7)
 meeting_id, leader = (int(x) for x in picked.split(":"))
+chosen = next(r for r in rows if (r["meeting_id"], r["leader_id"]) == (meeting_id, leader))
+shown_version = meetings.report_version(meeting_id, leader, chosen["report_submitted_on"])
+if ui.needs_load("lrep_pk_", picked, ()):
+    # The report date as shown when picked: lib refuses to overwrite a date entered meanwhile (another tab).
+    st.session_state["lrep_pk_for"] = picked
+    st.session_state["lrep_pk_version"] = shown_version
+loaded_version = st.session_state["lrep_pk_version"]
+if shown_version != loaded_version:
+    ui.stale_form("lrep_pk_", ui.read(meetings.report_changed_since, meeting_id, leader, loaded_version))
 b1, b2 = st.columns(2)
 if b1.button(t("page.reports_entry.save"), type="primary", key="lrep_save", icon=":material/save:"):
     if received is None:
         ui.show_errors([FieldError("report_submitted_on", "required")])
-    elif ui.write(meetings.set_report, meeting_id, leader, received):
+    elif ui.write(meetings.set_report, meeting_id, leader, received, version=loaded_version):
         st.session_state["lrep_flash"] = t("page.reports_entry.saved")
+        st.session_state.pop("lrep_pk_for", None)
         st.rerun()
 if b2.button(t("page.reports_entry.clear"), key="lrep_clear", icon=":material/backspace:"):
-    if ui.write(meetings.set_report, meeting_id, leader, None):
+    if ui.write(meetings.set_report, meeting_id, leader, None, version=loaded_version):
         st.session_state["lrep_flash"] = t("page.reports_entry.cleared")
+        st.session_state.pop("lrep_pk_for", None)
         st.rerun()

@@ -3,18 +3,15 @@ from datetime import date
 import streamlit as st
 
 from lib import forms, meetings, ui
-from lib.domain import MeetingType, Rating, ValidationError
+from lib.domain import MeetingType, Rating
 from lib.i18n import t
 
 who = ui.require_page("pages/records.py")
 st.title(t("nav.records"))
 today = date.today()
 
-# A link from another page (?id=N) opens that record once.
-linked = st.query_params.get("id")
-if linked and st.session_state.get("recs_linked") != linked:
-    st.session_state["recs_linked"] = linked
-    st.session_state["recs_open"] = int(linked) if linked.isdigit() else None
+# A link from another page (?id=N) opens that record once; lib reads the text and refuses a bad one.
+ui.linked_record("recs_open")
 
 flash = st.session_state.pop("recs_flash", None)
 if flash:
@@ -69,15 +66,12 @@ if c10.button(t("page.records.open"), key="recs_open_btn", icon=":material/open_
     st.session_state["recs_open"] = int(open_id)
 
 meeting_id = st.session_state.get("recs_open")
-if not meeting_id:
+if meeting_id is None or meeting_id == "":
     st.info(t("page.records.pick_hint"), icon=":material/touch_app:")
     st.stop()
 
-try:
-    m = ui.read(meetings.get, meeting_id)
-except ValidationError as exc:
-    ui.show_errors(exc.errors)
-    st.stop()
+# Scope-checked in lib: a clerk cannot open another commune's meeting by its number or a link.
+m = ui.open_record(meetings.read, who, meeting_id)
 
 st.subheader(t("page.records.detail", id=m["id"]), divider="gray")
 st.text(t("page.records.detail_line", unit=m["unit_name"], cell=m["cell_name"], day=ui.fmt_date(m["held_on"]),
@@ -91,11 +85,15 @@ if m["deleted_at"]:
             st.rerun()
     st.stop()
 
-# Reload the form whenever another record is opened or this one changed underneath.
-loaded = (m["id"], m["updated_at"])
-if ui.needs_load("recs_e_", loaded, ("cell", "held_on")):
+# Load the form when another record is opened. It keeps the version it loaded: if the record changes
+# underneath (another tab, another clerk), what is typed here stays, and lib refuses to save it over the
+# newer record, naming who changed it and when.
+if ui.needs_load("recs_e_", m["id"], ("cell", "held_on")):
     ui.clear_state("recs_e_")
-    ui.init_state("recs_e_", {**forms.meeting_state(m), "for": loaded}, force=True)
+    ui.init_state("recs_e_", {**forms.meeting_state(m), "for": m["id"], "version": m["version"]}, force=True)
+loaded_version = st.session_state["recs_e_version"]
+if m["version"] != loaded_version:
+    ui.stale_form("recs_e_", ui.read(meetings.changed_since, m["id"], loaded_version))
 
 form = ui.meeting_form("recs_e_", who, own_id=m["id"], keep_unit=m["unit_id"])
 if form is None:
@@ -103,12 +101,13 @@ if form is None:
 raw, leaders = form
 c11, c12, c13 = st.columns(3, vertical_alignment="bottom")
 if c11.button(t("page.records.save"), type="primary", key="recs_save", icon=":material/save:"):
-    if ui.write(meetings.update, m["id"], raw, leaders):
+    if ui.write(meetings.update, m["id"], raw, leaders, version=loaded_version):
         st.session_state["recs_flash"] = t("page.records.saved", id=m["id"])
+        st.session_state.pop("recs_e_for", None)  # load the saved record and its new version
         st.rerun()
 sure = c12.checkbox(t("page.records.confirm_delete"), key="recs_confirm_delete")
 if c13.button(t("page.records.delete"), key="recs_delete", icon=":material/delete:", disabled=not sure):
-    if ui.write(meetings.delete, m["id"]):
+    if ui.write(meetings.delete, m["id"], version=loaded_version):
         st.session_state["recs_flash"] = t("page.records.deleted", id=m["id"])
         st.session_state["recs_open"] = None
         st.session_state.pop("recs_confirm_delete", None)

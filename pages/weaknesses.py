@@ -2,7 +2,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import directory, forms, ui, weaknesses
+from lib import directory, forms, store, ui, weaknesses
 from lib.domain import Severity, WeaknessCategory, WeaknessStatus
 from lib.i18n import t
 
@@ -83,15 +83,20 @@ with tab_update:
         pick = ui.field_input("weak_u_", "pick", picks, label=t("page.weak.pick"))
         chosen = next(r for r in rows if r["id"] == pick)
         if ui.needs_load("weak_u_", pick, ("status", "resolution")):
-            # Offer the next step by default: open → in progress → resolved.
+            # Offer the next step by default: open → in progress → resolved. The form keeps the version it
+            # loaded, so a save over a change made meanwhile (another tab) is refused in lib.
             ui.init_state("weak_u_", {"status": forms.next_status(chosen["status"]),
-                                      "resolution": chosen["resolution"] or "", "for": pick}, force=True)
+                                      "resolution": chosen["resolution"] or "", "for": pick,
+                                      "version": ui.read(weaknesses.version_of, chosen)}, force=True)
+        loaded_version = st.session_state["weak_u_version"]
+        if ui.read(weaknesses.version_of, chosen) != loaded_version:
+            ui.stale_form("weak_u_", ui.read(store.changed_since, "weaknesses", pick, loaded_version))
         st.caption(t("field.description"))
         ui.plain(chosen["description"])
         status = ui.field_input("weak_u_", "status", WeaknessStatus)
         resolution = ui.field_input("weak_u_", "resolution", "text", help=t("page.weak.resolution_help"))
         if st.button(t("page.weak.update"), type="primary", key="weak_u_save", icon=":material/save:"):
-            if ui.write(weaknesses.set_status, pick, status, resolution or None):
+            if ui.write(weaknesses.set_status, pick, status, resolution or None, version=loaded_version):
                 st.session_state["weak_flash"] = t("page.weak.updated", id=pick)
                 st.session_state.pop("weak_u_for", None)
                 st.rerun()
