@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from lib import config, i18n
+from lib import config, exports, i18n
 from lib import db as dbm
 from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date
 from lib.i18n import t
@@ -85,21 +85,28 @@ def plain(text: Any) -> None:
 
 
 def to_xlsx(df: pd.DataFrame, sheet: str = "Data") -> bytes:
-    """A DataFrame as an XLSX workbook with frozen header and filters."""
+    """A DataFrame as an XLSX workbook with frozen header and filters; text stays text, never a formula."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         df.to_excel(xw, index=False, sheet_name=sheet[:31])
         ws = xw.sheets[sheet[:31]]
+        exports.text_cells(ws)
         ws.freeze_panes = "A2"
         if len(df.columns):
             ws.auto_filter.ref = ws.dimensions
     return buf.getvalue()
 
 
+def to_csv(df: pd.DataFrame) -> bytes:
+    """A DataFrame as a UTF-8 CSV with BOM (Excel reads the accents); text that would start a formula is quoted."""
+    # CRLF line ends: then a field holding a lone CR or LF is quoted too (csv quotes the terminator's characters)
+    return exports.safe_frame(df).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
     """CSV and XLSX download buttons for a table."""
     c1, c2 = st.columns(2)
-    c1.download_button(t("ui.download_csv"), df.to_csv(index=False).encode("utf-8-sig"),
+    c1.download_button(t("ui.download_csv"), to_csv(df),
                        f"{name}.csv", "text/csv", key=f"{key}_csv")
     c2.download_button(t("ui.download_xlsx"), to_xlsx(df), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")

