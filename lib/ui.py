@@ -1,5 +1,6 @@
 """Streamlit helpers shared by app.py and the pages: session actor, guarded writes, messages, downloads."""
 
+import copy
 import io
 from collections.abc import Callable
 from datetime import date, datetime
@@ -52,10 +53,27 @@ def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     return _cached(str(config.db_path()), f"{fn.__module__}.{fn.__qualname__}", fn, *args, **kwargs)
 
 
+def _escaped(params: dict[str, Any]) -> dict[str, Any]:
+    # Only the values come from users (a unit's name, a typed code); the sentence around them is ours.
+    return {k: md_escape(v) if isinstance(v, str) else v for k, v in params.items()}
+
+
+def error_markdown(error: FieldError) -> str:
+    """A refusal as Markdown: field and translated reason, the user's values in it escaped (no live links or images)."""
+    safe = copy.copy(error)  # a copy, so subclasses (a numbered line, a setting) keep their own wording
+    safe.params = _escaped(error.params)
+    return str(safe)
+
+
+def denied_markdown(exc: PermissionDenied) -> str:
+    """A permission refusal as Markdown, the names in it escaped."""
+    return t(f"perm.{exc.key}", **_escaped(exc.params))
+
+
 def show_errors(errors: list[FieldError], key_prefix: str = "") -> None:
     """Show each refusal with its field, in the user's language."""
     for error in errors:
-        st.error(str(error), icon=":material/error:")
+        st.error(error_markdown(error), icon=":material/error:")
 
 
 def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -> Any:
@@ -71,7 +89,7 @@ def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -
         show_errors(exc.errors)
         return None
     except PermissionDenied as exc:
-        st.error(exc.message, icon=":material/block:")
+        st.error(denied_markdown(exc), icon=":material/block:")
         return None
     st.cache_data.clear()
     if success:

@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 
 from lib import db as dbm
 from lib import directory, exports, importer, meetings, reports, ui, weaknesses
-from lib.domain import SYSTEM
+from lib.domain import SYSTEM, Role
+from lib.i18n import t
 from tests.factories import meeting
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,3 +125,45 @@ def test_quote_is_only_for_text_and_is_reversible():
         [-3, -2.5, None, "-5", "+1.000,5", "'=1", "x=1", "'－1", "'＠x"]
     for text in ("=1", "@x", "+a", "'plain", "'5", "-", "－x"):
         assert exports.unquote_cell(exports.safe_cell(text)) == text
+
+
+# ---- 12. user text in refusals is not live Markdown ------------------------------------------------
+
+IMAGE = "![x](http://evil.example/x.png)"
+LINK = "[bấm vào đây](http://evil.example/)"
+
+
+def _refusals() -> None:
+    """An AppTest script: a write refused for an out-of-scope unit named like an image, and a field refusal."""
+    from lib import ui
+    from lib.domain import FieldError, PermissionDenied, ValidationError
+
+    def deny(db, who):
+        raise PermissionDenied("out_of_scope", unit="![x](http://evil.example/x.png)")
+
+    def refuse(db, who):
+        raise ValidationError([FieldError("unit_id", "unknown_code", value="[bấm vào đây](http://evil.example/)")])
+
+    ui.write(deny)
+    ui.write(refuse)
+    ui.show_errors([FieldError("unit_id", "unknown_code", value="![y](http://evil.example/y.png)")])
+
+
+def test_refusals_render_user_names_as_text_not_images_or_links(db_path):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.helpers import make_user
+
+    make_user(db_path, "thuky", Role.CLERK)
+    at = AppTest.from_function(_refusals, default_timeout=60)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "thuky"
+    at.run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    assert len(shown) == 3
+    for markdown in shown:
+        assert "![" not in markdown and "](" not in markdown and "http://evil" not in markdown
+    # the names are still there to read (escaped characters render as themselves)
+    assert ui.md_escape(IMAGE) in shown[0] and ui.md_escape(LINK) in shown[1]
+    assert shown[0] == t("perm.out_of_scope", unit=ui.md_escape(IMAGE))
