@@ -2,6 +2,8 @@
 
 import copy
 import io
+import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +16,8 @@ from lib import db as dbm
 from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date
 from lib.i18n import t
 from lib.nav import allowed
+
+_log = logging.getLogger(__name__)
 
 
 def actor() -> Actor | None:
@@ -138,13 +142,47 @@ def set_language_from_session() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _init_db(path: str) -> str:
+def _migrate(path: str) -> str:
     return str(dbm.init(path))
 
 
-def init_db() -> str:
-    """Create or migrate the configured database once per process and path."""
-    return _init_db(str(config.db_path()))
+def database_problem() -> str | None:
+    """Why the configured database cannot be served, or None once it is checked (and migrated once per process).
+
+    The app never creates the file: `python -m lib init` does (make run, the systemd unit and install.sh run it
+    first). A missing file therefore shows a clear page, never the first-run setup form.
+    """
+    from lib import health
+
+    path = config.db_path()
+    problem = health.problem(path)
+    if problem is None:
+        try:
+            _migrate(str(path))  # an initialised file only: upgrades apply pending migrations
+        except sqlite3.DatabaseError as exc:
+            return health.explain(exc)
+    return problem
+
+
+def database_page(message: str) -> None:
+    """Serve only the page saying why the database cannot be used (at every address), then stop this run."""
+
+    def unavailable() -> None:
+        st.title(t("app.title"))
+        st.error(message, icon=":material/error:")
+
+    # st.navigation is still called: without it Streamlit would list the pages/ folder itself.
+    st.navigation([st.Page(unavailable, title=t("db.title"), url_path="co-so-du-lieu", default=True)],
+                  position="hidden").run()
+    st.stop()
+
+
+def database_error(exc: sqlite3.DatabaseError) -> None:
+    """Show a database error met while a page ran as the clear sentence (logged in full), not a traceback."""
+    from lib import health
+
+    _log.error("database error while serving a page: %s", exc, exc_info=exc)
+    st.error(health.explain(exc), icon=":material/error:")
 
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|~<>$:=")

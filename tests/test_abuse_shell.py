@@ -4,6 +4,12 @@ form, setup with demo data publishes no password, backups can be encrypted, and 
 
 import csv
 import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from lib import db as dbm
-from lib import directory, exports, importer, meetings, reports, ui, weaknesses
+from lib import directory, exports, importer, meetings, reports, ui, users, weaknesses
 from lib.domain import SYSTEM, Role
 from lib.i18n import t
 from tests.factories import meeting
@@ -167,3 +173,158 @@ def test_refusals_render_user_names_as_text_not_images_or_links(db_path):
     # the names are still there to read (escaped characters render as themselves)
     assert ui.md_escape(IMAGE) in shown[0] and ui.md_escape(LINK) in shown[1]
     assert shown[0] == t("perm.out_of_scope", unit=ui.md_escape(IMAGE))
+
+
+# ---- 7 and 12. missing, uninitialised, corrupt or read-only database: a clear page, never setup -------------
+
+def _app(path: Path, monkeypatch):
+    from tests.helpers import app_test
+
+    monkeypatch.setenv("CHIBO_DB", str(path))
+    return app_test(path).run()
+
+
+def _no_setup_and_clear(at, message: str) -> None:
+    assert not at.exception  # no traceback
+    assert [e.value for e in at.error] == [message]
+    assert not any(w.key and w.key.startswith("setup_") for w in at.text_input)
+    assert not any(w.key == "login_username" for w in at.text_input)
+
+
+def test_missing_database_file_gives_a_clear_page_no_setup_and_is_not_created(tmp_path, monkeypatch):
+    path = tmp_path / "data" / "app.db"
+    at = _app(path, monkeypatch)
+    _no_setup_and_clear(at, t("db.missing"))
+    assert "python -m lib init" in t("db.missing") and "docs/DEPLOY.md" in t("db.missing")
+    assert not path.exists() and not path.parent.exists()
+    at.run()  # a second visit is the same
+    _no_setup_and_clear(at, t("db.missing"))
+    assert not path.exists()
+
+
+def test_empty_uninitialised_file_gives_no_setup(tmp_path, monkeypatch):
+    path = tmp_path / "app.db"
+    path.touch()
+    _no_setup_and_clear(_app(path, monkeypatch), t("db.not_initialised"))
+    assert path.stat().st_size == 0
+
+
+def test_setup_refuses_a_missing_database_and_creates_no_file(tmp_path):
+    from lib import auth
+    from lib.domain import ValidationError
+
+    path = tmp_path / "app.db"
+    with pytest.raises(ValidationError) as refused:
+        auth.first_run_setup(path, "Huyện ủy", "Trần Văn Hai", "quantri", "Matkhau123", "Matkhau123")
+    assert [(e.field, e.key) for e in refused.value.errors] == [("setup", "no_database")]
+    assert not path.exists()
+
+
+def test_corrupt_database_gives_a_clear_page_without_traceback(tmp_path, monkeypatch):
+    path = tmp_path / "app.db"
+    path.write_bytes(b"this is not an SQLite file, a disk error wrote over it\n" * 200)
+    at = _app(path, monkeypatch)
+    _no_setup_and_clear(at, t("db.unavailable", reason="file is not a database"))
+    assert "docs/DEPLOY.md" in at.error[0].value
+
+
+def _damage_table(path: Path, table: str) -> None:
+    """Write junk over the first page of a table's b-tree, leaving the file header and schema intact."""
+    with dbm.read(path) as db:
+        db.execute("pragma wal_checkpoint(truncate)")
+        page_size = db.execute("pragma page_size").fetchone()[0]
+        root = db.execute("select rootpage from sqlite_master where name = ?", [table]).fetchone()[0]
+        db.execute("pragma journal_mode = delete")
+    with open(path, "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xa5" * page_size)
+
+
+def test_damaged_table_gives_the_clear_page_on_every_run(db_path, monkeypatch):
+    from tests.helpers import make_user
+
+    make_user(db_path, "quantri", Role.ADMIN)
+    _damage_table(db_path, "users")
+    at = _app(db_path, monkeypatch)
+    _no_setup_and_clear(at, t("db.unavailable", reason="database disk image is malformed"))
+
+
+def test_write_probe_catches_a_read_only_connection(db_path):
+    from lib import health
+
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        health._check_writable(conn)
+    assert not conn.in_transaction
+    rw = health._open(db_path)
+    health._check_writable(rw)  # a writable file passes and is left unchanged
+    assert rw.execute("pragma user_version").fetchone()[0] == 0 and not rw.in_transaction
+
+
+READ_ONLY_SCRIPT = """
+import json, os, sys
+sys.path.insert(0, {root!r})
+os.environ["CHIBO_DB"] = {db!r}
+os.environ["CHIBO_TESTING"] = "1"
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=60).run()
+print(json.dumps({{"exception": [e.value for e in at.exception], "errors": [e.value for e in at.error],
+                  "inputs": [w.key for w in at.text_input]}}))
+"""
+
+
+def test_read_only_database_gives_a_clear_page(tmp_path):
+    # The tests run as root, and root writes through file modes (chmod 0444 changes nothing for it). A read-only
+    # mount stops root too, and is how the database really turns read-only (a remount after disk errors,
+    # systemd's ReadOnlyPaths=): the app runs in a private mount namespace (unshare -m) where the folder holding
+    # the database is bind-mounted read-only; nothing outside that namespace sees the mount.
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("needs unshare and mount (util-linux)")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "app.db"
+    dbm.init(path)
+    with dbm.write(path) as db:
+        users.create_user(db, SYSTEM, "quantri", "Quản trị", "Matkhau123", Role.ADMIN)
+    with dbm.read(path) as db:
+        db.execute("pragma wal_checkpoint(truncate)")
+    script = READ_ONLY_SCRIPT.format(root=str(ROOT), db=str(path), app=str(ROOT / "app.py"))
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", f'mount --bind "{folder}" "{folder}" && '
+                            f'mount -o remount,bind,ro "{folder}" && touch "{folder}/probe"'],
+                           capture_output=True, text=True)
+    if "Read-only file system" not in probe.stderr:
+        pytest.skip(f"cannot make a read-only mount here: {probe.stderr.strip()}")
+    run = subprocess.run(["unshare", "-m", "sh", "-c", f'mount --bind "{folder}" "{folder}" && '
+                          f'mount -o remount,bind,ro "{folder}" && exec "$0" -c "$1"', sys.executable, script],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["exception"] == []
+    assert len(result["errors"]) == 1 and result["errors"][0].startswith(t("db.unavailable").split("{")[0])
+    assert not any(k and (k.startswith("setup_") or k == "login_username") for k in result["inputs"])
+    assert "app.db" in os.listdir(folder) and "probe" not in os.listdir(folder)
+
+
+def test_setup_with_demo_data_creates_no_account_with_a_published_password(db_path, monkeypatch):
+    from lib import demo
+    from tests.helpers import fast_hashing, login
+
+    fast_hashing(monkeypatch)
+    at = _app(db_path, monkeypatch)
+    at.checkbox(key="setup_demo").check()
+    for key, value in (("setup_org_name", "Huyện ủy Tiểu Cần"), ("setup_full_name", "Trần Văn Hai"),
+                       ("setup_username", "quantri"), ("setup_password", "Matkhau123"),
+                       ("setup_confirm", "Matkhau123")):
+        at.text_input(key=key).input(value)
+    at.button(key="setup_submit").click().run()
+    assert not at.exception
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    published = [password for _, _, password, _, _ in demo.DEMO_USERS]
+    assert all(p in readme for p in published)  # the passwords the README gives away
+    with dbm.read(db_path) as db:
+        assert db.execute("select count(*) from meetings").fetchone()[0] > 0  # the demo data is there
+        accounts = [(u["username"], u["password_hash"]) for u in db.query("select * from users")]
+    assert [name for name, _ in accounts] == ["quantri"]
+    assert not any(users.check_password(p, h) for _, h in accounts for p in published)
+    for username, _, password, _, _ in demo.DEMO_USERS:
+        assert any(w.key == "login_username" for w in login(at, username, password).text_input)  # refused
