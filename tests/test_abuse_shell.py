@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -328,3 +329,74 @@ def test_setup_with_demo_data_creates_no_account_with_a_published_password(db_pa
     assert not any(users.check_password(p, h) for _, h in accounts for p in published)
     for username, _, password, _, _ in demo.DEMO_USERS:
         assert any(w.key == "login_username" for w in login(at, username, password).text_input)  # refused
+
+
+# ---- 13. backups: private file modes, optional encryption to a public key -------------------------------
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in ("CHIBO_DB", "CHIBO_BACKUP_RECIPIENTS")}
+    return subprocess.run([sys.executable, "-m", "lib", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**base, **(env or {})}, timeout=120)
+
+
+@pytest.fixture
+def secrets_db(db_path) -> Path:
+    """A database with an administrator (a bcrypt hash) and the cookie key, the secrets a backup carries."""
+    from lib import settings
+
+    with dbm.write(db_path) as db:
+        users.create_user(db, SYSTEM, "quantri", "Quản trị", "Matkhau123", Role.ADMIN)
+        settings.cookie_key(db)
+    return db_path
+
+
+def test_plain_backup_is_readable_by_its_owner_only(secrets_db, tmp_path):
+    os.umask(0o022)  # the most permissive usual umask: the mode must not depend on it
+    done = _cli("--db", str(secrets_db), "backup", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    (copy,) = tmp_path.glob("app-*.db")
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert copy.read_bytes().startswith(b"SQLite format 3\x00")
+
+
+def test_encrypted_backup_holds_no_secret_in_clear_and_restores_with_the_private_key(secrets_db, tmp_path):
+    from lib import settings
+
+    if shutil.which("age") is None or shutil.which("age-keygen") is None:
+        pytest.skip("needs Debian's age package (apt-get install age)")
+    key = tmp_path / "key.txt"  # on the administrator's own machine, never on the server
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    recipients = tmp_path / "backup-recipients.txt"  # only the public key is on the server
+    recipients.write_text(subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True,
+                                         text=True).stdout)
+    out = tmp_path / "backups"
+    out.mkdir()
+    done = _cli("--db", str(secrets_db), "backup", str(out), env={"CHIBO_BACKUP_RECIPIENTS": str(recipients)})
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name.endswith(".db.age") for p in out.iterdir()) == [True]  # no plaintext left beside it
+    (copy,) = out.iterdir()
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    data = copy.read_bytes()
+    with dbm.read(secrets_db) as db:
+        hash_ = db.execute("select password_hash from users").fetchone()[0]
+        cookie = db.execute("select value from settings where key = ?", [settings.COOKIE_KEY]).fetchone()[0]
+    assert data.startswith(b"age-encryption.org/v1") and b"SQLite format 3" not in data
+    assert hash_.encode() not in data and cookie.encode() not in data and b"quantri" not in data
+    restored = tmp_path / "restored.db"
+    subprocess.run(["age", "--decrypt", "-i", str(key), "-o", str(restored), str(copy)], check=True)
+    conn = sqlite3.connect(restored)
+    assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("select password_hash from users where username = 'quantri'").fetchone()[0] == hash_
+    assert conn.execute("select value from settings where key = ?", [settings.COOKIE_KEY]).fetchone()[0] == cookie
+    conn.close()
+
+
+def test_backup_refuses_to_fall_back_to_clear_text(secrets_db, tmp_path):
+    missing = _cli("--db", str(secrets_db), "backup", str(tmp_path), "--recipients", str(tmp_path / "none.txt"))
+    assert missing.returncode == 2 and "none.txt" in missing.stderr and "Traceback" not in missing.stderr
+    recipients = tmp_path / "r.txt"
+    recipients.write_text("age1notakey\n")
+    broken = _cli("--db", str(secrets_db), "backup", str(tmp_path), "--recipients", str(recipients))
+    if shutil.which("age"):
+        assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    assert not list(tmp_path.glob("app-*"))  # neither a clear copy nor a partial one
