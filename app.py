@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 ui.set_language_from_session()
-st.set_page_config(page_title=t("app.title"), page_icon=":material/groups:", layout="wide")
+# An emoji icon: Streamlit draws it in the browser, while a :material/...: icon is fetched from Google's font
+# server, which the Content-Security-Policy (deploy/nginx-chibo.conf) blocks and which tells Google who visits.
+st.set_page_config(page_title=t("app.title"), page_icon="📋", layout="wide")
 # A missing, uninitialised, corrupt or read-only database gets one clear page at every address: no setup
 # form (the app never creates the file) and no traceback.
 problem = ui.database_problem()

@@ -400,3 +400,88 @@ def test_backup_refuses_to_fall_back_to_clear_text(secrets_db, tmp_path):
     if shutil.which("age"):
         assert broken.returncode == 1 and "Traceback" not in broken.stderr
     assert not list(tmp_path.glob("app-*"))  # neither a clear copy nor a partial one
+
+
+# ---- 13. deployment files: headers, limits, caps (checked by hand with nginx -t, systemd-analyze verify,
+# chromium behind the site and a request flood: docs/DEPLOY.md) ------------------------------------------
+
+DEPLOY = ROOT / "deploy"
+
+
+def _directives(text: str) -> list[str]:
+    """The directives of an nginx file (comments dropped), one per entry, whitespace collapsed."""
+    lines = [line.split("#", 1)[0] for line in text.splitlines()]
+    return [" ".join(d.split()) for d in " ".join(lines).replace("{", ";").replace("}", ";").split(";") if d.strip()]
+
+
+def _locations(text: str) -> dict[str, str]:
+    """Each location block's body by its path."""
+    import re
+
+    return {m.group(1): m.group(2) for m in re.finditer(r"location\s+(?:\^~\s+)?(\S+)\s*\{(.*?)\n    \}", text, re.S)}
+
+
+def test_nginx_site_hides_its_version_and_sets_a_content_security_policy():
+    text = (DEPLOY / "nginx-chibo.conf").read_text()
+    found = _directives(text)
+    assert "server_tokens off" in found
+    import re
+
+    (csp,) = re.findall(r'^\s*add_header Content-Security-Policy "([^"]*)" always;', text, re.M)
+    policy = {p.split()[0]: p.split()[1:] for p in csp.split("; ")}
+    assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'self'"] and policy["base-uri"] == ["'self'"]
+    # no other server may be reached: an image in a user's Markdown cannot call out, nor a script be loaded
+    for directive in ("script-src", "img-src", "connect-src", "font-src", "frame-src", "style-src"):
+        assert all(source in ("'self'", "'unsafe-inline'", "data:", "blob:") for source in policy[directive])
+    assert "'unsafe-eval'" not in csp
+
+
+def test_nginx_site_limits_requests_and_connections_per_address():
+    text = (DEPLOY / "nginx-chibo.conf").read_text()
+    found = _directives(text)
+    zones = {d.split("zone=")[1].split(":")[0] for d in found if d.startswith(("limit_req_zone", "limit_conn_zone"))}
+    assert {"chibo_req", "chibo_ws", "chibo_upload", "chibo_conn", "chibo_ws_conn"} <= zones
+    assert all("$binary_remote_addr" in d for d in found if d.startswith(("limit_req_zone", "limit_conn_zone")))
+    assert "limit_req_status 429" in found and "limit_conn_status 429" in found
+    blocks = _locations(text)
+    for path in ("/", "/_stcore/stream", "/_stcore/upload_file"):
+        body = _directives(blocks[path])
+        assert any(d.startswith("limit_req zone=") for d in body), path
+        assert any(d.startswith("limit_conn ") for d in body), path
+        # the client's address reaches the app, set (never appended) so a client cannot forge it
+        assert "proxy_set_header X-Real-IP $remote_addr" in body, path
+        assert "proxy_set_header X-Forwarded-For $remote_addr" in body, path
+    assert "$proxy_add_x_forwarded_for" not in text
+
+
+def test_service_caps_memory_and_tasks_and_streamlit_caps_websocket_messages():
+    import tomllib
+
+    unit = (DEPLOY / "chibo.service").read_text().splitlines()
+    settings = dict(line.split("=", 1) for line in unit if "=" in line and not line.startswith("#"))
+    assert settings["MemoryMax"] == "1280M" and settings["MemoryHigh"] == "1G" and settings["MemorySwapMax"] == "0"
+    assert int(settings["TasksMax"]) <= 1024
+    config = tomllib.loads((DEPLOY / "streamlit-config.toml").read_text())
+    assert config["server"]["maxMessageSize"] <= 50 < 200  # Streamlit's default is 200 (MB)
+
+
+def test_the_database_is_made_before_the_app_serves():
+    # the app never creates the file (see the missing-file test): every way of starting it runs init first
+    unit = (DEPLOY / "chibo.service").read_text()
+    assert unit.index("ExecStartPre=/opt/chibo/.venv/bin/python -m lib init") < unit.index("ExecStart=")
+    makefile = (ROOT / "Makefile").read_text()
+    run = makefile[makefile.index("\nrun:"):makefile.index("\ndemo:")]
+    assert run.index("-m lib init") < run.index("streamlit run")
+    demo = makefile[makefile.index("\ndemo:"):makefile.index("\ntest:")]
+    assert demo.index("-m lib demo") < demo.index("streamlit run")
+
+
+def test_backup_unit_encrypts_when_a_recipients_file_exists_and_keeps_copies_private():
+    unit = (DEPLOY / "chibo-backup.service").read_text()
+    assert "Environment=CHIBO_BACKUP_RECIPIENTS=/etc/chibo/backup-recipients.txt" in unit
+    assert "UMask=0077" in unit
+    assert "-name app-*.db.age -mtime +29 -delete" in unit and "-name app-*.db -mtime +29 -delete" in unit
+    assert " age)" in (DEPLOY / "install.sh").read_text()  # Debian's age is installed with the rest
+    docs = (ROOT / "docs" / "DEPLOY.md").read_text()
+    assert "## Encrypted backups" in docs and "age --decrypt" in docs
