@@ -15,11 +15,13 @@ REQUIRED_TABLES = ("users", "settings", "units", "meetings")
 
 def _open(path: Path) -> sqlite3.Connection:
     # mode=rw: open an existing file only; sqlite3.connect(path) would create an empty one.
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=0, isolation_level=None)
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=5, isolation_level=None)
 
 
 def _check_writable(conn: sqlite3.Connection) -> None:
     # A write that is rolled back: a read-only file, folder or mount fails here rather than at a clerk's save.
+    # No waiting for the write lock: if another connection holds it, the file is writable.
+    conn.execute("PRAGMA busy_timeout = 0")
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
@@ -51,7 +53,7 @@ def problem(path: str | Path | None = None) -> str | None:
             conn.close()
     except sqlite3.Error as exc:
         log.error("database file %s cannot be served: %s", path, exc)
-        return t("db.unavailable", reason=exc)
+        return explain(exc)
     return None
 
 

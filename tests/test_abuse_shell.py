@@ -230,15 +230,17 @@ def test_corrupt_database_gives_a_clear_page_without_traceback(tmp_path, monkeyp
 
 
 def _damage_table(path: Path, table: str) -> None:
-    """Write junk over the first page of a table's b-tree, leaving the file header and schema intact."""
+    """Write junk over the root pages of a table and its indexes, leaving the file header and schema intact."""
     with dbm.read(path) as db:
         db.execute("pragma wal_checkpoint(truncate)")
         page_size = db.execute("pragma page_size").fetchone()[0]
-        root = db.execute("select rootpage from sqlite_master where name = ?", [table]).fetchone()[0]
+        roots = [r[0] for r in db.execute("select rootpage from sqlite_master where tbl_name = ? and rootpage > 0",
+                                          [table])]
         db.execute("pragma journal_mode = delete")
     with open(path, "r+b") as fh:
-        fh.seek((root - 1) * page_size)
-        fh.write(b"\xa5" * page_size)
+        for root in roots:
+            fh.seek((root - 1) * page_size)
+            fh.write(b"\xa5" * page_size)
 
 
 def test_damaged_table_gives_the_clear_page_on_every_run(db_path, monkeypatch):
@@ -485,3 +487,29 @@ def test_backup_unit_encrypts_when_a_recipients_file_exists_and_keeps_copies_pri
     assert " age)" in (DEPLOY / "install.sh").read_text()  # Debian's age is installed with the rest
     docs = (ROOT / "docs" / "DEPLOY.md").read_text()
     assert "## Encrypted backups" in docs and "age --decrypt" in docs
+
+
+def test_damage_met_inside_a_page_shows_the_clear_message_not_a_traceback(db_path, monkeypatch):
+    # users intact (login works), meetings damaged: the error comes while the overview page runs
+    from tests.helpers import current_page, fast_hashing, login, make_user
+
+    fast_hashing(monkeypatch)
+    make_user(db_path, "quantri", Role.ADMIN)
+    _damage_table(db_path, "meetings")
+    _damage_table(db_path, "units")
+    at = login(_app(db_path, monkeypatch), "quantri", "Matkhau123")
+    assert not at.exception
+    assert current_page(at) == "pages/overview.py"
+    assert t("db.unavailable", reason="database disk image is malformed") in [e.value for e in at.error]
+
+
+def test_a_held_write_lock_is_not_taken_for_a_broken_database(db_path):
+    from lib import health
+
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # e.g. a long import writing
+    try:
+        assert health.problem(db_path) is None
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
