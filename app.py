@@ -1,10 +1,11 @@
 """Entry point: page config, login gate, navigation built for the user's role, shared sidebar."""
 
+import sqlite3
 from pathlib import Path
 
 import streamlit as st
 
-from lib import auth, nav, ui, users
+from lib import auth, health, nav, ui, users
 from lib.domain import Role
 from lib.i18n import LANGUAGES, t
 
@@ -12,13 +13,23 @@ ROOT = Path(__file__).resolve().parent
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 ui.set_language_from_session()
-st.set_page_config(page_title=t("app.title"), page_icon=":material/groups:", layout="wide")
-ui.init_db()
+# An emoji icon: Streamlit draws it in the browser, while a :material/...: icon is fetched from Google's font
+# server, which the Content-Security-Policy (deploy/nginx-chibo.conf) blocks and which tells Google who visits.
+st.set_page_config(page_title=t("app.title"), page_icon="📋", layout="wide")
+# A missing, uninitialised, corrupt or read-only database gets one clear page at every address: no setup
+# form (the app never creates the file) and no traceback.
+problem = ui.database_problem()
+if problem is None:
+    try:
+        auth.restore()
+        who = auth.current_actor()
+        first_run = auth.needs_setup()
+    except sqlite3.DatabaseError as exc:
+        problem = health.explain(exc)
+if problem is not None:
+    ui.database_page(problem)
 
-auth.restore()
-who = auth.current_actor()
-
-if auth.needs_setup():
+if first_run:
     pages = [st.Page("pages/setup.py", title=t("nav.setup"), icon=":material/rocket_launch:", url_path="thiet-lap")]
 elif who is None:
     # Every page address opens the login form, so a bookmark shows no "page not found";
@@ -43,17 +54,21 @@ else:
     pages.setdefault(t(nav.SECTIONS[-1]), []).extend(hidden)
 
 page = st.navigation(pages, position="sidebar" if who else "hidden", expanded=True)
-# The authenticator renders its cookie component, so it comes after st.navigation (see auth.restore).
-auth.sync_cookie(auth.authenticator())
+try:
+    # The authenticator renders its cookie component, so it comes after st.navigation (see auth.restore).
+    auth.sync_cookie(auth.authenticator())
 
-with st.sidebar:
-    if who is not None:
-        user = ui.read(users.get_user, who.username)
-        st.markdown(f":material/person: **{ui.md_escape(user['full_name'])}**")
-        st.caption(Role(who.role).label)
-    st.radio(t("app.language"), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True)
-    if who is not None:
-        st.button(t("auth.logout"), key="logout_button", icon=":material/logout:", on_click=auth.sign_out,
-                  width="stretch")
+    with st.sidebar:
+        if who is not None:
+            user = ui.read(users.get_user, who.username)
+            st.markdown(f":material/person: **{ui.md_escape(user['full_name'])}**")
+            st.caption(Role(who.role).label)
+        st.radio(t("app.language"), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True)
+        if who is not None:
+            st.button(t("auth.logout"), key="logout_button", icon=":material/logout:", on_click=auth.sign_out,
+                      width="stretch")
 
-page.run()
+    page.run()
+except sqlite3.DatabaseError as exc:
+    # e.g. a page of the file damaged after the start-up check, or the disk turned read-only mid-way
+    ui.database_error(exc)

@@ -41,7 +41,7 @@ fi
 
 step "1/7 Debian packages"
 apt-get update -qq
-packages=(python3 python3-venv nginx sqlite3 openssl ca-certificates curl)
+packages=(python3 python3-venv nginx sqlite3 openssl ca-certificates curl age)
 [ "$TLS" = certbot ] && packages+=(certbot)
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
 PYTHON=/usr/bin/python3  # Debian's, readable by the service user (not a python in root's home)

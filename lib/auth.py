@@ -91,6 +91,11 @@ def first_run_setup(
     errors += _password_pair(password, confirm)
     if errors:
         raise ValidationError(errors + users.password_problems(password))
+    from lib import health
+
+    if health.problem(path) is not None:
+        # Setup only on a database `python -m lib init` made: opening a missing path here would create the file.
+        raise ValidationError([AuthError("setup", "no_database")])
     with dbm.write(path) as db:
         # Checked inside the write lock, so two browsers finishing setup at once make one admin.
         if users.count_users(db):
@@ -101,8 +106,9 @@ def first_run_setup(
     if demo and demo_available():
         from lib import demo as demo_data
 
-        # The demo skips its own accounts whose usernames are already taken, so the admin made here stays.
-        demo_data.load(path)
+        # Data only: the demo accounts have passwords published in the README, and anyone who reached this
+        # page could sign in with them. The administrator just created is the demo's administrator.
+        demo_data.load(path, accounts=False)
     return username.strip().lower()
 
 
@@ -231,6 +237,10 @@ def current_actor() -> Actor | None:
 
 
 def needs_setup() -> bool:
-    """Whether the database has no users yet (first run)."""
+    """Whether the database is initialised and has no users yet (first run); a missing file is not a first run."""
+    from lib import health
+
+    if health.problem() is not None:
+        return False
     with dbm.read() as db:
         return users.count_users(db) == 0

@@ -2,7 +2,10 @@
 
 import argparse
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -96,23 +99,58 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recipients(args: argparse.Namespace) -> tuple[Path | None, int]:
+    """The age recipients file to encrypt to (None: a plain backup), or an exit code when it is unusable."""
+    if args.recipients:
+        file = Path(args.recipients)
+        if not file.is_file():
+            print(t("db.backup_no_recipients", recipients=file), file=sys.stderr)
+            return None, 2
+        return file, 0
+    configured = os.environ.get("CHIBO_BACKUP_RECIPIENTS")
+    if configured and Path(configured).is_file():
+        return Path(configured), 0
+    if configured:
+        # Encryption is optional: a server set up before it keeps its nightly copies, with a word in the log.
+        print(t("db.backup_plain", recipients=configured), file=sys.stderr)
+    return None, 0
+
+
+def _private(file: Path) -> None:
+    # Backups hold the password hashes and the cookie key: only their owner may read them.
+    file.touch(mode=0o600, exist_ok=True)
+    file.chmod(0o600)
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     path = _path(args)
     if not path.is_file():
         print(t("cli.no_file", file=path), file=sys.stderr)
         return 2
+    recipients, code = _recipients(args)
+    if code:
+        return code
+    age = shutil.which("age") if recipients else None
+    if recipients and age is None:
+        print(t("db.backup_no_age", recipients=recipients), file=sys.stderr)
+        return 1
     dest = Path(args.dest)
     if dest.is_dir():
         from datetime import datetime
 
         dest = dest / f"app-{datetime.now():%Y%m%d-%H%M%S}.db"
+    if recipients and dest.suffix != ".age":
+        dest = dest.with_name(dest.name + ".age")
     tmp = dest.with_name(dest.name + ".part")
-    src = sqlite3.connect(str(path), timeout=30)
-    out = sqlite3.connect(str(tmp))
+    _private(tmp)
+    src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)  # never creates the file
+    # Encrypted: the copy is made in memory and only its ciphertext reaches the disk (memory: the database's size).
+    out = sqlite3.connect(":memory:" if recipients else str(tmp))
     try:
         # The online backup API copies a consistent snapshot while writers carry on.
         src.backup(out)
         ok = out.execute("pragma integrity_check").fetchone()[0] == "ok"
+        image = out.serialize() if recipients and ok else None
     finally:
         out.close()
         src.close()
@@ -120,8 +158,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
         tmp.unlink(missing_ok=True)
         print(t("cli.backup_failed", dest=dest), file=sys.stderr)
         return 1
+    if recipients:
+        run = subprocess.run([age, "--encrypt", "--recipients-file", str(recipients), "--output", str(tmp)],
+                             input=image, capture_output=True)
+        if run.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            error = run.stderr.decode("utf-8", "replace").strip() or f"exit {run.returncode}"
+            print(t("db.backup_encrypt_failed", error=error), file=sys.stderr)
+            return 1
+        _private(tmp)
     tmp.replace(dest)
-    print(t("cli.backup_done", dest=dest))
+    print(t("db.backup_encrypted" if recipients else "cli.backup_done", dest=dest))
     return 0
 
 
@@ -168,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
     u.set_defaults(fn=cmd_create_user)
     b = sub.add_parser("backup", help=t("cli.help_backup"))
     b.add_argument("dest")
+    b.add_argument("--recipients", help=t("db.help_recipients"))
     b.set_defaults(fn=cmd_backup)
     r = sub.add_parser("report", help=t("cli.help_report"))
     r.add_argument("--period", required=True)

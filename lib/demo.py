@@ -538,8 +538,8 @@ def _ensure_empty(db: Database, path: str | Path) -> None:
 
 
 def _write_directory(db: Database, units: list[_Unit], cells: list[_Cell], leaders: list[_Leader],
-                     plan: list[_Assignment], today: date) -> None:
-    """Units, cells, leaders, assignments and users through the audited store functions."""
+                     plan: list[_Assignment], today: date, accounts: bool = True) -> None:
+    """Units, cells, leaders, assignments and (with accounts) the demo users through the audited store functions."""
     unit_by_code = {u.code: u for u in units}
     for u in units:
         u.id = directory.create_unit(db, SYSTEM, {"code": u.code, "name": u.name, "kind": u.kind,
@@ -569,6 +569,8 @@ def _write_directory(db: Database, units: list[_Unit], cells: list[_Cell], leade
             "cell_id": cells_by_name[(a.unit, a.cell)].id if a.cell else None,
             "decision_no": a.decision[0], "decision_date": a.decision[1], "valid_from": a.valid_from,
             "valid_to": a.valid_to, "required_per_quarter": a.required}, today=today)
+    if not accounts:
+        return
     taken = {r[0] for r in db.execute("select username from users")}
     for username, full_name, password, role, scope in DEMO_USERS:
         if username not in taken:
@@ -856,8 +858,12 @@ def _insert_rows(db: Database, meetings: list, leaders: list, weaknesses: list) 
     db.conn.executemany(INSERT_WEAKNESSES_SQL, weaknesses)
 
 
-def load(path: str | Path, *, meetings: int | None = None, seed: int = 42, today: date | None = None) -> dict:
-    """Load the Càng Long demo (or, with meetings=N, a scaled one of N meetings) into an empty database."""
+def load(path: str | Path, *, meetings: int | None = None, seed: int = 42, today: date | None = None,
+         accounts: bool = True) -> dict:
+    """Load the Càng Long demo (or, with meetings=N, a scaled one of N meetings) into an empty database.
+
+    accounts=False leaves out the demo users (their passwords are published in the README): the setup page.
+    """
     today = today or date.today()
     if meetings is not None and meetings < 0:
         raise ValueError(t("demo.errors.negative_meetings", value=meetings))
@@ -896,7 +902,7 @@ def load(path: str | Path, *, meetings: int | None = None, seed: int = 42, today
                             random.Random(f"assignments:{seed}"))
 
     with dbm.write(path) as db:
-        _write_directory(db, units, cells, leaders, plan, today)
+        _write_directory(db, units, cells, leaders, plan, today, accounts)
     cell_ids = {(c.unit, c.name): c.id for c in cells}
     for a in plan:
         a.cell_id = cell_ids[(a.unit, a.cell)] if a.cell else None

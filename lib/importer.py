@@ -1018,11 +1018,14 @@ def records(path_or_db: Any, kind: str) -> list[dict]:
 
 def export_csv(kind: str, rows: Iterable[Mapping[str, Any]], delimiter: str = ",") -> bytes:
     """Rows as a UTF-8 CSV with BOM (so Excel reads the accents) under the canonical headers."""
+    from lib import exports
+
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(COLUMNS[kind])
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in COLUMNS[kind]])
+        # A text starting with = + - @ gets a leading ' (a spreadsheet would run it as a formula).
+        writer.writerow(exports.safe_row("" if row.get(c) is None else row.get(c) for c in COLUMNS[kind]))
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
 
 
@@ -1030,11 +1033,13 @@ def export_xlsx(kind: str, rows: Iterable[Mapping[str, Any]]) -> bytes:
     """Rows as a one-sheet workbook under the Vietnamese headers, importable as it is."""
     from openpyxl import Workbook
 
+    from lib import exports
+
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(t("import.template.sheet", "vi"))
     sheet.append([t(f"field.{c}", "vi") for c in COLUMNS[kind]])
     for row in rows:
-        sheet.append([row.get(c) for c in COLUMNS[kind]])
+        sheet.append(exports.text_row(sheet, [row.get(c) for c in COLUMNS[kind]]))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

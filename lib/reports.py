@@ -24,7 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlite_utils import Database
 
-from lib import assignments, charts, directory, meetings, metrics
+from lib import assignments, charts, directory, exports, meetings, metrics
 from lib.db import session
 from lib.domain import LeaderGroup, MeetingType, Rating, WeaknessCategory, WeaknessStatus
 from lib.domain import fmt_date as fmt_day
@@ -824,7 +824,7 @@ HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 
 
 def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], rows: Iterable[dict]) -> None:
-    """One sheet: Vietnamese headers frozen, a filter over the table, widths to fit, typed cells."""
+    """One sheet: Vietnamese headers frozen, a filter over the table, widths to fit, typed cells (no formulas)."""
     ws = wb.create_sheet(title[:31])
     ws.append([label for _, label, _ in columns])
     for cell in ws[1]:
@@ -852,6 +852,8 @@ def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], ro
                 cell.number_format = NUMBER_FORMATS[kind]
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+    # Names, notes and topics are typed by clerks: written as text, never as a live formula.
+    exports.text_cells(ws)
 
 
 def _col(key: str, label_key: str, kind: str = "int") -> tuple[str, str, str]:

@@ -1,6 +1,9 @@
 """Streamlit helpers shared by app.py and the pages: session actor, guarded writes, messages, downloads."""
 
+import copy
 import io
+import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -8,11 +11,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from lib import config, i18n
+from lib import config, exports, i18n
 from lib import db as dbm
 from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date
 from lib.i18n import t
 from lib.nav import allowed
+
+_log = logging.getLogger(__name__)
 
 
 def actor() -> Actor | None:
@@ -52,10 +57,27 @@ def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     return _cached(str(config.db_path()), f"{fn.__module__}.{fn.__qualname__}", fn, *args, **kwargs)
 
 
+def _escaped(params: dict[str, Any]) -> dict[str, Any]:
+    # Only the values come from users (a unit's name, a typed code); the sentence around them is ours.
+    return {k: md_escape(v) if isinstance(v, str) else v for k, v in params.items()}
+
+
+def error_markdown(error: FieldError) -> str:
+    """A refusal as Markdown: field and translated reason, the user's values in it escaped (no live links or images)."""
+    safe = copy.copy(error)  # a copy, so subclasses (a numbered line, a setting) keep their own wording
+    safe.params = _escaped(error.params)
+    return str(safe)
+
+
+def denied_markdown(exc: PermissionDenied) -> str:
+    """A permission refusal as Markdown, the names in it escaped."""
+    return t(f"perm.{exc.key}", **_escaped(exc.params))
+
+
 def show_errors(errors: list[FieldError], key_prefix: str = "") -> None:
     """Show each refusal with its field, in the user's language."""
     for error in errors:
-        st.error(str(error), icon=":material/error:")
+        st.error(error_markdown(error), icon=":material/error:")
 
 
 def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -> Any:
@@ -71,7 +93,7 @@ def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -
         show_errors(exc.errors)
         return None
     except PermissionDenied as exc:
-        st.error(exc.message, icon=":material/block:")
+        st.error(denied_markdown(exc), icon=":material/block:")
         return None
     st.cache_data.clear()
     if success:
@@ -85,21 +107,28 @@ def plain(text: Any) -> None:
 
 
 def to_xlsx(df: pd.DataFrame, sheet: str = "Data") -> bytes:
-    """A DataFrame as an XLSX workbook with frozen header and filters."""
+    """A DataFrame as an XLSX workbook with frozen header and filters; text stays text, never a formula."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         df.to_excel(xw, index=False, sheet_name=sheet[:31])
         ws = xw.sheets[sheet[:31]]
+        exports.text_cells(ws)
         ws.freeze_panes = "A2"
         if len(df.columns):
             ws.auto_filter.ref = ws.dimensions
     return buf.getvalue()
 
 
+def to_csv(df: pd.DataFrame) -> bytes:
+    """A DataFrame as a UTF-8 CSV with BOM (Excel reads the accents); text that would start a formula is quoted."""
+    # CRLF line ends: then a field holding a lone CR or LF is quoted too (csv quotes the terminator's characters)
+    return exports.safe_frame(df).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
     """CSV and XLSX download buttons for a table."""
     c1, c2 = st.columns(2)
-    c1.download_button(t("ui.download_csv"), df.to_csv(index=False).encode("utf-8-sig"),
+    c1.download_button(t("ui.download_csv"), to_csv(df),
                        f"{name}.csv", "text/csv", key=f"{key}_csv")
     c2.download_button(t("ui.download_xlsx"), to_xlsx(df), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
@@ -113,13 +142,47 @@ def set_language_from_session() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _init_db(path: str) -> str:
+def _migrate(path: str) -> str:
     return str(dbm.init(path))
 
 
-def init_db() -> str:
-    """Create or migrate the configured database once per process and path."""
-    return _init_db(str(config.db_path()))
+def database_problem() -> str | None:
+    """Why the configured database cannot be served, or None once it is checked (and migrated once per process).
+
+    The app never creates the file: `python -m lib init` does (make run, the systemd unit and install.sh run it
+    first). A missing file therefore shows a clear page, never the first-run setup form.
+    """
+    from lib import health
+
+    path = config.db_path()
+    problem = health.problem(path)
+    if problem is None:
+        try:
+            _migrate(str(path))  # an initialised file only: upgrades apply pending migrations
+        except sqlite3.DatabaseError as exc:
+            return health.explain(exc)
+    return problem
+
+
+def database_page(message: str) -> None:
+    """Serve only the page saying why the database cannot be used (at every address), then stop this run."""
+
+    def unavailable() -> None:
+        st.title(t("app.title"))
+        st.error(message, icon=":material/error:")
+
+    # st.navigation is still called: without it Streamlit would list the pages/ folder itself.
+    st.navigation([st.Page(unavailable, title=t("db.title"), url_path="co-so-du-lieu", default=True)],
+                  position="hidden").run()
+    st.stop()
+
+
+def database_error(exc: sqlite3.DatabaseError) -> None:
+    """Show a database error met while a page ran as the clear sentence (logged in full), not a traceback."""
+    from lib import health
+
+    _log.error("database error while serving a page: %s", exc, exc_info=exc)
+    st.error(health.explain(exc), icon=":material/error:")
 
 
 _MD_SPECIAL = set("\\`*_{}[]()#+-.!|~<>$:=")
