@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import assignments, audit, directory, meetings, store, weaknesses
+from lib import assignments, audit, directory, exports, meetings, store, weaknesses
 from lib import db as dbm
 from lib.domain import (
     ENUMS,
@@ -254,7 +254,8 @@ def _csv_records(data: bytes) -> Iterator[Record]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         for number, record in enumerate(reader, start=1):
-            yield number, record, ()
+            # Our own CSV exports quote text that would start a formula ("'=x"); read it back as typed.
+            yield number, [exports.unquote_cell(v) for v in record], ()
     except csv.Error as exc:
         raise ImportFileError([_err(None, None, "bad_csv", row=reader.line_num, detail=str(exc))]) from None
 

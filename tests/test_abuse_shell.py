@@ -513,3 +513,13 @@ def test_a_held_write_lock_is_not_taken_for_a_broken_database(db_path):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_record_export_csv_reads_back_as_typed(hostile, tmp_path):
+    """A CSV export's ' quote is undone on import: the leaders file round-trips to the same names."""
+    data = importer.export_csv("leaders", importer.records(hostile, "leaders"))
+    other = tmp_path / "other.db"
+    dbm.init(other)
+    assert importer.run(other, "leaders", data, "leaders.csv", SYSTEM).ok
+    (leader,) = importer.records(other, "leaders")
+    assert (leader["full_name"], leader["position"]) == ("@SUM(1)", "-1+1")
