@@ -77,7 +77,7 @@ def test_setup_with_demo_data_loads_it_beside_the_new_admin(db_path):
     assert not at.exception and on_login_page(at)
     with dbm.read(db_path) as db:
         assert db.execute("select count(*) from meetings").fetchone()[0] > 0
-    assert current_page(login(at, "thuky", "demo-thuky-2025")) == existing("clerk")[0]
+    assert current_page(login(at, "thuky", "demo-nhaplieu-2025")) == existing("clerk")[0]
 
 
 def test_setup_refusal_names_the_field_and_creates_nothing(db_path):
