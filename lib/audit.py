@@ -1,6 +1,8 @@
 """The audit log: who did what and when, before and after; append-only."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,19 @@ def set_client(address: str | None) -> None:
 def client() -> str | None:
     """The client address this thread's audit entries carry."""
     return _client.get()
+
+
+@contextmanager
+def client_as(address: str | None) -> Iterator[None]:
+    """Within the block, entries carry this address (None: keep the one set for the thread)."""
+    if not address:
+        yield
+        return
+    token = _client.set(address[:CLIENT_MAX])
+    try:
+        yield
+    finally:
+        _client.reset(token)
 
 
 def now_iso() -> str:

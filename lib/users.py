@@ -25,8 +25,10 @@ MAX_FAILURES_PER_CLIENT = 20
 WINDOW_MINUTES = 15
 # Overall: at most 200 failed-login audit entries per 15 minutes; beyond that one 'login_flood' entry.
 MAX_AUDITED_FAILURES = 200
-# The guard table keeps at most this many rows; addresses beyond it share one bucket (OVERFLOW).
-MAX_GUARD_ROWS = 5000
+# The guard table keeps at most this many rows (about 2 MB); while it is full, addresses it does not hold
+# share one bucket (OVERFLOW), so a flood from very many addresses neither grows it nor escapes the count
+# (the price: during such a flood a new address may have to wait out the window too).
+MAX_GUARD_ROWS = 20_000
 OVERFLOW = "+"
 EVERYONE = "*"
 
@@ -513,20 +515,22 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
                  client: str | None = None) -> str:
     """Check a login in the caller's transaction: 'ok', 'bad', 'locked', 'throttled' or 'inactive'; records it."""
     username, password, now = _plain(username), password or "", now or datetime.now()
-    refusal, key, user = _gate(db, username, password, client, now)
-    if refusal:
-        return refusal
-    return _settle(db, username, key, user, _check(password, user), now)
+    with audit.client_as(client):
+        refusal, key, user = _gate(db, username, password, client, now)
+        if refusal:
+            return refusal
+        return _settle(db, username, key, user, _check(password, user), now)
 
 
 def login(path, username: str, password: str, client: str | None = None, now: datetime | None = None) -> str:
     """Check a login like authenticate(), with the bcrypt check between two short write transactions."""
     username, password, now = _plain(username), password or "", now or datetime.now()
-    with dbm.write(path) as db:
-        refusal, key, user = _gate(db, username, password, client, now)
-    if refusal:
-        return refusal
-    # bcrypt takes 0.2-0.6 s: outside the write lock, so other logins and saves do not queue behind it.
-    ok = _check(password, user)
-    with dbm.write(path) as db:
-        return _settle(db, username, key, user, ok, now)
+    with audit.client_as(client):
+        with dbm.write(path) as db:
+            refusal, key, user = _gate(db, username, password, client, now)
+        if refusal:
+            return refusal
+        # bcrypt takes 0.2-0.6 s: outside the write lock, so other logins and saves do not queue behind it.
+        ok = _check(password, user)
+        with dbm.write(path) as db:
+            return _settle(db, username, key, user, ok, now)
