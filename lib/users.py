@@ -27,8 +27,9 @@ WINDOW_MINUTES = 15
 MAX_AUDITED_FAILURES = 200
 # The guard table keeps at most this many rows (about 2 MB); while it is full, addresses it does not hold
 # share one bucket (OVERFLOW), so a flood from very many addresses neither grows it nor escapes the count
-# (the price: during such a flood a new address may have to wait out the window too).
-MAX_GUARD_ROWS = 20_000
+# (the price: during such a flood a new address may have to wait out the window too), and no new
+# account-at-address rows are made (the address count still bounds the tries).
+MAX_GUARD_ROWS = 10_000
 OVERFLOW = "+"
 EVERYONE = "*"
 
@@ -379,13 +380,16 @@ def _throttled(row: dict | None) -> datetime | None:
     return None
 
 
+def _full(db: Database) -> bool:
+    return db.execute("select count(*) from login_guard").fetchone()[0] >= MAX_GUARD_ROWS
+
+
 def _key(db: Database, key: str, now: datetime) -> str:
     # Once the table is full, addresses it does not hold yet share one bucket: a flood from many
     # addresses can neither grow the table nor escape the count.
     if _row(db, "", key, now) is not None:
         return key
-    full = db.execute("select count(*) from login_guard").fetchone()[0] >= MAX_GUARD_ROWS
-    return OVERFLOW if full else key
+    return OVERFLOW if _full(db) else key
 
 
 def locked_until(db: Database, username: str, now: datetime | None = None, client: str | None = None
@@ -408,9 +412,11 @@ def minutes_left(until: datetime | None, now: datetime | None = None) -> int:
     return max(1, math.ceil((until - (now or datetime.now())).total_seconds() / 60))
 
 
-def _bump(db: Database, username: str, key: str, now: datetime, lock: bool = False) -> dict:
+def _bump(db: Database, username: str, key: str, now: datetime, lock: bool = False, room: bool = True) -> dict:
     # One more failure in the row (username, key), which starts afresh once it has run out.
-    row = _row(db, username, key, now) or {"since": _iso(now), "failures": 0, "locked_until": None, "noted": 0}
+    row = _row(db, username, key, now)
+    fresh = row is None
+    row = row or {"since": _iso(now), "failures": 0, "locked_until": None, "noted": 0}
     row["failures"] += 1
     if lock and row["failures"] >= MAX_FAILED_LOGINS and not row["locked_until"]:
         row["locked_until"] = _iso(now + timedelta(minutes=LOCKOUT_MINUTES))
@@ -420,6 +426,8 @@ def _bump(db: Database, username: str, key: str, now: datetime, lock: bool = Fal
     else:
         # An address, or everyone: a fixed window from the first failure.
         row["expires_at"] = _iso(datetime.fromisoformat(row["since"]) + timedelta(minutes=WINDOW_MINUTES))
+    if fresh and username and not room:
+        return row  # counted for this answer only: a full table takes no new account rows
     db.execute(
         f"insert or replace into login_guard (username, client, {', '.join(_GUARD_COLUMNS)}) "
         "values (?, ?, ?, ?, ?, ?, ?)",
@@ -452,7 +460,7 @@ def _fail(db: Database, username: str, key: str, now: datetime, action: str = "l
     # Count a refused attempt for the address (and, for a wrong password, for the account at that address).
     db.execute("delete from login_guard where expires_at <= ?", [_iso(now)])
     _bump(db, "", key, now)
-    locked = account and _bump(db, username, key, now, lock=True)["locked_until"]
+    locked = account and _bump(db, username, key, now, lock=True, room=not _full(db))["locked_until"]
     _audit_refusal(db, username, action, now)
     return "locked" if locked else "bad"
 
