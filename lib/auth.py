@@ -261,8 +261,7 @@ def sign_out() -> None:
 
 
 def current_actor() -> Actor | None:
-    """The logged-in user's Actor re-read from the database; a deactivated user, or a session begun before
-    the user's last password change, logout or deactivation, is logged out."""
+    """The logged-in user's Actor re-read from the database; logs out a deactivated user or an outdated session."""
     _bind_client()
     if not st.session_state.get("authentication_status"):
         return None

@@ -7,6 +7,7 @@ import math
 import re
 import unicodedata
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import bcrypt
 from sqlite_utils import Database
@@ -106,8 +107,7 @@ def _folded(text: str) -> str:
 
 
 def password_problems(password: str, username: str | None = None, full_name: str | None = None) -> list[FieldError]:
-    """A password needs 8-256 characters with a letter and a digit, must not be a common one, nor hold the
-    username or the full name."""
+    """Refusals for a password: 8-256 characters with a letter and a digit, not common, without the names."""
     password = password or ""
     if len(password) > MAX_PASSWORD_CHARS:
         return [FieldError("password", "password_too_long", max=MAX_PASSWORD_CHARS)]
@@ -322,8 +322,7 @@ def revoke_sessions(db: Database, username: str) -> None:
 
 
 def sessions_void_before(db: Database, username: str) -> float | None:
-    """The latest password change, logout or deactivation of the user as a Unix time: sessions and
-    re-login cookies begun before it no longer count."""
+    """When the user's last password change, logout or deactivation was (Unix time): older sessions end."""
     row = db.execute("select password_changed_at, logged_out_at from users where username = ?", [username]).fetchone()
     marks = [datetime.fromisoformat(m).timestamp() for m in (row or ()) if m]
     return max(marks) if marks else None
@@ -530,7 +529,8 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
         return _settle(db, username, key, user, _check(password, user), now)
 
 
-def login(path, username: str, password: str, client: str | None = None, now: datetime | None = None) -> str:
+def login(path: str | Path | None, username: str, password: str, client: str | None = None,
+          now: datetime | None = None) -> str:
     """Check a login like authenticate(), with the bcrypt check between two short write transactions."""
     username, password, now = _plain(username), password or "", now or datetime.now()
     with audit.client_as(client):
