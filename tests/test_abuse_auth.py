@@ -287,19 +287,28 @@ def test_an_admin_reset_ends_the_users_live_session(db_path):
     assert current_page(login(at, "thuky", "Mat-khau-moi-7")) != "pages/login.py"
 
 
-def test_deactivating_and_reactivating_ends_the_session_and_voids_old_cookies(db_path, monkeypatch):
+def test_deactivating_and_reactivating_ends_a_session_that_did_not_run_meanwhile(db_path):
     make_user(db_path, "thuky", "clerk")
     at = login(app_test(db_path), "thuky", "Matkhau123")
+    with dbm.write(db_path) as db:
+        users.update_user(db, SYSTEM, "thuky", active=0)
+        users.update_user(db, SYSTEM, "thuky", active=1)
+    at.run()
+    assert current_page(at) == "pages/login.py"
+
+
+def test_deactivating_and_reactivating_voids_earlier_cookies(db_path, monkeypatch):
+    make_user(db_path, "thuky", "clerk")
     with dbm.read(db_path) as db:
         key = settings.cookie_key(db)
     token = jwt.encode({"username": "thuky", "exp_date": (datetime.now() + timedelta(days=6)).timestamp()},
                        key, algorithm="HS256")  # a cookie issued a day ago
+    monkeypatch.setattr(ContextProxy, "cookies", property(lambda self: {auth.COOKIE_NAME: token}))
+    assert current_page(app_test(db_path).run()) != "pages/login.py"  # the cookie logs in ...
     with dbm.write(db_path) as db:
         users.update_user(db, SYSTEM, "thuky", active=0)
         users.update_user(db, SYSTEM, "thuky", active=1)
-    at.run()  # the session did not run while the account was deactivated
-    assert current_page(at) == "pages/login.py"
-    monkeypatch.setattr(ContextProxy, "cookies", property(lambda self: {auth.COOKIE_NAME: token}))
+    # ... and after a deactivation, even one undone, it no longer does.
     assert current_page(app_test(db_path).run()) == "pages/login.py"
 
 
