@@ -236,6 +236,30 @@ def m004_index_regular_meetings_by_month(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_add_audit_client_and_login_guard(db: Database) -> None:
+    # The audit log records the address each entry came from (null for the command line and for
+    # entries written before this migration).
+    db["audit_log"].add_column("client", str)
+    # Login failures counted per client address (username ''), overall (username '', client '*') and per
+    # account at one address; a row is forgotten once expires_at has passed, so the table stays small.
+    db["login_guard"].create(
+        {
+            "username": str,
+            "client": str,
+            "since": str,
+            "failures": int,
+            "locked_until": str,
+            "noted": int,
+            "expires_at": str,
+        },
+        pk=("username", "client"),
+        not_null={"username", "client", "since", "failures", "noted", "expires_at"},
+        defaults={"failures": 0, "noted": 0},
+    )
+    db["login_guard"].create_index(["expires_at"])
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -1,12 +1,43 @@
 """The audit log: who did what and when, before and after; append-only."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
 from lib.domain import Actor
+
+# The client address of the request being served, set by lib/auth on every Streamlit run (each run has
+# its own thread, hence its own context); None on the command line. Kept here so lib/audit needs no Streamlit.
+_client: ContextVar[str | None] = ContextVar("audit_client", default=None)
+CLIENT_MAX = 64
+
+
+def set_client(address: str | None) -> None:
+    """Record the client address that this thread's audit entries carry (None: unknown or command line)."""
+    _client.set(address[:CLIENT_MAX] if address else None)
+
+
+def client() -> str | None:
+    """The client address this thread's audit entries carry."""
+    return _client.get()
+
+
+@contextmanager
+def client_as(address: str | None) -> Iterator[None]:
+    """Within the block, entries carry this address (None: keep the one set for the thread)."""
+    if not address:
+        yield
+        return
+    token = _client.set(address[:CLIENT_MAX])
+    try:
+        yield
+    finally:
+        _client.reset(token)
 
 
 def now_iso() -> str:
@@ -40,12 +71,13 @@ def record(
             "row_id": None if row_id is None else str(row_id),
             "before_json": _dump(before),
             "after_json": _dump(after),
+            "client": _client.get(),
         }
     )
 
 
 SEARCH_SQL = """
-select id, at, username, action, table_name, row_id, before_json, after_json
+select id, at, username, action, table_name, row_id, before_json, after_json, client
 from audit_log
 where (:username is null or username = :username)
   and (:table_name is null or table_name = :table_name)

@@ -1,9 +1,9 @@
 """Login, cookie re-login, logout, first-run setup and the current user's Actor."""
 
 import importlib.util
+import ipaddress
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 
 import jwt
@@ -23,6 +23,8 @@ COOKIE_DAYS = 7.0
 _AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
 _SET_COOKIE = "_auth_set_cookie"
 _DELETE_COOKIE = "_auth_delete_cookie"
+# When this session's login began (Unix time): a password change, logout or deactivation after it ends it.
+_AUTH_AT = "_auth_at"
 
 
 class AuthError(FieldError):
@@ -117,9 +119,10 @@ def change_own_password(db: Database, actor: Actor, current: str, new: str, conf
     user = users.get_user(db, actor.username)
     if user is None or not user["active"]:
         raise PermissionDenied("inactive")
-    if not users.check_password(current or "", user["password_hash"]):
+    if len(current or "") > users.MAX_PASSWORD_CHARS or not users.check_password(current or "",
+                                                                                 user["password_hash"]):
         raise ValidationError([AuthError("current_password", "wrong_password")])
-    errors = _password_pair(new, confirm) + users.password_problems(new)
+    errors = _password_pair(new, confirm) + users.password_problems(new, actor.username, user["full_name"])
     if errors:
         raise ValidationError(errors)
     users.set_password(db, actor, actor.username, new)
@@ -136,7 +139,38 @@ def authenticator() -> stauth.Authenticate:
     return stauth.Authenticate(creds, COOKIE_NAME, key, COOKIE_DAYS, auto_hash=False, **extra)
 
 
+def _ip(value: str | None) -> str | None:
+    # A well-formed, non-loopback address, or None.
+    try:
+        ip = ipaddress.ip_address((value or "").strip()[:64])
+    except ValueError:
+        return None
+    return None if ip.is_loopback else str(ip)
+
+
+def client_address() -> str | None:
+    """The browser's address for this run, None when it is this machine or unknown."""
+    # Streamlit 1.67 runs on uvicorn, whose proxy-header middleware already replaces a loopback peer
+    # (nginx on this machine) by the client named in X-Forwarded-For; st.context.ip_address is that
+    # address, or None when the peer is loopback. Only then are nginx's headers read: a direct peer
+    # elsewhere cannot choose the address it is counted under.
+    direct = _ip(st.context.ip_address)
+    if direct:
+        return direct
+    headers = st.context.headers
+    forwarded = (headers.get("X-Forwarded-For") or "").split(",")
+    return _ip(headers.get("X-Real-IP")) or _ip(forwarded[-1])
+
+
+def _bind_client() -> str | None:
+    # Every audit entry written during this run carries the address (lib/audit keeps it per thread).
+    address = client_address()
+    audit.set_client(address)
+    return address
+
+
 def _sign_in_session(user: dict) -> None:
+    st.session_state[_AUTH_AT] = time.time()
     st.session_state.update(
         authentication_status=True,
         username=user["username"],
@@ -152,6 +186,7 @@ def restore() -> None:
     # Decoded here rather than through Authenticate.login(): that would render the cookie
     # component before st.navigation, and the component's first value reruns the app
     # before the browser knows which page was asked for, losing deep links.
+    _bind_client()
     if st.session_state.get("authentication_status") or st.session_state.get("logout"):
         return
     token = st.context.cookies.get(COOKIE_NAME)
@@ -165,17 +200,13 @@ def restore() -> None:
         if not isinstance(claims.get("exp_date"), (int, float)) or claims["exp_date"] <= time.time():
             return
         user = users.get_user(db, str(claims.get("username")))
-    if user is None or not user["active"] or _revoked(claims["exp_date"], user):
+        void_before = users.sessions_void_before(db, user["username"]) if user else None
+    # A cookie issued before the last password change, logout or deactivation no longer logs in.
+    issued = claims["exp_date"] - COOKIE_DAYS * 86400
+    if user is None or not user["active"] or (void_before is not None and void_before > issued):
         st.session_state[_DELETE_COOKIE] = True
         return
     _sign_in_session(user)
-
-
-def _revoked(exp_date: float, user: dict) -> bool:
-    # A cookie issued before the last password change or logout no longer logs in.
-    issued = exp_date - COOKIE_DAYS * 86400
-    return any(datetime.fromisoformat(mark).timestamp() > issued
-               for mark in (user.get("password_changed_at"), user.get("logged_out_at")) if mark)
 
 
 def sync_cookie(authn: stauth.Authenticate) -> None:
@@ -190,31 +221,44 @@ def forget() -> None:
     """Clear the login from the session and ask for the cookie to be deleted."""
     for key in _AUTH_KEYS:
         st.session_state[key] = None
+    st.session_state.pop(_AUTH_AT, None)
     st.session_state["logout"] = True
     st.session_state[_DELETE_COOKIE] = True
 
 
 def sign_in(username: str, password: str) -> str:
-    """Check a login against the database ('ok', 'bad', 'locked', 'inactive'); on 'ok' the session is logged in."""
-    username = (username or "").strip().lower()
-    with dbm.write() as db:
-        outcome = users.authenticate(db, username, password)
-        user = users.get_user(db, username) if outcome == "ok" else None
+    """Check a login ('ok', 'bad', 'locked', 'throttled', 'inactive'); on 'ok' the session is logged in."""
+    outcome = users.login(None, username, password, _bind_client())
     if outcome == "ok":
+        with dbm.read() as db:
+            user = users.get_user(db, (username or "").strip().lower())
         _sign_in_session(user)
         st.session_state[_SET_COOKIE] = True
     return outcome
 
 
 def lockout_end(username: str):
-    """When the named account's lockout ends, or None."""
+    """When the named account's login lock for this browser's address ends, or None."""
     with dbm.read() as db:
-        return users.locked_until(db, (username or "").strip().lower())
+        return users.locked_until(db, (username or "")[:64].strip().lower(), client=client_address())
+
+
+def throttle_end():
+    """When the refusal of every login from this browser's address ends, or None."""
+    with dbm.read() as db:
+        return users.throttled_until(db, client_address())
+
+
+def renew_session() -> None:
+    """Keep this session (and issue a fresh re-login cookie) after the user changed their own password."""
+    st.session_state[_AUTH_AT] = time.time()
+    st.session_state[_SET_COOKIE] = True
 
 
 def sign_out() -> None:
     """Log out: audit it, clear the session and delete the cookie on the next run."""
     username = st.session_state.get("username")
+    _bind_client()
     if username:
         with dbm.write() as db:
             audit.record(db, username, "logout")
@@ -223,16 +267,20 @@ def sign_out() -> None:
 
 
 def current_actor() -> Actor | None:
-    """The logged-in user's Actor re-read from the database; a deactivated user is logged out."""
+    """The logged-in user's Actor re-read from the database; logs out a deactivated user or an outdated session."""
+    _bind_client()
     if not st.session_state.get("authentication_status"):
         return None
     username = st.session_state.get("username")
     if not username:
         return None
+    began = st.session_state.setdefault(_AUTH_AT, time.time())
     with dbm.read() as db:
         who = users.actor_for(db, username)
-    if who is None:
+        void_before = users.sessions_void_before(db, username)
+    if who is None or (void_before is not None and void_before > began):
         forget()
+        return None
     return who
 
 

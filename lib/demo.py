@@ -25,9 +25,9 @@ CHUNK_MEETINGS = 100_000
 DATA_TABLES = ("units", "cells", "leaders", "assignments", "meetings", "meeting_leaders", "weaknesses")
 
 DEMO_USERS = (
-    ("admin", "Nguyễn Thị Thu Hà", "demo-admin-2025", Role.ADMIN, ()),
-    ("thuky", "Lê Văn Tâm", "demo-thuky-2025", Role.CLERK, ("NHILONG", "DAIPHUOC")),
-    ("xem", "Trần Minh Quang", "demo-xem-2025", Role.VIEWER, ()),
+    ("admin", "Nguyễn Thị Thu Hà", "demo-quantri-2025", Role.ADMIN, ()),
+    ("thuky", "Lê Văn Tâm", "demo-nhaplieu-2025", Role.CLERK, ("NHILONG", "DAIPHUOC")),
+    ("xem", "Trần Minh Quang", "demo-theodoi-2025", Role.VIEWER, ()),
 )
 
 # code, name, kind, hamlet names (DOMAIN.md gives the real ones for five communes; the rest are plausible).

@@ -1,40 +1,124 @@
-"""Users, roles, clerk unit scope, login lockout, and the scope checks every write makes."""
+"""Users, roles, clerk unit scope, login lockout and throttling, and the scope checks every write makes."""
 
+import base64
+import hashlib
+import ipaddress
+import math
 import re
+import unicodedata
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import bcrypt
 from sqlite_utils import Database
 
 from lib import audit
+from lib import db as dbm
 from lib.domain import SYSTEM, Actor, FieldError, PermissionDenied, Role, ValidationError
 
+# A login from one client address to one account: five failures in a row lock that account for that
+# address for 15 minutes; once the lock has run out the count starts afresh (a fresh five tries).
 MAX_FAILED_LOGINS = 5
 LOCKOUT_MINUTES = 15
+# One client address: after 20 failed logins (any usernames) within 15 minutes every further try from
+# it is refused unchecked until the 15 minutes are over; one audit entry says so.
+MAX_FAILURES_PER_CLIENT = 20
+WINDOW_MINUTES = 15
+# Overall: at most 200 failed-login audit entries per 15 minutes; beyond that one 'login_flood' entry.
+MAX_AUDITED_FAILURES = 200
+# The guard table keeps at most this many rows (about 2 MB); while it is full, addresses it does not hold
+# share one bucket (OVERFLOW), so a flood from very many addresses neither grows it nor escapes the count
+# (the price: during such a flood a new address may have to wait out the window too), and no new
+# account-at-address rows are made (the address count still bounds the tries).
+MAX_GUARD_ROWS = 10_000
+OVERFLOW = "+"
+EVERYONE = "*"
+
+USERNAME_MAX = 32
+MAX_PASSWORD_CHARS = 256
+BCRYPT_MAX_BYTES = 72
 _USERNAME = re.compile(r"^[a-z0-9_.\-]{3,32}$")
+# Passwords over bcrypt's 72 bytes are hashed with SHA-256 first (base64, so no NUL byte reaches bcrypt)
+# and the stored hash says so; shorter ones keep the plain bcrypt hash, so every earlier hash still verifies.
+_PREHASH = "sha256$"
+
+# The most common passwords that would otherwise pass the length/letter/digit rule (from the published
+# lists of leaked passwords, plus Vietnamese ones); compared lower-cased.
+COMMON_PASSWORDS = frozenset("""
+password1 password12 password123 password1234 password12345 passw0rd p@ssw0rd p@ssword1 pa55word1 pa55w0rd
+password2 password01 password2024 password2025 password2026 mypassword1 newpassword1 1password
+abc12345 abcd1234 abc123456 abcd12345 abc123abc 123abc123 12345abc 123456abc 1234abcd a1234567 a12345678
+a123456789 aa123456 aa12345678 1a2b3c4d a1b2c3d4 a1b2c3d4e5 aaaa1111 1111aaaa 11111111a 123456789a 1234567a
+12345678a 123456a@ 123456aa 12345qwert 1234qwer qwer1234 qwerty12 qwerty123 qwerty1234 qwerty12345 qwe12345
+qwe123456 123qwe123 123qweasd qweasd123 qweasdzxc1 q1w2e3r4 q1w2e3r4t5 q1w2e3r4t5y6 1q2w3e4r 1q2w3e4r5t
+1q2w3e4r5t6y 1qaz2wsx 1qaz2wsx3edc zaq12wsx zaq1zaq1 zaq1xsw2 asdf1234 asdfgh123 zxcvbnm1 zxcv1234
+iloveyou1 iloveyou2 iloveyou123 welcome1 welcome123 welcome2024 welcome2025 letmein1 letmein123
+admin123 admin1234 admin12345 admin2024 admin2025 admin2026 administrator1 root1234 toor1234 test1234
+test12345 test123456 guest123 user1234 login123 changeme1 changeme123 secret123 default1 master123
+sunshine1 princess1 football1 baseball1 monkey123 dragon123 superman1 batman123 trustno1 charlie1
+michael1 jordan23 shadow123 freedom1 whatever1 computer1 internet1 hello123 hello1234 summer2024
+summer2025 winter2024 winter2025 spring2025 autumn2025 samsung1 samsung123 google123 facebook1
+matkhau1 matkhau12 matkhau1234 matkhau2024 matkhau2025 anhyeuem1 anhyeuem123 emyeuanh1 emyeuanh123
+yeuem123 yeuanh123 iloveu123 vietnam1 vietnam123 vietnam2025 hanoi123 saigon123 hochiminh1 123456vn
+""".split())
+
+
+def _digest(raw: bytes) -> bytes:
+    return base64.b64encode(hashlib.sha256(raw).digest())
 
 
 def hash_password(password: str) -> str:
-    """A bcrypt hash of the password."""
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+    """A bcrypt hash of the password (SHA-256 first, marked, when it is over bcrypt's 72 bytes)."""
+    raw = password.encode("utf-8")
+    if len(raw) <= BCRYPT_MAX_BYTES:
+        return bcrypt.hashpw(raw, bcrypt.gensalt()).decode("ascii")
+    return _PREHASH + bcrypt.hashpw(_digest(raw), bcrypt.gensalt()).decode("ascii")
 
 
 def check_password(password: str, password_hash: str) -> bool:
-    """Whether the password matches the bcrypt hash."""
+    """Whether the password matches the stored hash (one bcrypt check)."""
+    raw = password.encode("utf-8")
     try:
-        return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))
+        if password_hash.startswith(_PREHASH):
+            return bcrypt.checkpw(_digest(raw), password_hash[len(_PREHASH):].encode("ascii"))
+        return bcrypt.checkpw(raw, password_hash.encode("ascii"))
     except ValueError:
+        # A plain hash and a password over 72 bytes can never match (such hashes were never made).
         return False
 
 
-def password_problems(password: str) -> list[FieldError]:
-    """A password needs 8+ characters with at least one letter and one digit."""
-    if (
-        len(password or "") < 8
-        or not re.search(r"[^\W\d_]", password)
-        or not re.search(r"\d", password)
-    ):
+_DUMMY_HASHES: dict[bytes, str] = {}
+
+
+def _dummy_hash() -> str:
+    # Unknown usernames are checked against this hash, so they cost the same bcrypt work as real ones;
+    # it follows the cost bcrypt.gensalt() gives (the tests lower it).
+    salt = bcrypt.gensalt()
+    cost = salt[:7]
+    if cost not in _DUMMY_HASHES:
+        _DUMMY_HASHES[cost] = bcrypt.hashpw(b"no-such-user: a password nobody types", salt).decode("ascii")
+    return _DUMMY_HASHES[cost]
+
+
+def _folded(text: str) -> str:
+    # Lower case without accents, spaces or punctuation: "Nguyễn Thị Hà" -> "nguyenthiha".
+    text = unicodedata.normalize("NFD", (text or "").lower().replace("đ", "d"))
+    return "".join(ch for ch in text if ch.isalnum() and not unicodedata.combining(ch))
+
+
+def password_problems(password: str, username: str | None = None, full_name: str | None = None) -> list[FieldError]:
+    """Refusals for a password: 8-256 characters with a letter and a digit, not common, without the names."""
+    password = password or ""
+    if len(password) > MAX_PASSWORD_CHARS:
+        return [FieldError("password", "password_too_long", max=MAX_PASSWORD_CHARS)]
+    if len(password) < 8 or not re.search(r"[^\W\d_]", password) or not re.search(r"\d", password):
         return [FieldError("password", "weak_password")]
+    if password.lower() in COMMON_PASSWORDS:
+        return [FieldError("password", "common_password")]
+    folded = _folded(password)
+    names = [n for n in (_folded(username or ""), _folded(full_name or "")) if len(n) >= 3]
+    if (username and username.strip().lower() in password.lower()) or any(n in folded for n in names):
+        return [FieldError("password", "password_has_name")]
     return []
 
 
@@ -106,10 +190,12 @@ def get_user(db: Database, username: str) -> dict | None:
     return user
 
 
-def list_users(db: Database) -> list[dict]:
-    """Every user without the password hash, with unit codes."""
+def list_users(db: Database, now: datetime | None = None) -> list[dict]:
+    """Every user without the password hash, with unit codes and the latest end of a login lock on them."""
     sql = """
-    select u.username, u.full_name, u.email, u.role, u.active, u.failed_logins, u.locked_until,
+    select u.username, u.full_name, u.email, u.role, u.active, u.failed_logins,
+           (select max(g.locked_until) from login_guard g
+            where g.username = u.username and g.locked_until > :now) as locked_until,
            group_concat(un.code, ', ') as units
     from users u
     left join user_units uu on uu.username = u.username
@@ -117,7 +203,7 @@ def list_users(db: Database) -> list[dict]:
     group by u.username
     order by u.username
     """
-    return [dict(r) for r in db.query(sql)]
+    return [dict(r) for r in db.query(sql, {"now": _iso(now or datetime.now())})]
 
 
 def count_users(db: Database) -> int:
@@ -161,7 +247,7 @@ def create_user(
         errors.append(FieldError("full_name", "required"))
     if role not in set(Role):
         errors.append(FieldError("role", "bad_choice", value=role, choices=", ".join(Role.labels().values())))
-    errors += password_problems(password)
+    errors += password_problems(password, username, full_name)
     if errors:
         raise ValidationError(errors)
     row = {
@@ -193,6 +279,10 @@ def update_user(db: Database, actor: Actor, username: str, **changes) -> None:
     if changes.get("active") in (0, False) and username == actor.username:
         raise ValidationError([FieldError("active", "cannot_deactivate_self")])
     allowed = {k: v for k, v in changes.items() if k in {"full_name", "email", "role", "active"}}
+    if "active" in allowed and not allowed["active"] and before["active"]:
+        # Deactivation ends the user's sessions and voids their re-login cookies, also for after a
+        # reactivation (lib/auth compares logged_out_at with when a session or cookie began).
+        allowed["logged_out_at"] = session_mark()
     if allowed:
         db["users"].update(username, allowed)
     role = allowed.get("role", before["role"])
@@ -207,63 +297,248 @@ def set_password(db: Database, actor: Actor, username: str, password: str) -> No
     """Reset a password: an admin for anyone, a user for themselves."""
     if actor.username != username:
         require_admin(db, actor)
-    errors = password_problems(password)
+    user = get_user(db, username)
+    if user is None:
+        raise ValidationError([FieldError("username", "not_found")])
+    errors = password_problems(password, username, user["full_name"])
     if errors:
         raise ValidationError(errors)
-    if get_user(db, username) is None:
-        raise ValidationError([FieldError("username", "not_found")])
     db["users"].update(username, {"password_hash": hash_password(password), "failed_logins": 0, "locked_until": None,
-                                  "password_changed_at": audit.now_iso()})
+                                  "password_changed_at": session_mark()})
+    # A reset lifts the account's login locks at every address.
+    db.execute("delete from login_guard where username = ?", [username])
     audit.record(db, actor, "password", "users", username)
 
 
+def session_mark() -> str:
+    """Now, to the microsecond, as stored in password_changed_at and logged_out_at."""
+    # Finer than audit.now_iso(): a session that began in the same second as a reset must still end.
+    return datetime.now().isoformat(timespec="microseconds")
+
+
 def revoke_sessions(db: Database, username: str) -> None:
-    """Void every re-login cookie issued to the user before now (logout)."""
-    db.execute("update users set logged_out_at = ? where username = ?", [audit.now_iso(), username])
+    """Void every session and re-login cookie the user began before now (logout)."""
+    db.execute("update users set logged_out_at = ? where username = ?", [session_mark(), username])
 
 
-# ---- login lockout --------------------------------------------------------------------
-
-def locked_until(db: Database, username: str, now: datetime | None = None) -> datetime | None:
-    """When the account's lockout ends, if it is locked now."""
-    row = db.execute("select locked_until from users where username = ?", [username]).fetchone()
-    if not row or not row[0]:
-        return None
-    until = datetime.fromisoformat(row[0])
-    return until if until > (now or datetime.now()) else None
+def sessions_void_before(db: Database, username: str) -> float | None:
+    """When the user's last password change, logout or deactivation was (Unix time): older sessions end."""
+    row = db.execute("select password_changed_at, logged_out_at from users where username = ?", [username]).fetchone()
+    marks = [datetime.fromisoformat(m).timestamp() for m in (row or ()) if m]
+    return max(marks) if marks else None
 
 
-def record_login(db: Database, username: str, ok: bool, now: datetime | None = None) -> None:
-    """Count a login attempt; five failures in a row lock the account for 15 minutes."""
+# ---- login: lockout, throttling and the attempt itself -------------------------------------------
+#
+# Table login_guard counts failed logins in three kinds of row, each forgotten once expires_at has passed:
+#   (username, address)  an account tried from one address: five failures lock it for that address only,
+#                        so an attacker elsewhere cannot lock the real user out; unknown usernames get the
+#                        same rows, so their answers are the same as for real accounts;
+#   ('', address)        every failure from one address: past MAX_FAILURES_PER_CLIENT it is refused unchecked;
+#   ('', '*')            every audited failure: past MAX_AUDITED_FAILURES no more entries one by one.
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def client_key(address: str | None) -> str:
+    """The key a client address is counted under: IPv6 by its /64 network (one subscriber), '' when unknown."""
+    if not address:
+        return ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[: audit.CLIENT_MAX]
+    if ip.version == 6 and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+_GUARD_COLUMNS = ("since", "failures", "locked_until", "noted", "expires_at")
+
+
+def _row(db: Database, username: str, key: str, now: datetime) -> dict | None:
+    row = db.execute(
+        f"select {', '.join(_GUARD_COLUMNS)} from login_guard where username = ? and client = ? and expires_at > ?",
+        [username, key, _iso(now)],
+    ).fetchone()
+    return None if row is None else dict(zip(_GUARD_COLUMNS, row, strict=True))
+
+
+def _locked(row: dict | None, now: datetime) -> datetime | None:
+    if row and row["locked_until"] and row["locked_until"] > _iso(now):
+        return datetime.fromisoformat(row["locked_until"])
+    return None
+
+
+def _throttled(row: dict | None) -> datetime | None:
+    if row and row["failures"] >= MAX_FAILURES_PER_CLIENT:
+        return datetime.fromisoformat(row["expires_at"])
+    return None
+
+
+def _full(db: Database) -> bool:
+    return db.execute("select count(*) from login_guard").fetchone()[0] >= MAX_GUARD_ROWS
+
+
+def _key(db: Database, key: str, now: datetime) -> str:
+    # Once the table is full, addresses it does not hold yet share one bucket: a flood from many
+    # addresses can neither grow the table nor escape the count.
+    if _row(db, "", key, now) is not None:
+        return key
+    return OVERFLOW if _full(db) else key
+
+
+def locked_until(db: Database, username: str, now: datetime | None = None, client: str | None = None
+                 ) -> datetime | None:
+    """When the account's login lock for this client address ends, if it is locked now."""
     now = now or datetime.now()
-    exists = db.execute("select failed_logins from users where username = ?", [username]).fetchone()
-    if ok:
-        db.execute("update users set failed_logins = 0, locked_until = null where username = ?", [username])
-        audit.record(db, username, "login")
-        return
-    if exists is not None:
-        failures = exists[0] + 1
-        until = (now + timedelta(minutes=LOCKOUT_MINUTES)).isoformat(timespec="seconds") \
-            if failures >= MAX_FAILED_LOGINS else None
-        db.execute(
-            "update users set failed_logins = ?, locked_until = coalesce(?, locked_until) where username = ?",
-            [failures, until, username],
-        )
-    audit.record(db, username, "login_failed")
+    return _locked(_row(db, username, _key(db, client_key(client), now), now), now)
 
 
-def authenticate(db: Database, username: str, password: str, now: datetime | None = None) -> str:
-    """Check a login: 'ok', 'locked', 'inactive' or 'bad'; records the attempt."""
-    username = (username or "").strip().lower()
-    user = get_user(db, username)
-    if user is not None and locked_until(db, username, now):
-        audit.record(db, username, "login_locked")
+def throttled_until(db: Database, client: str | None = None, now: datetime | None = None) -> datetime | None:
+    """When the refusal of every login from this client address ends, if logins from it are refused now."""
+    now = now or datetime.now()
+    return _throttled(_row(db, "", _key(db, client_key(client), now), now))
+
+
+def minutes_left(until: datetime | None, now: datetime | None = None) -> int:
+    """Whole minutes until a lock or refusal ends, rounded up (at least 1)."""
+    if until is None:
+        return 1
+    return max(1, math.ceil((until - (now or datetime.now())).total_seconds() / 60))
+
+
+def _bump(db: Database, username: str, key: str, now: datetime, lock: bool = False, room: bool = True) -> dict:
+    # One more failure in the row (username, key), which starts afresh once it has run out.
+    row = _row(db, username, key, now)
+    fresh = row is None
+    row = row or {"since": _iso(now), "failures": 0, "locked_until": None, "noted": 0}
+    row["failures"] += 1
+    if lock and row["failures"] >= MAX_FAILED_LOGINS and not row["locked_until"]:
+        row["locked_until"] = _iso(now + timedelta(minutes=LOCKOUT_MINUTES))
+    if username:
+        # An account at an address: failures more than a window apart do not add up; a lock holds to its end.
+        row["expires_at"] = max(_iso(now + timedelta(minutes=WINDOW_MINUTES)), row["locked_until"] or "")
+    else:
+        # An address, or everyone: a fixed window from the first failure.
+        row["expires_at"] = _iso(datetime.fromisoformat(row["since"]) + timedelta(minutes=WINDOW_MINUTES))
+    if fresh and username and not room:
+        return row  # counted for this answer only: a full table takes no new account rows
+    db.execute(
+        f"insert or replace into login_guard (username, client, {', '.join(_GUARD_COLUMNS)}) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        [username, key, *(row[c] for c in _GUARD_COLUMNS)],
+    )
+    return row
+
+
+def _note(db: Database, username: str, key: str) -> None:
+    db.execute("update login_guard set noted = 1 where username = ? and client = ?", [username, key])
+
+
+def _audit_name(username: str) -> str:
+    # A username over the 32-character rule cannot exist; the log keeps a short prefix of it.
+    return username if len(username) <= USERNAME_MAX else username[:USERNAME_MAX] + "…"
+
+
+def _audit_refusal(db: Database, username: str, action: str, now: datetime) -> None:
+    # At most MAX_AUDITED_FAILURES refusals are logged one by one per window overall, then one 'login_flood'.
+    overall = _bump(db, "", EVERYONE, now)
+    if overall["failures"] <= MAX_AUDITED_FAILURES:
+        audit.record(db, _audit_name(username), action)
+    elif not overall["noted"]:
+        _note(db, "", EVERYONE)
+        audit.record(db, None, "login_flood")
+
+
+def _fail(db: Database, username: str, key: str, now: datetime, action: str = "login_failed",
+          account: bool = True) -> str:
+    # Count a refused attempt for the address (and, for a wrong password, for the account at that address).
+    db.execute("delete from login_guard where expires_at <= ?", [_iso(now)])
+    _bump(db, "", key, now)
+    locked = account and _bump(db, username, key, now, lock=True, room=not _full(db))["locked_until"]
+    _audit_refusal(db, username, action, now)
+    return "locked" if locked else "bad"
+
+
+def _refused(db: Database, username: str, key: str, now: datetime) -> str | None:
+    # 'throttled' or 'locked' before any password check (recorded), or None.
+    address = _row(db, "", key, now)
+    if _throttled(address):
+        if not address["noted"]:
+            _note(db, "", key)
+            _audit_refusal(db, username, "login_throttled", now)
+        return "throttled"
+    if _locked(_row(db, username, key, now), now):
+        _fail(db, username, key, now, "login_locked", account=False)
         return "locked"
-    if user is None or not check_password(password or "", user["password_hash"]):
-        record_login(db, username, False, now)
-        return "locked" if locked_until(db, username, now) else "bad"
+    return None
+
+
+def _plain(username: str | None) -> str:
+    # Cut before any work: no username is over 32 characters.
+    return (username or "")[: 8 * USERNAME_MAX].strip().lower()
+
+
+def _gate(db: Database, username: str, password: str, client: str | None, now: datetime
+          ) -> tuple[str | None, str, dict | None]:
+    # Everything before the password check: (refusal or None, the address key, the user's row or None).
+    key = _key(db, client_key(client), now)
+    refusal = _refused(db, username, key, now)
+    if refusal:
+        return refusal, key, None
+    if len(username) > USERNAME_MAX or not _USERNAME.match(username) or len(password) > MAX_PASSWORD_CHARS:
+        # No account can have this name or password: refused without a bcrypt check.
+        return _fail(db, username, key, now, account=False), key, None
+    row = db.execute("select password_hash, active from users where username = ?", [username]).fetchone()
+    return None, key, (None if row is None else {"password_hash": row[0], "active": row[1]})
+
+
+def _check(password: str, user: dict | None) -> bool:
+    # Exactly one bcrypt check whether or not the user exists, so both take the same time.
+    matches = check_password(password, user["password_hash"] if user else _dummy_hash())
+    return matches and user is not None
+
+
+def _settle(db: Database, username: str, key: str, user: dict | None, ok: bool, now: datetime) -> str:
+    # After the password check: record the outcome.
+    refusal = _refused(db, username, key, now)  # a try running alongside may have locked it meanwhile
+    if refusal:
+        return refusal
+    if not ok:
+        return _fail(db, username, key, now)
     if not user["active"]:
-        audit.record(db, username, "login_inactive")
+        _fail(db, username, key, now, "login_inactive", account=False)
         return "inactive"
-    record_login(db, username, True, now)
+    db.execute("delete from login_guard where username = ? and client = ?", [username, key])
+    audit.record(db, username, "login")
     return "ok"
+
+
+def authenticate(db: Database, username: str, password: str, now: datetime | None = None,
+                 client: str | None = None) -> str:
+    """Check a login in the caller's transaction: 'ok', 'bad', 'locked', 'throttled' or 'inactive'; records it."""
+    username, password, now = _plain(username), password or "", now or datetime.now()
+    with audit.client_as(client):
+        refusal, key, user = _gate(db, username, password, client, now)
+        if refusal:
+            return refusal
+        return _settle(db, username, key, user, _check(password, user), now)
+
+
+def login(path: str | Path | None, username: str, password: str, client: str | None = None,
+          now: datetime | None = None) -> str:
+    """Check a login like authenticate(), with the bcrypt check between two short write transactions."""
+    username, password, now = _plain(username), password or "", now or datetime.now()
+    with audit.client_as(client):
+        with dbm.write(path) as db:
+            refusal, key, user = _gate(db, username, password, client, now)
+        if refusal:
+            return refusal
+        # bcrypt takes 0.2-0.6 s: outside the write lock, so other logins and saves do not queue behind it.
+        ok = _check(password, user)
+        with dbm.write(path) as db:
+            return _settle(db, username, key, user, ok, now)

@@ -23,11 +23,14 @@ if who.role == Role.CLERK:
 
 st.subheader(t("page.account.change_password"))
 with st.form("account_password", clear_on_submit=True):
-    current = st.text_input(t("auth.field.current_password"), type="password", key="account_current")
+    current = st.text_input(t("auth.field.current_password"), type="password", key="account_current",
+                            max_chars=users.MAX_PASSWORD_CHARS)
     new = st.text_input(t("page.users.new_password"), type="password", key="account_new",
-                        help=t("page.setup.password_help"))
-    confirm = st.text_input(t("page.setup.confirm"), type="password", key="account_confirm")
+                        help=t("page.setup.password_help"), max_chars=users.MAX_PASSWORD_CHARS)
+    confirm = st.text_input(t("page.setup.confirm"), type="password", key="account_confirm",
+                            max_chars=users.MAX_PASSWORD_CHARS)
     change = st.form_submit_button(t("page.account.submit"), key="account_submit", type="primary")
 if change and ui.write(auth.change_own_password, current, new, confirm):
+    auth.renew_session()  # the change ends the user's other sessions, not this one
     st.session_state["account_flash"] = t("page.account.changed")
     st.rerun()

@@ -52,9 +52,11 @@ frame = pd.DataFrame(
         t("page.audit.action"): [_label("actions", r["action"]) for r in rows],
         t("page.audit.table"): [_label("tables", r["table_name"]) for r in rows],
         t("page.audit.row"): [r["row_id"] or "" for r in rows],
+        t("page.audit.client"): [r["client"] or "" for r in rows],
     }
 )
-st.dataframe(frame, hide_index=True, width="stretch")
+st.dataframe(frame, hide_index=True, width="stretch",
+             column_config={t("page.audit.client"): st.column_config.TextColumn(help=t("page.audit.client_help"))})
 ui.downloads(frame, "nhat-ky", key="audit_download")
 
 with_changes = {r["id"]: r for r in rows if r["before_json"] or r["after_json"]}

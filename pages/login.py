@@ -14,17 +14,19 @@ with middle:
         st.success(t("page.setup.done"), icon=":material/check_circle:")
     with st.form("login_form"):
         st.subheader(t("auth.form_name"))
-        username = st.text_input(t("auth.username"), key="login_username", autocomplete="username")
+        # Bounded in the browser; lib refuses longer values again before any work.
+        username = st.text_input(t("auth.username"), key="login_username", autocomplete="username",
+                                 max_chars=users.USERNAME_MAX)
         password = st.text_input(t("auth.password"), type="password", key="login_password",
-                                 autocomplete="current-password")
+                                 autocomplete="current-password", max_chars=users.MAX_PASSWORD_CHARS)
         submitted = st.form_submit_button(t("auth.login"), key="login_submit", type="primary", width="stretch")
     if submitted:
         outcome = auth.sign_in(username, password)
         if outcome == "ok":
             st.rerun()
-        elif outcome == "locked":
-            until = auth.lockout_end(username)
-            st.error(t("auth.locked", minutes=users.LOCKOUT_MINUTES,
+        elif outcome in ("locked", "throttled"):
+            until = auth.lockout_end(username) if outcome == "locked" else auth.throttle_end()
+            st.error(t(f"auth.{outcome}", minutes=users.minutes_left(until),
                        until=until.strftime("%H:%M %d/%m/%Y") if until else ""), icon=":material/lock:")
         elif outcome == "inactive":
             st.error(t("auth.inactive"), icon=":material/block:")

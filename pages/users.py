@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from lib import directory, ui, users
+from lib import auth, directory, ui, users
 from lib.auth import AuthError
 from lib.domain import Role
 from lib.i18n import t
 
-ui.require_page("pages/users.py")
+who = ui.require_page("pages/users.py")
 st.title(t("nav.users"))
 if message := st.session_state.pop("users_flash", None):
     st.success(message, icon=":material/check_circle:")
@@ -49,7 +49,8 @@ tab_new, tab_edit, tab_password = st.tabs([t("page.users.tab_new"), t("page.user
 with tab_new:
     with st.form("users_new"):
         c1, c2 = st.columns(2)
-        username = c1.text_input(t("field.username"), key="users_new_username", help=t("page.setup.username_help"))
+        username = c1.text_input(t("field.username"), key="users_new_username", help=t("page.setup.username_help"),
+                                 max_chars=users.USERNAME_MAX)
         full_name = c2.text_input(t("field.full_name"), key="users_new_full_name")
         email = c1.text_input(t("field.email"), key="users_new_email")
         role = c2.selectbox(t("field.role"), list(roles), index=list(roles).index(Role.CLERK), format_func=roles.get,
@@ -57,8 +58,9 @@ with tab_new:
         unit_ids = st.multiselect(t("page.users.units"), list(units), format_func=units.get, key="users_new_units",
                                   help=t("page.users.units_help"))
         password = c1.text_input(t("field.password"), type="password", key="users_new_password",
-                                 help=t("page.setup.password_help"))
-        confirm = c2.text_input(t("page.setup.confirm"), type="password", key="users_new_confirm")
+                                 help=t("page.setup.password_help"), max_chars=users.MAX_PASSWORD_CHARS)
+        confirm = c2.text_input(t("page.setup.confirm"), type="password", key="users_new_confirm",
+                                max_chars=users.MAX_PASSWORD_CHARS)
         create = st.form_submit_button(t("page.users.create"), key="users_new_submit", type="primary")
     if create and _confirmed(password, confirm):
         if ui.write(users.create_user, username, full_name, password, role, unit_ids, email.strip() or None):
@@ -90,10 +92,13 @@ with tab_password:
     picked = st.selectbox(t("page.users.pick"), list(names), format_func=names.get, key="users_password_pick")
     with st.form("users_password"):
         password = st.text_input(t("page.users.new_password"), type="password", key="users_password_new",
-                                 help=t("page.setup.password_help"))
-        confirm = st.text_input(t("page.setup.confirm"), type="password", key="users_password_confirm")
+                                 help=t("page.setup.password_help"), max_chars=users.MAX_PASSWORD_CHARS)
+        confirm = st.text_input(t("page.setup.confirm"), type="password", key="users_password_confirm",
+                                max_chars=users.MAX_PASSWORD_CHARS)
         reset = st.form_submit_button(t("page.users.reset"), key="users_password_submit", type="primary")
     st.caption(t("page.users.reset_help"))
     if reset and picked and _confirmed(password, confirm):
         if ui.write(users.set_password, picked, password):
+            if picked == who.username:
+                auth.renew_session()  # an admin resetting their own password stays logged in here
             _done(t("page.users.password_reset", username=picked))

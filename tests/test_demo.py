@@ -206,9 +206,9 @@ def test_demo_users_and_roles(natural):
     assert (admin["role"], clerk["role"], viewer["role"]) == ("admin", "clerk", "viewer")
     assert clerk_units == {"NHILONG", "DAIPHUOC"}
     assert admin["unit_ids"] == [] and viewer["unit_ids"] == []
-    assert users.check_password("demo-thuky-2025", clerk["password_hash"])
-    assert users.check_password("demo-admin-2025", admin["password_hash"])
-    assert not users.check_password("demo-admin-2025", viewer["password_hash"])
+    assert users.check_password("demo-nhaplieu-2025", clerk["password_hash"])
+    assert users.check_password("demo-quantri-2025", admin["password_hash"])
+    assert not users.check_password("demo-quantri-2025", viewer["password_hash"])
 
 
 def test_demo_records_meet_every_rule(natural):

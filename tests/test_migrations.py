@@ -26,7 +26,9 @@ EXPECTED = {
               "logged_out_at": str},
     "user_units": {"username": str, "unit_id": int},
     "audit_log": {"id": int, "at": str, "username": str, "action": str, "table_name": str, "row_id": str,
-                  "before_json": str, "after_json": str},
+                  "before_json": str, "after_json": str, "client": str},
+    "login_guard": {"username": str, "client": str, "since": str, "failures": int, "locked_until": str,
+                    "noted": int, "expires_at": str},
     "settings": {"key": str, "value": str},
 }
 

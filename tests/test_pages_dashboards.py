@@ -20,7 +20,7 @@ from tests.helpers import APP, app_test, current_page, fast_hashing, login, make
 DASHBOARDS = {"pages/overview.py": "nav.overview", "pages/attendance.py": "nav.attendance",
               "pages/leaders.py": "nav.leaders", "pages/weakness_board.py": "nav.weakness_board",
               "pages/quality.py": "nav.quality", "pages/presentation.py": "nav.presentation"}
-PASSWORDS = {"admin": "demo-admin-2025", "thuky": "demo-thuky-2025", "xem": "demo-xem-2025"}
+PASSWORDS = {"admin": "demo-quantri-2025", "thuky": "demo-nhaplieu-2025", "xem": "demo-theodoi-2025"}
 # The demo is built as of DEMO_TODAY so that the years the tests look at hold data whenever they run:
 # 2025 whole (with the 1/7/2025 merger inside it) and 2026 up to June.
 DEMO_TODAY = date(2026, 6, 30)

@@ -12,7 +12,7 @@ from lib.i18n import t
 from tests.e2e import browser as b
 
 ORG = "Huyện ủy Trà Ôn"
-ADMIN = ("quantri", "Quantri2025x")
+ADMIN = ("quantri", "Bimat-2025-qt")  # a password holding the username is refused
 CLERK = ("thuky.nl", "Thuky2025nl")
 VIEWER = ("xem.tv", "Xem2025tv")
 

@@ -12,8 +12,8 @@ from lib.i18n import t
 from tests.e2e import browser as b
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-ADMIN = ("admin", "demo-admin-2025")
-CLERK = ("thuky", "demo-thuky-2025")
+ADMIN = ("admin", "demo-quantri-2025")
+CLERK = ("thuky", "demo-nhaplieu-2025")
 
 # (file name, URL path, heading key or None for presentation mode, whether the page draws charts)
 PAGES = (
