@@ -75,18 +75,28 @@ step "4/7 Database and first administrator"
 as_service .venv/bin/python -m lib init
 count=$(as_service .venv/bin/python -c 'from lib import db, users; print(users.count_users(db.connect()))')
 if [ "$count" = 0 ]; then
+    rule="8-256 characters with letters and digits; not a common password; not holding the user name or full name"
+    create_admin() {
+        printf '%s\n' "$1" |
+            as_service .venv/bin/python -m lib create-user "$ADMIN_USER" --role admin --full-name "$ADMIN_NAME" \
+                --password-stdin
+    }
     if [ -t 0 ]; then
-        read -rsp "Password for the administrator $ADMIN_USER (8+ characters, letters and digits): " password
-        echo
-        read -rsp "The same password again: " again
-        echo
-        [ "$password" = "$again" ] || die "the two passwords differ."
+        # The password rule is checked by create-user; ask again (up to 5 times) with its message shown.
+        created=no
+        for _ in 1 2 3 4 5; do
+            read -rsp "Password for the administrator $ADMIN_USER ($rule): " password
+            echo
+            read -rsp "The same password again: " again
+            echo
+            if [ "$password" != "$again" ]; then echo "The two passwords differ; try again."; continue; fi
+            if create_admin "$password"; then created=yes; break; fi
+        done
+        [ "$created" = yes ] || die "no administrator created; run this script again."
     else
         IFS= read -r password || die "no password on standard input."
+        create_admin "$password" || die "no administrator created: the password does not meet the rule ($rule)."
     fi
-    printf '%s\n' "$password" |
-        as_service .venv/bin/python -m lib create-user "$ADMIN_USER" --role admin --full-name "$ADMIN_NAME" \
-            --password-stdin
     unset password again
 else
     echo "The database already has $count user(s); no administrator created."
