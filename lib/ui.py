@@ -393,7 +393,7 @@ def stale_form(prefix: str, notice: FieldError | None) -> None:
     """If the record changed since its form (prefix) was loaded, say who changed it and when, with a reload button."""
     if notice is None:
         return
-    st.warning(str(notice), icon=":material/sync_problem:")
+    st.warning(error_markdown(notice), icon=":material/sync_problem:")
     if st.button(t("page.records.reload"), key=prefix + "reload", icon=":material/refresh:"):
         st.session_state.pop(prefix + "for", None)
         st.rerun()

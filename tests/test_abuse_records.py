@@ -418,7 +418,7 @@ def test_records_page_second_tab_save_is_refused_and_can_reload(db_path, page_wo
     assert not tab_b.exception
     with dbm.read(db_path) as db:
         at = db.execute("select at from audit_log where action = 'update' and table_name = 'meetings'").fetchone()[0]
-    expected = VI_STALE.format(by="clerk1", time=at[11:19], day=f"{at[8:10]}/{at[5:7]}/{at[:4]}")
+    expected = shown_stale(by="clerk1", time=at[11:19], day=f"{at[8:10]}/{at[5:7]}/{at[:4]}")
     assert expected in [e.value for e in tab_b.error]
     assert not [s for s in tab_b.success if "Đã lưu" in s.value]
     assert notes_of(db_path, mid) == "Tab A: đã bàn xong"
@@ -467,6 +467,13 @@ def open_page(db_path, username: str, page: str):
     return at
 
 
+def shown_stale(**params: str) -> str:
+    """The stale-record refusal as a page renders it: its values Markdown-escaped (08\\:57 shows 08:57)."""
+    from lib.ui import md_escape
+
+    return VI_STALE.format(**{k: md_escape(v) for k, v in params.items()})
+
+
 def last_update_time(db_path, table: str) -> tuple[str, str]:
     with dbm.read(db_path) as db:
         at = db.execute("select at from audit_log where action = 'update' and table_name = ? order by id desc",
@@ -485,7 +492,7 @@ def test_weaknesses_page_second_tab_status_change_is_refused(db_path, page_world
     tab_b.text_area(key="weak_u_resolution").input("B: ghi đè")
     tab_b.button(key="weak_u_save").click().run()
     time, day = last_update_time(db_path, "weaknesses")
-    assert VI_STALE.format(by="clerk1", time=time, day=day) in [e.value for e in tab_b.error]
+    assert shown_stale(by="clerk1", time=time, day=day) in [e.value for e in tab_b.error]
     with dbm.read(db_path) as db:
         assert store.get(db, "weaknesses", wid)["resolution"] == "A: đã giao chi ủy bổ sung sổ"
 
@@ -499,7 +506,7 @@ def test_directory_page_second_tab_edit_is_refused(db_path, page_world):
     tab_b.text_input(key="dir_le_position").input("Bí thư")
     tab_b.button(key="dir_le_save").click().run()
     time, day = last_update_time(db_path, "leaders")
-    assert VI_STALE.format(by="admin1", time=time, day=day) in [e.value for e in tab_b.error]
+    assert shown_stale(by="admin1", time=time, day=day) in [e.value for e in tab_b.error]
     with dbm.read(db_path) as db:
         leader = store.get(db, "leaders", page_world["l1"])
     assert (leader["full_name"], leader["position"]) == ("Nguyễn Văn An (A)", "Phó Bí thư")
