@@ -23,6 +23,8 @@ def render() -> None:
             or current["leader_compliance"] is not None):
         return
     ui.headline_metrics(ov)
+    if current["upcoming_meetings"]:
+        st.caption(t("dash.upcoming_note", n=ui.fmt_num(current["upcoming_meetings"])))
 
     st.subheader(t("dash.attention"), divider="gray")
     missed = figures["cells_missing_last_month"]
