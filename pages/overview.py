@@ -15,8 +15,13 @@ def render() -> None:
     figures = ui.figure("overview_page", period, filters)
     ov = figures["overview"]
     current = ov["current"]
-    st.caption(t("dash.period_line", period=ui.period_label(period),
-                 previous=ui.period_label(metrics.previous(period))))
+    before = metrics.previous(period)
+    # a period in progress is compared with the one before up to the same day (like for like)
+    cut = ov["previous_period"]["end"]
+    st.caption(t("dash.period_line", period=ui.period_label(period), previous=ui.period_label(before))
+               if cut == before.end.isoformat() else
+               t("dash.period_line_to", period=ui.period_label(period), previous=ui.period_label(before),
+                 day=ui.fmt_date(cut)))
     if not current["meetings"]:
         ui.no_data()
     if not (current["meetings"] or current["missing_meetings"] or current["weaknesses_open"]

@@ -242,3 +242,31 @@ def test_internals_current_quarter_on_the_demo(demo_path):
     assert tot["cell_months"] + tot["upcoming"] == sum(v[0] for v in old.values())
     assert {r["unit_code"] for r in got["upcoming_by_unit"]} == {r["unit_code"] for r in got["upcoming_meetings"]}
     assert sum(r["upcoming"] for r in got["upcoming_by_unit"]) == tot["upcoming"]
+
+
+# ---- pages ------------------------------------------------------------------------------------------
+
+def test_html_attendance_and_overview_show_upcoming_apart(db_path, cells, monkeypatch):
+    # The pages ask as of the real date. D's fixed day (31st, or the month's last) is never passed within the
+    # month, so this month D is always upcoming; B meets today, so the overview has a meeting to show.
+    from lib.i18n import t
+    from tests.helpers import app_test, fast_hashing, login, make_user
+
+    today = date.today()
+    month = f"{today:%Y-%m}"
+    add_meeting(db_path, cells["B"], today.isoformat())
+    upcoming = metrics.upcoming_meetings(db_path, month, today=today)
+    assert "D" in [r["cell_code"] for r in upcoming]
+    fast_hashing(monkeypatch)
+    make_user(db_path, "quantri", "admin")
+    at = app_test(db_path)
+    at.query_params["ky"] = month
+    login(at, "quantri", "Matkhau123")
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("dash.upcoming_note", n=str(len(upcoming))) in [c.value for c in at.caption]
+    at.switch_page("pages/attendance.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("dash.upcoming") in [s.value for s in at.subheader]
+    assert any(c.value.startswith(t("dash.upcoming_help", n=str(len(upcoming)), grace=0)) for c in at.caption)
+    shown = [df.value for df in at.dataframe]
+    assert any(len(df) == len(upcoming) and set(df.iloc[:, 2]) >= {"Chi bộ D"} for df in shown), shown
