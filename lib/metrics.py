@@ -486,13 +486,19 @@ def _split_unheld(rows: list[dict], grace: int) -> tuple[list[dict], list[dict]]
     """The unheld cell-months as (missing, upcoming), labelled; an upcoming one with the day it falls due."""
     labels = {status: t(f"metrics.{status}") for status in ("missing", "upcoming")}
     missing, upcoming = [], []
+    # a month in progress lists a row for most cells, but few distinct fixed days
+    days: dict[tuple[str, int | None], str] = {}
     for r in rows:
         meeting_day = r.pop("meeting_day")
         r["status_label"] = labels[r["status"]]
         if r["status"] == "missing":
             missing.append(r)
         else:
-            r["due_on"] = due_on(r["month"], meeting_day, grace).isoformat()
+            key = (r["month"], meeting_day)
+            day = days.get(key)
+            if day is None:
+                day = days[key] = due_on(r["month"], meeting_day, grace).isoformat()
+            r["due_on"] = day
             upcoming.append(r)
     return missing, upcoming
 
