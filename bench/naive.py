@@ -20,6 +20,7 @@ TABLES = {
 }
 
 ATT_SUMS = ("meetings", "required", "present", "absent_excused", "absent_unexcused", "regular", "on_schedule", "held")
+COUNTS = (*ATT_SUMS, "cell_months", "upcoming")
 
 
 def load(db: Any, tables: tuple[str, ...]) -> dict[str, Any]:
@@ -50,9 +51,30 @@ def _valid_on(frame: pd.DataFrame, day: pd.Series | str) -> pd.Series:
 
 
 def _cell_months(f: dict, months: list[str]) -> pd.DataFrame:
-    cells = f["cells"][["id", "unit_id", "valid_from", "valid_to"]].rename(columns={"id": "cell_id"})
+    cells = f["cells"][["id", "unit_id", "meeting_day", "valid_from", "valid_to"]].rename(columns={"id": "cell_id"})
     grid = cells.merge(pd.DataFrame({"month": months}, dtype=object), how="cross")
-    return grid[_valid_on(grid, grid["month"] + "-01")][["unit_id", "cell_id", "month"]]
+    return grid[_valid_on(grid, grid["month"] + "-01")][["unit_id", "cell_id", "month", "meeting_day"]]
+
+
+def _due_on(month: str, meeting_day: Any, grace: int) -> date:
+    """The fixed day of the cell in the month (the last when shorter or none) plus the grace days."""
+    first = date(int(month[:4]), int(month[5:7]), 1)
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    day = last.day if meeting_day is None or meeting_day != meeting_day else min(int(meeting_day), last.day)
+    return first.replace(day=day) + timedelta(days=grace)
+
+
+def _unheld(f: dict, months: list[str], today: date) -> pd.DataFrame:
+    """The cell-months without a regular meeting held by today, each marked upcoming while its due day is to come."""
+    cm = _cell_months(f, months)
+    m = f["meetings"]
+    reg = m[m["deleted_at"].isna() & (m["mtype"] == "thuong_ky") & (m["held_on"] <= today.isoformat())]
+    held = reg.assign(month=reg["held_on"].str[:7])[["cell_id", "month"]].drop_duplicates()
+    miss = cm.merge(held, on=["cell_id", "month"], how="left", indicator=True)
+    miss = miss[miss["_merge"] == "left_only"].drop(columns=["_merge"])
+    grace = f["thresholds"].grace_days
+    due = [_due_on(mo, md, grace) for mo, md in zip(miss["month"], miss["meeting_day"], strict=True)]
+    return miss.assign(due_on=[d.isoformat() for d in due], upcoming=[int(d >= today) for d in due])
 
 
 def _period_meetings(f: dict, period: metrics.Period) -> pd.DataFrame:
@@ -77,9 +99,12 @@ def _attendance_frame(f: dict, period: metrics.Period, today: date) -> tuple[pd.
         "absent_excused": m["absent_excused"], "absent_unexcused": m["absent_unexcused"],
         "regular": regular & md.notna(),
         "on_schedule": regular & md.notna() & ((day == md) | ((day < md) & (day == held.dt.days_in_month))),
-        "counts_held": regular & month.isin(months) & _valid_on(m, month + "-01"),
+        "counts_held": regular & month.isin(months) & _valid_on(m, month + "-01")
+                       & (m["held_on"] <= today.isoformat()),
     })
-    return x, _cell_months(f, months)
+    unheld = _unheld(f, months, today)
+    cm = _cell_months(f, months).merge(unheld[["cell_id", "month", "upcoming"]], on=["cell_id", "month"], how="left")
+    return x, cm.assign(upcoming=cm["upcoming"].fillna(0).astype(int))
 
 
 def _attendance_rows(f: dict, period: metrics.Period, today: date, keys: list[str]) -> list[dict]:
@@ -87,7 +112,8 @@ def _attendance_rows(f: dict, period: metrics.Period, today: date, keys: list[st
     att = x.groupby(keys)[list(ATT_SUMS[:-1])].sum()
     held = x[x["counts_held"]][["unit_id", "cell_id", "month"]].drop_duplicates().groupby(keys).size()
     att["held"] = held.reindex(att.index, fill_value=0)
-    cov = cm.groupby(keys).size().rename("cell_months")
+    cov = cm.groupby(keys).agg(cell_months=("month", "size"), upcoming=("upcoming", "sum"))
+    cov["cell_months"] -= cov["upcoming"]
     out = att.join(cov, how="outer").fillna(0).astype(int).reset_index()
     units = f["units"][["id", "code", "name"]].rename(columns={"id": "unit_id", "code": "unit_code",
                                                                  "name": "unit_name"})
@@ -96,7 +122,7 @@ def _attendance_rows(f: dict, period: metrics.Period, today: date, keys: list[st
     for r in out.to_dict("records"):
         row = {"unit_code": r["unit_code"], "unit_name": r["unit_name"]}
         row.update({k: r[k] for k in keys[1:]})
-        row.update({k: int(r[k]) for k in (*ATT_SUMS, "cell_months")})
+        row.update({k: int(r[k]) for k in COUNTS})
         row.update(rate=_rate(row["present"], row["required"]), coverage=_rate(row["held"], row["cell_months"]),
                    on_schedule_rate=_rate(row["on_schedule"], row["regular"]))
         rows.append(row)
@@ -116,7 +142,7 @@ def attendance_by_unit_month(f: dict, period: metrics.Period, today: date) -> li
 def attendance_totals(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
     """The unit figures summed."""
     rows = _attendance_rows(f, period, today, ["unit_id"])
-    tot = {k: sum(r[k] for r in rows) for k in (*ATT_SUMS, "cell_months")}
+    tot = {k: sum(r[k] for r in rows) for k in COUNTS}
     tot.update(rate=_rate(tot["present"], tot["required"]), coverage=_rate(tot["held"], tot["cell_months"]),
                on_schedule_rate=_rate(tot["on_schedule"], tot["regular"]))
     return tot
@@ -136,32 +162,35 @@ def attendance_by_month(f: dict, period: metrics.Period, today: date) -> list[di
     rows = attendance_by_unit_month(f, period, today)
     out = []
     for month in _counted_months(period, today):
-        tot = {k: sum(r[k] for r in rows if r["month"] == month) for k in (*ATT_SUMS, "cell_months")}
+        tot = {k: sum(r[k] for r in rows if r["month"] == month) for k in COUNTS}
         tot.update(rate=_rate(tot["present"], tot["required"]), coverage=_rate(tot["held"], tot["cell_months"]),
                    on_schedule_rate=_rate(tot["on_schedule"], tot["regular"]))
         out.append({"month": month, **tot})
     return out
 
 
-def missing_meetings(f: dict, period: metrics.Period, today: date) -> list[dict]:
-    """Cell-months without a regular meeting."""
-    months = _counted_months(period, today)
-    cm = _cell_months(f, months)
-    m = f["meetings"]
-    reg = m[m["deleted_at"].isna() & (m["mtype"] == "thuong_ky")]
-    held = reg.assign(month=reg["held_on"].str[:7])[["cell_id", "month"]].drop_duplicates()
-    miss = cm.merge(held, on=["cell_id", "month"], how="left", indicator=True)
-    miss = miss[miss["_merge"] == "left_only"]
+def _unheld_rows(f: dict, period: metrics.Period, today: date, upcoming: int) -> list[dict]:
+    miss = _unheld(f, _counted_months(period, today), today)
+    miss = miss[miss["upcoming"] == upcoming]
     units = f["units"][["id", "code", "name"]].rename(columns={"id": "unit_id", "code": "unit_code",
                                                                  "name": "unit_name"})
     cells = f["cells"][["id", "code", "name"]].rename(columns={"id": "cell_id", "code": "cell_code",
                                                                  "name": "cell_name"})
     miss = miss.merge(units, on="unit_id").merge(cells, on="cell_id").sort_values(["unit_code", "cell_code", "month"])
-    current = f"{today.year}-{today.month:02d}"
     return [{"unit_code": r["unit_code"], "unit_name": r["unit_name"], "cell_code": r["cell_code"],
-             "cell_name": r["cell_name"], "month": r["month"],
-             "status": "not_yet_held" if r["month"] == current else "missing"}
+             "cell_name": r["cell_name"], "month": r["month"], "status": "upcoming" if upcoming else "missing",
+             **({"due_on": r["due_on"]} if upcoming else {})}
             for r in miss.to_dict("records")]
+
+
+def missing_meetings(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Due cell-months without a regular meeting."""
+    return _unheld_rows(f, period, today, 0)
+
+
+def upcoming_meetings(f: dict, period: metrics.Period, today: date) -> list[dict]:
+    """Cell-months without a regular meeting whose due day is still to come."""
+    return _unheld_rows(f, period, today, 1)
 
 
 def _per_assignment(f: dict, period: metrics.Period, today: date) -> pd.DataFrame:
@@ -349,13 +378,21 @@ def _headline(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
             "reports_late": sum(r["late_reports"] for r in groups),
             "reports_missing": sum(r["missing_reports"] for r in groups), "weaknesses_open": weak["open"],
             "weaknesses_overdue": weak["overdue"], "meetings": att["meetings"],
-            "missing_meetings": att["cell_months"] - att["held"], "weaknesses_noted": weak["noted"]}
+            "missing_meetings": att["cell_months"] - att["held"], "weaknesses_noted": weak["noted"],
+            "upcoming_meetings": att["upcoming"]}
 
 
 def overview(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
     """Headline figures for the period and the one before, and the change."""
-    prev = metrics.previous(period)
-    current, before = _headline(f, period, today), _headline(f, prev, today)
+    prev, as_of = metrics.previous(period), today
+    if today <= period.end:
+        # like for like: the previous period up to the same point, today moved back by the period's months
+        n = len(period.months)
+        first = date(today.year - (n - today.month + 12) // 12, (today.month - 1 - n) % 12 + 1, 1)
+        as_of = first.replace(day=min(today.day, _due_on(first.isoformat()[:7], None, 0).day))
+        months = [ym for ym in prev.months if ym <= (as_of.year, as_of.month)]
+        prev = metrics.Period(prev.label, prev.start, min(prev.end, as_of), months)
+    current, before = _headline(f, period, today), _headline(f, prev, as_of)
     change = {k: (None if current[k] is None or before[k] is None else round(current[k] - before[k], 4))
               for k in current}
     return {"period": period.as_dict(), "previous_period": prev.as_dict(), "current": current, "previous": before,
@@ -437,7 +474,8 @@ def page_figures(f: dict, page: str, period: metrics.Period, today: date) -> dic
                                "absences": absences(f, period, today),
                                "attendance_by_unit_month": attendance_by_unit_month(f, period, today),
                                "attendance_by_month": attendance_by_month(f, period, today),
-                               "missing_meetings": missing_meetings(f, period, today)},
+                               "missing_meetings": missing_meetings(f, period, today),
+                               "upcoming_meetings": upcoming_meetings(f, period, today)},
         "leaders": lambda: {"participation_by_leader": participation_by_leader(f, period, today),
                             "participation_by_group": participation_by_group(f, period, today),
                             "report_status": report_status(f, period, today),

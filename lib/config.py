@@ -17,6 +17,7 @@ DEFAULT_SETTINGS = {
     "attendance_threshold": "0.85",
     "min_duration_minutes": "90",
     "report_days": "7",
+    "grace_days": "0",
     "refresh_seconds": "30",
     "criteria_version": "42-HD/BTCTW",
 }

@@ -201,6 +201,7 @@ class Thresholds:
     attendance: float = 0.85
     min_duration: int = 90
     report_days: int = 7
+    grace_days: int = 0
 
     @classmethod
     def from_settings(cls, s: Mapping[str, str]) -> "Thresholds":
@@ -217,6 +218,7 @@ class Thresholds:
             attendance=num("attendance_threshold", 0.85, float),
             min_duration=num("min_duration_minutes", 90, int),
             report_days=num("report_days", 7, int),
+            grace_days=num("grace_days", 0, int),
         )
 
 

@@ -84,6 +84,15 @@ def month_period(day: date) -> Period:
     return parse_period(f"{day.year}-{day.month:02d}")
 
 
+def last_complete(kind: str, today: date) -> Period:
+    """The last month, quarter or year wholly before today's: the period a dashboard or report opens on."""
+    if kind == "month":
+        return previous(month_period(today))
+    if kind == "quarter":
+        return previous(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    return parse_period(str(today.year - 1))
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the figures cover: units (by code), cell types, meeting types (empty = all); rollup of merged units."""
@@ -112,9 +121,22 @@ def _counted_months(period: Period, today: date) -> list[str]:
     return [f"{y}-{m:02d}" for y, m in period.months if (y, m) <= (today.year, today.month)]
 
 
-def _params(period: Period, filters: Filters | None, today: date, **extra: Any) -> dict[str, Any]:
+def _open_from(year: int, month: int, today: date, grace: int) -> int | None:
+    """The first fixed day whose cell-month is not yet due on today, or None when every one is due.
+
+    A cell-month falls due the day after its fixed day (the month's last day when shorter, or with no
+    fixed day) plus `grace`: on today, those with a fixed day at or after this number are still to come.
+    Only the month in progress (and, with a grace, the one or two before it) can return a number:
+    every other month reads as before, with no test per cell-month."""
+    first_due = (today - date(year, month, 1)).days + 1 - grace
+    return first_due if first_due <= last_day(year, month) else None
+
+
+def _params(period: Period, filters: Filters | None, today: date, grace: int = 0, **extra: Any) -> dict[str, Any]:
+    months = [(y, m) for y, m in period.months if (y, m) <= (today.year, today.month)]
     return {"start": period.start.isoformat(), "end": period.end.isoformat(), "today": today.isoformat(),
-            "months": json.dumps(_counted_months(period, today)),
+            "months": json.dumps([f"{y}-{m:02d}" for y, m in months]),
+            "open_from": json.dumps([_open_from(y, m, today, grace) for y, m in months]),
             **(filters or Filters()).params(), **extra}
 
 
@@ -177,7 +199,9 @@ scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as
     from cells c join scope_units su on su.unit_id = c.unit_id
     where :cell_types is null or c.cell_type in (select value from json_each(:cell_types))
 ),
-months(month, first) as materialized (select value, value || '-01' from json_each(:months))"""
+months(month, first, open_from) as materialized (
+    select value, value || '-01', :open_from ->> key from json_each(:months)
+)"""
 
 # The same scope when nothing narrows it and merged units are not rolled up: every unit reports
 # under itself and every cell is in scope. Statements that start with SCOPE_SQL run with this one
@@ -187,7 +211,9 @@ with scope_units(unit_id, report_id) as materialized (select id, id from units),
 scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as materialized (
     select id, unit_id, unit_id, meeting_day, valid_from, valid_to from cells
 ),
-months(month, first) as materialized (select value, value || '-01' from json_each(:months))"""
+months(month, first, open_from) as materialized (
+    select value, value || '-01', :open_from ->> key from json_each(:months)
+)"""
 
 # A cell-month: a counted month on whose first day the cell is valid (sc: scope cells, or spans of them).
 # Cells outer, months inner: one cell's probes of an index follow each other.
@@ -209,23 +235,27 @@ TYPED_FILTER = " filter (where " + TYPED + ")"
 # cell-type filter are dropped before their row is read; without those filters every cell is in scope.
 IN_SCOPE = "((:unit_codes is null and :cell_types is null) or m.cell_id in (select cell_id from scope_cells))"
 
-# The cell-months without a regular meeting (the missing meetings), with the unit they count
-# under: each cell-month asks the partial index of live regular meetings by (cell, month) whether
-# it holds one, an equality probe that reads no table row.
+# The cell-months without a regular meeting, with the unit they count under: each cell-month asks
+# the partial index of live regular meetings by (cell, month) whether it holds one, an equality probe
+# that reads no table row. Those whose due day has not passed yet (only in the months with an
+# open_from) are upcoming; the others are the missing meetings. In those months a meeting counts once
+# held, by today: seen as of an earlier day (the previous period, like for like) a later one is not yet.
 MISSING_CTE = """,
-missing(unit_id, cell_id, month) as materialized (
-    select sc.unit_id, sc.cell_id, months.month
+unheld(unit_id, cell_id, month, upcoming) as materialized (
+    select sc.unit_id, sc.cell_id, months.month, coalesce(coalesce(sc.meeting_day, 31) >= months.open_from, 0)
     from scope_cells sc
     """ + CELL_MONTHS_JOIN + """
     where not exists (
         select 1 from meetings m
         where m.cell_id = sc.cell_id and substr(m.held_on, 1, 7) = months.month
-          and m.deleted_at is null and m.mtype = 'thuong_ky')
+          and m.deleted_at is null and m.mtype = 'thuong_ky'
+          and (months.open_from is null or m.held_on <= :today))
 )"""
 
 # One pass over the period's meetings (the partial index's held_on range) grouped by the cell's
 # own unit (and cell or month, by level); scope then maps the few groups to the unit they report
-# under. A cell-month is held unless it is missing, so coverage needs no count of distinct months.
+# under. A cell-month is held unless it is unheld, so coverage needs no count of distinct months; the
+# due cell-months are the cell-months less the upcoming ones.
 # Coverage and on-schedule are about regular meetings by definition, so the meeting-type filter
 # narrows only the attendance sums; cells without a fixed day have no schedule to keep.
 ATTENDANCE_CTES = SCOPE_SQL + MISSING_CTE + """,
@@ -244,14 +274,14 @@ own as (
 ),
 cov({keys}, cell_months) as ({cov}),
 parts({keys}, meetings, required, present, absent_excused, absent_unexcused, regular, on_schedule,
-      cell_months, missing) as (
+      cell_months, missing, upcoming) as (
     select su.report_id{own_keys}, meetings, required, present, absent_excused, absent_unexcused, regular,
-           on_schedule, 0, 0
+           on_schedule, 0, 0, 0
     from own o join scope_units su on su.unit_id = o.unit_id
     union all
-    select {keys}, 0, 0, 0, 0, 0, 0, 0, cell_months, 0 from cov
+    select {keys}, 0, 0, 0, 0, 0, 0, 0, cell_months, 0, 0 from cov
     union all
-    select unit_id{missing_keys}, 0, 0, 0, 0, 0, 0, 0, 0, 1 from missing
+    select unit_id{missing_keys}, 0, 0, 0, 0, 0, 0, 0, 0, 1 - upcoming, upcoming from unheld
 )"""
 
 # coalesce: a month after today has meetings but no cell-months, and with a meeting-type filter its
@@ -259,8 +289,9 @@ parts({keys}, meetings, required, present, absent_excused, absent_unexcused, reg
 ATTENDANCE_SUMS = """sum(p.meetings) as meetings, coalesce(sum(p.required), 0) as required,
        coalesce(sum(p.present), 0) as present, coalesce(sum(p.absent_excused), 0) as absent_excused,
        coalesce(sum(p.absent_unexcused), 0) as absent_unexcused,
-       sum(p.cell_months) as cell_months, sum(p.cell_months) - sum(p.missing) as held,
-       sum(p.regular) as regular, sum(p.on_schedule) as on_schedule"""
+       sum(p.cell_months) - sum(p.upcoming) as cell_months,
+       sum(p.cell_months) - sum(p.upcoming) - sum(p.missing) as held,
+       sum(p.regular) as regular, sum(p.on_schedule) as on_schedule, sum(p.upcoming) as upcoming"""
 
 ATTENDANCE_SQL = ATTENDANCE_CTES + """
 select {names},
@@ -298,7 +329,7 @@ LEVELS = {
 }
 
 ATTENDANCE_KEYS = ("meetings", "required", "present", "absent_excused", "absent_unexcused", "cell_months", "held",
-                   "regular", "on_schedule")
+                   "regular", "on_schedule", "upcoming")
 UNIT_KEYS = ("unit_code", "unit_name", "meetings", "required", "present", "absent_excused", "absent_unexcused",
              "rate", "cell_months", "held", "coverage", "on_schedule_rate")
 
@@ -316,7 +347,7 @@ def _attendance(db: Source, level: str, period: Period | str, filters: Filters |
                 today: date | None) -> list[dict]:
     period, today = parse_period(period), today or date.today()
     with session(db) as conn:
-        rows = _rows(conn, ATTENDANCE_SQL.format(**LEVELS[level]), _params(period, filters, today))
+        rows = _rows(conn, ATTENDANCE_SQL.format(**LEVELS[level]), _params(period, filters, today, _grace(conn)))
     return [_with_rates(r) for r in rows]
 
 
@@ -414,8 +445,8 @@ def absences(db: Source, period: Period | str, filters: Filters | None = None,
 
 MISSING_ROWS = """
 select u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name, x.month,
-       case when x.month = :current_month then 'not_yet_held' else 'missing' end as status
-from missing x
+       case when x.upcoming then 'upcoming' else 'missing' end as status, c.meeting_day
+from unheld x
 join cells c on c.id = x.cell_id
 join units u on u.id = x.unit_id"""
 
@@ -423,51 +454,98 @@ MISSING_SQL = SCOPE_SQL + MISSING_CTE + MISSING_ROWS + """
 order by u.code, c.code, x.month
 """
 
-# The attendance page in one statement: the unit-month figures and the list of missing meetings
-# come from the same pass over the meetings and the same set of missing cell-months.
+# The attendance page in one statement: the unit-month figures and the lists of missing and upcoming
+# meetings come from the same pass over the meetings and the same set of unheld cell-months.
 ATTENDANCE_PAGE_SQL = (ATTENDANCE_CTES + """
 select 'unit_month' as kind, u.code as unit_code, u.name as unit_name, null as cell_code, null as cell_name,
-       p.month, null as status,
+       p.month, null as status, null as meeting_day,
        """ + ATTENDANCE_SUMS + """
 from parts p join units u on u.id = p.unit_id
 group by p.unit_id, p.month
 union all
-select 'missing', unit_code, unit_name, cell_code, cell_name, month, status,
-       null, null, null, null, null, null, null, null, null
+select 'missing', unit_code, unit_name, cell_code, cell_name, month, status, meeting_day,
+       null, null, null, null, null, null, null, null, null, null
 from (""" + MISSING_ROWS + """
 )
 order by kind, unit_code, cell_code, month
 """).format(**LEVELS["unit_month"])
 
 
-def _with_labels(missing: list[dict]) -> list[dict]:
-    labels = {status: t(f"metrics.{status}") for status in ("missing", "not_yet_held")}
-    for r in missing:
+def _grace(conn: Database) -> int:
+    return thresholds(conn).grace_days
+
+
+def due_on(month: str, meeting_day: int | None, grace: int) -> date:
+    """The last day a cell-month is upcoming: the fixed day (the month's last when shorter or none) plus grace."""
+    year, mon = int(month[:4]), int(month[5:7])
+    days = last_day(year, mon)
+    return date(year, mon, min(meeting_day or days, days)) + timedelta(days=grace)
+
+
+def _split_unheld(rows: list[dict], grace: int) -> tuple[list[dict], list[dict]]:
+    """The unheld cell-months as (missing, upcoming), labelled; an upcoming one with the day it falls due."""
+    labels = {status: t(f"metrics.{status}") for status in ("missing", "upcoming")}
+    missing, upcoming = [], []
+    # a month in progress lists a row for most cells, but few distinct fixed days
+    days: dict[tuple[str, int | None], str] = {}
+    for r in rows:
+        meeting_day = r.pop("meeting_day")
         r["status_label"] = labels[r["status"]]
-    return missing
+        if r["status"] == "missing":
+            missing.append(r)
+        else:
+            key = (r["month"], meeting_day)
+            day = days.get(key)
+            if day is None:
+                day = days[key] = due_on(r["month"], meeting_day, grace).isoformat()
+            r["due_on"] = day
+            upcoming.append(r)
+    return missing, upcoming
 
 
-def _current_month(today: date) -> str:
-    return f"{today.year}-{today.month:02d}"
+def _unheld(db: Source, period: Period | str, filters: Filters | None,
+            today: date | None) -> tuple[list[dict], list[dict]]:
+    period, today = parse_period(period), today or date.today()
+    with session(db) as conn:
+        grace = _grace(conn)
+        rows = _rows(conn, MISSING_SQL, _params(period, filters, today, grace))
+    return _split_unheld(rows, grace)
 
 
 def missing_meetings(db: Source, period: Period | str, filters: Filters | None = None,
                      today: date | None = None) -> list[dict]:
-    """Cell-months without a regular meeting; in the current month they are "not yet held"."""
-    period, today = parse_period(period), today or date.today()
-    params = _params(period, filters, today, current_month=_current_month(today))
-    with session(db) as conn:
-        rows = _rows(conn, MISSING_SQL, params)
-    return _with_labels(rows)
+    """Due cell-months without a regular meeting: the fixed day (plus grace_days) has passed."""
+    return _unheld(db, period, filters, today)[0]
+
+
+def upcoming_meetings(db: Source, period: Period | str, filters: Filters | None = None,
+                      today: date | None = None) -> list[dict]:
+    """Cell-months without a regular meeting yet whose fixed day (plus grace_days) has not passed, with that day."""
+    return _unheld(db, period, filters, today)[1]
+
+
+def _per_unit(upcoming: list[dict]) -> list[dict]:
+    units: dict[str, dict] = {}
+    for r in upcoming:
+        unit = units.setdefault(r["unit_code"], {"unit_code": r["unit_code"], "unit_name": r["unit_name"],
+                                                 "upcoming": 0})
+        unit["upcoming"] += 1
+    return list(units.values())
+
+
+def upcoming_by_unit(db: Source, period: Period | str, filters: Filters | None = None,
+                     today: date | None = None) -> list[dict]:
+    """Per unit with any: how many of its cell-months are upcoming (not yet due, outside coverage)."""
+    return _per_unit(upcoming_meetings(db, period, filters, today))
 
 
 def cells_missing_last_month(db: Source, filters: Filters | None = None, today: date | None = None) -> list[dict]:
-    """Cells that held no regular meeting last month (the month before today's)."""
+    """Cells whose regular meeting of last month (the month before today's) is due and was not held."""
     today = today or date.today()
     return missing_meetings(db, month_period(today.replace(day=1) - timedelta(days=1)), filters, today)
 
 
-MISSING_KEYS = ("unit_code", "unit_name", "cell_code", "cell_name", "month", "status")
+MISSING_KEYS = ("unit_code", "unit_name", "cell_code", "cell_name", "month", "status", "meeting_day")
 UNIT_MONTH_KEYS = ("unit_code", "unit_name", "month", *ATTENDANCE_KEYS)
 
 
@@ -475,16 +553,16 @@ def attendance_page(db: Source, period: Period | str, filters: Filters | None = 
                     today: date | None = None) -> dict[str, Any]:
     """The attendance page's figures from one statement, each under the name of the function it equals."""
     period, today = parse_period(period), today or date.today()
-    params = _params(period, filters, today, current_month=_current_month(today))
     with session(db) as conn:
-        rows = _rows_by_kind(conn, ATTENDANCE_PAGE_SQL, params,
+        grace = _grace(conn)
+        rows = _rows_by_kind(conn, ATTENDANCE_PAGE_SQL, _params(period, filters, today, grace),
                              {"unit_month": UNIT_MONTH_KEYS, "missing": MISSING_KEYS})
     unit_months = [_with_rates(r) for r in rows["unit_month"]]
-    missing = _with_labels(rows["missing"])
+    missing, upcoming = _split_unheld(rows["missing"], grace)
     totals = _totals(unit_months)
     return {"attendance_by_unit": _units_of(unit_months), "attendance_totals": totals, "absences": _absences_of(totals),
             "attendance_by_unit_month": unit_months, "attendance_by_month": _by_month(unit_months, period, today),
-            "missing_meetings": missing}
+            "missing_meetings": missing, "upcoming_meetings": upcoming, "upcoming_by_unit": _per_unit(upcoming)}
 
 
 # Per assignment: expected in thirds of required_per_quarter (exact integers), the
@@ -1122,7 +1200,8 @@ def _headline(db: Source, period: Period, filters: Filters | None, today: date,
             "leader_compliance": lead["compliance"], "reports_late": lead["late_reports"],
             "reports_missing": lead["missing_reports"], "weaknesses_open": weak["open"],
             "weaknesses_overdue": weak["overdue"], "meetings": att["meetings"],
-            "missing_meetings": att["cell_months"] - att["held"], "weaknesses_noted": weak["noted"]}
+            "missing_meetings": att["cell_months"] - att["held"], "weaknesses_noted": weak["noted"],
+            "upcoming_meetings": att["upcoming"]}
 
 
 def _overview_of(period: Period, prev: Period, current: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
@@ -1132,26 +1211,40 @@ def _overview_of(period: Period, prev: Period, current: dict[str, Any], before: 
             "previous": before, "change": change}
 
 
+def previous_as_of(period: Period | str, today: date) -> tuple[Period, date]:
+    """The period before and the day it is seen as of, like for like: in full once the period is over; while
+    it runs, up to the same point (today moved back by the period's length, and the period cut there)."""
+    period = parse_period(period)
+    prev = previous(period)
+    if today > period.end:
+        return prev, today
+    back = today.year * 12 + today.month - 1 - len(period.months)
+    year, month = divmod(back, 12)
+    as_of = date(year, month + 1, min(today.day, last_day(year, month + 1)))
+    months = [(y, m) for y, m in prev.months if (y, m) <= (as_of.year, as_of.month)]
+    return Period(prev.label, prev.start, min(prev.end, as_of), months), as_of
+
+
 def overview(db: Source, period: Period | str, filters: Filters | None = None,
              today: date | None = None) -> dict[str, Any]:
-    """Headline figures for the period and the one before, and the change (weaknesses as of each period's end)."""
+    """Headline figures for the period and the one before (like for like), the change; weaknesses as of each end."""
     period, today = parse_period(period), today or date.today()
-    prev = previous(period)
+    prev, as_of = previous_as_of(period, today)
     with session(db) as conn:
         return _overview_of(period, prev, _headline(conn, period, filters, today),
-                            _headline(conn, prev, filters, today))
+                            _headline(conn, prev, filters, as_of))
 
 
 def overview_page(db: Source, period: Period | str, filters: Filters | None = None,
                   today: date | None = None) -> dict[str, Any]:
     """The overview page's figures on one connection, each under the name of the function it equals."""
     period, today = parse_period(period), today or date.today()
-    prev = previous(period)
+    prev, as_of = previous_as_of(period, today)
     with session(db) as conn:
         # The period's per-leader rows give both its compliance headline and who is below their assignment.
         leaders = participation_by_leader(conn, period, filters, today)
         ov = _overview_of(period, prev, _headline(conn, period, filters, today, leaders),
-                          _headline(conn, prev, filters, today))
+                          _headline(conn, prev, filters, as_of))
         return {"overview": ov, "cells_missing_last_month": cells_missing_last_month(conn, filters, today),
                 "leaders_below_assignment": _below_assignment(leaders),
                 "open_weaknesses": open_weaknesses(conn, filters, today)}

@@ -578,7 +578,8 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
     _para(doc, t("report.s1_coverage", period=period_text(data.period), units=fmt_num(len(units)),
                  cell_months=fmt_num(tot["cell_months"]), held=fmt_num(tot["held"]),
                  coverage=fmt_pct(tot["coverage"]), missing=fmt_num(data.headline["missing_meetings"]),
-                 on_schedule=fmt_pct(tot["on_schedule_rate"]), regular=fmt_num(tot["regular"])))
+                 on_schedule=fmt_pct(tot["on_schedule_rate"]), regular=fmt_num(tot["regular"]))
+          + (" " + t("report.s1_upcoming", upcoming=fmt_num(tot["upcoming"])) if tot["upcoming"] else ""))
     tables.add(t("report.t_coverage"),
                [t("report.col_no"), t("report.col_unit"), t("report.col_cell_months"), t("report.col_held"),
                 t("report.col_coverage"), t("report.col_on_schedule")],
@@ -870,7 +871,7 @@ def _summary_rows(data: ReportData) -> list[dict]:
             {"item": t("report.x_made_on"), "value": fmt_day(data.today)}]
     if data.empty:
         rows.append({"item": t("report.x_note"), "value": t("report.no_data", period=period_text(data.period))})
-    for key in metrics.HEADLINE_KEYS + ("meetings", "missing_meetings", "weaknesses_noted"):
+    for key in metrics.HEADLINE_KEYS + ("meetings", "missing_meetings", "upcoming_meetings", "weaknesses_noted"):
         value = head.get(key)
         shown = fmt_pct(value) if key.endswith(("rate", "coverage", "compliance")) else fmt_num(value)
         rows.append({"item": t(f"metrics.{key}"), "value": shown})

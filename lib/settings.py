@@ -67,6 +67,7 @@ _WHOLE = {
     "threshold_trung_binh": (0, 100),
     "min_duration_minutes": (1, 1440),
     "report_days": (0, 365),
+    "grace_days": (0, 31),
     "refresh_seconds": (5, 3600),
 }
 

@@ -409,7 +409,10 @@ _DASH_SENT = "dash_url_sent"
 
 
 def _dash_defaults(today: date) -> dict[str, Any]:
-    return {"period": f"{today.year}-Q{(today.month - 1) // 3 + 1}", "units": [], "cell_types": [], "mtypes": [],
+    from lib import metrics
+
+    # the last complete quarter: a quarter in progress would read its months not yet due as weak figures
+    return {"period": metrics.last_complete("quarter", today).label, "units": [], "cell_types": [], "mtypes": [],
             "rollup": False}
 
 

@@ -105,6 +105,15 @@ def render() -> None:
     ui.table(missing, {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"),
                        "cell_name": t("field.cell_id"), "month": t("chart.month"), "status_label": t("field.status")},
              "buoi-chua-sinh-hoat", "att_missing", labels={"month": ui.fmt_month}, height=320)
+    if upcoming := figures["upcoming_meetings"]:
+        # apart from the missing ones: not yet due, so outside coverage
+        st.subheader(t("dash.upcoming"), divider="gray")
+        by_unit = ", ".join(f"{u['unit_name']} ({ui.fmt_num(u['upcoming'])})" for u in figures["upcoming_by_unit"])
+        st.caption(t("dash.upcoming_help", n=ui.fmt_num(len(upcoming)), grace=ui.read(settings.thresholds).grace_days)
+                   + " " + t("dash.upcoming_units", units=by_unit))
+        ui.table(upcoming, {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"),
+                            "cell_name": t("field.cell_id"), "month": t("chart.month"), "due_on": t("dash.due_on")},
+                 "buoi-sap-den-han", "att_upcoming", labels={"month": ui.fmt_month}, dates=("due_on",), height=320)
     st.subheader(t("dash.drill"), divider="gray")
     drill_down(units)
 

@@ -15,14 +15,21 @@ def render() -> None:
     figures = ui.figure("overview_page", period, filters)
     ov = figures["overview"]
     current = ov["current"]
-    st.caption(t("dash.period_line", period=ui.period_label(period),
-                 previous=ui.period_label(metrics.previous(period))))
+    before = metrics.previous(period)
+    # a period in progress is compared with the one before up to the same day (like for like)
+    cut = ov["previous_period"]["end"]
+    st.caption(t("dash.period_line", period=ui.period_label(period), previous=ui.period_label(before))
+               if cut == before.end.isoformat() else
+               t("dash.period_line_to", period=ui.period_label(period), previous=ui.period_label(before),
+                 day=ui.fmt_date(cut)))
     if not current["meetings"]:
         ui.no_data()
     if not (current["meetings"] or current["missing_meetings"] or current["weaknesses_open"]
             or current["leader_compliance"] is not None):
         return
     ui.headline_metrics(ov)
+    if current["upcoming_meetings"]:
+        st.caption(t("dash.upcoming_note", n=ui.fmt_num(current["upcoming_meetings"])))
 
     st.subheader(t("dash.attention"), divider="gray")
     missed = figures["cells_missing_last_month"]

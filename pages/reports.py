@@ -12,17 +12,21 @@ st.title(t("nav.reports"))
 st.caption(t("page.reports.intro"))
 
 today = date.today()
+# Opens on the last complete quarter (and month): a period in progress would report its months not yet due as gaps.
+opening, last_month = metrics.last_complete("quarter", today), metrics.last_complete("month", today)
+years = sorted({*ui.read(metrics.data_years), opening.start.year}, reverse=True)
 c1, c2, c3 = st.columns(3)
 kind = c1.radio(t("page.reports.kind"), ("quarter", "month", "year"), format_func=lambda k: t(f"page.reports.kind_{k}"),
                 horizontal=True, key="reports_kind")
-year = c2.selectbox(t("page.reports.year"), ui.read(metrics.data_years), key="reports_year")
+year = c2.selectbox(t("page.reports.year"), years, index=years.index(opening.start.year), key="reports_year")
 if kind == "quarter":
-    quarter = c3.selectbox(t("page.reports.quarter"), (1, 2, 3, 4), index=(today.month - 1) // 3,
+    quarter = c3.selectbox(t("page.reports.quarter"), (1, 2, 3, 4), index=(opening.start.month - 1) // 3,
                            format_func=lambda q: t("page.reports.quarter_label", roman=reports.ROMAN[q - 1]),
                            key="reports_quarter")
     label = f"{year}-Q{quarter}"
 elif kind == "month":
-    month = c3.selectbox(t("page.reports.month"), list(range(1, 13)), index=today.month - 1,
+    month = c3.selectbox(t("page.reports.month"), list(range(1, 13)),
+                         index=last_month.start.month - 1 if last_month.start.year == opening.start.year else 11,
                          format_func=lambda m: t("page.reports.month_label", month=m), key="reports_month")
     label = f"{year}-{month:02d}"
 else:

@@ -37,13 +37,14 @@ with st.form("settings_form"):
     trung_binh = _whole("threshold_trung_binh", 0, 100, c3)
 
     st.subheader(t("page.settings.warnings"))
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     attendance = c1.number_input(t("page.settings.attendance_percent"), min_value=1, max_value=100, step=1,
                                  value=round(float(current["attendance_threshold"]) * 100),
                                  key="settings_attendance", help=t("page.settings.attendance_threshold_help"))
     min_duration = _whole("min_duration_minutes", 1, 1440, c2)
     report_days = _whole("report_days", 0, 365, c3)
-    refresh = _whole("refresh_seconds", 5, 3600, c4)
+    grace_days = _whole("grace_days", 0, 31, c4)
+    refresh = _whole("refresh_seconds", 5, 3600, c5)
     save = st.form_submit_button(t("page.settings.save"), key="settings_submit", type="primary")
 
 if save:
@@ -58,6 +59,7 @@ if save:
         "attendance_threshold": round(attendance / 100, 4),
         "min_duration_minutes": min_duration,
         "report_days": report_days,
+        "grace_days": grace_days,
         "refresh_seconds": refresh,
     }
     if ui.write(settings.save_settings, values):

@@ -167,15 +167,17 @@ def test_attendance_by_unit_year(world):
     #   (a mean of the cells' rates would be (0.7917+0.75+0.8182)/3 = 0.7866)
     #   excused 3+2+8=13, unexcused 7+1+2=10
     #   cell-months Jan..May (June on is future): C1 5, C2 Mar-May 3 (formed 10/02), C3 Jan-Apr 4
-    #   (dissolved 20/04) -> 12; held C1 Jan-Apr 4, C2 Mar+May 2 (its 20/02 meeting is before its
-    #   first cell-month), C3 Jan,Mar,Apr 3 -> 9; coverage 0.75
+    #   (dissolved 20/04) -> 12, of which C1's May is not due yet (its day, the 31st, is to come): 11 due;
+    #   held C1 Jan-Apr 4, C2 Mar+May 2 (its 20/02 meeting is before its first cell-month),
+    #   C3 Jan,Mar,Apr 3 -> 9; coverage 9/11 = 0.8182
     #   on schedule: C1 31/01, 28/02 (Feb is short), 30/04 (April is short) yes, 30/03 no -> 3/4;
     #   C2 20/02 no, 05/03 and 05/05 yes -> 2/3; C3 all 3 -> 8/10
-    # U2: one meeting 8/8; cell-months C4 Jan-May 5, held 1; on schedule 1/1
+    # U2: one meeting 8/8; cell-months C4 Jan-May 5, May not due (its day is today, the 15th) -> 4, held 1;
+    #     on schedule 1/1
     # U3: 7/10 and 10/10; cell-months C5 Jan-Mar 3, held 2; on schedule 2/2
     assert rows == [
-        dict(zip(UNIT_KEYS, ["U1", "An Phú", 11, 115, 92, 13, 10, 0.8, 12, 9, 0.75, 0.8], strict=True)),
-        dict(zip(UNIT_KEYS, ["U2", "Bình Hòa", 1, 8, 8, 0, 0, 1.0, 5, 1, 0.2, 1.0], strict=True)),
+        dict(zip(UNIT_KEYS, ["U1", "An Phú", 11, 115, 92, 13, 10, 0.8, 11, 9, 0.8182, 0.8], strict=True)),
+        dict(zip(UNIT_KEYS, ["U2", "Bình Hòa", 1, 8, 8, 0, 0, 1.0, 4, 1, 0.25, 1.0], strict=True)),
         dict(zip(UNIT_KEYS, ["U3", "Cầu Đôi", 2, 20, 17, 3, 0, 0.85, 3, 2, 0.6667, 1.0], strict=True)),
     ]
 
@@ -196,24 +198,28 @@ def test_future_period_has_no_cell_months(world):
     assert metrics.attendance_by_unit(world, "2025-Q3", today=TODAY) == []
 
 
-def test_current_month_counts_as_not_yet_held(world):
-    # 2025: missing C2 Apr, C3 Feb (its meeting was deleted), C4 Feb-Apr, C5 Feb; in May (the current
-    # month) C1 and C4 have not met yet. C3 in May and C2 in Feb are not cell-months.
+def test_current_month_before_its_day_is_upcoming(world):
+    # 2025: missing C2 Apr, C3 Feb (its meeting was deleted), C4 Feb-Apr, C5 Feb. In May (the current
+    # month) C1 (day 31) and C4 (day 15, today) have not met and their day has not passed: upcoming, listed
+    # apart. C3 in May and C2 in Feb are not cell-months.
     rows = metrics.missing_meetings(world, "2025", today=TODAY)
     assert _pick(rows, "unit_code", "cell_code", "month", "status") == [
-        ("U1", "C1", "2025-05", "not_yet_held"),
         ("U1", "C2", "2025-04", "missing"),
         ("U1", "C3", "2025-02", "missing"),
         ("U2", "C4", "2025-02", "missing"),
         ("U2", "C4", "2025-03", "missing"),
         ("U2", "C4", "2025-04", "missing"),
-        ("U2", "C4", "2025-05", "not_yet_held"),
         ("U3", "C5", "2025-02", "missing"),
     ]
-    assert rows[0]["status_label"] == "Chưa họp"
-    # A month later nothing is "not yet held" for May any more.
+    assert rows[0]["status_label"] == "Không họp"
+    upcoming = metrics.upcoming_meetings(world, "2025", today=TODAY)
+    assert _pick(upcoming, "unit_code", "cell_code", "month", "status", "due_on") == [
+        ("U1", "C1", "2025-05", "upcoming", "2025-05-31"), ("U2", "C4", "2025-05", "upcoming", "2025-05-15")]
+    assert upcoming[0]["status_label"] == "Sắp đến hạn"
+    # A month later both are missing.
     later = metrics.missing_meetings(world, "2025-05", today=date(2025, 6, 1))
     assert _pick(later, "cell_code", "status") == [("C1", "missing"), ("C4", "missing")]
+    assert metrics.upcoming_meetings(world, "2025-05", today=date(2025, 6, 1)) == []
 
 
 def test_cells_missing_last_month(world):
@@ -227,7 +233,7 @@ def test_attendance_by_cell(world):
     # Per cell as worked out for U1 above.
     assert _pick(rows, "cell_code", "cell_type", "meetings", "required", "present", "cell_months", "held",
                  "regular", "on_schedule", "rate") == [
-        ("C1", "ap_khom", 5, 48, 38, 5, 4, 4, 3, 0.7917),
+        ("C1", "ap_khom", 5, 48, 38, 4, 4, 4, 3, 0.7917),  # May not due yet: 4 cell-months
         ("C2", "truong_hoc", 3, 12, 9, 3, 2, 3, 2, 0.75),
         ("C3", "ap_khom", 3, 55, 45, 4, 3, 3, 3, 0.8182),
     ]
@@ -255,10 +261,11 @@ def test_attendance_by_unit_month(world):
 def test_attendance_by_month_stops_at_this_month(world):
     # Q2 on 15/05: June is future and has no row. April: U1 28/40 (3 meetings), U2 none;
     # cell-months C1, C2, C3, C4 = 4, held C1, C3. May: C2 05/05 3/4; cell-months C1, C2, C4
-    # (C3 dissolved in April), held C2 only.
+    # (C3 dissolved in April), of which only C2 is due (held); C1 and C4 are upcoming.
     rows = metrics.attendance_by_month(world, "2025-Q2", today=TODAY)
-    assert _pick(rows, "month", "meetings", "required", "present", "rate", "cell_months", "held", "coverage") == [
-        ("2025-04", 3, 40, 28, 0.7, 4, 2, 0.5), ("2025-05", 1, 4, 3, 0.75, 3, 1, 0.3333)]
+    assert _pick(rows, "month", "meetings", "required", "present", "rate", "cell_months", "held", "coverage",
+                 "upcoming") == [
+        ("2025-04", 3, 40, 28, 0.7, 4, 2, 0.5, 0), ("2025-05", 1, 4, 3, 0.75, 1, 1, 1.0, 2)]
 
 
 def test_data_years(world):
@@ -295,17 +302,19 @@ def test_on_schedule(db_path, meeting_day, held_on, on_schedule):
     # Only the school cell C2: 9/12, cell-months Mar-May 3, held 2, on schedule 2/3.
     (Filters(cell_types=("truong_hoc",)), [("U1", 3, 12, 9, 0.75, 3, 2, 0.6667, 0.6667)]),
     # Only the chuyên đề meeting counts for attendance; coverage and on-schedule stay about
-    # regular meetings; U2 and U3 keep their cell-months with no meeting counted.
-    (Filters(mtypes=("chuyen_de",)), [("U1", 1, 10, 5, 0.5, 12, 9, 0.75, 0.8),
-                                      ("U2", 0, 0, 0, None, 5, 1, 0.2, 1.0),
+    # regular meetings; U2 and U3 keep their cell-months with no meeting counted. (Due cell-months:
+    # C1's and C4's May are upcoming on 15/05, as in test_attendance_by_unit_year.)
+    (Filters(mtypes=("chuyen_de",)), [("U1", 1, 10, 5, 0.5, 11, 9, 0.8182, 0.8),
+                                      ("U2", 0, 0, 0, None, 4, 1, 0.25, 1.0),
                                       ("U3", 0, 0, 0, None, 3, 2, 0.6667, 1.0)]),
-    (Filters(unit_codes=("U2",)), [("U2", 1, 8, 8, 1.0, 5, 1, 0.2, 1.0)]),
-    # Rollup: U3 (merged into U2) counts under U2: 25/28 = 0.8929, cell-months 5+3, held 1+2.
-    (Filters(rollup=True), [("U1", 11, 115, 92, 0.8, 12, 9, 0.75, 0.8), ("U2", 3, 28, 25, 0.8929, 8, 3, 0.375, 1.0)]),
-    (Filters(unit_codes=("U2",), rollup=True), [("U2", 3, 28, 25, 0.8929, 8, 3, 0.375, 1.0)]),
+    (Filters(unit_codes=("U2",)), [("U2", 1, 8, 8, 1.0, 4, 1, 0.25, 1.0)]),
+    # Rollup: U3 (merged into U2) counts under U2: 25/28 = 0.8929, cell-months 4+3, held 1+2 -> 3/7.
+    (Filters(rollup=True), [("U1", 11, 115, 92, 0.8, 11, 9, 0.8182, 0.8),
+                            ("U2", 3, 28, 25, 0.8929, 7, 3, 0.4286, 1.0)]),
+    (Filters(unit_codes=("U2",), rollup=True), [("U2", 3, 28, 25, 0.8929, 7, 3, 0.4286, 1.0)]),
     # With rollup U3 reports under U2, so asking for U3 finds nothing.
     (Filters(unit_codes=("U3",), rollup=True), []),
-    (Filters(unit_codes=("U1", "U3")), [("U1", 11, 115, 92, 0.8, 12, 9, 0.75, 0.8),
+    (Filters(unit_codes=("U1", "U3")), [("U1", 11, 115, 92, 0.8, 11, 9, 0.8182, 0.8),
                                        ("U3", 2, 20, 17, 0.85, 3, 2, 0.6667, 1.0)]),
 ])
 def test_attendance_filters(world, filters, expected):
@@ -536,13 +545,13 @@ def test_overview(world):
     assert o["current"] == {
         "attendance_rate": 0.8687, "coverage": 0.6923, "on_schedule_rate": 0.8, "leader_compliance": 0.6667,
         "reports_late": 1, "reports_missing": 1, "weaknesses_open": 4, "weaknesses_overdue": 1,
-        "meetings": 10, "missing_meetings": 4, "weaknesses_noted": 4}
+        "meetings": 10, "missing_meetings": 4, "weaknesses_noted": 4, "upcoming_meetings": 0}
     # Q4 2024: one meeting (C1 31/12, 10/10, on its day); cell-months C1, C3, C4, C5 x 3 = 12, held 1;
     # leaders expected 1 + 2 + 1 with nothing attended; W4 open, not yet due.
     assert o["previous"] == {
         "attendance_rate": 1.0, "coverage": 0.0833, "on_schedule_rate": 1.0, "leader_compliance": 0.0,
         "reports_late": 0, "reports_missing": 0, "weaknesses_open": 1, "weaknesses_overdue": 0,
-        "meetings": 1, "missing_meetings": 11, "weaknesses_noted": 1}
+        "meetings": 1, "missing_meetings": 11, "weaknesses_noted": 1, "upcoming_meetings": 0}
     assert o["change"]["attendance_rate"] == -0.1313
     assert o["change"]["weaknesses_open"] == 3
 

@@ -107,9 +107,14 @@ def test_attendance_months_after_today_with_a_type_filter(world):  # noqa: F811
 
 def test_attendance_page_worked_out_on_the_hand_built_world(world):  # noqa: F811
     got = assert_bundle_equals_functions(world, "attendance_page", "2025-05", Filters(), WORLD_TODAY)
-    # May 2025 is the current month: every cell without its meeting yet is "not yet held".
-    assert got["missing_meetings"] and {r["status"] for r in got["missing_meetings"]} == {"not_yet_held"}
-    assert got["attendance_totals"]["cell_months"] - got["attendance_totals"]["held"] == len(got["missing_meetings"])
+    # May 2025 is the current month (today 15/05): C1 (day 31) and C4 (day 15) have not met and their day has
+    # not passed: upcoming, outside coverage; C2 met on 05/05: the one due cell-month, held.
+    assert got["missing_meetings"] == []
+    assert [(r["cell_code"], r["status"]) for r in got["upcoming_meetings"]] == [("C1", "upcoming"), ("C4", "upcoming")]
+    assert got["upcoming_by_unit"] == [{"unit_code": "U1", "unit_name": "An Phú", "upcoming": 1},
+                                       {"unit_code": "U2", "unit_name": "Bình Hòa", "upcoming": 1}]
+    totals = got["attendance_totals"]
+    assert (totals["cell_months"], totals["held"], totals["coverage"], totals["upcoming"]) == (1, 1, 1.0, 2)
 
 
 def test_bundles_on_an_empty_database(db_path):

@@ -102,7 +102,10 @@ def test_clerk_records_meeting_and_open_viewer_dashboard_refreshes(flow_app, new
 
     # The viewer's page was not reloaded: its live fragment redraws with the new figures (refresh 5 s).
     expect(b.metric(viewer, "dash.h_attendance_rate")).to_have_text("80,0%", timeout=30_000)
-    expect(b.metric(viewer, "dash.h_coverage")).to_have_text("50,0%")
+    # Both cells' fixed day is today: the one that met is due and held; the other's day has not passed, so
+    # it is coming up, outside coverage (1 of 1), and said apart.
+    expect(b.metric(viewer, "dash.h_coverage")).to_have_text("100,0%")
+    expect(viewer.get_by_text(t("dash.upcoming_note", n="1"))).to_be_visible()
     assert viewer.evaluate("() => window.__e2eSamePage === true")
 
 
@@ -204,7 +207,7 @@ def test_report_downloads_as_docx(flow_app, new_context, tmp_path):
         assert "word/document.xml" in docx.namelist()
     text = _docx_text(target)
     assert ORG.upper() in text  # the organisation named at setup heads the report
-    assert "Xã Nhị Long" in text  # the commune with this quarter's meeting
+    assert "Xã Nhị Long" in text  # its cell was due to meet in the last complete quarter, the page's default
 
 
 def _docx_text(path) -> str:
