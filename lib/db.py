@@ -47,18 +47,30 @@ def write(path: str | Path | Database | None = None) -> Iterator[Database]:
         return
     db = connect(path)
     try:
-        # IMMEDIATE takes the write lock up front, so concurrent writers queue on
-        # the busy timeout instead of failing with "database is locked" mid-way.
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(db):
             yield db
-        except BaseException:
-            if db.conn.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
     finally:
         db.close()
+
+
+@contextmanager
+def immediate(db: Database) -> Iterator[Database]:
+    """A write transaction on an open connection: a savepoint inside one already open, else BEGIN IMMEDIATE."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    # IMMEDIATE takes the write lock before the first read, so concurrent writers queue on the busy
+    # timeout instead of failing with "database is locked" mid-way, and no other writer can change a
+    # row between a check and the write that depends on it.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
 from lib import audit
+from lib import db as dbm
 from lib.domain import SYSTEM, Actor, FieldError, PermissionDenied, Role, ValidationError
 from lib.users import actor_for
 
@@ -63,20 +64,8 @@ def get(db: Database, table: str, row_id: Any) -> dict:
 @contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """Check-and-write as one transaction: a savepoint inside the caller's, else BEGIN IMMEDIATE."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    # IMMEDIATE takes the write lock before the first read, so no other writer can change
-    # the row between the version check and the write.
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with dbm.immediate(db):
         yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 @contextmanager
