@@ -282,7 +282,7 @@ def test_read_only_database_gives_a_clear_page(tmp_path):
     # systemd's ReadOnlyPaths=): the app runs in a private mount namespace (unshare -m) where the folder holding
     # the database is bind-mounted read-only; nothing outside that namespace sees the mount.
     if shutil.which("unshare") is None or shutil.which("mount") is None:
-        pytest.skip("needs unshare and mount (util-linux)")
+        pytest.fail("needs unshare and mount (Debian's util-linux and mount; .ci/run installs them)")
     folder = tmp_path / "ro"
     folder.mkdir()
     path = folder / "app.db"
@@ -296,7 +296,7 @@ def test_read_only_database_gives_a_clear_page(tmp_path):
                             f'mount -o remount,bind,ro "{folder}" && touch "{folder}/probe"'],
                            capture_output=True, text=True)
     if "Read-only file system" not in probe.stderr:
-        pytest.skip(f"cannot make a read-only mount here: {probe.stderr.strip()}")
+        pytest.fail(f"cannot make a read-only mount here (needs root): {probe.stderr.strip()}")
     run = subprocess.run(["unshare", "-m", "sh", "-c", f'mount --bind "{folder}" "{folder}" && '
                           f'mount -o remount,bind,ro "{folder}" && exec "$0" -c "$1"', sys.executable, script],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -365,7 +365,7 @@ def test_encrypted_backup_holds_no_secret_in_clear_and_restores_with_the_private
     from lib import settings
 
     if shutil.which("age") is None or shutil.which("age-keygen") is None:
-        pytest.skip("needs Debian's age package (apt-get install age)")
+        pytest.fail("needs Debian's age package (apt-get install age; .ci/run installs it)")
     key = tmp_path / "key.txt"  # on the administrator's own machine, never on the server
     subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
     recipients = tmp_path / "backup-recipients.txt"  # only the public key is on the server
