@@ -452,6 +452,16 @@ def _required(rec: Mapping, names: Iterable[str]) -> list[FieldError]:
     return [FieldError(n, "required") for n in names if rec.get(n) is None]
 
 
+def with_rules(errors: list[FieldError], rule_errors: Iterable[FieldError]) -> list[FieldError]:
+    """The parse errors plus the rule errors of the fields that parsed, so a row lists every problem at once.
+
+    A field that failed to parse reads as blank to the rules; its "required" (or any other rule error)
+    would only repeat the parse error, so the parse error alone is kept for it.
+    """
+    bad = {e.field for e in errors}
+    return errors + [e for e in rule_errors if e.field not in bad]
+
+
 def validate_meeting(
     m: Mapping[str, Any],
     *,
@@ -475,7 +485,7 @@ def validate_meeting(
     if total is not None and exempt > total:
         errors.append(FieldError("members_exempt", "exempt_over_total", total=total))
     parts = [m.get("present"), m.get("absent_excused"), m.get("absent_unexcused")]
-    if total is not None and None not in parts and not errors:
+    if total is not None and None not in parts and not errors:  # a sum of wrong counts says nothing more
         required = total - exempt
         if sum(parts) != required:
             errors.append(FieldError("present", "counts_mismatch", required=required, given=sum(parts)))

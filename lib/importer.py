@@ -609,8 +609,11 @@ class _Checker:
         if unit_id is not None:
             require_unit(self.db, self.actor, unit_id)
         clean, clean_leaders, problems = meetings.check(self.db, raw, leaders, today=self.today)
+        # As the store: the file's duplicate is looked up whenever the cell, day and type are known.
         main = [e for e in problems if e.field not in ("leaders_present", "report_submitted_on")]
-        if not main and clean["mtype"] == MeetingType.THUONG_KY:
+        settled = not {"cell_id", "held_on", "mtype"} & {e.field for e in problems}
+        if settled and clean.get("cell_id") is not None and clean.get("held_on") is not None \
+                and clean.get("mtype") == MeetingType.THUONG_KY:
             month = clean["held_on"].strftime("%Y-%m")
             index = self.regular_index.get((clean["cell_id"], month))
             if index is not None:
@@ -914,6 +917,13 @@ def _example(kind: str) -> dict[str, Any]:
     }[kind]
 
 
+# The ranges the store's rules enforce (lib.domain.validate_*), stated in the template's column sheet.
+INT_RANGES: dict[str, tuple[int, int | None]] = {
+    "meeting_day": (1, 31), "required_per_quarter": (1, None), "members_total": (1, None),
+    "duration_minutes": (0, 24 * 60), "score": (0, 100),
+}
+
+
 def _allowed(column: str) -> str:
     if column in ENUMS:
         return "; ".join(t(f"enum.{ENUMS[column].__name__}.{m.value}", "vi") for m in ENUMS[column])
@@ -922,7 +932,10 @@ def _allowed(column: str) -> str:
     if column in BOOL_COLUMNS:
         return t("import.hint.bool", "vi")
     if column in INT_COLUMNS:
-        return t("import.hint.int", "vi")
+        low, high = INT_RANGES.get(column, (0, None))
+        if high is None:
+            return t("import.hint.int_min", "vi", low=low)
+        return t("import.hint.int_range", "vi", low=low, high=high)
     if column in ("leaders_present", "reports_submitted_on", "unit_code", "cell_code", "leader_code",
                   "successor_code", "noted_by"):
         return t(f"import.hint.{column}", "vi")
