@@ -40,14 +40,21 @@ def cells_for_entry(db: Database, unit_id: int | None, today: date | None = None
 
 
 def leaders_for_unit(db: Database, unit_id: int | None, keep: Iterable[int] = (),
-                     today: date | None = None) -> list[dict]:
-    """Active leaders, those assigned to the unit today first (flag 'assigned'); ids in keep always included."""
+                     today: date | None = None, cell_id: int | None = None) -> list[dict]:
+    """Active leaders, those assigned on the day to the cell, then to the whole unit, first (flag 'assigned').
+
+    Without a cell, an assignment to any cell of the unit counts; ids in keep are always included.
+    """
     keep = set(keep)
     on = (today or date.today()).isoformat()
-    assigned = {a["leader_id"] for a in assignments.list_assignments(db, unit_id=unit_id, on=on)} if unit_id else set()
-    rows = [dict(r, assigned=r["id"] in assigned) for r in directory.list_leaders(db)
+    rank: dict[int, int] = {}  # leader → 0 assigned to this cell, 1 to the whole unit
+    for a in assignments.list_assignments(db, unit_id=unit_id, on=on) if unit_id else ():
+        if cell_id is None or a["cell_id"] in (None, cell_id):
+            here = 0 if cell_id is not None and a["cell_id"] == cell_id else 1
+            rank[a["leader_id"]] = min(here, rank.get(a["leader_id"], here))
+    rows = [dict(r, assigned=r["id"] in rank) for r in directory.list_leaders(db)
             if r["active"] or r["id"] in keep]
-    return sorted(rows, key=lambda r: (not r["assigned"], r["full_name"]))
+    return sorted(rows, key=lambda r: (rank.get(r["id"], 2), r["full_name"]))
 
 
 def existing_regular(db: Database, cell_id: int | None, held_on: date | None, own_id: int | None = None) -> int | None:
@@ -135,12 +142,13 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def live_warnings(db: Database, raw: Mapping[str, Any], meeting_day: int | None) -> list[FieldError]:
-    """The non-blocking warnings (off day, short, low attendance) for what the form holds now."""
+def live_warnings(db: Database, raw: Mapping[str, Any], meeting_day: int | None,
+                  leaders: Iterable[Any] = ()) -> list[FieldError]:
+    """The non-blocking warnings (off day, short, low attendance, many leaders) for what the form holds now."""
     clean, errors = coerce(raw, MEETING_FIELDS)
-    if errors:
-        return []
-    return meeting_warnings(clean, meeting_day=meeting_day, thresholds=thresholds(db))
+    # The leaders' count is worth a warning even while another field is still being typed.
+    return meeting_warnings({} if errors else clean, meeting_day=meeting_day, thresholds=thresholds(db),
+                            leaders=len(list(leaders)))
 
 
 def expected_rating(db: Database, score: Any) -> str | None:

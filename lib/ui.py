@@ -339,13 +339,15 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
     st.subheader(t("page.record.leaders"), divider="gray")
     chosen_before = st.session_state.get(prefix + "leaders") or []
-    leaders = read(forms.leaders_for_unit, unit_id, chosen_before, today)
+    # Those assigned to the cell or the commune on the meeting's day first; no "select all" (one click once
+    # added 29 leaders to a hamlet meeting), and a warning above a plausible number (live_warnings).
+    leaders = read(forms.leaders_for_unit, unit_id, chosen_before, held_on or today, cell_id)
     labels = {r["id"]: r["full_name"] + (f" — {r['position']}" if r["position"] else "")
               + (t("page.record.assigned_mark") if r["assigned"] else "") for r in leaders}
     st.session_state[prefix + "leaders"] = [i for i in chosen_before if i in labels]
     chosen = st.multiselect(t("field.leaders_present"), list(labels), format_func=labels.get,
                             key=prefix + "leaders", help=t("page.record.leaders_help"),
-                            placeholder=t("page.record.leaders_placeholder"))
+                            placeholder=t("page.record.leaders_placeholder"), select_all=False)
     reports = {}
     for lid in chosen:
         left, right = st.columns([2, 1], vertical_alignment="bottom")
@@ -355,7 +357,7 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
     raw = {"cell_id": cell_id, "held_on": held_on, "mtype": mtype, **counts, "duration_minutes": duration,
            "score": score, "rating": rating, **flags, "topics": topics, "notes": notes}
-    for warning in read(forms.live_warnings, raw, cell["meeting_day"]):
+    for warning in read(forms.live_warnings, raw, cell["meeting_day"], chosen):
         st.warning(str(warning), icon=":material/info:")
     if mtype == MeetingType.THUONG_KY:
         dup = read(forms.existing_regular, cell_id, held_on, own_id)

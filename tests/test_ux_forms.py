@@ -6,12 +6,12 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from lib import auth, importer, meetings, users
+from lib import assignments, auth, directory, forms, importer, meetings, settings, users
 from lib import db as dbm
-from lib.domain import SYSTEM, ValidationError
+from lib.domain import SYSTEM, ValidationError, meeting_warnings
 from lib.i18n import t
 from tests.factories import meeting, small_directory
-from tests.helpers import app_test
+from tests.helpers import app_test, login, make_user
 
 TODAY = date(2025, 12, 31)
 M_HEAD = ",".join(importer.COLUMNS["meetings"])
@@ -94,3 +94,96 @@ def test_setup_page_shows_every_error_at_once(db_path):
     shown = [e.value for e in at.error]
     assert len(shown) == 2
     assert shown[0].endswith(t("err.bad_username")) and shown[1].endswith(t("auth.err.password_mismatch"))
+
+
+# ---- item 2: the leaders at a meeting ----------------------------------------------------------
+
+def more_leaders(db_path, ids: dict) -> dict:
+    """Four more leaders around cell c1 of u1 (whose l1 'Nguyễn Văn An' is assigned to the whole commune):
+    'Bùi Văn Cường' to c1, 'Lê Văn Dũng' to another cell of u1, 'Đỗ Thị Em' and 'Phạm Văn Giàu' to nothing."""
+    with dbm.write(db_path) as db:
+        c3 = directory.create_cell(db, SYSTEM, {"code": "NL-B", "unit_id": ids["u1"], "name": "Chi bộ ấp B",
+                                                "cell_type": "ap_khom", "meeting_day": 5,
+                                                "valid_from": "2020-01-01"})
+        new = {}
+        for key, code, name in [("cuong", "L3", "Bùi Văn Cường"), ("dung", "L4", "Lê Văn Dũng"),
+                                ("em", "L5", "Đỗ Thị Em"), ("giau", "L6", "Phạm Văn Giàu")]:
+            new[key] = directory.create_leader(db, SYSTEM, {"code": code, "full_name": name, "grp": "uv_bch"})
+        for leader, cell in ((new["cuong"], ids["c1"]), (new["dung"], c3)):
+            assignments.create(db, SYSTEM, {"leader_id": leader, "unit_id": ids["u1"], "cell_id": cell,
+                                            "decision_no": "12-QĐ/HU", "decision_date": "2023-01-02",
+                                            "valid_from": "2023-01-02"})
+    return new
+
+
+def test_leaders_assigned_to_the_cell_then_the_commune_come_first(db_path, ids):
+    new = more_leaders(db_path, ids)
+    with dbm.read(db_path) as db:
+        listed = forms.leaders_for_unit(db, ids["u1"], today=TODAY, cell_id=ids["c1"])
+    # Cường (this cell), An (the whole commune), then the others by name — Dũng's cell is another one.
+    assert [r["id"] for r in listed] == [new["cuong"], ids["l1"], new["dung"], new["giau"], ids["l2"], new["em"]]
+    assert [r["assigned"] for r in listed] == [True, True, False, False, False, False]
+
+
+def test_leaders_assigned_on_the_meeting_day(db_path, ids):
+    new = more_leaders(db_path, ids)
+    with dbm.read(db_path) as db:
+        # Before Cường's decision (2023-01-02) only the commune's leader An is assigned.
+        listed = forms.leaders_for_unit(db, ids["u1"], today=date(2022, 6, 1), cell_id=ids["c1"])
+    assert [r["id"] for r in listed if r["assigned"]] == [ids["l1"]]
+    assert new["cuong"] not in [r["id"] for r in listed[:1]]
+
+
+@pytest.mark.parametrize(("count", "warned"), [(2, False), (5, False), (6, True), (29, True)])
+def test_many_leaders_warn_above_five(count, warned):
+    found = meeting_warnings({}, meeting_day=None, leaders=count)
+    assert [(w.field, w.key) for w in found] == ([("leaders_present", "many_leaders")] if warned else [])
+    if warned:
+        assert str(found[0]).startswith(t("field.leaders_present")) and str(count) in str(found[0])
+
+
+def test_live_warnings_count_the_leaders_chosen(db, ids):
+    raw = meeting(ids["c1"], "2025-03-31")
+    assert forms.live_warnings(db, raw, 31, leaders=[1, 2]) == []
+    assert [w.key for w in forms.live_warnings(db, raw, 31, leaders=range(6))] == ["many_leaders"]
+    # Also while another field cannot be read yet.
+    assert [w.key for w in forms.live_warnings(db, {**raw, "present": "?"}, 31, leaders=range(6))] == [
+        "many_leaders"]
+
+
+def test_many_leaders_limit_is_a_setting(db, ids):
+    settings.save_settings(db, SYSTEM, {"max_leaders": "8"})
+    assert forms.live_warnings(db, meeting(ids["c1"], "2025-03-31"), 31, leaders=range(8)) == []
+
+
+def record_page(db_path, username: str = "clerk1"):
+    at = app_test(db_path)
+    login(at, username, "Matkhau123")
+    at.switch_page("pages/record_meeting.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_record_form_lists_assigned_leaders_first_without_select_all(db_path, ids):
+    more_leaders(db_path, ids)
+    make_user(db_path, "clerk1", "clerk", [ids["u1"]])
+    at = record_page(db_path)
+    at.selectbox(key="rec_cell").set_value(ids["c1"]).run()
+    box = at.multiselect(key="rec_leaders")
+    assert box.proto.select_all == 0  # the "Select all" entry is hidden
+    assert box.options[:2] == [f"Bùi Văn Cường{t('page.record.assigned_mark')}",
+                               f"Nguyễn Văn An — Phó Bí thư{t('page.record.assigned_mark')}"]
+    assert not any(t("page.record.assigned_mark") in o for o in box.options[2:])
+
+
+def test_record_form_warns_at_six_leaders_not_at_two(db_path, ids):
+    new = more_leaders(db_path, ids)
+    make_user(db_path, "clerk1", "clerk", [ids["u1"]])
+    at = record_page(db_path)
+    at.selectbox(key="rec_cell").set_value(ids["c1"]).run()
+    warning = t("field.leaders_present")
+    at.multiselect(key="rec_leaders").set_value([ids["l1"], new["cuong"]]).run()
+    assert not any(w.value.startswith(warning) for w in at.warning)
+    at.multiselect(key="rec_leaders").set_value([ids["l1"], ids["l2"], *new.values()]).run()
+    shown = [w.value for w in at.warning if w.value.startswith(warning)]
+    assert len(shown) == 1 and "6" in shown[0]
