@@ -327,6 +327,18 @@ def import_file(path: Any, actor: Actor, kind: str, data: bytes, filename: str, 
     return importer.run(path, kind, data, filename, actor, progress=progress)
 
 
+def import_template(path: Any, actor: Actor, kind: str) -> bytes:
+    """The XLSX template of a kind with the user's own units, cells and leaders in its lookup sheet.
+
+    Given a path, as it is built when the button is clicked, on a thread of its own with its own connection.
+    """
+    from lib import db as dbm
+    from lib import importer
+
+    with dbm.read(path) as db:
+        return importer.template_xlsx(kind, db, actor)
+
+
 def import_kinds(actor: Actor) -> tuple[str, ...]:
     """The kinds a user may import: everything for an admin, meetings and weaknesses for a clerk."""
     from lib import importer

@@ -15,7 +15,9 @@ if flash:
 kinds = {k: t(f"import.kind.{k}") for k in forms.import_kinds(who)}
 c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
 kind = ui.field_input("imp_", "kind", kinds, label=t("page.import.kind"), where=c1)
-c2.download_button(t("page.import.template"), importer.template_xlsx(kind), f"mau_{kind}.xlsx",
+# Built when clicked: the template lists the user's own cells and leaders (a lookup sheet) from the database.
+path = config.db_path()
+c2.download_button(t("page.import.template"), lambda: forms.import_template(path, who, kind), f"mau_{kind}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="imp_template",
                    icon=":material/download:")
 st.caption(t("page.import.columns", columns=", ".join(importer.COLUMNS[kind])))

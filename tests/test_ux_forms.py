@@ -187,3 +187,63 @@ def test_record_form_warns_at_six_leaders_not_at_two(db_path, ids):
     at.multiselect(key="rec_leaders").set_value([ids["l1"], ids["l2"], *new.values()]).run()
     shown = [w.value for w in at.warning if w.value.startswith(warning)]
     assert len(shown) == 1 and "6" in shown[0]
+
+
+# ---- item 13: templates with the user's own codes ----------------------------------------------
+
+def sheet_rows(data: bytes, name: str) -> list[tuple]:
+    return list(load_workbook(io.BytesIO(data))[name].iter_rows(values_only=True))
+
+
+def lookup_blocks(data: bytes) -> dict[str, list[tuple]]:
+    """The lookup sheet's three tables, by the first header of each, without blank cells."""
+    rows = sheet_rows(data, "Tra cứu mã")
+    blocks, start = {}, 0
+    for width in (3, 5, 3):
+        head = rows[0][start:start + width]
+        blocks[head[0]] = [r[start:start + width] for r in rows[1:] if r[start] is not None]
+        start += width + 1
+    return blocks
+
+
+def test_clerk_template_lists_only_their_cells(db_path, ids):
+    more_leaders(db_path, ids)
+    make_user(db_path, "clerk1", "clerk", [ids["u1"]])
+    with dbm.read(db_path) as db:
+        clerk = users.actor_for(db, "clerk1")
+    data = forms.import_template(db_path, clerk, "meetings")
+    assert load_workbook(io.BytesIO(data)).sheetnames == ["Mẫu", "Cột", "Tra cứu mã"]
+    blocks = lookup_blocks(data)
+    # Nhị Long only: its two cells (Đại Phước's Long Hòa is not theirs), every active leader.
+    assert blocks["Mã đảng bộ"] == [("NL", "Xã Nhị Long", None)]
+    assert blocks["Mã chi bộ"] == [("NL-B", "Chi bộ ấp B", "NL", "Xã Nhị Long", None),
+                                   ("NL-CD", "Chi bộ ấp Cầu Đúc", "NL", "Xã Nhị Long", None)]
+    assert [r[0] for r in blocks["Mã cán bộ"]] == ["L3", "L4", "L1", "L6", "L2", "L5"]
+    assert ("L1", "Nguyễn Văn An", "Phó Bí thư") in blocks["Mã cán bộ"]
+
+
+def test_admin_template_lists_every_cell(db_path, ids):
+    data = forms.import_template(db_path, SYSTEM, "weaknesses")
+    assert [r[0] for r in lookup_blocks(data)["Mã chi bộ"]] == ["NL-CD", "DP-LH"]
+
+
+def test_template_example_uses_real_codes(db_path, ids):
+    new = more_leaders(db_path, ids)
+    make_user(db_path, "clerk1", "clerk", [ids["u1"]])
+    with dbm.read(db_path) as db:
+        clerk = users.actor_for(db, "clerk1")
+    rows = sheet_rows(forms.import_template(db_path, clerk, "meetings"), "Mẫu")
+    example = dict(zip(importer.COLUMNS["meetings"], rows[1], strict=True))
+    # The clerk's first cell (Chi bộ ấp B) and the leader assigned to it (Dũng, L4) — no made-up CB01/LD01.
+    assert (example["cell_code"], example["leaders_present"]) == ("NL-B", "L4")
+    assert new["dung"]
+    rows = sheet_rows(forms.import_template(db_path, SYSTEM, "weaknesses"), "Mẫu")
+    example = dict(zip(importer.COLUMNS["weaknesses"], rows[1], strict=True))
+    assert (example["unit_code"], example["cell_code"], example["noted_by"]) == ("NL", "NL-B", "L4")
+
+
+def test_template_of_an_empty_install_keeps_made_up_codes(db_path):
+    data = forms.import_template(db_path, SYSTEM, "meetings")
+    example = dict(zip(importer.COLUMNS["meetings"], sheet_rows(data, "Mẫu")[1], strict=True))
+    assert (example["cell_code"], example["leaders_present"]) == ("CB01", "LD01")
+    assert lookup_blocks(data)["Mã chi bộ"] == [("(chưa có)", None, None, None, None)]
