@@ -79,6 +79,38 @@ def next_cell_to_record(db: Database, unit_id: int, saved_cell_id: int, held_on:
     return None
 
 
+# ---- first steps on an empty install --------------------------------------------------
+
+FIRST_STEPS_SQL = """
+select (select count(*) from units) as units, (select count(*) from cells) as cells,
+       (select count(*) from leaders) as leaders, (select count(*) from assignments) as assignments,
+       (select count(*) from users) as users
+"""
+
+
+@dataclass(frozen=True)
+class FirstStep:
+    """One step of setting up the directory: its locale key, the page that does it, and whether it is done."""
+
+    key: str
+    page: str
+    done: bool
+
+
+def first_steps(db: Database) -> list[FirstStep]:
+    """The administrator's steps before the first meeting can be recorded, each with its page and state."""
+    n = dict(zip(("units", "cells", "leaders", "assignments", "users"),
+                 db.execute(FIRST_STEPS_SQL).fetchone(), strict=True))
+    return [
+        FirstStep("units", "pages/directory.py", n["units"] > 0),
+        FirstStep("cells", "pages/directory.py", n["cells"] > 0),
+        FirstStep("leaders", "pages/directory.py", n["leaders"] > 0),
+        FirstStep("assignments", "pages/assignments.py", n["assignments"] > 0),
+        FirstStep("users", "pages/users.py", n["users"] > 1),  # beyond the administrator made at setup
+        FirstStep("import", "pages/import_data.py", n["units"] > 0 and n["cells"] > 0),
+    ]
+
+
 # ---- meeting form ----------------------------------------------------------------------
 
 def default_held_on(meeting_day: int | None, today: date, previous_recorded: bool = False) -> date:

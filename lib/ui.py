@@ -280,7 +280,8 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
         units += [u for u in read(directory.list_units) if u["id"] == keep_unit]
     if not units:
-        st.info(t("page.record.no_units"))
+        # The administrator is the Organisation Board: tell them what to set up, not whom to contact.
+        first_steps() if who.is_admin else st.info(t("page.record.no_units"))
         return None
     iso = today.isoformat()
     unit_names = {u["id"]: u["name"] + (t("page.record.ended", day=fmt_date(u["valid_to"]))
@@ -290,6 +291,8 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
     cells = read(forms.cells_for_entry, unit_id, today)
     if not cells:
         c2.warning(t("page.record.no_cells"))
+        if who.is_admin:
+            first_steps()
         return None
     cell_names = {c["id"]: c["name"] + (t("page.record.ended", day=fmt_date(c["valid_to"]))
                                         if c["valid_to"] and c["valid_to"] < iso else "") for c in cells}
@@ -367,6 +370,18 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
             st.page_link("pages/records.py", label=t("page.record.open_existing", id=dup),
                          icon=":material/open_in_new:", query_params={"id": str(dup)})
     return raw, forms.leaders_payload(chosen, reports)
+
+
+def first_steps() -> None:
+    """The setup checklist of an install without units or cells: each step, done or not, with its page."""
+    from lib import forms
+
+    with st.container(border=True, key="first_steps"):
+        st.markdown(f"**{t('page.first_steps.title')}**")
+        st.caption(t("page.first_steps.intro"))
+        for step in read(forms.first_steps):
+            icon = ":material/check_circle:" if step.done else ":material/radio_button_unchecked:"
+            st.page_link(step.page, label=t(f"page.first_steps.{step.key}"), icon=icon)
 
 
 def linked_record(state_key: str, name: str = "id") -> None:

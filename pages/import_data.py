@@ -47,7 +47,9 @@ if result.rows:
 
 if result.errors:
     st.error(result.summary(), icon=":material/error:")
-    st.dataframe(pd.DataFrame([{t("field.row"): e.row, t("page.import.column"): e.label,
+    # A whole-file error (a missing column, an unreadable file) has no row: "cả tệp", never "None".
+    st.dataframe(pd.DataFrame([{t("field.row"): t("page.import.whole_file") if e.row is None else str(e.row),
+                                t("page.import.column"): e.label,
                                 t("page.import.code"): e.field or "", t("page.import.problem"): e.message}
                                for e in result.errors]), hide_index=True, key="imp_errors")
     st.stop()

@@ -247,3 +247,58 @@ def test_template_of_an_empty_install_keeps_made_up_codes(db_path):
     example = dict(zip(importer.COLUMNS["meetings"], sheet_rows(data, "Mẫu")[1], strict=True))
     assert (example["cell_code"], example["leaders_present"]) == ("CB01", "LD01")
     assert lookup_blocks(data)["Mã chi bộ"] == [("(chưa có)", None, None, None, None)]
+
+
+# ---- item 7 (part): first steps on an empty install, no "None" in the import errors -------------
+
+def test_first_steps_track_what_exists(db_path):
+    with dbm.read(db_path) as db:
+        assert [(s.key, s.done) for s in forms.first_steps(db)] == [
+            ("units", False), ("cells", False), ("leaders", False), ("assignments", False), ("users", False),
+            ("import", False)]
+    small_directory(db_path)
+    make_user(db_path, "admin1", "admin")
+    with dbm.read(db_path) as db:
+        assert [s.done for s in forms.first_steps(db)] == [True, True, True, True, False, True]
+    make_user(db_path, "clerk1", "clerk")
+    with dbm.read(db_path) as db:
+        assert forms.first_steps(db)[4].done
+
+
+def page_links(at) -> list[tuple[str, str]]:
+    return [(e.proto.label, e.proto.page) for e in at.get("page_link")]
+
+
+def test_admin_of_an_empty_install_gets_first_steps_not_contact_the_board(db_path):
+    make_user(db_path, "admin1", "admin")
+    at = record_page(db_path, "admin1")
+    assert t("page.record.no_units") not in [i.value for i in at.info]
+    links = page_links(at)
+    assert [label for label, _ in links] == [t(f"page.first_steps.{k}") for k in
+                                             ("units", "cells", "leaders", "assignments", "users", "import")]
+    # Each step opens its page (addresses of lib.nav: directory, assignments, users, import).
+    assert [page.rsplit("/", 1)[-1] for _, page in links] == [
+        "danh-muc", "danh-muc", "danh-muc", "phan-cong", "nguoi-dung", "nhap-tep"]
+
+
+def test_clerk_without_a_commune_still_told_whom_to_ask(db_path):
+    small_directory(db_path)
+    make_user(db_path, "clerk1", "clerk", [])
+    at = record_page(db_path, "clerk1")
+    assert [i.value for i in at.info] == [t("page.record.no_units")]
+    assert page_links(at) == []
+
+
+def test_import_error_table_has_no_none_for_a_whole_file_error(db_path, ids):
+    make_user(db_path, "clerk1", "clerk", [ids["u1"]])
+    at = app_test(db_path)
+    login(at, "clerk1", "Matkhau123")
+    at.switch_page("pages/import_data.py").run()
+    at.selectbox(key="imp_kind").set_value("meetings").run()
+    # No "present" column: an error of the whole file, with no row.
+    at.file_uploader[0].set_value(("m.csv", b"cell_code,held_on,mtype,members_total\nNL-CD,05/03/2025,thuong_ky,30\n",
+                                   "text/csv"))
+    at.run()
+    table = at.dataframe[-1].value
+    rows = list(table[t("field.row")])
+    assert "cả tệp" in rows and "None" not in [str(r) for r in rows] and None not in rows
