@@ -7,7 +7,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib import store
-from lib.domain import Actor, ValidationError, coerce, validate_assignment
+from lib.domain import Actor, ValidationError, coerce, validate_assignment, with_rules
 from lib.users import require_admin
 
 FIELDS = {"leader_id": "int", "unit_id": "int", "cell_id": "int", "decision_no": "str",
@@ -19,8 +19,7 @@ def _check(db: Database, raw: Mapping[str, Any], today: date) -> dict:
     clean, errors = coerce(raw, FIELDS)
     if clean.get("required_per_quarter") is None and not errors:
         clean["required_per_quarter"] = 1
-    if not errors:
-        errors = validate_assignment(clean, today)
+    errors = with_rules(errors, validate_assignment(clean, today))
     errors += store.missing_refs(db, clean, {"leader_id": "leaders", "unit_id": "units", "cell_id": "cells"})
     if not errors:
         errors += store.cell_outside_unit(db, clean)

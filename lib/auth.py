@@ -87,12 +87,18 @@ def first_run_setup(
     demo: bool = False,
 ) -> str:
     """Create the first administrator on an empty database, then optionally load the demo; returns the username."""
+    # Every refusal at once, in the order of the form's fields: a mismatched confirmation does not hide
+    # a bad username (the store checks them again, under the write lock, when creating the account).
     errors: list[FieldError] = []
     if not (org_name or "").strip():
         errors.append(AuthError("org_name", "required"))
+    if not (full_name or "").strip():
+        errors.append(FieldError("full_name", "required"))
+    errors += users.username_problems(username)
+    errors += users.password_problems(password, username, full_name)
     errors += _password_pair(password, confirm)
     if errors:
-        raise ValidationError(errors + users.password_problems(password))
+        raise ValidationError(errors)
     from lib import health
 
     if health.problem(path) is not None:

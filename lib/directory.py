@@ -19,6 +19,7 @@ from lib.domain import (
     validate_leader,
     validate_unit,
     validate_validity,
+    with_rules,
 )
 from lib.users import require_admin
 
@@ -39,8 +40,8 @@ TABLES: dict[str, tuple[dict, Callable[[Mapping], list[FieldError]]]] = {
 def _check(db: Database, table: str, raw: Mapping[str, Any], own_id: int | None) -> dict:
     spec, rules = TABLES[table]
     clean, errors = coerce(raw, spec)
-    if not errors:
-        errors = rules(clean) + store.missing_refs(db, clean, {"successor_id": table, "unit_id": "units"})
+    errors = with_rules(errors, rules(clean) + store.missing_refs(db, clean, {"successor_id": table,
+                                                                           "unit_id": "units"}))
     code = clean.get("code")
     if code:
         other = db.execute(f"select id from {table} where code = ?", [code]).fetchone()

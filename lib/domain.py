@@ -191,6 +191,12 @@ class Actor:
 SYSTEM = Actor("system", Role.ADMIN)
 
 
+# More district leaders than this at one cell's meeting is unusual (a hamlet meeting has one or two):
+# the form warns, as a mis-click in the leaders list once added 29 (issue 16). A "max_leaders" setting
+# overrides it.
+MAX_LEADERS_AT_MEETING = 5
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Score thresholds for the ratings and the quality warnings (settings)."""
@@ -202,6 +208,7 @@ class Thresholds:
     min_duration: int = 90
     report_days: int = 7
     grace_days: int = 0
+    max_leaders: int = MAX_LEADERS_AT_MEETING
 
     @classmethod
     def from_settings(cls, s: Mapping[str, str]) -> "Thresholds":
@@ -219,6 +226,7 @@ class Thresholds:
             min_duration=num("min_duration_minutes", 90, int),
             report_days=num("report_days", 7, int),
             grace_days=num("grace_days", 0, int),
+            max_leaders=num("max_leaders", MAX_LEADERS_AT_MEETING, int),
         )
 
 
@@ -452,6 +460,16 @@ def _required(rec: Mapping, names: Iterable[str]) -> list[FieldError]:
     return [FieldError(n, "required") for n in names if rec.get(n) is None]
 
 
+def with_rules(errors: list[FieldError], rule_errors: Iterable[FieldError]) -> list[FieldError]:
+    """The parse errors plus the rule errors of the fields that parsed, so a row lists every problem at once.
+
+    A field that failed to parse reads as blank to the rules; its "required" (or any other rule error)
+    would only repeat the parse error, so the parse error alone is kept for it.
+    """
+    bad = {e.field for e in errors}
+    return errors + [e for e in rule_errors if e.field not in bad]
+
+
 def validate_meeting(
     m: Mapping[str, Any],
     *,
@@ -475,7 +493,7 @@ def validate_meeting(
     if total is not None and exempt > total:
         errors.append(FieldError("members_exempt", "exempt_over_total", total=total))
     parts = [m.get("present"), m.get("absent_excused"), m.get("absent_unexcused")]
-    if total is not None and None not in parts and not errors:
+    if total is not None and None not in parts and not errors:  # a sum of wrong counts says nothing more
         required = total - exempt
         if sum(parts) != required:
             errors.append(FieldError("present", "counts_mismatch", required=required, given=sum(parts)))
@@ -509,9 +527,9 @@ def validate_leader_report(held_on: date | None, submitted_on: date | None, toda
 
 
 def meeting_warnings(
-    m: Mapping[str, Any], *, meeting_day: int | None, thresholds: Thresholds = Thresholds()
+    m: Mapping[str, Any], *, meeting_day: int | None, thresholds: Thresholds = Thresholds(), leaders: int = 0
 ) -> list[FieldWarning]:
-    """Advice that does not block a save: off-day, short meeting, low attendance."""
+    """Advice that does not block a save: off-day, short meeting, low attendance, more leaders than plausible."""
     warnings = []
     held = m.get("held_on")
     if held is not None and meeting_day and m.get("mtype") == MeetingType.THUONG_KY:
@@ -526,6 +544,8 @@ def meeting_warnings(
         if rate < thresholds.attendance:
             warnings.append(FieldWarning("present", "low_attendance",
                                        rate=f"{rate:.0%}", threshold=f"{thresholds.attendance:.0%}"))
+    if leaders > thresholds.max_leaders:
+        warnings.append(FieldWarning("leaders_present", "many_leaders", count=leaders, limit=thresholds.max_leaders))
     return warnings
 
 

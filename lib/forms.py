@@ -40,14 +40,21 @@ def cells_for_entry(db: Database, unit_id: int | None, today: date | None = None
 
 
 def leaders_for_unit(db: Database, unit_id: int | None, keep: Iterable[int] = (),
-                     today: date | None = None) -> list[dict]:
-    """Active leaders, those assigned to the unit today first (flag 'assigned'); ids in keep always included."""
+                     today: date | None = None, cell_id: int | None = None) -> list[dict]:
+    """Active leaders, those assigned on the day to the cell, then to the whole unit, first (flag 'assigned').
+
+    Without a cell, an assignment to any cell of the unit counts; ids in keep are always included.
+    """
     keep = set(keep)
     on = (today or date.today()).isoformat()
-    assigned = {a["leader_id"] for a in assignments.list_assignments(db, unit_id=unit_id, on=on)} if unit_id else set()
-    rows = [dict(r, assigned=r["id"] in assigned) for r in directory.list_leaders(db)
+    rank: dict[int, int] = {}  # leader → 0 assigned to this cell, 1 to the whole unit
+    for a in assignments.list_assignments(db, unit_id=unit_id, on=on) if unit_id else ():
+        if cell_id is None or a["cell_id"] in (None, cell_id):
+            here = 0 if cell_id is not None and a["cell_id"] == cell_id else 1
+            rank[a["leader_id"]] = min(here, rank.get(a["leader_id"], here))
+    rows = [dict(r, assigned=r["id"] in rank) for r in directory.list_leaders(db)
             if r["active"] or r["id"] in keep]
-    return sorted(rows, key=lambda r: (not r["assigned"], r["full_name"]))
+    return sorted(rows, key=lambda r: (rank.get(r["id"], 2), r["full_name"]))
 
 
 def existing_regular(db: Database, cell_id: int | None, held_on: date | None, own_id: int | None = None) -> int | None:
@@ -70,6 +77,38 @@ def next_cell_to_record(db: Database, unit_id: int, saved_cell_id: int, held_on:
         if existing_regular(db, cell_id, held_on) is None:
             return cell_id
     return None
+
+
+# ---- first steps on an empty install --------------------------------------------------
+
+FIRST_STEPS_SQL = """
+select (select count(*) from units) as units, (select count(*) from cells) as cells,
+       (select count(*) from leaders) as leaders, (select count(*) from assignments) as assignments,
+       (select count(*) from users) as users
+"""
+
+
+@dataclass(frozen=True)
+class FirstStep:
+    """One step of setting up the directory: its locale key, the page that does it, and whether it is done."""
+
+    key: str
+    page: str
+    done: bool
+
+
+def first_steps(db: Database) -> list[FirstStep]:
+    """The administrator's steps before the first meeting can be recorded, each with its page and state."""
+    n = dict(zip(("units", "cells", "leaders", "assignments", "users"),
+                 db.execute(FIRST_STEPS_SQL).fetchone(), strict=True))
+    return [
+        FirstStep("units", "pages/directory.py", n["units"] > 0),
+        FirstStep("cells", "pages/directory.py", n["cells"] > 0),
+        FirstStep("leaders", "pages/directory.py", n["leaders"] > 0),
+        FirstStep("assignments", "pages/assignments.py", n["assignments"] > 0),
+        FirstStep("users", "pages/users.py", n["users"] > 1),  # beyond the administrator made at setup
+        FirstStep("import", "pages/import_data.py", n["units"] > 0 and n["cells"] > 0),
+    ]
 
 
 # ---- meeting form ----------------------------------------------------------------------
@@ -135,12 +174,13 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def live_warnings(db: Database, raw: Mapping[str, Any], meeting_day: int | None) -> list[FieldError]:
-    """The non-blocking warnings (off day, short, low attendance) for what the form holds now."""
+def live_warnings(db: Database, raw: Mapping[str, Any], meeting_day: int | None,
+                  leaders: Iterable[Any] = ()) -> list[FieldError]:
+    """The non-blocking warnings (off day, short, low attendance, many leaders) for what the form holds now."""
     clean, errors = coerce(raw, MEETING_FIELDS)
-    if errors:
-        return []
-    return meeting_warnings(clean, meeting_day=meeting_day, thresholds=thresholds(db))
+    # The leaders' count is worth a warning even while another field is still being typed.
+    return meeting_warnings({} if errors else clean, meeting_day=meeting_day, thresholds=thresholds(db),
+                            leaders=len(list(leaders)))
 
 
 def expected_rating(db: Database, score: Any) -> str | None:
@@ -317,6 +357,18 @@ def import_file(path: Any, actor: Actor, kind: str, data: bytes, filename: str, 
     from lib import importer
 
     return importer.run(path, kind, data, filename, actor, progress=progress)
+
+
+def import_template(path: Any, actor: Actor, kind: str) -> bytes:
+    """The XLSX template of a kind with the user's own units, cells and leaders in its lookup sheet.
+
+    Given a path, as it is built when the button is clicked, on a thread of its own with its own connection.
+    """
+    from lib import db as dbm
+    from lib import importer
+
+    with dbm.read(path) as db:
+        return importer.template_xlsx(kind, db, actor)
 
 
 def import_kinds(actor: Actor) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from lib.domain import (
     MeetingType,
     PermissionDenied,
     ValidationError,
+    fmt_date,
     is_blank,
 )
 from lib.i18n import get_language, t
@@ -609,8 +610,11 @@ class _Checker:
         if unit_id is not None:
             require_unit(self.db, self.actor, unit_id)
         clean, clean_leaders, problems = meetings.check(self.db, raw, leaders, today=self.today)
+        # As the store: the file's duplicate is looked up whenever the cell, day and type are known.
         main = [e for e in problems if e.field not in ("leaders_present", "report_submitted_on")]
-        if not main and clean["mtype"] == MeetingType.THUONG_KY:
+        settled = not {"cell_id", "held_on", "mtype"} & {e.field for e in problems}
+        if settled and clean.get("cell_id") is not None and clean.get("held_on") is not None \
+                and clean.get("mtype") == MeetingType.THUONG_KY:
             month = clean["held_on"].strftime("%Y-%m")
             index = self.regular_index.get((clean["cell_id"], month))
             if index is not None:
@@ -884,7 +888,60 @@ def run(path_or_db: Any, kind: str, data: bytes, filename: str, actor: Actor,
 
 # ---- templates and exports -----------------------------------------------------------
 
-def _example(kind: str) -> dict[str, Any]:
+@dataclass
+class Lookup:
+    """What a user may name in a file: units and cells in their scope, active leaders (for the template)."""
+
+    units: list[dict]
+    cells: list[dict]
+    leaders: list[dict]
+
+
+def lookup(db: Database, actor: Actor, today: date | None = None) -> Lookup:
+    """The units and cells of the user's scope (all for an admin) and the active leaders, current ones first."""
+    on = (today or date.today()).isoformat()
+
+    def current_first(rows: list[dict]) -> list[dict]:
+        return sorted(rows, key=lambda r: bool(r["valid_to"] and r["valid_to"] < on))
+
+    mine = (lambda r: True) if actor.is_admin else (lambda r: r["unit_id"] in actor.unit_ids)
+    units = [u for u in directory.list_units(db) if actor.is_admin or u["id"] in actor.unit_ids]
+    cells = [c for c in directory.list_cells(db) if mine(c)]
+    return Lookup(current_first(units), current_first(cells), directory.list_leaders(db, active_only=True))
+
+
+def _real_codes(db: Database, found: Lookup, today: date | None = None) -> dict[str, str]:
+    """Codes from the database for the example row: a current cell, its unit, a leader assigned there."""
+    codes: dict[str, str] = {}
+    on = (today or date.today()).isoformat()
+    cell = next(iter(found.cells), None)
+    if cell is not None:
+        codes.update(cell=cell["code"], unit=cell["unit_code"])
+        assigned = {a["leader_id"] for a in assignments.list_assignments(db, unit_id=cell["unit_id"], on=on)
+                    if a["cell_id"] in (None, cell["id"])}
+        leader = next((r for r in found.leaders if r["id"] in assigned), None)
+        if leader is not None:
+            codes["leader"] = leader["code"]
+    elif found.units:
+        codes["unit"] = found.units[0]["code"]
+    if "leader" not in codes and found.leaders:
+        codes["leader"] = found.leaders[0]["code"]
+    return codes
+
+
+def _example(kind: str, real: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The template's example row; codes of the database where it has them (else made-up ones)."""
+    row, real = _made_up_example(kind), real or {}
+    # The codes a row refers to (a new unit, cell or leader row keeps its own made-up code).
+    refers = {"unit_code": "unit", "cell_code": "cell", "leader_code": "leader", "leaders_present": "leader",
+              "noted_by": "leader"}
+    for column, what in refers.items():
+        if column in row and real.get(what):
+            row[column] = real[what]
+    return row
+
+
+def _made_up_example(kind: str) -> dict[str, Any]:
     def ex(key: str) -> str:
         return t(f"import.example.{key}", "vi")
 
@@ -914,6 +971,13 @@ def _example(kind: str) -> dict[str, Any]:
     }[kind]
 
 
+# The ranges the store's rules enforce (lib.domain.validate_*), stated in the template's column sheet.
+INT_RANGES: dict[str, tuple[int, int | None]] = {
+    "meeting_day": (1, 31), "required_per_quarter": (1, None), "members_total": (1, None),
+    "duration_minutes": (0, 24 * 60), "score": (0, 100),
+}
+
+
 def _allowed(column: str) -> str:
     if column in ENUMS:
         return "; ".join(t(f"enum.{ENUMS[column].__name__}.{m.value}", "vi") for m in ENUMS[column])
@@ -922,15 +986,19 @@ def _allowed(column: str) -> str:
     if column in BOOL_COLUMNS:
         return t("import.hint.bool", "vi")
     if column in INT_COLUMNS:
-        return t("import.hint.int", "vi")
+        low, high = INT_RANGES.get(column, (0, None))
+        if high is None:
+            return t("import.hint.int_min", "vi", low=low)
+        return t("import.hint.int_range", "vi", low=low, high=high)
     if column in ("leaders_present", "reports_submitted_on", "unit_code", "cell_code", "leader_code",
                   "successor_code", "noted_by"):
         return t(f"import.hint.{column}", "vi")
     return ""
 
 
-def template_xlsx(kind: str) -> bytes:
-    """A workbook: sheet 'Mẫu' (Vietnamese headers and one example row) and sheet 'Cột' describing each column."""
+def template_xlsx(kind: str, db: Database | None = None, actor: Actor | None = None) -> bytes:
+    """A workbook: 'Mẫu' (Vietnamese headers, one example row), 'Cột' describing each column and, given the
+    database and the user, 'Tra cứu mã' listing the units, cells and leaders they may name (their own scope)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -939,7 +1007,8 @@ def template_xlsx(kind: str) -> bytes:
     sheet.title = t("import.template.sheet", "vi")
     columns = COLUMNS[kind]
     sheet.append([t(f"field.{c}", "vi") for c in columns])
-    example = _example(kind)
+    found = lookup(db, actor) if db is not None and actor is not None else None
+    example = _example(kind, _real_codes(db, found) if found is not None else None)
     sheet.append([example.get(c) for c in columns])
     for index, column in enumerate(columns, start=1):
         sheet.cell(1, index).font = Font(bold=True)
@@ -958,9 +1027,39 @@ def template_xlsx(kind: str) -> bytes:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCDE", (24, 32, 32, 10, 70), strict=True):
         info.column_dimensions[letter].width = width
+    if found is not None:
+        _lookup_sheet(wb.create_sheet(t("import.template.lookup_sheet", "vi")), found)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _lookup_sheet(sheet: Any, found: Lookup) -> None:
+    """Three tables side by side: communes (code, name), cells (code, name, commune), leaders (code, name)."""
+    from openpyxl.styles import Font
+
+    def h(key: str) -> str:
+        return t(f"import.lookup.{key}", "vi")
+
+    blocks = [
+        (("unit_code", "unit_name", "until"),
+         [[u["code"], u["name"], fmt_date(u["valid_to"])] for u in found.units]),
+        (("cell_code", "cell_name", "unit_code", "unit_name", "until"),
+         [[c["code"], c["name"], c["unit_code"], c["unit_name"], fmt_date(c["valid_to"])] for c in found.cells]),
+        (("leader_code", "leader_name", "position"),
+         [[r["code"], r["full_name"], r["position"] or ""] for r in found.leaders]),
+    ]
+    start = 1
+    for header, rows in blocks:
+        for offset, key in enumerate(header):
+            cell = sheet.cell(1, start + offset, h(key))
+            cell.font = Font(bold=True)
+            sheet.column_dimensions[cell.column_letter].width = 14 if key.endswith("code") or key == "until" else 30
+        for number, values in enumerate(rows or [[h("none")]], start=2):
+            for offset, value in enumerate(values):
+                sheet.cell(number, start + offset, value)
+        start += len(header) + 1  # a blank column between the tables
+    sheet.freeze_panes = "A2"
 
 
 RECORDS_SQL = {

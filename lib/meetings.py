@@ -19,6 +19,7 @@ from lib.domain import (
     rating_for_score,
     validate_leader_report,
     validate_meeting,
+    with_rules,
 )
 from lib.settings import thresholds
 from lib.users import require_admin, require_unit
@@ -84,11 +85,15 @@ def check(
     if clean.get("cell_id") is not None and cell is None:
         errors.append(FieldError("cell_id", "unknown_id"))
     th = thresholds(db)
-    if not errors:
-        errors += validate_meeting(clean, today=today, cell=cell, thresholds=th)
+    # Every rule runs even when some field failed to parse: a row lists all its problems at once
+    # (a score of 180 is not held back until the date is fixed).
+    errors = with_rules(errors, validate_meeting(clean, today=today, cell=cell, thresholds=th))
     if clean.get("score") is not None and clean.get("rating") is None and 0 <= clean["score"] <= 100:
         clean["rating"] = rating_for_score(clean["score"], th)
-    if not errors and clean["mtype"] == MeetingType.THUONG_KY:
+    # The month's duplicate can only be looked up with a known cell, day and type.
+    settled = not {"cell_id", "held_on", "mtype"} & {e.field for e in errors}
+    if settled and clean.get("cell_id") is not None and clean.get("held_on") is not None \
+            and clean.get("mtype") == MeetingType.THUONG_KY:
         month_start = clean["held_on"].replace(day=1).isoformat()
         dup = db.execute(DUPLICATE_SQL, {"cell_id": clean["cell_id"], "month_start": month_start,
                                         "own_id": own_id}).fetchone()

@@ -280,7 +280,8 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
         units += [u for u in read(directory.list_units) if u["id"] == keep_unit]
     if not units:
-        st.info(t("page.record.no_units"))
+        # The administrator is the Organisation Board: tell them what to set up, not whom to contact.
+        first_steps() if who.is_admin else st.info(t("page.record.no_units"))
         return None
     iso = today.isoformat()
     unit_names = {u["id"]: u["name"] + (t("page.record.ended", day=fmt_date(u["valid_to"]))
@@ -290,6 +291,8 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
     cells = read(forms.cells_for_entry, unit_id, today)
     if not cells:
         c2.warning(t("page.record.no_cells"))
+        if who.is_admin:
+            first_steps()
         return None
     cell_names = {c["id"]: c["name"] + (t("page.record.ended", day=fmt_date(c["valid_to"]))
                                         if c["valid_to"] and c["valid_to"] < iso else "") for c in cells}
@@ -339,13 +342,15 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
     st.subheader(t("page.record.leaders"), divider="gray")
     chosen_before = st.session_state.get(prefix + "leaders") or []
-    leaders = read(forms.leaders_for_unit, unit_id, chosen_before, today)
+    # Those assigned to the cell or the commune on the meeting's day first; no "select all" (one click once
+    # added 29 leaders to a hamlet meeting), and a warning above a plausible number (live_warnings).
+    leaders = read(forms.leaders_for_unit, unit_id, chosen_before, held_on or today, cell_id)
     labels = {r["id"]: r["full_name"] + (f" — {r['position']}" if r["position"] else "")
               + (t("page.record.assigned_mark") if r["assigned"] else "") for r in leaders}
     st.session_state[prefix + "leaders"] = [i for i in chosen_before if i in labels]
     chosen = st.multiselect(t("field.leaders_present"), list(labels), format_func=labels.get,
                             key=prefix + "leaders", help=t("page.record.leaders_help"),
-                            placeholder=t("page.record.leaders_placeholder"))
+                            placeholder=t("page.record.leaders_placeholder"), select_all=False)
     reports = {}
     for lid in chosen:
         left, right = st.columns([2, 1], vertical_alignment="bottom")
@@ -355,7 +360,7 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
     raw = {"cell_id": cell_id, "held_on": held_on, "mtype": mtype, **counts, "duration_minutes": duration,
            "score": score, "rating": rating, **flags, "topics": topics, "notes": notes}
-    for warning in read(forms.live_warnings, raw, cell["meeting_day"]):
+    for warning in read(forms.live_warnings, raw, cell["meeting_day"], chosen):
         st.warning(str(warning), icon=":material/info:")
     if mtype == MeetingType.THUONG_KY:
         dup = read(forms.existing_regular, cell_id, held_on, own_id)
@@ -365,6 +370,18 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
             st.page_link("pages/records.py", label=t("page.record.open_existing", id=dup),
                          icon=":material/open_in_new:", query_params={"id": str(dup)})
     return raw, forms.leaders_payload(chosen, reports)
+
+
+def first_steps() -> None:
+    """The setup checklist of an install without units or cells: each step, done or not, with its page."""
+    from lib import forms
+
+    with st.container(border=True, key="first_steps"):
+        st.markdown(f"**{t('page.first_steps.title')}**")
+        st.caption(t("page.first_steps.intro"))
+        for step in read(forms.first_steps):
+            icon = ":material/check_circle:" if step.done else ":material/radio_button_unchecked:"
+            st.page_link(step.page, label=t(f"page.first_steps.{step.key}"), icon=icon)
 
 
 def linked_record(state_key: str, name: str = "id") -> None:

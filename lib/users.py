@@ -106,6 +106,14 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum() and not unicodedata.combining(ch))
 
 
+def username_problems(username: str) -> list[FieldError]:
+    """Refusals for the form of a username: 3-32 of a-z, 0-9, '_', '.', '-', and not the system's name."""
+    username = (username or "").strip().lower()
+    if not _USERNAME.match(username) or username == SYSTEM.username:
+        return [FieldError("username", "bad_username")]
+    return []
+
+
 def password_problems(password: str, username: str | None = None, full_name: str | None = None) -> list[FieldError]:
     """Refusals for a password: 8-256 characters with a letter and a digit, not common, without the names."""
     password = password or ""
@@ -238,10 +246,8 @@ def create_user(
     """Create a user (admin only; the first admin is created by setup with SYSTEM)."""
     require_admin(db, actor)
     username = (username or "").strip().lower()
-    errors = []
-    if not _USERNAME.match(username) or username == SYSTEM.username:
-        errors.append(FieldError("username", "bad_username"))
-    elif get_user(db, username) is not None:
+    errors = username_problems(username)
+    if not errors and get_user(db, username) is not None:
         errors.append(FieldError("username", "username_taken", value=username))
     if not (full_name or "").strip():
         errors.append(FieldError("full_name", "required"))

@@ -16,6 +16,7 @@ from lib.domain import (
     WeaknessStatus,
     coerce,
     validate_weakness,
+    with_rules,
 )
 from lib.users import require_unit
 
@@ -56,8 +57,7 @@ def _check(db: Database, raw: Mapping[str, Any], today: date, before: Mapping[st
         clean["resolved_on"] = today
     if clean.get("status") != WeaknessStatus.RESOLVED:
         clean["resolved_on"] = None
-    if not errors:
-        errors = validate_weakness(clean, today)
+    errors = with_rules(errors, validate_weakness(clean, today))
     errors += store.missing_refs(db, clean, {"unit_id": "units", "cell_id": "cells", "noted_by": "leaders"})
     if not errors:
         errors += store.cell_outside_unit(db, clean)

@@ -15,7 +15,9 @@ if flash:
 kinds = {k: t(f"import.kind.{k}") for k in forms.import_kinds(who)}
 c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
 kind = ui.field_input("imp_", "kind", kinds, label=t("page.import.kind"), where=c1)
-c2.download_button(t("page.import.template"), importer.template_xlsx(kind), f"mau_{kind}.xlsx",
+# Built when clicked: the template lists the user's own cells and leaders (a lookup sheet) from the database.
+path = config.db_path()
+c2.download_button(t("page.import.template"), lambda: forms.import_template(path, who, kind), f"mau_{kind}.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="imp_template",
                    icon=":material/download:")
 st.caption(t("page.import.columns", columns=", ".join(importer.COLUMNS[kind])))
@@ -45,7 +47,9 @@ if result.rows:
 
 if result.errors:
     st.error(result.summary(), icon=":material/error:")
-    st.dataframe(pd.DataFrame([{t("field.row"): e.row, t("page.import.column"): e.label,
+    # A whole-file error (a missing column, an unreadable file) has no row: "cả tệp", never "None".
+    st.dataframe(pd.DataFrame([{t("field.row"): t("page.import.whole_file") if e.row is None else str(e.row),
+                                t("page.import.column"): e.label,
                                 t("page.import.code"): e.field or "", t("page.import.problem"): e.message}
                                for e in result.errors]), hide_index=True, key="imp_errors")
     st.stop()

@@ -432,7 +432,7 @@ def test_import_preview_lists_every_error_and_writes_nothing(db_path, ids):
     upload(at, bad)
     errors = at.dataframe[1].value
     found = {(row, code) for row, code in zip(errors["Dòng"], errors["Tên mã của cột"], strict=True)}
-    assert {(2, "members_total"), (3, "score"), (4, "cell_code"), (5, "cell_code")} <= found
+    assert {("2", "members_total"), ("3", "score"), ("4", "cell_code"), ("5", "cell_code")} <= found
     assert any("abc" in p for p in errors["Lỗi và cách sửa"])
     assert any("Xã Đại Phước" in p for p in errors["Lỗi và cách sửa"])
     assert any("Không ghi dòng nào" in e for e in texts(at.error))
