@@ -910,38 +910,11 @@ def lookup(db: Database, actor: Actor, today: date | None = None) -> Lookup:
     return Lookup(current_first(units), current_first(cells), directory.list_leaders(db, active_only=True))
 
 
-def _real_codes(db: Database, found: Lookup, today: date | None = None) -> dict[str, str]:
-    """Codes from the database for the example row: a current cell, its unit, a leader assigned there."""
-    codes: dict[str, str] = {}
-    on = (today or date.today()).isoformat()
-    cell = next(iter(found.cells), None)
-    if cell is not None:
-        codes.update(cell=cell["code"], unit=cell["unit_code"])
-        assigned = {a["leader_id"] for a in assignments.list_assignments(db, unit_id=cell["unit_id"], on=on)
-                    if a["cell_id"] in (None, cell["id"])}
-        leader = next((r for r in found.leaders if r["id"] in assigned), None)
-        if leader is not None:
-            codes["leader"] = leader["code"]
-    elif found.units:
-        codes["unit"] = found.units[0]["code"]
-    if "leader" not in codes and found.leaders:
-        codes["leader"] = found.leaders[0]["code"]
-    return codes
-
-
-def _example(kind: str, real: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The template's example row; codes of the database where it has them (else made-up ones)."""
-    row, real = _made_up_example(kind), real or {}
-    # The codes a row refers to (a new unit, cell or leader row keeps its own made-up code).
-    refers = {"unit_code": "unit", "cell_code": "cell", "leader_code": "leader", "leaders_present": "leader",
-              "noted_by": "leader"}
-    for column, what in refers.items():
-        if column in row and real.get(what):
-            row[column] = real[what]
-    return row
-
-
-def _made_up_example(kind: str) -> dict[str, Any]:
+def _example(kind: str) -> dict[str, Any]:
+    """The template's example row, with made-up codes (CB01, LD01), never real ones."""
+    # A clerk who uploads the template without deleting the example would otherwise import an invented
+    # meeting for a real cell. With made-up codes the unchanged row is refused by its unknown code; the
+    # real codes stand in the template's lookup sheet.
     def ex(key: str) -> str:
         return t(f"import.example.{key}", "vi")
 
@@ -1008,7 +981,7 @@ def template_xlsx(kind: str, db: Database | None = None, actor: Actor | None = N
     columns = COLUMNS[kind]
     sheet.append([t(f"field.{c}", "vi") for c in columns])
     found = lookup(db, actor) if db is not None and actor is not None else None
-    example = _example(kind, _real_codes(db, found) if found is not None else None)
+    example = _example(kind)
     sheet.append([example.get(c) for c in columns])
     for index, column in enumerate(columns, start=1):
         sheet.cell(1, index).font = Font(bold=True)

@@ -227,19 +227,22 @@ def test_admin_template_lists_every_cell(db_path, ids):
     assert [r[0] for r in lookup_blocks(data)["Mã chi bộ"]] == ["NL-CD", "DP-LH"]
 
 
-def test_template_example_uses_real_codes(db_path, ids):
-    new = more_leaders(db_path, ids)
+def test_template_uploaded_unchanged_imports_no_invented_record(db_path, ids):
+    """The example row keeps made-up codes even beside a lookup sheet of real ones: sent back as it is, the
+    template is refused by its unknown cell code and writes nothing (a real code would import a fake meeting)."""
+    more_leaders(db_path, ids)
     make_user(db_path, "clerk1", "clerk", [ids["u1"]])
     with dbm.read(db_path) as db:
         clerk = users.actor_for(db, "clerk1")
-    rows = sheet_rows(forms.import_template(db_path, clerk, "meetings"), "Mẫu")
-    example = dict(zip(importer.COLUMNS["meetings"], rows[1], strict=True))
-    # The clerk's first cell (Chi bộ ấp B) and the leader assigned to it (Dũng, L4) — no made-up CB01/LD01.
-    assert (example["cell_code"], example["leaders_present"]) == ("NL-B", "L4")
-    assert new["dung"]
-    rows = sheet_rows(forms.import_template(db_path, SYSTEM, "weaknesses"), "Mẫu")
-    example = dict(zip(importer.COLUMNS["weaknesses"], rows[1], strict=True))
-    assert (example["unit_code"], example["cell_code"], example["noted_by"]) == ("NL", "NL-B", "L4")
+        before = db.execute("select count(*) from meetings").fetchone()[0]
+    data = forms.import_template(db_path, clerk, "meetings")
+    example = dict(zip(importer.COLUMNS["meetings"], sheet_rows(data, "Mẫu")[1], strict=True))
+    assert (example["cell_code"], example["leaders_present"]) == ("CB01", "LD01")
+    assert "NL-B" in [row[0] for row in lookup_blocks(data)["Mã chi bộ"]]  # the real codes are one sheet away
+    result = importer.run(db_path, "meetings", data, "t.xlsx", clerk, today=TODAY)
+    assert not result.ok and [(e.row, e.field) for e in result.errors][0] == (2, "cell_code")
+    with dbm.read(db_path) as db:
+        assert db.execute("select count(*) from meetings").fetchone()[0] == before
 
 
 def test_template_of_an_empty_install_keeps_made_up_codes(db_path):
