@@ -126,12 +126,15 @@ def to_csv(df: pd.DataFrame) -> bytes:
 
 
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and XLSX download buttons for a table."""
+    """CSV and XLSX download buttons for a table, each file built only when its button is clicked."""
+    # Building an XLSX for every table on every run (and every live refresh) was most of a page's time;
+    # a callable is run by Streamlit when the person clicks, and a click needs no rerun of the page.
     c1, c2 = st.columns(2)
-    c1.download_button(t("ui.download_csv"), to_csv(df),
-                       f"{name}.csv", "text/csv", key=f"{key}_csv")
-    c2.download_button(t("ui.download_xlsx"), to_xlsx(df), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+    c1.download_button(t("ui.download_csv"), lambda: to_csv(df), f"{name}.csv", "text/csv", key=f"{key}_csv",
+                       on_click="ignore")
+    c2.download_button(t("ui.download_xlsx"), lambda: to_xlsx(df), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+                       on_click="ignore")
 
 
 def set_language_from_session() -> str:

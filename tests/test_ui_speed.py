@@ -1,0 +1,97 @@
+"""Pages as fast as their figures (issue 13): downloads built when clicked, numbers formatted by the table
+widget, long lists capped with the whole list in the download, live refresh that recomputes nothing when
+nothing changed."""
+
+import io
+from datetime import date
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from streamlit.runtime.media_file_manager import MediaFileManager
+
+from lib import demo, ui
+from lib.i18n import t
+from tests.helpers import page_test
+
+DEMO_TODAY = date(2026, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    """The Càng Long demo at 600 meetings up to DEMO_TODAY (fixed seed), with its demo accounts."""
+    path = tmp_path_factory.mktemp("speed") / "demo.db"
+    demo.load(path, meetings=600, seed=11, today=DEMO_TODAY)
+    return path
+
+
+def run_page(path, monkeypatch, page: str, period: str = "2025"):
+    """page run on its own as the demo admin, the period in the URL; returns the AppTest."""
+    monkeypatch.setenv("CHIBO_DB", str(path))
+    at = page_test(page, "admin")
+    at.query_params["ky"] = period
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def counting(monkeypatch, name: str) -> list:
+    """Replace ui.<name> by a wrapper that records each call; returns the list of calls."""
+    calls: list = []
+    fn = getattr(ui, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(args)
+        return fn(*args, **kwargs)
+
+    monkeypatch.setattr(ui, name, wrapper)
+    return calls
+
+
+def deferred_downloads(monkeypatch) -> dict[str, object]:
+    """Record each callable a download button hands Streamlit, by file name (what a click would run)."""
+    found: dict[str, object] = {}
+    add = MediaFileManager.add_deferred
+
+    def recording(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        found[file_name] = data_callable
+        return add(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    return found
+
+
+def sheet_rows(data: bytes) -> list[tuple]:
+    return list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+
+
+# ---- 1. downloads made when asked for ----------------------------------------------------------------------
+
+def test_a_page_run_builds_no_download_until_one_is_clicked(small_demo, monkeypatch):
+    xlsx, csv = counting(monkeypatch, "to_xlsx"), counting(monkeypatch, "to_csv")
+    files = deferred_downloads(monkeypatch)
+    at = run_page(small_demo, monkeypatch, "pages/weakness_board.py")
+    assert len(at.dataframe) == 4
+    assert xlsx == [] and csv == [], "no table's file is built while the page draws"
+    # every table still offers both files, each a callable Streamlit runs on the click
+    for name in ("han-che-theo-loai", "han-che-theo-don-vi", "han-che-qua-han", "han-che-chua-khac-phuc"):
+        assert callable(files[f"{name}.csv"]) and callable(files[f"{name}.xlsx"])
+    # the click gives the same file as before: to_csv / to_xlsx of the table's frame, numbers as numbers
+    shown = next(f.value for f in at.dataframe if t("chart.count") in f.value.columns
+                 and t("dash.w_open") not in f.value.columns)
+    assert files["han-che-theo-loai.csv"]() == ui.to_csv(shown)
+    assert len(csv) == 2  # the click's and ours
+    rows = sheet_rows(files["han-che-theo-loai.xlsx"]())
+    assert rows == sheet_rows(ui.to_xlsx(shown))
+    assert rows[0] == (t("field.category"), t("chart.count"))
+    assert [r[1] for r in rows[1:]] == list(shown[t("chart.count")]) and all(isinstance(r[1], int) for r in rows[1:])
+    assert len(rows) == len(shown) + 1 > 2
+    assert len(xlsx) == 2
+
+
+def test_downloads_keep_their_formula_protection(small_demo, monkeypatch):
+    # the deferred files are still ui.to_csv / ui.to_xlsx, which quote or type text that would start a formula
+    frame = pd.DataFrame({"Tên": ["=1+1", "+84 ấp"], "Số": [1, 2]})
+    assert ui.to_csv(frame).decode("utf-8-sig").splitlines()[1:] == ["'=1+1,1", "'+84 ấp,2"]
+    cells = load_workbook(io.BytesIO(ui.to_xlsx(frame))).active
+    assert cells["A2"].data_type == "s" and cells["A2"].value == "=1+1"
