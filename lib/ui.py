@@ -689,35 +689,39 @@ def show_chart_pair(*pair: tuple[Any, str, str] | None) -> None:
             chart_download(*item)
 
 
-def fmt_decimal(value: float | None, digits: int = 2) -> str:
-    """A fractional count with a fixed number of decimals in the user's language ("0,67"); "" when there is none."""
-    if value is None or pd.isna(value):
-        return ""
-    text = f"{value:,.{digits}f}"
-    if i18n.get_language() == "vi":
-        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text
-
-
-def _cell_pct(value: Any) -> str:
-    return "" if pd.isna(value) else fmt_pct(float(value))
-
-
-def _cell_count(value: Any) -> str:
-    # counts and ids as they are (no separators: an id 1.234 would read as a decimal); a fraction with its comma
-    if pd.isna(value):
-        return ""
-    return f"{value:.0f}" if float(value).is_integer() else fmt_decimal(value)
-
-
 def codes_hidden(units: list[dict]) -> tuple[str, ...]:
     """("unit_code",) when every unit's name is its own: the code then only takes room on screen."""
     # a merged commune and its successor may share a name; then the code tells them apart
     return () if len({u["unit_name"] for u in units}) < len(units) else ("unit_code",)
 
 
-# Above this many cells a table keeps Streamlit's own number formats: pandas' Styler works cell by cell.
-STYLED_CELLS = 100_000
+# Number formats the table widget applies in the browser (st.column_config), so no cell is formatted in Python.
+# The named formats go through the browser's Intl.NumberFormat in the browser's language: a Vietnamese browser
+# shows 0.375 as "37,5%", 2147 as "2.147" and 2/3 as "0,67". The step fixes the decimals shown ("percent" keeps
+# two fewer than the step has: 0.001 gives one). A printf format ("%.1f%%") cannot write a decimal comma.
+PCT_COLUMN = {"format": "percent", "step": 0.001}
+COUNT_COLUMN = {"format": "localized", "step": 1}
+DECIMAL_COLUMN = {"format": "localized", "step": 0.01}
+
+
+def _is_id(name: str) -> bool:
+    # ids stay as they are, without separators: an id 1.234 would read as a decimal
+    return name == "id" or name.endswith("_id")
+
+
+def number_formats(frame: pd.DataFrame, columns: dict[str, str], pct: tuple[str, ...],
+                   decimals: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The column_config format of each numeric column of a table (by header): rates, fractions, counts."""
+    formats: dict[str, dict[str, Any]] = {}
+    for key, header in columns.items():
+        if key in pct:
+            formats[header] = PCT_COLUMN
+        elif key in decimals:
+            formats[header] = DECIMAL_COLUMN
+        elif (not _is_id(key) and pd.api.types.is_numeric_dtype(frame[header])
+              and not pd.api.types.is_bool_dtype(frame[header])):
+            formats[header] = COUNT_COLUMN
+    return formats
 
 
 def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct: tuple[str, ...] = (),
@@ -725,8 +729,8 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
           decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
           hidden: tuple[str, ...] = (), pinned: tuple[str, ...] = (),
           widths: dict[str, str | int] | None = None) -> pd.DataFrame:
-    """Rows shown as a table with translated headers (dates dd/mm/yyyy, rates "37,5%", fractions "0,67" in
-    Vietnamese), downloadable as CSV and XLSX with the numbers as numbers.
+    """Rows shown as a table with translated headers (dates dd/mm/yyyy; rates "37,5%", counts "2.147", fractions
+    "0,67" in a Vietnamese browser), downloadable as CSV and XLSX with the numbers as numbers.
 
     missing gives the text for an empty cell of a column; hidden columns are left off the screen but kept in the
     downloads; pinned columns stay in view while the table scrolls sideways.
@@ -742,22 +746,20 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
             df[col] = df[col].where(df[col].notna(), (missing or {}).get(col, "")).astype(object)
     df = df.rename(columns=columns)
     widths = widths or {}
-    config: dict[str, Any] = {columns[c]: st.column_config.Column(columns[c], width=widths.get(c),
-                                                                  pinned=True if c in pinned else None)
-                              for c in (*pinned, *widths)}
-    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
-    if numeric and df.size <= STYLED_CELLS:
-        # display text only: the cells keep their numbers, so sorting and the downloads stay numeric
-        formats = {c: _cell_count for c in numeric} | {columns[c]: _cell_pct for c in pct}
-        formats |= {columns[c]: fmt_decimal for c in decimals}
-        shown: Any = df.style.format(formats)
-    else:
-        shown = df
-        config |= {columns[c]: st.column_config.NumberColumn(columns[c], format="percent") for c in pct}
-        config |= {columns[c]: st.column_config.NumberColumn(columns[c], format="%.2f") for c in decimals}
+    # The cells keep their numbers (sorting and the downloads stay numeric); the widget writes them.
+    formats = number_formats(df, columns, pct, decimals)
+    headers = {columns[c]: c for c in columns}
+    config: dict[str, Any] = {
+        header: st.column_config.NumberColumn(header, width=widths.get(headers[header]),
+                                              pinned=True if headers[header] in pinned else None, **fmt)
+        for header, fmt in formats.items()}
+    config |= {columns[c]: st.column_config.Column(columns[c], width=widths.get(c),
+                                                   pinned=True if c in pinned else None)
+               for c in (*pinned, *widths) if columns[c] not in config}
     order = [columns[c] for c in columns if c not in hidden] if hidden else None
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
-                 height=height)
+    # placeholder: a number that is missing (a rate with nothing to divide) is an empty cell, not "None"
+    st.dataframe(df, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
+                 height=height, placeholder="")
     downloads(df, name, key)
     return df
 

@@ -95,3 +95,33 @@ def test_downloads_keep_their_formula_protection(small_demo, monkeypatch):
     assert ui.to_csv(frame).decode("utf-8-sig").splitlines()[1:] == ["'=1+1,1", "'+84 ấp,2"]
     cells = load_workbook(io.BytesIO(ui.to_xlsx(frame))).active
     assert cells["A2"].data_type == "s" and cells["A2"].value == "=1+1"
+
+
+# ---- 2. numbers formatted by the table widget ----------------------------------------------------------------
+
+def test_number_formats_by_kind_of_column():
+    frame = pd.DataFrame({"Mã": [1234], "Tỉ lệ": [0.375], "Phải dự": [2 / 3], "Số buổi": [2147], "Tên": ["a"],
+                          "Có": [True]})
+    columns = {"id": "Mã", "rate": "Tỉ lệ", "expected": "Phải dự", "meetings": "Số buổi", "name": "Tên", "ok": "Có"}
+    assert ui.number_formats(frame, columns, pct=("rate",), decimals=("expected",)) == {
+        "Tỉ lệ": {"format": "percent", "step": 0.001},  # "37,5%" in a Vietnamese browser
+        "Phải dự": {"format": "localized", "step": 0.01},  # "0,67"
+        "Số buổi": {"format": "localized", "step": 1},  # "2.147"
+    }  # an id keeps Streamlit's plain digits ("1234"); text and yes/no are not numbers
+
+
+@pytest.mark.parametrize("page", ["pages/weakness_board.py", "pages/attendance.py", "pages/quality.py",
+                                  "pages/leaders.py", "pages/overview.py"])
+def test_dashboard_tables_keep_numbers_and_use_no_styler(small_demo, monkeypatch, page):
+    import json
+
+    at = run_page(small_demo, monkeypatch, page)
+    for frame in at.dataframe:
+        assert not frame.proto.arrow_data.styler.display_values, "no cell is formatted in Python"
+        assert frame.proto.placeholder == ""  # a missing number is an empty cell
+        config = json.loads(frame.proto.columns or "{}")
+        for col in frame.value.columns:
+            if pd.api.types.is_float_dtype(frame.value[col]) or pd.api.types.is_integer_dtype(frame.value[col]):
+                # numbers stay numbers (the widget sorts them as numbers); each has a format unless it is an id
+                fmt = config.get(col, {}).get("type_config", {}).get("format")
+                assert fmt in ("percent", "localized") or col == t("field.id"), (page, col)
