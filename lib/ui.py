@@ -13,7 +13,7 @@ import streamlit as st
 
 from lib import config, exports, i18n
 from lib import db as dbm
-from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date
+from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date, search_key
 from lib.i18n import t
 from lib.nav import allowed
 
@@ -724,6 +724,41 @@ def number_formats(frame: pd.DataFrame, columns: dict[str, str], pct: tuple[str,
     return formats
 
 
+# A list longer than this shows its first rows, a count and a search box; the downloads hold every row.
+TABLE_ROWS = 200
+
+
+def _folded(column: pd.Series) -> pd.Series:
+    # each distinct value folded once: a long list repeats its communes, categories and states
+    values = column.astype(str)
+    return values.map({v: search_key(v) for v in values.unique()})
+
+
+def capped(df: pd.DataFrame, key: str, searched: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
+    """A long table cut to its first rows, under a search box (accents optional) and a line with the count."""
+    limit = limit or TABLE_ROWS
+    total = len(df)
+    if total <= limit:
+        return df
+    text = st.text_input(t("table.search"), key=f"{key}_search", placeholder=t("table.search_hint"),
+                         icon=":material/search:")
+    found = df
+    needle = search_key(text or "")
+    if needle:
+        hit = pd.Series(False, index=df.index)
+        for col in searched or list(df.columns):
+            hit |= _folded(df[col]).str.contains(needle, regex=False)
+        found = df[hit]
+    if needle and found.empty:
+        st.caption(t("table.no_match", total=fmt_num(total)))
+    elif needle:
+        st.caption(t("table.found", shown=fmt_num(min(limit, len(found))), found=fmt_num(len(found)),
+                     total=fmt_num(total)))
+    else:
+        st.caption(t("table.capped", shown=fmt_num(limit), total=fmt_num(total)))
+    return found.head(limit)
+
+
 def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct: tuple[str, ...] = (),
           dates: tuple[str, ...] = (), labels: dict[str, Callable[[Any], str]] | None = None,
           decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
@@ -733,7 +768,8 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
     "0,67" in a Vietnamese browser), downloadable as CSV and XLSX with the numbers as numbers.
 
     missing gives the text for an empty cell of a column; hidden columns are left off the screen but kept in the
-    downloads; pinned columns stay in view while the table scrolls sideways.
+    downloads; pinned columns stay in view while the table scrolls sideways. A list of more than TABLE_ROWS rows
+    shows its first ones under a search box; the downloads hold them all.
     """
     df = pd.DataFrame(rows, columns=list(columns))
     decimals = tuple(c for c in decimals if c in columns)
@@ -758,7 +794,8 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
                for c in (*pinned, *widths) if columns[c] not in config}
     order = [columns[c] for c in columns if c not in hidden] if hidden else None
     # placeholder: a number that is missing (a rate with nothing to divide) is an empty cell, not "None"
-    st.dataframe(df, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
+    shown = capped(df, key, [columns[c] for c in columns if c not in hidden])
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
                  height=height, placeholder="")
     downloads(df, name, key)
     return df

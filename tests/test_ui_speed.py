@@ -3,6 +3,7 @@ widget, long lists capped with the whole list in the download, live refresh that
 nothing changed."""
 
 import io
+import unicodedata
 from datetime import date
 
 import pandas as pd
@@ -125,3 +126,66 @@ def test_dashboard_tables_keep_numbers_and_use_no_styler(small_demo, monkeypatch
                 # numbers stay numbers (the widget sorts them as numbers); each has a format unless it is an id
                 fmt = config.get(col, {}).get("type_config", {}).get("format")
                 assert fmt in ("percent", "localized") or col == t("field.id"), (page, col)
+
+
+# ---- 3. long lists capped, with a search box and the whole list in the download ------------------------------
+
+def open_list(at) -> pd.DataFrame:
+    """The weakness board's list of every open weakness (its last table), as shown."""
+    return at.dataframe[-1].value
+
+
+def test_a_long_list_shows_its_first_rows_a_count_and_a_search_box(small_demo, monkeypatch):
+    from lib import db as dbm
+    from lib import metrics
+
+    monkeypatch.setattr(ui, "TABLE_ROWS", 5)
+    files = deferred_downloads(monkeypatch)
+    at = run_page(small_demo, monkeypatch, "pages/weakness_board.py")
+    with dbm.read(small_demo) as db:
+        every = metrics.open_weaknesses(db, today=date.today())
+    assert len(every) > 5 + 1
+    assert t("dash.open_list", n=len(every)) in [h.value for h in at.subheader]
+    shown = open_list(at)
+    assert len(shown) == 5
+    assert list(shown[t("chart.unit")]) == [w["unit_name"] for w in every[:5]]  # the list's own order, first rows
+    assert t("table.capped", shown="5", total=ui.fmt_num(len(every))) in [c.value for c in at.caption]
+    # the download has the whole list
+    lines = files["han-che-chua-khac-phuc.csv"]().decode("utf-8-sig").splitlines()
+    assert len(lines) == len(every) + 1
+    rows = sheet_rows(files["han-che-chua-khac-phuc.xlsx"]())
+    assert [r[0] for r in rows[1:]] == [w["unit_name"] for w in every]
+
+    # a commune typed without accents finds its rows, all of them counted
+    def plain(text):
+        text = unicodedata.normalize("NFD", (text or "").lower().replace("đ", "d"))
+        return "".join(c for c in text if unicodedata.category(c) != "Mn")
+
+    names = {w["unit_name"] for w in every}
+    commune = next(n for n in sorted(names) if not any(plain(n) in plain(o) for o in names - {n}))
+    typed = plain(commune)
+    wanted = [w for w in every if typed in plain(w["unit_name"]) or typed in plain(w["cell_name"])]
+    at.text_input(key="weak_open_search").input(typed).run()
+    assert not at.exception
+    shown = open_list(at)
+    assert all(commune in " ".join(map(str, r)) for r in shown.values)
+    assert len(shown) == min(5, len(wanted))
+    expected = t("table.found", shown=ui.fmt_num(min(5, len(wanted))), found=ui.fmt_num(len(wanted)),
+                 total=ui.fmt_num(len(every)))
+    assert expected in [c.value for c in at.caption]
+    # nothing matches: an empty list and a line saying what to do
+    at.text_input(key="weak_open_search").input("khong co xa nao ten nay").run()
+    assert len(open_list(at)) == 0
+    assert t("table.no_match", total=ui.fmt_num(len(every))) in [c.value for c in at.caption]
+
+
+def test_a_short_list_has_no_search_box(small_demo, monkeypatch):
+    at = run_page(small_demo, monkeypatch, "pages/weakness_board.py")
+    assert len(at.dataframe[-1].value) <= ui.TABLE_ROWS
+    assert not [w for w in at.text_input if w.key and w.key.endswith("_search")]
+
+
+def test_search_key_folds_vietnamese():
+    from lib.domain import search_key
+
+    assert search_key("Xã Đông Hòa") == "xa dong hoa" == search_key("XA DONG HOA")
