@@ -42,19 +42,31 @@ def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         return fn(db, *args, **kwargs)
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _cached(path: str, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
+# Keyed by the data version, a cached figure is valid until the data changes, whoever changed it (another
+# session, the command line, an import): no clearing needed. The hour bounds what a change made without an
+# audit entry (a database file restored under the app) can leave stale; max_entries bounds the memory that
+# figures of older versions hold until they age out.
+@st.cache_data(ttl=3600, max_entries=200, show_spinner=False)
+def _cached(path: str, version: int, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
     # Streamlit cannot hash a function: it is passed unhashed (leading underscore)
     # and keyed by its qualified name instead.
     with dbm.read(path) as db:
         return _fn(db, *args, **kwargs)
 
 
+def data_version() -> int:
+    """The configured database's data version (lib.audit.data_version): one indexed look-up."""
+    from lib import audit
+
+    return read(audit.data_version)
+
+
 def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """A cached read for figures; cleared after every write."""
+    """A cached read for figures, shared by every session and computed again only when the data changed."""
     # The database path is part of the key, so two databases in one process
     # (tests, a demo beside the real file) never share cached figures.
-    return _cached(str(config.db_path()), f"{fn.__module__}.{fn.__qualname__}", fn, *args, **kwargs)
+    return _cached(str(config.db_path()), data_version(), f"{fn.__module__}.{fn.__qualname__}", fn, *args,
+                   **kwargs)
 
 
 def _escaped(params: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +107,7 @@ def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -
     except PermissionDenied as exc:
         st.error(denied_markdown(exc), icon=":material/block:")
         return None
-    st.cache_data.clear()
+    # no cache to clear: the write's audit entry gives the data a new version, and cached figures follow it
     if success:
         st.toast(success, icon=":material/check_circle:")
     return result if result is not None else True
@@ -573,14 +585,19 @@ def now_hms() -> str:
 
 
 def live(render: Callable[[], None], seconds: int | None = None) -> None:
-    """Draw render() in a fragment that redraws itself every few seconds, showing when it last did."""
+    """Draw render(), then check every few seconds whether the data changed and only then draw the page again."""
 
+    # The fragment that runs on the clock only reads the data version (one look-up); a refresh that finds
+    # nothing changed sends nothing but the time. A change reruns the page, and its figures come from the
+    # cache another session may already have filled for that version.
     @st.fragment(run_every=seconds or refresh_seconds())
-    def _live() -> None:
+    def _watch(drawn: int) -> None:
+        if data_version() != drawn:
+            st.rerun()
         st.caption(t("dash.updated_at", time=now_hms()), help=t("dash.live_help"))
-        render()
 
-    _live()
+    _watch(data_version())
+    render()
 
 
 def no_data() -> None:

@@ -189,3 +189,88 @@ def test_search_key_folds_vietnamese():
     from lib.domain import search_key
 
     assert search_key("Xã Đông Hòa") == "xa dong hoa" == search_key("XA DONG HOA")
+
+
+# ---- 4. live refresh: figures keyed by the data version, shared, computed again only after a change ----------
+
+def counted_figure(monkeypatch, name: str) -> list:
+    """Replace lib.metrics.<name> by a wrapper that records each computation (its cache key is its own)."""
+    from lib import metrics
+
+    real = getattr(metrics, name)
+    calls: list = []
+
+    def figure(db, *args, today=None, **kwargs):  # `today` named: ui.figure passes the day to functions taking it
+        calls.append(args)
+        return real(db, *args, today=today, **kwargs)
+
+    monkeypatch.setattr(metrics, name, figure)
+    ui._cached.clear()
+    return calls
+
+
+def flag_weakness(path) -> None:
+    """A write made outside the app's sessions (as the command line or another process would): a new weakness."""
+    from lib import db as dbm
+    from lib import weaknesses
+    from lib.domain import SYSTEM
+
+    with dbm.write(path) as db:
+        unit_id = db.execute("select id from units order by id limit 1").fetchone()[0]
+        weaknesses.create(db, SYSTEM, {"unit_id": unit_id, "category": "khac", "severity": "medium",
+                                       "description": "Một hạn chế mới"})
+
+
+def test_figures_are_computed_again_only_after_the_data_changed(small_demo, monkeypatch):
+    from lib import audit
+    from lib import db as dbm
+
+    calls = counted_figure(monkeypatch, "weakness_page")
+    at = run_page(small_demo, monkeypatch, "pages/weakness_board.py")
+    open_before = at.metric[2].value
+    at.run()  # a refresh with nothing changed
+    assert not at.exception
+    assert len(calls) == 1, "nothing changed: the figures come from the cache"
+    # a second session looking at the same thing shares them
+    run_page(small_demo, monkeypatch, "pages/weakness_board.py")
+    assert len(calls) == 1
+    # signing in changes no figure: it does not throw the cache away
+    with dbm.write(small_demo) as db:
+        audit.record(db, "admin", "login")
+        audit.record(db, "admin", "logout")
+    at.run()
+    assert len(calls) == 1
+    # a write anywhere (here outside the app, as an import from the command line) gives the data a new version
+    flag_weakness(small_demo)
+    at.run()
+    assert not at.exception
+    assert len(calls) == 2
+    assert int(at.metric[2].value.replace(".", "")) == int(open_before.replace(".", "")) + 1
+    at.run()
+    assert len(calls) == 2
+
+
+def test_data_version_grows_with_every_audited_write(small_demo, tmp_path):
+    import shutil
+
+    from lib import audit, importer
+    from lib import db as dbm
+    from lib.domain import SYSTEM
+
+    path = tmp_path / "copy.db"
+    shutil.copy(small_demo, path)
+    with dbm.read(path) as db:
+        first = audit.data_version(db)
+    assert first > 0
+    flag_weakness(path)
+    with dbm.read(path) as db:
+        second = audit.data_version(db)
+    assert second > first
+    # the importer's bulk write audits every row: the version moves too
+    with dbm.read(path) as db:
+        rows = importer.records(db, "leaders")[:1]
+    csv = importer.export_csv("leaders", [dict(rows[0], code="L999", full_name="Cán bộ mới")])
+    result = importer.run(path, "leaders", csv, "leaders.csv", SYSTEM)
+    assert not result.errors, result.errors
+    with dbm.read(path) as db:
+        assert audit.data_version(db) > second
