@@ -274,3 +274,41 @@ def test_data_version_grows_with_every_audited_write(small_demo, tmp_path):
     assert not result.errors, result.errors
     with dbm.read(path) as db:
         assert audit.data_version(db) > second
+
+
+# ---- 5. the app shell: no cookie component on a signed-in page, no garbage collection after every run -------
+
+def component_keys(at) -> list:
+    return [getattr(e, "key", None) for e in at.main.children.values()]
+
+
+def test_a_signed_in_page_draws_no_cookie_component_and_reads_no_password_hash(small_demo, monkeypatch):
+    from lib import auth
+    from tests.helpers import app_test, login
+
+    monkeypatch.setenv("CHIBO_DB", str(small_demo))
+    at = app_test(small_demo).run()
+    assert "init" in component_keys(at), "the login page keeps the cookie manager mounted for the sign-in"
+    login(at, "admin", "demo-quantri-2025")
+    assert "set" in component_keys(at), "the sign-in still writes the re-login cookie"
+    made: list = []
+    real = auth.authenticator
+    monkeypatch.setattr(auth, "authenticator", lambda: made.append(1) or real())
+    for page in ("pages/account.py", "pages/weakness_board.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        # streamlit-authenticator (its cookie component: an iframe and a second run of the app on every load,
+        # and every user's bcrypt hash read) is not built while nothing is to be written
+        assert "init" not in component_keys(at) and "set" not in component_keys(at), page
+    assert made == []
+    at.sidebar.button(key="logout_button").click().run()
+    assert "delete" in component_keys(at) and made == [1]
+
+
+def test_streamlit_runs_no_full_garbage_collection_after_each_run():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for config in (root / ".streamlit" / "config.toml", root / "deploy" / "streamlit-config.toml"):
+        assert tomllib.loads(config.read_text())["runner"]["postScriptGC"] is False, config
