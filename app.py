@@ -55,8 +55,9 @@ else:
 
 page = st.navigation(pages, position="sidebar" if who else "hidden", expanded=True)
 try:
-    # The authenticator renders its cookie component, so it comes after st.navigation (see auth.restore).
-    auth.sync_cookie(auth.authenticator())
+    # The cookie component (when drawn: login page, cookie to write or delete) comes after st.navigation
+    # (see auth.restore).
+    auth.sync_cookie(signed_in=who is not None)
 
     with st.sidebar:
         if who is not None:

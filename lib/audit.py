@@ -103,3 +103,20 @@ def entries(
     params = dict(username=username, table_name=table_name, action=action,
                   date_from=date_from, date_to=date_to, limit=limit)
     return [dict(r) for r in db.query(SEARCH_SQL, params)]
+
+
+# Every write of data goes through record() in its own transaction (store.py, settings, users, the importer's
+# bulk entries, the demo's closing entry), so the newest entry names the data's state. Sign-ins and sign-outs
+# change no figure: left out, a crowd logging in at a meeting's start does not throw away the cached figures.
+DATA_VERSION_SQL = """
+select id from audit_log
+where action not like 'login%' and action <> 'logout'
+order by id desc
+limit 1
+"""
+
+
+def data_version(db: Database) -> int:
+    """A number that grows with every audited change of data (0 for none): the key of cached figures."""
+    row = db.execute(DATA_VERSION_SQL).fetchone()
+    return row[0] if row else 0

@@ -45,27 +45,6 @@ def testing() -> bool:
 
 # ---- pure parts (no Streamlit session needed) ------------------------------------------
 
-def credentials(db: Database) -> dict:
-    """The streamlit-authenticator credentials dict: active users with their bcrypt hashes."""
-    sql = """
-    select username, full_name, email, password_hash, role
-    from users
-    where active = 1
-    order by username
-    """
-    return {
-        "usernames": {
-            r["username"]: {
-                "name": r["full_name"],
-                "email": r["email"] or "",
-                "password": r["password_hash"],
-                "roles": [r["role"]],
-            }
-            for r in db.query(sql)
-        }
-    }
-
-
 def demo_available() -> bool:
     """Whether the demo data loader (lib/demo.py) is installed."""
     return importlib.util.find_spec("lib.demo") is not None
@@ -137,12 +116,13 @@ def change_own_password(db: Database, actor: Actor, current: str, new: str, conf
 # ---- the Streamlit session ---------------------------------------------------------------
 
 def authenticator() -> stauth.Authenticate:
-    """This run's authenticator: credentials from the users table, cookie key from the database."""
+    """streamlit-authenticator's cookie manager with the database's cookie key (it writes and deletes the cookie)."""
+    # No credentials: sign-in is lib.users.login's, and the library only signs the cookie with the key. Loading
+    # every user's bcrypt hash on every run was work and a copy of the hashes in memory for nothing.
     with dbm.read() as db:
         key = settings.cookie_key(db)
-        creds = credentials(db)
     extra = {"login_sleep_time": 0} if testing() else {}
-    return stauth.Authenticate(creds, COOKIE_NAME, key, COOKIE_DAYS, auto_hash=False, **extra)
+    return stauth.Authenticate({"usernames": {}}, COOKIE_NAME, key, COOKIE_DAYS, auto_hash=False, **extra)
 
 
 def _ip(value: str | None) -> str | None:
@@ -193,6 +173,9 @@ def restore() -> None:
     # component before st.navigation, and the component's first value reruns the app
     # before the browser knows which page was asked for, losing deep links.
     _bind_client()
+    for key in (*_AUTH_KEYS, "logout"):
+        # streamlit-authenticator set these to None when it was built on every run; now it is built rarely
+        st.session_state.setdefault(key, None)
     if st.session_state.get("authentication_status") or st.session_state.get("logout"):
         return
     token = st.context.cookies.get(COOKIE_NAME)
@@ -215,11 +198,21 @@ def restore() -> None:
     _sign_in_session(user)
 
 
-def sync_cookie(authn: stauth.Authenticate) -> None:
-    """Set or delete the re-login cookie as the last sign-in or sign-out asked."""
-    if st.session_state.pop(_SET_COOKIE, False) and st.session_state.get("username"):
+def sync_cookie(signed_in: bool) -> None:
+    """Set or delete the re-login cookie as the last sign-in or sign-out asked (the cookie component drawn only then
+    and on the login page)."""
+    # The cookie manager is a component: an iframe to load in the browser, and its first value reruns the whole
+    # app. A signed-in page never needs it (restore reads the cookie from the request), so it is drawn only on
+    # the login page, where it is mounted before the sign-in asks it to write, and on a run that writes or
+    # deletes the cookie.
+    set_cookie = st.session_state.pop(_SET_COOKIE, False) and st.session_state.get("username")
+    delete_cookie = st.session_state.pop(_DELETE_COOKIE, False)
+    if signed_in and not set_cookie and not delete_cookie:
+        return
+    authn = authenticator()
+    if set_cookie:
         authn.cookie_controller.set_cookie()
-    if st.session_state.pop(_DELETE_COOKIE, False):
+    if delete_cookie:
         authn.cookie_controller.delete_cookie()
 
 

@@ -361,6 +361,11 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) != "Mn").casefold().strip()
 
 
+def search_key(text: str) -> str:
+    """Text as a search compares it: without accents, đ as d, case-free ("Đông Hòa" gives "dong hoa")."""
+    return _fold(text)
+
+
 def parse_enum(enum: type[Labelled], value: Any) -> Labelled | None:
     """An enum member from its code or its vi/en label (accents optional); None when blank."""
     if is_blank(value):

@@ -13,7 +13,7 @@ import streamlit as st
 
 from lib import config, exports, i18n
 from lib import db as dbm
-from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date
+from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date, search_key
 from lib.i18n import t
 from lib.nav import allowed
 
@@ -42,19 +42,31 @@ def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:
         return fn(db, *args, **kwargs)
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _cached(path: str, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
+# Keyed by the data version, a cached figure is valid until the data changes, whoever changed it (another
+# session, the command line, an import): no clearing needed. The hour bounds what a change made without an
+# audit entry (a database file restored under the app) can leave stale; max_entries bounds the memory that
+# figures of older versions hold until they age out.
+@st.cache_data(ttl=3600, max_entries=200, show_spinner=False)
+def _cached(path: str, version: int, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
     # Streamlit cannot hash a function: it is passed unhashed (leading underscore)
     # and keyed by its qualified name instead.
     with dbm.read(path) as db:
         return _fn(db, *args, **kwargs)
 
 
+def data_version() -> int:
+    """The configured database's data version (lib.audit.data_version): one indexed look-up."""
+    from lib import audit
+
+    return read(audit.data_version)
+
+
 def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """A cached read for figures; cleared after every write."""
+    """A cached read for figures, shared by every session and computed again only when the data changed."""
     # The database path is part of the key, so two databases in one process
     # (tests, a demo beside the real file) never share cached figures.
-    return _cached(str(config.db_path()), f"{fn.__module__}.{fn.__qualname__}", fn, *args, **kwargs)
+    return _cached(str(config.db_path()), data_version(), f"{fn.__module__}.{fn.__qualname__}", fn, *args,
+                   **kwargs)
 
 
 def _escaped(params: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +107,7 @@ def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -
     except PermissionDenied as exc:
         st.error(denied_markdown(exc), icon=":material/block:")
         return None
-    st.cache_data.clear()
+    # no cache to clear: the write's audit entry gives the data a new version, and cached figures follow it
     if success:
         st.toast(success, icon=":material/check_circle:")
     return result if result is not None else True
@@ -126,12 +138,15 @@ def to_csv(df: pd.DataFrame) -> bytes:
 
 
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and XLSX download buttons for a table."""
+    """CSV and XLSX download buttons for a table, each file built only when its button is clicked."""
+    # Building an XLSX for every table on every run (and every live refresh) was most of a page's time;
+    # a callable is run by Streamlit when the person clicks, and a click needs no rerun of the page.
     c1, c2 = st.columns(2)
-    c1.download_button(t("ui.download_csv"), to_csv(df),
-                       f"{name}.csv", "text/csv", key=f"{key}_csv")
-    c2.download_button(t("ui.download_xlsx"), to_xlsx(df), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+    c1.download_button(t("ui.download_csv"), lambda: to_csv(df), f"{name}.csv", "text/csv", key=f"{key}_csv",
+                       on_click="ignore")
+    c2.download_button(t("ui.download_xlsx"), lambda: to_xlsx(df), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+                       on_click="ignore")
 
 
 def set_language_from_session() -> str:
@@ -590,14 +605,19 @@ def now_hms() -> str:
 
 
 def live(render: Callable[[], None], seconds: int | None = None) -> None:
-    """Draw render() in a fragment that redraws itself every few seconds, showing when it last did."""
+    """Draw render(), then check every few seconds whether the data changed and only then draw the page again."""
 
+    # The fragment that runs on the clock only reads the data version (one look-up); a refresh that finds
+    # nothing changed sends nothing but the time. A change reruns the page, and its figures come from the
+    # cache another session may already have filled for that version.
     @st.fragment(run_every=seconds or refresh_seconds())
-    def _live() -> None:
+    def _watch(drawn: int) -> None:
+        if data_version() != drawn:
+            st.rerun()
         st.caption(t("dash.updated_at", time=now_hms()), help=t("dash.live_help"))
-        render()
 
-    _live()
+    _watch(data_version())
+    render()
 
 
 def no_data() -> None:
@@ -706,35 +726,74 @@ def show_chart_pair(*pair: tuple[Any, str, str] | None) -> None:
             chart_download(*item)
 
 
-def fmt_decimal(value: float | None, digits: int = 2) -> str:
-    """A fractional count with a fixed number of decimals in the user's language ("0,67"); "" when there is none."""
-    if value is None or pd.isna(value):
-        return ""
-    text = f"{value:,.{digits}f}"
-    if i18n.get_language() == "vi":
-        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text
-
-
-def _cell_pct(value: Any) -> str:
-    return "" if pd.isna(value) else fmt_pct(float(value))
-
-
-def _cell_count(value: Any) -> str:
-    # counts and ids as they are (no separators: an id 1.234 would read as a decimal); a fraction with its comma
-    if pd.isna(value):
-        return ""
-    return f"{value:.0f}" if float(value).is_integer() else fmt_decimal(value)
-
-
 def codes_hidden(units: list[dict]) -> tuple[str, ...]:
     """("unit_code",) when every unit's name is its own: the code then only takes room on screen."""
     # a merged commune and its successor may share a name; then the code tells them apart
     return () if len({u["unit_name"] for u in units}) < len(units) else ("unit_code",)
 
 
-# Above this many cells a table keeps Streamlit's own number formats: pandas' Styler works cell by cell.
-STYLED_CELLS = 100_000
+# Number formats the table widget applies in the browser (st.column_config), so no cell is formatted in Python.
+# The named formats go through the browser's Intl.NumberFormat in the browser's language: a Vietnamese browser
+# shows 0.375 as "37,5%", 2147 as "2.147" and 2/3 as "0,67". The step fixes the decimals shown ("percent" keeps
+# two fewer than the step has: 0.001 gives one). A printf format ("%.1f%%") cannot write a decimal comma.
+PCT_COLUMN = {"format": "percent", "step": 0.001}
+COUNT_COLUMN = {"format": "localized", "step": 1}
+DECIMAL_COLUMN = {"format": "localized", "step": 0.01}
+
+
+def _is_id(name: str) -> bool:
+    # ids stay as they are, without separators: an id 1.234 would read as a decimal
+    return name == "id" or name.endswith("_id")
+
+
+def number_formats(frame: pd.DataFrame, columns: dict[str, str], pct: tuple[str, ...],
+                   decimals: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The column_config format of each numeric column of a table (by header): rates, fractions, counts."""
+    formats: dict[str, dict[str, Any]] = {}
+    for key, header in columns.items():
+        if key in pct:
+            formats[header] = PCT_COLUMN
+        elif key in decimals:
+            formats[header] = DECIMAL_COLUMN
+        elif (not _is_id(key) and pd.api.types.is_numeric_dtype(frame[header])
+              and not pd.api.types.is_bool_dtype(frame[header])):
+            formats[header] = COUNT_COLUMN
+    return formats
+
+
+# A list longer than this shows its first rows, a count and a search box; the downloads hold every row.
+TABLE_ROWS = 200
+
+
+def _folded(column: pd.Series) -> pd.Series:
+    # each distinct value folded once: a long list repeats its communes, categories and states
+    values = column.astype(str)
+    return values.map({v: search_key(v) for v in values.unique()})
+
+
+def capped(df: pd.DataFrame, key: str, searched: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
+    """A long table cut to its first rows, under a search box (accents optional) and a line with the count."""
+    limit = limit or TABLE_ROWS
+    total = len(df)
+    if total <= limit:
+        return df
+    text = st.text_input(t("table.search"), key=f"{key}_search", placeholder=t("table.search_hint"),
+                         icon=":material/search:")
+    found = df
+    needle = search_key(text or "")
+    if needle:
+        hit = pd.Series(False, index=df.index)
+        for col in searched or list(df.columns):
+            hit |= _folded(df[col]).str.contains(needle, regex=False)
+        found = df[hit]
+    if needle and found.empty:
+        st.caption(t("table.no_match", total=fmt_num(total)))
+    elif needle:
+        st.caption(t("table.found", shown=fmt_num(min(limit, len(found))), found=fmt_num(len(found)),
+                     total=fmt_num(total)))
+    else:
+        st.caption(t("table.capped", shown=fmt_num(limit), total=fmt_num(total)))
+    return found.head(limit)
 
 
 def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct: tuple[str, ...] = (),
@@ -742,11 +801,12 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
           decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
           hidden: tuple[str, ...] = (), pinned: tuple[str, ...] = (),
           widths: dict[str, str | int] | None = None) -> pd.DataFrame:
-    """Rows shown as a table with translated headers (dates dd/mm/yyyy, rates "37,5%", fractions "0,67" in
-    Vietnamese), downloadable as CSV and XLSX with the numbers as numbers.
+    """Rows shown as a table with translated headers (dates dd/mm/yyyy; rates "37,5%", counts "2.147", fractions
+    "0,67" in a Vietnamese browser), downloadable as CSV and XLSX with the numbers as numbers.
 
     missing gives the text for an empty cell of a column; hidden columns are left off the screen but kept in the
-    downloads; pinned columns stay in view while the table scrolls sideways.
+    downloads; pinned columns stay in view while the table scrolls sideways. A list of more than TABLE_ROWS rows
+    shows its first ones under a search box; the downloads hold them all.
     """
     df = pd.DataFrame(rows, columns=list(columns))
     decimals = tuple(c for c in decimals if c in columns)
@@ -759,22 +819,21 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
             df[col] = df[col].where(df[col].notna(), (missing or {}).get(col, "")).astype(object)
     df = df.rename(columns=columns)
     widths = widths or {}
-    config: dict[str, Any] = {columns[c]: st.column_config.Column(columns[c], width=widths.get(c),
-                                                                  pinned=True if c in pinned else None)
-                              for c in (*pinned, *widths)}
-    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
-    if numeric and df.size <= STYLED_CELLS:
-        # display text only: the cells keep their numbers, so sorting and the downloads stay numeric
-        formats = {c: _cell_count for c in numeric} | {columns[c]: _cell_pct for c in pct}
-        formats |= {columns[c]: fmt_decimal for c in decimals}
-        shown: Any = df.style.format(formats)
-    else:
-        shown = df
-        config |= {columns[c]: st.column_config.NumberColumn(columns[c], format="percent") for c in pct}
-        config |= {columns[c]: st.column_config.NumberColumn(columns[c], format="%.2f") for c in decimals}
+    # The cells keep their numbers (sorting and the downloads stay numeric); the widget writes them.
+    formats = number_formats(df, columns, pct, decimals)
+    headers = {columns[c]: c for c in columns}
+    config: dict[str, Any] = {
+        header: st.column_config.NumberColumn(header, width=widths.get(headers[header]),
+                                              pinned=True if headers[header] in pinned else None, **fmt)
+        for header, fmt in formats.items()}
+    config |= {columns[c]: st.column_config.Column(columns[c], width=widths.get(c),
+                                                   pinned=True if c in pinned else None)
+               for c in (*pinned, *widths) if columns[c] not in config}
     order = [columns[c] for c in columns if c not in hidden] if hidden else None
+    # placeholder: a number that is missing (a rate with nothing to divide) is an empty cell, not "None"
+    shown = capped(df, key, [columns[c] for c in columns if c not in hidden])
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
-                 height=height)
+                 height=height, placeholder="")
     downloads(df, name, key)
     return df
 

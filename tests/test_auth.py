@@ -76,18 +76,16 @@ def test_deactivated_user_cannot_log_in(db_path):
     assert attempt(db_path, "thuky", "Matkhau123") == "inactive"
 
 
-def test_credentials_hold_active_users_with_bcrypt_hashes_only(db_path):
+def test_passwords_are_stored_as_bcrypt_hashes_only(db_path):
+    # (auth.credentials, which handed every hash to streamlit-authenticator on every run, is gone: the library
+    # only writes the cookie; see tests/test_ui_speed.py)
     make_user(db_path, "quantri", "admin")
     make_user(db_path, "thuky", "clerk")
     with dbm.write(db_path) as db:
         users.update_user(db, SYSTEM, "thuky", active=0)
-        creds = auth.credentials(db)
-        stored = [r[0] for r in db.execute("select password_hash from users")]
-    assert list(creds["usernames"]) == ["quantri"]
-    entry = creds["usernames"]["quantri"]
-    assert (entry["name"], entry["roles"]) == ("Quantri", ["admin"])
-    assert entry["password"].startswith("$2b$") and users.check_password("Matkhau123", entry["password"])
-    assert all(h.startswith("$2b$") and len(h) == 60 for h in stored)
+        stored = dict(db.execute("select username, password_hash from users").fetchall())
+    assert users.check_password("Matkhau123", stored["quantri"])
+    assert all(h.startswith("$2b$") and len(h) == 60 for h in stored.values())
     assert b"Matkhau123" not in Path(db_path).read_bytes()
 
 

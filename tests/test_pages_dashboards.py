@@ -313,14 +313,34 @@ def test_every_table_and_chart_can_be_downloaded(demo_path, monkeypatch):
         assert sum(k.endswith("_png") for k in keys) == len(charts_on(at)) > 0, page
 
 
-def displayed(frame) -> pd.DataFrame:
-    """A shown table as the user reads it: the text of each cell."""
-    from streamlit import dataframe_util
+def vi_number(value: float, decimals: int, percent: bool = False) -> str:
+    """What a Vietnamese browser's Intl.NumberFormat writes for a number ("2.147", "0,67", "37,5%")."""
+    text = f"{value * 100 if percent else value:,.{decimals}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text + ("%" if percent else "")
 
-    styler = frame.proto.arrow_data.styler
-    if not styler.display_values:  # a table of text only is shown as it is
-        return frame.value.astype(str)
-    return dataframe_util.convert_arrow_bytes_to_pandas_df(styler.display_values)
+
+def displayed(frame) -> pd.DataFrame:
+    """A shown table as a Vietnamese browser writes it: the text of each cell, from the column formats it is given.
+
+    The widget formats numbers in the browser (st.column_config's named formats go through Intl.NumberFormat in
+    the browser's language), so AppTest only sees the numbers and their formats; this writes them out the way
+    Intl.NumberFormat("vi-VN") does (checked against node: 0.375 -> "37,5%", 2147 -> "2.147", 2/3 -> "0,67").
+    """
+    config = json.loads(frame.proto.columns or "{}")
+    empty = frame.proto.placeholder if frame.proto.HasField("placeholder") else "None"
+    out = {}
+    for col in frame.value.columns:
+        kind = config.get(col, {}).get("type_config", {})
+        step = kind.get("step")
+        decimals = len(f"{step:f}".rstrip("0").partition(".")[2]) if step is not None else None
+        if kind.get("format") == "percent":
+            write = lambda v, d=decimals: vi_number(v, max(d - 2, 0), percent=True)  # noqa: E731
+        elif kind.get("format") == "localized":
+            write = lambda v, d=decimals: vi_number(v, d)  # noqa: E731
+        else:
+            write = str
+        out[col] = [empty if pd.isna(v) else write(v) for v in frame.value[col]]
+    return pd.DataFrame(out)
 
 
 def test_tables_write_numbers_the_vietnamese_way(demo_path, monkeypatch):
@@ -328,7 +348,12 @@ def test_tables_write_numbers_the_vietnamese_way(demo_path, monkeypatch):
     at = open_page(start(demo_path, monkeypatch, ky="2026-06"), "pages/leaders.py")
     frame = next(f for f in at.dataframe if t("dash.assignments") in f.value.columns
                  and t("field.leader_code") in f.value.columns)
-    assert frame.proto.arrow_data.styler.display_values, "the numbers are shown as formatted text"
+    # the table widget formats the numbers (st.column_config), no Styler formats them cell by cell
+    assert not frame.proto.arrow_data.styler.display_values
+    config = json.loads(frame.proto.columns)
+    assert config[t("chart.compliance")]["type_config"] == {"type": "number", "format": "percent", "step": 0.001}
+    assert config[t("chart.expected")]["type_config"] == {"type": "number", "format": "localized", "step": 0.01}
+    assert config[t("dash.assignments")]["type_config"] == {"type": "number", "format": "localized", "step": 1}
     values, text = frame.value, displayed(frame)
     for value, shown in zip(values[t("chart.compliance")], text[t("chart.compliance")], strict=True):
         # one decimal, a comma before it: 0.375 is "37,5%", 0.7727 is "77,3%"
