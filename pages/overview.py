@@ -7,8 +7,8 @@ from lib.domain import LeaderGroup, Severity, WeaknessCategory, WeaknessStatus
 from lib.i18n import t
 
 ui.require_page("pages/overview.py")
-period, filters = ui.dashboard_filters()
 st.title(t("nav.overview"))
+period, filters = ui.dashboard_filters()
 
 
 def render() -> None:

@@ -9,7 +9,7 @@ from lib import charts, settings, ui
 from lib.i18n import t
 
 ui.require_page("pages/presentation.py")
-period, filters = ui.dashboard_filters()
+period, filters = ui.dashboard_filters(show=False)
 ui.presentation_style()
 SCALE = 1.6
 # Plot heights that fill a projector screen (900 pixels high and up) below the slide's title: one chart, or two
