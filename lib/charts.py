@@ -13,6 +13,9 @@ PNG_FONT = "DejaVu Sans"
 # Rates run to 100%; the scale goes a little further so a label beside a full bar stays visible.
 RATE_SCALE = alt.Scale(domain=[0, 1.12], nice=False)
 RATE_AXIS = alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
+# A rate over time keeps the whole 0–100% range: an axis fitted to the data (85–89.5%) draws a 1.7-point dip as a
+# collapse.
+TREND_SCALE = alt.Scale(domain=[0, 1], nice=False)
 WIDTH = "container"
 GOOD = "#2e7d32"
 BAD = "#c62828"
@@ -133,9 +136,10 @@ def attendance_trend_chart(df: pd.DataFrame, threshold: float | None = None,
     """Attendance rate month by month, one line per series (month 'YYYY-MM', series, rate)."""
     lines = alt.Chart(df).transform_calculate(month_label=MONTH_CALC).mark_line(point=True, strokeWidth=3).encode(
         x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=-45)),
-        y=alt.Y("rate:Q", title=t("chart.attendance_rate"), axis=alt.Axis(format="%"),
-                scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=t("chart.series"), legend=alt.Legend(orient="bottom")),
+        y=alt.Y("rate:Q", title=t("chart.attendance_rate"), axis=RATE_AXIS, scale=TREND_SCALE),
+        # one line needs no legend: the title says what it is
+        color=alt.Color("series:N", title=t("chart.series"),
+                        legend=alt.Legend(orient="bottom") if df["series"].nunique() > 1 else None),
         tooltip=[alt.Tooltip("series:N", title=t("chart.series")),
                  alt.Tooltip("month_label:N", title=t("chart.month")), _pct("rate", "chart.attendance_rate")],
     )
@@ -145,6 +149,33 @@ def attendance_trend_chart(df: pd.DataFrame, threshold: float | None = None,
             color=BAD, strokeDash=[6, 4], size=2).encode(
             y="threshold:Q", tooltip=[_pct("threshold", "chart.threshold")]))
     return alt.layer(*layers, title=_title("chart.attendance_trend", subtitle)).properties(width=WIDTH, height=360)
+
+
+def monthly_rates_frame(by_month: list[dict]) -> pd.DataFrame:
+    """Attendance rate and coverage per month as chart rows (month, measure, rate), months without a rate left out."""
+    measures = {"rate": t("chart.attendance_rate"), "coverage": t("dash.h_coverage")}
+    frame = pd.DataFrame(by_month, columns=["month", *measures]).rename(columns=measures).melt(
+        id_vars=["month"], value_vars=list(measures.values()), var_name="measure", value_name="rate")
+    return frame[frame["rate"].notna()].reset_index(drop=True)
+
+
+def monthly_rates_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
+    """Attendance rate and coverage month by month, side by side on a 0–100% axis (month, measure, rate)."""
+    names = [t("chart.attendance_rate"), t("dash.h_coverage")]
+    bars = alt.Chart(df).transform_calculate(month_label=MONTH_CALC).mark_bar().encode(
+        x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=0)),
+        xOffset=alt.XOffset("measure:N", sort=names),
+        y=alt.Y("rate:Q", title=None, axis=RATE_AXIS, scale=TREND_SCALE),
+        color=alt.Color("measure:N", title=None, sort=names, scale=alt.Scale(domain=names, range=[NEUTRAL, GOOD]),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
+        tooltip=[alt.Tooltip("month_label:N", title=t("chart.month")),
+                 alt.Tooltip("measure:N", title=t("chart.measure")), _pct("rate", "chart.rate")],
+    )
+    layers = [bars]
+    # a label on each bar while they are wide enough to carry one (a quarter; a year's 24 bars would crowd)
+    if df["month"].nunique() <= 6:
+        layers.append(bars.mark_text(dy=-10).encode(text=alt.Text("rate:Q", format=".1%"), color=alt.value("#222")))
+    return alt.layer(*layers, title=_title("chart.monthly_rates", subtitle)).properties(width=WIDTH, height=300)
 
 
 def absences_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:

@@ -1,0 +1,121 @@
+"""Issue 16 on the dashboards: filters at the top, honest rate axes, an overview chart, a clearer presentation mode.
+
+Chart tests read the Vega-Lite spec (as tests/test_charts.py does); page tests drive app.py through AppTest."""
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from lib import charts, demo
+from lib.i18n import t
+from tests.helpers import app_test, login
+
+DEMO_TODAY = date(2026, 6, 30)
+PASSWORD = "demo-quantri-2025"
+
+
+def layers(spec: dict) -> list[dict]:
+    return spec.get("layer", [spec])
+
+
+def rate_scales(spec: dict) -> list[dict]:
+    """The scale of every rate encoding (a field named rate, compliance or share) in the chart's views."""
+    return [enc["scale"] for view in layers(spec) for channel, enc in view.get("encoding", {}).items()
+            if channel in ("x", "y") and enc.get("field") in ("rate", "compliance", "share")
+            and enc.get("type") == "quantitative"]
+
+
+# ---- item 10: charts ------------------------------------------------------------------------
+
+# the demo's trend of the report: 87.2%, 85.5%, 87.2%, a 1.7-point dip
+TREND = pd.DataFrame({"month": ["2025-07", "2025-08", "2025-09"], "series": ["Toàn bộ"] * 3,
+                      "rate": [0.872, 0.855, 0.872]})
+BY_MONTH = [{"month": "2025-07", "rate": 0.872, "coverage": 0.95}, {"month": "2025-08", "rate": 0.855, "coverage": 1.0},
+            {"month": "2025-09", "rate": None, "coverage": None}]
+
+
+def test_attendance_trend_axis_runs_from_zero_to_one_hundred_percent():
+    (lines,) = layers(charts.attendance_trend_chart(TREND).to_dict())
+    y = lines["encoding"]["y"]
+    assert y["scale"]["domain"] == [0, 1]  # not fitted to 85–87%
+    assert "zero" not in y["scale"] or y["scale"]["zero"] is True
+    assert y["axis"]["format"] == "%"
+
+
+def test_one_series_trend_has_no_legend_and_two_series_have_one():
+    (lines,) = layers(charts.attendance_trend_chart(TREND).to_dict())
+    assert lines["encoding"]["color"]["legend"] is None
+    two = pd.concat([TREND, TREND.assign(series="Xã Tân An", rate=[0.8, 0.9, 0.85])])
+    (lines,) = layers(charts.attendance_trend_chart(two).to_dict())
+    assert lines["encoding"]["color"]["legend"] == {"orient": "bottom"}
+
+
+@pytest.mark.parametrize("build", [
+    lambda: charts.attendance_trend_chart(TREND, threshold=0.85),
+    lambda: charts.attendance_ranked_chart(pd.DataFrame({"unit_name": ["Xã Tân An"], "rate": [0.88],
+                                                         "present": [88], "required": [100]}), 0.85),
+    lambda: charts.group_compliance_chart(pd.DataFrame({"grp": ["uv_btv"], "compliance": [0.9], "expected": [4.0],
+                                                        "attended": [4]})),
+    lambda: charts.properties_chart(pd.DataFrame({"property": ["leadership"], "count": [9], "share": [0.9]})),
+    lambda: charts.monthly_rates_chart(charts.monthly_rates_frame(BY_MONTH)),
+], ids=["trend", "ranked", "groups", "properties", "monthly"])
+def test_every_rate_axis_includes_zero(build):
+    scales = rate_scales(build().to_dict())
+    assert scales
+    for scale in scales:
+        assert scale["domain"][0] == 0 and scale["domain"][1] >= 1
+
+
+def test_monthly_rates_frame_pairs_attendance_and_coverage_and_skips_empty_months():
+    frame = charts.monthly_rates_frame(BY_MONTH)
+    assert frame.to_dict("records") == [
+        {"month": "2025-07", "measure": "Tỷ lệ dự họp", "rate": 0.872},
+        {"month": "2025-08", "measure": "Tỷ lệ dự họp", "rate": 0.855},
+        {"month": "2025-07", "measure": "Tỷ lệ chi bộ sinh hoạt đủ", "rate": 0.95},
+        {"month": "2025-08", "measure": "Tỷ lệ chi bộ sinh hoạt đủ", "rate": 1.0}]
+
+
+def test_monthly_rates_chart_bars_by_month_with_legend_below():
+    spec = charts.monthly_rates_chart(charts.monthly_rates_frame(BY_MONTH)).to_dict()
+    bars, text = layers(spec)
+    enc = bars["encoding"]
+    assert (enc["x"]["field"], enc["xOffset"]["field"], enc["y"]["field"]) == ("month", "measure", "rate")
+    assert enc["color"]["legend"]["orient"] == "bottom"
+    assert enc["color"]["scale"]["domain"] == ["Tỷ lệ dự họp", "Tỷ lệ chi bộ sinh hoạt đủ"]
+    assert text["encoding"]["text"]["format"] == ".1%"  # as the headline cards write them
+    assert spec["title"]["text"] == "Tỷ lệ dự họp và tỷ lệ sinh hoạt đủ theo tháng"
+    # a year's 24 bars carry no labels (they would crowd); the tooltip still gives each figure
+    year = [{"month": f"2025-{m:02d}", "rate": 0.9, "coverage": 0.9} for m in range(1, 13)]
+    assert len(layers(charts.monthly_rates_chart(charts.monthly_rates_frame(year)).to_dict())) == 1
+
+
+# ---- pages through AppTest --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("uxdash") / "demo.db"
+    demo.load(path, meetings=1500, seed=7, today=DEMO_TODAY)
+    return path
+
+
+def open_as_admin(path, monkeypatch, page: str | None = None, **params: str):
+    monkeypatch.setenv("CHIBO_DB", str(path))
+    at = app_test(path)
+    for name, value in params.items():
+        at.query_params[name] = value
+    login(at, "admin", PASSWORD)
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_overview_shows_the_monthly_rates_chart(demo_path, monkeypatch):
+    at = open_as_admin(demo_path, monkeypatch, ky="2025-Q3")
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    (spec,) = [s for s in specs if s.get("title", {}).get("text") == t("chart.monthly_rates")]
+    bars = spec["layer"][0]["encoding"]
+    assert (bars["x"]["field"], bars["xOffset"]["field"]) == ("month", "measure")
+    assert bars["y"]["scale"]["domain"] == [0, 1]
