@@ -163,7 +163,8 @@ def monthly_rates_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.La
     """Attendance rate and coverage month by month, side by side on a 0–100% axis (month, measure, rate)."""
     names = [t("chart.attendance_rate"), t("dash.h_coverage")]
     bars = alt.Chart(df).transform_calculate(month_label=MONTH_CALC).mark_bar().encode(
-        x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=0)),
+        # MM/YYYY labels need no axis title: the room goes to the plot (the projector's first slide is full)
+        x=alt.X("month:O", title=None, axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=0)),
         xOffset=alt.XOffset("measure:N", sort=names),
         y=alt.Y("rate:Q", title=None, axis=RATE_AXIS, scale=TREND_SCALE),
         color=alt.Color("measure:N", title=None, sort=names, scale=alt.Scale(domain=names, range=[NEUTRAL, GOOD]),

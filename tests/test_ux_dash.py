@@ -119,3 +119,45 @@ def test_overview_shows_the_monthly_rates_chart(demo_path, monkeypatch):
     bars = spec["layer"][0]["encoding"]
     assert (bars["x"]["field"], bars["xOffset"]["field"]) == ("month", "measure")
     assert bars["y"]["scale"]["domain"] == [0, 1]
+
+
+# ---- item 11: presentation mode ---------------------------------------------------------------
+
+def chart_titles(at) -> list[str]:
+    titles = []
+    for chart in at.get("vega_lite_chart"):
+        title = json.loads(chart.proto.spec).get("title", "")
+        titles.append(title.get("text", "") if isinstance(title, dict) else title)
+    return titles
+
+
+def test_presentation_controls_say_what_they_do(demo_path, monkeypatch):
+    at = open_as_admin(demo_path, monkeypatch, "pages/presentation.py", ky="2025")
+    seconds = at.number_input(key="pres_seconds")
+    assert seconds.label == t("dash.p_seconds") == "Số giây mỗi trang"
+    assert seconds.proto.label_visibility.value == seconds.proto.label_visibility.VISIBLE  # not a bare "30"
+    assert at.toggle(key="pres_paused").label == "Tạm dừng tự chuyển trang"
+
+
+def test_no_slide_repeats_its_heading_as_a_chart_title(demo_path, monkeypatch):
+    at = open_as_admin(demo_path, monkeypatch, "pages/presentation.py", ky="2025")
+    seen = {}
+    for _ in range(7):
+        heading = at.header[0].value
+        seen[heading] = chart_titles(at)
+        assert heading not in seen[heading], heading
+        at.button(key="pres_next").click().run()
+        assert not at.exception
+    assert len(seen) == 7
+    # the heatmap slide's heading is the chart's name; the weakness slide has a heading of its own
+    assert seen[t("chart.attendance_heatmap")] == [""]
+    assert seen[t("dash.p_weak_time")] == [t("chart.weakness_trend"), t("chart.weakness_ageing")]
+
+
+def test_first_slide_adds_the_months_chart_under_the_cards(demo_path, monkeypatch):
+    at = open_as_admin(demo_path, monkeypatch, "pages/presentation.py", ky="2025")
+    assert at.header[0].value == t("nav.overview")
+    assert len(at.metric) == 8
+    assert chart_titles(at) == [t("chart.monthly_rates")]
+    (chart,) = at.get("vega_lite_chart")
+    assert json.loads(chart.proto.spec)["height"] == 180
