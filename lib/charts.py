@@ -44,16 +44,32 @@ def number_locale() -> dict:
     return {"number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["$", ""]}}
 
 
-def styled(chart: alt.TopLevelMixin, scale: float = 1.0, font: str | None = None) -> alt.TopLevelMixin:
-    """Apply the large, readable fonts (scaled for presentation mode); font only for a PNG export."""
+# On a phone (a chart narrower than this many pixels) long axis labels would leave no room for the plot and a
+# one-row legend would run off the edge: the browser then shortens the labels and stacks the legend.
+NARROW = "containerSize()[0] < 520"
+
+
+def _by_width(narrow: float, wide: float) -> alt.ExprRef:
+    return alt.ExprRef(expr=f"{NARROW} ? {narrow} : {wide}")
+
+
+def styled(chart: alt.TopLevelMixin, scale: float = 1.0, font: str | None = None,
+           screen: bool = False) -> alt.TopLevelMixin:
+    """Apply the large, readable fonts (scaled for presentation mode); font only for a PNG export; screen fits
+    labels and legends to the browser's width (a phone included)."""
     size = round(BASE_FONT * scale)
+    axis_limit, legend_limit, columns = int(260 * scale), int(320 * scale), None
+    if screen:
+        axis_limit, legend_limit = _by_width(int(120 * scale), axis_limit), _by_width(int(300 * scale), legend_limit)
+        columns = _by_width(1, 0)  # 0: one row of entries
     # fit-x: stretch to the page width but keep the height for the plot itself, so a title or a
     # legend never squeezes the bars.
     return (
         chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
         .configure(locale=number_locale(), **({"font": font} if font else {}))
-        .configure_axis(labelFontSize=size, titleFontSize=size + 1, labelLimit=int(260 * scale))
-        .configure_legend(labelFontSize=size, titleFontSize=size, symbolSize=120 * scale, labelLimit=int(320 * scale))
+        .configure_axis(labelFontSize=size, titleFontSize=size + 1, labelLimit=axis_limit)
+        .configure_legend(labelFontSize=size, titleFontSize=size, symbolSize=120 * scale, labelLimit=legend_limit,
+                          **({"columns": columns} if columns is not None else {}))
         .configure_title(fontSize=size + 5, anchor="start")
         .configure_view(strokeWidth=0)
         .configure_text(fontSize=size)
@@ -120,7 +136,8 @@ def attendance_heatmap_chart(df: pd.DataFrame, subtitle: str | None = None) -> a
         y=alt.Y("unit_name:N", title=t("chart.unit")),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("rate:Q", title=t("chart.attendance_rate"), legend=alt.Legend(format="%"),
+        # below the plot: on the right, a phone's narrow chart has no room for it
+        color=alt.Color("rate:Q", title=t("chart.attendance_rate"), legend=alt.Legend(format="%", orient="bottom"),
                         scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1], clamp=True)),
         tooltip=[alt.Tooltip("unit_name:N", title=t("chart.unit")),
                  alt.Tooltip("month_label:N", title=t("chart.month")),

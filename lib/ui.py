@@ -530,7 +530,7 @@ def _dash_widgets(remembered: dict[str, Any], units: dict[str, str], cell_type: 
         years = sorted({*years, remembered["dash_year"]}, reverse=True)
     for key, value in remembered.items():
         st.session_state[key] = value
-    bar = st.columns([1.6, 1, 1, 2.6], vertical_alignment="bottom")
+    bar = st.container(key="dash_bar").columns([1.6, 1, 1, 2.6], vertical_alignment="bottom")
     kind = bar[0].segmented_control(t("dash.period_kind"), DASH_KINDS, key="dash_kind", on_change=_remember,
                                     args=("dash_kind",), format_func=lambda k: t(f"dash.kind_{k}"))
     kind = kind or remembered["dash_kind"]
@@ -560,9 +560,22 @@ def _dash_widgets(remembered: dict[str, Any], units: dict[str, str], cell_type: 
 
 
 # Streamlit's wide layout leaves 5rem each side; the dashboards' wide tables need that room for their last columns.
+# On a phone Streamlit stacks columns one under another: the filters and the headline cards go two a row
+# instead, labels wrapped.
 DASHBOARD_CSS = """
 <style>
 .block-container, [data-testid="stMainBlockContainer"] {padding-left: 2rem !important; padding-right: 2rem !important;}
+@media (max-width: 640px) {
+  .st-key-dash_headlines [data-testid="stHorizontalBlock"], .st-key-dash_bar [data-testid="stHorizontalBlock"] {
+    flex-flow: row wrap !important; gap: 0.5rem !important;}
+  .st-key-dash_headlines [data-testid="stColumn"], .st-key-dash_bar [data-testid="stColumn"] {
+    flex: 1 1 calc(50% - 0.5rem) !important;
+    min-width: calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important;}
+  .st-key-dash_bar [data-testid="stColumn"]:first-child {flex-basis: 100% !important; min-width: 100% !important;}
+  .st-key-dash_headlines [data-testid="stMetricLabel"] * {white-space: normal !important;}
+  .block-container, [data-testid="stMainBlockContainer"] {padding-left: 1rem !important;
+    padding-right: 1rem !important;}
+}
 </style>
 """
 
@@ -662,8 +675,12 @@ HEADLINES = (("attendance_rate", "pct", "normal"), ("coverage", "pct", "normal")
 
 def headline_metrics(ov: dict[str, Any], columns: int = 4) -> None:
     """The overview's headline figures with their change against the previous period."""
-    cols = st.columns(columns)
+    # one row of columns per line of cards: a phone stacks each row in turn, so the cards keep their order
+    # (one set of columns stacked the first of every row first); DASHBOARD_CSS puts two side by side there
+    box = st.container(key="dash_headlines")
     for i, (key, kind, colour) in enumerate(HEADLINES):
+        if i % columns == 0:
+            cols = box.columns(columns)
         value, change = ov["current"][key], ov["change"][key]
         if kind == "pct":
             shown, delta = fmt_pct(value), fmt_points(change)
@@ -690,7 +707,7 @@ def show_chart(chart: Any, name: str, key: str, scale: float = 1.0, select: bool
 
     if height:
         chart = chart.properties(height=height)
-    styled = charts.styled(chart, scale)
+    styled = charts.styled(chart, scale, screen=True)
     event = st.altair_chart(styled, width="stretch", key=key, on_select="rerun" if select else "ignore")
     if download:
         chart_download(chart, name, key, scale)

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from lib import charts, demo
+from lib import charts, demo, ui
 from lib.i18n import t
 from tests.helpers import app_test, login
 
@@ -85,7 +85,7 @@ def test_monthly_rates_chart_bars_by_month_with_legend_below():
     assert enc["color"]["legend"]["orient"] == "bottom"
     assert enc["color"]["scale"]["domain"] == ["Tỷ lệ dự họp", "Tỷ lệ chi bộ sinh hoạt đủ"]
     assert text["encoding"]["text"]["format"] == ".1%"  # as the headline cards write them
-    assert spec["title"]["text"] == "Tỷ lệ dự họp và tỷ lệ sinh hoạt đủ theo tháng"
+    assert spec["title"]["text"] == "Dự họp và sinh hoạt đủ theo tháng"  # short enough for a phone
     # a year's 24 bars carry no labels (they would crowd); the tooltip still gives each figure
     year = [{"month": f"2025-{m:02d}", "rate": 0.9, "coverage": 0.9} for m in range(1, 13)]
     assert len(layers(charts.monthly_rates_chart(charts.monthly_rates_frame(year)).to_dict())) == 1
@@ -161,3 +161,31 @@ def test_first_slide_adds_the_months_chart_under_the_cards(demo_path, monkeypatc
     assert chart_titles(at) == [t("chart.monthly_rates")]
     (chart,) = at.get("vega_lite_chart")
     assert json.loads(chart.proto.spec)["height"] == 180
+
+
+# ---- item 9: a 390-pixel phone -------------------------------------------------------------------
+
+def test_on_screen_long_labels_shorten_and_legends_stack_on_a_narrow_chart():
+    spec = charts.styled(charts.absences_chart(pd.DataFrame({"unit_name": ["Xã An Trường (ANTRUONG25)"],
+                                                             "absent_excused": [5], "absent_unexcused": [2]})),
+                         screen=True).to_dict()
+    narrow = "containerSize()[0] < 520"
+    assert spec["config"]["axis"]["labelLimit"] == {"expr": f"{narrow} ? 120 : 260"}
+    assert spec["config"]["legend"]["labelLimit"] == {"expr": f"{narrow} ? 300 : 320"}
+    assert spec["config"]["legend"]["columns"] == {"expr": f"{narrow} ? 1 : 0"}  # one entry a line on a phone
+    # a PNG or a report has no browser around it: fixed limits there
+    fixed = charts.styled(charts.absences_chart(pd.DataFrame({"unit_name": ["Xã Tân An"], "absent_excused": [5],
+                                                              "absent_unexcused": [2]}))).to_dict()
+    assert fixed["config"]["axis"]["labelLimit"] == 260 and "columns" not in fixed["config"]["legend"]
+
+
+def test_heatmap_legend_sits_below_the_plot():
+    df = pd.DataFrame({"unit_name": ["Xã Tân An"], "month": ["2025-01"], "rate": [0.9], "meetings": [4]})
+    (view,) = layers(charts.attendance_heatmap_chart(df).to_dict())
+    assert view["encoding"]["color"]["legend"]["orient"] == "bottom"
+
+
+def test_overview_cards_come_in_reading_order(demo_path, monkeypatch):
+    # a phone stacks columns: with one set of four columns the cards came 1, 5, 2, 6, ...
+    at = open_as_admin(demo_path, monkeypatch, ky="2025-Q3")
+    assert [m.label for m in at.metric] == [t(f"dash.h_{key}") for key, _, _ in ui.HEADLINES]
