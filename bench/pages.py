@@ -25,7 +25,8 @@ class Call:
 # functions they equal); drill-downs run only after a click, so they are listed apart and timed
 # only in the per-function table.
 PAGES: dict[str, tuple[str | None, tuple[Call, ...]]] = {
-    "overview": ("pages/overview.py", (Call("overview_page"),)),
+    # the overview's months chart reads the attendance page's bundle (cached, shared with that page)
+    "overview": ("pages/overview.py", (Call("overview_page"), Call("attendance_page"))),
     "attendance": ("pages/attendance.py", (Call("attendance_page"),)),
     "leaders": ("pages/leaders.py", (Call("leaders_page"),)),
     "weaknesses": ("pages/weakness_board.py", (Call("weakness_page"),)),

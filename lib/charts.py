@@ -13,6 +13,9 @@ PNG_FONT = "DejaVu Sans"
 # Rates run to 100%; the scale goes a little further so a label beside a full bar stays visible.
 RATE_SCALE = alt.Scale(domain=[0, 1.12], nice=False)
 RATE_AXIS = alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
+# A rate over time keeps the whole 0–100% range: an axis fitted to the data (85–89.5%) draws a 1.7-point dip as a
+# collapse.
+TREND_SCALE = alt.Scale(domain=[0, 1], nice=False)
 WIDTH = "container"
 GOOD = "#2e7d32"
 BAD = "#c62828"
@@ -41,16 +44,32 @@ def number_locale() -> dict:
     return {"number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["$", ""]}}
 
 
-def styled(chart: alt.TopLevelMixin, scale: float = 1.0, font: str | None = None) -> alt.TopLevelMixin:
-    """Apply the large, readable fonts (scaled for presentation mode); font only for a PNG export."""
+# On a phone (a chart narrower than this many pixels) long axis labels would leave no room for the plot and a
+# one-row legend would run off the edge: the browser then shortens the labels and stacks the legend.
+NARROW = "containerSize()[0] < 520"
+
+
+def _by_width(narrow: float, wide: float) -> alt.ExprRef:
+    return alt.ExprRef(expr=f"{NARROW} ? {narrow} : {wide}")
+
+
+def styled(chart: alt.TopLevelMixin, scale: float = 1.0, font: str | None = None,
+           screen: bool = False) -> alt.TopLevelMixin:
+    """Apply the large, readable fonts (scaled for presentation mode); font only for a PNG export; screen fits
+    labels and legends to the browser's width (a phone included)."""
     size = round(BASE_FONT * scale)
+    axis_limit, legend_limit, columns = int(260 * scale), int(320 * scale), None
+    if screen:
+        axis_limit, legend_limit = _by_width(int(120 * scale), axis_limit), _by_width(int(300 * scale), legend_limit)
+        columns = _by_width(1, 0)  # 0: one row of entries
     # fit-x: stretch to the page width but keep the height for the plot itself, so a title or a
     # legend never squeezes the bars.
     return (
         chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
         .configure(locale=number_locale(), **({"font": font} if font else {}))
-        .configure_axis(labelFontSize=size, titleFontSize=size + 1, labelLimit=int(260 * scale))
-        .configure_legend(labelFontSize=size, titleFontSize=size, symbolSize=120 * scale, labelLimit=int(320 * scale))
+        .configure_axis(labelFontSize=size, titleFontSize=size + 1, labelLimit=axis_limit)
+        .configure_legend(labelFontSize=size, titleFontSize=size, symbolSize=120 * scale, labelLimit=legend_limit,
+                          **({"columns": columns} if columns is not None else {}))
         .configure_title(fontSize=size + 5, anchor="start")
         .configure_view(strokeWidth=0)
         .configure_text(fontSize=size)
@@ -117,7 +136,8 @@ def attendance_heatmap_chart(df: pd.DataFrame, subtitle: str | None = None) -> a
         y=alt.Y("unit_name:N", title=t("chart.unit")),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("rate:Q", title=t("chart.attendance_rate"), legend=alt.Legend(format="%"),
+        # below the plot: on the right, a phone's narrow chart has no room for it
+        color=alt.Color("rate:Q", title=t("chart.attendance_rate"), legend=alt.Legend(format="%", orient="bottom"),
                         scale=alt.Scale(scheme="redyellowgreen", domain=[0.5, 1], clamp=True)),
         tooltip=[alt.Tooltip("unit_name:N", title=t("chart.unit")),
                  alt.Tooltip("month_label:N", title=t("chart.month")),
@@ -133,9 +153,10 @@ def attendance_trend_chart(df: pd.DataFrame, threshold: float | None = None,
     """Attendance rate month by month, one line per series (month 'YYYY-MM', series, rate)."""
     lines = alt.Chart(df).transform_calculate(month_label=MONTH_CALC).mark_line(point=True, strokeWidth=3).encode(
         x=alt.X("month:O", title=t("chart.month"), axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=-45)),
-        y=alt.Y("rate:Q", title=t("chart.attendance_rate"), axis=alt.Axis(format="%"),
-                scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=t("chart.series"), legend=alt.Legend(orient="bottom")),
+        y=alt.Y("rate:Q", title=t("chart.attendance_rate"), axis=RATE_AXIS, scale=TREND_SCALE),
+        # one line needs no legend: the title says what it is
+        color=alt.Color("series:N", title=t("chart.series"),
+                        legend=alt.Legend(orient="bottom") if df["series"].nunique() > 1 else None),
         tooltip=[alt.Tooltip("series:N", title=t("chart.series")),
                  alt.Tooltip("month_label:N", title=t("chart.month")), _pct("rate", "chart.attendance_rate")],
     )
@@ -145,6 +166,34 @@ def attendance_trend_chart(df: pd.DataFrame, threshold: float | None = None,
             color=BAD, strokeDash=[6, 4], size=2).encode(
             y="threshold:Q", tooltip=[_pct("threshold", "chart.threshold")]))
     return alt.layer(*layers, title=_title("chart.attendance_trend", subtitle)).properties(width=WIDTH, height=360)
+
+
+def monthly_rates_frame(by_month: list[dict]) -> pd.DataFrame:
+    """Attendance rate and coverage per month as chart rows (month, measure, rate), months without a rate left out."""
+    measures = {"rate": t("chart.attendance_rate"), "coverage": t("dash.h_coverage")}
+    frame = pd.DataFrame(by_month, columns=["month", *measures]).rename(columns=measures).melt(
+        id_vars=["month"], value_vars=list(measures.values()), var_name="measure", value_name="rate")
+    return frame[frame["rate"].notna()].reset_index(drop=True)
+
+
+def monthly_rates_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
+    """Attendance rate and coverage month by month, side by side on a 0–100% axis (month, measure, rate)."""
+    names = [t("chart.attendance_rate"), t("dash.h_coverage")]
+    bars = alt.Chart(df).transform_calculate(month_label=MONTH_CALC).mark_bar().encode(
+        # MM/YYYY labels need no axis title: the room goes to the plot (the projector's first slide is full)
+        x=alt.X("month:O", title=None, axis=alt.Axis(labelExpr=MONTH_LABEL, labelAngle=0)),
+        xOffset=alt.XOffset("measure:N", sort=names),
+        y=alt.Y("rate:Q", title=None, axis=RATE_AXIS, scale=TREND_SCALE),
+        color=alt.Color("measure:N", title=None, sort=names, scale=alt.Scale(domain=names, range=[NEUTRAL, GOOD]),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
+        tooltip=[alt.Tooltip("month_label:N", title=t("chart.month")),
+                 alt.Tooltip("measure:N", title=t("chart.measure")), _pct("rate", "chart.rate")],
+    )
+    layers = [bars]
+    # a label on each bar while they are wide enough to carry one (a quarter; a year's 24 bars would crowd)
+    if df["month"].nunique() <= 6:
+        layers.append(bars.mark_text(dy=-10).encode(text=alt.Text("rate:Q", format=".1%"), color=alt.value("#222")))
+    return alt.layer(*layers, title=_title("chart.monthly_rates", subtitle)).properties(width=WIDTH, height=300)
 
 
 def absences_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:

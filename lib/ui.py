@@ -505,8 +505,26 @@ def _remember(key: str) -> None:
         st.session_state[_DASH_WIDGETS][key] = value
 
 
-def dashboard_filters() -> tuple[Any, Any]:
-    """The shared sidebar filters (period, communes, cell and meeting types, rollup), kept in the URL."""
+def _dash_label(kind: str, year: int, quarter: int, month: int) -> str:
+    if kind == "quarter":
+        return f"{year}-Q{quarter}"
+    if kind == "month":
+        return f"{year}-{month:02d}"
+    return str(year)
+
+
+def _scope_label(values: dict[str, Any]) -> str:
+    """The scope button's text: what the scope filters hold, or "all" when none is set."""
+    parts = [t(f"dash.filter.n_{name}", n=len(values[name])) for name in ("units", "cell_types", "mtypes")
+             if values[name]]
+    if values["rollup"]:
+        parts.append(t("dash.filter.rolled_up"))
+    return t("dash.filter.scope", scope=", ".join(parts) if parts else t("dash.filter.scope_all"))
+
+
+def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
+    """The shared filters (period, communes, cell and meeting types, rollup) at the top of a dashboard, kept in
+    the URL; show=False applies them without drawing the widgets (presentation mode)."""
     from lib import directory, metrics
     from lib.domain import CellType, MeetingType
 
@@ -517,55 +535,79 @@ def dashboard_filters() -> tuple[Any, Any]:
         remembered = _widget_values(from_url or _dash_defaults(date.today()))
         st.session_state[_DASH_WIDGETS] = remembered
 
-    years = figure("data_years")
     units = {u["code"]: u["name"] + (t("dash.merged_mark") if u["successor_code"] else "")
              for u in read(directory.list_units)}
     remembered["dash_units"] = [c for c in remembered["dash_units"] if c in units]
-    if remembered["dash_year"] not in years:
-        years = sorted({*years, remembered["dash_year"]}, reverse=True)
-    for key, value in remembered.items():
-        st.session_state[key] = value
-    with st.sidebar:
-        st.subheader(t("dash.filters"), divider="gray")
-        kind = st.segmented_control(t("dash.period_kind"), DASH_KINDS, key="dash_kind", on_change=_remember,
-                                    args=("dash_kind",), format_func=lambda k: t(f"dash.kind_{k}"))
-        kind = kind or remembered["dash_kind"]
-        c1, c2 = st.columns(2)
-        year = c1.selectbox(t("dash.year"), years, key="dash_year", on_change=_remember, args=("dash_year",))
-        if kind == "quarter":
-            sub = c2.selectbox(t("dash.quarter"), (1, 2, 3, 4), key="dash_quarter", on_change=_remember,
-                               args=("dash_quarter",))
-            label = f"{year}-Q{sub}"
-        elif kind == "month":
-            sub = c2.selectbox(t("dash.month"), range(1, 13), key="dash_month", format_func=lambda m: f"{m:02d}",
-                               on_change=_remember, args=("dash_month",))
-            label = f"{year}-{sub:02d}"
-        else:
-            label = str(year)
-        chosen_units = st.multiselect(t("dash.units"), list(units), key="dash_units", format_func=units.get,
-                                      placeholder=t("dash.all"), on_change=_remember, args=("dash_units",))
-        cell_types = st.multiselect(t("dash.cell_types"), [c.value for c in CellType], key="dash_cell_types",
-                                    format_func=lambda v: CellType(v).label, placeholder=t("dash.all"),
-                                    on_change=_remember, args=("dash_cell_types",))
-        mtypes = st.multiselect(t("dash.mtypes"), [m.value for m in MeetingType], key="dash_mtypes",
-                                format_func=lambda v: MeetingType(v).label, placeholder=t("dash.all"),
-                                on_change=_remember, args=("dash_mtypes",))
-        rollup = st.toggle(t("dash.rollup"), key="dash_rollup", help=t("dash.rollup_help"), on_change=_remember,
-                           args=("dash_rollup",))
-    values = {"period": label, "units": list(chosen_units), "cell_types": list(cell_types), "mtypes": list(mtypes),
-              "rollup": bool(rollup)}
+    if show:
+        values = _dash_widgets(remembered, units, CellType, MeetingType)
+    else:
+        values = {"period": _dash_label(remembered["dash_kind"], remembered["dash_year"], remembered["dash_quarter"],
+                                        remembered["dash_month"]),
+                  "units": list(remembered["dash_units"]), "cell_types": list(remembered["dash_cell_types"]),
+                  "mtypes": list(remembered["dash_mtypes"]), "rollup": bool(remembered["dash_rollup"])}
     st.session_state[_DASH] = values
     _dash_to_url(values)
     st.markdown(DASHBOARD_CSS, unsafe_allow_html=True)
     filters = metrics.Filters(unit_codes=tuple(values["units"]), cell_types=tuple(values["cell_types"]),
                               mtypes=tuple(values["mtypes"]), rollup=values["rollup"])
-    return metrics.parse_period(label), filters
+    return metrics.parse_period(values["period"]), filters
+
+
+def _dash_widgets(remembered: dict[str, Any], units: dict[str, str], cell_type: Any, meeting_type: Any
+                  ) -> dict[str, Any]:
+    # One row under the page title: the period always in sight (an administrator's sidebar holds 18 links, so
+    # filters at its foot were out of reach), the rarer scope filters behind one button that says what they hold.
+    years = figure("data_years")
+    if remembered["dash_year"] not in years:
+        years = sorted({*years, remembered["dash_year"]}, reverse=True)
+    for key, value in remembered.items():
+        st.session_state[key] = value
+    bar = st.container(key="dash_bar").columns([1.6, 1, 1, 2.6], vertical_alignment="bottom")
+    kind = bar[0].segmented_control(t("dash.period_kind"), DASH_KINDS, key="dash_kind", on_change=_remember,
+                                    args=("dash_kind",), format_func=lambda k: t(f"dash.kind_{k}"))
+    kind = kind or remembered["dash_kind"]
+    year = bar[1].selectbox(t("dash.year"), years, key="dash_year", on_change=_remember, args=("dash_year",))
+    quarter, month = remembered["dash_quarter"], remembered["dash_month"]
+    if kind == "quarter":
+        quarter = bar[2].selectbox(t("dash.quarter"), (1, 2, 3, 4), key="dash_quarter", on_change=_remember,
+                                   args=("dash_quarter",))
+    elif kind == "month":
+        month = bar[2].selectbox(t("dash.month"), range(1, 13), key="dash_month", format_func=lambda m: f"{m:02d}",
+                                 on_change=_remember, args=("dash_month",))
+    scope = {"units": remembered["dash_units"], "cell_types": remembered["dash_cell_types"],
+             "mtypes": remembered["dash_mtypes"], "rollup": remembered["dash_rollup"]}
+    with bar[3].popover(_scope_label(scope), icon=":material/filter_alt:", width="stretch", key="dash_scope"):
+        chosen_units = st.multiselect(t("dash.units"), list(units), key="dash_units", format_func=units.get,
+                                      placeholder=t("dash.all"), on_change=_remember, args=("dash_units",))
+        cell_types = st.multiselect(t("dash.cell_types"), [c.value for c in cell_type], key="dash_cell_types",
+                                    format_func=lambda v: cell_type(v).label, placeholder=t("dash.all"),
+                                    on_change=_remember, args=("dash_cell_types",))
+        mtypes = st.multiselect(t("dash.mtypes"), [m.value for m in meeting_type], key="dash_mtypes",
+                                format_func=lambda v: meeting_type(v).label, placeholder=t("dash.all"),
+                                on_change=_remember, args=("dash_mtypes",))
+        rollup = st.toggle(t("dash.rollup"), key="dash_rollup", help=t("dash.rollup_help"), on_change=_remember,
+                           args=("dash_rollup",))
+    return {"period": _dash_label(kind, year, quarter, month), "units": list(chosen_units),
+            "cell_types": list(cell_types), "mtypes": list(mtypes), "rollup": bool(rollup)}
 
 
 # Streamlit's wide layout leaves 5rem each side; the dashboards' wide tables need that room for their last columns.
+# On a phone Streamlit stacks columns one under another: the filters and the headline cards go two a row
+# instead, labels wrapped.
 DASHBOARD_CSS = """
 <style>
 .block-container, [data-testid="stMainBlockContainer"] {padding-left: 2rem !important; padding-right: 2rem !important;}
+@media (max-width: 640px) {
+  .st-key-dash_headlines [data-testid="stHorizontalBlock"], .st-key-dash_bar [data-testid="stHorizontalBlock"] {
+    flex-flow: row wrap !important; gap: 0.5rem !important;}
+  .st-key-dash_headlines [data-testid="stColumn"], .st-key-dash_bar [data-testid="stColumn"] {
+    flex: 1 1 calc(50% - 0.5rem) !important;
+    min-width: calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important;}
+  .st-key-dash_bar [data-testid="stColumn"]:first-child {flex-basis: 100% !important; min-width: 100% !important;}
+  .st-key-dash_headlines [data-testid="stMetricLabel"] * {white-space: normal !important;}
+  .block-container, [data-testid="stMainBlockContainer"] {padding-left: 1rem !important;
+    padding-right: 1rem !important;}
+}
 </style>
 """
 
@@ -670,8 +712,12 @@ HEADLINES = (("attendance_rate", "pct", "normal"), ("coverage", "pct", "normal")
 
 def headline_metrics(ov: dict[str, Any], columns: int = 4) -> None:
     """The overview's headline figures with their change against the previous period."""
-    cols = st.columns(columns)
+    # one row of columns per line of cards: a phone stacks each row in turn, so the cards keep their order
+    # (one set of columns stacked the first of every row first); DASHBOARD_CSS puts two side by side there
+    box = st.container(key="dash_headlines")
     for i, (key, kind, colour) in enumerate(HEADLINES):
+        if i % columns == 0:
+            cols = box.columns(columns)
         value, change = ov["current"][key], ov["change"][key]
         if kind == "pct":
             shown, delta = fmt_pct(value), fmt_points(change)
@@ -698,7 +744,7 @@ def show_chart(chart: Any, name: str, key: str, scale: float = 1.0, select: bool
 
     if height:
         chart = chart.properties(height=height)
-    styled = charts.styled(chart, scale)
+    styled = charts.styled(chart, scale, screen=True)
     event = st.altair_chart(styled, width="stretch", key=key, on_select="rerun" if select else "ignore")
     if download:
         chart_download(chart, name, key, scale)

@@ -10,8 +10,8 @@ from lib.domain import CellType, MeetingType, Rating
 from lib.i18n import t
 
 ui.require_page("pages/attendance.py")
-period, filters = ui.dashboard_filters()
 st.title(t("nav.attendance"))
+period, filters = ui.dashboard_filters()
 
 UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
                 "required": t("chart.required"), "present": t("chart.present"),

@@ -10,8 +10,8 @@ from lib.domain import LeaderGroup, MeetingType
 from lib.i18n import t
 
 ui.require_page("pages/leaders.py")
-period, filters = ui.dashboard_filters()
 st.title(t("nav.leaders"))
+period, filters = ui.dashboard_filters()
 
 COUNTS = {"expected": t("chart.expected"), "attended": t("chart.attended"), "compliance": t("chart.compliance"),
           "reports": t("dash.reports"), "late_reports": t("chart.reports_late"),

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from lib import metrics, ui
+from lib import charts, metrics, ui
 from lib.domain import LeaderGroup, Severity, WeaknessCategory, WeaknessStatus
 from lib.i18n import t
 
 ui.require_page("pages/overview.py")
-period, filters = ui.dashboard_filters()
 st.title(t("nav.overview"))
+period, filters = ui.dashboard_filters()
 
 
 def render() -> None:
@@ -30,6 +30,10 @@ def render() -> None:
     ui.headline_metrics(ov)
     if current["upcoming_meetings"]:
         st.caption(t("dash.upcoming_note", n=ui.fmt_num(current["upcoming_meetings"])))
+    # the months come from the attendance page's bundle, cached and shared with that page and the slides
+    months = charts.monthly_rates_frame(ui.figure("attendance_page", period, filters)["attendance_by_month"])
+    if len(months):
+        ui.show_chart(charts.monthly_rates_chart(months), "ty-le-theo-thang", "ov_months")
 
     st.subheader(t("dash.attention"), divider="gray")
     missed = figures["cells_missing_last_month"]

@@ -9,13 +9,15 @@ from lib import charts, settings, ui
 from lib.i18n import t
 
 ui.require_page("pages/presentation.py")
-period, filters = ui.dashboard_filters()
+period, filters = ui.dashboard_filters(show=False)
 ui.presentation_style()
 SCALE = 1.6
 # Plot heights that fill a projector screen (900 pixels high and up) below the slide's title: one chart, or two
 # side by side with their legends underneath.
 HEIGHT = 470
 PAIR_HEIGHT = 400
+# under the two rows of headline cards, the months' chart takes the rest of a 1080-pixel screen
+OVERVIEW_HEIGHT = 180
 
 
 def figures(page: str) -> dict:
@@ -28,6 +30,10 @@ def overview_slide() -> bool:
     if not ov["current"]["meetings"]:
         return False
     ui.headline_metrics(ov, columns=4)
+    months = charts.monthly_rates_frame(figures("attendance_page")["attendance_by_month"])
+    if len(months):
+        ui.show_chart(charts.monthly_rates_chart(months), "ty-le-theo-thang", "pres_months", scale=SCALE,
+                      download=False, height=OVERVIEW_HEIGHT)
     return True
 
 
@@ -45,8 +51,9 @@ def heatmap_slide() -> bool:
     rows = figures("attendance_page")["attendance_by_unit_month"]
     if not any(r["meetings"] for r in rows):
         return False
-    ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(rows)), "ty-le-theo-thang", "pres_heatmap",
-                  scale=SCALE, download=False, height=HEIGHT)
+    # the slide's heading already is the chart's title
+    ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(rows)).properties(title=""), "ty-le-theo-thang",
+                  "pres_heatmap", scale=SCALE, download=False, height=HEIGHT)
     return True
 
 
@@ -98,7 +105,7 @@ def quality_slide() -> bool:
 
 SLIDES = (("nav.overview", overview_slide), ("nav.attendance", attendance_slide),
           ("chart.attendance_heatmap", heatmap_slide), ("nav.leaders", leaders_slide),
-          ("nav.weakness_board", weakness_slide), ("chart.weakness_trend", weakness_time_slide),
+          ("nav.weakness_board", weakness_slide), ("dash.p_weak_time", weakness_time_slide),
           ("nav.quality", quality_slide))
 
 st.session_state.setdefault("pres_index", 0)
@@ -113,7 +120,7 @@ def step(delta: int) -> None:
     restart_clock()
 
 
-bar = st.columns([4, 1.3, 1.3, 1.3, 1.4, 2.2], vertical_alignment="center")
+bar = st.columns([3, 1.2, 1.2, 2.3, 1.5, 2], vertical_alignment="bottom")
 bar[0].caption(t("dash.p_help"))
 bar[1].button(t("dash.p_prev"), key="pres_prev", icon=":material/skip_previous:", on_click=step, args=(-1,),
               width="stretch")
@@ -121,8 +128,7 @@ bar[2].button(t("dash.p_next"), key="pres_next", icon=":material/skip_next:", on
               width="stretch")
 paused = bar[3].toggle(t("dash.p_pause"), key="pres_paused", on_change=restart_clock)
 seconds = bar[4].number_input(t("dash.p_seconds"), min_value=5, max_value=600, step=5, key="pres_seconds",
-                              value=ui.refresh_seconds(), on_change=restart_clock, label_visibility="collapsed",
-                              help=t("dash.p_seconds"))
+                              value=ui.refresh_seconds(), on_change=restart_clock)
 bar[5].page_link("pages/overview.py", label=t("dash.p_exit"), icon=":material/close_fullscreen:")
 
 

@@ -8,8 +8,8 @@ from lib.domain import MeetingType
 from lib.i18n import t
 
 ui.require_page("pages/quality.py")
-period, filters = ui.dashboard_filters()
 st.title(t("nav.quality"))
+period, filters = ui.dashboard_filters()
 
 UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
                 "tot": t("enum.Rating.tot"), "kha": t("enum.Rating.kha"), "trung_binh": t("enum.Rating.trung_binh"),

@@ -8,8 +8,8 @@ from lib.domain import Severity, WeaknessCategory, WeaknessStatus
 from lib.i18n import t
 
 ui.require_page("pages/weakness_board.py")
-period, filters = ui.dashboard_filters()
 st.title(t("nav.weakness_board"))
+period, filters = ui.dashboard_filters()
 
 CATEGORY = ui.label_of(WeaknessCategory)
 OPEN_COLUMNS = {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"), "category": t("field.category"),

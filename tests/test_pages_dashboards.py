@@ -399,7 +399,7 @@ def test_presentation_cycles_through_every_slide(demo_path, monkeypatch):
         assert not at.exception
         headers.append(at.header[0].value)
     assert headers == [t("nav.overview"), t("nav.attendance"), t("chart.attendance_heatmap"), t("nav.leaders"),
-                       t("nav.weakness_board"), t("chart.weakness_trend"), t("nav.quality"), t("nav.overview")]
+                       t("nav.weakness_board"), t("dash.p_weak_time"), t("nav.quality"), t("nav.overview")]
     at.button(key="pres_prev").click().run()
     assert at.header[0].value == t("nav.quality")
 
