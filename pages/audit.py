@@ -1,6 +1,5 @@
-"""Audit log (admin, read-only): who did what and when, with the record before and after."""
+"""Audit log (admin, read-only): who did what and when, and what changed, field by field in words."""
 
-import json
 from datetime import date, timedelta
 
 import pandas as pd
@@ -20,6 +19,8 @@ ALL = ""
 
 
 def _label(group: str, value: str | None) -> str:
+    if group == "actions":
+        return audit.action_label(value)
     if not value:
         return t(f"page.audit.{group}_none") if group == "tables" else ""
     key = f"page.audit.{group}.{value}"
@@ -44,6 +45,7 @@ if not rows:
     st.info(t("page.audit.empty"))
     st.stop()
 
+names = ui.read(audit.reference_names, rows)
 frame = pd.DataFrame(
     {
         t("page.audit.id"): [r["id"] for r in rows],
@@ -52,6 +54,7 @@ frame = pd.DataFrame(
         t("page.audit.action"): [_label("actions", r["action"]) for r in rows],
         t("page.audit.table"): [_label("tables", r["table_name"]) for r in rows],
         t("page.audit.row"): [r["row_id"] or "" for r in rows],
+        t("page.audit.what"): ["; ".join(audit.describe(r, names)) for r in rows],
         t("page.audit.client"): [r["client"] or "" for r in rows],
     }
 )
@@ -68,14 +71,9 @@ if with_changes:
                               f'{_label("actions", with_changes[i]["action"])} · '
                               f'{_label("tables", with_changes[i]["table_name"])} {with_changes[i]["row_id"] or ""}',
     )
-    entry = with_changes[picked]
-    before = json.loads(entry["before_json"]) if entry["before_json"] else {}
-    after = json.loads(entry["after_json"]) if entry["after_json"] else {}
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-    if before and after:
-        st.caption(t("page.audit.changed", fields=", ".join(changed) or "—"))
-    left, right = st.columns(2)
-    left.markdown(f'**{t("page.audit.before")}**')
-    left.json(before or {}, expanded=True)
-    right.markdown(f'**{t("page.audit.after")}**')
-    right.json(after or {}, expanded=True)
+    lines = audit.describe(with_changes[picked], names)
+    if lines:
+        # Values come from users (names, notes): escaped, so they show as typed.
+        st.markdown("\n".join(f"- {ui.md_escape(line)}" for line in lines))
+    else:
+        st.caption(t("page.audit.nothing"))

@@ -1,16 +1,18 @@
 """Issue 16, items 3, 12 and 14: Vietnamese words in Streamlit's widgets, the audit log in words, a warning for
 a clerk with no unit, unit names in the users table, a calm focus colour."""
 
+import json
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from lib import audit, directory, i18n, users
 from lib import db as dbm
-from lib import users
 from lib.domain import SYSTEM, FieldWarning, Role
 from lib.i18n import language, t
-from tests.factories import small_directory
+from tests.factories import add_meeting, small_directory
 from tests.helpers import app_test, fast_hashing, login, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +106,134 @@ def test_theme_primary_colour_is_not_an_alarm_red(path):
     assert not (red > 150 and green < 80 and blue < 80), theme["primaryColor"]
     with language("en"):
         assert t("field.unit_ids") == "Units they enter data for"
+
+
+# ---- item 12: the audit log in words -----------------------------------------------------------------------
+
+def entry(action, table=None, before=None, after=None) -> dict:
+    return {"action": action, "table_name": table, "before_json": json.dumps(before) if before else None,
+            "after_json": json.dumps(after) if after else None}
+
+
+CELL = {"cell_type": "ap_khom", "code": "TTCL-01", "id": 1, "meeting_day": 22, "name": "Khóm 1",
+        "successor_id": None, "unit_id": 1, "valid_from": "2024-01-01", "valid_to": None,
+        "updated_at": "2025-06-01T08:00:00"}
+NAMES = {("units", 1): "Thị trấn Càng Long", ("cells", 170): "Khóm 1 (mới)", ("leaders", 3): "Nguyễn Văn An"}
+
+
+def test_an_update_reads_field_old_new_in_words():
+    after = {**CELL, "name": "Khóm Một", "valid_to": "2025-06-30", "successor_id": 170, "cell_type": "co_quan",
+             "updated_at": "2025-07-01T09:30:00"}
+    assert audit.describe(entry("update", "cells", CELL, after), NAMES) == [
+        "Tên: Khóm 1 → Khóm Một",
+        "Hiệu lực đến ngày: → 30/06/2025",
+        "Kế thừa (đơn vị hoặc chi bộ): → Khóm 1 (mới)",
+        "Loại chi bộ: Chi bộ ấp, khóm → Chi bộ cơ quan",
+    ]
+    with language("en"):
+        assert audit.describe(entry("update", "cells", CELL, {**CELL, "name": "Khóm Một", "meeting_day": None}),
+                              NAMES) == ["Name: Khóm 1 → Khóm Một", "Fixed meeting day: 22 →"]
+
+
+def test_a_created_meeting_lists_its_main_fields_with_labels_dates_and_thousands():
+    after = {"id": 9, "cell_id": 170, "held_on": "2025-03-05", "mtype": "thuong_ky", "members_total": 1200,
+             "members_exempt": 0, "present": 1150, "absent_excused": 50, "absent_unexcused": 0, "score": None,
+             "rating": "tot", "leadership": 1, "education": 0, "notes": None, "created_by": "thuky",
+             "created_at": "2025-03-05T10:00:00", "deleted_at": None}
+    assert audit.describe(entry("create", "meetings", None, after), NAMES) == [
+        "Chi bộ: Khóm 1 (mới)",
+        "Ngày sinh hoạt: 05/03/2025",
+        "Loại sinh hoạt: Thường kỳ",
+        "Tổng số đảng viên: 1.200",
+        "Số miễn sinh hoạt: 0",
+        "Số có mặt: 1.150",
+        "Vắng có lý do: 50",
+        "Vắng không lý do: 0",
+        "Xếp loại: Tốt",
+        "Tính lãnh đạo: có",
+        "Tính giáo dục: không",
+    ]
+
+
+def test_a_deleted_weakness_lists_what_was_deleted():
+    before = {"id": 4, "unit_id": 1, "category": "not_held", "noted_on": "2025-05-02", "noted_by": 3,
+              "severity": "high", "status": "open", "due_on": None, "description": "Tháng 4 không họp"}
+    after = {**before, "deleted_at": "2025-05-03T07:00:00"}
+    assert audit.describe(entry("delete", "weaknesses", before, after), NAMES) == [
+        "Đảng bộ xã, thị trấn: Thị trấn Càng Long",
+        "Loại hạn chế: Không tổ chức sinh hoạt",
+        "Mô tả: Tháng 4 không họp",
+        "Ngày ghi nhận: 02/05/2025",
+        "Người ghi nhận: Nguyễn Văn An",
+        "Mức độ: Cao",
+        "Tình trạng: Chưa khắc phục",
+    ]
+
+
+def test_a_user_change_names_role_units_and_the_active_flag():
+    before = {"username": "xem", "full_name": "Người Xem", "role": "viewer", "active": 1, "unit_ids": [],
+              "locked_until": None}
+    after = {**before, "role": "clerk", "active": 0, "unit_ids": [1], "logged_out_at": "2025-06-02T14:05:09"}
+    assert audit.describe(entry("update", "users", before, after), NAMES) == [
+        "Đang hoạt động: có → không",
+        "Vai trò: Người xem (Thường vụ) → Cán bộ nhập liệu",
+        "Đơn vị phụ trách nhập liệu: → Thị trấn Càng Long",
+        "Đăng xuất mọi phiên lúc: → 02/06/2025 14:05",
+    ]
+
+
+def test_the_demo_entry_and_a_login_read_in_words():
+    counts = {"assignments": 42, "cells": 195, "meetings": 5601, "meetings_requested": None, "seed": 42,
+              "today": "2026-12-03", "units": 17, "users": 3}
+    assert audit.action_label("demo") == "Nạp dữ liệu mẫu"
+    assert audit.describe(entry("demo", None, None, counts)) == [
+        "Phân công: 42", "Chi bộ: 195", "Buổi sinh hoạt: 5.601", "Số khởi tạo ngẫu nhiên: 42",
+        "Ngày nạp dữ liệu: 03/12/2026", "Đơn vị: 17", "Người dùng: 3"]
+    assert audit.describe(entry("login")) == []
+
+
+def test_every_action_the_code_logs_is_translated_in_both_languages():
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "lib").glob("*.py"))
+    logged = set(re.findall(r'audit\.record\([^,]+, [^,]+, "(\w+)"', source))
+    # The login outcomes are passed to audit.record through a variable; they are named in lib/users.py.
+    logged |= set(re.findall(r'"(login_\w+)"', (ROOT / "lib" / "users.py").read_text(encoding="utf-8")))
+    assert {"create", "update", "delete", "restore", "demo", "login", "logout", "password", "login_failed",
+            "login_flood"} <= logged
+    for lang in ("vi", "en"):
+        missing = [a for a in logged if not i18n.has(f"page.audit.actions.{a}", lang)]
+        assert not missing, (lang, missing)
+
+
+def test_reference_names_reads_the_names_of_units_cells_leaders_and_meetings(db_path):
+    ids = small_directory(db_path)
+    meeting_id = add_meeting(db_path, ids["c1"], "2025-04-30")
+    rows = [entry("update", "cells", {"unit_id": ids["u1"], "successor_id": None},
+                  {"unit_id": ids["u2"], "successor_id": ids["c2"]}),
+            entry("create", "weaknesses", None, {"noted_by": ids["l1"], "meeting_id": meeting_id})]
+    with dbm.read(db_path) as db:
+        names = audit.reference_names(db, rows)
+    assert names == {("units", ids["u1"]): "Xã Nhị Long", ("units", ids["u2"]): "Xã Đại Phước",
+                     ("cells", ids["c2"]): "Chi bộ ấp Long Hòa", ("leaders", ids["l1"]): "Nguyễn Văn An",
+                     ("meetings", meeting_id): f"buổi số {meeting_id} ngày 30/04/2025"}
+    assert audit.describe(rows[0], names) == ["Kế thừa (đơn vị hoặc chi bộ): → Chi bộ ấp Long Hòa",
+                                              "Đảng bộ xã, thị trấn: Xã Nhị Long → Xã Đại Phước"]
+
+
+def test_audit_page_shows_changes_in_words_and_no_raw_json(db_path, admin_at):
+    with dbm.write(db_path) as db:
+        directory.update(db, users.actor_for(db, "quantri"), "units", admin_at.ids["u1"],
+                         {"name": "Xã Nhị Long (mới)", "kind": "thi_tran"})
+        audit.record(db, SYSTEM, "demo", None, None, None, {"units": 2, "seed": 42})
+    at = admin_at.switch_page("pages/audit.py").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    first = frame.iloc[0]
+    assert first[t("page.audit.action")] == "Nạp dữ liệu mẫu"
+    assert first[t("page.audit.what")] == "Số khởi tạo ngẫu nhiên: 42; Đơn vị: 2"
+    second = frame.iloc[1]
+    assert second[t("page.audit.what")] == "Tên: Xã Nhị Long → Xã Nhị Long (mới); Loại đơn vị: Xã → Thị trấn"
+    assert not at.json
+    at.selectbox(key="audit_pick").set_value(int(second[t("page.audit.id")])).run()
+    # Escaped Markdown (the values are users' text): "\\:" and "\\(" show as ":" and "(".
+    assert "- Tên\\: Xã Nhị Long → Xã Nhị Long \\(mới\\)\n- Loại đơn vị\\: Xã → Thị trấn" in \
+        [m.value for m in at.main.markdown]
