@@ -30,9 +30,10 @@ def _label(group: str, value: str | None) -> str:
 usernames = [ALL] + [u["username"] for u in ui.read(users.list_users)] + [SYSTEM.username]
 c1, c2, c3 = st.columns(3)
 who = c1.selectbox(t("page.audit.user"), usernames, key="audit_user",
-                   format_func=lambda u: u or t("page.audit.all"))
+                   format_func=lambda u: u or t("page.audit.all"), placeholder=t("widgets.choose_one"))
 table = c2.selectbox(t("page.audit.table"), (ALL, *TABLES), key="audit_table",
-                     format_func=lambda v: _label("tables", v) if v else t("page.audit.all"))
+                     format_func=lambda v: _label("tables", v) if v else t("page.audit.all"),
+                     placeholder=t("widgets.choose_one"))
 today = date.today()
 period = c3.date_input(t("page.audit.period"), value=(today - timedelta(days=30), today), format="DD/MM/YYYY",
                        key="audit_period")
@@ -66,7 +67,7 @@ with_changes = {r["id"]: r for r in rows if r["before_json"] or r["after_json"]}
 if with_changes:
     st.subheader(t("page.audit.details"))
     picked = st.selectbox(
-        t("page.audit.pick"), list(with_changes), key="audit_pick",
+        t("page.audit.pick"), list(with_changes), key="audit_pick", placeholder=t("widgets.choose_one"),
         format_func=lambda i: f'#{i} · {ui.fmt_datetime(with_changes[i]["at"])} · {with_changes[i]["username"]} · '
                               f'{_label("actions", with_changes[i]["action"])} · '
                               f'{_label("tables", with_changes[i]["table_name"])} {with_changes[i]["row_id"] or ""}',
