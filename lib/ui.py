@@ -345,7 +345,7 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
     st.session_state[prefix + "leaders"] = [i for i in chosen_before if i in labels]
     chosen = st.multiselect(t("field.leaders_present"), list(labels), format_func=labels.get,
                             key=prefix + "leaders", help=t("page.record.leaders_help"),
-                            placeholder=t("page.record.leaders_placeholder"))
+                            placeholder=t("page.record.leaders_placeholder"), select_all=False)
     reports = {}
     for lid in chosen:
         left, right = st.columns([2, 1], vertical_alignment="bottom")

@@ -1,12 +1,14 @@
 """Issue 16, items 3, 12 and 14: Vietnamese words in Streamlit's widgets, the audit log in words, a warning for
 a clerk with no unit, unit names in the users table, a calm focus colour."""
 
+import ast
 import json
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from lib import audit, directory, i18n, users
 from lib import db as dbm
@@ -237,3 +239,67 @@ def test_audit_page_shows_changes_in_words_and_no_raw_json(db_path, admin_at):
     # Escaped Markdown (the values are users' text): "\\:" and "\\(" show as ":" and "(".
     assert "- Tên\\: Xã Nhị Long → Xã Nhị Long \\(mới\\)\n- Loại đơn vị\\: Xã → Thị trấn" in \
         [m.value for m in at.main.markdown]
+
+
+# ---- item 3: Streamlit's widgets in Vietnamese ----------------------------------------------------------------
+
+def _calls(name: str) -> list[tuple[str, ast.Call]]:
+    found = []
+    for path in [ROOT / "app.py", ROOT / "lib" / "ui.py", *(ROOT / "pages").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name:
+                found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node))
+    return found
+
+
+def _keywords(call: ast.Call) -> dict[str, ast.expr]:
+    return {k.arg: k.value for k in call.keywords}
+
+
+def test_every_multiselect_has_our_placeholder_and_no_english_select_all():
+    calls = _calls("multiselect")
+    assert len(calls) >= 6
+    for where, call in calls:
+        kw = _keywords(call)
+        assert "placeholder" in kw, f"{where}: Streamlit would write 'Choose options' / 'No options to select'"
+        assert isinstance(kw.get("select_all"), ast.Constant) and kw["select_all"].value is False, \
+            f"{where}: Streamlit would offer 'Select all' in English"
+
+
+def test_every_selectbox_that_can_show_its_placeholder_has_ours():
+    # Streamlit shows a selectbox's placeholder when nothing is chosen (index=None) or the list is empty.
+    for where, call in _calls("selectbox"):
+        kw = _keywords(call)
+        if isinstance(kw.get("index"), ast.Constant) and kw["index"].value is None:
+            assert "placeholder" in kw, where
+
+
+def test_users_page_widgets_carry_vietnamese_placeholders(db_path, admin_at):
+    at = admin_at.switch_page("pages/users.py").run()
+    units = at.multiselect(key="users_new_units").proto
+    assert (units.placeholder, units.select_all) == ("Chọn một hoặc nhiều mục", 0)
+    assert at.selectbox(key="users_edit_pick").proto.placeholder == "Chọn một mục"
+
+
+def _widget_css(lang: str) -> str:
+    at = AppTest.from_string(f"from lib import i18n, ui\ni18n.set_language({lang!r})\nui.widget_words()\n")
+    at.run()
+    assert not at.exception
+    return at.get("html")[0].proto.body
+
+
+def test_widget_words_replace_the_uploader_and_enter_hint_in_the_user_language(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    css = _widget_css("vi")
+    assert "[data-testid='stFileUploaderDropzoneInstructions'] span { display: none; }" in css
+    assert 'content: "Chọn tệp"' in css
+    assert 'content: "Tệp tối đa 50 MB"' in css  # server.maxUploadSize in .streamlit/config.toml
+    assert "[data-testid='InputInstructions'] > span { display: none; }" in css
+    assert "[data-testid='stForm'] [data-testid='InputInstructions']::before { content: \"Nhấn Enter để gửi\"; }" in css
+    assert 'content: "Press Enter to submit"' in _widget_css("en")
+
+
+def test_css_text_escapes_quotes_and_backslashes():
+    from lib.ui import _css_text
+
+    assert _css_text('Nhấn "Enter" \\ rồi\ngửi') == '"Nhấn \\"Enter\\" \\\\ rồi gửi"'
