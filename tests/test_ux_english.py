@@ -46,6 +46,18 @@ def test_a_clerk_created_without_a_unit_is_saved_with_a_warning(db_path):
         assert users.get_user(db, "thuky")["role"] == "clerk"  # allowed, only pointless
 
 
+def test_command_line_creates_a_clerk_with_no_unit_and_says_why_it_is_pointless(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "x.db"
+    done = subprocess.run([sys.executable, "-m", "lib", "--db", str(path), "create-user", "thuky", "--role",
+                           "clerk", "--password-stdin"], input="Matkhau-2025\n", capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == f'{t("field.unit_ids")}: {t("warn.clerk_no_units")}'
+
+
 def test_turning_a_viewer_into_a_clerk_without_units_warns_and_giving_a_unit_does_not(db_path):
     ids = small_directory(db_path)
     make_user(db_path, "xem", "viewer")
