@@ -53,7 +53,9 @@ frame = pd.DataFrame(
         t("page.audit.at"): [ui.fmt_datetime(r["at"]) + r["at"][16:19] for r in rows],
         t("page.audit.user"): [r["username"] or "" for r in rows],
         t("page.audit.action"): [_label("actions", r["action"]) for r in rows],
-        t("page.audit.table"): [_label("tables", r["table_name"]) for r in rows],
+        # "(session)" only for logins and logouts: a demo load names no table and is no session.
+        t("page.audit.table"): [_label("tables", r["table_name"]) if r["table_name"] or r["action"] != "demo"
+                                else "" for r in rows],
         t("page.audit.row"): [r["row_id"] or "" for r in rows],
         t("page.audit.what"): ["; ".join(audit.describe(r, names)) for r in rows],
         t("page.audit.client"): [r["client"] or "" for r in rows],

@@ -244,6 +244,7 @@ def test_audit_page_shows_changes_in_words_and_no_raw_json(db_path, admin_at):
     first = frame.iloc[0]
     assert first[t("page.audit.action")] == "Nạp dữ liệu mẫu"
     assert first[t("page.audit.what")] == "Số khởi tạo ngẫu nhiên: 42; Đơn vị: 2"
+    assert first[t("page.audit.table")] == ""  # not "(phiên đăng nhập)"
     second = frame.iloc[1]
     assert second[t("page.audit.what")] == "Tên: Xã Nhị Long → Xã Nhị Long (mới); Loại đơn vị: Xã → Thị trấn"
     assert not at.json
