@@ -53,6 +53,18 @@ else:
                for spec in nav.PAGES if spec not in mine]
     pages.setdefault(t(nav.SECTIONS[-1]), []).extend(hidden)
 
+# An address no page answers (a mistyped or stale bookmark) is served by a hidden page in our words, rather than
+# Streamlit's English "Page not found" box: the setup or login form before logging in, a notice after.
+listed = pages if isinstance(pages, list) else [p for section in pages.values() for p in section]
+if (asked := ui.unknown_address({p.url_path for p in listed})) is not None:
+    handler, title = (("pages/setup.py", "nav.setup") if first_run else ("pages/login.py", "nav.login") if who is None
+                      else ("pages/not_found.py", "widgets.not_found_title"))
+    stray = st.Page(handler, title=t(title), url_path=asked, visibility="hidden")
+    if isinstance(pages, list):
+        pages.append(stray)
+    else:
+        pages[t(nav.SECTIONS[-1])].append(stray)
+
 page = st.navigation(pages, position="sidebar" if who else "hidden", expanded=True)
 try:
     # The cookie component (when drawn: login page, cookie to write or delete) comes after st.navigation
@@ -69,6 +81,7 @@ try:
             st.button(t("auth.logout"), key="logout_button", icon=":material/logout:", on_click=auth.sign_out,
                       width="stretch")
 
+    ui.widget_words()
     page.run()
 except sqlite3.DatabaseError as exc:
     # e.g. a page of the file damaged after the start-up check, or the disk turned read-only mid-way

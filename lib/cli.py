@@ -93,9 +93,11 @@ def cmd_create_user(args: argparse.Namespace) -> int:
         if unknown:
             print(t("err.unknown_code", value=", ".join(unknown)), file=sys.stderr)
             return 1
-        users.create_user(db, SYSTEM, args.username, args.full_name or args.username, password, args.role,
-                          [codes[c] for c in args.unit or []])
+        warnings = users.create_user(db, SYSTEM, args.username, args.full_name or args.username, password,
+                                     args.role, [codes[c] for c in args.unit or []])
     print(t("cli.user_created", username=args.username.strip().lower(), role=args.role))
+    for warning in warnings:
+        print(warning, file=sys.stderr)  # saved all the same: advice, not a refusal
     return 0
 
 

@@ -578,13 +578,14 @@ def _dash_widgets(remembered: dict[str, Any], units: dict[str, str], cell_type: 
              "mtypes": remembered["dash_mtypes"], "rollup": remembered["dash_rollup"]}
     with bar[3].popover(_scope_label(scope), icon=":material/filter_alt:", width="stretch", key="dash_scope"):
         chosen_units = st.multiselect(t("dash.units"), list(units), key="dash_units", format_func=units.get,
-                                      placeholder=t("dash.all"), on_change=_remember, args=("dash_units",))
+                                      placeholder=t("dash.all"), on_change=_remember, args=("dash_units",),
+                                      select_all=False)
         cell_types = st.multiselect(t("dash.cell_types"), [c.value for c in cell_type], key="dash_cell_types",
                                     format_func=lambda v: cell_type(v).label, placeholder=t("dash.all"),
-                                    on_change=_remember, args=("dash_cell_types",))
+                                    on_change=_remember, args=("dash_cell_types",), select_all=False)
         mtypes = st.multiselect(t("dash.mtypes"), [m.value for m in meeting_type], key="dash_mtypes",
                                 format_func=lambda v: meeting_type(v).label, placeholder=t("dash.all"),
-                                on_change=_remember, args=("dash_mtypes",))
+                                on_change=_remember, args=("dash_mtypes",), select_all=False)
         rollup = st.toggle(t("dash.rollup"), key="dash_rollup", help=t("dash.rollup_help"), on_change=_remember,
                            args=("dash_rollup",))
     return {"period": _dash_label(kind, year, quarter, month), "units": list(chosen_units),
@@ -901,3 +902,63 @@ h1 {font-size: 3rem !important;} h2 {font-size: 2.6rem !important;}
 def presentation_style() -> None:
     """Full width, large fonts and no sidebar for the meeting-room projector (fixed CSS, no user text)."""
     st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
+
+
+# ---- Streamlit's own words in the user's language (issue 16) ------------------------------------------------
+
+def _css_text(text: str) -> str:
+    # A CSS string literal: our own sentences, with quotes, backslashes and line ends escaped all the same.
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def widget_words() -> None:
+    """Replace the English that Streamlit 1.67 writes inside its widgets and offers no parameter for.
+
+    The file uploader's button and size limit, and the "Press Enter to apply / submit form" hint under a focused
+    text box are drawn by Streamlit's browser code in English; the English is hidden and our words are shown in
+    its place (CSS content). The max_chars counter ("5/32") stays inside forms; outside forms Streamlit draws the
+    hint and the counter alike, so both are hidden there (the box still stops at max_chars).
+    """
+    limit = t("widgets.upload_limit", mb=st.get_option("server.maxUploadSize"))
+    hint = "[data-testid='InputInstructions']"
+    form = "[data-testid='stForm']"
+    area = "[data-testid='stTextArea']"
+    st.html(f"""<style>
+[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p {{ display: none; }}
+[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer']::after {{
+  content: {_css_text(t("widgets.upload"))}; }}
+[data-testid='stFileUploaderDropzoneInstructions'] span {{ display: none; }}
+[data-testid='stFileUploaderDropzoneInstructions'] > div::after {{ content: {_css_text(limit)}; }}
+{hint} > span {{ display: none; }}
+{form} {hint} > span:last-child:not(:first-child) {{ display: inline; }}
+{hint}::before {{ content: {_css_text(t("widgets.enter_apply"))}; }}
+{form} {hint}::before {{ content: {_css_text(t("widgets.enter_submit"))}; }}
+{area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_apply"))}; }}
+{form} {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_submit"))}; }}
+</style>""")
+
+
+def unknown_address(known: set[str]) -> str | None:
+    """The page address typed or bookmarked that no page answers, when a hidden page can answer it; else None.
+
+    Streamlit answers such an address with an English "Page not found" box; app.py serves this address with a
+    page of ours instead. Streamlit has no public way to read the requested page name before st.navigation, so
+    this reads the script run's own record of it. An address with a "/" inside cannot be a page's url_path and
+    still gets Streamlit's box.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from streamlit.util import calc_hash
+
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "pages_manager", None)
+    name = getattr(manager, "intended_page_name", None)
+    name = (name or "").strip().strip("/")
+    if not name:
+        # Later runs on that address (a login, a widget) name the page by the hash of its url_path only.
+        stray = st.session_state.get("_stray_address")
+        wanted = getattr(manager, "intended_page_script_hash", None)
+        return stray if stray and stray not in known and wanted == calc_hash(stray) else None
+    if name in known or "/" in name or len(name) > 200:
+        return None
+    st.session_state["_stray_address"] = name
+    return name

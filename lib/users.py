@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from lib import audit
 from lib import db as dbm
-from lib.domain import SYSTEM, Actor, FieldError, PermissionDenied, Role, ValidationError
+from lib.domain import SYSTEM, Actor, FieldError, FieldWarning, PermissionDenied, Role, ValidationError
 
 # A login from one client address to one account: five failures in a row lock that account for that
 # address for 15 minutes; once the lock has run out the count starts afresh (a fresh five tries).
@@ -199,16 +199,17 @@ def get_user(db: Database, username: str) -> dict | None:
 
 
 def list_users(db: Database, now: datetime | None = None) -> list[dict]:
-    """Every user without the password hash, with unit codes and the latest end of a login lock on them."""
+    """Every user without the password hash, with unit names and the latest end of a login lock on them."""
+    # Names, not codes: an administrator reads "Xã Nhị Long", not "NL". In code order (the directory's; SQLite
+    # would sort "Đ" after "X"), set in a subquery because group_concat keeps the order its rows arrive in.
     sql = """
     select u.username, u.full_name, u.email, u.role, u.active, u.failed_logins,
            (select max(g.locked_until) from login_guard g
             where g.username = u.username and g.locked_until > :now) as locked_until,
-           group_concat(un.code, ', ') as units
+           (select group_concat(name, ', ') from
+              (select un.name from user_units uu join units un on un.id = uu.unit_id
+               where uu.username = u.username order by un.code)) as units
     from users u
-    left join user_units uu on uu.username = u.username
-    left join units un on un.id = uu.unit_id
-    group by u.username
     order by u.username
     """
     return [dict(r) for r in db.query(sql, {"now": _iso(now or datetime.now())})]
@@ -233,6 +234,13 @@ def _set_units(db: Database, username: str, unit_ids: list[int]) -> None:
         db["user_units"].insert({"username": username, "unit_id": unit_id})
 
 
+def user_warnings(role: str, unit_ids: list[int] | tuple = ()) -> list[FieldWarning]:
+    """Advice that does not block a save: a clerk without a unit may sign in but can enter nothing."""
+    if role == Role.CLERK and not unit_ids:
+        return [FieldWarning("unit_ids", "clerk_no_units")]
+    return []
+
+
 def create_user(
     db: Database,
     actor: Actor,
@@ -242,8 +250,8 @@ def create_user(
     role: str,
     unit_ids: list[int] = (),
     email: str | None = None,
-) -> None:
-    """Create a user (admin only; the first admin is created by setup with SYSTEM)."""
+) -> list[FieldWarning]:
+    """Create a user (admin only; the first admin is created by setup with SYSTEM); returns the warnings."""
     require_admin(db, actor)
     username = (username or "").strip().lower()
     errors = username_problems(username)
@@ -270,10 +278,11 @@ def create_user(
     db["users"].insert(row)
     _set_units(db, username, list(unit_ids) if role == Role.CLERK else [])
     audit.record(db, actor, "create", "users", username, None, _audit_view(get_user(db, username)))
+    return user_warnings(role, list(unit_ids))
 
 
-def update_user(db: Database, actor: Actor, username: str, **changes) -> None:
-    """Change a user's name, email, role, active flag or units (admin only)."""
+def update_user(db: Database, actor: Actor, username: str, **changes) -> list[FieldWarning]:
+    """Change a user's name, email, role, active flag or units (admin only); returns the warnings."""
     require_admin(db, actor)
     before = get_user(db, username)
     if before is None:
@@ -296,7 +305,9 @@ def update_user(db: Database, actor: Actor, username: str, **changes) -> None:
         _set_units(db, username, [])
     elif unit_ids is not None:
         _set_units(db, username, unit_ids)
-    audit.record(db, actor, "update", "users", username, _audit_view(before), _audit_view(get_user(db, username)))
+    after = get_user(db, username)
+    audit.record(db, actor, "update", "users", username, _audit_view(before), _audit_view(after))
+    return user_warnings(after["role"], after["unit_ids"]) if after["active"] else []
 
 
 def set_password(db: Database, actor: Actor, username: str, password: str) -> None:

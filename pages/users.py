@@ -12,14 +12,18 @@ who = ui.require_page("pages/users.py")
 st.title(t("nav.users"))
 if message := st.session_state.pop("users_flash", None):
     st.success(message, icon=":material/check_circle:")
+# Saved, but worth a second look (a clerk with no unit can enter nothing): shown under the confirmation.
+for warning in st.session_state.pop("users_warnings", []):
+    st.warning(ui.error_markdown(warning), icon=":material/info:")
 
 roles = Role.labels()
 units = {u["id"]: f'{u["code"]} – {u["name"]}' for u in ui.read(directory.list_units)}
 rows = ui.read(users.list_users)
 
 
-def _done(message: str) -> None:
+def _done(message: str, warnings: list | None = None) -> None:
     st.session_state["users_flash"] = message
+    st.session_state["users_warnings"] = warnings if isinstance(warnings, list) else []
     st.rerun()
 
 
@@ -56,20 +60,23 @@ with tab_new:
         role = c2.selectbox(t("field.role"), list(roles), index=list(roles).index(Role.CLERK), format_func=roles.get,
                             key="users_new_role")
         unit_ids = st.multiselect(t("page.users.units"), list(units), format_func=units.get, key="users_new_units",
-                                  help=t("page.users.units_help"))
+                                  help=t("page.users.units_help"), placeholder=t("widgets.choose_many"),
+                                  select_all=False)
         password = c1.text_input(t("field.password"), type="password", key="users_new_password",
                                  help=t("page.setup.password_help"), max_chars=users.MAX_PASSWORD_CHARS)
         confirm = c2.text_input(t("page.setup.confirm"), type="password", key="users_new_confirm",
                                 max_chars=users.MAX_PASSWORD_CHARS)
         create = st.form_submit_button(t("page.users.create"), key="users_new_submit", type="primary")
     if create and _confirmed(password, confirm):
-        if ui.write(users.create_user, username, full_name, password, role, unit_ids, email.strip() or None):
-            _done(t("page.users.created", username=username.strip().lower()))
+        warnings = ui.write(users.create_user, username, full_name, password, role, unit_ids, email.strip() or None)
+        if warnings is not None:
+            _done(t("page.users.created", username=username.strip().lower()), warnings)
 
 names = {r["username"]: f'{r["username"]} – {r["full_name"]}' for r in rows}
 
 with tab_edit:
-    picked = st.selectbox(t("page.users.pick"), list(names), format_func=names.get, key="users_edit_pick")
+    picked = st.selectbox(t("page.users.pick"), list(names), format_func=names.get, key="users_edit_pick",
+                          placeholder=t("widgets.choose_one"))
     user = ui.read(users.get_user, picked) if picked else None
     if user:
         with st.form(f"users_edit_{picked}"):
@@ -82,14 +89,17 @@ with tab_edit:
                                  key=f"users_edit_active_{picked}", help=t("page.users.active_help"))
             unit_ids = st.multiselect(t("page.users.units"), list(units), default=user["unit_ids"],
                                       format_func=units.get, key=f"users_edit_units_{picked}",
-                                      help=t("page.users.units_help"))
+                                      help=t("page.users.units_help"), placeholder=t("widgets.choose_many"),
+                                      select_all=False)
             save = st.form_submit_button(t("page.users.save"), key="users_edit_submit", type="primary")
-        if save and ui.write(users.update_user, picked, full_name=full_name, email=email.strip() or None,
-                             role=role, active=int(active), unit_ids=unit_ids):
-            _done(t("page.users.updated", username=picked))
+        warnings = ui.write(users.update_user, picked, full_name=full_name, email=email.strip() or None,
+                            role=role, active=int(active), unit_ids=unit_ids) if save else None
+        if warnings is not None:
+            _done(t("page.users.updated", username=picked), warnings)
 
 with tab_password:
-    picked = st.selectbox(t("page.users.pick"), list(names), format_func=names.get, key="users_password_pick")
+    picked = st.selectbox(t("page.users.pick"), list(names), format_func=names.get, key="users_password_pick",
+                          placeholder=t("widgets.choose_one"))
     with st.form("users_password"):
         password = st.text_input(t("page.users.new_password"), type="password", key="users_password_new",
                                  help=t("page.setup.password_help"), max_chars=users.MAX_PASSWORD_CHARS)
