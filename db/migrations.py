@@ -347,11 +347,13 @@ def m006_org_tree(db: Database) -> None:
     ).lastrowid
     db.execute("UPDATE units SET parent_id = ? WHERE id != ?", [root, root])
     db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('home_unit', ?)", [code])
-    # The body the reports were issued by until now, as the shipped report code wrote them.
+    # The body the reports were issued by until now, from the settings they were written from; the parts the
+    # report derived or took from its wording (board, symbol, signer, recipients) stay blank and are derived as
+    # before, so existing reports read the same in either language.
     db.execute(
-        "INSERT INTO issuing_bodies(unit_id, effective_from, upper_line, committee, board, symbol_suffix, place, "
-        "signer_capacity, signer_title, recipients) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [root, valid_from or "1900-01-01", header, org_name.upper(), None, "-BC/HU", place, None, None, None],
+        "INSERT INTO issuing_bodies(unit_id, effective_from, upper_line, committee, symbol_suffix, place) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [root, valid_from or "1900-01-01", header, org_name, stored.get("doc_symbol") or None, place],
     )
 
 
