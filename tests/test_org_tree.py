@@ -15,6 +15,7 @@ import db.migrations as mig
 from lib import assignments, cli, demo, directory, meetings, metrics, org, reports, store, users, weaknesses
 from lib import db as dbm
 from lib.domain import SYSTEM, PermissionDenied, ValidationError
+from lib.i18n import t
 from lib.metrics import Filters
 from tests.helpers import make_user
 
@@ -458,3 +459,40 @@ def test_the_same_period_from_a_district_era_body_and_from_a_commune_home(db_pat
     # the commune's home, a period before it existed: no body in force, the settings as before
     settings_era = _docx_text(reports.compiled_docx(db_path, Q2, today=TODAY))
     assert "ĐẢNG ỦY XÃ AN TRƯỜNG" not in settings_era
+
+
+# ---- the Settings page: our organisation and the issuing bodies -------------------------------
+
+def test_settings_page_sets_the_home_node_and_adds_and_edits_a_body(tree_world):
+    from tests.helpers import app_test, login
+
+    db_path, u, _ = tree_world
+    make_user(db_path, "quantri", "admin")
+    at = login(app_test(db_path), "quantri", "Matkhau123").switch_page("pages/settings.py").run()
+    assert at.selectbox(key="settings_home_unit").value == "TINH"
+    at.selectbox(key="settings_home_unit").set_value("XA-A")
+    at.button(key="settings_home_save").click().run()
+    with dbm.read(db_path) as db:
+        assert org.home_node(db)["code"] == "XA-A"
+    at.selectbox(key="body_unit_id").set_value(u["XA-A"])
+    at.date_input(key="body_effective_from").set_value(date(2025, 7, 1))
+    at.text_input(key="body_committee").input("Đảng ủy xã An Trường")
+    at.text_input(key="body_symbol_suffix").input("ĐU")
+    at.text_area(key="body_recipients").input("- Ban Thường vụ Tỉnh ủy (b/c),\n- Lưu Văn phòng.")
+    at.button(key="body_save").click().run()
+    assert not at.exception and not at.error
+    with dbm.read(db_path) as db:
+        body = org.body_for(db, u["XA-A"], "2025-09-30")
+    assert (body["committee"], body["symbol_suffix"], body["recipients"]) == (
+        "Đảng ủy xã An Trường", "ĐU", ["- Ban Thường vụ Tỉnh ủy (b/c),", "- Lưu Văn phòng."])
+    # pick it, change the signer's title
+    at.selectbox(key="body_pick").set_value(body["id"]).run()
+    assert at.text_input(key="body_committee").value == "Đảng ủy xã An Trường"
+    at.text_input(key="body_signer_title").input("BÍ THƯ")
+    at.button(key="body_save").click().run()
+    with dbm.read(db_path) as db:
+        assert org.body_for(db, u["XA-A"], "2025-09-30")["signer_title"] == "BÍ THƯ"
+    # a body without its committee is refused, naming the field
+    at.selectbox(key="body_pick").set_value(None).run()
+    at.button(key="body_save").click().run()
+    assert any(t("field.committee") in e.value for e in at.error)
