@@ -207,7 +207,7 @@ with recursive chain(unit_id, report_id, depth) as (
     from chain join units u on u.id = chain.report_id
     where :rollup = 1 and u.successor_id is not null and chain.depth < 32
 ),
-unit_map(unit_id, report_id) as (
+unit_map(unit_id, report_id) as materialized (
     select unit_id, report_id from (
         select unit_id, report_id, row_number() over (partition by unit_id order by depth desc) as rn
         from chain
