@@ -88,20 +88,22 @@ st.markdown(f"**{t('page.settings.bodies')}**")
 st.caption(t("page.settings.bodies_help"))
 bodies = ui.read(org.list_bodies)
 if bodies:
-    st.dataframe(forms.frame(bodies, forms.headers("unit_name", "effective_from", "upper_line", "committee", "board",
-                                                   "symbol_suffix", "place", unit_name=t("field.unit_id"))),
+    shown = [{**b, "effective_from": forms.date_label(b["effective_from"])} for b in bodies]
+    st.dataframe(forms.frame(shown, forms.headers("unit_name", "effective_from", "upper_line", "committee", "board",
+                                                  "symbol_suffix", "place", unit_name=t("page.settings.body_unit"))),
                  hide_index=True)
 picks = {None: t("page.settings.body_new"),
          **{b["id"]: f"{b['unit_name']}: {forms.date_label(b['effective_from'])}" for b in bodies}}
 pick = ui.field_input("body_", "pick", picks, label=t("page.settings.body_pick"))
-spec = {"unit_id": {u["id"]: names[u["code"]] for u in tree}, "effective_from": "date", "upper_line": "str",
-        "committee": "str", "board": "str", "symbol_suffix": "str", "place": "str", "signer_capacity": "str",
-        "signer_title": "str", "recipients": "text"}
+node_choices = {u["id"]: names[u["code"]] for u in tree}
+spec = {"unit_id": node_choices, "effective_from": "date", "upper_line": "str", "committee": "str", "board": "str",
+        "symbol_suffix": "str", "place": "str", "signer_capacity": "str", "signer_title": "str", "recipients": "text"}
 if ui.needs_load("body_", pick, tuple(spec)):
     row = next((b for b in bodies if b["id"] == pick), {})
     loaded = forms.widget_values({**row, "recipients": "\n".join(row.get("recipients") or [])}, spec)
     ui.init_state("body_", {**loaded, "for": pick}, force=True)
-values = ui.fields("body_", spec)
+values = {"unit_id": ui.field_input("body_", "unit_id", node_choices, label=t("page.settings.body_unit")),
+          **ui.fields("body_", {k: v for k, v in spec.items() if k != "unit_id"})}
 if st.button(t("page.settings.save_body"), type="primary", key="body_save", icon=":material/save:"):
     saved = ui.write(org.create_body, values) if pick is None else ui.write(org.update_body, pick, values)
     if saved:
