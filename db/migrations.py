@@ -260,6 +260,103 @@ def m005_add_audit_client_and_login_guard(db: Database) -> None:
     db["login_guard"].create_index(["expires_at"])
 
 
+
+# The organisation tree's closure: one row per (ancestor, descendant) pair, itself included at depth 0.
+# Triggers keep it in step with units.parent_id whatever code writes units (lib, an import, a demo load
+# or a hand-run SQL statement), so it can never drift from the parent links it is derived from.
+UNIT_TREE_TRIGGERS = (
+    """CREATE TRIGGER units_tree_no_cycle BEFORE UPDATE OF parent_id ON units
+    WHEN NEW.parent_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unit_tree WHERE ancestor_id = NEW.id AND descendant_id = NEW.parent_id)
+    BEGIN SELECT RAISE(ABORT, 'units.parent_id would make a cycle'); END""",
+    """CREATE TRIGGER units_tree_insert AFTER INSERT ON units
+    BEGIN
+        INSERT INTO unit_tree(ancestor_id, descendant_id, depth) VALUES (NEW.id, NEW.id, 0);
+        INSERT INTO unit_tree(ancestor_id, descendant_id, depth)
+            SELECT ancestor_id, NEW.id, depth + 1 FROM unit_tree WHERE descendant_id = NEW.parent_id;
+    END""",
+    """CREATE TRIGGER units_tree_move AFTER UPDATE OF parent_id ON units
+    WHEN NEW.parent_id IS NOT OLD.parent_id
+    BEGIN
+        DELETE FROM unit_tree
+        WHERE descendant_id IN (SELECT descendant_id FROM unit_tree WHERE ancestor_id = NEW.id)
+          AND ancestor_id NOT IN (SELECT descendant_id FROM unit_tree WHERE ancestor_id = NEW.id);
+        INSERT INTO unit_tree(ancestor_id, descendant_id, depth)
+            SELECT a.ancestor_id, d.descendant_id, a.depth + d.depth + 1
+            FROM unit_tree a, unit_tree d
+            WHERE a.descendant_id = NEW.parent_id AND d.ancestor_id = NEW.id;
+    END""",
+    """CREATE TRIGGER units_tree_delete AFTER DELETE ON units
+    BEGIN DELETE FROM unit_tree WHERE ancestor_id = OLD.id OR descendant_id = OLD.id; END""",
+)
+
+
+@migrations()
+def m006_org_tree(db: Database) -> None:
+    # Units become nodes of a tree of any depth (province → commune/ward → party sub-committee; cells
+    # stay leaves under their immediate node). An existing database gets one root over its units, the
+    # district it was run for, and that root as its home node, so every figure reads as before.
+    db.execute("ALTER TABLE units ADD COLUMN parent_id INTEGER REFERENCES units(id)")
+    db["units"].create_index(["parent_id"])
+    db["unit_tree"].create(
+        {"ancestor_id": int, "descendant_id": int, "depth": int},
+        pk=("ancestor_id", "descendant_id"),
+        not_null={"depth"},
+    )
+    db["unit_tree"].create_index(["descendant_id", "depth"])
+    for sql in UNIT_TREE_TRIGGERS:
+        db.execute(sql)
+    db.execute("INSERT INTO unit_tree(ancestor_id, descendant_id, depth) SELECT id, id, 0 FROM units")
+    # The issuing body of a node, by the day it takes effect: the header, symbol, board and signature of
+    # the documents it issues (a district-era report keeps the district's, a later one the commune's).
+    db["issuing_bodies"].create(
+        {
+            "id": int,
+            "unit_id": int,
+            "effective_from": str,
+            "upper_line": str,
+            "committee": str,
+            "board": str,
+            "symbol_suffix": str,
+            "place": str,
+            "signer_capacity": str,
+            "signer_title": str,
+            "recipients": str,
+        },
+        pk="id",
+        not_null={"unit_id", "effective_from", "committee"},
+        foreign_keys=[("unit_id", "units", "id")],
+    )
+    db["issuing_bodies"].create_index(["unit_id", "effective_from"], unique=True)
+    units = db.execute("SELECT count(*), count(valid_from), min(valid_from), count(valid_to), max(valid_to) "
+                       "FROM units").fetchone()
+    if not units[0]:
+        return  # a fresh install starts empty: the setup page asks who we are
+    stored = dict(db.execute("SELECT key, value FROM settings").fetchall())
+    # The settings' defaults of the shipped versions, written out: a migration never reads code that changes.
+    org_name = stored.get("org_name") or "Huyện ủy Càng Long"
+    header = stored.get("report_header") or "ĐẢNG BỘ TỈNH VĨNH LONG"
+    place = stored.get("place_name") or "Càng Long"
+    taken = {r[0] for r in db.execute("SELECT code FROM units")}
+    code = next(c for c in ("HUYEN", *(f"HUYEN-{i}" for i in range(1, 1000))) if c not in taken)
+    valid_from = units[2] if units[1] == units[0] else None
+    valid_to = units[4] if units[3] == units[0] else None
+    root = db.execute(
+        "INSERT INTO units(code, name, kind, valid_from, valid_to) VALUES (?, ?, 'huyen', ?, ?)",
+        [code, org_name, valid_from, valid_to],
+    ).lastrowid
+    db.execute("UPDATE units SET parent_id = ? WHERE id != ?", [root, root])
+    db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('home_unit', ?)", [code])
+    # The body the reports were issued by until now, from the settings they were written from; the parts the
+    # report derived or took from its wording (board, symbol, signer, recipients) stay blank and are derived as
+    # before, so existing reports read the same in either language.
+    db.execute(
+        "INSERT INTO issuing_bodies(unit_id, effective_from, upper_line, committee, symbol_suffix, place) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [root, valid_from or "1900-01-01", header, org_name, stored.get("doc_symbol") or None, place],
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

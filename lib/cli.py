@@ -1,4 +1,4 @@
-"""`python -m lib ...`: init, demo, import, metrics, create-user, backup, report."""
+"""`python -m lib ...`: init, demo, import, metrics, units, create-user, backup, report."""
 
 import argparse
 import json
@@ -56,6 +56,24 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(result.summary(), file=sys.stderr)
         return 1
     print(result.summary())
+    return 0
+
+
+def cmd_units(args: argparse.Namespace) -> int:
+    from lib import org
+    from lib.domain import UnitKind, fmt_date
+
+    path = dbm.init(_path(args))
+    with dbm.read(path) as db:
+        rows, home = org.tree(db), org.home_node(db)
+    if not rows:
+        print(t("cli.no_units"))
+    for r in rows:
+        kind = UnitKind(r["kind"]).label if r["kind"] in UnitKind.labels() else r["kind"]
+        validity = f"{fmt_date(r['valid_from']) or '…'}–{fmt_date(r['valid_to']) or '…'}"
+        successor = f" → {r['successor_code']}" if r["successor_code"] else ""
+        mark = f" {t('cli.home_mark')}" if home and home["id"] == r["id"] else ""
+        print(f"{'  ' * r['depth']}{r['code']}  {r['name']} [{kind}] {validity}{successor}{mark}")
     return 0
 
 
@@ -205,9 +223,10 @@ def parser() -> argparse.ArgumentParser:
     i.set_defaults(fn=cmd_import)
     m = sub.add_parser("metrics", help=t("cli.help_metrics"))
     m.add_argument("--period", required=True)
-    m.add_argument("--unit")
+    m.add_argument("--unit", help=t("cli.help_node"))
     m.add_argument("--json", action="store_true")
     m.set_defaults(fn=cmd_metrics)
+    sub.add_parser("units", help=t("cli.help_units")).set_defaults(fn=cmd_units)
     u = sub.add_parser("create-user", help=t("cli.help_create_user"))
     u.add_argument("username")
     u.add_argument("--role", required=True, choices=["admin", "clerk", "viewer"])

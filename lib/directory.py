@@ -1,4 +1,4 @@
-"""The directory: units (communes, towns), their cells, and the leaders."""
+"""The directory: units (nodes of the organisation tree), their cells, and the leaders."""
 
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import store
+from lib import org, store
 from lib.domain import (
     Actor,
     CellType,
@@ -24,7 +24,7 @@ from lib.domain import (
 from lib.users import require_admin
 
 UNIT_FIELDS = {"code": "str", "name": "str", "kind": UnitKind, "valid_from": "date",
-               "valid_to": "date", "successor_id": "int"}
+               "valid_to": "date", "successor_id": "int", "parent_id": "int"}
 CELL_FIELDS = {"code": "str", "unit_id": "int", "name": "str", "cell_type": CellType,
                "meeting_day": "int", "valid_from": "date", "valid_to": "date", "successor_id": "int"}
 LEADER_FIELDS = {"code": "str", "full_name": "str", "position": "str", "grp": LeaderGroup,
@@ -42,6 +42,8 @@ def _check(db: Database, table: str, raw: Mapping[str, Any], own_id: int | None)
     clean, errors = coerce(raw, spec)
     errors = with_rules(errors, rules(clean) + store.missing_refs(db, clean, {"successor_id": table,
                                                                            "unit_id": "units"}))
+    if table == "units":
+        errors = with_rules(errors, org.check_parent(db, own_id, clean.get("parent_id")))
     code = clean.get("code")
     if code:
         other = db.execute(f"select id from {table} where code = ?", [code]).fetchone()
@@ -57,6 +59,8 @@ def create(db: Database, actor: Actor, table: str, raw: Mapping[str, Any]) -> in
     require_admin(db, actor)
     if table == "leaders" and "active" not in raw:
         raw = {**raw, "active": True}
+    if table == "units" and "parent_id" not in raw and (parent := org.default_parent(db)) is not None:
+        raw = {**raw, "parent_id": parent}
     return store.insert(db, actor, table, _check(db, table, raw, None))
 
 

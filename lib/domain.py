@@ -29,6 +29,13 @@ class UnitKind(Labelled):
     PHUONG = "phuong"
     CO_QUAN = "co_quan"
     KHAC = "khac"
+    # Nodes of the organisation tree above and below the commune (issue 11): the province committee, the
+    # district committee (gone since 1/7/2025, kept for history), the grassroots committee of an agency or
+    # enterprise, and the party sub-committee between a committee and its cells.
+    TINH = "tinh"
+    HUYEN = "huyen"
+    CO_SO = "co_so"
+    DANG_BO_BO_PHAN = "dang_bo_bo_phan"
 
 
 class CellType(Labelled):

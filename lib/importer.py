@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import assignments, audit, directory, exports, meetings, store, weaknesses
+from lib import assignments, audit, directory, exports, meetings, org, store, weaknesses
 from lib import db as dbm
 from lib.domain import (
     ENUMS,
@@ -564,6 +564,8 @@ class _Checker:
                 raw["successor_id"] = self.ref(row, "successor_code", table, errors)
         if "unit_code" in row:
             raw["unit_id"] = self.ref(row, "unit_code", "units", errors)
+        if table == "units" and (parent := org.default_parent(self.db)) is not None:
+            raw["parent_id"] = parent
         require_admin(self.db, self.actor)
         if table == "leaders" and "active" not in raw:
             raw = {**raw, "active": True}

@@ -95,21 +95,23 @@ def last_complete(kind: str, today: date) -> Period:
 
 @dataclass(frozen=True)
 class Filters:
-    """What the figures cover: units (by code), cell types, meeting types (empty = all); rollup of merged units."""
+    """What the figures cover: the subtrees of units (by code), cell types, meeting types (empty = all); rollup
+    of merged units; the node in view (by code; None = the home node), whose children are the rows "by unit"."""
 
     unit_codes: tuple[str, ...] = ()
     cell_types: tuple[str, ...] = ()
     mtypes: tuple[str, ...] = ()
     rollup: bool = False
+    node: str | None = None
 
     def params(self) -> dict[str, Any]:
-        """The SQL parameters: JSON lists (None = no restriction) and the rollup flag."""
+        """The SQL parameters: JSON lists (None = no restriction), the rollup flag and the node in view."""
 
         def as_json(values: tuple) -> str | None:
             return json.dumps([str(v) for v in values]) if values else None
 
         return {"unit_codes": as_json(tuple(self.unit_codes)), "cell_types": as_json(tuple(self.cell_types)),
-                "mtypes": as_json(tuple(self.mtypes)), "rollup": int(bool(self.rollup))}
+                "mtypes": as_json(tuple(self.mtypes)), "rollup": int(bool(self.rollup)), "node": self.node or None}
 
 
 def _rate(num: float | None, den: float | None) -> float | None:
@@ -149,7 +151,8 @@ def _specialized_sql(sql: str, whole_scope: bool, all_types: bool) -> str:
 
 def _execute(db: Database, sql: str, params: dict[str, Any]) -> Any:
     """Run a figure's statement, without the filters' tests when the filters narrow nothing."""
-    whole_scope = params.get("unit_codes") is None and params.get("cell_types") is None and not params.get("rollup")
+    whole_scope = (params.get("unit_codes") is None and params.get("cell_types") is None and not params.get("rollup")
+                   and sql.startswith(SCOPE_SQL) and db.execute(FLAT_SQL, params).fetchone()[0] == 1)
     return db.execute(_specialized_sql(sql, whole_scope, params.get("mtypes") is None), params)
 
 
@@ -172,9 +175,30 @@ def _rows_by_kind(db: Database, sql: str, params: dict[str, Any],
     return out
 
 
-# Units are mapped to the unit they report under: themselves, or with rollup the last
-# successor of a chain of mergers (depth-capped so a cycle typed by mistake cannot loop).
+# Units are nodes of a tree (docs/ORGANISATION.md). The figures "by unit" are the rows of the children of
+# the node in view (Filters.node, else the home node: setting home_unit, else the only root; with no such
+# node, the roots themselves are the rows). Each unit is mapped to the row it reports under by walking up
+# its parents to the node in view: the node just below it (or the node itself, for cells hanging directly
+# under it). With rollup every step of the walk first goes to the last successor of a chain of mergers, so
+# a party sub-committee of a merged commune rolls up into the commune it merged into (depth-capped so a
+# cycle typed by mistake cannot loop). Unit codes narrow to their subtrees: a unit is in scope when its
+# walk passes one of them, or when the node in view lies inside one of them.
 # The months are materialized with their first day: read once, not once per cell they are joined with.
+VIEW_CTE = """view_node(id, inside) as materialized (
+    select v.id, exists (
+        select 1 from unit_tree t join units a on a.id = t.ancestor_id
+        where t.descendant_id = v.id and a.code in (select value from json_each(:unit_codes)))
+    from (select coalesce(
+        (select id from units where code = coalesce(:node, (select value from settings where key = 'home_unit'))),
+        (select min(id) from units where parent_id is null having count(*) = 1)) as id) v
+)"""
+
+# Whether every unit is the node in view or one of its children: then each unit is its own row.
+FLAT_SQL = "with " + VIEW_CTE + """
+select not exists (select 1 from units u cross join view_node v where u.id is not v.id and u.parent_id is not v.id)
+"""
+
+
 SCOPE_SQL = """
 with recursive chain(unit_id, report_id, depth) as (
     select id, id, 0 from units
@@ -183,16 +207,31 @@ with recursive chain(unit_id, report_id, depth) as (
     from chain join units u on u.id = chain.report_id
     where :rollup = 1 and u.successor_id is not null and chain.depth < 32
 ),
-unit_map(unit_id, report_id) as (
+unit_map(unit_id, report_id) as materialized (
     select unit_id, report_id from (
         select unit_id, report_id, row_number() over (partition by unit_id order by depth desc) as rn
         from chain
     ) where rn = 1
 ),
-scope_units(unit_id, report_id) as materialized (
-    select um.unit_id, um.report_id
+""" + VIEW_CTE + """,
+walk(unit_id, node_id, below_id, hit, depth) as (
+    select um.unit_id, um.report_id, null,
+           :unit_codes is not null and r.code in (select value from json_each(:unit_codes)), 0
     from unit_map um join units r on r.id = um.report_id
-    where :unit_codes is null or r.code in (select value from json_each(:unit_codes))
+    union all
+    select w.unit_id, pm.report_id, w.node_id,
+           w.hit or (:unit_codes is not null and p.code in (select value from json_each(:unit_codes))), w.depth + 1
+    from walk w
+    join units n on n.id = w.node_id
+    join unit_map pm on pm.unit_id = n.parent_id
+    join units p on p.id = pm.report_id
+    where w.node_id is not (select id from view_node) and w.depth < 32
+),
+scope_units(unit_id, report_id) as materialized (
+    select w.unit_id, case when v.id is not null and w.below_id is not null then w.below_id else w.node_id end
+    from walk w cross join view_node v join units n on n.id = w.node_id
+    where (w.node_id = v.id or (v.id is null and n.parent_id is null))
+      and (:unit_codes is null or w.hit or v.inside)
 ),
 scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as materialized (
     select c.id, c.unit_id, su.report_id, c.meeting_day, c.valid_from, c.valid_to
@@ -203,9 +242,10 @@ months(month, first, open_from) as materialized (
     select value, value || '-01', :open_from ->> key from json_each(:months)
 )"""
 
-# The same scope when nothing narrows it and merged units are not rolled up: every unit reports
-# under itself and every cell is in scope. Statements that start with SCOPE_SQL run with this one
-# instead in that case (_execute): the same rows, without the mapping's recursion and lookups.
+# The same scope when nothing narrows it, merged units are not rolled up and every unit is the node in
+# view or one of its children (FLAT_SQL; always so before units had parents): every unit reports under
+# itself and every cell is in scope. Statements that start with SCOPE_SQL run with this one instead in that
+# case (_execute): the same rows, without the mapping's recursion and lookups.
 WHOLE_SCOPE_SQL = """
 with scope_units(unit_id, report_id) as materialized (select id, id from units),
 scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as materialized (
@@ -600,7 +640,8 @@ counted as (
       and m.deleted_at is null and m.held_on between :start and :end
       and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
       and m.held_on between asg.from_day and asg.to_day
-      and (m.cell_id = asg.cell_id or (asg.cell_id is null and c.unit_id = asg.unit_id))
+      and (m.cell_id = asg.cell_id or (asg.cell_id is null and (c.unit_id = asg.unit_id or exists (
+          select 1 from unit_tree t where t.ancestor_id = asg.unit_id and t.descendant_id = c.unit_id))))
 ),
 per_assignment as (
     select asg.id as assignment_id, asg.leader_id, asg.unit_id, asg.cell_id, asg.required_per_quarter,
@@ -1256,9 +1297,10 @@ def _unit_exists(db: Database, code: str) -> bool:
 
 def compute(db: Source, period_label: str, unit_code: str | None = None,
             today: date | None = None) -> dict[str, Any]:
-    """The figures of `metrics --json`: period, attendance by unit, leader participation, weaknesses."""
+    """The figures of `metrics --json`: period, attendance by the children of the node given (default: the home
+    node), leader participation and weaknesses over its subtree."""
     period, today = parse_period(period_label), today or date.today()
-    filters = Filters(unit_codes=(unit_code,) if unit_code else ())
+    filters = Filters(node=unit_code or None)
     with session(db) as conn:
         if unit_code and not _unit_exists(conn, unit_code):
             raise ValueError(t("metrics.unknown_unit", code=unit_code))

@@ -24,7 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlite_utils import Database
 
-from lib import assignments, charts, directory, exports, meetings, metrics
+from lib import assignments, charts, directory, exports, meetings, metrics, org
 from lib.db import session
 from lib.domain import LeaderGroup, MeetingType, Rating, WeaknessCategory, WeaknessStatus
 from lib.domain import fmt_date as fmt_day
@@ -729,8 +729,10 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
             _para(doc, t("report.and_more_rows", n=fmt_num(len(overdue) - LIST_LIMIT)), italic=True)
 
 
-def _board(settings: dict[str, str]) -> str:
-    return t("report.org_board", committee=_committee(settings["org_name"], settings["place_name"]))
+def _board(settings: dict[str, Any]) -> str:
+    # The issuing body's own board name where one is recorded (lib.org.issuer_settings), else as before.
+    return settings.get("board") or t("report.org_board",
+                                      committee=_committee(settings["org_name"], settings["place_name"]))
 
 
 def recommendations(data: ReportData) -> list[str]:
@@ -789,7 +791,9 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     pngs = {} if data.empty else _charts(data, progress)
     doc = _new_document()
     _page_numbers(doc)
-    settings = data.settings
+    # The header, symbol, board and signature of the body that issued reports at the period's end.
+    with session(path_or_db) as db:
+        settings = data.settings = org.issuer_settings(db, data.settings, data.period.end)
     _header_block(doc, settings, "BC", data.today.year)
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, _subtitle(data), bold=True)
@@ -810,8 +814,10 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     for line in recommendations(data):
         _para(doc, f"- {line}")
     _para(doc, t("report.closing_text", period=period_text(data.period)), after=12, keep=True)
-    _closing(doc, [t("report.to_province_standing"), t("report.to_province_board"), t("report.to_archive")],
-             t("report.on_behalf"), t("report.signer_title"))
+    _closing(doc, settings.get("recipients") or [t("report.to_province_standing"), t("report.to_province_board"),
+                                                  t("report.to_archive")],
+             settings.get("signer_capacity") or t("report.on_behalf"),
+             settings.get("signer_title") or t("report.signer_title"))
     out = _to_bytes(doc)
     progress(1.0, t("report.progress_done"))
     return out
@@ -1014,7 +1020,7 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
         if leader is None:
             raise ValueError(t("report.leader_not_present", id=leader_id, meeting=meeting_id))
         assignment = _assignment_for(db, leader_id, m)
-        settings = get_settings(db)
+        settings = org.issuer_settings(db, get_settings(db), m["held_on"])
     held = date.fromisoformat(m["held_on"])
     doc = _new_document()
     _header_block(doc, settings, None, date.today().year)

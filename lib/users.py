@@ -139,8 +139,11 @@ def actor_for(db: Database, username: str) -> Actor | None:
     ).fetchone()
     if row is None:
         return None
+    # A clerk's units are whole subtrees: a commune's clerk also keeps its party sub-committees' cells.
     units = frozenset(
-        r[0] for r in db.execute("select unit_id from user_units where username = ?", [username])
+        r[0] for r in db.execute(
+            "select distinct t.descendant_id from user_units uu join unit_tree t on t.ancestor_id = uu.unit_id "
+            "where uu.username = ?", [username])
     )
     return Actor(username, row[0], units)
 

@@ -1,8 +1,9 @@
-"""Settings (admin): organisation name, report header, thresholds, report deadline, refresh interval."""
+"""Settings (admin): organisation name, report header, thresholds, report deadline, refresh interval; our
+party organisation (the home node) and the bodies our documents are issued by."""
 
 import streamlit as st
 
-from lib import settings, ui
+from lib import forms, org, settings, ui
 from lib.i18n import t
 
 ui.require_page("pages/settings.py")
@@ -63,5 +64,49 @@ if save:
         "refresh_seconds": refresh,
     }
     if ui.write(settings.save_settings, values):
+        st.session_state["settings_flash"] = t("page.settings.saved")
+        st.rerun()
+
+
+# ---- org: who we are, and the bodies our documents are issued by (issue 11) ---------------------------------
+st.divider()
+st.subheader(t("page.settings.org_title"))
+tree = ui.read(org.tree)
+if not tree:
+    st.info(t("page.settings.org_empty"), icon=":material/info:")
+    st.stop()
+names = {u["code"]: "\u2003" * u["depth"] + u["name"] for u in tree}
+home = ui.read(org.home_node)
+c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+chosen = c1.selectbox(t("field.home_unit"), list(names), format_func=names.get, key="settings_home_unit",
+                      index=list(names).index(home["code"]) if home else None, help=t("page.settings.home_unit_help"))
+if c2.button(t("page.settings.save_home"), key="settings_home_save") and ui.write(org.set_home, chosen):
+    st.session_state["settings_flash"] = t("page.settings.saved")
+    st.rerun()
+
+st.markdown(f"**{t('page.settings.bodies')}**")
+st.caption(t("page.settings.bodies_help"))
+bodies = ui.read(org.list_bodies)
+if bodies:
+    shown = [{**b, "effective_from": forms.date_label(b["effective_from"])} for b in bodies]
+    st.dataframe(forms.frame(shown, forms.headers("unit_name", "effective_from", "upper_line", "committee", "board",
+                                                  "symbol_suffix", "place", unit_name=t("page.settings.body_unit"))),
+                 hide_index=True)
+picks = {None: t("page.settings.body_new"),
+         **{b["id"]: f"{b['unit_name']}: {forms.date_label(b['effective_from'])}" for b in bodies}}
+pick = ui.field_input("body_", "pick", picks, label=t("page.settings.body_pick"))
+node_choices = {u["id"]: names[u["code"]] for u in tree}
+spec = {"unit_id": node_choices, "effective_from": "date", "upper_line": "str", "committee": "str", "board": "str",
+        "symbol_suffix": "str", "place": "str", "signer_capacity": "str", "signer_title": "str", "recipients": "text"}
+if ui.needs_load("body_", pick, tuple(spec)):
+    row = next((b for b in bodies if b["id"] == pick), {})
+    loaded = forms.widget_values({**row, "recipients": "\n".join(row.get("recipients") or [])}, spec)
+    ui.init_state("body_", {**loaded, "for": pick}, force=True)
+values = {"unit_id": ui.field_input("body_", "unit_id", node_choices, label=t("page.settings.body_unit")),
+          **ui.fields("body_", {k: v for k, v in spec.items() if k != "unit_id"})}
+if st.button(t("page.settings.save_body"), type="primary", key="body_save", icon=":material/save:"):
+    saved = ui.write(org.create_body, values) if pick is None else ui.write(org.update_body, pick, values)
+    if saved:
+        ui.clear_state("body_")
         st.session_state["settings_flash"] = t("page.settings.saved")
         st.rerun()

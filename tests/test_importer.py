@@ -358,7 +358,7 @@ MALFORMED = [
     # units
     ("units_unknown_successor", "units", _two_good(U_HEAD, U_GOOD, "U09,Xã Mới,xa,2020-01-01,2025-06-30,U77"),
      {(3, "successor_code")}),
-    ("units_bad_kind", "units", _two_good(U_HEAD, U_GOOD, "U09,Xã Mới,tỉnh,2020-01-01,,"), {(3, "kind")}),
+    ("units_bad_kind", "units", _two_good(U_HEAD, U_GOOD, "U09,Xã Mới,quận,2020-01-01,,"), {(3, "kind")}),
     ("units_duplicate_code_in_file", "units", _file(U_HEAD, U_GOOD, U_GOOD), {(3, "code")}),
     ("units_code_already_stored", "units", _two_good(U_HEAD, U_GOOD, "U01,Xã Khác,xa,2020-01-01,,"),
      {(3, "code")}),

@@ -6,7 +6,11 @@ from lib import db as dbm
 
 EXPECTED = {
     "units": {"id": int, "code": str, "name": str, "kind": str, "valid_from": str, "valid_to": str,
-              "successor_id": int},
+              "successor_id": int, "parent_id": int},
+    "unit_tree": {"ancestor_id": int, "descendant_id": int, "depth": int},
+    "issuing_bodies": {"id": int, "unit_id": int, "effective_from": str, "upper_line": str, "committee": str,
+                       "board": str, "symbol_suffix": str, "place": str, "signer_capacity": str, "signer_title": str,
+                       "recipients": str},
     "cells": {"id": int, "code": str, "unit_id": int, "name": str, "cell_type": str, "meeting_day": int,
               "valid_from": str, "valid_to": str, "successor_id": int},
     "leaders": {"id": int, "code": str, "full_name": str, "position": str, "grp": str, "active": int},

@@ -1,0 +1,252 @@
+"""The organisation tree (units as nodes of any depth), the home node, and the issuing bodies by date.
+
+The tree is units.parent_id; unit_tree is its closure (ancestor_id, descendant_id, depth), itself included
+at depth 0, kept by triggers of migration m006 on every insert, move or delete of a unit, whatever code
+writes it, so a roll-up or a scope test is one indexed lookup instead of a walk. rebuild_tree recomputes it
+from the parent links (a repair; the triggers make it unnecessary in normal use). Cells stay leaves under
+their immediate node (cells.unit_id). docs/ORGANISATION.md tells the whole design.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from sqlite_utils import Database
+
+from lib import audit, store
+from lib.domain import Actor, FieldError, PermissionDenied, Role, ValidationError, coerce
+from lib.users import actor_for, require_admin
+
+HOME_KEY = "home_unit"
+
+REBUILD_SQL = """
+insert into unit_tree(ancestor_id, descendant_id, depth)
+with recursive up(descendant_id, ancestor_id, depth) as (
+    select id, id, 0 from units
+    union all
+    select up.descendant_id, u.parent_id, up.depth + 1
+    from up join units u on u.id = up.ancestor_id
+    where u.parent_id is not null and up.depth < 64
+)
+select ancestor_id, descendant_id, min(depth) from up group by ancestor_id, descendant_id
+"""
+
+
+def rebuild_tree(db: Database) -> int:
+    """Recompute the closure table from the parent links; return its row count."""
+    with store.transaction(db):
+        db.execute("delete from unit_tree")
+        db.execute(REBUILD_SQL)
+    return db.execute("select count(*) from unit_tree").fetchone()[0]
+
+
+def home_node(db: Database) -> dict | None:
+    """The home node: the unit of setting home_unit, else the only root; None when there are several or none."""
+    row = db.execute("select u.* from units u join settings s on s.key = ? and s.value = u.code", [HOME_KEY]
+                     ).fetchone()
+    if row is None:
+        roots = db.execute("select * from units where parent_id is null limit 2").fetchall()
+        row = roots[0] if len(roots) == 1 else None
+    if row is None:
+        return None
+    names = [d[0] for d in db.execute("select * from units limit 0").description]
+    return dict(zip(names, row, strict=True))
+
+
+def set_home(db: Database, actor: Actor, code: str | None) -> None:
+    """Make the unit with this code the home node (admin only); None or blank goes back to the only root."""
+    require_admin(db, actor)
+    code = (code or "").strip() or None
+    if code is not None and db.execute("select 1 from units where code = ?", [code]).fetchone() is None:
+        raise ValidationError([FieldError("home_unit", "unknown_code", value=code)])
+    with store.transaction(db):
+        before = db.execute("select value from settings where key = ?", [HOME_KEY]).fetchone()
+        if code is None:
+            db.execute("delete from settings where key = ?", [HOME_KEY])
+        else:
+            db.execute("insert or replace into settings(key, value) values (?, ?)", [HOME_KEY, code])
+        audit.record(db, actor, "update", "settings", HOME_KEY, {HOME_KEY: before[0] if before else None},
+                     {HOME_KEY: code})
+
+
+def _units(db: Database, sql: str, params: Iterable[Any]) -> list[dict]:
+    cursor = db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def children(db: Database, unit_id: int | None) -> list[dict]:
+    """The units directly under a node (under none: the roots), by code."""
+    return _units(db, "select * from units where parent_id is ? order by code", [unit_id])
+
+
+def ancestors(db: Database, unit_id: int) -> list[dict]:
+    """The path from the root down to a unit, the unit last (for breadcrumbs)."""
+    return _units(db, "select u.*, t.depth from unit_tree t join units u on u.id = t.ancestor_id "
+                      "where t.descendant_id = ? order by t.depth desc", [unit_id])
+
+
+def subtree_ids(db: Database, unit_ids: Iterable[int]) -> frozenset[int]:
+    """The given units and every unit below them."""
+    ids = json.dumps(sorted({int(u) for u in unit_ids}))
+    return frozenset(r[0] for r in db.execute(
+        "select descendant_id from unit_tree where ancestor_id in (select value from json_each(?))", [ids]))
+
+
+def tree(db: Database) -> list[dict]:
+    """Every unit in tree order (a parent before its children, siblings by code), with its depth and cells."""
+    rows = _units(db, """
+        with recursive walk(id, depth, path) as (
+            select id, 0, code from units where parent_id is null
+            union all
+            select u.id, walk.depth + 1, walk.path || char(31) || u.code
+            from walk join units u on u.parent_id = walk.id where walk.depth < 64
+        )
+        select u.*, walk.depth, s.code as successor_code,
+               (select count(*) from cells c where c.unit_id = u.id) as cells
+        from walk join units u on u.id = walk.id left join units s on s.id = u.successor_id
+        order by walk.path""", [])
+    return rows
+
+
+def check_parent(db: Database, unit_id: int | None, parent_id: int | None) -> list[FieldError]:
+    """Refusals for a parent that does not exist, or that is the unit itself or below it (a cycle)."""
+    if parent_id is None:
+        return []
+    if db.execute("select 1 from units where id = ?", [parent_id]).fetchone() is None:
+        return [FieldError("parent_id", "unknown_id")]
+    if unit_id is not None and db.execute("select 1 from unit_tree where ancestor_id = ? and descendant_id = ?",
+                                          [unit_id, parent_id]).fetchone():
+        return [FieldError("parent_id", "parent_cycle")]
+    return []
+
+
+def default_parent(db: Database) -> int | None:
+    """Where a new unit goes when no parent is named: under the home node when one is set (setting home_unit), so
+    it is counted in its figures; else it is a root, beside the others (never under a lone first unit)."""
+    row = db.execute("select u.id from units u join settings s on s.key = ? and s.value = u.code", [HOME_KEY]
+                     ).fetchone()
+    return row[0] if row else None
+
+
+# ---- scope: a clerk's units are whole subtrees ------------------------------------------------
+
+def scope_codes(db: Database, actor: Actor) -> tuple[str, ...] | None:
+    """The codes of the units whose subtrees a clerk may see on the dashboards; None for everyone else."""
+    fresh = actor_for(db, actor.username) if actor.username != "system" else actor
+    if fresh is None:
+        raise PermissionDenied("inactive")
+    if fresh.role != Role.CLERK:
+        return None
+    rows = db.execute("select u.code from user_units uu join units u on u.id = uu.unit_id "
+                      "where uu.username = ? order by u.code", [fresh.username]).fetchall()
+    return tuple(r[0] for r in rows)
+
+
+def scoped_filters(db: Database, actor: Actor, filters: Any) -> Any:
+    """The dashboard filters narrowed to what the actor may see: a clerk's chosen units must lie inside their own
+    subtrees (refused otherwise) and no choice means all of them; a node in view must lie inside them too."""
+    from dataclasses import replace
+
+    mine = scope_codes(db, actor)
+    if mine is None:
+        return filters
+    allowed = subtree_ids(db, [r[0] for r in db.execute(
+        "select id from units where code in (select value from json_each(?))", [json.dumps(list(mine))])])
+    asked = [c for c in (*filters.unit_codes, *([filters.node] if filters.node else []))]
+    for code in asked:
+        row = db.execute("select id, name from units where code = ?", [code]).fetchone()
+        if row is None or row[0] not in allowed:
+            raise PermissionDenied("out_of_scope", unit=row[1] if row else code)
+    return filters if filters.unit_codes else replace(filters, unit_codes=mine or ("\x00",))
+
+
+# ---- issuing bodies ---------------------------------------------------------------------
+
+BODY_FIELDS = {"unit_id": "int", "effective_from": "date", "upper_line": "str", "committee": "str", "board": "str",
+               "symbol_suffix": "str", "place": "str", "signer_capacity": "str", "signer_title": "str"}
+
+
+def _body_row(row: Mapping[str, Any]) -> dict:
+    body = dict(row)
+    body["recipients"] = json.loads(body["recipients"]) if body.get("recipients") else None
+    return body
+
+
+def body_for(db: Database, unit_id: int, on_date: date | str) -> dict | None:
+    """The issuing body of a node in force on a day (the latest taking effect by then), or None."""
+    on = on_date.isoformat() if isinstance(on_date, date) else str(on_date)[:10]
+    cursor = db.execute("select * from issuing_bodies where unit_id = ? and effective_from <= ? "
+                        "order by effective_from desc limit 1", [unit_id, on])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return _body_row(dict(zip([d[0] for d in cursor.description], row, strict=True)))
+
+
+def list_bodies(db: Database, unit_id: int | None = None) -> list[dict]:
+    """The issuing bodies (of one node, if given), by node and date."""
+    rows = _units(db, "select b.*, u.code as unit_code, u.name as unit_name from issuing_bodies b "
+                      "join units u on u.id = b.unit_id where ? is null or b.unit_id = ? "
+                      "order by u.code, b.effective_from", [unit_id, unit_id])
+    return [_body_row(r) for r in rows]
+
+
+def _check_body(db: Database, raw: Mapping[str, Any], own_id: int | None) -> dict:
+    clean, errors = coerce(raw, BODY_FIELDS)
+    for name in ("unit_id", "effective_from", "committee"):
+        if clean.get(name) is None and not any(e.field == name for e in errors):
+            errors.append(FieldError(name, "required"))
+    errors += store.missing_refs(db, clean, {"unit_id": "units"})
+    recipients = raw.get("recipients")
+    if isinstance(recipients, str):
+        recipients = [line for line in recipients.splitlines()]
+    if recipients is not None and not (isinstance(recipients, list | tuple) and all(isinstance(x, str)
+                                                                                 for x in recipients)):
+        errors.append(FieldError("recipients", "not_lines"))
+    else:
+        lines = [x.strip() for x in recipients or () if x.strip()]
+        clean["recipients"] = json.dumps(lines, ensure_ascii=False) if lines else None
+    if not errors:
+        other = db.execute("select id from issuing_bodies where unit_id = ? and effective_from = ?",
+                           [clean["unit_id"], clean["effective_from"].isoformat()]).fetchone()
+        if other and other[0] != own_id:
+            errors.append(FieldError("effective_from", "duplicate_body", day=clean["effective_from"]
+                                     .strftime("%d/%m/%Y")))
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def create_body(db: Database, actor: Actor, raw: Mapping[str, Any]) -> int:
+    """Add an issuing body of a node from a day on (admin only, audited); return its id."""
+    require_admin(db, actor)
+    with store.transaction(db):
+        return store.insert(db, actor, "issuing_bodies", _check_body(db, raw, None))
+
+
+def update_body(db: Database, actor: Actor, body_id: int, changes: Mapping[str, Any]) -> dict:
+    """Change an issuing body (admin only, audited)."""
+    require_admin(db, actor)
+    with store.transaction(db):
+        before = _body_row(store.get(db, "issuing_bodies", body_id))
+        clean = _check_body(db, {**before, **dict(changes)}, body_id)
+        return store.update(db, actor, "issuing_bodies", body_id, clean)
+
+
+def issuer_settings(db: Database, settings: Mapping[str, str], on_date: date | str) -> dict[str, Any]:
+    """The settings with the home node's issuing body in force on a day laid over them (report header, committee,
+    place, symbol, board, signer, recipients); the settings alone where no body is recorded."""
+    out: dict[str, Any] = dict(settings)
+    home = home_node(db)
+    body = body_for(db, home["id"], on_date) if home else None
+    if body is None:
+        return out
+    for key, field in (("report_header", "upper_line"), ("org_name", "committee"), ("place_name", "place"),
+                       ("doc_symbol", "symbol_suffix"), ("board", "board"), ("signer_capacity", "signer_capacity"),
+                       ("signer_title", "signer_title"), ("recipients", "recipients")):
+        if body.get(field):
+            out[key] = body[field]
+    return out
+
