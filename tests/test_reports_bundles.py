@@ -481,3 +481,110 @@ def test_workbook_text_never_becomes_a_formula_in_the_streamed_rows(db_path, wor
     notes, topics = row[header.index("Ghi chú")], row[header.index("Nội dung sinh hoạt")]
     assert notes.value == "=HYPERLINK(\"http://x\")" and notes.data_type == "s"
     assert topics.value == "#N/A" and topics.data_type == "s"
+
+
+# ---- the records page's list reads an index (item 4) ---------------------------------------------------
+
+# lib/meetings.LIST_SQL of main, kept as the reference: every filter written "(:x is null or ...)".
+OLD_LIST_SQL = """
+select m.id, m.held_on, u.code as unit_code, u.name as unit_name, c.code as cell_code,
+       c.name as cell_name, m.mtype, m.members_total, m.members_exempt, m.present,
+       m.absent_excused, m.absent_unexcused, m.duration_minutes, m.score, m.rating,
+       m.leadership, m.education, m.combativeness, m.topics, m.notes, m.created_by,
+       m.updated_at, m.deleted_at,
+       (select count(*) from meeting_leaders ml where ml.meeting_id = m.id) as leaders_present
+from meetings m join cells c on c.id = m.cell_id join units u on u.id = c.unit_id
+where (:deleted = 1 or m.deleted_at is null)
+  and (:only_deleted = 0 or m.deleted_at is not null)
+  and (:start is null or m.held_on >= :start)
+  and (:end is null or m.held_on <= :end)
+  and (:unit_id is null or c.unit_id = :unit_id)
+  and (:cell_id is null or m.cell_id = :cell_id)
+  and (:mtype is null or m.mtype = :mtype)
+  and (:rating is null or m.rating = :rating)
+  and (:text is null or m.topics like :text or m.notes like :text)
+  and (:scope is null or c.unit_id in (select value from json_each(:scope)))
+order by {order}
+limit :limit offset :offset
+"""
+
+
+def old_list(db, start=None, end=None, unit_id=None, cell_id=None, mtype=None, rating=None, text=None,
+             unit_ids=None, deleted=False, only_deleted=False, sort="held_on_desc", limit=200, offset=0):
+    params = {"start": start, "end": end, "unit_id": unit_id, "cell_id": cell_id, "mtype": mtype, "rating": rating,
+              "text": f"%{text.strip()}%" if text and text.strip() else None,
+              "scope": json.dumps(sorted(unit_ids)) if unit_ids is not None else None,
+              "deleted": int(deleted or only_deleted), "only_deleted": int(only_deleted), "limit": limit,
+              "offset": offset}
+    return [dict(r) for r in db.query(OLD_LIST_SQL.format(order=meetings.SORTS[sort]), params)]
+
+
+LIST_CASES = [
+    {}, {"start": "2025-01-01", "end": "2025-12-31"}, {"start": "2026-01-01"},
+    {"end": "2024-06-30", "sort": "held_on"}, {"unit_id": 3, "sort": "unit"},
+    {"mtype": "chuyen_de", "sort": "attendance"}, {"rating": "kem", "sort": "score_desc"},
+    {"text": "nghị quyết", "start": "2025-01-01"}, {"unit_ids": [1, 2, 5]}, {"unit_ids": []},
+    {"deleted": True}, {"only_deleted": True}, {"cell_id": 7, "deleted": True, "limit": 5, "offset": 2},
+]
+
+
+def test_records_list_and_count_give_what_main_listed(demo_path):
+    with dbm.write(demo_path) as db:
+        # a few deleted records, so that the deleted views have something to list
+        ids = [r[0] for r in db.execute("select id from meetings order by id limit 4")]
+        db.execute(f"update meetings set deleted_at = '2026-06-01T00:00:00' where id in ({','.join('?' * 4)})", ids)
+    try:
+        with dbm.read(demo_path) as db:
+            for case in LIST_CASES:
+                expected = old_list(db, **case)
+                assert meetings.list_meetings(db, **case) == expected, case
+                counted = {k: v for k, v in case.items() if k not in ("sort", "limit", "offset")}
+                assert meetings.count_meetings(db, **counted) == len(old_list(db, **counted, limit=10**7)), case
+    finally:
+        with dbm.write(demo_path) as db:
+            db.execute(f"update meetings set deleted_at = null where id in ({','.join('?' * 4)})", ids)
+
+
+def plan_of(db, build) -> list[str]:
+    traced: list[str] = []
+    db.conn.set_trace_callback(traced.append)
+    try:
+        build(db)
+    finally:
+        db.conn.set_trace_callback(None)
+    (sql,) = [s for s in traced if s.lstrip().lower().startswith("select")]
+    return [r[3] for r in db.execute("explain query plan " + sql)]
+
+
+def test_records_page_list_reads_the_index_of_live_meetings_not_the_table(demo_path):
+    with dbm.read(demo_path) as db:
+        # the records page's opening: the last twelve months, newest first, at most TABLE_ROWS rows
+        plan = plan_of(db, lambda d: meetings.list_meetings(d, start="2025-07-01", end="2026-06-30", limit=200))
+        assert any(p.startswith("SEARCH m USING INDEX idx_meetings_live_held_cell (held_on>? AND held_on<?)")
+                   for p in plan), plan
+        # read in order from the index: no sort of every row of the period before the first 200 come out
+        assert "USE TEMP B-TREE FOR ORDER BY" not in plan
+        plan = plan_of(db, lambda d: meetings.list_meetings(d, limit=200))
+        assert "SCAN m" not in plan and "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
+        plan = plan_of(db, lambda d: meetings.count_meetings(d, start="2025-07-01", end="2026-06-30"))
+        assert any("idx_meetings_live_held_cell" in p for p in plan) and "SCAN m" not in plan, plan
+
+
+def test_records_page_shows_its_first_rows_and_the_count_of_all(db_path, world, monkeypatch):  # noqa: F811
+    from lib import ui
+    from tests.helpers import make_user, page_test
+
+    monkeypatch.setattr(ui, "TABLE_ROWS", 3)
+    for cell in ("c1", "c2"):
+        add_meeting(db_path, world[cell], "2025-03-05", present=24)
+    make_user(db_path, "admin1", "admin")
+    at = page_test("pages/records.py", "admin1")
+    at.session_state["recs_f_start"] = date(2025, 1, 1)
+    at.session_state["recs_f_end"] = date(2025, 12, 31)
+    at.run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 3
+    captions = [c.value for c in at.caption]
+    # 6 meetings in 2025: the world's 4 and the 2 added; the newest 3 are listed
+    assert any(c.startswith("Hiện 3 buổi đầu tiên trong 6 buổi sinh hoạt khớp bộ lọc") for c in captions), captions
+    assert list(at.dataframe[0].value.iloc[:, 0]) == sorted(at.dataframe[0].value.iloc[:, 0], reverse=True)
