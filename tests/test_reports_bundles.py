@@ -588,3 +588,28 @@ def test_records_page_shows_its_first_rows_and_the_count_of_all(db_path, world, 
     # 6 meetings in 2025: the world's 4 and the 2 added; the newest 3 are listed
     assert any(c.startswith("Hiện 3 buổi đầu tiên trong 6 buổi sinh hoạt khớp bộ lọc") for c in captions), captions
     assert list(at.dataframe[0].value.iloc[:, 0]) == sorted(at.dataframe[0].value.iloc[:, 0], reverse=True)
+
+
+# ---- the weaknesses page formats in the table widget (item 5) -------------------------------------------
+
+
+def test_weakness_list_marks_overdue_in_a_pinned_column_without_a_styler(db_path, world, monkeypatch):  # noqa: F811
+    import pandas.io.formats.style as style
+
+    from tests.helpers import make_user, page_test
+
+    def no_styler(*args, **kw):
+        raise AssertionError("the weakness list formats cell by cell through a pandas Styler")
+
+    monkeypatch.setattr(style.Styler, "apply", no_styler)
+    make_user(db_path, "admin1", "admin")
+    at = page_test("pages/weaknesses.py", "admin1").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0]
+    df = table.value
+    # the world's one weakness, due 01/03/2025, is overdue today: marked in the first column
+    assert list(df.columns)[0] == "Quá hạn" and df["Quá hạn"].tolist() == ["🔴 Quá hạn"]
+    assert df["Hạn khắc phục"].tolist() == ["01/03/2025"] and df["Loại hạn chế"].tolist() == [
+        t("enum.WeaknessCategory.pho_bien_van_ban")]
+    config = json.loads(table.proto.columns)
+    assert config["Quá hạn"]["pinned"] is True
