@@ -613,3 +613,39 @@ def test_weakness_list_marks_overdue_in_a_pinned_column_without_a_styler(db_path
         t("enum.WeaknessCategory.pho_bien_van_ban")]
     config = json.loads(table.proto.columns)
     assert config["Quá hạn"]["pinned"] is True
+
+
+# ---- the benchmark's table of the report, the workbook and an import (item 3) ---------------------------
+
+
+def test_bench_times_the_report_the_workbook_and_an_import(demo_path, tmp_path, monkeypatch):
+    from bench import harness
+
+    measured = harness.measure_reports(demo_path, "2026-Q2", 1, log=lambda *_: None)
+    for fmt in ("docx", "xlsx"):
+        r = measured[fmt]
+        assert r["runs"] == 1 and r["seconds"] > 0 and r["cpu"] > 0 and r["peak_mb"] > 0
+    monkeypatch.setattr(harness, "IMPORT_ROWS", 30)
+    imported = harness.measure_import(tmp_path, 1, log=lambda *_: None)
+    assert imported["rows"] == 30 and imported["seconds"] > 0
+    with dbm.read(tmp_path / "import-30.db") as db:
+        assert db.execute("select count(*) from meetings").fetchone()[0] == 30
+
+
+def test_bench_report_table_names_the_targets_and_whether_each_is_met():
+    from bench import harness
+
+    small = harness.SizeResult(100_000, {}, reports={
+        "docx": {"seconds": 1.2, "cpu": 1.5, "first": 1.3, "peak_mb": 180, "runs": 3},
+        "xlsx": {"seconds": 0.8, "cpu": 0.8, "first": 0.9, "peak_mb": 150, "runs": 3},
+        "import": {"seconds": 1.6, "times": [1.6, 1.7, 1.5], "rows": 10_000}})
+    big = harness.SizeResult(1_000_000, {}, reports={
+        "docx": {"seconds": 2.5, "cpu": 3.1, "first": 2.6, "peak_mb": 260, "runs": 3},
+        "xlsx": {"seconds": 4.0, "cpu": 4.0, "first": 4.2, "peak_mb": 320, "runs": 3}})
+    lines = harness.reports_table([small, big]).splitlines()
+    assert lines[2] == "| 100,000 | docx | 1.20 | 1.50 | 1.30 | 180 | under 3 s | – |"
+    assert lines[4] == "| 1,000,000 | docx | 2.50 | 3.10 | 2.60 | 260 | under 3 s | **met** |"
+    # 4 s is under 5 s, but 320 MB is over 300 MB
+    assert lines[5] == "| 1,000,000 | xlsx | 4.00 | 4.00 | 4.20 | 320 | under 5 s and 300 MB | **missed** |"
+    assert lines[-1].startswith("Import of 10,000 meetings") and "median 1.60 s" in lines[-1]
+    assert lines[-1].endswith("target under 2 s: **met**.")
