@@ -2,12 +2,15 @@
 
 import io
 import json
+import shutil
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
+from math import isinf, isnan
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +28,11 @@ from lxml import etree
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.xml.functions import XML_NS
 from sqlite_utils import Database
 
 from lib import assignments, charts, directory, meetings, metrics
@@ -894,7 +895,6 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
 NUMBER_FORMATS = {"int": "#,##0", "num": "#,##0.00", "pct": "0.0%", "date": "dd/mm/yyyy"}
 WHOLE_FORMAT = "#,##0"
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
-XML_SPACE = f"{{{XML_NS}}}space"
 COLUMN_LETTERS = [get_column_letter(i) for i in range(1, 703)]
 MIN_WIDTH, HEADER_WIDTH, TEXT_WIDTH = 8, 40, 60
 
@@ -916,15 +916,22 @@ def _column_width(values: list, kind: str) -> int:
     return max(len(f"{int(v):,}") for v in ends)
 
 
-class _Cells(tuple):
-    """A body row for _StreamedSheet: (value, style id) per column, None for an empty cell."""
+class _Block(tuple):
+    """Body rows for _StreamedSheet, each the XML text of one <row>, numbered by _sheet."""
 
 
 class _StreamedSheet(WriteOnlyWorksheet):
-    """A write-only sheet whose body rows go to the file as XML elements built here, the same XML openpyxl
-    writes: its own write-only path makes a Cell object per value and writes it through a dozen calls, which
-    takes seconds for a year's meeting records at 1,000,000 meetings (a million cells). Other rows (the
-    header) take openpyxl's path."""
+    """A write-only sheet whose body rows are the XML openpyxl writes for them, made here as text a block of rows
+    at a time and kept in a temporary file until the sheet is closed, then put in place of a marker element in
+    openpyxl's file. openpyxl's own write-only path makes a Cell object per value and writes it through a dozen
+    calls: seconds for a year's meeting records at 1,000,000 meetings (a million cells). The header row takes
+    openpyxl's path, before the body."""
+
+    MARKER = b"<chiboBodyRows/>"
+
+    def __init__(self, parent: Workbook, title: str):
+        super().__init__(parent, title)
+        self._body: Any = None
 
     def _write_rows(self) -> Any:
         xf = self._writer.xf.send(True)
@@ -933,45 +940,55 @@ class _StreamedSheet(WriteOnlyWorksheet):
             try:
                 while True:
                     row = yield
-                    if isinstance(row, _Cells):
-                        xf.write(_row_xml(row, row_idx))
+                    if isinstance(row, _Block):
+                        if self._body is None:
+                            self._body = tempfile.TemporaryFile()
+                            xf.write(etree.Element(self.MARKER[1:-2].decode()))
+                        self._body.write("".join(row).encode("utf-8"))
+                        row_idx += len(row)
+                    elif self._body is not None:
+                        raise ValueError("a streamed sheet takes openpyxl rows only before its body rows")
                     else:
                         self._writer.write_row(xf, self._values_to_row(row, row_idx), row_idx)
-                    row_idx += 1
+                        row_idx += 1
             except GeneratorExit:
                 pass
         self._writer.xf.send(None)
 
+    def close(self) -> None:
+        """Close as openpyxl does, then splice the body rows into its file where the marker is."""
+        super().close()
+        if self._body is None:
+            return
+        out = Path(self._writer.out)
+        head, marker, tail = out.read_bytes().partition(self.MARKER)
+        if not marker:
+            raise ValueError("the streamed sheet's marker is missing from openpyxl's file")
+        with out.open("wb") as dest:
+            dest.write(head)
+            self._body.seek(0)
+            shutil.copyfileobj(self._body, dest)
+            dest.write(tail)
+        self._body.close()
+        self._body = None
 
-def _row_xml(cells: _Cells, row_idx: int) -> Any:
-    """<row> as openpyxl writes it: text as inline strings, dates as Excel serial numbers, each with its style."""
-    index = str(row_idx)
-    row = etree.Element("row", r=index)
-    for letter, (value, style) in zip(COLUMN_LETTERS, cells):  # noqa: B905 (a row is never wider)
-        if value is None:
-            continue
-        attrs = {"r": letter + index}
-        if style:
-            attrs["s"] = style
-        if isinstance(value, str):
-            # as openpyxl's Cell.check_string: at most 32,767 characters, control characters refused
-            value = value[:32767]
-            if ILLEGAL_CHARACTERS_RE.search(value):
-                raise IllegalCharacterError(f"{value} cannot be used in worksheets.")
-            attrs["t"] = "inlineStr"
-            text = etree.SubElement(etree.SubElement(etree.SubElement(row, "c", attrs), "is"), "t")
-            if value != value.strip():
-                text.set(XML_SPACE, "preserve")
-            text.text = value
-            continue
-        if isinstance(value, bool):
-            attrs["t"], value = "b", int(value)
-        else:
-            attrs["t"] = "n"
-            if isinstance(value, date):
-                value = to_excel(value)
-        etree.SubElement(etree.SubElement(row, "c", attrs), "v").text = safe_string(value)
-    return row
+
+def _xml_text(value: str) -> str:
+    """A text cell's <t> as openpyxl writes it: at most 32,767 characters, control characters refused, markup
+    escaped (a carriage return as a reference, which a parser would otherwise turn into a line feed)."""
+    value = value[:32767]
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        raise IllegalCharacterError(f"{value} cannot be used in worksheets.")
+    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return f'<t xml:space="preserve">{text}</t>' if value != value.strip() else f"<t>{text}</t>"
+
+
+def _xml_number(value: Any) -> str:
+    # as openpyxl's safe_string: 16 significant digits, an empty value for NaN and infinities
+    return "" if isinstance(value, float) and (isnan(value) or isinf(value)) else f"{value:.16g}"
+
+
+BLOCK_ROWS = 2000
 
 
 def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], rows: Sequence[dict]) -> None:
@@ -1002,29 +1019,45 @@ def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], ro
     for fmt in {*NUMBER_FORMATS.values(), WHOLE_FORMAT}:
         model = WriteOnlyCell(ws)
         model.number_format = fmt
-        styles[fmt] = str(model.style_id)
-    column_styles = [styles[NUMBER_FORMATS[kind]] if kind in NUMBER_FORMATS else None for kind in kinds]
+        styles[fmt] = f' s="{model.style_id}"'
+    column_styles = [styles[NUMBER_FORMATS[kind]] if kind in NUMBER_FORMATS else "" for kind in kinds]
     whole = styles[WHOLE_FORMAT]
+    serials: dict[str, str] = {}  # a date's Excel serial number, by its ISO text: a year has 365 of them
+    columns_of = list(zip(COLUMN_LETTERS, keys, kinds, column_styles))  # noqa: B905 (never wider than 702)
+    block: list[str] = []
     count = 0
-    for row in rows:
-        cells = []
-        for key, kind, style in zip(keys, kinds, column_styles, strict=True):
+    for count, row in enumerate(rows, 1):
+        index = str(count + 1)
+        cells = [f'<row r="{index}">']
+        for letter, key, kind, style in columns_of:
             value = row.get(key)
             if value is None or value == "":
-                cells.append((None, None))
-            elif isinstance(value, str) and kind != "date":
+                continue
+            ref = letter + index
+            if isinstance(value, str) and kind != "date":
                 # Names, notes and topics are typed by clerks: written as text, never as a live formula.
-                cells.append((value, None))
+                cells.append(f'<c r="{ref}" t="inlineStr"><is>{_xml_text(value)}</is></c>')
+            elif isinstance(value, bool):
+                cells.append(f'<c r="{ref}"{"" if kind == "text" else style} t="b"><v>{int(value)}</v></c>')
             elif kind == "text":
-                cells.append((value, None))
+                cells.append(f'<c r="{ref}" t="n"><v>{_xml_number(value)}</v></c>')
+            elif kind == "date":
+                day = value if isinstance(value, str) else value.isoformat()
+                serial = serials.get(day)
+                if serial is None:
+                    serial = serials[day] = _xml_number(to_excel(date.fromisoformat(day[:10])))
+                cells.append(f'<c r="{ref}"{style} t="n"><v>{serial}</v></c>')
             else:
-                if kind == "date" and isinstance(value, str):
-                    value = date.fromisoformat(value[:10])
-                elif kind == "num" and float(value).is_integer():
+                if kind == "num" and float(value).is_integer():
                     style = whole
-                cells.append((value, style))
-        ws.append(_Cells(cells))
-        count += 1
+                cells.append(f'<c r="{ref}"{style} t="n"><v>{_xml_number(value)}</v></c>')
+        cells.append("</row>")
+        block.append("".join(cells))
+        if len(block) == BLOCK_ROWS:
+            ws.append(_Block(block))
+            block = []
+    if block:
+        ws.append(_Block(block))
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
 
 
