@@ -1,10 +1,14 @@
-"""`python -m bench.peak bench.reports build DB PERIOD FORMAT REPEAT` or `... bench.reports import-file DIR ROWS`.
+"""`python -m bench.peak bench.reports build DB PERIOD FORMAT REPEAT`, `... import-file DIR ROWS` or `... records DB
+REPEAT`.
 
 build: the compiled report (docx) or the data workbook (xlsx) of a period built REPEAT times in this process,
 the way the Reports page builds it (lib.reports.compiled_docx / data_xlsx on the database file); prints the wall
 and CPU seconds of each build as JSON. bench.peak adds the process's peak memory.
 import-file: a fresh database with one commune of 1,000 cells and a CSV of ROWS regular meetings (one per
 cell-month, all valid) for `python -m lib --db DB import meetings FILE`, which the harness times end to end.
+records: the records page's list as it opens (the last twelve months up to the newest meeting, newest first, the
+first 200 rows), its count and the newest 200 meetings of any day, each timed REPEAT times on one connection;
+medians in ms as JSON.
 """
 
 import csv
@@ -63,10 +67,38 @@ def import_file(folder: Path, rows: int) -> dict:
     return {"db": str(path), "file": str(file)}
 
 
+def records(db: str, repeat: int) -> dict:
+    """Median ms of the records page's list (and its count, where lib.meetings has one) as the page opens."""
+    import statistics
+
+    from lib import db as dbm
+    from lib import meetings
+
+    with dbm.read(db) as conn:
+        newest = date.fromisoformat(conn.execute("select max(held_on) from meetings").fetchone()[0])
+        chosen = {"start": date(newest.year - 1, newest.month, 1).isoformat(), "end": newest.isoformat()}
+        out: dict = {"filters": chosen}
+        calls = {"list": lambda: meetings.list_meetings(conn, **chosen, sort="held_on_desc", limit=200),
+                 # the newest 200 whatever their day, as the weakness form offers them to pick from
+                 "newest": lambda: meetings.list_meetings(conn, limit=200)}
+        if hasattr(meetings, "count_meetings"):
+            calls["count"] = lambda: meetings.count_meetings(conn, **chosen)
+        for name, call in calls.items():
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - start)
+            out[name + "_ms"] = statistics.median(times) * 1000
+    return out
+
+
 def main(argv: list[str]) -> int:
     """Run one mode and print its JSON on the last line."""
     if argv[0] == "build":
         out = build(argv[1], argv[2], argv[3], int(argv[4]))
+    elif argv[0] == "records":
+        out = records(argv[1], int(argv[2]))
     else:
         out = import_file(Path(argv[1]), int(argv[2]))
     print(json.dumps(out))
