@@ -31,9 +31,9 @@ with tab_list:
     m1.metric(t("page.weak.shown"), len(rows))
     m2.metric(t("page.weak.open_now"), sum(r["status"] != WeaknessStatus.RESOLVED for r in rows))
     m3.metric(t("page.weak.overdue"), sum(r["overdue"] for r in rows))
-    # Overdue shows as a marked first column, pinned, rather than a coloured row: the table widget formats the
-    # cells in the browser (no per-cell Styler), and a long list is capped with a search box, all in the download.
-    overdue_label = t("page.weak.overdue_flag")
+    # Overdue shows as a red label in a pinned first column rather than a coloured row: the table widget formats
+    # the cells in the browser (no per-cell Styler), and a long list is capped with a search box, all in the download.
+    overdue_label = t("page.weak.overdue_mark")
     shown = [dict(r, overdue_label=overdue_label if r["overdue"] else "",
                   age=int(r["age_days"]) if r["age_days"] is not None else None) for r in rows]
     columns = forms.headers("overdue_label", "id", "noted_on", "unit_name", "cell_name", "category", "description",
@@ -43,7 +43,7 @@ with tab_list:
     # Descriptions and resolutions are user text: dataframe cells show them as they are.
     ui.table(shown, columns, "han-che", "weak_table", dates=("noted_on", "due_on"),
              labels={k: (lambda v, k=k: forms.ENUMS[k](v).label) for k in ("category", "severity", "status")},
-             pinned=("overdue_label",))
+             pinned=("overdue_label",), marks={"overdue_label": "#c92a2a"})
 
 with tab_new:
     sources = {"meeting": t("page.weak.from_meeting"), "unit": t("page.weak.from_unit")}

@@ -607,12 +607,15 @@ def test_weakness_list_marks_overdue_in_a_pinned_column_without_a_styler(db_path
     assert not at.exception, at.exception
     table = at.dataframe[0]
     df = table.value
-    # the world's one weakness, due 01/03/2025, is overdue today: marked in the first column
-    assert list(df.columns)[0] == "Quá hạn" and df["Quá hạn"].tolist() == ["🔴 Quá hạn"]
+    # the world's one weakness, due 01/03/2025, is overdue today: a label in the first column
+    assert list(df.columns)[0] == "Quá hạn" and [list(v) for v in df["Quá hạn"]] == [["Quá hạn"]]
     assert df["Hạn khắc phục"].tolist() == ["01/03/2025"] and df["Loại hạn chế"].tolist() == [
         t("enum.WeaknessCategory.pho_bien_van_ban")]
     config = json.loads(table.proto.columns)
     assert config["Quá hạn"]["pinned"] is True
+    # drawn as a red label (a read-only multiselect cell), its text the plain word in the downloads
+    assert config["Quá hạn"]["type_config"]["type"] == "multiselect"
+    assert config["Quá hạn"]["type_config"]["options"] == [{"value": "Quá hạn", "color": "#c92a2a"}]
 
 
 # ---- the benchmark's table of the report, the workbook and an import (item 3) ---------------------------
