@@ -1265,9 +1265,9 @@ def overview_page(db: Source, period: Period | str, filters: Filters | None = No
 
 def report_page(db: Source, period: Period | str, filters: Filters | None = None,
                 today: date | None = None) -> dict[str, Any]:
-    """Every figure of the compiled report and the workbook in one pass on one connection: the attendance,
-    leaders, quality and weakness pages' bundles, the assignments and the period's headline, each under the
-    name of the function it equals ("overview_current" is overview(...)["current"])."""
+    """The report's and workbook's figures in one pass, each under the name of the function it equals."""
+    # The attendance, leaders, quality and weakness pages' bundles on one connection, the assignments, and the
+    # period's headline ("overview_current" equals overview(...)["current"]).
     period, today = parse_period(period), today or date.today()
     with session(db) as conn:
         out = {**attendance_page(conn, period, filters, today), **leaders_page(conn, period, filters, today),
