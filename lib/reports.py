@@ -179,8 +179,7 @@ def _decisions(db: Database, period: metrics.Period, unit_code: str | None) -> l
 
 def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
            progress: Progress | None = None) -> ReportData:
-    """Every figure a report needs for the period, from one pass of the pages' bundles (metrics.report_page);
-    ValueError for a bad period or unknown unit."""
+    """Every figure a report needs, from one pass of the pages' bundles; ValueError for a bad period or unit."""
     period, today = metrics.parse_period(period_label), today or date.today()
     progress = progress or _noop
     unit_code = unit_code or None
