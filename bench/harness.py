@@ -27,6 +27,9 @@ DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 PAGE_TARGET_100K, FLOOR_RATIO, PAGE_TARGET_1M, PEAK_MB, METRICS_TARGET_100K = 0.3, 3.0, 3.0, 500, 1.0
 # The command line is timed end to end this many times (the median is quoted; the first run is shown too).
 CLI_RUNS = 3
+# Targets of issue 13: the compiled report and the workbook at 1,000,000 meetings, an import of 10,000 meetings.
+DOCX_TARGET_1M, XLSX_TARGET_1M, XLSX_PEAK_MB, IMPORT_TARGET_10K = 3.0, 5.0, 300, 2.0
+REPORT_RUNS, IMPORT_ROWS = 3, 10_000
 
 
 @dataclass
@@ -99,6 +102,7 @@ class SizeResult:
     check: dict[str, Any] = field(default_factory=dict)
     cli: dict[str, Any] = field(default_factory=dict)
     slow: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict)
 
 
 def median_ms(times: list[float]) -> float:
@@ -157,12 +161,76 @@ def measure_size(size: int, path: Path, pages: list[str], repeat: int, period: s
     startup = [run_child(["lib", "--help"], parse_json=False).seconds for _ in range(CLI_RUNS)]
     result.cli = {"seconds": statistics.median(c.seconds for c in clis), "first_seconds": clis[0].seconds,
                   "peak_mb": max(c.peak_mb for c in clis), "startup_seconds": statistics.median(startup)}
+    result.reports = measure_reports(path, period, min(repeat, REPORT_RUNS), log)
     for row in result.rows:
         if misses(size, row):
             log(f"[{size:,}] {row['page']} misses a target: explaining its queries ...")
             result.slow[row["page"]] = worker({**base, "mode": "explain", "page": row["page"],
                                                "top": 100}).output["statements"]
     return result
+
+
+def measure_reports(path: Path, period: str, runs: int, log: Any = print) -> dict[str, Any]:
+    """The compiled report and the workbook of the period, each built `runs` times in a child of its own:
+    median wall and CPU seconds, the first build's seconds, and the child's peak memory."""
+    out: dict[str, Any] = {}
+    for fmt in ("docx", "xlsx"):
+        log(f"[{path.name}] report {fmt} of {period} ...")
+        child = run_child(["bench.reports", "build", str(path), period, fmt, str(runs)])
+        if child.returncode != 0:
+            raise RuntimeError(f"bench.reports build {fmt} failed:\n{child.stderr[-3000:]}")
+        times = child.output["times"]
+        out[fmt] = {"seconds": statistics.median(times), "cpu": statistics.median(child.output["cpu"]),
+                    "first": times[0], "peak_mb": child.peak_mb, "runs": len(times)}
+    return out
+
+
+def measure_import(db_dir: Path, runs: int, log: Any = print) -> dict[str, Any]:
+    """`python -m lib --db DB import meetings FILE` of IMPORT_ROWS meetings into a fresh database, end to end
+    (starting Python included), `runs` times: the median and every time."""
+    times = []
+    for _ in range(runs):
+        log(f"import of {IMPORT_ROWS:,} meetings ...")
+        made = run_child(["bench.reports", "import-file", str(db_dir), str(IMPORT_ROWS)])
+        if made.returncode != 0:
+            raise RuntimeError(f"bench.reports import-file failed:\n{made.stderr[-3000:]}")
+        child = run_child(["lib", "--db", made.output["db"], "import", "meetings", made.output["file"]],
+                          parse_json=False)
+        if child.returncode != 0:
+            raise RuntimeError(f"import meetings failed:\n{child.stderr[-3000:]}")
+        times.append(child.seconds)
+    return {"seconds": statistics.median(times), "times": times, "rows": IMPORT_ROWS}
+
+
+def _target(value: float | None, limit: float) -> str:
+    return "–" if value is None else ("**met**" if value < limit else "**missed**")
+
+
+def reports_table(results: list[SizeResult]) -> str:
+    """The compiled report and the workbook per size, and the import, with the targets of issue 13."""
+    lines = ["| meetings | file | median s (wall) | CPU s | first build s | peak MB | target at 1,000,000 | "
+             "result |", "|---:|---|---:|---:|---:|---:|---|---|"]
+    for res in results:
+        for fmt, target in (("docx", f"under {DOCX_TARGET_1M:g} s"),
+                            ("xlsx", f"under {XLSX_TARGET_1M:g} s and {XLSX_PEAK_MB} MB")):
+            r = res.reports.get(fmt)
+            if not r:
+                continue
+            verdict = "–"
+            if res.size == 1_000_000:
+                limit = DOCX_TARGET_1M if fmt == "docx" else XLSX_TARGET_1M
+                verdict = _target(r["seconds"], limit)
+                if fmt == "xlsx" and r["peak_mb"] >= XLSX_PEAK_MB:
+                    verdict = "**missed**"
+            lines.append(f"| {res.size:,} | {fmt} | {_s(r['seconds'])} | {_s(r['cpu'])} | {_s(r['first'])} | "
+                         f"{_mb(r['peak_mb'])} | {target} | {verdict} |")
+    imports = next((res.reports["import"] for res in results if "import" in res.reports), None)
+    if imports:
+        lines += ["", f"Import of {imports['rows']:,} meetings (`python -m lib --db DB import meetings FILE`, a fresh "
+                  f"database of one commune with 1,000 cells, end to end): median {_s(imports['seconds'])} s of "
+                  f"{', '.join(_s(x) for x in imports['times'])}; target under {IMPORT_TARGET_10K:g} s: "
+                  f"{_target(imports['seconds'], IMPORT_TARGET_10K)}."]
+    return "\n".join(lines)
 
 
 def machine() -> dict[str, str]:
@@ -400,6 +468,15 @@ def markdown(results: list[SizeResult], info: dict[str, str], command: str, repe
         "",
         cli_table(results),
         "",
+        "### The compiled report, the workbook and an import",
+        "",
+        "Each file built the way the Reports page builds it (`lib.reports.compiled_docx` / `data_xlsx` of the "
+        "period, in a child process of its own: `python -m bench.peak bench.reports build DB PERIOD FORMAT RUNS`); "
+        "wall time (median of the runs), CPU time (all threads: the charts are drawn in a second one) and the "
+        "child's peak memory, the interpreter and imports included.",
+        "",
+        reports_table(results),
+        "",
         "### Naive figures equal to the SQL ones",
         "",
         *check_lines(results),
@@ -435,6 +512,7 @@ def run(sizes: list[int], repeat: int, keep: bool, out: Path | None, period: str
     db_dir.mkdir(parents=True, exist_ok=True)
     results = [measure_size(size, db_dir / f"bench-{size}.db", pages, repeat, period, today, keep, naive, log)
                for size in sizes]
+    results[0].reports["import"] = measure_import(db_dir, min(repeat, REPORT_RUNS), log)
     command = "python -m bench" + ("" if not argv else " " + shlex.join(argv))
     info["load average at end (1/5/15 min)"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = markdown(results, info, command, repeat, period, today, notes)

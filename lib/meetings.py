@@ -318,27 +318,31 @@ def report_changed_since(db: Database, meeting_id: int, leader_id: int,
                        None if row is None else {"report_submitted_on": row[0]})
 
 
-LIST_SQL = """
+LIST_COLUMNS = """
 select m.id, m.held_on, u.code as unit_code, u.name as unit_name, c.code as cell_code,
        c.name as cell_name, m.mtype, m.members_total, m.members_exempt, m.present,
        m.absent_excused, m.absent_unexcused, m.duration_minutes, m.score, m.rating,
        m.leadership, m.education, m.combativeness, m.topics, m.notes, m.created_by,
        m.updated_at, m.deleted_at,
-       (select count(*) from meeting_leaders ml where ml.meeting_id = m.id) as leaders_present
+       (select count(*) from meeting_leaders ml where ml.meeting_id = m.id) as leaders_present"""
+LIST_FROM = """
 from meetings m join cells c on c.id = m.cell_id join units u on u.id = c.unit_id
-where (:deleted = 1 or m.deleted_at is null)
-  and (:only_deleted = 0 or m.deleted_at is not null)
-  and (:start is null or m.held_on >= :start)
-  and (:end is null or m.held_on <= :end)
-  and (:unit_id is null or c.unit_id = :unit_id)
-  and (:cell_id is null or m.cell_id = :cell_id)
-  and (:mtype is null or m.mtype = :mtype)
-  and (:rating is null or m.rating = :rating)
-  and (:text is null or m.topics like :text or m.notes like :text)
-  and (:scope is null or c.unit_id in (select value from json_each(:scope)))
-order by {order}
-limit :limit offset :offset
-"""
+where """
+
+# The test of each filter given, joined with "and": only the filters in use are in the statement, and live
+# meetings are asked for as "deleted_at is null" in so many words, so that SQLite can read the period from the
+# partial index of live meetings by day (newest first, stopping at the limit) instead of every row of the
+# table, as it must for a test like "(:start is null or m.held_on >= :start)". Values are always parameters.
+LIST_FILTERS = {
+    "start": "m.held_on >= :start",
+    "end": "m.held_on <= :end",
+    "unit_id": "c.unit_id = :unit_id",
+    "cell_id": "m.cell_id = :cell_id",
+    "mtype": "m.mtype = :mtype",
+    "rating": "m.rating = :rating",
+    "text": "(m.topics like :text or m.notes like :text)",
+    "scope": "c.unit_id in (select value from json_each(:scope))",
+}
 
 SORTS = {
     "held_on_desc": "m.held_on desc, m.id desc",
@@ -347,6 +351,25 @@ SORTS = {
     "attendance": "cast(m.present as real) / max(1, m.members_total - m.members_exempt), m.held_on desc",
     "score_desc": "m.score desc, m.held_on desc",
 }
+
+
+def _list_where(start: str | None, end: str | None, unit_id: int | None, cell_id: int | None, mtype: str | None,
+                rating: str | None, text: str | None, unit_ids: Iterable[int] | None, deleted: bool,
+                only_deleted: bool) -> tuple[str, dict[str, Any]]:
+    import json
+
+    params = {
+        "start": start, "end": end, "unit_id": unit_id, "cell_id": cell_id, "mtype": mtype, "rating": rating,
+        "text": f"%{text.strip()}%" if text and text.strip() else None,
+        "scope": json.dumps(sorted(unit_ids)) if unit_ids is not None else None,
+    }
+    params = {k: v for k, v in params.items() if v is not None}
+    tests = [LIST_FILTERS[k] for k in params]
+    if only_deleted:
+        tests.insert(0, "m.deleted_at is not null")
+    elif not deleted:
+        tests.insert(0, "m.deleted_at is null")
+    return " and ".join(tests) or "1", params
 
 
 def list_meetings(
@@ -367,16 +390,29 @@ def list_meetings(
     offset: int = 0,
 ) -> list[dict]:
     """Meeting rows for the records page, filtered and sorted in SQL."""
-    import json
+    where, params = _list_where(start, end, unit_id, cell_id, mtype, rating, text, unit_ids, deleted, only_deleted)
+    sql = (LIST_COLUMNS + LIST_FROM + where + "\norder by " + SORTS.get(sort, SORTS["held_on_desc"])
+           + "\nlimit :limit offset :offset")
+    return [dict(r) for r in db.query(sql, {**params, "limit": limit, "offset": offset})]
 
-    params = {
-        "start": start, "end": end, "unit_id": unit_id, "cell_id": cell_id, "mtype": mtype,
-        "rating": rating, "text": f"%{text.strip()}%" if text and text.strip() else None,
-        "scope": json.dumps(sorted(unit_ids)) if unit_ids is not None else None,
-        "deleted": int(deleted or only_deleted), "only_deleted": int(only_deleted),
-        "limit": limit, "offset": offset,
-    }
-    return [dict(r) for r in db.query(LIST_SQL.format(order=SORTS.get(sort, SORTS["held_on_desc"])), params)]
+
+def count_meetings(
+    db: Database,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    unit_id: int | None = None,
+    cell_id: int | None = None,
+    mtype: str | None = None,
+    rating: str | None = None,
+    text: str | None = None,
+    unit_ids: Iterable[int] | None = None,
+    deleted: bool = False,
+    only_deleted: bool = False,
+) -> int:
+    """How many meetings list_meetings would give with no limit (the records page shows the first ones)."""
+    where, params = _list_where(start, end, unit_id, cell_id, mtype, rating, text, unit_ids, deleted, only_deleted)
+    return db.execute("select count(*)" + LIST_FROM + where, params).fetchone()[0]
 
 
 ATTENDANCES_SQL = """

@@ -712,8 +712,16 @@ def _participation(db: Source, sql: str, period: Period | str, filters: Filters 
 def leader_participation(db: Source, period: Period | str, filters: Filters | None = None,
                          today: date | None = None) -> list[dict]:
     """Per leader: expected and attended meetings over their assignments, compliance, reports and late ones."""
-    keys = ("leader_code", "full_name", "grp", "expected", "attended", "compliance", "reports", "late_reports")
-    return [{k: r[k] for k in keys} for r in _participation(db, BY_LEADER_SQL, period, filters, today)]
+    return leader_participation_of(_participation(db, BY_LEADER_SQL, period, filters, today))
+
+
+LEADER_PARTICIPATION_KEYS = ("leader_code", "full_name", "grp", "expected", "attended", "compliance", "reports",
+                             "late_reports")
+
+
+def leader_participation_of(leaders: list[dict]) -> list[dict]:
+    """The leader_participation rows (of `metrics --json`) from the participation_by_leader ones."""
+    return [{k: r[k] for k in LEADER_PARTICIPATION_KEYS} for r in leaders]
 
 
 def participation_by_leader(db: Source, period: Period | str, filters: Filters | None = None,
@@ -1235,8 +1243,13 @@ HEADLINE_KEYS = ("attendance_rate", "coverage", "on_schedule_rate", "leader_comp
 def _headline(db: Source, period: Period, filters: Filters | None, today: date,
               leaders: list[dict] | None = None) -> dict[str, Any]:
     att = attendance_totals(db, period, filters, today)
-    lead = _compliance_totals(participation_by_leader(db, period, filters, today) if leaders is None else leaders)
-    weak = _weaknesses_as_of(db, period, filters, today)
+    leaders = participation_by_leader(db, period, filters, today) if leaders is None else leaders
+    return _headline_of(att, leaders, _weaknesses_as_of(db, period, filters, today))
+
+
+def _headline_of(att: dict[str, Any], leaders: list[dict], weak: dict[str, int]) -> dict[str, Any]:
+    """The headline from the attendance totals, the per-leader rows and the weaknesses as of the period's end."""
+    lead = _compliance_totals(leaders)
     return {"attendance_rate": att["rate"], "coverage": att["coverage"], "on_schedule_rate": att["on_schedule_rate"],
             "leader_compliance": lead["compliance"], "reports_late": lead["late_reports"],
             "reports_missing": lead["missing_reports"], "weaknesses_open": weak["open"],
@@ -1289,6 +1302,23 @@ def overview_page(db: Source, period: Period | str, filters: Filters | None = No
         return {"overview": ov, "cells_missing_last_month": cells_missing_last_month(conn, filters, today),
                 "leaders_below_assignment": _below_assignment(leaders),
                 "open_weaknesses": open_weaknesses(conn, filters, today)}
+
+
+def report_page(db: Source, period: Period | str, filters: Filters | None = None,
+                today: date | None = None) -> dict[str, Any]:
+    """The report's and workbook's figures in one pass, each under the name of the function it equals."""
+    # The attendance, leaders, quality and weakness pages' bundles on one connection, the assignments, and the
+    # period's headline ("overview_current" equals overview(...)["current"]).
+    period, today = parse_period(period), today or date.today()
+    with session(db) as conn:
+        out = {**attendance_page(conn, period, filters, today), **leaders_page(conn, period, filters, today),
+               **quality_page(conn, period, filters, today), **weakness_page(conn, period, filters, today)}
+        out["participation_by_assignment"] = participation_by_assignment(conn, period, filters, today)
+        # The headline's attendance and leader parts are in the bundles already: only the weaknesses as of
+        # the period's end are asked for.
+        out["overview_current"] = _headline_of(out["attendance_totals"], out["participation_by_leader"],
+                                               _weaknesses_as_of(conn, period, filters, today))
+    return out
 
 
 def _unit_exists(db: Database, code: str) -> bool:

@@ -2,10 +2,15 @@
 
 import io
 import json
+import shutil
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
+from math import isinf, isnan
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +24,18 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import Table
+from lxml import etree
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.utils.exceptions import IllegalCharacterError
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlite_utils import Database
 
-from lib import assignments, charts, directory, exports, meetings, metrics, org
+from lib import assignments, charts, directory, meetings, metrics, org
 from lib.db import session
 from lib.domain import LeaderGroup, MeetingType, Rating, WeaknessCategory, WeaknessStatus
 from lib.domain import fmt_date as fmt_day
@@ -168,37 +179,36 @@ def _decisions(db: Database, period: metrics.Period, unit_code: str | None) -> l
 
 def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
            progress: Progress | None = None) -> ReportData:
-    """Every figure a report needs for the period; ValueError for a bad period or unknown unit."""
+    """Every figure a report needs, from one pass of the pages' bundles; ValueError for a bad period or unit."""
     period, today = metrics.parse_period(period_label), today or date.today()
     progress = progress or _noop
     unit_code = unit_code or None
     filters = metrics.Filters(unit_codes=(unit_code,) if unit_code else ())
     with session(path_or_db) as db:
         progress(0.05, t("report.progress_figures"))
-        figures = metrics.compute(db, period.label, unit_code, today)
+        units = directory.list_units(db)
+        unit_names = {u["code"]: u["name"] for u in units}
+        if unit_code and unit_code not in unit_names:
+            raise ValueError(t("metrics.unknown_unit", code=unit_code))
+        page = metrics.report_page(db, period, filters, today)
         settings = get_settings(db)
         th = thresholds(db)
-        unit_names = {u["code"]: u["name"] for u in directory.list_units(db)}
-        data = ReportData(
-            period=period, unit_code=unit_code, unit_name=unit_names.get(unit_code) if unit_code else None,
-            today=today, settings=settings, threshold=th.attendance, report_days=th.report_days,
-            figures=figures,
-            totals=metrics.attendance_totals(db, period, filters, today),
-            headline=metrics.overview(db, period, filters, today)["current"],
-            quality=metrics.quality_by_unit(db, period, filters, today),
-            ratings=metrics.rating_distribution(db, period, filters, today),
-            properties=metrics.properties(db, period, filters, today),
-            groups=metrics.participation_by_group(db, period, filters, today),
-            leader_totals=metrics.leader_totals(db, period, filters, today),
-            leaders=metrics.participation_by_leader(db, period, filters, today),
-            by_assignment=metrics.participation_by_assignment(db, period, filters, today),
-            report_status=metrics.report_status(db, period, filters, today),
-            missing=metrics.missing_meetings(db, period, filters, today),
-            open_weaknesses=metrics.open_weaknesses(db, filters, today),
-            matrix=metrics.weakness_matrix(db, period, filters, today),
-            unit_names=unit_names,
-            decisions=_decisions(db, period, unit_code),
-        )
+        decisions = _decisions(db, period, unit_code)
+    # the figures of `metrics --json` (metrics.compute), from the same bundle
+    figures = {"period": period.as_dict(), "attendance_by_unit": page["attendance_by_unit"],
+               "leader_participation": metrics.leader_participation_of(page["participation_by_leader"]),
+               "weaknesses": page["weakness_summary"]}
+    data = ReportData(
+        period=period, unit_code=unit_code, unit_name=unit_names.get(unit_code) if unit_code else None,
+        today=today, settings=settings, threshold=th.attendance, report_days=th.report_days,
+        figures=figures, totals=page["attendance_totals"], headline=page["overview_current"],
+        quality=page["quality_by_unit"], ratings=page["rating_distribution"], properties=page["properties"],
+        groups=page["participation_by_group"], leader_totals=page["leader_totals"],
+        leaders=page["participation_by_leader"], by_assignment=page["participation_by_assignment"],
+        report_status=page["report_status"], missing=page["missing_meetings"],
+        open_weaknesses=page["open_weaknesses"], matrix=page["weakness_matrix"], unit_names=unit_names,
+        decisions=decisions,
+    )
     progress(0.3, t("report.progress_figures"))
     return data
 
@@ -285,30 +295,66 @@ def _category_chart(counts: dict[str, int]) -> alt.LayerChart:
         height=max(120, 28 * len(df)))
 
 
-def _charts(data: ReportData, progress: Progress) -> dict[str, bytes]:
-    """The report's charts, each drawn only when it has something to show."""
-    out: dict[str, bytes] = {}
+def _report_charts(data: ReportData) -> dict[str, tuple[alt.TopLevelMixin, float]]:
+    """The report's charts, each with its printed width in cm, only those with something to show."""
+    out: dict[str, tuple[alt.TopLevelMixin, float]] = {}
     rows = [r for r in data.figures["attendance_by_unit"] if r["rate"] is not None]
     if rows:
-        out["attendance"] = chart_png(charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold))
-    progress(0.4, t("report.progress_charts"))
+        out["attendance"] = (charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold), 15.5)
     if data.totals["meetings"]:
         ratings = charts.rating_chart(charts.rating_frame(data.ratings)).properties(width=250, height=220)
         props = charts.properties_chart(pd.DataFrame(data.properties)).properties(width=250, height=220)
-        out["quality"] = chart_png(alt.hconcat(ratings, props, spacing=40))
-    progress(0.5, t("report.progress_charts"))
+        out["quality"] = (alt.hconcat(ratings, props, spacing=40), 15.5)
     groups = [g for g in data.groups if g["compliance"] is not None]
     if groups:
-        out["groups"] = chart_png(charts.group_compliance_chart(pd.DataFrame(groups)))
-    progress(0.6, t("report.progress_charts"))
+        out["groups"] = (charts.group_compliance_chart(pd.DataFrame(groups)), 14)
     if any(g["attended"] for g in data.groups):
-        out["reports"] = chart_png(charts.reports_chart(pd.DataFrame(data.groups)))
-    progress(0.7, t("report.progress_charts"))
+        out["reports"] = (charts.reports_chart(pd.DataFrame(data.groups)), 14)
     counts = {c: n for c, n in data.figures["weaknesses"]["by_category"].items() if n}
     if counts:
-        out["weaknesses"] = chart_png(_category_chart(counts))
-    progress(0.8, t("report.progress_charts"))
+        out["weaknesses"] = (_category_chart(counts), 15.5)
     return out
+
+
+def _render(spec: str, scale: float, locale: dict | None) -> bytes:
+    import vl_convert
+
+    return vl_convert.vegalite_to_png(spec, scale=scale, format_locale=locale)
+
+
+class _Pictures:
+    """The report's charts, each rendered once to PNG in a background thread while the document is written
+    (vl-convert lets go of the GIL); each picture is put in the paragraph kept for it when the text is done."""
+
+    def __init__(self, data: ReportData | None):
+        found = {} if data is None else _report_charts(data)
+        # The specs (Altair, the language's number format) are made here, in the caller's thread.
+        locale = VI_NUMBERS if get_language() == "vi" else None
+        specs = {key: json.dumps(chart_spec(chart)) for key, (chart, _) in found.items()}
+        self.widths = {key: width for key, (_, width) in found.items()}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-charts")
+        self._pngs: dict[str, Future] = {key: self._pool.submit(_render, spec, 2, locale)
+                                         for key, spec in specs.items()}
+        self._places: list[tuple[Any, str]] = []
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._pngs
+
+    def place(self, doc: DocxDocument, key: str) -> None:
+        """Keep a centred paragraph for the chart here; its picture is put in by finish()."""
+        para = doc.add_paragraph()
+        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        para.paragraph_format.first_line_indent = None
+        para.paragraph_format.space_after = Pt(8)
+        self._places.append((para, key))
+
+    def finish(self) -> None:
+        """Wait for the PNGs and put each in its paragraph."""
+        try:
+            for para, key in self._places:
+                para.add_run().add_picture(io.BytesIO(self._pngs[key].result()), width=Cm(self.widths[key]))
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ---- DOCX building blocks ----------------------------------------------------------------
@@ -444,6 +490,12 @@ def _repeat_header(row: Any) -> None:
     trpr.append(el)
 
 
+def _plain(text: str) -> bool:
+    """Text python-docx writes as one <w:t> with nothing around it: not empty, no tab or line break, no
+    space at either end (those become other elements or attributes)."""
+    return bool(text) and text == text.strip() and not any(c in text for c in "\t\r\n")
+
+
 class _Tables:
     """Numbered figure tables: caption, shaded repeating header, figures right-aligned, a bold total row."""
 
@@ -465,33 +517,48 @@ class _Tables:
             _shade(cell)
         _repeat_header(table.rows[0])
         everything = rows + ([total] if total else [])
+        # A body row whose every text is plain is a copy of the first such row with its texts replaced: the
+        # same XML python-docx writes cell by cell, at a fraction of the cost (a report has thousands of cells).
+        model = None
         for values in everything:
+            texts = [str(v) for v in values]
+            bold = total is not None and values is total
+            if model is not None and not bold and all(map(_plain, texts)):
+                tr = deepcopy(model)
+                for node, text in zip(tr.iterfind(".//" + qn("w:t")), texts, strict=True):
+                    node.text = text
+                table._tbl.append(tr)
+                continue
             row = table.add_row()
             row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
-            cells = row.cells
-            bold = total is not None and values is total
-            for i, (cell, text) in enumerate(zip(cells, values, strict=True)):
+            for i, (cell, text) in enumerate(zip(row.cells, texts, strict=True)):
                 align = WD_ALIGN_PARAGRAPH.LEFT if 0 < i < text_cols else WD_ALIGN_PARAGRAPH.CENTER
                 if i >= text_cols:
                     align = WD_ALIGN_PARAGRAPH.RIGHT
-                _cell_text(cell, str(text), bold=bold, size=TABLE_PT, align=align)
-        _widths(table, widths)
+                _cell_text(cell, text, bold=bold, size=TABLE_PT, align=align)
+            if model is None and not bold and all(map(_plain, texts)):
+                model = row._tr
+        _table_widths(table, widths)
         # A short table moves to the next page whole rather than leaving its header behind.
-        keep = table.rows[:-1] if len(everything) <= KEEP_TOGETHER_ROWS else table.rows[:1]
-        for row in keep:
-            for cell in row.cells:
-                for para in cell.paragraphs:
-                    para.paragraph_format.keep_with_next = True
+        trs = table._tbl.tr_lst
+        for tr in trs[:-1] if len(everything) <= KEEP_TOGETHER_ROWS else trs[:1]:
+            for tc in tr.tc_lst:
+                for para in tc.p_lst:
+                    para.get_or_add_pPr().keepNext_val = True
         _para(self.doc, after=2)
         return table
 
 
-def _image(doc: DocxDocument, png: bytes, width_cm: float = 15.5) -> None:
-    doc.add_picture(io.BytesIO(png), width=Cm(width_cm))
-    para = doc.paragraphs[-1]
-    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    para.paragraph_format.first_line_indent = None
-    para.paragraph_format.space_after = Pt(8)
+def _table_widths(table: Table, widths_cm: Sequence[float]) -> None:
+    """_widths for a table without merged cells, walking its XML rather than python-docx's cell objects."""
+    table.autofit = False
+    grid = table._tbl.tblGrid
+    for col, width in zip(grid.findall(qn("w:gridCol")), widths_cm, strict=True):
+        col.set(qn("w:w"), str(int(width * 567)))
+    lengths = [Cm(width) for width in widths_cm]
+    for tr in table._tbl.tr_lst:
+        for tc, length in zip(tr.tc_lst, lengths, strict=True):
+            tc.width = length
 
 
 def _header_block(doc: DocxDocument, settings: dict[str, str], number_kind: str | None, year: int) -> None:
@@ -572,7 +639,7 @@ def _missing_text(data: ReportData) -> str | None:
     return text
 
 
-def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: dict[str, bytes]) -> None:
+def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: "_Pictures") -> None:
     tot, units = data.totals, data.figures["attendance_by_unit"]
     _para(doc, t("report.s1_1"), bold=True, keep=True)
     _para(doc, t("report.s1_coverage", period=period_text(data.period), units=fmt_num(len(units)),
@@ -613,7 +680,7 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
     elif any(r["rate"] is not None for r in units):
         _para(doc, t("report.all_units_above", threshold=fmt_pct(data.threshold)))
     if "attendance" in pngs:
-        _image(doc, pngs["attendance"])
+        pngs.place(doc, "attendance")
 
     _para(doc, t("report.s1_3"), bold=True, keep=True)
     props = {p["property"]: p for p in data.properties}
@@ -638,10 +705,10 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
                       fmt_num(r["trung_binh"]), fmt_num(r["kem"]), fmt_num(props["leadership"]["count"]),
                       fmt_num(props["education"]["count"]), fmt_num(props["combativeness"]["count"])])
     if "quality" in pngs:
-        _image(doc, pngs["quality"])
+        pngs.place(doc, "quality")
 
 
-def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: dict[str, bytes]) -> None:
+def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: "_Pictures") -> None:
     head, status = data.headline, data.report_status
     assigned = [r for r in data.leaders if r["expected_thirds"]]
     group_totals = data.leader_totals
@@ -663,7 +730,7 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
                       fmt_num(group_totals["reports"]), fmt_num(group_totals["late_reports"]),
                       fmt_num(group_totals["missing_reports"])])
     if "groups" in pngs:
-        _image(doc, pngs["groups"], 14)
+        pngs.place(doc, "groups")
 
     _para(doc, t("report.s2_2"), bold=True, keep=True)
     short = sorted((r for r in data.leader_rows
@@ -689,10 +756,10 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
                  late=fmt_num(status["late"]), days=fmt_num(data.report_days), missing=fmt_num(status["missing"]),
                  board=_board(data.settings)))
     if "reports" in pngs:
-        _image(doc, pngs["reports"], 14)
+        pngs.place(doc, "reports")
 
 
-def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: dict[str, bytes]) -> None:
+def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: "_Pictures") -> None:
     weak = data.figures["weaknesses"]
     status = weak["by_status"]
     _para(doc, t("report.s3_intro", noted=fmt_num(data.headline["weaknesses_noted"]),
@@ -714,7 +781,7 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
                     for i, u in enumerate(weak["by_unit"], 1)],
                    (1.2, 8.3, 3.5, 3.5))
     if "weaknesses" in pngs:
-        _image(doc, pngs["weaknesses"])
+        pngs.place(doc, "weaknesses")
     overdue = [w for w in data.open_weaknesses if w["overdue"]]
     if overdue:
         _para(doc, t("report.overdue_intro", n=fmt_num(weak["overdue"])), keep=True)
@@ -788,7 +855,8 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     """The compiled report of a period as a Vietnamese party document (DOCX bytes)."""
     progress = progress or _noop
     data = gather(path_or_db, period_label, unit_code, today, progress)
-    pngs = {} if data.empty else _charts(data, progress)
+    pngs = _Pictures(None if data.empty else data)
+    progress(0.4, t("report.progress_charts"))
     doc = _new_document()
     _page_numbers(doc)
     # The header, symbol, board and signature of the body that issued reports at the period's end.
@@ -809,7 +877,7 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
             _para(doc, t("report.no_data", period=period_text(data.period)))
         else:
             build(doc, tables, data, pngs)
-    progress(0.85, t("report.progress_document"))
+    progress(0.7, t("report.progress_document"))
     _para(doc, f"{ROMAN[len(sections)]}. {t('report.s4')}", bold=True, keep=True, before=6)
     for line in recommendations(data):
         _para(doc, f"- {line}")
@@ -818,6 +886,8 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
                                                   t("report.to_archive")],
              settings.get("signer_capacity") or t("report.on_behalf"),
              settings.get("signer_title") or t("report.signer_title"))
+    progress(0.85, t("report.progress_charts"))
+    pngs.finish()
     out = _to_bytes(doc)
     progress(1.0, t("report.progress_done"))
     return out
@@ -825,42 +895,175 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
 
 # ---- the data workbook ------------------------------------------------------------------
 
-# Column kinds: text, int, num (2 decimals), pct, date.
+# Column kinds: text, int (whole numbers, days included), num (a whole number without decimals, a fraction with
+# two: "8", not "8,00" expected meetings), pct (one decimal, as the pages show rates), date.
 NUMBER_FORMATS = {"int": "#,##0", "num": "#,##0.00", "pct": "0.0%", "date": "dd/mm/yyyy"}
+WHOLE_FORMAT = "#,##0"
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+COLUMN_LETTERS = [get_column_letter(i) for i in range(1, 703)]
+MIN_WIDTH, HEADER_WIDTH, TEXT_WIDTH = 8, 40, 60
 
 
-def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], rows: Iterable[dict]) -> None:
-    """One sheet: Vietnamese headers frozen, a filter over the table, widths to fit, typed cells (no formulas)."""
-    ws = wb.create_sheet(title[:31])
-    ws.append([label for _, label, _ in columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    widths = [min(max(len(label), 8), 40) for _, label, _ in columns]
-    count = 0
-    for row in rows:
-        values = []
-        for i, (key, _, kind) in enumerate(columns):
-            value = row.get(key)
-            if kind == "date" and isinstance(value, str) and value:
-                value = date.fromisoformat(value[:10])
-            values.append(value)
-            if value is not None and kind == "text":
-                widths[i] = min(max(widths[i], len(str(value))), 60)
-        ws.append(values)
-        count += 1
-    for i, (_, _, kind) in enumerate(columns, 1):
-        letter = get_column_letter(i)
-        ws.column_dimensions[letter].width = widths[i - 1] + 2
-        if kind in NUMBER_FORMATS:
-            for (cell,) in ws.iter_rows(min_row=2, max_row=count + 1, min_col=i, max_col=i):
-                cell.number_format = NUMBER_FORMATS[kind]
+def _column_width(values: list, kind: str) -> int:
+    """The characters the longest of a column's values (none empty) takes once formatted as its column shows it."""
+    if not values:
+        return 0
+    if kind == "date":
+        return 10
+    if kind not in NUMBER_FORMATS:
+        return max(len(v) if isinstance(v, str) else len(str(v)) for v in values)
+    # a number's width grows with its size: the smallest and the largest are the widest
+    ends = (min(values), max(values))
+    if kind == "pct":
+        return max(len(f"{v * 100:.1f}%") for v in ends)
+    if kind == "num" and not all(float(v).is_integer() for v in values):
+        return max(len(f"{v:,.2f}") for v in ends)
+    return max(len(f"{int(v):,}") for v in ends)
+
+
+class _Block(tuple):
+    """Body rows for _StreamedSheet, each the XML text of one <row>, numbered by _sheet."""
+
+
+class _StreamedSheet(WriteOnlyWorksheet):
+    """A write-only sheet whose body rows are the XML openpyxl writes for them, made here as text a block of rows
+    at a time and kept in a temporary file until the sheet is closed, then put in place of a marker element in
+    openpyxl's file. openpyxl's own write-only path makes a Cell object per value and writes it through a dozen
+    calls: seconds for a year's meeting records at 1,000,000 meetings (a million cells). The header row takes
+    openpyxl's path, before the body."""
+
+    MARKER = b"<chiboBodyRows/>"
+
+    def __init__(self, parent: Workbook, title: str):
+        super().__init__(parent, title)
+        self._body: Any = None
+
+    def _write_rows(self) -> Any:
+        xf = self._writer.xf.send(True)
+        with xf.element("sheetData"):
+            row_idx = 1
+            try:
+                while True:
+                    row = yield
+                    if isinstance(row, _Block):
+                        if self._body is None:
+                            self._body = tempfile.TemporaryFile()
+                            xf.write(etree.Element(self.MARKER[1:-2].decode()))
+                        self._body.write("".join(row).encode("utf-8"))
+                        row_idx += len(row)
+                    elif self._body is not None:
+                        raise ValueError("a streamed sheet takes openpyxl rows only before its body rows")
+                    else:
+                        self._writer.write_row(xf, self._values_to_row(row, row_idx), row_idx)
+                        row_idx += 1
+            except GeneratorExit:
+                pass
+        self._writer.xf.send(None)
+
+    def close(self) -> None:
+        """Close as openpyxl does, then splice the body rows into its file where the marker is."""
+        super().close()
+        if self._body is None:
+            return
+        out = Path(self._writer.out)
+        head, marker, tail = out.read_bytes().partition(self.MARKER)
+        if not marker:
+            raise ValueError("the streamed sheet's marker is missing from openpyxl's file")
+        with out.open("wb") as dest:
+            dest.write(head)
+            self._body.seek(0)
+            shutil.copyfileobj(self._body, dest)
+            dest.write(tail)
+        self._body.close()
+        self._body = None
+
+
+def _xml_text(value: str) -> str:
+    """A text cell's <t> as openpyxl writes it: at most 32,767 characters, control characters refused, markup
+    escaped (a carriage return as a reference, which a parser would otherwise turn into a line feed)."""
+    value = value[:32767]
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        raise IllegalCharacterError(f"{value} cannot be used in worksheets.")
+    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return f'<t xml:space="preserve">{text}</t>' if value != value.strip() else f"<t>{text}</t>"
+
+
+def _xml_number(value: Any) -> str:
+    # as openpyxl's safe_string: 16 significant digits, an empty value for NaN and infinities
+    return "" if isinstance(value, float) and (isnan(value) or isinf(value)) else f"{value:.16g}"
+
+
+BLOCK_ROWS = 2000
+
+
+def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], rows: Sequence[dict]) -> None:
+    """One sheet of a write-only workbook, its rows streamed: headers frozen, a filter over the table, widths
+    fitting the longest value as shown, typed cells in their column's number format (text never a formula)."""
+    ws = _StreamedSheet(parent=wb, title=title[:31])
+    wb._add_sheet(ws)
+    keys = [key for key, _, _ in columns]
+    kinds = [kind for _, _, kind in columns]
+    # A write-only sheet writes its column widths before its rows: they are measured first.
+    widths = [min(max(len(label), MIN_WIDTH), HEADER_WIDTH) for _, label, _ in columns]
+    for i, (key, kind) in enumerate(zip(keys, kinds, strict=True)):
+        shown = _column_width([v for r in rows if (v := r.get(key)) is not None and v != ""], kind)
+        widths[i] = max(widths[i], min(shown, TEXT_WIDTH))
+    for i, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width + 2
     ws.freeze_panes = "A2"
+    header = []
+    for _, label, _ in columns:
+        cell = WriteOnlyCell(ws, value=label)
+        cell.data_type = "s"
+        cell.font, cell.fill = Font(bold=True), HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        header.append(cell)
+    ws.append(header)
+    # The style of each number format, by its id in the workbook's list of cell styles.
+    styles: dict[str, str] = {}
+    for fmt in {*NUMBER_FORMATS.values(), WHOLE_FORMAT}:
+        model = WriteOnlyCell(ws)
+        model.number_format = fmt
+        styles[fmt] = f' s="{model.style_id}"'
+    column_styles = [styles[NUMBER_FORMATS[kind]] if kind in NUMBER_FORMATS else "" for kind in kinds]
+    whole = styles[WHOLE_FORMAT]
+    serials: dict[str, str] = {}  # a date's Excel serial number, by its ISO text: a year has 365 of them
+    columns_of = list(zip(COLUMN_LETTERS, keys, kinds, column_styles))  # noqa: B905 (never wider than 702)
+    block: list[str] = []
+    count = 0
+    for count, row in enumerate(rows, 1):
+        index = str(count + 1)
+        cells = [f'<row r="{index}">']
+        for letter, key, kind, style in columns_of:
+            value = row.get(key)
+            if value is None or value == "":
+                continue
+            ref = letter + index
+            if isinstance(value, str) and kind != "date":
+                # Names, notes and topics are typed by clerks: written as text, never as a live formula.
+                cells.append(f'<c r="{ref}" t="inlineStr"><is>{_xml_text(value)}</is></c>')
+            elif isinstance(value, bool):
+                cells.append(f'<c r="{ref}"{"" if kind == "text" else style} t="b"><v>{int(value)}</v></c>')
+            elif kind == "text":
+                cells.append(f'<c r="{ref}" t="n"><v>{_xml_number(value)}</v></c>')
+            elif kind == "date":
+                day = value if isinstance(value, str) else value.isoformat()
+                serial = serials.get(day)
+                if serial is None:
+                    serial = serials[day] = _xml_number(to_excel(date.fromisoformat(day[:10])))
+                cells.append(f'<c r="{ref}"{style} t="n"><v>{serial}</v></c>')
+            else:
+                if kind == "num" and float(value).is_integer():
+                    style = whole
+                cells.append(f'<c r="{ref}"{style} t="n"><v>{_xml_number(value)}</v></c>')
+        cells.append("</row>")
+        block.append("".join(cells))
+        if len(block) == BLOCK_ROWS:
+            ws.append(_Block(block))
+            block = []
+    if block:
+        ws.append(_Block(block))
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
-    # Names, notes and topics are typed by clerks: written as text, never as a live formula.
-    exports.text_cells(ws)
 
 
 def _col(key: str, label_key: str, kind: str = "int") -> tuple[str, str, str]:
@@ -884,6 +1087,19 @@ def _summary_rows(data: ReportData) -> list[dict]:
     return rows
 
 
+def _record_rows(records: list[dict], flags: Sequence[str]) -> list[dict]:
+    """The meeting records with their type, rating and flags in words (labels looked up once, not per row)."""
+    mtypes = {m.value: m.label for m in MeetingType}
+    ratings = {r.value: r.label for r in Rating}
+    yes_no = {True: t("report.yes"), False: t("report.no")}
+    for m in records:
+        m["mtype_label"] = mtypes[m["mtype"]]
+        m["rating_label"] = ratings[m["rating"]] if m["rating"] else ""
+        for f in flags:
+            m[f"{f}_label"] = yes_no[bool(m[f])]
+    return records
+
+
 def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
               progress: Progress | None = None) -> bytes:
     """The figure tables of a period and its raw meeting records as an Excel workbook (XLSX bytes)."""
@@ -892,8 +1108,8 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
     with session(path_or_db) as db:
         records = meeting_records(db, data.period, data.unit_code)
     progress(0.5, t("report.progress_workbook"))
-    wb = Workbook()
-    wb.remove(wb.active)
+    # Write-only: each sheet's rows are streamed to the file rather than kept as cells in memory.
+    wb = Workbook(write_only=True)
     weak = data.figures["weaknesses"]
     _sheet(wb, t("report.sh_summary"), [_col("item", "report.col_item", "text"),
                                          _col("value", "report.col_value", "text")], _summary_rows(data))
@@ -970,9 +1186,7 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
         + [_col(f"{f}_label", f"field.{f}", "text") for f in flags]
         + [_col("leaders_present", "field.leaders_present", "text"), _col("topics", "field.topics", "text"),
            _col("notes", "field.notes", "text")],
-        [{**m, "mtype_label": MeetingType(m["mtype"]).label,
-          "rating_label": Rating(m["rating"]).label if m["rating"] else "",
-          **{f"{f}_label": t("report.yes") if m[f] else t("report.no") for f in flags}} for m in records])
+        _record_rows(records, flags))
     buf = io.BytesIO()
     wb.save(buf)
     progress(1.0, t("report.progress_done"))

@@ -847,13 +847,14 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
           dates: tuple[str, ...] = (), labels: dict[str, Callable[[Any], str]] | None = None,
           decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
           hidden: tuple[str, ...] = (), pinned: tuple[str, ...] = (),
-          widths: dict[str, str | int] | None = None) -> pd.DataFrame:
+          widths: dict[str, str | int] | None = None, marks: dict[str, str] | None = None) -> pd.DataFrame:
     """Rows shown as a table with translated headers (dates dd/mm/yyyy; rates "37,5%", counts "2.147", fractions
     "0,67" in a Vietnamese browser), downloadable as CSV and XLSX with the numbers as numbers.
 
     missing gives the text for an empty cell of a column; hidden columns are left off the screen but kept in the
     downloads; pinned columns stay in view while the table scrolls sideways. A list of more than TABLE_ROWS rows
-    shows its first ones under a search box; the downloads hold them all.
+    shows its first ones under a search box; the downloads hold them all. marks: column → colour, a status column
+    whose text (e.g. "Quá hạn") shows as a coloured label on the screen, and as plain text in the downloads.
     """
     df = pd.DataFrame(rows, columns=list(columns))
     decimals = tuple(c for c in decimals if c in columns)
@@ -879,6 +880,12 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
     order = [columns[c] for c in columns if c not in hidden] if hidden else None
     # placeholder: a number that is missing (a rate with nothing to divide) is an empty cell, not "None"
     shown = capped(df, key, [columns[c] for c in columns if c not in hidden])
+    for col, colour in (marks or {}).items():
+        # a read-only multiselect cell draws its one option as a coloured label (no per-cell styling in Python)
+        shown = shown.assign(**{columns[col]: shown[columns[col]].map(lambda v: [v] if v else [])})
+        config[columns[col]] = st.column_config.MultiselectColumn(
+            columns[col], options=sorted({v for v in df[columns[col]] if v}), color=colour,
+            width=widths.get(col), pinned=True if col in pinned else None)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
                  height=height, placeholder="")
     downloads(df, name, key)

@@ -37,16 +37,21 @@ sort = ui.field_input("recs_f_", "sort", sorts, label=t("page.records.sort"), wh
 show_deleted = ui.field_input("recs_f_", "deleted", "bool", label=t("page.records.show_deleted")) \
     if who.is_admin else False
 
-rows = ui.read(meetings.list_meetings, start=start.isoformat() if start else None,
-               end=end.isoformat() if end else None, unit_id=unit_id, cell_id=cell_id, mtype=mtype, rating=rating,
-               text=text, unit_ids=None if who.is_admin else who.unit_ids, deleted=show_deleted, sort=sort,
-               limit=500)
+chosen = {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+          "unit_id": unit_id, "cell_id": cell_id, "mtype": mtype, "rating": rating, "text": text,
+          "unit_ids": None if who.is_admin else who.unit_ids, "deleted": show_deleted}
+# The first rows in the chosen order and the count of all that match: both read an index, not the whole table.
+rows = ui.read(meetings.list_meetings, **chosen, sort=sort, limit=ui.TABLE_ROWS)
+total = ui.read(meetings.count_meetings, **chosen) if len(rows) == ui.TABLE_ROWS else len(rows)
 columns = forms.headers("id", "held_on", "unit_name", "cell_name", "mtype", "members_total", "members_exempt",
                         "present", "absent_excused", "absent_unexcused", "duration_minutes", "score", "rating",
                         "leaders_present", "topics", "notes", "deleted_at",
                         unit_name=t("field.unit_id"), cell_name=t("field.cell_id"),
                         deleted_at=t("page.records.deleted_at"))
-st.caption(t("page.records.count", count=len(rows)))
+if total > len(rows):
+    st.caption(t("page.records.count_capped", shown=ui.fmt_num(len(rows)), count=ui.fmt_num(total)))
+else:
+    st.caption(t("page.records.count", count=ui.fmt_num(total)))
 
 
 def _pick_from_table() -> None:

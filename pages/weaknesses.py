@@ -31,18 +31,19 @@ with tab_list:
     m1.metric(t("page.weak.shown"), len(rows))
     m2.metric(t("page.weak.open_now"), sum(r["status"] != WeaknessStatus.RESOLVED for r in rows))
     m3.metric(t("page.weak.overdue"), sum(r["overdue"] for r in rows))
+    # Overdue shows as a red label in a pinned first column rather than a coloured row: the table widget formats
+    # the cells in the browser (no per-cell Styler), and a long list is capped with a search box, all in the download.
     overdue_label = t("page.weak.overdue_mark")
     shown = [dict(r, overdue_label=overdue_label if r["overdue"] else "",
                   age=int(r["age_days"]) if r["age_days"] is not None else None) for r in rows]
-    columns = forms.headers("id", "noted_on", "unit_name", "cell_name", "category", "description", "severity",
-                            "status", "due_on", "overdue_label", "age", "resolution",
+    columns = forms.headers("overdue_label", "id", "noted_on", "unit_name", "cell_name", "category", "description",
+                            "severity", "status", "due_on", "age", "resolution",
                             unit_name=t("field.unit_id"), cell_name=t("field.cell_id"),
                             overdue_label=t("page.weak.overdue"), age=t("page.weak.age"))
-    overdue_col = columns["overdue_label"]
     # Descriptions and resolutions are user text: dataframe cells show them as they are.
-    st.dataframe(forms.frame(shown, columns).style.apply(
-        lambda row: ["background-color: #fde2e1" if row[overdue_col] else ""] * len(row), axis=1),
-        hide_index=True, key="weak_table")
+    ui.table(shown, columns, "han-che", "weak_table", dates=("noted_on", "due_on"),
+             labels={k: (lambda v, k=k: forms.ENUMS[k](v).label) for k in ("category", "severity", "status")},
+             pinned=("overdue_label",), marks={"overdue_label": "#c92a2a"})
 
 with tab_new:
     sources = {"meeting": t("page.weak.from_meeting"), "unit": t("page.weak.from_unit")}

@@ -404,7 +404,8 @@ def test_weakness_list_highlights_overdue_and_keeps_to_scope(db_path, ids):
     at = open_page(db_path, "clerk1", "weaknesses")
     df = at.dataframe[0].value
     assert df["Mô tả"].tolist() == ["Trễ", "Còn hạn"]  # overdue first, the other commune left out
-    assert df["Quá hạn"].tolist() == ["Quá hạn", ""]
+    # a red label in a pinned first column, not a coloured row
+    assert [list(v) for v in df["Quá hạn"]] == [["Quá hạn"], []] and list(df.columns)[0] == "Quá hạn"
     assert df.loc[df["Mã số"] == late, "Số ngày tồn tại"].item() == 60
     assert {m.label: m.value for m in at.metric}["Quá hạn"] == "1"
 
