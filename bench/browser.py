@@ -150,13 +150,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="sessions opening the overview at once (default 20)")
     p.add_argument("--sessions", type=_positive, default=None,
                    help="shorthand for a small run: N idle sessions and N opening the overview together")
-    p.add_argument("--port", type=_positive, default=DEFAULT_PORT,
-                   help=f"the app's port; the bare page takes the next one (default {DEFAULT_PORT})")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"the app's port; the bare page takes the next one (default {DEFAULT_PORT}; 0: any free ports)")
     p.add_argument("--pages", default=None, help="comma-separated url paths to time (default: every page)")
     args = p.parse_args(argv)
     if args.sessions is not None:
         args.idle_sessions, args.together = [args.sessions], args.sessions
     args.idle_sessions = sorted(set(args.idle_sessions))
+    if not 0 <= args.port < 65535:
+        p.error(f"--port {args.port}: not a port number")
     if args.before is not None and not args.before.is_file():
         p.error(f"--before {args.before}: no such file")
     return args
@@ -172,6 +174,8 @@ class PageTime:
     title: str
     period: str  # "default" or "year"
     times: list[float] = field(default_factory=list)
+    server_cpu: list[float] = field(default_factory=list)  # seconds of the streamlit process's CPU per load
+    browser_cpu: list[float] = field(default_factory=list)  # seconds of the tab's main thread per load
 
 
 @dataclass
@@ -181,12 +185,19 @@ class SizeRun:
     size: int
     build: dict[str, Any]
     bare: list[float] = field(default_factory=list)
+    bare_server_cpu: list[float] = field(default_factory=list)
+    bare_browser_cpu: list[float] = field(default_factory=list)
     pages: list[PageTime] = field(default_factory=list)
     idle: dict[int, float] = field(default_factory=dict)  # sessions -> % of one core
     refresh_seconds: int | None = None
     single: list[float] = field(default_factory=list)
     together: list[float] = field(default_factory=list)
     load: dict[str, str] = field(default_factory=dict)
+
+
+def _mean(values: list[float]) -> float | None:
+    # the server's CPU is counted in clock ticks (10 ms): a mean over the loads resolves less than a tick
+    return statistics.fmean(values) if values else None
 
 
 def _ms(seconds: float | None) -> str:
@@ -206,20 +217,21 @@ def page_rows(run: SizeRun, before: SizeRun | None = None) -> list[str]:
     bare = median(run.bare)
     limit = RATIO_TARGETS.get(run.size)
     old = {(p.page, p.period): median(p.times) for p in before.pages} if before else {}
-    head = "| page | period | median ms | ratio to bare | target | |"
-    rule = "|---|---|---:|---:|---:|---|"
+    head = "| page | period | median ms | ratio to bare | server CPU ms | browser main thread ms | target | |"
+    rule = "|---|---|---:|---:|---:|---:|---:|---|"
     if before:
         head, rule = head[:-3] + " before ms | before ratio | |", rule[:-3] + "---:|---:|---|"
     lines = [head, rule]
     bare_old = median(before.bare) if before else None
-    cells = f"| bare Streamlit page | – | {_ms(bare)} | 1.0× | – |"
+    cells = f"| bare Streamlit page | – | {_ms(bare)} | 1.0× | {_ms(_mean(run.bare_server_cpu))} | " \
+            f"{_ms(median(run.bare_browser_cpu))} | – |"
     lines.append(cells + (f" {_ms(bare_old)} | 1.0× | |" if before else " |"))
     for p in run.pages:
         value = median(p.times)
         r = ratio(value, bare)
         met = None if limit is None or r is None else r <= limit
-        row = f"| {p.title} (`{p.page}`) | {p.period} | {_ms(value)} | {_x(r)} | " \
-              f"{'–' if limit is None else f'≤{limit:g}×'} |"
+        row = f"| {p.title} (`{p.page}`) | {p.period} | {_ms(value)} | {_x(r)} | {_ms(_mean(p.server_cpu))} | " \
+              f"{_ms(median(p.browser_cpu))} | {'–' if limit is None else f'≤{limit:g}×'} |"
         if before:
             was = old.get((p.page, p.period))
             row += f" {_ms(was)} | {_x(ratio(was, bare_old))} |"
@@ -285,6 +297,10 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "cookie, as a bookmark or a reload does. Every page is loaded once to warm up (unless --warmup 0), then "
         f"{repeat} time(s) in rounds (each round loads every page once); the bare page is loaded in the same rounds "
         f"(once every {BARE_EVERY} app pages). **ratio** is the page's median over the bare page's median.",
+        "- **Where the time goes**, per load: **server CPU** is the streamlit process's utime + stime during the "
+        "load (mean; the only session on that server then), **browser main thread** is Chrome's `TaskDuration` of "
+        "the tab (median; script, style, layout and paint since the document began, from the DevTools "
+        "Performance domain). Both are CPU time, so they move less with the machine's load than the wall time.",
         f"- **Periods**: the dashboards read their period from the URL (`?{PERIOD_PARAM}=`); *default* opens them "
         f"without one (the last complete quarter), *year* with `?{PERIOD_PARAM}=` the last complete year. Pages "
         "without the period filter have only the default row.",
@@ -382,6 +398,7 @@ class Browser:
         self.storage = storage
         self.finished: dict[Any, int] = {}
         self.contexts: list[Any] = []
+        self.cdp: dict[Any, Any] = {}
 
     def page(self) -> Any:
         """A new page in a context of its own (separate cookies), carrying the login cookie if there is one."""
@@ -392,6 +409,9 @@ class Browser:
         self.contexts.append(context)
         page = context.new_page()
         self.finished[page] = 0
+        # Chrome's own count of the tab's main-thread work (script, style, layout, paint) since the document began
+        self.cdp[page] = context.new_cdp_session(page)
+        self.cdp[page].send("Performance.enable")
         page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: self._frame(page, payload)))
         return page
 
@@ -436,6 +456,18 @@ class Browser:
         t0 = time.perf_counter()
         seen = self.start(page, url)
         return self.wait({page: seen})[page] - t0
+
+    def main_thread(self, page: Any) -> float:
+        """Seconds of main-thread work in the tab since its document began (Chrome's TaskDuration)."""
+        metrics = self.cdp[page].send("Performance.getMetrics")["metrics"]
+        return next((m["value"] for m in metrics if m["name"] == "TaskDuration"), 0.0)
+
+    def timed(self, page: Any, url: str, pid: int) -> tuple[float, float, float]:
+        """One load: wall seconds, the server's CPU seconds meanwhile, and the tab's main-thread seconds."""
+        ticks = read_ticks(pid)
+        wall = self.load(page, url)
+        server = cpu_percent(read_ticks(pid) - ticks, 1.0) / 100
+        return wall, server, self.main_thread(page)
 
     def close(self) -> None:
         """Close every context this object opened."""
@@ -487,9 +519,9 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
     urls = {}
     app = bare = None
     try:
-        app = start_app(db, args.db_dir / f"app-{size}.log", port=args.port, testing=False)
-        bare = start_app(db, args.db_dir / f"bare-{size}.log", script="bench/bare_app.py", port=args.port + 1,
-                         testing=False)
+        app = start_app(db, args.db_dir / f"app-{size}.log", port=args.port or None, testing=False)
+        bare = start_app(db, args.db_dir / f"bare-{size}.log", script="bench/bare_app.py",
+                         port=args.port + 1 if args.port else None, testing=False)
         for p in targets:
             urls[id(p)] = app.at(p.page + (f"?{PERIOD_PARAM}={year}" if p.period == "year" else ""))
         storage = login_state(pw_browser, app.url, password)
@@ -508,8 +540,14 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
                 log(f"[{size:,}] round {round_no + 1}/{args.repeat}")
                 for i, p in enumerate(targets):
                     if i % BARE_EVERY == 0:
-                        run.bare.append(b.load(bare_page, bare.url))
-                    p.times.append(b.load(page, urls[id(p)]))
+                        wall, server, tab = b.timed(bare_page, bare.url, bare.proc.pid)
+                        run.bare.append(wall)
+                        run.bare_server_cpu.append(server)
+                        run.bare_browser_cpu.append(tab)
+                    wall, server, tab = b.timed(page, urls[id(p)], app.proc.pid)
+                    p.times.append(wall)
+                    p.server_cpu.append(server)
+                    p.browser_cpu.append(tab)
             run.pages = targets
             run.load["after the page loads"] = uptime()
         finally:
