@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shlex
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -630,6 +631,15 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> i
     """Run the browser benchmark and write its section of RESULTS.md."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    # A terminated run stops its two streamlit servers and the browser on the way out (the finally blocks).
+    earlier = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return _run(args, argv, log)
+    finally:
+        signal.signal(signal.SIGTERM, earlier)
+
+
+def _run(args: argparse.Namespace, argv: list[str], log: Callable[[str], None]) -> int:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS
