@@ -219,11 +219,9 @@ def page_rows(run: SizeRun, before: SizeRun | None = None) -> list[str]:
     bare = median(run.bare)
     limit = RATIO_TARGETS.get(run.size)
     old = {(p.page, p.period): median(p.times) for p in before.pages} if before else {}
-    head = "| page | period | median ms | ratio to bare | server CPU ms | browser main thread ms | target | |"
-    rule = "|---|---|---:|---:|---:|---:|---:|---|"
-    if before:
-        head, rule = head[:-3] + " before ms | before ratio | |", rule[:-3] + "---:|---:|---|"
-    lines = [head, rule]
+    names = ["page", "period", "median ms", "ratio to bare", "server CPU ms", "browser main thread ms", "target"]
+    names += ["before: median ms", "before: ratio"] if before else []
+    lines = ["| " + " | ".join(names) + " | |", "|---|---|" + "---:|" * (len(names) - 2) + "---|"]
     bare_old = median(before.bare) if before else None
     cells = f"| bare Streamlit page | – | {_ms(bare)} | 1.0× | {_ms(_mean(run.bare_server_cpu))} | " \
             f"{_ms(median(run.bare_browser_cpu))} | – |"
@@ -312,8 +310,11 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "- **Together**: one session alone opens the overview (median of the loads), then N sessions, each already "
         "on the overview once (so its browser cache holds the static files), are sent to it again at once; each "
         "one's time counts from that moment.",
-        "",
     ]
+    if before:
+        parts.append("- **before**: the medians of the earlier run given by `--before` (its own bare page beside "
+                     "it), from the same tool on the same databases.")
+    parts.append("")
     for run in runs:
         parts += [f"## {run.size:,} meetings", "",
                   f"Database {'reused' if run.build.get('cached') else 'built'}; load while measuring: "

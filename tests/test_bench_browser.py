@@ -119,6 +119,7 @@ def _run() -> SizeRun:
 def test_page_rows_give_medians_ratios_and_pass_or_miss():
     rows = browser.page_rows(_run())
     # server CPU: the mean (ticks are 10 ms), browser main thread: the median
+    assert all(row.count("|") == rows[0].count("|") == 9 for row in rows)
     assert rows[2] == "| bare Streamlit page | – | 300 | 1.0× | 3 | 150 | – | |"
     assert rows[3] == "| Overview (`tong-quan`) | default | 900 | 3.0× | 30 | 400 | ≤3× | pass |"
     assert rows[4] == "| Overview (`tong-quan`) | year | 1,000 | 3.3× | – | – | ≤3× | **miss** |"
@@ -128,6 +129,9 @@ def test_page_rows_give_medians_ratios_and_pass_or_miss():
 def test_page_rows_show_an_earlier_run_beside():
     before = SizeRun(100_000, {}, bare=[0.5], pages=[PageTime("tong-quan", "Overview", "default", [2.0])])
     rows = browser.page_rows(_run(), before)
+    assert rows[0] == ("| page | period | median ms | ratio to bare | server CPU ms | browser main thread ms | target "
+                       "| before: median ms | before: ratio | |")
+    assert all(row.count("|") == rows[0].count("|") for row in rows)
     assert rows[3] == "| Overview (`tong-quan`) | default | 900 | 3.0× | 30 | 400 | ≤3× | 2,000 | 4.0× | pass |"
     assert rows[5] == "| Audit (`nhat-ky`) | default | 525 | 1.8× | – | – | ≤3× | – | – | pass |"
 
