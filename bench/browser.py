@@ -281,7 +281,8 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "",
         f"Written by `{command}` on {when}. Headless Chromium (Debian's /usr/bin/chromium, Playwright's sync API) "
         "on the same machine as the servers; the machine is shared with other work, so read medians and ratios, "
-        "not single times.",
+        "not single times. What the figures say about the app shell: `bench/NOTES.md`, \"The app shell in the "
+        "browser\".",
         "",
         *[f"- {k}: {v}" for k, v in info.items()],
         "",
@@ -291,7 +292,8 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         f"`python -m lib create-user` with a password from ${PASSWORD_ENV} or a generated one (never stored).",
         "- The app (`streamlit run app.py`) and a bare page (`bench/bare_app.py`: a title and a line) each run as "
         "their own headless streamlit process, at the same time.",
-        "- **Page time**: from `page.goto(url)` until the server's `script_finished` message for the new session "
+        "- **Page time**: from the navigation (the tab's `location.href` set to the page's address) until the "
+        "server's `script_finished` message for the new session "
         "arrived and the page shows nothing running or loading (no skeleton, spinner or running indicator). The "
         "browser is logged in once (the re-login cookie), so every load is a new session that logs in from its "
         "cookie, as a bookmark or a reload does. Every page is loaded once to warm up (unless --warmup 0), then "
