@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 PORT ?= 8501
 
-.PHONY: run demo test lint bench screenshots venv clean
+.PHONY: run demo test lint bench bench-browser screenshots venv clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Every page in headless Chromium (/usr/bin/chromium) beside a bare Streamlit page, idle CPU, 20 sessions at once.
+bench-browser: $(STAMP)
+	$(BIN)/python -m bench.browser $(BENCH_ARGS)
 
 screenshots: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e/test_screenshots.py

@@ -23,7 +23,8 @@ if problem is None:
     try:
         auth.restore()
         who = auth.current_actor()
-        first_run = auth.needs_setup()
+        # A signed-in user proves the users table is not empty: only a signed-out run asks whether it is.
+        first_run = who is None and auth.needs_setup(checked=True)
     except sqlite3.DatabaseError as exc:
         problem = health.explain(exc)
 if problem is not None:

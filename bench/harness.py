@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from bench import peak
+from bench import results as results_md
 from bench.pages import PAGES, unlisted_figures
 from lib import metrics
 
@@ -417,7 +418,7 @@ def slow_lines(results: list[SizeResult]) -> list[str]:
 
 def markdown(results: list[SizeResult], info: dict[str, str], command: str, repeat: int, period: str,
              today: date, notes: str = "") -> str:
-    """The whole RESULTS.md."""
+    """The SQL section of RESULTS.md (bench/results.py keeps the browser section beside it)."""
     baseline = max((r["baseline_mb"] for res in results for r in res.rows), default=None)
     parts = [
         "# Benchmark results",
@@ -521,6 +522,7 @@ def run(sizes: list[int], repeat: int, keep: bool, out: Path | None, period: str
     log("")
     log("\n".join(verdict(results)))
     if out is not None:
-        out.write_text(text, encoding="utf-8")
+        # only the SQL section: the browser benchmark's figures (bench/browser.py) stay as they are
+        results_md.write(out, "sql", text)
         log(f"\nwritten to {out}")
     return results, text

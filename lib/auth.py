@@ -283,11 +283,15 @@ def current_actor() -> Actor | None:
     return who
 
 
-def needs_setup() -> bool:
-    """Whether the database is initialised and has no users yet (first run); a missing file is not a first run."""
+def needs_setup(checked: bool = False) -> bool:
+    """Whether the database is initialised and has no users yet (first run); a missing file is not a first run.
+
+    checked=True: the caller has just found the file servable (ui.database_problem), so it is not checked again.
+    """
     from lib import health
 
-    if health.problem() is not None:
+    # app.py checks the file once per run; checking it here again cost a second connection and write lock
+    if not checked and health.problem() is not None:
         return False
     with dbm.read() as db:
         return users.count_users(db) == 0

@@ -67,7 +67,8 @@ if st.button(t("page.import.run", count=result.count), type="primary", key="imp_
     # transaction of the importer's own, so other users can save and log in meanwhile.
     outcome = forms.import_file(config.db_path(), who, kind, data, name, progress=progress)
     if outcome.written:
-        st.cache_data.clear()
+        # No cache clearing: the import's audit entries give the data a new version, which every cached figure
+        # is keyed by; clearing would also throw away the figures other sessions share (other files, other days).
         st.session_state["imp_round"] = round_no + 1
         st.session_state["imp_flash"] = outcome.summary()
         st.rerun()

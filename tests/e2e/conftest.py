@@ -1,12 +1,5 @@
 """Browser tests: the app served by Streamlit on a free local port, driven by Playwright in Debian's chromium."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -15,74 +8,20 @@ import pytest
 from lib import assignments, directory, settings
 from lib import db as dbm
 from lib.domain import SYSTEM
+from tests.e2e import server
 from tests.e2e.browser import VIEWPORT, WAIT_MS, watch
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, App, stop_app
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-# --disable-dev-shm-usage: CI containers often have a tiny /dev/shm, where chromium's tabs crash.
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+__all__ = ["App", "start_app", "stop_app"]
 FAILURES = Path(__file__).resolve().parent / "screenshots" / "failures"
-START_TIMEOUT = 60  # seconds for Streamlit to answer /_stcore/health
-
-
-@dataclass
-class App:
-    """A running Streamlit server: its base URL, database file, process and log."""
-
-    url: str
-    db: Path
-    proc: subprocess.Popen
-    log: Path
-    state: dict = field(default_factory=dict)
-
-    def at(self, path: str = "") -> str:
-        """The full URL of a page path such as "tong-quan" or "tong-quan?ky=2025"."""
-        return f"{self.url}/{path.lstrip('/')}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 def start_app(db: Path, log: Path) -> App:
-    """Start `streamlit run app.py` on 127.0.0.1 against db and wait until its health check answers."""
-    port = _free_port()
-    env = {**os.environ, "CHIBO_DB": str(db), "CHIBO_TESTING": "1", "PYTHONUNBUFFERED": "1"}
-    cmd = [str(Path(sys.executable).parent / "streamlit"), "run", "app.py", "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    app = App(f"http://127.0.0.1:{port}", db, proc, log)
-    deadline = time.monotonic() + START_TIMEOUT
-    while not _healthy(app.url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_app(app)
-            pytest.fail(f"streamlit did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.2)  # polling a server that is starting, not waiting on the page
-    return app
-
-
-def stop_app(app: App) -> None:
-    """Stop the server started by start_app."""
-    if app.proc.poll() is None:
-        app.proc.terminate()
-        try:
-            app.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            app.proc.kill()
-            app.proc.wait()
+    """Start `streamlit run app.py` against db (tests/e2e/server.py); the test fails if it does not answer."""
+    try:
+        return server.start_app(db, log)
+    except server.StartError as exc:
+        pytest.fail(str(exc))
 
 
 def seed_directory(path: Path, refresh_seconds: int = 5) -> dict:

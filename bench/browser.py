@@ -1,0 +1,678 @@
+"""`python -m bench.browser`: every page of the app timed in headless Chromium beside a bare Streamlit page.
+
+For each database size: every page an administrator sees, from navigation until the app is idle (the script run
+finished, nothing left running or loading), median of --repeat loads after a warm-up, for the dashboards' default
+period and for a year; the bare page (bench/bare_app.py) in the same rounds; the server's CPU while 10 and 30
+sessions sit idle on the overview; the overview opened by 20 sessions at once. Written into the browser section
+of bench/RESULTS.md (bench/results.py keeps the SQL section).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import results as results_md
+from bench.harness import build, machine
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_SIZES = (100_000, 1_000_000)
+DEFAULT_PORT = 8610  # the app on PORT, the bare page on PORT + 1
+USERNAME = "bench"
+PASSWORD_ENV = "CHIBO_BENCH_PASSWORD"
+# Targets of issue 13.
+RATIO_TARGETS = {100_000: 3.0, 1_000_000: 4.0}
+IDLE_TARGET_PCT, IDLE_TARGET_SESSIONS = 5.0, 10
+TOGETHER_TARGET = 3.0
+# Pages whose figures follow the dashboards' period filter (ui.dashboard_filters), read from the URL as ?ky=.
+PERIOD_PARAM = "ky"
+# Every run of the bare page beside this many app page loads, so both meet the same load on a shared machine.
+BARE_EVERY = 6
+
+# "Idle": the script run is over and nothing on the page still runs or loads.
+IDLE_JS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  const shown = sel => [...document.querySelectorAll(sel)].some(e => e.getClientRects().length > 0);
+  return !shown("[data-testid='stSkeleton'], [data-testid='stSpinner'], [data-testid='stStatusWidget'] "
+                + "[data-testid='stStatusWidgetRunningIcon']");
+}"""
+
+
+# ---- pure parts ------------------------------------------------------------------------------------------
+
+def median(values: list[float]) -> float | None:
+    """The median, or None for no values."""
+    return statistics.median(values) if values else None
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """The pct-th percentile by linear interpolation between the closest ranks (numpy's default), None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def ratio(value: float | None, base: float | None) -> float | None:
+    """value / base, or None when either is missing or base is 0."""
+    return None if value is None or not base else value / base
+
+
+def cpu_ticks(stat_line: str) -> int:
+    """utime + stime (clock ticks) from a /proc/PID/stat line; the command name in brackets may hold spaces."""
+    fields = stat_line[stat_line.rindex(")") + 2:].split()
+    # fields[0] is field 3 (state): utime and stime are fields 14 and 15
+    return int(fields[11]) + int(fields[12])
+
+
+def read_ticks(pid: int) -> int:
+    """CPU clock ticks the process has used so far (user + system)."""
+    return cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
+
+
+def cpu_percent(ticks: int, seconds: float, hz: int | None = None) -> float:
+    """Ticks used over a wall time, as a percentage of one core."""
+    hz = hz or os.sysconf("SC_CLK_TCK")
+    return 100.0 * ticks / hz / seconds
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be numbers separated by commas, not {text!r}") from None
+    if not sizes or any(s <= 0 for s in sizes):
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return sizes
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+def _counts(text: str) -> list[int]:
+    return [_positive(s) for s in text.split(",") if s.strip()] or [_positive("")]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked; --sessions N stands for --idle-sessions N --together N."""
+    p = argparse.ArgumentParser(prog="python -m bench.browser", description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
+                   help="meetings per database, comma-separated (default 100000,1000000)")
+    p.add_argument("--repeat", type=_positive, default=5, help="timed loads of each page after a warm-up (default 5)")
+    p.add_argument("--warmup", type=int, choices=(0, 1), default=1,
+                   help="load every page once before timing (default 1; 0 for a quick check)")
+    p.add_argument("--keep", action="store_true", help="reuse DB-DIR/browser-N.db when it already holds N meetings")
+    p.add_argument("--db-dir", type=Path, default=Path("/tmp/bbench"), help="where the databases go (default "
+                   "/tmp/bbench)")
+    p.add_argument("--out", type=Path, default=HERE / "RESULTS.md",
+                   help="markdown file whose browser section is written (default bench/RESULTS.md)")
+    p.add_argument("--json", type=Path, default=None, help="also save the raw results here")
+    p.add_argument("--before", type=Path, default=None,
+                   help="raw results of an earlier run (--json), shown beside this run's")
+    p.add_argument("--idle-seconds", type=_seconds, default=60.0,
+                   help="how long the idle sessions are watched (default 60)")
+    p.add_argument("--idle-sessions", type=_counts, default=[10, 30],
+                   help="numbers of idle sessions on the overview, comma-separated (default 10,30)")
+    p.add_argument("--together", type=_positive, default=20,
+                   help="sessions opening the overview at once (default 20)")
+    p.add_argument("--sessions", type=_positive, default=None,
+                   help="shorthand for a small run: N idle sessions and N opening the overview together")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"the app's port; the bare page takes the next one (default {DEFAULT_PORT}; 0: any free ports)")
+    p.add_argument("--pages", default=None, help="comma-separated url paths to time (default: every page)")
+    args = p.parse_args(argv)
+    if args.sessions is not None:
+        args.idle_sessions, args.together = [args.sessions], args.sessions
+    args.idle_sessions = sorted(set(args.idle_sessions))
+    if not 0 <= args.port < 65535:
+        p.error(f"--port {args.port}: not a port number")
+    if args.before is not None and not args.before.is_file():
+        p.error(f"--before {args.before}: no such file")
+    return args
+
+
+# ---- results ---------------------------------------------------------------------------------------------
+
+@dataclass
+class PageTime:
+    """One page's load times (seconds) for one period."""
+
+    page: str
+    title: str
+    period: str  # "default" or "year"
+    times: list[float] = field(default_factory=list)
+    server_cpu: list[float] = field(default_factory=list)  # seconds of the streamlit process's CPU per load
+    browser_cpu: list[float] = field(default_factory=list)  # seconds of the tab's main thread per load
+
+
+@dataclass
+class SizeRun:
+    """Everything measured on one database."""
+
+    size: int
+    build: dict[str, Any]
+    bare: list[float] = field(default_factory=list)
+    bare_server_cpu: list[float] = field(default_factory=list)
+    bare_browser_cpu: list[float] = field(default_factory=list)
+    pages: list[PageTime] = field(default_factory=list)
+    idle: dict[int, float] = field(default_factory=dict)  # sessions -> % of one core
+    refresh_seconds: int | None = None
+    single: list[float] = field(default_factory=list)
+    together: list[float] = field(default_factory=list)
+    together_served: list[float] = field(default_factory=list)  # until each one's script run finished
+    load: dict[str, str] = field(default_factory=dict)
+
+
+def _mean(values: list[float]) -> float | None:
+    # the server's CPU is counted in clock ticks (10 ms): a mean over the loads resolves less than a tick
+    return statistics.fmean(values) if values else None
+
+
+def _ms(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds * 1000:,.0f}"
+
+
+def _x(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}×"
+
+
+def _ok(met: bool | None) -> str:
+    return "–" if met is None else ("pass" if met else "**miss**")
+
+
+def page_rows(run: SizeRun, before: SizeRun | None = None) -> list[str]:
+    """The page table of one size: median ms and ratio to the bare page's median, per period."""
+    bare = median(run.bare)
+    limit = RATIO_TARGETS.get(run.size)
+    old = {(p.page, p.period): median(p.times) for p in before.pages} if before else {}
+    names = ["page", "period", "median ms", "ratio to bare", "server CPU ms", "browser main thread ms", "target"]
+    names += ["before: median ms", "before: ratio"] if before else []
+    lines = ["| " + " | ".join(names) + " | |", "|---|---|" + "---:|" * (len(names) - 2) + "---|"]
+    bare_old = median(before.bare) if before else None
+    cells = f"| bare Streamlit page | – | {_ms(bare)} | 1.0× | {_ms(_mean(run.bare_server_cpu))} | " \
+            f"{_ms(median(run.bare_browser_cpu))} | – |"
+    lines.append(cells + (f" {_ms(bare_old)} | 1.0× | |" if before else " |"))
+    for p in run.pages:
+        value = median(p.times)
+        r = ratio(value, bare)
+        met = None if limit is None or r is None else r <= limit
+        row = f"| {p.title} (`{p.page}`) | {p.period} | {_ms(value)} | {_x(r)} | {_ms(_mean(p.server_cpu))} | " \
+              f"{_ms(median(p.browser_cpu))} | {'–' if limit is None else f'≤{limit:g}×'} |"
+        if before:
+            was = old.get((p.page, p.period))
+            row += f" {_ms(was)} | {_x(ratio(was, bare_old))} |"
+        lines.append(row + f" {_ok(met)} |")
+    return lines
+
+
+def target_lines(runs: list[SizeRun]) -> list[str]:
+    """One line per target of issue 13, pass or miss, with the figures behind it."""
+    out = []
+    for run in runs:
+        limit = RATIO_TARGETS.get(run.size)
+        bare = median(run.bare)
+        if limit is None:
+            continue
+        for period in ("default", "year"):
+            rows = [p for p in run.pages if p.period == period]
+            if not rows:
+                continue
+            over = [f"{p.page} ({_x(ratio(median(p.times), bare))})" for p in rows
+                    if (ratio(median(p.times), bare) or 0) > limit]
+            worst = max(rows, key=lambda p: median(p.times) or 0)
+            out.append(f"- Every page ≤{limit:g}× the bare page at {run.size:,}, {period} period: "
+                       + (f"**pass** (slowest {worst.page}, {_x(ratio(median(worst.times), bare))})" if not over
+                          else "**miss** by " + ", ".join(over)))
+    for run in runs:
+        if IDLE_TARGET_SESSIONS in run.idle:
+            pct = run.idle[IDLE_TARGET_SESSIONS]
+            out.append(f"- {IDLE_TARGET_SESSIONS} idle sessions under {IDLE_TARGET_PCT:g}% of a core at {run.size:,}: "
+                       f"{'**pass**' if pct < IDLE_TARGET_PCT else '**miss**'} ({pct:.1f}%)")
+        single, p95 = median(run.single), percentile(run.together, 95)
+        r = ratio(p95, single)
+        if r is not None:
+            out.append(f"- {len(run.together)} sessions together, p95 under {TOGETHER_TARGET:g}× one alone at "
+                       f"{run.size:,}: {'**pass**' if r < TOGETHER_TARGET else '**miss**'} "
+                       f"(p95 {_ms(p95)} ms, alone {_ms(single)} ms, {_x(r)})")
+    return out
+
+
+def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float, info: dict[str, str],
+             before: list[SizeRun] | None = None, when: str | None = None) -> str:
+    """The browser section of RESULTS.md."""
+    when = when or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    old = {r.size: r for r in before or []}
+    parts = [
+        "# Browser benchmark (issue 13)",
+        "",
+        f"Written by `{command}` on {when}. Headless Chromium (Debian's /usr/bin/chromium, Playwright's sync API) "
+        "on the same machine as the servers; the machine is shared with other work, so read medians and ratios, "
+        "not single times. What the figures say about the app shell: `bench/NOTES.md`, \"The app shell in the "
+        "browser\".",
+        "",
+        *[f"- {k}: {v}" for k, v in info.items()],
+        "",
+        "## Method",
+        "",
+        "- Databases built by `python -m lib --db FILE demo --meetings N`; an administrator `bench` is created by "
+        f"`python -m lib create-user` with a password from ${PASSWORD_ENV} or a generated one (never stored).",
+        "- The app (`streamlit run app.py`) and a bare page (`bench/bare_app.py`: a title and a line) each run as "
+        "their own headless streamlit process, at the same time.",
+        "- **Page time**: from the navigation (the tab's `location.href` set to the page's address) until the "
+        "server's `script_finished` message for the new session "
+        "arrived and the page shows nothing running or loading (no skeleton, spinner or running indicator). The "
+        "browser is logged in once (the re-login cookie), so every load is a new session that logs in from its "
+        "cookie, as a bookmark or a reload does. Every page is loaded once to warm up (unless --warmup 0), then "
+        f"{repeat} time(s) in rounds (each round loads every page once); the bare page is loaded in the same rounds "
+        f"(once every {BARE_EVERY} app pages). **ratio** is the page's median over the bare page's median.",
+        "- **Where the time goes**, per load: **server CPU** is the streamlit process's utime + stime during the "
+        "load (mean; the only session on that server then), **browser main thread** is Chrome's `TaskDuration` of "
+        "the tab (median; script, style, layout and paint since the document began, from the DevTools "
+        "Performance domain). Both are CPU time, so they move less with the machine's load than the wall time.",
+        f"- **Periods**: the dashboards read their period from the URL (`?{PERIOD_PARAM}=`); *default* opens them "
+        f"without one (the last complete quarter), *year* with `?{PERIOD_PARAM}=` the last complete year. Pages "
+        "without the period filter have only the default row.",
+        f"- **Idle CPU**: N sessions open the overview and sit there for {idle_seconds:g} s; the server's CPU is "
+        "utime + stime of the streamlit process (/proc/PID/stat) over that time, as % of one core. The sessions "
+        "keep their live refresh (setting `refresh_seconds`).",
+        "- **Together**: one session alone opens the overview (median of the loads), then N sessions, each already "
+        "on the overview once (so its browser cache holds the static files), are sent to it again at once; each "
+        "one's time counts from that moment.",
+    ]
+    if before:
+        parts.append("- **before**: the medians of the earlier run given by `--before` (its own bare page beside "
+                     "it), from the same tool on the same databases.")
+    parts.append("")
+    for run in runs:
+        parts += [f"## {run.size:,} meetings", "",
+                  f"Database {'reused' if run.build.get('cached') else 'built'}; load while measuring: "
+                  + "; ".join(f"{k} {v}" for k, v in run.load.items()), "",
+                  *page_rows(run, old.get(run.size)), ""]
+        idle = "; ".join(f"{n} sessions {pct:.1f}% of a core" for n, pct in sorted(run.idle.items()))
+        refresh = f" (live refresh every {run.refresh_seconds} s)" if run.refresh_seconds else ""
+        parts += [f"- Idle on the overview for {idle_seconds:g} s{refresh}: {idle or '–'}"]
+        if run.together:
+            parts += [f"- Overview alone: median {_ms(median(run.single))} ms; {len(run.together)} together: "
+                      f"p50 {_ms(percentile(run.together, 50))} ms, p95 {_ms(percentile(run.together, 95))} ms, "
+                      f"slowest {_ms(max(run.together))} ms"
+                      + (f"; their script runs finished (the server's part): p50 "
+                         f"{_ms(percentile(run.together_served, 50))} ms, p95 "
+                         f"{_ms(percentile(run.together_served, 95))} ms" if run.together_served else "")]
+        was = old.get(run.size)
+        if was:
+            parts += ["- Before: idle " + "; ".join(f"{n} sessions {pct:.1f}%" for n, pct in sorted(was.idle.items()))
+                      + f"; overview alone {_ms(median(was.single))} ms, together p50 "
+                      f"{_ms(percentile(was.together, 50))} ms, p95 {_ms(percentile(was.together, 95))} ms"]
+        parts.append("")
+    parts += ["## Targets", "", *target_lines(runs), ""]
+    return "\n".join(parts)
+
+
+def to_json(runs: list[SizeRun]) -> str:
+    """The raw results, for --before of a later run."""
+    return json.dumps([asdict(r) for r in runs], indent=1)
+
+
+def from_json(text: str) -> list[SizeRun]:
+    """Raw results saved by to_json."""
+    out = []
+    for r in json.loads(text):
+        r["pages"] = [PageTime(**p) for p in r["pages"]]
+        r["idle"] = {int(k): v for k, v in r["idle"].items()}
+        out.append(SizeRun(**r))
+    return out
+
+
+# ---- the run ---------------------------------------------------------------------------------------------
+
+def admin_password() -> str:
+    """The benchmark administrator's password: from the environment, or a fresh one for this run."""
+    return os.environ.get(PASSWORD_ENV) or f"b{secrets.token_urlsafe(18)}9"
+
+
+def ensure_admin(db: Path, password: str) -> None:
+    """Create the administrator through the command line, or set its password when the database has it."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        exists = conn.execute("select 1 from users where username = ?", (USERNAME,)).fetchone() is not None
+    finally:
+        conn.close()
+    if exists:
+        from lib import db as dbm
+        from lib import users
+        from lib.domain import SYSTEM
+
+        with dbm.write(db) as conn_w:
+            users.set_password(conn_w, SYSTEM, USERNAME, password)
+        return
+    proc = subprocess.run([sys.executable, "-m", "lib", "--db", str(db), "create-user", USERNAME, "--role", "admin",
+                           "--full-name", "Benchmark", "--password-stdin"], input=password + "\n", text=True,
+                          cwd=ROOT, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"create-user failed:\n{proc.stderr}")
+
+
+def app_pages() -> list[tuple[str, str, bool]]:
+    """(url path, title, follows the period filter) of every page an administrator sees, in menu order."""
+    from lib import nav
+    from lib.i18n import t
+
+    out = []
+    for spec in nav.pages_for("admin"):
+        source = (ROOT / spec.file).read_text(encoding="utf-8")
+        out.append((spec.url_path, t(spec.title_key), "dashboard_filters(" in source))
+    return out
+
+
+class Browser:
+    """Playwright pages that record when their Streamlit script runs finish."""
+
+    def __init__(self, browser: Any, storage: dict | None = None):
+        self.browser = browser
+        self.storage = storage
+        self.finished: dict[Any, int] = {}
+        self.contexts: list[Any] = []
+        self.cdp: dict[Any, Any] = {}
+        self.served: dict[Any, float] = {}
+        self.finish_times: dict[Any, list[float]] = {}
+
+    def page(self) -> Any:
+        """A new page in a context of its own (separate cookies), carrying the login cookie if there is one."""
+        from tests.e2e.browser import VIEWPORT, WAIT_MS
+
+        context = self.browser.new_context(viewport=VIEWPORT, locale="vi-VN", storage_state=self.storage)
+        context.set_default_timeout(WAIT_MS * 4)
+        self.contexts.append(context)
+        page = context.new_page()
+        self.finished[page] = 0
+        # Chrome's own count of the tab's main-thread work (script, style, layout, paint) since the document began
+        self.cdp[page] = context.new_cdp_session(page)
+        self.cdp[page].send("Performance.enable")
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: self._frame(page, payload)))
+        return page
+
+    def _frame(self, page: Any, payload: bytes | str) -> None:
+        from tests.e2e.browser import _run_finished
+
+        if _run_finished(payload):
+            self.finished[page] += 1
+            # Playwright hands frames over while the script waits in any call on any page, so this time is when
+            # the frame arrived even if another tab is too busy to answer the polling
+            self.finish_times.setdefault(page, []).append(time.perf_counter())
+
+    def start(self, page: Any, url: str) -> int:
+        """Begin loading url without waiting; returns the count of finished runs to wait past."""
+        seen = self.finished[page]
+        page.evaluate("url => setTimeout(() => { window.location.href = url; }, 0)", url)
+        return seen
+
+    def done(self, page: Any, seen: int) -> bool:
+        """Whether the page's new script run finished and the page is idle."""
+        if self.finished[page] <= seen:
+            return False
+        try:
+            return bool(page.evaluate(IDLE_JS))
+        except Exception:  # noqa: BLE001 - the page is between two documents
+            return False
+
+    def wait(self, pending: dict[Any, int], timeout: float = 240.0) -> dict[Any, float]:
+        """Poll the pages until each is done; the perf_counter time at which each was seen done."""
+        ended: dict[Any, float] = {}
+        self.served = {}  # when each page's script run was seen finished (the server's part done)
+        deadline = time.perf_counter() + timeout
+        any_page = next(iter(pending))
+        while len(ended) < len(pending):
+            for page, seen in pending.items():
+                if page not in self.served and self.finished[page] > seen:
+                    self.served[page] = self.finish_times[page][seen]
+                if page not in ended and self.done(page, seen):
+                    ended[page] = time.perf_counter()
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{len(pending) - len(ended)} pages did not finish in {timeout:g} s")
+            if len(ended) < len(pending):
+                any_page.wait_for_timeout(5)  # lets Playwright deliver the websocket frames meanwhile
+        return ended
+
+    def load(self, page: Any, url: str) -> float:
+        """Seconds from navigation to url until the app is idle."""
+        t0 = time.perf_counter()
+        seen = self.start(page, url)
+        return self.wait({page: seen})[page] - t0
+
+    def main_thread(self, page: Any) -> float:
+        """Seconds of main-thread work in the tab since its document began (Chrome's TaskDuration)."""
+        metrics = self.cdp[page].send("Performance.getMetrics")["metrics"]
+        return next((m["value"] for m in metrics if m["name"] == "TaskDuration"), 0.0)
+
+    def timed(self, page: Any, url: str, pid: int) -> tuple[float, float, float]:
+        """One load: wall seconds, the server's CPU seconds meanwhile, and the tab's main-thread seconds."""
+        ticks = read_ticks(pid)
+        wall = self.load(page, url)
+        server = cpu_percent(read_ticks(pid) - ticks, 1.0) / 100
+        return wall, server, self.main_thread(page)
+
+    def close(self) -> None:
+        """Close every context this object opened."""
+        for context in self.contexts:
+            context.close()
+        self.contexts.clear()
+
+
+def login_state(browser: Any, url: str, password: str) -> dict:
+    """Log in once through the login form; the context's cookies for the other sessions."""
+    from tests.e2e.browser import VIEWPORT, WAIT_MS, login, watch
+
+    context = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
+    context.set_default_timeout(WAIT_MS)
+    try:
+        page = context.new_page()
+        watch(page)
+        login(page, url, USERNAME, password)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+def uptime() -> str:
+    """The load averages, as `uptime` shows them."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: argparse.Namespace,
+                 log: Callable[[str], None]) -> SizeRun:
+    """Start the app and the bare page on this database and take every measurement."""
+    from lib import db as dbm
+    from lib import metrics, settings
+    from tests.e2e.server import start_app, stop_app
+
+    password = admin_password()
+    ensure_admin(db, password)
+    with dbm.read(db) as conn:
+        refresh = settings.get_settings(conn).get("refresh_seconds")
+    run = SizeRun(size, build_info, refresh_seconds=refresh, load={"at start": uptime()})
+    year = metrics.last_complete("year", date.today()).label
+    wanted = None if not args.pages else {p.strip() for p in args.pages.split(",")}
+    targets = []
+    for path, title, periodic in app_pages():
+        if wanted is None or path in wanted:
+            targets.append(PageTime(path, title, "default"))
+            if periodic:
+                targets.append(PageTime(path, title, "year"))
+    urls = {}
+    app = bare = None
+    try:
+        app = start_app(db, args.db_dir / f"app-{size}.log", port=args.port or None, testing=False)
+        bare = start_app(db, args.db_dir / f"bare-{size}.log", script="bench/bare_app.py",
+                         port=args.port + 1 if args.port else None, testing=False)
+        for p in targets:
+            urls[id(p)] = app.at(p.page + (f"?{PERIOD_PARAM}={year}" if p.period == "year" else ""))
+        storage = login_state(pw_browser, app.url, password)
+        b = Browser(pw_browser, storage)
+        try:
+            page, bare_page = b.page(), b.page()
+            page.goto("about:blank")
+            bare_page.goto("about:blank")
+            b.load(bare_page, bare.url)
+            b.load(page, urls[id(targets[0])])  # the static files in the browser's cache
+            if args.warmup:
+                log(f"[{size:,}] warm-up: {len(targets)} page loads")
+                for p in targets:
+                    b.load(page, urls[id(p)])
+            for round_no in range(args.repeat):
+                log(f"[{size:,}] round {round_no + 1}/{args.repeat}")
+                for i, p in enumerate(targets):
+                    if i % BARE_EVERY == 0:
+                        wall, server, tab = b.timed(bare_page, bare.url, bare.proc.pid)
+                        run.bare.append(wall)
+                        run.bare_server_cpu.append(server)
+                        run.bare_browser_cpu.append(tab)
+                    wall, server, tab = b.timed(page, urls[id(p)], app.proc.pid)
+                    p.times.append(wall)
+                    p.server_cpu.append(server)
+                    p.browser_cpu.append(tab)
+            run.pages = targets
+            run.load["after the page loads"] = uptime()
+        finally:
+            b.close()
+        overview = app.at(app_pages()[0][0])
+        run.idle = idle_cpu(pw_browser, storage, app.proc.pid, overview, args, log, size)
+        run.load["after the idle sessions"] = uptime()
+        run.single, run.together = together(pw_browser, storage, overview, args, log, size, run.together_served)
+        run.load["at end"] = uptime()
+    finally:
+        for server in (app, bare):
+            if server is not None:
+                stop_app(server)
+    return run
+
+
+def idle_cpu(pw_browser: Any, storage: dict, pid: int, url: str, args: argparse.Namespace,
+             log: Callable[[str], None], size: int) -> dict[int, float]:
+    """% of one core the server uses while N sessions sit on the overview, for each N (sessions added up)."""
+    b = Browser(pw_browser, storage)
+    out = {}
+    pages: list[Any] = []
+    try:
+        for n in args.idle_sessions:
+            log(f"[{size:,}] {n} idle sessions on the overview for {args.idle_seconds:g} s")
+            while len(pages) < n:
+                page = b.page()
+                page.goto("about:blank")
+                b.load(page, url)
+                pages.append(page)
+            pages[0].wait_for_timeout(1000)  # the last session's cookie and component traffic settles
+            ticks, start = read_ticks(pid), time.perf_counter()
+            pages[0].wait_for_timeout(args.idle_seconds * 1000)
+            out[n] = cpu_percent(read_ticks(pid) - ticks, time.perf_counter() - start)
+    finally:
+        b.close()
+    return out
+
+
+def together(pw_browser: Any, storage: dict, url: str, args: argparse.Namespace, log: Callable[[str], None],
+             size: int, served: list[float]) -> tuple[list[float], list[float]]:
+    """The overview's load time for one session alone (repeat loads) and for N sessions sent there at once.
+
+    served gets, for the N sessions, when each one's script run was seen finished (the server's part)."""
+    b = Browser(pw_browser, storage)
+    try:
+        log(f"[{size:,}] the overview alone, then {args.together} sessions at once")
+        page = b.page()
+        page.goto("about:blank")
+        b.load(page, url)  # warm-up
+        single = [b.load(page, url) for _ in range(args.repeat)]
+        pages = [b.page() for _ in range(args.together)]
+        for p in pages:
+            # Each session is a browser context of its own, with its own cache: it loads the overview once, so
+            # that the timed load fetches no more static files than the session alone did.
+            p.goto("about:blank")
+            b.load(p, url)
+        t0 = time.perf_counter()
+        pending = {p: b.start(p, url) for p in pages}
+        ended = b.wait(pending)
+        served[:] = [b.served[p] - t0 for p in pages]
+        return single, [ended[p] - t0 for p in pages]
+    finally:
+        b.close()
+
+
+def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> int:
+    """Run the browser benchmark and write its section of RESULTS.md."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    # A terminated run stops its two streamlit servers and the browser on the way out (the finally blocks).
+    earlier = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        return _run(args, argv, log)
+    finally:
+        signal.signal(signal.SIGTERM, earlier)
+
+
+def _run(args: argparse.Namespace, argv: list[str], log: Callable[[str], None]) -> int:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS
+
+    args.db_dir.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    info.pop("load average at start (1/5/15 min)", None)
+    info["load average at start (1/5/15 min)"] = uptime()
+    runs = []
+    with sync_playwright() as p:
+        pw_browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for size in args.sizes:
+                db = args.db_dir / f"browser-{size}.db"
+                log(f"[{size:,}] building {db} ...")
+                built = build(db, size, args.keep)
+                runs.append(measure_size(pw_browser, size, db, built, args, log))
+        finally:
+            pw_browser.close()
+    info["load average at end (1/5/15 min)"] = uptime()
+    before = from_json(args.before.read_text(encoding="utf-8")) if args.before else None
+    command = "python -m bench.browser" + ("" if not argv else " " + shlex.join(argv))
+    text = markdown(runs, command, args.repeat, args.idle_seconds, info, before)
+    if args.json:
+        args.json.write_text(to_json(runs), encoding="utf-8")
+    results_md.write(args.out, "browser", text)
+    log("\n".join(target_lines(runs)))
+    log(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
