@@ -785,7 +785,10 @@ def codes_hidden(units: list[dict]) -> tuple[str, ...]:
 # two fewer than the step has: 0.001 gives one). A printf format ("%.1f%%") cannot write a decimal comma.
 PCT_COLUMN = {"format": "percent", "step": 0.001}
 COUNT_COLUMN = {"format": "localized", "step": 1}
-DECIMAL_COLUMN = {"format": "localized", "step": 0.01}
+# No step: the browser then writes as many decimals as the number has (a step fixes them, and "8" read "8,00"),
+# and table() rounds such a column to two decimals first, so 8 shows "8" and 2/3 "0,67".
+DECIMAL_COLUMN = {"format": "localized"}
+DECIMAL_DIGITS = 2
 
 
 def _is_id(name: str) -> bool:
@@ -847,13 +850,14 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
           dates: tuple[str, ...] = (), labels: dict[str, Callable[[Any], str]] | None = None,
           decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
           hidden: tuple[str, ...] = (), pinned: tuple[str, ...] = (),
-          widths: dict[str, str | int] | None = None) -> pd.DataFrame:
+          widths: dict[str, str | int] | None = None, helps: dict[str, str] | None = None) -> pd.DataFrame:
     """Rows shown as a table with translated headers (dates dd/mm/yyyy; rates "37,5%", counts "2.147", fractions
     "0,67" in a Vietnamese browser), downloadable as CSV and XLSX with the numbers as numbers.
 
     missing gives the text for an empty cell of a column; hidden columns are left off the screen but kept in the
-    downloads; pinned columns stay in view while the table scrolls sideways. A list of more than TABLE_ROWS rows
-    shows its first ones under a search box; the downloads hold them all.
+    downloads; pinned columns stay in view while the table scrolls sideways; helps gives a column's header a tooltip
+    (the full name of a shortened header). A list of more than TABLE_ROWS rows shows its first ones under a search
+    box; the downloads hold them all.
     """
     df = pd.DataFrame(rows, columns=list(columns))
     decimals = tuple(c for c in decimals if c in columns)
@@ -865,20 +869,25 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
         if col not in pct + decimals and not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].where(df[col].notna(), (missing or {}).get(col, "")).astype(object)
     df = df.rename(columns=columns)
-    widths = widths or {}
+    widths, helps = widths or {}, helps or {}
+    # The screen shows fractions rounded (whole ones without decimals); the downloads keep them exact.
+    screen = df.copy() if decimals else df
+    for col in decimals:
+        screen[columns[col]] = pd.to_numeric(screen[columns[col]], errors="coerce").round(DECIMAL_DIGITS)
     # The cells keep their numbers (sorting and the downloads stay numeric); the widget writes them.
     formats = number_formats(df, columns, pct, decimals)
     headers = {columns[c]: c for c in columns}
     config: dict[str, Any] = {
         header: st.column_config.NumberColumn(header, width=widths.get(headers[header]),
+                                              help=helps.get(headers[header]),
                                               pinned=True if headers[header] in pinned else None, **fmt)
         for header, fmt in formats.items()}
-    config |= {columns[c]: st.column_config.Column(columns[c], width=widths.get(c),
+    config |= {columns[c]: st.column_config.Column(columns[c], width=widths.get(c), help=helps.get(c),
                                                    pinned=True if c in pinned else None)
-               for c in (*pinned, *widths) if columns[c] not in config}
+               for c in (*pinned, *widths, *helps) if columns[c] not in config}
     order = [columns[c] for c in columns if c not in hidden] if hidden else None
     # placeholder: a number that is missing (a rate with nothing to divide) is an empty cell, not "None"
-    shown = capped(df, key, [columns[c] for c in columns if c not in hidden])
+    shown = capped(screen, key, [columns[c] for c in columns if c not in hidden])
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
                  height=height, placeholder="")
     downloads(df, name, key)
