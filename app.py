@@ -24,6 +24,7 @@ if problem is None:
         auth.restore()
         who = auth.current_actor()
         first_run = auth.needs_setup()
+        ui.restore_prefs(who)  # the user's last language and period, on a reload or a new login
     except sqlite3.DatabaseError as exc:
         problem = health.explain(exc)
 if problem is not None:
@@ -76,7 +77,8 @@ try:
             user = ui.read(users.get_user, who.username)
             st.markdown(f":material/person: **{ui.md_escape(user['full_name'])}**")
             st.caption(Role(who.role).label)
-        st.radio(t("app.language"), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True)
+        st.radio(t("app.language"), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True,
+                 on_change=ui.language_chosen)
         if who is not None:
             st.button(t("auth.logout"), key="logout_button", icon=":material/logout:", on_click=auth.sign_out,
                       width="stretch")

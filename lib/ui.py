@@ -156,6 +156,58 @@ def set_language_from_session() -> str:
     return lang
 
 
+# ---- the user's language and period, kept across reloads and logins (issue 16 item 8) -------------------------
+
+_PREFS_FOR = "prefs_for"  # whose stored preferences this session has applied
+_LANG_CHOSEN = "lang_chosen"  # the language was picked in this session (before logging in, say): it wins
+PREF_PERIOD = "pref_period"  # the dashboard period this session opened with (the user's stored one)
+
+
+def save_prefs(**prefs: str) -> None:
+    """Store the logged-in user's language and/or period; a failure costs the preference only, never the page."""
+    from lib import users
+
+    who = actor()
+    if who is None:
+        return
+    try:
+        with dbm.write() as db:
+            users.save_prefs(db, who, **prefs)
+    except sqlite3.DatabaseError:
+        _log.warning("could not store the preferences of %s", who.username, exc_info=True)
+
+
+def restore_prefs(who: Actor | None) -> None:
+    """Once per login in a session, apply the user's stored language and period (a link's ?ky= still wins)."""
+    from lib import users
+
+    if who is None or st.session_state.get(_PREFS_FOR) == who.username:
+        return
+    prefs = read(users.get_prefs, who.username)
+    st.session_state[_PREFS_FOR] = who.username
+    st.session_state[PREF_PERIOD] = prefs["period"]
+    if st.session_state.get(_LANG_CHOSEN) or not prefs["lang"]:
+        save_prefs(lang=st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+    else:
+        st.session_state["lang"] = prefs["lang"]
+        i18n.set_language(prefs["lang"])
+
+
+def language_chosen() -> None:
+    """The language switch's callback: the choice is this session's, and the user's from now on."""
+    st.session_state[_LANG_CHOSEN] = True
+    i18n.set_language(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+    save_prefs(lang=st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+
+
+def _remember_period(period: str, default: str) -> None:
+    # Stored only when it differs from what the session opened with: a user who never picked one keeps
+    # following the last complete quarter, rather than being held to the quarter of their first visit.
+    if period != (st.session_state.get(PREF_PERIOD) or default) and st.session_state.get(_PREFS_FOR):
+        st.session_state[PREF_PERIOD] = period
+        save_prefs(period=period)
+
+
 @st.cache_resource(show_spinner=False)
 def _migrate(path: str) -> str:
     return str(dbm.init(path))
@@ -443,9 +495,14 @@ _DASH_SENT = "dash_url_sent"
 def _dash_defaults(today: date) -> dict[str, Any]:
     from lib import metrics
 
-    # the last complete quarter: a quarter in progress would read its months not yet due as weak figures
-    return {"period": metrics.last_complete("quarter", today).label, "units": [], "cell_types": [], "mtypes": [],
-            "rollup": False}
+    # the user's last period, else the last complete quarter: a quarter in progress would read its months not
+    # yet due as weak figures
+    period = metrics.last_complete("quarter", today).label
+    try:
+        period = metrics.parse_period(st.session_state.get(PREF_PERIOD) or period).label
+    except ValueError:
+        pass
+    return {"period": period, "units": [], "cell_types": [], "mtypes": [], "rollup": False}
 
 
 def _dash_from_url(defaults: dict[str, Any]) -> dict[str, Any] | None:
@@ -547,6 +604,7 @@ def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
                   "mtypes": list(remembered["dash_mtypes"]), "rollup": bool(remembered["dash_rollup"])}
     st.session_state[_DASH] = values
     _dash_to_url(values)
+    _remember_period(values["period"], metrics.last_complete("quarter", date.today()).label)
     st.markdown(DASHBOARD_CSS, unsafe_allow_html=True)
     filters = metrics.Filters(unit_codes=tuple(values["units"]), cell_types=tuple(values["cell_types"]),
                               mtypes=tuple(values["mtypes"]), rollup=values["rollup"])
