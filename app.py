@@ -45,7 +45,8 @@ else:
         # The first page is served at "/" and reserves its url_path without answering it, so it takes
         # a placeholder path and a hidden twin answers at its real address (bookmarks keep working).
         url_path = f"{spec.url_path}-trang-dau" if i == 0 else spec.url_path
-        page = st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=url_path)
+        title = ui.reminders_title(who) if spec.file == nav.REMINDERS else t(spec.title_key)
+        page = st.Page(spec.file, title=title, icon=spec.icon, url_path=url_path)
         pages.setdefault(t(spec.section), []).append(page)
     hidden = [st.Page(mine[0].file, title=t(mine[0].title_key), url_path=mine[0].url_path, visibility="hidden")
               ] if mine else []

@@ -918,6 +918,10 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
     box; the downloads hold them all.
     """
     df = pd.DataFrame(rows, columns=list(columns))
+    if df.empty:
+        # the table widget would write "empty" (in English, on its canvas) under bare headers
+        empty_table()
+        return df
     decimals = tuple(c for c in decimals if c in columns)
     for col, fn in (labels or {}).items():
         df[col] = df[col].map(lambda v, fn=fn: fn(v) if pd.notna(v) else "").astype(object)
@@ -950,6 +954,11 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
                  height=height, placeholder="")
     downloads(df, name, key)
     return df
+
+
+def empty_table() -> None:
+    """In place of a table with no rows: a line saying so, in the user's language."""
+    st.caption(t("ux.table.empty"))
 
 
 PRESENTATION_CSS = """
@@ -1029,3 +1038,90 @@ def unknown_address(known: set[str]) -> str | None:
         return None
     st.session_state["_stray_address"] = name
     return name
+
+
+# ---- a user's to-do and reminders (issue 16, branch ux) ---------------------------------------------------------
+
+def reminders_title(who: Actor) -> str:
+    """The reminders page's menu title with their count ("Nhắc việc (5)"): cached until the data changes."""
+    count = figure("reminders", who.username)["count"]
+    return t("ux.nav.reminders_n", n=fmt_num(count)) if count else t("ux.nav.reminders")
+
+
+def todo(who: Actor) -> None:
+    """The user's to-do of this month (cells without a record, due and upcoming apart; leader reports due), folded
+    under one line of counts; open for a clerk, whose landing page it heads."""
+    from lib.domain import Role
+
+    if who.role == Role.VIEWER:
+        return
+    today = date.today()
+    items = figure("todo", who.username)
+    late = sum(r["late"] for r in items["reports"])
+    title = t("ux.todo.title", month=f"{today.month:02d}/{today.year}", missing=fmt_num(len(items["missing"])),
+              upcoming=fmt_num(len(items["upcoming"])), reports=fmt_num(len(items["reports"])))
+    with st.expander(title, expanded=who.role == Role.CLERK, icon=":material/checklist:"):
+        if not (items["missing"] or items["upcoming"] or items["reports"]):
+            st.success(t("ux.todo.done"), icon=":material/check_circle:")
+            return
+        tabs = st.tabs([t("ux.todo.missing", n=len(items["missing"])), t("ux.todo.upcoming", n=len(items["upcoming"])),
+                        t("ux.todo.reports", n=len(items["reports"]), late=late)])
+        cells = {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"), "cell_name": t("field.cell_id")}
+        with tabs[0]:
+            st.caption(t("ux.todo.missing_help"))
+            table(items["missing"], cells, "chi-bo-qua-han", "todo_missing")
+        with tabs[1]:
+            st.caption(t("ux.todo.upcoming_help"))
+            table(items["upcoming"], {**cells, "due_on": t("dash.due_on")}, "chi-bo-sap-den-han", "todo_upcoming",
+                  dates=("due_on",))
+        with tabs[2]:
+            st.caption(t("ux.todo.reports_help", days=items["report_days"]))
+            state = {True: t("ux.todo.late"), False: t("ux.todo.waiting")}
+            table(items["reports"], {"held_on": t("field.held_on"), "cell_name": t("field.cell_id"),
+                                     "full_name": t("field.full_name"), "due_on": t("ux.remind.report_due_on"),
+                                     "late": t("ux.todo.state")}, "bao-cao-can-nop", "todo_reports",
+                  dates=("held_on", "due_on"), labels={"late": state.get})
+        page_link("pages/record_meeting.py", t("ux.todo.record"), ":material/edit_note:")
+
+
+def page_link(file: str, label: str, icon: str) -> None:
+    """A link to another page of the menu; none when the user's menu lacks it (or a page runs on its own in tests)."""
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    who = actor()
+    if who is None or not allowed(who.role, file):
+        return
+    try:
+        st.page_link(file, label=label, icon=icon)
+    except StreamlitPageNotFoundError:
+        pass
+
+
+# ---- many communes: all, the highest, the lowest, or a name (issue 16, branch ux) --------------------------------
+
+MANY_UNITS = 15  # a per-unit list longer than this gets the choice and the search
+TOP_N = 10
+RANKS = ("all", "top", "bottom")
+
+
+def top_bottom(rows: list[dict], key: str, measure: str, measure_label: str, name: str = "unit_name") -> list[dict]:
+    """A long per-unit list (70+ communes in a province) narrowed by the user: all, the TOP_N highest or lowest by
+    measure (those without one left out), and a name search (accents optional); short lists are returned as they are."""
+    if len(rows) <= MANY_UNITS:
+        return rows
+    left, right = st.columns([1.3, 1], vertical_alignment="bottom")
+    choice = left.segmented_control(t("ux.rank.show"), RANKS, key=f"{key}_rank", default="all",
+                                    format_func=lambda c: t(f"ux.rank.{c}", n=TOP_N, by=measure_label))
+    text = right.text_input(t("ux.rank.search"), key=f"{key}_find", placeholder=t("ux.rank.search_hint"),
+                            icon=":material/search:")
+    shown = rows
+    needle = search_key(text or "")
+    if needle:
+        shown = [r for r in shown if needle in search_key(str(r.get(name) or ""))]
+    if choice in ("top", "bottom"):
+        ranked = sorted((r for r in shown if r.get(measure) is not None), key=lambda r: r[measure],
+                        reverse=choice == "top")
+        shown = ranked[:TOP_N]
+    st.caption(t("ux.rank.count", shown=fmt_num(len(shown)), total=fmt_num(len(rows))) if shown else
+               t("ux.rank.none", total=fmt_num(len(rows))))
+    return shown

@@ -82,14 +82,17 @@ def render() -> None:
                    delta_arrow="off", border=True)
 
     threshold = ui.read(settings.thresholds).attendance
-    frame = pd.DataFrame(units)
+    # 70+ communes: the highest or lowest ten, or those found by name, in the charts and the table alike
+    every_unit, units = units, ui.top_bottom(units, "att_units", "rate", t("chart.rate"))
+    shown_codes = {u["unit_code"] for u in units}
+    frame = pd.DataFrame(units, columns=list(every_unit[0]))
     picked = ui.show_chart(charts.attendance_ranked_chart(frame, threshold, select=True), "ty-le-du-hop",
                            "att_ranked", select=True)
     codes = [p.get("unit_code") for p in (picked or {}).get("unit", [])]
     if codes and codes != st.session_state.get("att_last_pick"):
         st.session_state["att_last_pick"] = codes
         st.session_state["att_unit"] = codes[0]
-    by_month = figures["attendance_by_unit_month"]
+    by_month = [r for r in figures["attendance_by_unit_month"] if r["unit_code"] in shown_codes]
     if len(period.months) > 1:
         ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(by_month)), "ty-le-theo-thang", "att_heatmap")
         trend = charts.trend_frame(figures["attendance_by_month"], by_month, t("dash.all_scope"))
@@ -115,7 +118,7 @@ def render() -> None:
                             "cell_name": t("field.cell_id"), "month": t("chart.month"), "due_on": t("dash.due_on")},
                  "buoi-sap-den-han", "att_upcoming", labels={"month": ui.fmt_month}, dates=("due_on",), height=320)
     st.subheader(t("dash.drill"), divider="gray")
-    drill_down(units)
+    drill_down(every_unit)
 
 
 ui.live(render)

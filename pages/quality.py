@@ -53,7 +53,7 @@ def render() -> None:
     ui.show_chart(charts.duration_chart(pd.DataFrame(bands)), "thoi-gian-sinh-hoat", "q_durations")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    units = figures["quality_by_unit"]
+    units = ui.top_bottom(figures["quality_by_unit"], "q_units", "meetings", t("ux.q.meetings").lower())
     ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(units),
              pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS)
     st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")

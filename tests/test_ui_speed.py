@@ -72,10 +72,14 @@ def test_a_page_run_builds_no_download_until_one_is_clicked(small_demo, monkeypa
     xlsx, csv = counting(monkeypatch, "to_xlsx"), counting(monkeypatch, "to_csv")
     files = deferred_downloads(monkeypatch)
     at = run_page(small_demo, monkeypatch, "pages/weakness_board.py")
-    assert len(at.dataframe) == 4
+    # one of the four lists is empty here: a line says so in place of a table (and its files)
+    assert len(at.dataframe) == 3 and t("ux.table.empty") in [c.value for c in at.caption]
     assert xlsx == [] and csv == [], "no table's file is built while the page draws"
     # every table still offers both files, each a callable Streamlit runs on the click
-    for name in ("han-che-theo-loai", "han-che-theo-don-vi", "han-che-qua-han", "han-che-chua-khac-phuc"):
+    tables = [n for n in ("han-che-theo-loai", "han-che-theo-don-vi", "han-che-qua-han", "han-che-chua-khac-phuc")
+              if f"{n}.csv" in files]
+    assert len(tables) == 3 and "han-che-theo-loai" in tables
+    for name in tables:
         assert callable(files[f"{name}.csv"]) and callable(files[f"{name}.xlsx"])
     # the click gives the same file as before: to_csv / to_xlsx of the table's frame, numbers as numbers
     shown = next(f.value for f in at.dataframe if t("chart.count") in f.value.columns
