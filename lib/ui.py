@@ -1011,7 +1011,24 @@ def widget_words() -> None:
 {form} {hint}::before {{ content: {_css_text(t("widgets.enter_submit"))}; }}
 {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_apply"))}; }}
 {form} {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_submit"))}; }}
+{_more_widget_words()}
 </style>""")
+
+
+def _more_widget_words() -> str:
+    # The rarer states (issue 16, branch ux), each found in Streamlit 1.67's browser code: a select box's search
+    # that matches nothing ("No results"), a file dragged over the uploader ("Drag and drop a file here"), and
+    # the uploader's refusal of a file's type or size, shown in the file chip's tooltip ("image/png files are not
+    # allowed.", "File must be 50.0MB or smaller."): one sentence of ours covers both refusals. The English is
+    # shrunk to nothing and ours drawn after it.
+    zone = "[data-testid='stFileUploaderDropzone'] > div:not([data-testid]) > span"
+    empty = "[role='listbox'][data-empty='true'] [role='option'] > span"
+    refusal = "[data-testid='stTooltipErrorContent']"
+    refused = t("ux.widgets.upload_refused", mb=st.get_option("server.maxUploadSize"))
+    return f"""{empty}, {zone}, {refusal} {{ font-size: 0 !important; }}
+{empty}::after {{ content: {_css_text(t("ux.widgets.no_results"))}; font-size: 0.875rem; }}
+{zone}::after {{ content: {_css_text(t("ux.widgets.drop_here"))}; font-size: 1rem; }}
+{refusal}::after {{ content: {_css_text(refused)}; font-size: 0.875rem; }}"""
 
 
 def unknown_address(known: set[str]) -> str | None:
