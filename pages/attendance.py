@@ -13,11 +13,17 @@ ui.require_page("pages/attendance.py")
 st.title(t("nav.attendance"))
 period, filters = ui.dashboard_filters()
 
-UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
+# Short headers (the full names in their tooltips) and set widths: all twelve columns fit at 1440 px.
+UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("ux.q.meetings"),
                 "required": t("chart.required"), "present": t("chart.present"),
                 "absent_excused": t("chart.absent_excused"), "absent_unexcused": t("chart.absent_unexcused"),
-                "rate": t("chart.attendance_rate"), "cell_months": t("dash.cell_months"), "held": t("dash.held"),
-                "coverage": t("dash.coverage"), "on_schedule_rate": t("dash.on_schedule_rate")}
+                "rate": t("ux.a.rate"), "cell_months": t("dash.cell_months"), "held": t("ux.a.held"),
+                "coverage": t("ux.a.coverage"), "on_schedule_rate": t("ux.a.on_schedule_rate")}
+UNIT_HELPS = {"meetings": t("chart.meetings"), "rate": t("chart.attendance_rate"), "held": t("dash.held"),
+              "coverage": t("dash.coverage"), "on_schedule_rate": t("dash.on_schedule_rate")}
+UNIT_WIDTHS = {"unit_code": 85, "unit_name": 150, "meetings": 70, "required": 65, "present": 60,
+               "absent_excused": 100, "absent_unexcused": 120, "rate": 70, "cell_months": 95, "held": 65,
+               "coverage": 95, "on_schedule_rate": 80}
 CELL_COLUMNS = {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"), "cell_name": t("field.cell_id"),
                 "cell_type": t("field.cell_type"), "meeting_day": t("field.meeting_day"),
                 "meetings": t("chart.meetings"), "rate": t("chart.attendance_rate"),
@@ -100,8 +106,8 @@ def render() -> None:
     ui.show_chart(charts.absences_chart(frame), "vang-hop", "att_absences")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES, hidden=ui.codes_hidden(units),
-             pinned=("unit_name",))
+    ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES, hidden=ui.codes_hidden(every_unit),
+             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS)
     st.subheader(t("dash.missing"), divider="gray")
     missing = figures["missing_meetings"]
     st.caption(t("dash.missing_help", n=len(missing)))

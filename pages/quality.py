@@ -21,8 +21,9 @@ UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"),
 UNIT_HELPS = {"meetings": t("chart.meetings"), "leadership": t("field.leadership"),
               "education": t("field.education"), "combativeness": t("field.combativeness"),
               "with_duration": t("dash.with_duration"), "short": t("dash.short")}
-UNIT_WIDTHS = {"unit_name": 160, "meetings": 70, "tot": 50, "kha": 50, "trung_binh": 85, "kem": 50, "unrated": 105,
-               "leadership": 80, "education": 80, "combativeness": 80, "with_duration": 105, "short": 100}
+UNIT_WIDTHS = {"unit_code": 85, "unit_name": 140, "meetings": 70, "tot": 50, "kha": 50, "trung_binh": 80, "kem": 50,
+               "unrated": 95, "leadership": 80, "education": 80, "combativeness": 80, "with_duration": 95,
+               "short": 100}
 SHORT_COLUMNS = {"id": t("field.id"), "held_on": t("field.held_on"), "mtype": t("field.mtype"),
                  "unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
                  "duration_minutes": t("field.duration_minutes")}
@@ -53,8 +54,9 @@ def render() -> None:
     ui.show_chart(charts.duration_chart(pd.DataFrame(bands)), "thoi-gian-sinh-hoat", "q_durations")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    units = ui.top_bottom(figures["quality_by_unit"], "q_units", "meetings", t("ux.q.meetings").lower())
-    ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(units),
+    every_unit = figures["quality_by_unit"]
+    units = ui.top_bottom(every_unit, "q_units", "meetings", t("ux.q.meetings").lower())
+    ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(every_unit),
              pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS)
     st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
     ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
