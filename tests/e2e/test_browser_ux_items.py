@@ -235,8 +235,10 @@ def test_9_phone_overview_cards_in_reading_order(demo_app, new_context):
     b.login(page, demo_app.url, *ADMIN)  # the sidebar (and its logout button) folds away on a phone
     page.set_viewport_size(PHONE)
     b.goto(page, demo_app.at("?ky=2025"))
-    boxes = [b.metric(page, f"dash.h_{key}").bounding_box() for key, _, _ in HEADLINES]
-    order = sorted(range(len(boxes)), key=lambda i: (round(boxes[i]["y"]), boxes[i]["x"]))
+    # each card's box (its value's top moves with a label wrapped on two lines), read row by row
+    boxes = [b.metric(page, f"dash.h_{key}").locator("xpath=ancestor::*[@data-testid='stMetric']").bounding_box()
+             for key, _, _ in HEADLINES]
+    order = sorted(range(len(boxes)), key=lambda i: (round(boxes[i]["y"] / 10), boxes[i]["x"]))
     assert order == list(range(len(boxes)))
     assert all(box["x"] + box["width"] <= PHONE["width"] for box in boxes)
 
