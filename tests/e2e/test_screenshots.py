@@ -31,6 +31,8 @@ PAGES = (
 
 @pytest.fixture(scope="module")
 def admin_page(demo_app, playwright_browser):
+    with dbm.write(demo_app.db) as db:
+        db.execute("delete from user_prefs")  # each page on its default period, whatever earlier tests chose
     context = playwright_browser.new_context(viewport=b.VIEWPORT, locale="vi-VN")
     context.set_default_timeout(b.WAIT_MS)
     context.on("page", b.watch)
