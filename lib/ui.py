@@ -1061,7 +1061,11 @@ def unknown_address(known: set[str]) -> str | None:
 
 def reminders_title(who: Actor) -> str:
     """The reminders page's menu title with their count ("Nhắc việc (5)"): cached until the data changes."""
-    count = figure("reminders", who.username)["count"]
+    try:
+        count = figure("reminders", who.username)["count"]
+    except sqlite3.DatabaseError:
+        # the menu is built before the page runs: a damaged file is then explained by the page, not a traceback
+        return t("ux.nav.reminders")
     return t("ux.nav.reminders_n", n=fmt_num(count)) if count else t("ux.nav.reminders")
 
 
