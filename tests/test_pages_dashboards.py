@@ -71,11 +71,12 @@ def shown_table(at, *headers: str) -> pd.DataFrame:
 
 def unit_table(at) -> list[dict]:
     """The attendance page's table by unit, with the metrics' field names."""
-    labels = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
+    # short headers, the full names in their tooltips (all twelve columns fit at 1440 px)
+    labels = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("ux.q.meetings"),
               "required": t("chart.required"), "present": t("chart.present"),
               "absent_excused": t("chart.absent_excused"), "absent_unexcused": t("chart.absent_unexcused"),
-              "rate": t("chart.attendance_rate"), "cell_months": t("dash.cell_months"), "held": t("dash.held"),
-              "coverage": t("dash.coverage"), "on_schedule_rate": t("dash.on_schedule_rate")}
+              "rate": t("ux.a.rate"), "cell_months": t("dash.cell_months"), "held": t("ux.a.held"),
+              "coverage": t("ux.a.coverage"), "on_schedule_rate": t("ux.a.on_schedule_rate")}
     df = shown_table(at, labels["coverage"], labels["on_schedule_rate"], labels["unit_code"])
     return records(df.rename(columns={v: k for k, v in labels.items()}))
 
