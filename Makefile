@@ -36,10 +36,13 @@ bench: $(STAMP)
 bench-browser: $(STAMP)
 	$(BIN)/python -m bench.browser $(BENCH_ARGS)
 
+# every page at 1440, 1920 and 390 px (phone): <page>-<width>.png, the older unsuffixed files removed
 screenshots: $(STAMP)
-	$(BIN)/python -m pytest -q tests/e2e/test_screenshots.py
+	rm -f tests/e2e/screenshots/*.png
+	$(BIN)/python -m pytest -q -p no:randomly tests/e2e/test_screenshots.py
 	mkdir -p docs/screenshots
-	cp tests/e2e/screenshots/*.png docs/screenshots/
+	rm -f docs/screenshots/*.png
+	cp tests/e2e/screenshots/*-1440.png tests/e2e/screenshots/*-1920.png tests/e2e/screenshots/*-390.png docs/screenshots/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -25,6 +25,7 @@ if problem is None:
         who = auth.current_actor()
         # A signed-in user proves the users table is not empty: only a signed-out run asks whether it is.
         first_run = who is None and auth.needs_setup(checked=True)
+        ui.restore_prefs(who)  # the user's last language and period, on a reload or a new login
     except sqlite3.DatabaseError as exc:
         problem = health.explain(exc)
 if problem is not None:
@@ -45,7 +46,8 @@ else:
         # The first page is served at "/" and reserves its url_path without answering it, so it takes
         # a placeholder path and a hidden twin answers at its real address (bookmarks keep working).
         url_path = f"{spec.url_path}-trang-dau" if i == 0 else spec.url_path
-        page = st.Page(spec.file, title=t(spec.title_key), icon=spec.icon, url_path=url_path)
+        title = ui.reminders_title(who) if spec.file == nav.REMINDERS else t(spec.title_key)
+        page = st.Page(spec.file, title=title, icon=spec.icon, url_path=url_path)
         pages.setdefault(t(spec.section), []).append(page)
     hidden = [st.Page(mine[0].file, title=t(mine[0].title_key), url_path=mine[0].url_path, visibility="hidden")
               ] if mine else []
@@ -77,7 +79,8 @@ try:
             user = ui.read(users.get_user, who.username)
             st.markdown(f":material/person: **{ui.md_escape(user['full_name'])}**")
             st.caption(Role(who.role).label)
-        st.radio(t("app.language"), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True)
+        st.radio(t("app.language"), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True,
+                 on_change=ui.language_chosen)
         if who is not None:
             st.button(t("auth.logout"), key="logout_button", icon=":material/logout:", on_click=auth.sign_out,
                       width="stretch")

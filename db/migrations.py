@@ -357,6 +357,17 @@ def m006_org_tree(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_user_prefs(db: Database) -> None:
+    # Each user's last language and dashboard period, so a reload or a new login opens where they left off.
+    db["user_prefs"].create(
+        {"username": str, "lang": str, "period": str, "updated_at": str},
+        pk="username",
+        not_null={"username"},
+        foreign_keys=[("username", "users", "username")],
+    )
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -1338,3 +1338,126 @@ def compute(db: Source, period_label: str, unit_code: str | None = None,
                 "attendance_by_unit": attendance_by_unit(conn, period, filters, today),
                 "leader_participation": leader_participation(conn, period, filters, today),
                 "weaknesses": weakness_summary(conn, period, filters, today)}
+
+
+# ---- a user's to-do and reminders (issue 16, branch ux) ---------------------------------------------------------
+#
+# Scoped in here by the user named, whose role and communes are read from the database: a clerk sees the
+# communes assigned to them, an administrator or a viewer the whole organisation, an unknown or inactive
+# name nothing. The pages pass the logged-in username, never a scope of their own.
+
+# Reports of meetings held in about the last quarter: an older backlog is the leaders dashboard's business,
+# and a to-do list years long helps no one.
+REMINDER_DAYS = 92
+
+SCOPE_IDS = "(:unit_ids is null or {unit} in (select value from json_each(:unit_ids)))"
+
+REPORTS_DUE_SQL = """
+select m.id as meeting_id, m.held_on, u.code as unit_code, u.name as unit_name, c.code as cell_code,
+       c.name as cell_name, l.code as leader_code, l.full_name,
+       date(m.held_on, '+' || :report_days || ' days') as due_on,
+       cast(julianday(:today) - julianday(m.held_on) as integer) - :report_days as days_late
+from meeting_leaders ml
+join meetings m on m.id = ml.meeting_id
+join cells c on c.id = m.cell_id
+join units u on u.id = c.unit_id
+join leaders l on l.id = ml.leader_id
+where ml.report_submitted_on is null and m.deleted_at is null and m.held_on between :since and :today
+  and """ + SCOPE_IDS.format(unit="c.unit_id") + """
+order by m.held_on, c.code, l.code
+"""
+
+OVERDUE_WEAKNESSES_SQL = """
+select w.id, u.code as unit_code, u.name as unit_name, c.name as cell_name, w.category, w.severity, w.status,
+       w.due_on, cast(julianday(:today) - julianday(w.due_on) as integer) as days_overdue
+from weaknesses w
+join units u on u.id = w.unit_id
+left join cells c on c.id = w.cell_id
+where w.deleted_at is null and w.status != 'resolved' and w.due_on < :today
+  and """ + SCOPE_IDS.format(unit="w.unit_id") + """
+order by w.due_on, w.id
+"""
+
+
+@dataclass(frozen=True)
+class UserScope:
+    """The communes a user's to-do covers: every one (ids None), some, or none."""
+
+    unit_ids: tuple[int, ...] | None
+    unit_codes: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        """Whether the user has no commune at all (a clerk without one, an unknown name)."""
+        return self.unit_ids == ()
+
+    def params(self) -> dict[str, Any]:
+        """The unit_ids parameter of the to-do statements (None = the whole organisation)."""
+        return {"unit_ids": None if self.unit_ids is None else json.dumps(list(self.unit_ids))}
+
+
+def user_scope(db: Source, username: str) -> UserScope:
+    """The communes of a user's to-do and reminders, from the user's role and assigned units in the database."""
+    from lib.users import actor_for
+
+    with session(db) as conn:
+        who = actor_for(conn, username)
+        if who is None:
+            return UserScope((), ())
+        if who.role != "clerk":
+            return UserScope(None, ())
+        ids = tuple(sorted(who.unit_ids))
+        codes = tuple(r[0] for r in conn.execute(
+            "select code from units where id in (select value from json_each(:ids)) order by code",
+            {"ids": json.dumps(list(ids))}))
+        return UserScope(ids, codes)
+
+
+def reports_due(db: Source, username: str, today: date | None = None) -> list[dict]:
+    """Leaders' attendances in the user's scope without a written report, held in the last REMINDER_DAYS days:
+    each with its due day (held_on + report_days) and days late (> 0 once the report is late)."""
+    today = today or date.today()
+    with session(db) as conn:
+        scope = user_scope(conn, username)
+        if scope.empty:
+            return []
+        params = {"today": today.isoformat(), "since": (today - timedelta(days=REMINDER_DAYS)).isoformat(),
+                  "report_days": thresholds(conn).report_days, **scope.params()}
+        rows = _rows(conn, REPORTS_DUE_SQL, params)
+    for r in rows:
+        r["late"] = r["days_late"] > 0
+    return rows
+
+
+def overdue_weaknesses(db: Source, username: str, today: date | None = None) -> list[dict]:
+    """Open weaknesses in the user's scope whose due day has passed, oldest due first, with the days overdue."""
+    today = today or date.today()
+    with session(db) as conn:
+        scope = user_scope(conn, username)
+        if scope.empty:
+            return []
+        return _rows(conn, OVERDUE_WEAKNESSES_SQL, {"today": today.isoformat(), **scope.params()})
+
+
+def todo(db: Source, username: str, today: date | None = None) -> dict[str, Any]:
+    """A user's to-do: this month's cells without a regular meeting (due and upcoming apart, by the due rule)
+    and the leaders' reports due, late ones first."""
+    today = today or date.today()
+    with session(db) as conn:
+        scope = user_scope(conn, username)
+        if scope.empty:
+            return {"missing": [], "upcoming": [], "reports": [], "report_days": thresholds(conn).report_days}
+        missing, upcoming = _unheld(conn, month_period(today), Filters(unit_codes=scope.unit_codes), today)
+        reports = reports_due(conn, username, today)
+        return {"missing": missing, "upcoming": upcoming,
+                "reports": sorted(reports, key=lambda r: (not r["late"], r["held_on"])),
+                "report_days": thresholds(conn).report_days}
+
+
+def reminders(db: Source, username: str, today: date | None = None) -> dict[str, Any]:
+    """A user's reminders: late leader reports and overdue weaknesses in the user's scope, and their count."""
+    today = today or date.today()
+    with session(db) as conn:
+        late = [r for r in reports_due(conn, username, today) if r["late"]]
+        overdue = overdue_weaknesses(conn, username, today)
+    return {"late_reports": late, "overdue_weaknesses": overdue, "count": len(late) + len(overdue)}

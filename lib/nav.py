@@ -24,6 +24,9 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "tong-quan", "nav.overview", ":material/dashboard:", "nav.dashboards", ALL),
+    # the reminders' title carries their count (app.py): a badge in the menu that opens the list
+    PageSpec("pages/reminders.py", "nhac-viec", "ux.nav.reminders", ":material/notifications:", "nav.dashboards",
+             ALL),
     PageSpec("pages/attendance.py", "du-hop", "nav.attendance", ":material/groups:", "nav.dashboards", ALL),
     PageSpec("pages/leaders.py", "can-bo-phu-trach", "nav.leaders", ":material/badge:", "nav.dashboards", ALL),
     PageSpec("pages/weakness_board.py", "han-che", "nav.weakness_board", ":material/report:", "nav.dashboards", ALL),
@@ -47,6 +50,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/audit.py", "nhat-ky", "nav.audit", ":material/history:", "nav.admin", ADMIN),
     PageSpec("pages/account.py", "tai-khoan", "nav.account", ":material/person:", "nav.account", ALL),
 )
+
+REMINDERS = "pages/reminders.py"
 
 SECTIONS = ("nav.dashboards", "nav.entry", "nav.reports", "nav.admin", "nav.account")
 

@@ -156,6 +156,58 @@ def set_language_from_session() -> str:
     return lang
 
 
+# ---- the user's language and period, kept across reloads and logins (issue 16 item 8) -------------------------
+
+_PREFS_FOR = "prefs_for"  # whose stored preferences this session has applied
+_LANG_CHOSEN = "lang_chosen"  # the language was picked in this session (before logging in, say): it wins
+PREF_PERIOD = "pref_period"  # the dashboard period this session opened with (the user's stored one)
+
+
+def save_prefs(**prefs: str) -> None:
+    """Store the logged-in user's language and/or period; a failure costs the preference only, never the page."""
+    from lib import users
+
+    who = actor()
+    if who is None:
+        return
+    try:
+        with dbm.write() as db:
+            users.save_prefs(db, who, **prefs)
+    except sqlite3.DatabaseError:
+        _log.warning("could not store the preferences of %s", who.username, exc_info=True)
+
+
+def restore_prefs(who: Actor | None) -> None:
+    """Once per login in a session, apply the user's stored language and period (a link's ?ky= still wins)."""
+    from lib import users
+
+    if who is None or st.session_state.get(_PREFS_FOR) == who.username:
+        return
+    prefs = read(users.get_prefs, who.username)
+    st.session_state[_PREFS_FOR] = who.username
+    st.session_state[PREF_PERIOD] = prefs["period"]
+    if st.session_state.get(_LANG_CHOSEN) or not prefs["lang"]:
+        save_prefs(lang=st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+    else:
+        st.session_state["lang"] = prefs["lang"]
+        i18n.set_language(prefs["lang"])
+
+
+def language_chosen() -> None:
+    """The language switch's callback: the choice is this session's, and the user's from now on."""
+    st.session_state[_LANG_CHOSEN] = True
+    i18n.set_language(st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+    save_prefs(lang=st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+
+
+def _remember_period(period: str, default: str) -> None:
+    # Stored only when it differs from what the session opened with: a user who never picked one keeps
+    # following the last complete quarter, rather than being held to the quarter of their first visit.
+    if period != (st.session_state.get(PREF_PERIOD) or default) and st.session_state.get(_PREFS_FOR):
+        st.session_state[PREF_PERIOD] = period
+        save_prefs(period=period)
+
+
 @st.cache_resource(show_spinner=False)
 def _migrate(path: str) -> str:
     return str(dbm.init(path))
@@ -443,9 +495,14 @@ _DASH_SENT = "dash_url_sent"
 def _dash_defaults(today: date) -> dict[str, Any]:
     from lib import metrics
 
-    # the last complete quarter: a quarter in progress would read its months not yet due as weak figures
-    return {"period": metrics.last_complete("quarter", today).label, "units": [], "cell_types": [], "mtypes": [],
-            "rollup": False}
+    # the user's last period, else the last complete quarter: a quarter in progress would read its months not
+    # yet due as weak figures
+    period = metrics.last_complete("quarter", today).label
+    try:
+        period = metrics.parse_period(st.session_state.get(PREF_PERIOD) or period).label
+    except ValueError:
+        pass
+    return {"period": period, "units": [], "cell_types": [], "mtypes": [], "rollup": False}
 
 
 def _dash_from_url(defaults: dict[str, Any]) -> dict[str, Any] | None:
@@ -547,6 +604,7 @@ def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
                   "mtypes": list(remembered["dash_mtypes"]), "rollup": bool(remembered["dash_rollup"])}
     st.session_state[_DASH] = values
     _dash_to_url(values)
+    _remember_period(values["period"], metrics.last_complete("quarter", date.today()).label)
     st.markdown(DASHBOARD_CSS, unsafe_allow_html=True)
     filters = metrics.Filters(unit_codes=tuple(values["units"]), cell_types=tuple(values["cell_types"]),
                               mtypes=tuple(values["mtypes"]), rollup=values["rollup"])
@@ -785,7 +843,10 @@ def codes_hidden(units: list[dict]) -> tuple[str, ...]:
 # two fewer than the step has: 0.001 gives one). A printf format ("%.1f%%") cannot write a decimal comma.
 PCT_COLUMN = {"format": "percent", "step": 0.001}
 COUNT_COLUMN = {"format": "localized", "step": 1}
-DECIMAL_COLUMN = {"format": "localized", "step": 0.01}
+# No step: the browser then writes as many decimals as the number has (a step fixes them, and "8" read "8,00"),
+# and table() rounds such a column to two decimals first, so 8 shows "8" and 2/3 "0,67".
+DECIMAL_COLUMN = {"format": "localized"}
+DECIMAL_DIGITS = 2
 
 
 def _is_id(name: str) -> bool:
@@ -847,16 +908,22 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
           dates: tuple[str, ...] = (), labels: dict[str, Callable[[Any], str]] | None = None,
           decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
           hidden: tuple[str, ...] = (), pinned: tuple[str, ...] = (),
-          widths: dict[str, str | int] | None = None, marks: dict[str, str] | None = None) -> pd.DataFrame:
+          widths: dict[str, str | int] | None = None, helps: dict[str, str] | None = None,
+          marks: dict[str, str] | None = None) -> pd.DataFrame:
     """Rows shown as a table with translated headers (dates dd/mm/yyyy; rates "37,5%", counts "2.147", fractions
     "0,67" in a Vietnamese browser), downloadable as CSV and XLSX with the numbers as numbers.
 
     missing gives the text for an empty cell of a column; hidden columns are left off the screen but kept in the
-    downloads; pinned columns stay in view while the table scrolls sideways. A list of more than TABLE_ROWS rows
-    shows its first ones under a search box; the downloads hold them all. marks: column → colour, a status column
-    whose text (e.g. "Quá hạn") shows as a coloured label on the screen, and as plain text in the downloads.
+    downloads; pinned columns stay in view while the table scrolls sideways; helps gives a column's header a tooltip
+    (the full name of a shortened header). A list of more than TABLE_ROWS rows shows its first ones under a search
+    box; the downloads hold them all. marks: column → colour, a status column whose text (e.g. "Quá hạn") shows as
+    a coloured label on the screen, and as plain text in the downloads.
     """
     df = pd.DataFrame(rows, columns=list(columns))
+    if df.empty:
+        # the table widget would write "empty" (in English, on its canvas) under bare headers
+        empty_table()
+        return df
     decimals = tuple(c for c in decimals if c in columns)
     for col, fn in (labels or {}).items():
         df[col] = df[col].map(lambda v, fn=fn: fn(v) if pd.notna(v) else "").astype(object)
@@ -866,30 +933,40 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
         if col not in pct + decimals and not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].where(df[col].notna(), (missing or {}).get(col, "")).astype(object)
     df = df.rename(columns=columns)
-    widths = widths or {}
+    widths, helps = widths or {}, helps or {}
+    # The screen shows fractions rounded (whole ones without decimals); the downloads keep them exact.
+    screen = df.copy() if decimals else df
+    for col in decimals:
+        screen[columns[col]] = pd.to_numeric(screen[columns[col]], errors="coerce").round(DECIMAL_DIGITS)
     # The cells keep their numbers (sorting and the downloads stay numeric); the widget writes them.
     formats = number_formats(df, columns, pct, decimals)
     headers = {columns[c]: c for c in columns}
     config: dict[str, Any] = {
         header: st.column_config.NumberColumn(header, width=widths.get(headers[header]),
+                                              help=helps.get(headers[header]),
                                               pinned=True if headers[header] in pinned else None, **fmt)
         for header, fmt in formats.items()}
-    config |= {columns[c]: st.column_config.Column(columns[c], width=widths.get(c),
+    config |= {columns[c]: st.column_config.Column(columns[c], width=widths.get(c), help=helps.get(c),
                                                    pinned=True if c in pinned else None)
-               for c in (*pinned, *widths) if columns[c] not in config}
+               for c in (*pinned, *widths, *helps) if columns[c] not in config}
     order = [columns[c] for c in columns if c not in hidden] if hidden else None
     # placeholder: a number that is missing (a rate with nothing to divide) is an empty cell, not "None"
-    shown = capped(df, key, [columns[c] for c in columns if c not in hidden])
+    shown = capped(screen, key, [columns[c] for c in columns if c not in hidden])
     for col, colour in (marks or {}).items():
         # a read-only multiselect cell draws its one option as a coloured label (no per-cell styling in Python)
         shown = shown.assign(**{columns[col]: shown[columns[col]].map(lambda v: [v] if v else [])})
         config[columns[col]] = st.column_config.MultiselectColumn(
             columns[col], options=sorted({v for v in df[columns[col]] if v}), color=colour,
-            width=widths.get(col), pinned=True if col in pinned else None)
+            width=widths.get(col), help=helps.get(col), pinned=True if col in pinned else None)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
                  height=height, placeholder="")
     downloads(df, name, key)
     return df
+
+
+def empty_table() -> None:
+    """In place of a table with no rows: a line saying so, in the user's language."""
+    st.caption(t("ux.table.empty"))
 
 
 PRESENTATION_CSS = """
@@ -942,7 +1019,24 @@ def widget_words() -> None:
 {form} {hint}::before {{ content: {_css_text(t("widgets.enter_submit"))}; }}
 {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_apply"))}; }}
 {form} {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_submit"))}; }}
+{_more_widget_words()}
 </style>""")
+
+
+def _more_widget_words() -> str:
+    # The rarer states (issue 16, branch ux), each found in Streamlit 1.67's browser code: a select box's search
+    # that matches nothing ("No results"), a file dragged over the uploader ("Drag and drop a file here"), and
+    # the uploader's refusal of a file's type or size, shown in the file chip's tooltip ("image/png files are not
+    # allowed.", "File must be 50.0MB or smaller."): one sentence of ours covers both refusals. The English is
+    # shrunk to nothing and ours drawn after it.
+    zone = "[data-testid='stFileUploaderDropzone'] > div:not([data-testid]) > span"
+    empty = "[role='listbox'][data-empty='true'] [role='option'] > span"
+    refusal = "[data-testid='stTooltipErrorContent']"
+    refused = t("ux.widgets.upload_refused", mb=st.get_option("server.maxUploadSize"))
+    return f"""{empty}, {zone}, {refusal} {{ font-size: 0 !important; }}
+{empty}::after {{ content: {_css_text(t("ux.widgets.no_results"))}; font-size: 0.875rem; }}
+{zone}::after {{ content: {_css_text(t("ux.widgets.drop_here"))}; font-size: 1rem; }}
+{refusal}::after {{ content: {_css_text(refused)}; font-size: 0.875rem; }}"""
 
 
 def unknown_address(known: set[str]) -> str | None:
@@ -969,3 +1063,94 @@ def unknown_address(known: set[str]) -> str | None:
         return None
     st.session_state["_stray_address"] = name
     return name
+
+
+# ---- a user's to-do and reminders (issue 16, branch ux) ---------------------------------------------------------
+
+def reminders_title(who: Actor) -> str:
+    """The reminders page's menu title with their count ("Nhắc việc (5)"): cached until the data changes."""
+    try:
+        count = figure("reminders", who.username)["count"]
+    except sqlite3.DatabaseError:
+        # the menu is built before the page runs: a damaged file is then explained by the page, not a traceback
+        return t("ux.nav.reminders")
+    return t("ux.nav.reminders_n", n=fmt_num(count)) if count else t("ux.nav.reminders")
+
+
+def todo(who: Actor) -> None:
+    """The user's to-do of this month (cells without a record, due and upcoming apart; leader reports due), folded
+    under one line of counts; open for a clerk, whose landing page it heads."""
+    from lib.domain import Role
+
+    if who.role == Role.VIEWER:
+        return
+    today = date.today()
+    items = figure("todo", who.username)
+    late = sum(r["late"] for r in items["reports"])
+    title = t("ux.todo.title", month=f"{today.month:02d}/{today.year}", missing=fmt_num(len(items["missing"])),
+              upcoming=fmt_num(len(items["upcoming"])), reports=fmt_num(len(items["reports"])))
+    with st.expander(title, expanded=who.role == Role.CLERK, icon=":material/checklist:"):
+        if not (items["missing"] or items["upcoming"] or items["reports"]):
+            st.success(t("ux.todo.done"), icon=":material/check_circle:")
+            return
+        tabs = st.tabs([t("ux.todo.missing", n=len(items["missing"])), t("ux.todo.upcoming", n=len(items["upcoming"])),
+                        t("ux.todo.reports", n=len(items["reports"]), late=late)])
+        cells = {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"), "cell_name": t("field.cell_id")}
+        with tabs[0]:
+            st.caption(t("ux.todo.missing_help"))
+            table(items["missing"], cells, "chi-bo-qua-han", "todo_missing")
+        with tabs[1]:
+            st.caption(t("ux.todo.upcoming_help"))
+            table(items["upcoming"], {**cells, "due_on": t("dash.due_on")}, "chi-bo-sap-den-han", "todo_upcoming",
+                  dates=("due_on",))
+        with tabs[2]:
+            st.caption(t("ux.todo.reports_help", days=items["report_days"]))
+            state = {True: t("ux.todo.late"), False: t("ux.todo.waiting")}
+            table(items["reports"], {"held_on": t("field.held_on"), "cell_name": t("field.cell_id"),
+                                     "full_name": t("field.full_name"), "due_on": t("ux.remind.report_due_on"),
+                                     "late": t("ux.todo.state")}, "bao-cao-can-nop", "todo_reports",
+                  dates=("held_on", "due_on"), labels={"late": state.get})
+        page_link("pages/record_meeting.py", t("ux.todo.record"), ":material/edit_note:")
+
+
+def page_link(file: str, label: str, icon: str) -> None:
+    """A link to another page of the menu; none when the user's menu lacks it (or a page runs on its own in tests)."""
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    who = actor()
+    if who is None or not allowed(who.role, file):
+        return
+    try:
+        st.page_link(file, label=label, icon=icon)
+    except StreamlitPageNotFoundError:
+        pass
+
+
+# ---- many communes: all, the highest, the lowest, or a name (issue 16, branch ux) --------------------------------
+
+MANY_UNITS = 15  # a per-unit list longer than this gets the choice and the search
+TOP_N = 10
+RANKS = ("all", "top", "bottom")
+
+
+def top_bottom(rows: list[dict], key: str, measure: str, measure_label: str, name: str = "unit_name") -> list[dict]:
+    """A long per-unit list (70+ communes in a province) narrowed by the user: all, the TOP_N highest or lowest by
+    measure (those without one left out), and a name search (accents optional); short lists are returned as they are."""
+    if len(rows) <= MANY_UNITS:
+        return rows
+    left, right = st.columns([1.3, 1], vertical_alignment="bottom")
+    choice = left.segmented_control(t("ux.rank.show"), RANKS, key=f"{key}_rank", default="all",
+                                    format_func=lambda c: t(f"ux.rank.{c}", n=TOP_N, by=measure_label))
+    text = right.text_input(t("ux.rank.search"), key=f"{key}_find", placeholder=t("ux.rank.search_hint"),
+                            icon=":material/search:")
+    shown = rows
+    needle = search_key(text or "")
+    if needle:
+        shown = [r for r in shown if needle in search_key(str(r.get(name) or ""))]
+    if choice in ("top", "bottom"):
+        ranked = sorted((r for r in shown if r.get(measure) is not None), key=lambda r: r[measure],
+                        reverse=choice == "top")
+        shown = ranked[:TOP_N]
+    st.caption(t("ux.rank.count", shown=fmt_num(len(shown)), total=fmt_num(len(rows))) if shown else
+               t("ux.rank.none", total=fmt_num(len(rows))))
+    return shown

@@ -562,3 +562,37 @@ def login(path: str | Path | None, username: str, password: str, client: str | N
         ok = _check(password, user)
         with dbm.write(path) as db:
             return _settle(db, username, key, user, ok, now)
+
+
+# ---- preferences: the language and dashboard period a user last chose ---------------------------------------
+#
+# Not audited: a preference is no record of the organisation, and an audit entry would give the data a new
+# version (lib.audit.data_version), so every period click would throw away every cached figure.
+
+PREF_LANGUAGES = ("vi", "en")
+_PERIOD = re.compile(r"^(19|20)\d\d(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
+
+
+def get_prefs(db: Database, username: str) -> dict:
+    """The user's stored language and period ({"lang": ..., "period": ...}, None where none is stored)."""
+    row = db.execute("select lang, period from user_prefs where username = :username",
+                     {"username": username}).fetchone()
+    lang, period = row if row else (None, None)
+    return {"lang": lang if lang in PREF_LANGUAGES else None,
+            "period": period if period and _PERIOD.match(period) else None}
+
+
+def save_prefs(db: Database, actor: Actor, **prefs: str | None) -> None:
+    """Store the actor's own language and/or period (values outside the known forms are ignored)."""
+    wanted = {}
+    if prefs.get("lang") in PREF_LANGUAGES:
+        wanted["lang"] = prefs["lang"]
+    if isinstance(prefs.get("period"), str) and _PERIOD.match(prefs["period"]):
+        wanted["period"] = prefs["period"]
+    if not wanted or actor is SYSTEM or actor_for(db, actor.username) is None:
+        return  # only a live account keeps preferences, and only its own
+    params = {"username": actor.username, "updated_at": audit.now_iso(), **wanted}
+    sets = ", ".join(f"{name} = :{name}" for name in wanted)
+    db.execute(f"""insert into user_prefs (username, {", ".join(wanted)}, updated_at)
+values (:username, {", ".join(f":{name}" for name in wanted)}, :updated_at)
+on conflict(username) do update set {sets}, updated_at = :updated_at""", params)

@@ -13,11 +13,17 @@ ui.require_page("pages/attendance.py")
 st.title(t("nav.attendance"))
 period, filters = ui.dashboard_filters()
 
-UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
+# Short headers (the full names in their tooltips) and set widths: all twelve columns fit at 1440 px.
+UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("ux.q.meetings"),
                 "required": t("chart.required"), "present": t("chart.present"),
                 "absent_excused": t("chart.absent_excused"), "absent_unexcused": t("chart.absent_unexcused"),
-                "rate": t("chart.attendance_rate"), "cell_months": t("dash.cell_months"), "held": t("dash.held"),
-                "coverage": t("dash.coverage"), "on_schedule_rate": t("dash.on_schedule_rate")}
+                "rate": t("ux.a.rate"), "cell_months": t("dash.cell_months"), "held": t("ux.a.held"),
+                "coverage": t("ux.a.coverage"), "on_schedule_rate": t("ux.a.on_schedule_rate")}
+UNIT_HELPS = {"meetings": t("chart.meetings"), "rate": t("chart.attendance_rate"), "held": t("dash.held"),
+              "coverage": t("dash.coverage"), "on_schedule_rate": t("dash.on_schedule_rate")}
+UNIT_WIDTHS = {"unit_code": 85, "unit_name": 150, "meetings": 70, "required": 65, "present": 60,
+               "absent_excused": 100, "absent_unexcused": 120, "rate": 70, "cell_months": 95, "held": 65,
+               "coverage": 95, "on_schedule_rate": 80}
 CELL_COLUMNS = {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"), "cell_name": t("field.cell_id"),
                 "cell_type": t("field.cell_type"), "meeting_day": t("field.meeting_day"),
                 "meetings": t("chart.meetings"), "rate": t("chart.attendance_rate"),
@@ -82,14 +88,17 @@ def render() -> None:
                    delta_arrow="off", border=True)
 
     threshold = ui.read(settings.thresholds).attendance
-    frame = pd.DataFrame(units)
+    # 70+ communes: the highest or lowest ten, or those found by name, in the charts and the table alike
+    every_unit, units = units, ui.top_bottom(units, "att_units", "rate", t("chart.rate"))
+    shown_codes = {u["unit_code"] for u in units}
+    frame = pd.DataFrame(units, columns=list(every_unit[0]))
     picked = ui.show_chart(charts.attendance_ranked_chart(frame, threshold, select=True), "ty-le-du-hop",
                            "att_ranked", select=True)
     codes = [p.get("unit_code") for p in (picked or {}).get("unit", [])]
     if codes and codes != st.session_state.get("att_last_pick"):
         st.session_state["att_last_pick"] = codes
         st.session_state["att_unit"] = codes[0]
-    by_month = figures["attendance_by_unit_month"]
+    by_month = [r for r in figures["attendance_by_unit_month"] if r["unit_code"] in shown_codes]
     if len(period.months) > 1:
         ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(by_month)), "ty-le-theo-thang", "att_heatmap")
         trend = charts.trend_frame(figures["attendance_by_month"], by_month, t("dash.all_scope"))
@@ -97,8 +106,8 @@ def render() -> None:
     ui.show_chart(charts.absences_chart(frame), "vang-hop", "att_absences")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES, hidden=ui.codes_hidden(units),
-             pinned=("unit_name",))
+    ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES, hidden=ui.codes_hidden(every_unit),
+             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS)
     st.subheader(t("dash.missing"), divider="gray")
     missing = figures["missing_meetings"]
     st.caption(t("dash.missing_help", n=len(missing)))
@@ -115,7 +124,7 @@ def render() -> None:
                             "cell_name": t("field.cell_id"), "month": t("chart.month"), "due_on": t("dash.due_on")},
                  "buoi-sap-den-han", "att_upcoming", labels={"month": ui.fmt_month}, dates=("due_on",), height=320)
     st.subheader(t("dash.drill"), divider="gray")
-    drill_down(units)
+    drill_down(every_unit)
 
 
 ui.live(render)

@@ -51,7 +51,12 @@ if result.errors:
     st.dataframe(pd.DataFrame([{t("field.row"): t("page.import.whole_file") if e.row is None else str(e.row),
                                 t("page.import.column"): e.label,
                                 t("page.import.code"): e.field or "", t("page.import.problem"): e.message}
-                               for e in result.errors]), hide_index=True, key="imp_errors")
+                               for e in result.errors]), hide_index=True, key="imp_errors", width="stretch",
+                 # set widths, so that the problem (the last column) is in sight at 1440 px, not cut off
+                 column_config={t("field.row"): st.column_config.Column(width=70),
+                                t("page.import.column"): st.column_config.Column(width=150),
+                                t("page.import.code"): st.column_config.Column(width=130),
+                                t("page.import.problem"): st.column_config.Column(width=560)})
     st.stop()
 
 st.info(result.summary(), icon=":material/fact_check:")

@@ -9,9 +9,11 @@ from lib.i18n import t
 ui.require_page("pages/overview.py")
 st.title(t("nav.overview"))
 period, filters = ui.dashboard_filters()
+who = ui.actor()
 
 
 def render() -> None:
+    ui.todo(who)  # a clerk's landing: what is left to do this month, before the figures
     figures = ui.figure("overview_page", period, filters)
     ov = figures["overview"]
     current = ov["current"]

@@ -11,11 +11,19 @@ ui.require_page("pages/quality.py")
 st.title(t("nav.quality"))
 period, filters = ui.dashboard_filters()
 
-UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("chart.meetings"),
+# Short headers (the full names in their tooltips) and set widths: all thirteen columns fit at 1440 px, the
+# last one ("under the minimum") no longer cut off.
+UNIT_COLUMNS = {"unit_code": t("field.unit_code"), "unit_name": t("chart.unit"), "meetings": t("ux.q.meetings"),
                 "tot": t("enum.Rating.tot"), "kha": t("enum.Rating.kha"), "trung_binh": t("enum.Rating.trung_binh"),
-                "kem": t("enum.Rating.kem"), "unrated": t("dash.unrated"), "leadership": t("field.leadership"),
-                "education": t("field.education"), "combativeness": t("field.combativeness"),
-                "with_duration": t("dash.with_duration"), "short": t("dash.short")}
+                "kem": t("enum.Rating.kem"), "unrated": t("dash.unrated"), "leadership": t("ux.q.leadership"),
+                "education": t("ux.q.education"), "combativeness": t("ux.q.combativeness"),
+                "with_duration": t("ux.q.with_duration"), "short": t("ux.q.short")}
+UNIT_HELPS = {"meetings": t("chart.meetings"), "leadership": t("field.leadership"),
+              "education": t("field.education"), "combativeness": t("field.combativeness"),
+              "with_duration": t("dash.with_duration"), "short": t("dash.short")}
+UNIT_WIDTHS = {"unit_code": 85, "unit_name": 140, "meetings": 70, "tot": 50, "kha": 50, "trung_binh": 80, "kem": 50,
+               "unrated": 95, "leadership": 80, "education": 80, "combativeness": 80, "with_duration": 95,
+               "short": 100}
 SHORT_COLUMNS = {"id": t("field.id"), "held_on": t("field.held_on"), "mtype": t("field.mtype"),
                  "unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
                  "duration_minutes": t("field.duration_minutes")}
@@ -46,9 +54,10 @@ def render() -> None:
     ui.show_chart(charts.duration_chart(pd.DataFrame(bands)), "thoi-gian-sinh-hoat", "q_durations")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    units = figures["quality_by_unit"]
-    ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(units),
-             pinned=("unit_name",))
+    every_unit = figures["quality_by_unit"]
+    units = ui.top_bottom(every_unit, "q_units", "meetings", t("ux.q.meetings").lower())
+    ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(every_unit),
+             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS)
     st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
     ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
              labels={"mtype": ui.label_of(MeetingType)}, height=320)

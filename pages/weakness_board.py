@@ -17,8 +17,10 @@ OPEN_COLUMNS = {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"), "
                 "due_on": t("field.due_on"), "age_days": t("dash.age_days")}
 # a weakness noted for the commune as a whole belongs to no cell
 OPEN_MISSING = {"cell_name": t("dash.tables.whole_unit")}
-# narrower dates, levels and categories, so that all eight columns fit beside the sidebar
-OPEN_WIDTHS = {"category": 300, "severity": 90, "noted_on": 100, "due_on": 100}
+# every column's width set, together under the 1,074 px a table has at 1440 px beside the sidebar: the last
+# column (days overdue) in sight whatever the names' lengths
+OPEN_WIDTHS = {"unit_name": 140, "cell_name": 170, "category": 260, "severity": 80, "status": 115, "noted_on": 95,
+               "due_on": 95, "age_days": 100}
 OPEN_LABELS = {"category": CATEGORY, "severity": ui.label_of(Severity), "status": ui.label_of(WeaknessStatus)}
 
 

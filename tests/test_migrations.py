@@ -34,6 +34,7 @@ EXPECTED = {
     "login_guard": {"username": str, "client": str, "since": str, "failures": int, "locked_until": str,
                     "noted": int, "expires_at": str},
     "settings": {"key": str, "value": str},
+    "user_prefs": {"username": str, "lang": str, "period": str, "updated_at": str},
 }
 
 

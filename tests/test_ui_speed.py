@@ -72,10 +72,14 @@ def test_a_page_run_builds_no_download_until_one_is_clicked(small_demo, monkeypa
     xlsx, csv = counting(monkeypatch, "to_xlsx"), counting(monkeypatch, "to_csv")
     files = deferred_downloads(monkeypatch)
     at = run_page(small_demo, monkeypatch, "pages/weakness_board.py")
-    assert len(at.dataframe) == 4
+    # one of the four lists is empty here: a line says so in place of a table (and its files)
+    assert len(at.dataframe) == 3 and t("ux.table.empty") in [c.value for c in at.caption]
     assert xlsx == [] and csv == [], "no table's file is built while the page draws"
     # every table still offers both files, each a callable Streamlit runs on the click
-    for name in ("han-che-theo-loai", "han-che-theo-don-vi", "han-che-qua-han", "han-che-chua-khac-phuc"):
+    tables = [n for n in ("han-che-theo-loai", "han-che-theo-don-vi", "han-che-qua-han", "han-che-chua-khac-phuc")
+              if f"{n}.csv" in files]
+    assert len(tables) == 3 and "han-che-theo-loai" in tables
+    for name in tables:
         assert callable(files[f"{name}.csv"]) and callable(files[f"{name}.xlsx"])
     # the click gives the same file as before: to_csv / to_xlsx of the table's frame, numbers as numbers
     shown = next(f.value for f in at.dataframe if t("chart.count") in f.value.columns
@@ -106,7 +110,7 @@ def test_number_formats_by_kind_of_column():
     columns = {"id": "Mã", "rate": "Tỉ lệ", "expected": "Phải dự", "meetings": "Số buổi", "name": "Tên", "ok": "Có"}
     assert ui.number_formats(frame, columns, pct=("rate",), decimals=("expected",)) == {
         "Tỉ lệ": {"format": "percent", "step": 0.001},  # "37,5%" in a Vietnamese browser
-        "Phải dự": {"format": "localized", "step": 0.01},  # "0,67"
+        "Phải dự": {"format": "localized"},  # "0,67" (rounded by table), "8" not "8,00"
         "Số buổi": {"format": "localized", "step": 1},  # "2.147"
     }  # an id keeps Streamlit's plain digits ("1234"); text and yes/no are not numbers
 

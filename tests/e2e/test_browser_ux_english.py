@@ -18,7 +18,17 @@ from tests.e2e import browser as b
 ADMIN = ("admin", "demo-quantri-2025")
 # What Streamlit 1.67 writes in its widgets, as the issue found them (and their neighbours).
 ENGLISH = ("Upload", "per file", "Choose an option", "Choose options", "No options to select", "Select all",
-           "Press Enter", "Page not found", "Drag and drop", "Add an option", "Running the app's main page")
+           "Press Enter", "Page not found", "Drag and drop", "Add an option", "Running the app's main page",
+           "No results", "not allowed", "or smaller")
+# What the table widget draws on its canvas for a table with no rows (recorded by wrapping fillText).
+RECORD_CANVAS = """(() => {
+  window.__drawn = [];
+  const fill = CanvasRenderingContext2D.prototype.fillText;
+  CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+    window.__drawn.push(String(text));
+    return fill.call(this, text, ...rest);
+  };
+})();"""
 EMPTY = re.compile(r"\bempty\b")
 
 
@@ -42,7 +52,9 @@ def pseudo(locator, which: str) -> str:
 
 
 def test_no_streamlit_english_on_any_page_in_vietnamese(demo_app, new_context):
-    page = new_context().new_page()
+    context = new_context()
+    context.add_init_script(RECORD_CANVAS)
+    page = context.new_page()
     b.login(page, demo_app.url, *ADMIN)
     found = {}
     for spec in nav.pages_for("admin"):
@@ -56,6 +68,8 @@ def test_no_streamlit_english_on_any_page_in_vietnamese(demo_app, new_context):
                 found.setdefault(spec.url_path, []).extend(english_on(page))
                 page.keyboard.press("Escape")
         found.setdefault(spec.url_path, []).extend(english_on(page))
+        # a table with no rows: Streamlit's canvas would say "empty"
+        found[spec.url_path] += ["empty (table)"] if "empty" in page.evaluate("() => window.__drawn") else []
     assert {k: v for k, v in found.items() if v} == {}
 
 
@@ -110,3 +124,54 @@ def test_an_unknown_address_answers_in_vietnamese(demo_app, new_context):
     expect(page.get_by_text(t("widgets.not_found", lang="vi"))).to_be_visible()
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert english_on(page) == []
+
+
+def shown_instead(locator, which: str = "after") -> tuple[str, str]:
+    """The English element's font size (0px once hidden) and the CSS content drawn after it."""
+    return (locator.evaluate("e => getComputedStyle(e).fontSize"), pseudo(locator, which))
+
+
+def test_rare_widget_states_show_vietnamese(demo_app, new_context):
+    page = new_context().new_page()
+    b.login(page, demo_app.url, *ADMIN)
+    # a select box's search that matches nothing: "No results"
+    b.goto(page, demo_app.at("du-hop"))
+    box = b.key(page, "dash_year").locator("input").first
+    box.click()
+    box.press_sequentially("zzzz")
+    empty = page.locator("[role='listbox'][data-empty='true'] [role='option'] > span")
+    expect(empty).to_have_count(1)
+    assert shown_instead(empty) == ("0px", f'"{t("ux.widgets.no_results", lang="vi")}"')
+    page.keyboard.press("Escape")
+
+    # a file dragged over the uploader: "Drag and drop a file here"
+    b.goto(page, demo_app.at("nhap-tep"))
+    zone = page.get_by_test_id("stFileUploaderDropzone")
+    drag = page.evaluate_handle("() => { const d = new DataTransfer();"
+                                " d.items.add(new File(['x'], 'a.csv', {type: 'text/csv'})); return d; }")
+    zone.dispatch_event("dragenter", {"dataTransfer": drag})
+    hint = zone.locator("> div:not([data-testid]) > span")
+    expect(hint).to_have_count(1)
+    assert shown_instead(hint) == ("0px", f'"{t("ux.widgets.drop_here", lang="vi")}"')
+    zone.dispatch_event("dragleave", {"dataTransfer": drag})
+
+    # a file of the wrong type: the chip's tooltip said "image/png files are not allowed."
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        {"name": "anh.png", "mimeType": "image/png", "buffer": b"\x89PNG"})
+    page.get_by_test_id("stFileChip").hover()
+    tip = page.get_by_test_id("stTooltipErrorContent")
+    expect(tip).to_be_visible()
+    assert shown_instead(tip) == ("0px", f'"{t("ux.widgets.upload_refused", mb=50, lang="vi")}"')
+
+
+def test_an_empty_table_says_so_in_vietnamese(demo_app, new_context):
+    context = new_context()
+    context.add_init_script(RECORD_CANVAS)
+    page = context.new_page()
+    b.login(page, demo_app.url, *ADMIN)
+    # An Trường noted two weaknesses in 2025 and has none open now: its overdue and open lists are empty
+    b.goto(page, demo_app.at("han-che?ky=2025&don_vi=ANTRUONG"))
+    b.drawn(page)
+    expect(page.get_by_text(t("ux.table.empty", lang="vi")).first).to_be_visible()
+    page.wait_for_timeout(300)  # the grid paints on the next animation frame
+    assert "empty" not in page.evaluate("() => window.__drawn")

@@ -1,4 +1,5 @@
-"""Every dashboard drawn in a real browser over the demo data, saved as PNG for the README (`make screenshots`)."""
+"""Every dashboard drawn in a real browser over the demo data, saved as PNG for the README (`make screenshots`): each
+at 1440×900, 1920×1080 and on a 390×844 phone, named <page>-<width>.png."""
 
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,9 @@ from lib.i18n import t
 from tests.e2e import browser as b
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+# the laptop the issue was tried on, a meeting-room screen, a hamlet clerk's phone
+SIZES = {1440: {"width": 1440, "height": 900}, 1920: {"width": 1920, "height": 1080},
+         390: {"width": 390, "height": 844}}
 ADMIN = ("admin", "demo-quantri-2025")
 CLERK = ("thuky", "demo-nhaplieu-2025")
 
@@ -27,6 +31,8 @@ PAGES = (
 
 @pytest.fixture(scope="module")
 def admin_page(demo_app, playwright_browser):
+    with dbm.write(demo_app.db) as db:
+        db.execute("delete from user_prefs")  # each page on its default period, whatever earlier tests chose
     context = playwright_browser.new_context(viewport=b.VIEWPORT, locale="vi-VN")
     context.set_default_timeout(b.WAIT_MS)
     context.on("page", b.watch)
@@ -36,8 +42,14 @@ def admin_page(demo_app, playwright_browser):
     context.close()
 
 
+def sized(page, width: int) -> None:
+    """Set the window to one of SIZES (before the page is opened, so it draws at that size)."""
+    page.set_viewport_size(SIZES[width])
+
+
 def shoot(page, name: str) -> Path:
     """Once everything has drawn, save the first screen as <name>.png and the whole page as full/<name>.png."""
+    size = page.viewport_size
     b.drawn(page)
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.get_by_test_id("stException")).to_have_count(0)
@@ -46,33 +58,39 @@ def shoot(page, name: str) -> Path:
     page.screenshot(path=path, animations="disabled")
     # Streamlit scrolls inside its main element, so for the whole page the window grows to its height.
     height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollHeight")
-    page.set_viewport_size({"width": b.VIEWPORT["width"], "height": min(max(height, b.VIEWPORT["height"]), 6000)})
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 6000)})
     b.drawn(page)
     page.screenshot(path=SCREENSHOTS / "full" / f"{name}.png", animations="disabled")
-    page.set_viewport_size(b.VIEWPORT)
+    page.set_viewport_size(size)
     assert path.stat().st_size > 20_000  # a drawn page, not a blank one
     return path
 
 
+@pytest.mark.parametrize("width", SIZES)
 @pytest.mark.parametrize(("name", "path", "heading", "charts"), PAGES, ids=[p[0] for p in PAGES])
-def test_dashboard_screenshot(demo_app, admin_page, name, path, heading, charts):
+def test_dashboard_screenshot(demo_app, admin_page, name, path, heading, charts, width):
+    sized(admin_page, width)
     b.goto(admin_page, demo_app.at(path))
     expect(admin_page.get_by_role("heading", name=t(heading), exact=True)).to_be_visible()
     if charts:
         expect(admin_page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
     assert b.errors(admin_page) == []
-    shoot(admin_page, name)
+    shoot(admin_page, f"{name}-{width}")
 
 
-def test_reports_screenshot(demo_app, admin_page):
+@pytest.mark.parametrize("width", SIZES)
+def test_reports_screenshot(demo_app, admin_page, width):
+    sized(admin_page, width)
     b.goto(admin_page, demo_app.at("bao-cao"))
     b.click(admin_page, "reports_generate")
     expect(b.key(admin_page, "reports_download").get_by_role("button")).to_be_visible(timeout=60_000)
     assert b.errors(admin_page) == []
-    shoot(admin_page, "reports")
+    shoot(admin_page, f"reports-{width}")
 
 
-def test_presentation_screenshot(demo_app, admin_page):
+@pytest.mark.parametrize("width", SIZES)
+def test_presentation_screenshot(demo_app, admin_page, width):
+    sized(admin_page, width)
     b.goto(admin_page, demo_app.at("trinh-chieu"))
     b.rerun(admin_page, lambda: b.key(admin_page, "pres_paused").locator("label").first.click())
     slide = admin_page.get_by_role("heading", level=2)
@@ -82,7 +100,7 @@ def test_presentation_screenshot(demo_app, admin_page):
         b.click(admin_page, "pres_next")
     expect(slide).to_have_text(t("nav.attendance"))
     expect(admin_page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
-    shoot(admin_page, "presentation")
+    shoot(admin_page, f"presentation-{width}")
 
 
 def _free_cell(db_path: Path, username: str) -> str:
@@ -99,9 +117,11 @@ def _free_cell(db_path: Path, username: str) -> str:
     raise AssertionError("the demo data has no cell free for a new meeting")
 
 
-def test_record_meeting_screenshot(demo_app, new_context):
+@pytest.mark.parametrize("width", SIZES)
+def test_record_meeting_screenshot(demo_app, new_context, width):
     page = new_context().new_page()
     b.login(page, demo_app.url, *CLERK)
+    sized(page, width)
     b.goto(page, demo_app.at("nhap-buoi-sinh-hoat"))
     title = page.get_by_role("heading", name=t("nav.record_meeting"), exact=True)
     expect(title).to_be_visible()
@@ -114,4 +134,4 @@ def test_record_meeting_screenshot(demo_app, new_context):
                                        "phân công đảng viên phụ trách hộ."), title.click()))
     expect(page.get_by_text(t("page.record.count_ok", given=30, required=30, rate="90%"))).to_be_visible()
     assert b.errors(page) == []
-    shoot(page, "record-meeting")
+    shoot(page, f"record-meeting-{width}")
