@@ -17,11 +17,11 @@ $(STAMP): requirements.txt
 
 run: $(STAMP)
 	$(BIN)/python -m lib init
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m lib serve --server.port $(PORT)
 
 demo: $(STAMP)
 	$(BIN)/python -m lib demo --if-empty
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m lib serve --server.port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

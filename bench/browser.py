@@ -290,7 +290,8 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "",
         "- Databases built by `python -m lib --db FILE demo --meetings N`; an administrator `bench` is created by "
         f"`python -m lib create-user` with a password from ${PASSWORD_ENV} or a generated one (never stored).",
-        "- The app (`streamlit run app.py`) and a bare page (`bench/bare_app.py`: a title and a line) each run as "
+        "- The app (`python -m lib serve`: `streamlit run app.py`) and a bare page (`bench/bare_app.py`: a title "
+        "and a line) each run as "
         "their own headless streamlit process, at the same time.",
         "- **Page time**: from the navigation (the tab's `location.href` set to the page's address) until the "
         "server's `script_finished` message for the new session "

@@ -1,4 +1,4 @@
-"""`python -m lib ...`: init, demo, import, metrics, units, create-user, backup, report."""
+"""`python -m lib ...`: init, demo, import, metrics, units, create-user, backup, report, serve."""
 
 import argparse
 import json
@@ -205,6 +205,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from lib import ui  # only for this command: the others never load Streamlit
+
+    if args.db:
+        os.environ["CHIBO_DB"] = str(Path(args.db).resolve())
+    return ui.serve(args.options)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     p = argparse.ArgumentParser(prog="python -m lib", description=t("cli.description"))
@@ -244,12 +252,19 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.add_argument("--unit")
     r.set_defaults(fn=cmd_report)
+    # serve passes every option it does not know on to Streamlit (see main)
+    s = sub.add_parser("serve", help=t("cli.help_serve"), description=t("cli.help_serve_options"))
+    s.set_defaults(fn=cmd_serve, options=[])
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; refusals print a message and exit non-zero, never a traceback."""
-    args = parser().parse_args(argv)
+    p = parser()
+    args, rest = p.parse_known_args(argv)
+    if rest and args.command != "serve":
+        p.error(t("cli.unknown_arguments", args=" ".join(rest)))
+    args.options = rest
     set_language(args.lang)
     try:
         return args.fn(args)

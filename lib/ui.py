@@ -1154,3 +1154,30 @@ def top_bottom(rows: list[dict], key: str, measure: str, measure_label: str, nam
     st.caption(t("ux.rank.count", shown=fmt_num(len(shown)), total=fmt_num(len(rows))) if shown else
                t("ux.rank.none", total=fmt_num(len(rows))))
     return shown
+
+
+# ---- starting the server ------------------------------------------------------------------------------------
+
+def serve(options: list[str]) -> int:
+    """Run `streamlit run app.py OPTIONS` in this process, the pages/ folder never taken for old-style pages."""
+    import sys
+    from pathlib import Path
+
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.web import cli as streamlit_cli
+
+    # Streamlit decides once per process, when the first session starts, whether a pages/ folder beside the
+    # script makes an old-style multipage app. It does here, so after each start the first visitor got
+    # Streamlit's own menu of file names in English, pages/*.py run straight from the folder (app.py's login
+    # and menu skipped; only each page's own check stood) and "Page not found" at our stray addresses, until
+    # app.py's st.navigation turned the mode off for later sessions. Deciding it before any session keeps
+    # every session on app.py.
+    PagesManager.uses_pages_directory = False
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    sys.argv = ["streamlit", "run", str(app), *options]
+    try:
+        streamlit_cli.main()
+    except SystemExit as end:
+        return end.code if isinstance(end.code, int) else 0
+    return 0
+

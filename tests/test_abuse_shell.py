@@ -474,9 +474,9 @@ def test_the_database_is_made_before_the_app_serves():
     assert unit.index("ExecStartPre=/opt/chibo/.venv/bin/python -m lib init") < unit.index("ExecStart=")
     makefile = (ROOT / "Makefile").read_text()
     run = makefile[makefile.index("\nrun:"):makefile.index("\ndemo:")]
-    assert run.index("-m lib init") < run.index("streamlit run")
+    assert run.index("-m lib init") < run.index("-m lib serve")
     demo = makefile[makefile.index("\ndemo:"):makefile.index("\ntest:")]
-    assert demo.index("-m lib demo") < demo.index("streamlit run")
+    assert demo.index("-m lib demo") < demo.index("-m lib serve")
 
 
 def test_backup_unit_encrypts_when_a_recipients_file_exists_and_keeps_copies_private():

@@ -1,6 +1,8 @@
 """The browser benchmark (bench/browser.py): its pure parts, RESULTS.md sections, and one small real run."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,8 @@ import pytest
 from bench import browser, harness
 from bench import results as results_md
 from bench.browser import PageTime, SizeRun
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SQL_PART = "# Benchmark results\n\n| meetings | page | SQL median ms |\n|---:|---|---:|\n| 100,000 | overview | 99.6 |"
 
@@ -162,9 +166,12 @@ def test_a_small_real_run_times_every_page_and_keeps_the_sql_section(tmp_path):
     out = tmp_path / "RESULTS.md"
     out.write_text(SQL_PART + "\n", encoding="utf-8")
     raw = tmp_path / "raw.json"
-    assert browser.main(["--sizes", "2000", "--repeat", "1", "--warmup", "0", "--idle-seconds", "2", "--sessions",
-                         "2", "--db-dir", str(tmp_path), "--out", str(out), "--json", str(raw), "--port", "0"],
-                        log=lambda *_: None) == 0
+    # In its own process: the browser tests' Playwright (a session fixture) may still be running in this one, and
+    # Playwright's sync API refuses to start a second time inside its event loop.
+    run = subprocess.run([sys.executable, "-m", "bench.browser", "--sizes", "2000", "--repeat", "1", "--warmup", "0",
+                          "--idle-seconds", "2", "--sessions", "2", "--db-dir", str(tmp_path), "--out", str(out),
+                          "--json", str(raw), "--port", "0"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
     found = results_md.sections(out.read_text(encoding="utf-8"))
     assert found["sql"] == SQL_PART
     text = found["browser"]

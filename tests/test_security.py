@@ -466,7 +466,7 @@ def test_systemd_units_run_the_app_as_its_own_user_and_back_up_nightly():
     backup = (ROOT / "deploy" / "chibo-backup.service").read_text()
     timer = (ROOT / "deploy" / "chibo-backup.timer").read_text()
     for line in ("User=chibo", "WorkingDirectory=/opt/chibo", "Environment=CHIBO_DB=/var/lib/chibo/app.db",
-                 "ExecStart=/opt/chibo/.venv/bin/streamlit run app.py --server.address 127.0.0.1 "
+                 "ExecStart=/opt/chibo/.venv/bin/python -m lib serve --server.address 127.0.0.1 "
                  "--server.port 8501", "Restart=always", "NoNewPrivileges=yes", "ProtectSystem=strict"):
         assert line in app.splitlines()
     assert "ExecStart=/opt/chibo/.venv/bin/python -m lib backup /var/backups/chibo/" in backup.splitlines()

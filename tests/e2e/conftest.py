@@ -17,7 +17,7 @@ FAILURES = Path(__file__).resolve().parent / "screenshots" / "failures"
 
 
 def start_app(db: Path, log: Path) -> App:
-    """Start `streamlit run app.py` against db (tests/e2e/server.py); the test fails if it does not answer."""
+    """Start the app (`python -m lib serve`) against db (tests/e2e/server.py); the test fails if it does not answer."""
     try:
         return server.start_app(db, log)
     except server.StartError as exc:

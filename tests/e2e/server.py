@@ -53,14 +53,17 @@ def healthy(url: str) -> bool:
 
 
 def start_app(db: Path, log: Path, script: str = "app.py", port: int | None = None, testing: bool = True) -> App:
-    """Start `streamlit run SCRIPT` on 127.0.0.1 against db and wait until its health check answers."""
+    """Start SCRIPT (app.py by `python -m lib serve`, another by `streamlit run`) on 127.0.0.1 against db; wait."""
     port = port or free_port()
     env = {**os.environ, "CHIBO_DB": str(db), "PYTHONUNBUFFERED": "1"}
     if testing:
         env["CHIBO_TESTING"] = "1"
-    cmd = [str(Path(sys.executable).parent / "streamlit"), "run", script, "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
+    # The app starts as it does in production (`python -m lib serve`, see lib.ui.serve); another script (the
+    # benchmark's bare page) with `streamlit run`.
+    launch = [sys.executable, "-m", "lib", "serve"] if script == "app.py" else \
+        [str(Path(sys.executable).parent / "streamlit"), "run", script]
+    cmd = [*launch, "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     app = App(f"http://127.0.0.1:{port}", db, proc, log)
