@@ -4,20 +4,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.harness import DEFAULT_SIZES, run
+from bench.harness import DEFAULT_SIZES, parse_sizes, run
 from bench.pages import PAGES
 
 HERE = Path(__file__).resolve().parent
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes must be numbers separated by commas, not {text!r}") from None
-    if not sizes or any(s <= 0 for s in sizes):
-        raise argparse.ArgumentTypeError("sizes must be positive")
-    return sizes
 
 
 def _pages(text: str) -> list[str]:
@@ -32,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the flags and run the benchmark."""
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
+    p.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES),
                    help="meetings per database, comma-separated (default 10000,100000,1000000)")
     p.add_argument("--repeat", type=int, default=9, help="timed runs per measurement after one warm-up (default 9)")
     p.add_argument("--keep", action="store_true", help="reuse bench/bench-N.db when it already holds N meetings")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import results as results_md
-from bench.harness import build, machine
+from bench.harness import build, machine, parse_sizes
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -93,16 +93,6 @@ def cpu_percent(ticks: int, seconds: float, hz: int | None = None) -> float:
     return 100.0 * ticks / hz / seconds
 
 
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes must be numbers separated by commas, not {text!r}") from None
-    if not sizes or any(s <= 0 for s in sizes):
-        raise argparse.ArgumentTypeError("sizes must be positive")
-    return sizes
-
-
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -130,7 +120,7 @@ def _counts(text: str) -> list[int]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, checked; --sessions N stands for --idle-sessions N --together N."""
     p = argparse.ArgumentParser(prog="python -m bench.browser", description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
+    p.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES),
                    help="meetings per database, comma-separated (default 100000,1000000)")
     p.add_argument("--repeat", type=_positive, default=5, help="timed loads of each page after a warm-up (default 5)")
     p.add_argument("--warmup", type=int, choices=(0, 1), default=1,

@@ -44,6 +44,19 @@ class Child:
     stderr: str = ""
 
 
+def parse_sizes(text: str) -> list[int]:
+    """The --sizes flag: meetings per database, comma-separated (1_000_000 allowed)."""
+    import argparse
+
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be numbers separated by commas, not {text!r}") from None
+    if not sizes or any(s <= 0 for s in sizes):
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return sizes
+
+
 def run_child(args: list[str], parse_json: bool = True) -> Child:
     """Run `python -m MODULE ARGS` (or `-c CODE`) from the project root under bench.peak, which reports its peak."""
     with tempfile.TemporaryFile(mode="w+") as err:

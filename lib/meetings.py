@@ -353,9 +353,10 @@ SORTS = {
 }
 
 
-def _list_where(start: str | None, end: str | None, unit_id: int | None, cell_id: int | None, mtype: str | None,
-                rating: str | None, text: str | None, unit_ids: Iterable[int] | None, deleted: bool,
-                only_deleted: bool) -> tuple[str, dict[str, Any]]:
+def _list_where(start: str | None = None, end: str | None = None, unit_id: int | None = None,
+                cell_id: int | None = None, mtype: str | None = None, rating: str | None = None,
+                text: str | None = None, unit_ids: Iterable[int] | None = None, deleted: bool = False,
+                only_deleted: bool = False) -> tuple[str, dict[str, Any]]:
     import json
 
     params = {
@@ -396,22 +397,13 @@ def list_meetings(
     return [dict(r) for r in db.query(sql, {**params, "limit": limit, "offset": offset})]
 
 
-def count_meetings(
-    db: Database,
-    *,
-    start: str | None = None,
-    end: str | None = None,
-    unit_id: int | None = None,
-    cell_id: int | None = None,
-    mtype: str | None = None,
-    rating: str | None = None,
-    text: str | None = None,
-    unit_ids: Iterable[int] | None = None,
-    deleted: bool = False,
-    only_deleted: bool = False,
-) -> int:
-    """How many meetings list_meetings would give with no limit (the records page shows the first ones)."""
-    where, params = _list_where(start, end, unit_id, cell_id, mtype, rating, text, unit_ids, deleted, only_deleted)
+def count_meetings(db: Database, **filters: Any) -> int:
+    """How many meetings list_meetings would give with no limit (the records page shows the first ones).
+
+    filters: list_meetings' keyword filters (start, end, unit_id, cell_id, mtype, rating, text, unit_ids, deleted,
+    only_deleted); an unknown one is a TypeError, as it would be there.
+    """
+    where, params = _list_where(**filters)
     return db.execute("select count(*)" + LIST_FROM + where, params).fetchone()[0]
 
 
