@@ -105,7 +105,16 @@ def login(page: Page, base_url: str, username: str, password: str) -> None:
     fill(page, "login_username", username)
     fill(page, "login_password", password)
     key(page, "login_submit").locator("button").click()
-    expect(key(page, "logout_button")).to_be_visible(timeout=WAIT_MS)
+    try:
+        expect(key(page, "logout_button")).to_be_visible(timeout=WAIT_MS // 3)
+    except AssertionError:
+        # Seen once in CI on a server's first session: the click landed while the login page's cookie component
+        # made its first rerun, and the form was drawn again without logging in (no error shown). A person
+        # clicks again; so does the test, once, and only when the form is still there with nothing said.
+        if not key(page, "login_submit").is_visible() or page.locator("[data-testid='stAlert']").count():
+            raise
+        key(page, "login_submit").locator("button").click()
+        expect(key(page, "logout_button")).to_be_visible(timeout=WAIT_MS)
     idle(page)
     # The re-login cookie is written by a component after the run; a new page load before it lands
     # would be a logged-out session.
