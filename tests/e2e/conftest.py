@@ -4,6 +4,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from lib import assignments, directory, settings
 from lib import db as dbm
@@ -14,6 +15,9 @@ from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, App, stop_app
 
 __all__ = ["App", "start_app", "stop_app"]
 FAILURES = Path(__file__).resolve().parent / "screenshots" / "failures"
+# Playwright's expect() waits 5 s by default, whatever the context's timeout: too short for a login and the first
+# page after it on a loaded CI machine (seen: an unknown address's notice after logging in). Same as every wait.
+expect.set_options(timeout=WAIT_MS)
 
 
 def start_app(db: Path, log: Path) -> App:
