@@ -1,6 +1,7 @@
 """Playwright helpers for a Streamlit page: wait for script runs, fill widgets by key, log in and out."""
 
 import re
+from typing import Any
 
 from google.protobuf.message import DecodeError
 from playwright.sync_api import Locator, Page, WebSocket, expect
@@ -16,6 +17,17 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 _RUN_ENDS = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR)
 
 _SOCKETS: dict[Page, WebSocket] = {}
+# The demo data's administrator (lib/demo.py), for the browser tests over the demo.
+DEMO_ADMIN = ("admin", "demo-quantri-2025")
+# Every text a canvas draws, kept in window.__drawn (the table widget draws its cells and headers so).
+RECORD_CANVAS = """(() => {
+  window.__drawn = [];
+  const fill = CanvasRenderingContext2D.prototype.fillText;
+  CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+    window.__drawn.push(String(text));
+    return fill.call(this, text, ...rest);
+  };
+})();"""
 
 
 def watch(page: Page) -> None:
@@ -161,3 +173,13 @@ def drawn(page: Page) -> None:
                && document.fonts.status === 'loaded';
            }""",
         timeout=WAIT_MS)
+
+
+def signed_in_page(browser, base_url: str, username: str, password: str) -> tuple[Any, Page]:
+    """A fresh context (1440×900, Vietnamese) and a page logged in through the form; close the context after."""
+    context = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
+    context.set_default_timeout(WAIT_MS)
+    context.on("page", watch)
+    page = context.new_page()
+    login(page, base_url, username, password)
+    return context, page

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from lib.i18n import t
 from tests.e2e import browser as b
 
-ADMIN = ("admin", "demo-quantri-2025")
+ADMIN = b.DEMO_ADMIN
 # (URL path, heading key): the five dashboards an administrator reaches from the sidebar's 18 links
 DASHBOARDS = (("", "nav.overview"), ("du-hop", "nav.attendance"), ("can-bo-phu-trach", "nav.leaders"),
               ("han-che", "nav.weakness_board"), ("chat-luong", "nav.quality"))
@@ -14,11 +14,7 @@ DASHBOARDS = (("", "nav.overview"), ("du-hop", "nav.attendance"), ("can-bo-phu-t
 
 @pytest.fixture(scope="module")
 def admin_page(demo_app, playwright_browser):
-    context = playwright_browser.new_context(viewport=b.VIEWPORT, locale="vi-VN")
-    context.set_default_timeout(b.WAIT_MS)
-    context.on("page", b.watch)
-    page = context.new_page()
-    b.login(page, demo_app.url, *ADMIN)
+    context, page = b.signed_in_page(playwright_browser, demo_app.url, *ADMIN)
     yield page
     context.close()
 

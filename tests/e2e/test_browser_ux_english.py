@@ -15,20 +15,12 @@ from lib import nav
 from lib.i18n import t
 from tests.e2e import browser as b
 
-ADMIN = ("admin", "demo-quantri-2025")
+ADMIN = b.DEMO_ADMIN
+RECORD_CANVAS = b.RECORD_CANVAS  # the table widget draws "empty" for a table with no rows on its canvas
 # What Streamlit 1.67 writes in its widgets, as the issue found them (and their neighbours).
 ENGLISH = ("Upload", "per file", "Choose an option", "Choose options", "No options to select", "Select all",
            "Press Enter", "Page not found", "Drag and drop", "Add an option", "Running the app's main page",
            "No results", "not allowed", "or smaller")
-# What the table widget draws on its canvas for a table with no rows (recorded by wrapping fillText).
-RECORD_CANVAS = """(() => {
-  window.__drawn = [];
-  const fill = CanvasRenderingContext2D.prototype.fillText;
-  CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
-    window.__drawn.push(String(text));
-    return fill.call(this, text, ...rest);
-  };
-})();"""
 EMPTY = re.compile(r"\bempty\b")
 
 

@@ -21,19 +21,11 @@ from lib.ui import HEADLINES
 from tests.e2e import browser as b
 from tests.e2e.conftest import start_app, stop_app
 
-ADMIN = ("admin", "demo-quantri-2025")
+ADMIN = b.DEMO_ADMIN
 CLERK = ("thuky", "demo-nhaplieu-2025")
 PASSWORD = "Matkhau123"
 PHONE = {"width": 390, "height": 844}
-# Every text a canvas draws, kept in window.__drawn (the table widget draws its cells and headers so).
-RECORD_CANVAS = """(() => {
-  window.__drawn = [];
-  const fill = CanvasRenderingContext2D.prototype.fillText;
-  CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
-    window.__drawn.push(String(text));
-    return fill.call(this, text, ...rest);
-  };
-})();"""
+RECORD_CANVAS = b.RECORD_CANVAS
 DASHBOARDS = ("", "nhac-viec", "du-hop", "can-bo-phu-trach", "han-che", "chat-luong")
 
 

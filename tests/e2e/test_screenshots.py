@@ -16,7 +16,7 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 # the laptop the issue was tried on, a meeting-room screen, a hamlet clerk's phone
 SIZES = {1440: {"width": 1440, "height": 900}, 1920: {"width": 1920, "height": 1080},
          390: {"width": 390, "height": 844}}
-ADMIN = ("admin", "demo-quantri-2025")
+ADMIN = b.DEMO_ADMIN
 CLERK = ("thuky", "demo-nhaplieu-2025")
 
 # (file name, URL path, heading key or None for presentation mode, whether the page draws charts)
@@ -33,11 +33,7 @@ PAGES = (
 def admin_page(demo_app, playwright_browser):
     with dbm.write(demo_app.db) as db:
         db.execute("delete from user_prefs")  # each page on its default period, whatever earlier tests chose
-    context = playwright_browser.new_context(viewport=b.VIEWPORT, locale="vi-VN")
-    context.set_default_timeout(b.WAIT_MS)
-    context.on("page", b.watch)
-    page = context.new_page()
-    b.login(page, demo_app.url, *ADMIN)
+    context, page = b.signed_in_page(playwright_browser, demo_app.url, *ADMIN)
     yield page
     context.close()
 
