@@ -368,6 +368,52 @@ def m007_user_prefs(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_leader_posts(db: Database) -> None:
+    # A leader's posts change over time (the district's secretary becomes a commune's secretary on 1/7/2025),
+    # and the groups leaders are counted in belong to a level (UV BTV Tỉnh ủy at the province, Đảng ủy viên at a
+    # commune). So both become data with validity dates; leaders.position and leaders.grp stay as the latest
+    # known post, for the pages and imports that read them.
+    db["leader_groups"].create(
+        {"code": str, "name": str, "level": str, "sort_order": int},
+        pk="code",
+        not_null={"code", "name", "sort_order"},
+        defaults={"sort_order": 0},
+    )
+    # The five groups of the shipped versions, any level (level null), in their shipped order.
+    for order, (code, name) in enumerate((
+        ("uv_btv", "Ủy viên Ban Thường vụ"),
+        ("uv_bch", "Ủy viên Ban Chấp hành"),
+        ("truong_ban_nganh", "Trưởng các ban, ngành"),
+        ("mttq_doan_the", "Mặt trận Tổ quốc, đoàn thể"),
+        ("khac", "Khác"),
+    )):
+        db.execute("INSERT INTO leader_groups(code, name, level, sort_order) VALUES (?, ?, NULL, ?)",
+                   [code, name, order])
+    db["leader_posts"].create(
+        {"id": int, "leader_id": int, "unit_id": int, "title": str, "grp": str, "valid_from": str, "valid_to": str},
+        pk="id",
+        not_null={"leader_id", "grp"},
+        foreign_keys=[("leader_id", "leaders", "id"), ("unit_id", "units", "id"), ("grp", "leader_groups", "code")],
+    )
+    db["leader_posts"].create_index(["leader_id", "valid_from"])
+    # The node whose standing committee issued an assignment decision (null: not recorded).
+    db.execute("ALTER TABLE assignments ADD COLUMN issuer_unit_id INTEGER REFERENCES units(id)")
+    # Existing leaders keep their one post, open at both ends, held at the home node (if there is one), so every
+    # figure grouped by post reads as it did by leaders.grp; existing decisions were issued by the home node.
+    home = db.execute(
+        "SELECT u.id FROM settings s JOIN units u ON u.code = s.value WHERE s.key = 'home_unit'"
+    ).fetchone()
+    home_id = home[0] if home else None
+    db.execute(
+        "INSERT INTO leader_posts(leader_id, unit_id, title, grp, valid_from, valid_to) "
+        "SELECT id, ?, position, grp, NULL, NULL FROM leaders ORDER BY id",
+        [home_id],
+    )
+    if home_id is not None:
+        db.execute("UPDATE assignments SET issuer_unit_id = ?", [home_id])
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -15,7 +15,8 @@ EXPECTED = {
               "valid_from": str, "valid_to": str, "successor_id": int},
     "leaders": {"id": int, "code": str, "full_name": str, "position": str, "grp": str, "active": int},
     "assignments": {"id": int, "leader_id": int, "unit_id": int, "cell_id": int, "decision_no": str,
-                    "decision_date": str, "valid_from": str, "valid_to": str, "required_per_quarter": int},
+                    "decision_date": str, "valid_from": str, "valid_to": str, "required_per_quarter": int,
+                    "issuer_unit_id": int},
     "meetings": {"id": int, "cell_id": int, "held_on": str, "mtype": str, "members_total": int,
                  "members_exempt": int, "present": int, "absent_excused": int, "absent_unexcused": int,
                  "duration_minutes": int, "score": int, "rating": str, "leadership": int, "education": int,
@@ -35,6 +36,9 @@ EXPECTED = {
                     "noted": int, "expires_at": str},
     "settings": {"key": str, "value": str},
     "user_prefs": {"username": str, "lang": str, "period": str, "updated_at": str},
+    "leader_groups": {"code": str, "name": str, "level": str, "sort_order": int},
+    "leader_posts": {"id": int, "leader_id": int, "unit_id": int, "title": str, "grp": str, "valid_from": str,
+                     "valid_to": str},
 }
 
 

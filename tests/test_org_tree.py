@@ -362,8 +362,10 @@ def test_migration_leaves_every_demo_figure_unchanged(tmp_path):
     tables = ("cells", "meetings", "meeting_leaders", "assignments", "weaknesses", "leaders")
     with dbm.read(old) as a, dbm.read(before) as b:
         for table in tables:  # the same data, so the comparison below means something
-            assert a.execute(f"select * from {table} order by 1").fetchall() == \
-                b.execute(f"select * from {table} order by 1").fetchall(), table
+            # m008 adds columns the migration fills (an assignment's issuer); the shipped columns must agree
+            cols = ", ".join(c for c in b[table].columns_dict if c != "issuer_unit_id")
+            assert a.execute(f"select {cols} from {table} order by 1").fetchall() == \
+                b.execute(f"select {cols} from {table} order by 1").fetchall(), table
     with dbm.read(old) as db:
         home = org.home_node(db)
         assert (home["code"], home["kind"], home["name"], home["parent_id"]) == ("HUYEN", "huyen",
