@@ -109,3 +109,8 @@ def decision_citation(db: Database, assignment: Mapping[str, Any]) -> str:
         return text + t("assign.citation_body", committee=body["committee"])
     found = db.execute("select name from units where id = ?", [issuer]).fetchone()
     return text + t("assign.citation_unit", unit=found[0]) if found else text
+
+
+def with_citations(db: Database, rows: list[Mapping[str, Any]]) -> list[dict]:
+    """Assignment rows each with its decision's citation (decision_citation) under "citation"."""
+    return [dict(r, citation=decision_citation(db, r)) for r in rows]

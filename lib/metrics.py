@@ -672,6 +672,14 @@ left join cells c on c.id = p.cell_id
 order by l.code, u.code, c.code, p.valid_from
 """
 
+# The post of a leader that counts for a period (the id; {leader} is the leader id's column).
+PERIOD_POST = """(select lp.id from leader_posts lp left join leader_groups g on g.code = lp.grp
+            where lp.leader_id = {leader}
+              and (lp.valid_from is null or lp.valid_from <= :end) and (lp.valid_to is null or lp.valid_to >= :start)
+            order by coalesce(lp.valid_to, '9999-12-31') desc, coalesce(g.sort_order, 1e9),
+                     lp.valid_from is not null desc, lp.valid_from desc, lp.id desc
+            limit 1)"""
+
 # A leader's group and post title in the period are those of the post valid at the period's end, else of the
 # last post valid in the period (the latest ending), the most senior group first when several; a leader with no
 # post in the period keeps leaders.grp/position (their latest post). One probe of leader_posts(leader_id, ...)
@@ -682,12 +690,7 @@ by_leader as (
            sum(p.expected_thirds) as expected_thirds, sum(p.attended) as attended,
            sum(p.capped_thirds) as capped_thirds, sum(p.reports) as reports,
            sum(p.late_reports) as late_reports, sum(p.missing_reports) as missing_reports,
-           (select lp.id from leader_posts lp left join leader_groups g on g.code = lp.grp
-            where lp.leader_id = p.leader_id
-              and (lp.valid_from is null or lp.valid_from <= :end) and (lp.valid_to is null or lp.valid_to >= :start)
-            order by coalesce(lp.valid_to, '9999-12-31') desc, coalesce(g.sort_order, 1e9),
-                     lp.valid_from is not null desc, lp.valid_from desc, lp.id desc
-            limit 1) as post_id
+           """ + PERIOD_POST.format(leader="p.leader_id") + """ as post_id
     from per_assignment p
     group by p.leader_id
 )
@@ -782,6 +785,25 @@ def participation_by_assignment(db: Source, period: Period | str, filters: Filte
                                 today: date | None = None) -> list[dict]:
     """One row per assignment with leader, unit and cell names, for the drill-down."""
     return _participation(db, BY_ASSIGNMENT_SQL, period, filters, today)
+
+
+PERIOD_POSTS_SQL = """
+select l.code as leader_code, lp.title, lp.grp, g.name as grp_name, u.code as unit_code, u.name as unit_name,
+       lp.valid_from, lp.valid_to
+from leaders l
+join leader_posts lp on lp.id = """ + PERIOD_POST.format(leader="l.id") + """
+left join leader_groups g on g.code = lp.grp
+left join units u on u.id = lp.unit_id
+order by l.code
+"""
+
+
+def leader_posts(db: Source, period: Period | str) -> dict[str, dict]:
+    """Per leader code: the post that counts for the period (title, group, unit, dates), as the figures pick it."""
+    period = parse_period(period)
+    with session(db) as conn:
+        rows = _rows(conn, PERIOD_POSTS_SQL, {"start": period.start.isoformat(), "end": period.end.isoformat()})
+    return {r.pop("leader_code"): r for r in rows}
 
 
 def leader_meetings(db: Source, period: Period | str, leader_code: str, filters: Filters | None = None,
