@@ -3,6 +3,7 @@ from datetime import date
 import streamlit as st
 
 from lib import assignments, directory, forms, org, store, ui
+from lib import leaders as posts
 from lib.domain import FieldError
 from lib.i18n import t
 
@@ -17,6 +18,7 @@ if flash:
 units = {u["id"]: u["name"] for u in ui.read(directory.list_units)}
 leaders = {r["id"]: r["full_name"] + (f" — {r['position']}" if r["position"] else "")
            for r in ui.read(directory.list_leaders, True)}
+groups = ui.read(posts.group_labels)
 statuses = {s: t(f"page.assign.status_{s}") for s in ("current", "ended", "future")}
 columns = forms.headers("decision_no", "decision_date", "issuer_name", "full_name", "grp", "unit_name", "cell_name",
                         "valid_from", "valid_to", "required_per_quarter", "status_label", "citation",
@@ -27,7 +29,7 @@ columns = forms.headers("decision_no", "decision_date", "issuer_name", "full_nam
 
 def table(rows: list[dict], key: str) -> None:
     """Assignment rows with their status today and how the decision is cited (its issuing body then)."""
-    shown = [dict(r, status_label=statuses[forms.assignment_status(r, today)])
+    shown = [dict(r, status_label=statuses[forms.assignment_status(r, today)], grp=groups.get(r["grp"], r["grp"]))
              for r in ui.read(assignments.with_citations, rows)]
     st.dataframe(forms.frame(shown, columns), hide_index=True, key=key)
 
