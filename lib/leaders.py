@@ -140,6 +140,21 @@ def update_group(db: Database, actor: Actor, code: str, changes: Mapping[str, An
         return store.update(db, actor, "leader_groups", code, clean)
 
 
+def delete_group(db: Database, actor: Actor, code: str) -> None:
+    """Remove a leader group no post and no leader names (admin only, audited)."""
+    require_admin(db, actor)
+    with store.transaction(db):
+        before = store.get(db, "leader_groups", code)
+        used = db.execute("select (select count(*) from leader_posts where grp = :c) + "
+                          "(select count(*) from leaders where grp = :c)", {"c": code}).fetchone()[0]
+        if used:
+            raise ValidationError([FieldError("code", "group_in_use", count=used)])
+        db.execute("delete from leader_groups where code = ?", [code])
+        from lib import audit
+
+        audit.record(db, actor, "delete", "leader_groups", code, before, None)
+
+
 # ---- posts ----------------------------------------------------------------------------------
 
 OVERLAP_SQL = """

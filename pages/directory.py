@@ -180,8 +180,14 @@ with tab_leaders:
             ui.init_state("dir_ge_", {"for": code, "name": row["name"], "level": row["level"],
                                       "sort_order": row["sort_order"]}, force=True)
         changes = ui.fields("dir_ge_", edit_spec)
-        if st.button(t("page.directory.save"), type="primary", key="dir_ge_save", icon=":material/save:"):
+        b1, b2 = st.columns(2)
+        if b1.button(t("page.directory.save"), type="primary", key="dir_ge_save", icon=":material/save:"):
             if ui.write(leaders.update_group, code, changes):
                 st.session_state.pop("dir_ge_for", None)
                 st.session_state["dir_flash"] = t("page.directory.group_saved")
+                st.rerun()
+        if b2.button(t("page.directory.delete_group"), key="dir_ge_delete", icon=":material/delete:"):
+            if ui.write(leaders.delete_group, code):
+                ui.clear_state("dir_ge_")
+                st.session_state["dir_flash"] = t("page.directory.group_deleted")
                 st.rerun()

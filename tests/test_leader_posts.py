@@ -160,6 +160,12 @@ def test_post_refusals_name_the_field(db_path, world):
         with pytest.raises(ValidationError) as exc:
             leaders.create_group(db, SYSTEM, {"code": "uv_btv", "name": "x"})
         assert _fields(exc) == {("code", "duplicate_code")}
+        with pytest.raises(ValidationError) as exc:  # L1 holds a post in it
+            leaders.delete_group(db, SYSTEM, "uv_btv_tu")
+        assert _fields(exc) == {("code", "group_in_use")}
+        leaders.create_group(db, SYSTEM, {"code": "tam", "name": "Tạm"})
+        leaders.delete_group(db, SYSTEM, "tam")
+        assert "tam" not in leaders.group_labels(db)
         with pytest.raises(ValidationError) as exc:
             leaders.end_post(db, SYSTEM, leaders.latest_post(db, l1)["id"], None)
         assert _fields(exc) == {("valid_to", "required")}
@@ -188,7 +194,8 @@ def test_only_an_admin_writes_posts_and_groups(db_path, world, role):
                       lambda: leaders.end_post(db, who, world["first"], "2025-06-29"),
                       lambda: leaders.update_post(db, who, world["first"], {"title": "x"}),
                       lambda: leaders.create_group(db, who, {"code": "g", "name": "G"}),
-                      lambda: leaders.update_group(db, who, "khac", {"name": "G"})):
+                      lambda: leaders.update_group(db, who, "khac", {"name": "G"}),
+                      lambda: leaders.delete_group(db, who, "khac")):
             with pytest.raises(PermissionDenied):
                 write()
         assert db.execute("select count(*) from leader_groups").fetchone()[0] == 5
