@@ -9,6 +9,7 @@ from db import migrations as mig
 from lib import assignments, demo, directory, importer, leaders, metrics, org
 from lib import db as dbm
 from lib.domain import SYSTEM, LeaderGroup, PermissionDenied, ValidationError
+from lib.i18n import t
 from lib.users import actor_for
 from tests.factories import add_meeting
 from tests.helpers import make_user
@@ -328,3 +329,72 @@ def test_a_database_migrated_by_m008_keeps_every_leader_figure(tmp_path):
                 groups = metrics.participation_by_group(db, period, filters, date(2026, 11, 20))
                 assert json.dumps(groups) == json.dumps(_main_groups(main)), period
         assert main and len({r["grp"] for r in main}) > 1  # the comparison means something
+
+
+# ---- the pages (AppTest) ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_at(db_path, world, monkeypatch):
+    from tests.helpers import app_test, fast_hashing, login
+
+    fast_hashing(monkeypatch)
+    make_user(db_path, "quantri", "admin")
+    return login(app_test(db_path), "quantri", "Matkhau123")
+
+
+def test_the_directory_page_adds_and_ends_a_post(db_path, world, admin_at):
+    at = admin_at.switch_page("pages/directory.py").run()
+    assert not at.exception
+    at.selectbox(key="dir_ps_leader").set_value(world["l2"]).run()
+    history = _frame_with(at, t("field.title"))
+    assert list(history[t("field.grp")]) == [LeaderGroup.UV_BCH.label]
+    # end the open UV BCH post on 30/9/2025, then give L2 a UV BTV post from 1/10/2025
+    at.selectbox(key="dir_pe_pick").set_value(leaders_of(db_path, world["l2"])[0]["id"])
+    at.date_input(key="dir_pe_day").set_value(date(2025, 9, 30))
+    at.button(key="dir_pe_save").click().run()
+    assert not at.exception and not at.error
+    at.text_input(key="dir_pn_title").input("Chủ nhiệm Ủy ban Kiểm tra")
+    at.selectbox(key="dir_pn_grp").set_value("uv_btv")
+    at.date_input(key="dir_pn_valid_from").set_value(date(2025, 10, 1))
+    at.button(key="dir_pn_save").click().run()
+    assert not at.exception and not at.error
+    posts = leaders_of(db_path, world["l2"])
+    assert [(p["grp"], p["valid_from"], p["valid_to"]) for p in posts] == [("uv_bch", None, "2025-09-30"),
+                                                                         ("uv_btv", "2025-10-01", None)]
+    # an overlapping post is refused with the field named, nothing written
+    at.text_input(key="dir_pn_title").input("Trùng")
+    at.selectbox(key="dir_pn_grp").set_value("uv_btv")
+    at.date_input(key="dir_pn_valid_from").set_value(date(2025, 12, 1))
+    at.button(key="dir_pn_save").click().run()
+    assert any(t("field.valid_from") in e.value for e in at.error)
+    assert len(leaders_of(db_path, world["l2"])) == 2
+    # a new group from the groups section
+    at.text_input(key="dir_gn_code").input("dang_uy_vien_cb")
+    at.text_input(key="dir_gn_name").input("Đảng ủy viên phụ trách chi bộ")
+    at.selectbox(key="dir_gn_level").set_value("xa")
+    at.button(key="dir_gn_save").click().run()
+    assert not at.exception and not at.error
+    groups = _frame_with(at, t("field.sort_order"))
+    assert "Đảng ủy viên phụ trách chi bộ" in list(groups[t("field.name")])
+
+
+def leaders_of(db_path, leader_id) -> list[dict]:
+    with dbm.read(db_path) as db:
+        return leaders.list_posts(db, leader_id)
+
+
+def test_the_leaders_dashboard_shows_the_group_and_post_of_the_period(db_path, world, admin_at):
+    for period, title, group in (("2025-Q2", "Phó Bí thư", LeaderGroup.UV_BCH.label),
+                                 ("2025-Q3", "Bí thư", LeaderGroup.UV_BTV.label)):
+        admin_at.query_params["ky"] = period
+        at = admin_at.switch_page("pages/leaders.py").run()
+        assert not at.exception
+        shown = _frame_with(at, t("field.title"))
+        row = shown[shown[t("field.full_name")] == "Nguyễn Văn An"].iloc[0]
+        assert (row[t("field.title")], row[t("field.grp")]) == (title, group), period
+
+
+def _frame_with(at, column):
+    """The first table on the page with this column (AppTest does not give a table's key)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
