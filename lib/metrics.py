@@ -676,14 +676,14 @@ order by l.code, u.code, c.code, p.valid_from
 PERIOD_POST = """(select lp.id from leader_posts lp left join leader_groups g on g.code = lp.grp
             where lp.leader_id = {leader}
               and (lp.valid_from is null or lp.valid_from <= :end) and (lp.valid_to is null or lp.valid_to >= :start)
-            order by coalesce(lp.valid_to, '9999-12-31') desc, coalesce(g.sort_order, 1e9),
+            order by min(coalesce(lp.valid_to, :end), :end) desc, coalesce(g.sort_order, 1e9),
                      lp.valid_from is not null desc, lp.valid_from desc, lp.id desc
             limit 1)"""
 
-# A leader's group and post title in the period are those of the post valid at the period's end, else of the
-# last post valid in the period (the latest ending), the most senior group first when several; a leader with no
-# post in the period keeps leaders.grp/position (their latest post). One probe of leader_posts(leader_id, ...)
-# per leader counted, not a scan.
+# A leader's group in the period is that of the post valid at the period's end, else of the last post valid in
+# the period (the latest ending); the most senior group (lowest sort_order) when several tie; a leader with no
+# post in the period keeps leaders.grp (their latest post). One probe of leader_posts(leader_id, ...) per leader
+# counted, not a scan. PERIOD_POSTS_SQL picks the same post for the page's title column.
 BY_LEADER_SQL = ASSIGNMENT_SQL + """,
 by_leader as (
     select p.leader_id, count(*) as assignments,

@@ -82,6 +82,16 @@ def test_a_post_ended_within_the_period_counts_when_none_is_valid_at_its_end(db_
     assert _groups(db_path, "2025-Q3") == [("uv_btv", 1, 1.0, 1, 1.0), ("uv_bch", 1, 1.0, 0, 0.0)]
 
 
+def test_of_two_posts_valid_at_the_end_the_most_senior_group_counts_however_long_each_runs(db_path, world):
+    with dbm.write(db_path) as db:
+        # L2: the open UV BCH post, and a UV BTV one from 1/7/2025 to 30/6/2026 (both valid on 30/9/2025)
+        leaders.create_post(db, SYSTEM, {"leader_id": world["l2"], "grp": "uv_btv", "title": "Ủy viên BTV",
+                                         "valid_from": "2025-07-01", "valid_to": "2026-06-30"})
+    assert _groups(db_path, "2025-Q3") == [("uv_btv", 2, 2.0, 1, 0.5)]
+    assert metrics.leader_posts(db_path, "2025-Q3")["L2"]["title"] == "Ủy viên BTV"
+    assert _groups(db_path, "2025-Q2") == [("uv_bch", 2, 2.0, 1, 0.5)]
+
+
 def test_a_new_group_counts_under_its_own_name_and_order(db_path, world):
     with dbm.write(db_path) as db:
         leaders.create_group(db, SYSTEM, {"code": "dang_uy_vien_cb", "name": "Đảng ủy viên phụ trách chi bộ",
