@@ -11,12 +11,14 @@ from lib.settings import thresholds
 
 # The tables each page's naive version reads whole.
 TABLES = {
-    "overview": ("meetings", "cells", "units", "meeting_leaders", "assignments", "leaders", "weaknesses"),
+    "overview": ("meetings", "cells", "units", "meeting_leaders", "assignments", "leaders", "leader_posts",
+                 "leader_groups", "weaknesses"),
     "attendance": ("meetings", "cells", "units"),
-    "leaders": ("meetings", "cells", "meeting_leaders", "assignments", "leaders"),
+    "leaders": ("meetings", "cells", "meeting_leaders", "assignments", "leaders", "leader_posts", "leader_groups"),
     "weaknesses": ("weaknesses", "units", "cells"),
     "quality": ("meetings", "cells", "units"),
-    "compute": ("meetings", "cells", "units", "meeting_leaders", "assignments", "leaders", "weaknesses"),
+    "compute": ("meetings", "cells", "units", "meeting_leaders", "assignments", "leaders", "leader_posts",
+                "leader_groups", "weaknesses"),
 }
 
 ATT_SUMS = ("meetings", "required", "present", "absent_excused", "absent_unexcused", "regular", "on_schedule", "held")
@@ -223,7 +225,33 @@ def _per_assignment(f: dict, period: metrics.Period, today: date) -> pd.DataFram
     p["missing_reports"] = p["attended"] - p["reports"]
     leaders = f["leaders"][["id", "code", "full_name", "grp"]].rename(columns={"id": "leader_id",
                                                                                "code": "leader_code"})
+    period_grp = _period_groups(f, period)
+    leaders["grp"] = [period_grp.get(i, g) for i, g in zip(leaders["leader_id"], leaders["grp"], strict=True)]
     return p.reset_index().merge(leaders, on="leader_id")
+
+
+def _group_order(f: dict) -> dict[str, float]:
+    """Group code → sort_order (the shipped enum's order when the table was not loaded)."""
+    if "leader_groups" in f:
+        return dict(zip(f["leader_groups"]["code"], f["leader_groups"]["sort_order"], strict=True))
+    return {grp.value: i for i, grp in enumerate(LeaderGroup)}
+
+
+def _period_groups(f: dict, period: metrics.Period) -> dict[int, str]:
+    """Leader id → the group of their post that counts for the period (valid at its end, else the last valid in
+    it; the most senior group on a tie), as lib.metrics.PERIOD_POST picks it."""
+    posts = f.get("leader_posts")
+    if posts is None or posts.empty:
+        return {}
+    start, end = period.start.isoformat(), period.end.isoformat()
+    v = posts[(posts["valid_from"].isna() | (posts["valid_from"] <= end))
+              & (posts["valid_to"].isna() | (posts["valid_to"] >= start))].copy()
+    v["to_key"] = v["valid_to"].fillna(end).where(v["valid_to"].fillna(end) < end, end)
+    v["rank"] = v["grp"].map(_group_order(f)).fillna(1e9)
+    v["from_key"] = v["valid_from"].fillna("")
+    v = v.sort_values(["leader_id", "to_key", "rank", "from_key", "id"], ascending=[True, False, True, False, False])
+    first = v.drop_duplicates("leader_id")
+    return dict(zip(first["leader_id"], first["grp"], strict=True))
 
 
 PART_SUMS = ("expected_thirds", "attended", "capped_thirds", "reports", "late_reports", "missing_reports")
@@ -257,9 +285,9 @@ def participation_by_group(f: dict, period: metrics.Period, today: date) -> list
     p = _per_assignment(f, period, today)
     g = p.groupby("grp").agg(leaders=("leader_id", "nunique"), assignments=("id", "size"),
                              **{k: (k, "sum") for k in PART_SUMS})
-    order = {grp.value: i for i, grp in enumerate(LeaderGroup)}
+    order = _group_order(f)
     rows = [_with_compliance(r) for r in g.reset_index().to_dict("records")]
-    return sorted(rows, key=lambda r: (order.get(r["grp"], len(order)), r["grp"]))
+    return sorted(rows, key=lambda r: (order.get(r["grp"], 1e9), r["grp"]))
 
 
 def report_status(f: dict, period: metrics.Period, today: date) -> dict[str, int]:

@@ -28,7 +28,7 @@ PAGES: dict[str, tuple[str | None, tuple[Call, ...]]] = {
     # the overview's months chart reads the attendance page's bundle (cached, shared with that page)
     "overview": ("pages/overview.py", (Call("overview_page"), Call("attendance_page"))),
     "attendance": ("pages/attendance.py", (Call("attendance_page"),)),
-    "leaders": ("pages/leaders.py", (Call("leaders_page"),)),
+    "leaders": ("pages/leaders.py", (Call("leaders_page"), Call("leader_posts", ("period",)))),
     "weaknesses": ("pages/weakness_board.py", (Call("weakness_page"),)),
     "quality": ("pages/quality.py", (Call("quality_page"),)),
     "compute": (None, (Call("compute", ("label",)),)),

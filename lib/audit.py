@@ -143,8 +143,8 @@ ENUMS = {"kind": UnitKind, "cell_type": CellType, "grp": LeaderGroup, "mtype": M
          "category": WeaknessCategory, "severity": Severity, "status": WeaknessStatus, "role": Role}
 FLAGS = frozenset({"active", "leadership", "education", "combativeness"})
 # Columns holding another record's id, and the table it names (successor_id names a row of its own table).
-REFERENCES = {"unit_id": "units", "unit_ids": "units", "cell_id": "cells", "leader_id": "leaders",
-              "noted_by": "leaders", "meeting_id": "meetings"}
+REFERENCES = {"unit_id": "units", "unit_ids": "units", "issuer_unit_id": "units", "cell_id": "cells",
+              "leader_id": "leaders", "noted_by": "leaders", "meeting_id": "meetings"}
 # Bookkeeping left out when a created or deleted record is summed up, and (updated_at) from a change list:
 # the entry's own time and user already say it.
 NOT_MAIN = frozenset({"id", "created_at", "created_by", "updated_at", "deleted_at", "failed_logins",

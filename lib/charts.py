@@ -234,9 +234,11 @@ def leader_attendance_chart(df: pd.DataFrame, subtitle: str | None = None) -> al
     ).properties(width=WIDTH, height=_height(df["full_name"].nunique() if len(df) else 0, 34))
 
 
-def group_compliance_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
-    """Compliance by leader group, groups in their fixed order (grp, compliance, expected, attended)."""
-    labels = LeaderGroup.labels()
+def group_compliance_chart(df: pd.DataFrame, subtitle: str | None = None,
+                           labels: dict[str, str] | None = None) -> alt.LayerChart:
+    """Compliance by leader group, groups in their order (grp, compliance, expected, attended; labels: code → label
+    in the groups' order, by default the shipped five)."""
+    labels = labels or LeaderGroup.labels()
     data = df.assign(group=df["grp"].map(labels))
     order = [labels[g] for g in labels if g in set(df["grp"])]
     bars = alt.Chart(data).mark_bar(color=NEUTRAL).encode(
@@ -252,11 +254,11 @@ def group_compliance_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt
         width=WIDTH, height=_height(len(data), 44))
 
 
-def reports_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
+def reports_chart(df: pd.DataFrame, subtitle: str | None = None, labels: dict[str, str] | None = None) -> alt.Chart:
     """Written reports on time, late and missing by leader group (grp, reports, late_reports, missing_reports)."""
     kinds = {"on_time": t("chart.reports_on_time"), "late": t("chart.reports_late"),
              "missing": t("chart.reports_missing")}
-    labels = LeaderGroup.labels()
+    labels = labels or LeaderGroup.labels()
     data = df.assign(group=df["grp"].map(labels), on_time=df["reports"] - df["late_reports"],
                      late=df["late_reports"], missing=df["missing_reports"])
     data = data.melt(id_vars=["group"], value_vars=list(kinds), var_name="kind", value_name="count")

@@ -226,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--if-empty", action="store_true", help=t("cli.help_if_empty"))
     d.set_defaults(fn=cmd_demo)
     i = sub.add_parser("import", help=t("cli.help_import"))
-    i.add_argument("kind", choices=["units", "cells", "leaders", "assignments", "meetings", "weaknesses"])
+    i.add_argument("kind", choices=["units", "cells", "leaders", "posts", "assignments", "meetings", "weaknesses"])
     i.add_argument("file")
     i.set_defaults(fn=cmd_import)
     m = sub.add_parser("metrics", help=t("cli.help_metrics"))

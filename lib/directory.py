@@ -6,12 +6,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import org, store
+from lib import leaders, org, store
 from lib.domain import (
     Actor,
     CellType,
     FieldError,
-    LeaderGroup,
     UnitKind,
     ValidationError,
     coerce,
@@ -27,7 +26,8 @@ UNIT_FIELDS = {"code": "str", "name": "str", "kind": UnitKind, "valid_from": "da
                "valid_to": "date", "successor_id": "int", "parent_id": "int"}
 CELL_FIELDS = {"code": "str", "unit_id": "int", "name": "str", "cell_type": CellType,
                "meeting_day": "int", "valid_from": "date", "valid_to": "date", "successor_id": "int"}
-LEADER_FIELDS = {"code": "str", "full_name": "str", "position": "str", "grp": LeaderGroup,
+# grp is a code of leader_groups (checked against the table by lib.leaders.parse_group, not an enum).
+LEADER_FIELDS = {"code": "str", "full_name": "str", "position": "str", "grp": "str",
                  "active": "bool"}
 
 TABLES: dict[str, tuple[dict, Callable[[Mapping], list[FieldError]]]] = {
@@ -40,6 +40,9 @@ TABLES: dict[str, tuple[dict, Callable[[Mapping], list[FieldError]]]] = {
 def _check(db: Database, table: str, raw: Mapping[str, Any], own_id: int | None) -> dict:
     spec, rules = TABLES[table]
     clean, errors = coerce(raw, spec)
+    if table == "leaders" and "grp" in raw:
+        clean["grp"], group_errors = leaders.parse_group(db, raw["grp"])
+        errors += group_errors
     errors = with_rules(errors, rules(clean) + store.missing_refs(db, clean, {"successor_id": table,
                                                                            "unit_id": "units"}))
     if table == "units":
@@ -61,7 +64,12 @@ def create(db: Database, actor: Actor, table: str, raw: Mapping[str, Any]) -> in
         raw = {**raw, "active": True}
     if table == "units" and "parent_id" not in raw and (parent := org.default_parent(db)) is not None:
         raw = {**raw, "parent_id": parent}
-    return store.insert(db, actor, table, _check(db, table, raw, None))
+    with store.transaction(db):
+        row_id = store.insert(db, actor, table, _check(db, table, raw, None))
+        if table == "leaders" and leaders.has_posts(db):
+            # A new leader starts with one post: their position and group, open at both ends, at the home node.
+            store.insert(db, actor, "leader_posts", leaders.first_post(db, store.get(db, "leaders", row_id)))
+    return row_id
 
 
 def update(db: Database, actor: Actor, table: str, row_id: int, changes: Mapping[str, Any], *,
@@ -73,7 +81,19 @@ def update(db: Database, actor: Actor, table: str, row_id: int, changes: Mapping
         store.require_version(db, table, row_id, version, before)
         spec, _ = TABLES[table]
         clean = _check(db, table, {k: before[k] for k in spec if k in before} | dict(changes), row_id)
-        return store.update(db, actor, table, row_id, clean)
+        after = store.update(db, actor, table, row_id, clean)
+        if table == "leaders" and (after["position"], after["grp"]) != (before["position"], before["grp"]):
+            _correct_latest_post(db, actor, after)
+        return after
+
+
+def _correct_latest_post(db: Database, actor: Actor, leader: Mapping[str, Any]) -> None:
+    """An edit of a leader's position or group corrects their latest post (the two stay in step)."""
+    latest = leaders.latest_post(db, leader["id"])
+    if latest is None:
+        store.insert(db, actor, "leader_posts", leaders.first_post(db, leader))
+    else:
+        leaders.update_post(db, actor, latest["id"], {"title": leader["position"], "grp": leader["grp"]})
 
 
 def version_of(db: Database, table: str, row: Mapping[str, Any]) -> str:

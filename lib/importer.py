@@ -1,4 +1,4 @@
-"""CSV and XLSX import of units, cells, leaders, assignments, meetings and weaknesses, all or nothing."""
+"""CSV and XLSX import of units, cells, leaders, posts, assignments, meetings and weaknesses, all or nothing."""
 
 import csv
 import io
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import assignments, audit, directory, exports, meetings, org, store, weaknesses
+from lib import assignments, audit, directory, exports, leaders, meetings, org, store, weaknesses
 from lib import db as dbm
 from lib.domain import (
     ENUMS,
@@ -30,15 +30,16 @@ from lib.domain import (
 from lib.i18n import get_language, t
 from lib.users import require_admin, require_unit, unit_of_cell
 
-KINDS = ("units", "cells", "leaders", "assignments", "meetings", "weaknesses")
+KINDS = ("units", "cells", "leaders", "posts", "assignments", "meetings", "weaknesses")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "units": ("code", "name", "kind", "valid_from", "valid_to", "successor_code"),
     "cells": ("code", "unit_code", "name", "cell_type", "meeting_day", "valid_from", "valid_to",
               "successor_code"),
     "leaders": ("code", "full_name", "position", "grp"),
+    "posts": ("leader_code", "unit_code", "title", "grp", "valid_from", "valid_to"),
     "assignments": ("leader_code", "unit_code", "cell_code", "decision_no", "decision_date", "valid_from",
-                    "valid_to", "required_per_quarter"),
+                    "valid_to", "required_per_quarter", "issuer_code"),
     "meetings": ("cell_code", "held_on", "mtype", "members_total", "members_exempt", "present",
                  "absent_excused", "absent_unexcused", "duration_minutes", "score", "rating", "leadership",
                  "education", "combativeness", "leaders_present", "reports_submitted_on", "topics", "notes"),
@@ -50,6 +51,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "units": ("code", "name", "kind"),
     "cells": ("code", "unit_code", "name", "cell_type"),
     "leaders": ("code", "full_name", "grp"),
+    "posts": ("leader_code", "grp"),
     "assignments": ("leader_code", "unit_code", "valid_from"),
     "meetings": ("cell_code", "held_on", "mtype", "members_total", "present", "absent_excused",
                  "absent_unexcused"),
@@ -67,6 +69,7 @@ _STORE_TO_COLUMN = {
     "cell_id": "cell_code",
     "leader_id": "leader_code",
     "successor_id": "successor_code",
+    "issuer_unit_id": "issuer_code",
     "report_submitted_on": "reports_submitted_on",
     "meeting_id": None,
     "id": None,
@@ -480,6 +483,7 @@ class _Checker:
         self.ids: dict[tuple[str, str], int | None] = {}
         self.in_file: dict[int, int] = {}  # stand-in id of an accepted regular meeting → its row
         self.regular_index: dict[tuple[int, str], int] = {}  # (cell, yyyy-mm) → item index
+        self.posts: dict[tuple[int, str], list[_Item]] = {}  # (leader, group) → the file's posts accepted so far
 
     def lookup(self, table: str, code: Any) -> int | None:
         """The id of a stored code; cached, as the snapshot does not change under the check."""
@@ -582,14 +586,34 @@ class _Checker:
     def _leaders(self, row: dict, errors: list[RowError]) -> _Item:
         return self._directory("leaders", row, errors, ("code", "full_name", "position", "grp"))
 
+    def _posts(self, row: dict, errors: list[RowError]) -> _Item:
+        raw = _plain(row, ("grp", "valid_from", "valid_to"))
+        raw["title"] = _text(row.get("title"))
+        raw["leader_id"] = self.ref(row, "leader_code", "leaders", errors)
+        raw["unit_id"] = self.ref(row, "unit_code", "units", errors)
+        require_admin(self.db, self.actor)
+        clean = leaders._check_post(self.db, raw, None)
+        # The store's overlap check sees the stored posts; this one sees the file's rows accepted so far.
+        for other in self.posts.get((clean["leader_id"], clean["grp"]), ()):
+            start, end = store.to_row(clean).get("valid_from"), store.to_row(clean).get("valid_to")
+            if (other.record.get("valid_from") is None or end is None or other.record["valid_from"] <= end) \
+                    and (other.record.get("valid_to") is None or start is None or other.record["valid_to"] >= start):
+                errors.append(_err(row["_row"], "valid_from", "post_overlap_in_file", row=other.number))
+                break
+        item = _Item(row["_row"], store.to_row(clean))
+        if not errors:
+            self.posts.setdefault((clean["leader_id"], clean["grp"]), []).append(item)
+        return item
+
     def _assignments(self, row: dict, errors: list[RowError]) -> _Item:
         raw = _plain(row, ("decision_date", "valid_from", "valid_to", "required_per_quarter"))
         raw["decision_no"] = _text(row.get("decision_no"))
         raw["leader_id"] = self.ref(row, "leader_code", "leaders", errors)
         raw["unit_id"] = self.ref(row, "unit_code", "units", errors)
         raw["cell_id"] = self.ref(row, "cell_code", "cells", errors)
+        raw["issuer_unit_id"] = self.ref(row, "issuer_code", "units", errors)
         require_admin(self.db, self.actor)
-        clean = assignments._check(self.db, raw, self.today)
+        clean = assignments._check(self.db, assignments.with_issuer(self.db, raw), self.today)
         if clean.get("cell_id") is not None:
             self.plan.cells.add(clean["cell_id"])
         return _Item(row["_row"], store.to_row(clean))
@@ -674,7 +698,7 @@ def _check_rows(db: Database, kind: str, rows: list[dict], actor: Actor, today: 
     checker = _Checker(db, kind, actor, today)
     checker.plan.mark = db.execute("select coalesce(max(id), 0) from audit_log").fetchone()[0]
     try:
-        if kind in ("units", "cells", "leaders", "assignments"):
+        if kind in ("units", "cells", "leaders", "posts", "assignments"):
             require_admin(db, actor)
     except PermissionDenied as exc:
         return checker.plan, [RowError(None, None, exc.message)]
@@ -702,12 +726,14 @@ def _in_order(kind: str, errors: list[RowError]) -> list[RowError]:
 
 # ---- writing a checked file in one short transaction -----------------------------------------
 
-TABLE_OF = {"units": "units", "cells": "cells", "leaders": "leaders", "assignments": "assignments",
+TABLE_OF = {"units": "units", "cells": "cells", "leaders": "leaders", "posts": "leader_posts",
+            "assignments": "assignments",
             "meetings": "meetings", "weaknesses": "weaknesses"}
 
 CHANGES_SQL = """
 select id, at, username, action, table_name, row_id from audit_log
-where id > ? and table_name in ('units', 'cells', 'leaders', 'meetings', 'users', 'settings')
+where id > ? and table_name in ('units', 'cells', 'leaders', 'meetings', 'users', 'settings', 'leader_posts',
+                                'leader_groups')
 order by id
 """
 
@@ -772,6 +798,8 @@ def _conflicts(db: Database, plan: _Plan, actor: Actor) -> list[RowError]:
                                                         {"month": month, "existing": int(row_id)})))
         elif name == "cells" and plan.kind in ("meetings", "weaknesses", "assignments"):
             hit = row_id is not None and row_id.isdigit() and int(row_id) in plan.cells
+        elif name in ("leaders", "leader_posts", "leader_groups") and plan.kind == "posts":
+            hit = True  # a post or group changed meanwhile: the overlap and group checks are made again
         elif name == "settings":
             hit = plan.kind == "meetings"  # the score thresholds decide the rating
         elif name == "users":
@@ -833,6 +861,13 @@ def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
         "values (?, ?, 'create', ?, ?, null, ?)",
         # As store.insert audits a record: the row as inserted, without its id.
         ((now, actor.username, table, str(row_id), _dump(record)) for row_id, record in zip(ids, records, strict=True)))
+    if plan.kind == "leaders":
+        # As directory.create: each new leader starts with one post (position and group, open, at the home node).
+        for row_id, record in zip(ids, records, strict=True):
+            store.insert(db, actor, "leader_posts", leaders.first_post(db, {**record, "id": row_id}))
+    if plan.kind == "posts":
+        for leader_id in dict.fromkeys(record["leader_id"] for record in records):
+            leaders.sync_leader(db, actor, leader_id)
     return ids
 
 
@@ -930,6 +965,8 @@ def _example(kind: str) -> dict[str, Any]:
                   "cell_type": label("cell_type", "ap_khom"), "meeting_day": 5, "valid_from": date(2020, 1, 1)},
         "leaders": {"code": "LD01", "full_name": ex("leader_name"), "position": ex("position"),
                     "grp": label("grp", "uv_btv")},
+        "posts": {"leader_code": "LD01", "unit_code": "XA01", "title": ex("position"), "grp": label("grp", "uv_bch"),
+                  "valid_from": date(2025, 7, 1)},
         "assignments": {"leader_code": "LD01", "unit_code": "XA01", "decision_no": ex("decision_no"),
                         "decision_date": date(2025, 1, 2), "valid_from": date(2025, 1, 1),
                         "required_per_quarter": 1},
@@ -966,7 +1003,7 @@ def _allowed(column: str) -> str:
             return t("import.hint.int_min", "vi", low=low)
         return t("import.hint.int_range", "vi", low=low, high=high)
     if column in ("leaders_present", "reports_submitted_on", "unit_code", "cell_code", "leader_code",
-                  "successor_code", "noted_by"):
+                  "successor_code", "noted_by", "issuer_code"):
         return t(f"import.hint.{column}", "vi")
     return ""
 
@@ -1052,11 +1089,16 @@ order by c.id
     "leaders": """
 select code, full_name, position, grp from leaders order by id
 """,
+    "posts": """
+select l.code as leader_code, u.code as unit_code, p.title, p.grp, p.valid_from, p.valid_to
+from leader_posts p join leaders l on l.id = p.leader_id left join units u on u.id = p.unit_id
+order by p.id
+""",
     "assignments": """
 select l.code as leader_code, u.code as unit_code, c.code as cell_code, a.decision_no, a.decision_date,
-       a.valid_from, a.valid_to, a.required_per_quarter
+       a.valid_from, a.valid_to, a.required_per_quarter, i.code as issuer_code
 from assignments a join leaders l on l.id = a.leader_id join units u on u.id = a.unit_id
-left join cells c on c.id = a.cell_id
+left join cells c on c.id = a.cell_id left join units i on i.id = a.issuer_unit_id
 order by a.id
 """,
     "meetings": """

@@ -12,7 +12,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib.db import session
-from lib.domain import LeaderGroup, Rating, WeaknessCategory, WeaknessStatus, last_day
+from lib.domain import Rating, WeaknessCategory, WeaknessStatus, last_day
 from lib.i18n import t
 from lib.settings import thresholds
 
@@ -672,13 +672,34 @@ left join cells c on c.id = p.cell_id
 order by l.code, u.code, c.code, p.valid_from
 """
 
-BY_LEADER_SQL = ASSIGNMENT_SQL + """
-select l.code as leader_code, l.full_name, l.grp, count(*) as assignments,
-       sum(p.expected_thirds) as expected_thirds, sum(p.attended) as attended,
-       sum(p.capped_thirds) as capped_thirds, sum(p.reports) as reports,
-       sum(p.late_reports) as late_reports, sum(p.missing_reports) as missing_reports
-from per_assignment p join leaders l on l.id = p.leader_id
-group by p.leader_id
+# The post of a leader that counts for a period (the id; {leader} is the leader id's column).
+PERIOD_POST = """(select lp.id from leader_posts lp left join leader_groups g on g.code = lp.grp
+            where lp.leader_id = {leader}
+              and (lp.valid_from is null or lp.valid_from <= :end) and (lp.valid_to is null or lp.valid_to >= :start)
+            order by min(coalesce(lp.valid_to, :end), :end) desc, coalesce(g.sort_order, 1e9),
+                     lp.valid_from is not null desc, lp.valid_from desc, lp.id desc
+            limit 1)"""
+
+# A leader's group in the period is that of the post valid at the period's end, else of the last post valid in
+# the period (the latest ending); the most senior group (lowest sort_order) when several tie; a leader with no
+# post in the period keeps leaders.grp (their latest post). One probe of leader_posts(leader_id, ...) per leader
+# counted, not a scan. PERIOD_POSTS_SQL picks the same post for the page's title column.
+BY_LEADER_SQL = ASSIGNMENT_SQL + """,
+by_leader as (
+    select p.leader_id, count(*) as assignments,
+           sum(p.expected_thirds) as expected_thirds, sum(p.attended) as attended,
+           sum(p.capped_thirds) as capped_thirds, sum(p.reports) as reports,
+           sum(p.late_reports) as late_reports, sum(p.missing_reports) as missing_reports,
+           """ + PERIOD_POST.format(leader="p.leader_id") + """ as post_id
+    from per_assignment p
+    group by p.leader_id
+)
+select l.code as leader_code, l.full_name, coalesce(lp.grp, l.grp) as grp, coalesce(g.sort_order, 1e9) as grp_order,
+       b.assignments,
+       b.expected_thirds, b.attended, b.capped_thirds, b.reports, b.late_reports, b.missing_reports
+from by_leader b join leaders l on l.id = b.leader_id
+left join leader_posts lp on lp.id = b.post_id
+left join leader_groups g on g.code = coalesce(lp.grp, l.grp)
 order by l.code
 """
 
@@ -712,7 +733,7 @@ def _participation(db: Source, sql: str, period: Period | str, filters: Filters 
 def leader_participation(db: Source, period: Period | str, filters: Filters | None = None,
                          today: date | None = None) -> list[dict]:
     """Per leader: expected and attended meetings over their assignments, compliance, reports and late ones."""
-    return leader_participation_of(_participation(db, BY_LEADER_SQL, period, filters, today))
+    return leader_participation_of(participation_by_leader(db, period, filters, today))
 
 
 LEADER_PARTICIPATION_KEYS = ("leader_code", "full_name", "grp", "expected", "attended", "compliance", "reports",
@@ -727,14 +748,22 @@ def leader_participation_of(leaders: list[dict]) -> list[dict]:
 def participation_by_leader(db: Source, period: Period | str, filters: Filters | None = None,
                             today: date | None = None) -> list[dict]:
     """Per leader, with the missing reports and the sums in thirds behind the figures."""
-    return _participation(db, BY_LEADER_SQL, period, filters, today)
+    return _leader_rows(db, period, filters, today)[0]
+
+
+def _leader_rows(db: Source, period: Period | str, filters: Filters | None, today: date | None,
+                 report_days: int | None = None) -> tuple[list[dict], dict[str, float]]:
+    """The participation_by_leader rows and the order of their groups (leader_groups.sort_order)."""
+    # The order travels beside the rows, not in them: the rows keep the keys they always had.
+    rows = _participation(db, BY_LEADER_SQL, period, filters, today, report_days)
+    return rows, {r["grp"]: r.pop("grp_order") for r in rows}
 
 
 GROUP_SUMS = ("assignments", "expected_thirds", "attended", "capped_thirds", "reports", "late_reports",
               "missing_reports")
 
 
-def _groups_of(leaders: list[dict]) -> list[dict]:
+def _groups_of(leaders: list[dict], order: dict[str, float]) -> list[dict]:
     """Per leader group (Standing Committee first): its leaders counted and their rows summed."""
     groups: dict[str, dict] = {}
     for r in leaders:
@@ -742,20 +771,39 @@ def _groups_of(leaders: list[dict]) -> list[dict]:
         group["leaders"] += 1
         for k in GROUP_SUMS:
             group[k] += r[k]
-    order = {g.value: i for i, g in enumerate(LeaderGroup)}
-    return sorted(map(_with_compliance, groups.values()), key=lambda r: (order.get(r["grp"], len(order)), r["grp"]))
+    # The groups' own order (leader_groups.sort_order); the shipped five keep their shipped order.
+    return sorted(map(_with_compliance, groups.values()), key=lambda r: (order[r["grp"]], r["grp"]))
 
 
 def participation_by_group(db: Source, period: Period | str, filters: Filters | None = None,
                            today: date | None = None) -> list[dict]:
     """Per leader group (Standing Committee first): the leader sums and compliance."""
-    return _groups_of(participation_by_leader(db, period, filters, today))
+    return _groups_of(*_leader_rows(db, period, filters, today))
 
 
 def participation_by_assignment(db: Source, period: Period | str, filters: Filters | None = None,
                                 today: date | None = None) -> list[dict]:
     """One row per assignment with leader, unit and cell names, for the drill-down."""
     return _participation(db, BY_ASSIGNMENT_SQL, period, filters, today)
+
+
+PERIOD_POSTS_SQL = """
+select l.code as leader_code, lp.title, lp.grp, g.name as grp_name, u.code as unit_code, u.name as unit_name,
+       lp.valid_from, lp.valid_to
+from leaders l
+join leader_posts lp on lp.id = """ + PERIOD_POST.format(leader="l.id") + """
+left join leader_groups g on g.code = lp.grp
+left join units u on u.id = lp.unit_id
+order by l.code
+"""
+
+
+def leader_posts(db: Source, period: Period | str) -> dict[str, dict]:
+    """Per leader code: the post that counts for the period (title, group, unit, dates), as the figures pick it."""
+    period = parse_period(period)
+    with session(db) as conn:
+        rows = _rows(conn, PERIOD_POSTS_SQL, {"start": period.start.isoformat(), "end": period.end.isoformat()})
+    return {r.pop("leader_code"): r for r in rows}
 
 
 def leader_meetings(db: Source, period: Period | str, leader_code: str, filters: Filters | None = None,
@@ -819,10 +867,9 @@ def leaders_page(db: Source, period: Period | str, filters: Filters | None = Non
     quarter = quarter_of(today)
     with session(db) as conn:
         days = thresholds(conn).report_days
-        leaders = _participation(conn, BY_LEADER_SQL, period, filters, today, days)
-        in_quarter = leaders if quarter == period else _participation(conn, BY_LEADER_SQL, quarter, filters, today,
-                                                                      days)
-    groups = _groups_of(leaders)
+        leaders, order = _leader_rows(conn, period, filters, today, days)
+        in_quarter = leaders if quarter == period else _leader_rows(conn, quarter, filters, today, days)[0]
+    groups = _groups_of(leaders, order)
     return {"participation_by_leader": leaders, "participation_by_group": groups,
             "report_status": _report_status(groups), "leader_totals": _compliance_totals(groups),
             "leaders_without_attendance": _without_attendance(in_quarter)}

@@ -2,7 +2,8 @@ from datetime import date
 
 import streamlit as st
 
-from lib import assignments, directory, forms, store, ui
+from lib import assignments, directory, forms, org, store, ui
+from lib import leaders as posts
 from lib.domain import FieldError
 from lib.i18n import t
 
@@ -17,16 +18,19 @@ if flash:
 units = {u["id"]: u["name"] for u in ui.read(directory.list_units)}
 leaders = {r["id"]: r["full_name"] + (f" — {r['position']}" if r["position"] else "")
            for r in ui.read(directory.list_leaders, True)}
+groups = ui.read(posts.group_labels)
 statuses = {s: t(f"page.assign.status_{s}") for s in ("current", "ended", "future")}
-columns = forms.headers("decision_no", "decision_date", "full_name", "grp", "unit_name", "cell_name", "valid_from",
-                        "valid_to", "required_per_quarter", "status_label",
+columns = forms.headers("decision_no", "decision_date", "issuer_name", "full_name", "grp", "unit_name", "cell_name",
+                        "valid_from", "valid_to", "required_per_quarter", "status_label", "citation",
                         full_name=t("field.leader_id"), unit_name=t("field.unit_id"), cell_name=t("field.cell_id"),
-                        status_label=t("page.assign.status"))
+                        status_label=t("page.assign.status"), issuer_name=t("page.assign.issuer"),
+                        citation=t("page.assign.citation"))
 
 
 def table(rows: list[dict], key: str) -> None:
-    """Assignment rows with their status today."""
-    shown = [dict(r, status_label=statuses[forms.assignment_status(r, today)]) for r in rows]
+    """Assignment rows with their status today and how the decision is cited (its issuing body then)."""
+    shown = [dict(r, status_label=statuses[forms.assignment_status(r, today)], grp=groups.get(r["grp"], r["grp"]))
+             for r in ui.read(assignments.with_citations, rows)]
     st.dataframe(forms.frame(shown, columns), hide_index=True, key=key)
 
 
@@ -37,10 +41,13 @@ with tab_new:
     if not units or not leaders:
         st.info(t("page.assign.need_directory"), icon=":material/info:")
     else:
-        c1, c2 = st.columns(2)
-        ui.init_state("asg_", {"decision_date": today, "lines": 1})
+        c1, c2, c0 = st.columns(3)
+        home = ui.read(org.home_node)
+        ui.init_state("asg_", {"decision_date": today, "lines": 1, "issuer_unit_id": home["id"] if home else None})
         decision_no = ui.field_input("asg_", "decision_no", "str", where=c1, placeholder="395-QĐ/HU")
         decision_date = ui.field_input("asg_", "decision_date", "date", where=c2)
+        issuer = ui.field_input("asg_", "issuer_unit_id", ui.optional(units), where=c0,
+                                help=t("page.assign.issuer_help"))
         st.caption(t("page.assign.lines_help"))
         lines = []
         for i in range(st.session_state["asg_lines"]):
@@ -57,7 +64,7 @@ with tab_new:
             valid_to = ui.field_input(prefix, "valid_to", "date", where=e)
             required = ui.field_input(prefix, "required_per_quarter", "int", where=f)
             lines.append({"leader_id": leader_id, "unit_id": unit_id, "cell_id": cell_id, "valid_from": valid_from,
-                          "valid_to": valid_to, "required_per_quarter": required})
+                          "valid_to": valid_to, "required_per_quarter": required, "issuer_unit_id": issuer})
         b1, b2, b3 = st.columns(3)
         if b1.button(t("page.assign.add_line"), key="asg_add_line", icon=":material/add:"):
             st.session_state["asg_lines"] += 1

@@ -2,7 +2,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import directory, forms, store, ui
+from lib import directory, forms, leaders, store, ui
 from lib.domain import CellType, LeaderGroup, UnitKind
 from lib.i18n import t
 
@@ -101,13 +101,93 @@ with tab_cells:
 
 with tab_leaders:
     leader_rows = ui.read(directory.list_leaders)
-    shown = [dict(r, active=bool(r["active"])) for r in leader_rows]
-    st.dataframe(forms.frame(shown, forms.headers("code", "full_name", "position", "grp", "active")),
+    groups = ui.read(leaders.group_labels)
+    # position and grp are the leader's latest post, kept in step by lib.leaders.
+    shown = [dict(r, active=bool(r["active"]), grp=groups.get(r["grp"], r["grp"])) for r in leader_rows]
+    st.dataframe(forms.frame(shown, forms.headers("code", "full_name", "position", "grp", "active",
+                                                  position=t("page.directory.current_post"))),
                  hide_index=True, key="dir_leaders_table",
                  column_config={t("field.active"): st.column_config.CheckboxColumn()})
-    leader_spec = {"code": "str", "full_name": "str", "position": "str", "grp": LeaderGroup}
+    leader_spec = {"code": "str", "full_name": "str", "position": "str", "grp": groups}
     with st.expander(t("page.directory.add_leader"), icon=":material/add:"):
         adder("dir_ln_", "leaders", leader_spec, {"grp": LeaderGroup.UV_BCH.value})
     with st.expander(t("page.directory.edit_leader"), icon=":material/edit:"):
         editor("dir_le_", "leaders", leader_rows, leader_spec | {"active": "bool"},
                lambda r: f"{r['full_name']} ({r['code']})")
+    with st.expander(t("page.directory.posts"), icon=":material/history:"):
+        st.caption(t("page.directory.posts_help"))
+        people = {r["id"]: f"{r['full_name']} ({r['code']})" for r in leader_rows}
+        person = ui.field_input("dir_ps_", "leader", people, label=t("page.directory.posts_leader")) if people else None
+        if person is not None:
+            posts = ui.read(leaders.list_posts, person)
+            if posts:
+                st.dataframe(forms.frame(posts, forms.headers("title", "grp_label", "unit_name", "valid_from",
+                                                              "valid_to", grp_label=t("field.grp"),
+                                                              unit_name=t("field.unit_id"))),
+                             hide_index=True, key="dir_posts_table")
+            else:
+                st.info(t("page.directory.no_posts"), icon=":material/info:")
+            st.markdown(f"**{t('page.directory.add_post')}**")
+            post_spec = {"title": "str", "grp": groups, "unit_id": ui.optional(units), "valid_from": "date",
+                         "valid_to": "date"}
+            values = ui.fields("dir_pn_", post_spec)
+            if st.button(t("page.directory.add_post"), type="primary", key="dir_pn_save", icon=":material/add:"):
+                if ui.write(leaders.create_post, {**values, "leader_id": person}):
+                    ui.clear_state("dir_pn_")
+                    st.session_state["dir_flash"] = t("page.directory.post_added")
+                    st.rerun()
+            open_posts = {p["id"]: f"{p['title'] or ''} — {p['grp_label']}" for p in posts if not p["valid_to"]}
+            st.markdown(f"**{t('page.directory.end_post')}**")
+            if not open_posts:
+                st.info(t("page.directory.no_open_posts"), icon=":material/info:")
+            else:
+                c1, c2 = st.columns([3, 1])
+                pick = ui.field_input("dir_pe_", "pick", open_posts, label=t("page.directory.end_post_pick"), where=c1)
+                chosen = next(p for p in posts if p["id"] == pick)
+                if ui.needs_load("dir_pe_", pick, ()):
+                    # The version the pick was made on: lib refuses to end a post changed meanwhile.
+                    st.session_state["dir_pe_for"] = pick
+                    st.session_state["dir_pe_version"] = ui.read(leaders.version_of, chosen)
+                last_day = ui.field_input("dir_pe_", "day", "date", label=t("page.directory.end_post_day"), where=c2)
+                if st.button(t("page.directory.end_post"), type="primary", key="dir_pe_save",
+                             icon=":material/event_busy:"):
+                    if ui.write(leaders.end_post, pick, last_day, version=st.session_state["dir_pe_version"]):
+                        ui.clear_state("dir_pe_")
+                        st.session_state["dir_flash"] = t("page.directory.post_ended")
+                        st.rerun()
+    with st.expander(t("page.directory.groups"), icon=":material/groups:"):
+        st.caption(t("page.directory.groups_help"))
+        group_rows = ui.read(leaders.list_groups)
+        levels = ui.optional(UnitKind.labels(), t("page.directory.any_level"))
+        st.dataframe(forms.frame([dict(g, level=levels.get(g["level"], "")) for g in group_rows],
+                                 forms.headers("code", "label", "level", "sort_order", label=t("field.name"))),
+                     hide_index=True, key="dir_groups_table")
+        group_spec = {"code": "str", "name": "str", "level": levels, "sort_order": "int"}
+        st.markdown(f"**{t('page.directory.add_group')}**")
+        ui.init_state("dir_gn_", {"level": None})
+        values = ui.fields("dir_gn_", group_spec)
+        if st.button(t("page.directory.add_group"), type="primary", key="dir_gn_save", icon=":material/add:"):
+            if ui.write(leaders.create_group, values):
+                ui.clear_state("dir_gn_")
+                st.session_state["dir_flash"] = t("page.directory.group_saved")
+                st.rerun()
+        st.markdown(f"**{t('page.directory.edit_group')}**")
+        codes = {g["code"]: f"{g['label']} ({g['code']})" for g in group_rows}
+        code = ui.field_input("dir_ge_", "pick", codes, label=t("page.directory.pick"))
+        row = next(g for g in group_rows if g["code"] == code)
+        edit_spec = {"name": "str", "level": levels, "sort_order": "int"}
+        if ui.needs_load("dir_ge_", code, tuple(edit_spec)):
+            ui.init_state("dir_ge_", {"for": code, "name": row["name"], "level": row["level"],
+                                      "sort_order": row["sort_order"]}, force=True)
+        changes = ui.fields("dir_ge_", edit_spec)
+        b1, b2 = st.columns(2)
+        if b1.button(t("page.directory.save"), type="primary", key="dir_ge_save", icon=":material/save:"):
+            if ui.write(leaders.update_group, code, changes):
+                st.session_state.pop("dir_ge_for", None)
+                st.session_state["dir_flash"] = t("page.directory.group_saved")
+                st.rerun()
+        if b2.button(t("page.directory.delete_group"), key="dir_ge_delete", icon=":material/delete:"):
+            if ui.write(leaders.delete_group, code):
+                ui.clear_state("dir_ge_")
+                st.session_state["dir_flash"] = t("page.directory.group_deleted")
+                st.rerun()

@@ -5,8 +5,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from lib import charts, metrics, ui
-from lib.domain import LeaderGroup, MeetingType
+from lib import charts, leaders, metrics, ui
+from lib.domain import MeetingType
 from lib.i18n import t
 
 ui.require_page("pages/leaders.py")
@@ -16,8 +16,8 @@ period, filters = ui.dashboard_filters()
 COUNTS = {"expected": t("chart.expected"), "attended": t("chart.attended"), "compliance": t("chart.compliance"),
           "reports": t("dash.reports"), "late_reports": t("chart.reports_late"),
           "missing_reports": t("chart.reports_missing")}
-LEADER_COLUMNS = {"leader_code": t("field.leader_code"), "full_name": t("field.full_name"), "grp": t("field.grp"),
-                  "assignments": t("dash.assignments"), **COUNTS}
+LEADER_COLUMNS = {"leader_code": t("field.leader_code"), "full_name": t("field.full_name"), "title": t("field.title"),
+                  "grp": t("field.grp"), "assignments": t("dash.assignments"), **COUNTS}
 GROUP_COLUMNS = {"grp": t("field.grp"), "leaders": t("dash.leaders_count"), "assignments": t("dash.assignments"),
                  **COUNTS}
 ASSIGNMENT_COLUMNS = {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
@@ -27,7 +27,9 @@ ASSIGNMENT_COLUMNS = {"unit_name": t("chart.unit"), "cell_name": t("field.cell_i
 MEETING_COLUMNS = {"meeting_id": t("field.id"), "held_on": t("field.held_on"), "mtype": t("field.mtype"),
                    "unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
                    "report_submitted_on": t("field.report_submitted_on"), "report_label": t("dash.report_status")}
-GROUP = {"grp": ui.label_of(LeaderGroup)}
+# Groups are data (leader_groups): the shipped five show their translated label, a new group its name.
+GROUP_LABELS = ui.read(leaders.group_labels)
+GROUP = {"grp": lambda code: GROUP_LABELS.get(code, code or "")}
 
 
 def drill_down(leaders: list[dict]) -> None:
@@ -50,7 +52,10 @@ def drill_down(leaders: list[dict]) -> None:
 def render() -> None:
     st.caption(ui.period_label(period))
     figures = ui.figure("leaders_page", period, filters)
-    leaders = figures["participation_by_leader"]
+    # The group is the post's of the period (the post valid at its end); its title is shown beside it.
+    posts = ui.figure("leader_posts", period)
+    leaders = [dict(r, title=(posts.get(r["leader_code"]) or {}).get("title")) for r in
+               figures["participation_by_leader"]]
     if not leaders:
         ui.no_data()
         return
@@ -62,8 +67,10 @@ def render() -> None:
     cols[3].metric(t("chart.reports_late"), ui.fmt_num(reports["late"]), border=True)
     cols[4].metric(t("chart.reports_missing"), ui.fmt_num(reports["missing"]), border=True)
 
-    ui.show_chart_pair((charts.group_compliance_chart(pd.DataFrame(groups)), "thuc-hien-theo-nhom", "lead_groups"),
-                       (charts.reports_chart(pd.DataFrame(groups)), "bao-cao-sau-du-hop", "lead_reports"))
+    ui.show_chart_pair((charts.group_compliance_chart(pd.DataFrame(groups), labels=GROUP_LABELS), "thuc-hien-theo-nhom",
+                        "lead_groups"),
+                       (charts.reports_chart(pd.DataFrame(groups), labels=GROUP_LABELS), "bao-cao-sau-du-hop",
+                        "lead_reports"))
     ui.show_chart(charts.leader_attendance_chart(pd.DataFrame(leaders)), "can-bo-phai-du-da-du", "lead_chart")
 
     # leaders_page asks who attended nobody of today's quarter
@@ -76,8 +83,10 @@ def render() -> None:
     st.subheader(t("dash.by_group"), divider="gray")
     ui.table(groups, GROUP_COLUMNS, "theo-nhom", "lead_group_table", pct=("compliance",), labels=GROUP)
     st.subheader(t("dash.by_leader"), divider="gray")
+    # With the post title beside the name, the code moves to the downloads only and a long title is cut to a
+    # medium column (whole in the downloads), so the table fits at 1440 px.
     ui.table(leaders, LEADER_COLUMNS, "theo-can-bo", "lead_table", pct=("compliance",), labels=GROUP,
-             pinned=("full_name",))
+             pinned=("full_name",), widths={"title": "medium"}, hidden=("leader_code",))
     st.subheader(t("dash.drill"), divider="gray")
     drill_down(leaders)
 

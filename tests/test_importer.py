@@ -65,6 +65,12 @@ def dataset(seed: int = 42) -> dict[str, list[dict]]:
     names = ["Nguyễn Văn Á", "Trần Thị Bé", "Lê Hoàng Đức", "Phạm Thị Ếch", "Võ Minh Ửng"]
     leaders = [{"code": f"L0{i}", "full_name": name, "position": rng.choice([None, "Phó Bí thư", "Trưởng ban"]),
                 "grp": rng.choice(list(LeaderGroup)).value} for i, name in enumerate(names, start=1)]
+    # Later posts of three leaders (a group other than their first post's, which is open at both ends) and an
+    # ended one: each leader's latest post changes, so the import also brings leaders.position/grp in step.
+    groups = [g.value for g in LeaderGroup]
+    posts = [{"leader_code": ld["code"], "unit_code": "U02" if i % 2 else None, "title": f"Bí thư “{i}”",
+              "grp": groups[(groups.index(ld["grp"]) + 1) % 5], "valid_from": "2025-07-01",
+              "valid_to": "2026-06-30" if i == 2 else None} for i, ld in enumerate(leaders[:3])]
     assignments = []
     for i in range(6):
         unit = rng.choice(["U02", "U03", "U04"])
@@ -74,7 +80,8 @@ def dataset(seed: int = 42) -> dict[str, list[dict]]:
             "cell_code": rng.choice(in_unit) if in_unit and rng.random() < 0.5 else None,
             "decision_no": rng.choice([None, "395-QĐ/HU"]), "decision_date": "2025-01-02",
             "valid_from": "2025-01-01", "valid_to": rng.choice([None, "2025-06-30"]),
-            "required_per_quarter": rng.randint(1, 2)})
+            "required_per_quarter": rng.randint(1, 2),
+            "issuer_code": "U03" if i % 2 else None})  # blank: the home node (none in this database)
     meetings_rows = []
     for cell in cells:
         for month in range(1, 7):
@@ -117,7 +124,7 @@ def dataset(seed: int = 42) -> dict[str, list[dict]]:
             "due_on": rng.choice([None, (noted + timedelta(days=30)).isoformat()]),
             "resolved_on": (noted + timedelta(days=10)).isoformat() if resolved else None,
             "resolution": "Đã tổ chức kiểm điểm lại" if resolved else None})
-    return {"units": units, "cells": cells, "leaders": leaders, "assignments": assignments,
+    return {"units": units, "cells": cells, "leaders": leaders, "posts": posts, "assignments": assignments,
             "meetings": meetings_rows, "weaknesses": weaknesses}
 
 
@@ -220,14 +227,17 @@ def test_round_trip(db_path, kind, variant):
     data = dataset()
     load_before(db_path, kind, data)
     before = snapshot(db_path)
+    stored = importer.records(db_path, kind)  # posts: the first post each imported leader was given
     payload, filename = build_file(kind, data[kind], VARIANTS[variant])
     result = importer.run(db_path, kind, payload, filename, SYSTEM, today=TODAY)
     assert result.ok, result.error_lines()
     assert result.written and result.count == len(data[kind]) == len(result.ids)
-    assert _sorted(importer.records(db_path, kind)) == _sorted(data[kind])
+    assert _sorted(importer.records(db_path, kind)) == _sorted(stored + data[kind])
     after = snapshot(db_path)
-    # One audit entry per row written, whatever the kind.
-    assert after["audit_log"] - before["audit_log"] == len(data[kind])
+    # One audit entry per row written, whatever the kind: a leader's first post and a leader brought in step with
+    # their latest post are rows written too.
+    extra = {"leaders": len(data["leaders"]), "posts": len({p["leader_code"] for p in data["posts"]})}
+    assert after["audit_log"] - before["audit_log"] == len(data[kind]) + extra.get(kind, 0)
 
 
 def test_round_trip_covers_the_awkward_values():
@@ -244,14 +254,19 @@ def test_round_trip_covers_the_awkward_values():
     assert {w["status"] for w in data["weaknesses"]} == {"open", "in_progress", "resolved"}
 
 
+# Posts do not go back as they are: the leaders imported into the other database were each given a first post
+# already (their latest one), which the exported history overlaps. tests/test_leader_posts.py covers that refusal.
+EXPORTED_KINDS = [k for k in importer.KINDS if k != "posts"]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-@pytest.mark.parametrize("kind", importer.KINDS)
+@pytest.mark.parametrize("kind", EXPORTED_KINDS)
 def test_export_imports_into_a_fresh_database(db_path, tmp_path, kind, fmt):
     data = dataset(7)
     for k in importer.KINDS:
         load(db_path, k, data[k])
     other = dbm.init(tmp_path / "other.db")
-    for k in importer.KINDS[: importer.KINDS.index(kind)]:
+    for k in EXPORTED_KINDS[: EXPORTED_KINDS.index(kind)]:
         load(other, k, importer.records(db_path, k))
     rows = importer.records(db_path, kind)
     payload = importer.export_csv(kind, rows, ";") if fmt == "csv" else importer.export_xlsx(kind, rows)
@@ -620,10 +635,12 @@ def test_template_imports_back(db_path, kind):
     for earlier in importer.KINDS[: importer.KINDS.index(kind)]:
         assert importer.run(db_path, earlier, importer.template_xlsx(earlier), "t.xlsx", SYSTEM, today=TODAY).ok
     before = snapshot(db_path)
+    stored = len(importer.records(db_path, kind))  # posts: the example leader's first post
     result = importer.run(db_path, kind, importer.template_xlsx(kind), "t.xlsx", SYSTEM, today=TODAY)
     assert result.ok, result.error_lines()
-    assert result.count == 1 and len(importer.records(db_path, kind)) == 1
-    assert snapshot(db_path)["audit_log"] - before["audit_log"] == 1
+    assert result.count == 1 and len(importer.records(db_path, kind)) == stored + 1
+    # a leader's first post, and the leader brought in step with the example's later post, are audited too
+    assert snapshot(db_path)["audit_log"] - before["audit_log"] == 1 + (kind in ("leaders", "posts"))
 
 
 @pytest.mark.parametrize("kind", importer.KINDS)

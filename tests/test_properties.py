@@ -365,6 +365,8 @@ VALID_ROW = {
     "cells": lambda i: {"code": f"NL-M{i}", "unit_code": "NL", "name": f"Ấp Mới {i}", "cell_type": "ap_khom",
                         "meeting_day": str(5 + i)},
     "leaders": lambda i: {"code": f"LM{i}", "full_name": f"Cán bộ {i}", "grp": "uv_bch", "position": "Ủy viên"},
+    "posts": lambda i: {"leader_code": "L1", "unit_code": "NL", "title": f"Chức vụ {i}", "grp": "khac",
+                        "valid_from": f"01/01/202{i}", "valid_to": f"31/12/202{i}"},
     "assignments": lambda i: {"leader_code": "L2", "unit_code": "DP", "valid_from": f"2025-0{i + 1}-01",
                               "required_per_quarter": "1", "decision_no": "395-QĐ/HU"},
     "meetings": lambda i: {"cell_code": "DP-LH", "held_on": f"10/{i + 1:02d}/2025", "mtype": "thuong_ky",
@@ -420,7 +422,7 @@ def test_preview_of_any_csv_names_rows_and_columns_and_a_clean_preview_imports_w
     if result.errors:
         assert result.summary().strip()
         return
-    table = kind
+    table = importer.TABLE_OF[kind]  # posts go into leader_posts
     with pytest.raises(_Rollback):
         with dbm.write(path) as db:
             done = importer.run(db, kind, payload, f"{kind}.csv", SYSTEM, today=TODAY)

@@ -96,7 +96,7 @@ ADMIN_OPS = {
         ("create", "cells")),
     "directory.create_leader": (
         lambda db, a, w: directory.create_leader(db, a, {"code": "L9", "full_name": "Lê Văn Chín", "grp": "uv_bch"}),
-        ("create", "leaders")),
+        ("create", "leader_posts")),  # the leader, then their first post (tests/test_leader_posts.py)
     "directory.update": (
         lambda db, a, w: directory.update(db, a, "units", w["u2"], {"name": "Xã Đại Phước (mới)"}),
         ("update", "units")),
