@@ -685,7 +685,8 @@ def _breadcrumbs(view: Any) -> None:
         if i == last:
             bar.markdown(f"**{md_escape(label)}**")
         else:
-            bar.button(label, key=f"dash_trail_{i}", type="tertiary", on_click=drill_to,
+            # a button's label is Markdown: a unit's name is shown as it is
+            bar.button(md_escape(label), key=f"dash_trail_{i}", type="tertiary", on_click=drill_to,
                        args=(None if i == 0 else code,), icon=":material/arrow_upward:" if i == last - 1 else None)
             bar.markdown("›")
     if view.children:
