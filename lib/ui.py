@@ -657,6 +657,12 @@ def node_in_view() -> Any:
     return st.session_state.get(_VIEW)
 
 
+def drillable() -> bool:
+    """Whether the node in view has child units to drill down to (its table rows can be clicked)."""
+    view = node_in_view()
+    return view is not None and bool(view.children)
+
+
 def drill_to(code: str | None) -> None:
     """Show another node (None: the user's opening node); the period and the other filters keep."""
     remembered = st.session_state.get(_DASH_WIDGETS)
@@ -1049,9 +1055,12 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
     if drill and drill in columns:
         # a click on a row picks it: a child unit drills one level down (drill_to), a cell opens its meetings
         codes = [str(c) for c in shown[columns[drill]]]
-        st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
-                     height=height, placeholder="", selection_mode="single-row",
-                     on_select=functools.partial(_row_picked, key, codes, on_pick or _drill_child))
+        # keyed by the node in view too: a row picked at one level is not shown picked at the next
+        view = node_in_view()
+        picked_key = f"{key}@{view.code if view else ''}"
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order,
+                     key=picked_key, height=height, placeholder="", selection_mode="single-row",
+                     on_select=functools.partial(_row_picked, picked_key, codes, on_pick or _drill_child))
     else:
         st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
                      height=height, placeholder="")

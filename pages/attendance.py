@@ -149,9 +149,11 @@ def render() -> None:
     ui.show_chart(charts.absences_chart(frame), "vang-hop", "att_absences")
 
     st.subheader(t("dash.by_unit"), divider="gray")
-    st.caption(t("drill.row_help"))
+    if ui.drillable():
+        st.caption(t("drill.row_help"))
     ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES, hidden=ui.codes_hidden(every_unit),
-             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS, drill="unit_code")
+             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS,
+             drill="unit_code" if ui.drillable() else None)
     missing_and_upcoming(figures)
     st.subheader(t("dash.drill"), divider="gray")
     drill_down(every_unit)

@@ -56,9 +56,11 @@ def render() -> None:
     st.subheader(t("dash.by_unit"), divider="gray")
     every_unit = figures["quality_by_unit"]
     units = ui.top_bottom(every_unit, "q_units", "meetings", t("ux.q.meetings").lower())
-    st.caption(t("drill.row_help"))
+    if ui.drillable():
+        st.caption(t("drill.row_help"))
     ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(every_unit),
-             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS, drill="unit_code")
+             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS,
+             drill="unit_code" if ui.drillable() else None)
     st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
     ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
              labels={"mtype": ui.label_of(MeetingType)}, height=320)
