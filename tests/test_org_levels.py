@@ -193,6 +193,19 @@ def test_sub_committee_rows_and_its_cells(world):
         "S1": (3, 30, 27, 0.9, 3, 1.0, 1.0), "S2": (2, 16, 14, 0.875, 2, 0.6667, 0.5)}
 
 
+def test_quality_by_cell_at_a_sub_committee(world):
+    db_path, *_ = world
+    with dbm.read(db_path) as db:
+        cells = metrics.quality_by_cell(db, Q2, Filters(node="A-BP"), TODAY)
+        commune = metrics.quality_by_cell(db, Q2, Filters(node="XA-A"), TODAY)
+    # every meeting unrated and 120 minutes long: S1 3, S2 2, none short
+    assert [(c["cell_code"], c["unit_code"], c["meetings"], c["unrated"], c["with_duration"], c["short"])
+            for c in cells] == [("S1", "A-BP", 3, 3, 3, 0), ("S2", "A-BP", 2, 2, 2, 0)]
+    # at the commune the cells count under their rows: the sub-committee's two, then A's own A1 (2 meetings)
+    assert [(c["unit_code"], c["cell_code"], c["meetings"]) for c in commune] == [
+        ("A-BP", "S1", 3), ("A-BP", "S2", 2), ("XA-A", "A1", 2)]
+
+
 def test_cells_of_a_commune_report_under_the_row_they_belong_to(world):
     db_path, *_ = world
     with dbm.read(db_path) as db:

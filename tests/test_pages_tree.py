@@ -134,6 +134,9 @@ def test_drill_down_by_url_to_a_commune_then_its_sub_committee_then_a_cell(provi
     # the other dashboards follow the node in view
     go(at, "pages/quality.py")
     assert trail(at)[-1] == NAMES["A-BP"]
+    # the quality page's rows are the cells too: S1's 3 meetings, S2's 2
+    assert table_column(at, t("field.cell_code"), t("ux.q.meetings")) == ["S1", "S2"]
+    assert table_column(at, t("ux.q.meetings"), t("field.cell_code")) == [3, 2]
     # back up to the province in one click, the period kept
     at.button(key="dash_trail_0").click().run()
     assert not at.exception
