@@ -1028,6 +1028,10 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
             df[col] = df[col].where(df[col].notna(), (missing or {}).get(col, "")).astype(object)
     df = df.rename(columns=columns)
     widths, helps = widths or {}, helps or {}
+    if drill and drill in columns and pinned and isinstance(widths.get(pinned[0]), int):
+        # the rows' pick boxes take a narrow column of their own: the name column gives up that room, so a table
+        # sized to fit at 1440 px still fits
+        widths = {**widths, pinned[0]: widths[pinned[0]] - ROW_PICK_PX}
     # The screen shows fractions rounded (whole ones without decimals); the downloads keep them exact.
     screen = df.copy() if decimals else df
     for col in decimals:
@@ -1066,6 +1070,9 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
                      height=height, placeholder="")
     downloads(df, name, key)
     return df
+
+
+ROW_PICK_PX = 20
 
 
 def _row_picked(key: str, codes: list[str], on_pick: Callable[[str], None]) -> None:
