@@ -36,6 +36,8 @@ PAGES: dict[str, tuple[str | None, tuple[Call, ...]]] = {
 
 DRILL_DOWNS: dict[str, tuple[Call, ...]] = {
     "attendance": (Call("attendance_by_cell", ("period", "one_unit")),),
+    # at a node with only cells (branch drill) the quality page's rows are its cells
+    "quality": (Call("quality_by_cell", ("period", "one_unit")),),
     "leaders": (Call("participation_by_assignment"), Call("leader_meetings", ("period", "one_leader", "filters"))),
 }
 

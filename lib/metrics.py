@@ -1176,6 +1176,18 @@ order by m.duration_minutes, m.held_on
 limit :limit
 """
 
+# Per cell (a node with only cells under it: its cells are the rows; branch drill).
+QUALITY_CELL_SQL = SCOPE_SQL + "\nselect c.code as cell_code, c.name as cell_name, " + QUALITY_COLUMNS + """
+from meetings m
+join scope_cells sc on sc.cell_id = m.cell_id
+join cells c on c.id = sc.cell_id
+join units u on u.id = sc.unit_id
+where m.deleted_at is null and m.held_on between :start and :end
+  and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
+group by sc.cell_id
+order by u.code, c.code
+"""
+
 QUALITY_KEYS = ("meetings", "tot", "kha", "trung_binh", "kem", "unrated", "leadership", "education",
                 "combativeness", "with_duration", "short")
 PROPERTIES = ("leadership", "education", "combativeness")
@@ -1196,6 +1208,15 @@ def quality_by_unit(db: Source, period: Period | str, filters: Filters | None = 
     with session(db) as conn:
         params = _params(period, filters, today, min_duration=thresholds(conn).min_duration)
         return _quality_rows(_rows(conn, QUALITY_SQL, params))
+
+
+def quality_by_cell(db: Source, period: Period | str, filters: Filters | None = None,
+                    today: date | None = None) -> list[dict]:
+    """Per cell with meetings (and the unit it counts under): the quality figures of quality_by_unit."""
+    period, today = parse_period(period), today or date.today()
+    with session(db) as conn:
+        params = _params(period, filters, today, min_duration=thresholds(conn).min_duration)
+        return _quality_rows(_rows(conn, QUALITY_CELL_SQL, params))
 
 
 def _quality_totals(rows: list[dict]) -> dict[str, int]:

@@ -9,6 +9,7 @@ their immediate node (cells.unit_id). docs/ORGANISATION.md tells the whole desig
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -133,33 +134,169 @@ def default_parent(db: Database) -> int | None:
 # ---- scope: a clerk's units are whole subtrees ------------------------------------------------
 
 def scope_codes(db: Database, actor: Actor) -> tuple[str, ...] | None:
-    """The codes of the units whose subtrees a clerk may see on the dashboards; None for everyone else."""
+    """The codes of the units whose subtrees a user may see on the dashboards; None when they see everything.
+
+    A clerk is held to their units (none: nothing). A viewer is held to theirs only if they have any: users.py
+    gives viewers no units, so today a viewer sees the whole organisation, like an administrator."""
     fresh = actor_for(db, actor.username) if actor.username != "system" else actor
     if fresh is None:
         raise PermissionDenied("inactive")
-    if fresh.role != Role.CLERK:
+    if fresh.role == Role.ADMIN:
         return None
     rows = db.execute("select u.code from user_units uu join units u on u.id = uu.unit_id "
                       "where uu.username = ? order by u.code", [fresh.username]).fetchall()
+    if fresh.role != Role.CLERK and not rows:
+        return None
     return tuple(r[0] for r in rows)
 
 
+def _ids(db: Database, codes: Iterable[str]) -> list[int]:
+    return [r[0] for r in db.execute("select id from units where code in (select value from json_each(?))",
+                                     [json.dumps(list(codes))])]
+
+
+def scope_top(db: Database, actor: Actor) -> dict | None:
+    """The node a user's dashboards open at: the lowest node covering all their subtrees (a clerk of one commune:
+    that commune); the home node for everyone not scoped, or when the subtrees share no node."""
+    mine = scope_codes(db, actor)
+    if not mine:
+        return home_node(db)
+    ids = _ids(db, mine)
+    # the common ancestors of every unit of the user, the deepest first
+    row = db.execute("""
+        select t.ancestor_id from unit_tree t where t.descendant_id in (select value from json_each(:ids))
+        group by t.ancestor_id having count(distinct t.descendant_id) = :n
+        order by sum(t.depth) limit 1""",
+                     {"ids": json.dumps(ids), "n": len(ids)}).fetchone()
+    return _units(db, "select * from units where id = ?", [row[0]])[0] if row else None
+
+
 def scoped_filters(db: Database, actor: Actor, filters: Any) -> Any:
-    """The dashboard filters narrowed to what the actor may see: a clerk's chosen units must lie inside their own
-    subtrees (refused otherwise) and no choice means all of them; a node in view must lie inside them too."""
+    """The dashboard filters narrowed to what the actor may see (refused when they name a unit or node outside).
+
+    A scoped user's chosen units must lie inside their subtrees, no choice meaning all of them; the node in view
+    must lie inside them, or be the node their dashboards open at (scope_top) or a node between it and their
+    units; no node means that opening node."""
     from dataclasses import replace
 
     mine = scope_codes(db, actor)
     if mine is None:
         return filters
-    allowed = subtree_ids(db, [r[0] for r in db.execute(
-        "select id from units where code in (select value from json_each(?))", [json.dumps(list(mine))])])
-    asked = [c for c in (*filters.unit_codes, *([filters.node] if filters.node else []))]
-    for code in asked:
+    if not mine:
+        # a clerk with no unit yet sees no figures (users.user_warnings tells the administrator)
+        asked = (*filters.unit_codes, *([filters.node] if filters.node else []))
+        if asked:
+            raise PermissionDenied("drill.view_out_of_scope", unit=asked[0])
+        return replace(filters, unit_codes=("\x00",))
+    mine_ids = _ids(db, mine)
+    allowed = subtree_ids(db, mine_ids)
+    top = scope_top(db, actor)
+    for code in filters.unit_codes:
         row = db.execute("select id, name from units where code = ?", [code]).fetchone()
         if row is None or row[0] not in allowed:
-            raise PermissionDenied("out_of_scope", unit=row[1] if row else code)
-    return filters if filters.unit_codes else replace(filters, unit_codes=mine or ("\x00",))
+            raise PermissionDenied("drill.view_out_of_scope", unit=row[1] if row else code)
+    node = filters.node or (top["code"] if top else None)
+    inside = True
+    if node is not None:
+        row = db.execute("select id, name from units where code = ?", [node]).fetchone()
+        between = row is not None and top is not None and db.execute(
+            "select 1 from unit_tree a join unit_tree b on b.ancestor_id = a.descendant_id "
+            "where a.ancestor_id = ? and a.descendant_id = ? "
+            "and b.descendant_id in (select value from json_each(?)) limit 1",
+            [top["id"], row[0], json.dumps(mine_ids)]).fetchone() is not None
+        if row is None or not (row[0] in allowed or between):
+            raise PermissionDenied("drill.view_out_of_scope", unit=row[1] if row else node)
+        inside = row[0] in allowed
+    if filters.unit_codes or (inside and node is not None):
+        # a node inside their subtrees needs no narrowing: everything under it is theirs
+        return replace(filters, node=node)
+    return replace(filters, node=node, unit_codes=mine)
+
+
+def visible_units(db: Database, actor: Actor) -> list[dict]:
+    """The units a user may choose on the dashboards (every one, or a scoped user's subtrees), by name, each with
+    its successor's code."""
+    from lib import directory
+
+    rows = directory.list_units(db)
+    mine = scope_codes(db, actor)
+    if mine is None:
+        return rows
+    allowed = subtree_ids(db, _ids(db, mine))
+    return [r for r in rows if r["id"] in allowed]
+
+
+def report_units(db: Database, actor: Actor) -> list[dict]:
+    """The units a report can be narrowed to: the subtree under the user's opening node in tree order, each with
+    its depth below that node (1 = a child, the rows of the report)."""
+    top = scope_top(db, actor)
+    mine = scope_codes(db, actor)
+    allowed = subtree_ids(db, _ids(db, mine)) if mine is not None else None
+    under = subtree_ids(db, [top["id"]]) if top else None
+    rows = tree(db)
+    base = next((r["depth"] for r in rows if top and r["id"] == top["id"]), -1)
+    return [{**r, "depth": r["depth"] - base} for r in rows
+            if (top is None or (r["id"] in under and r["id"] != top["id"]))
+            and (allowed is None or r["id"] in allowed)]
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """What a dashboard shows at a node: the trail from the user's opening node down to it (breadcrumbs), its
+    child units (the rows, each a drill-down), whether cells hang directly under it, and the node itself."""
+
+    code: str | None
+    name: str | None
+    trail: tuple[tuple[str | None, str], ...]
+    children: tuple[tuple[str, str], ...]
+    cells: int
+    top: str | None
+
+
+def node_view(db: Database, actor: Actor, code: str | None) -> NodeView:
+    """The node in view for a user: code None opens at their own top node; an unknown code is refused (field
+    node), a node outside their scope too (PermissionDenied)."""
+    top = scope_top(db, actor)
+    mine = scope_codes(db, actor)
+    code = (code or "").strip() or None
+    if code is None:
+        node = top
+    else:
+        found = _units(db, "select * from units where code = ?", [code])
+        if not found:
+            raise ValidationError([FieldError("drill.node", "unknown_code", value=code)])
+        node = found[0]
+        if mine is not None:
+            scoped_filters(db, actor, _Asked(node=code))
+        elif top is not None and db.execute("select 1 from unit_tree where ancestor_id = ? and descendant_id = ?",
+                                            [top["id"], node["id"]]).fetchone() is None:
+            # outside the home node's tree: a unit of another organisation, or an old root left beside it
+            raise ValidationError([FieldError("drill.node", "drill.outside_tree", value=code)])
+    trail: list[tuple[str | None, str]] = []
+    if node is not None:
+        path = ancestors(db, node["id"])
+        if top is not None:
+            depth_of_top = next((i for i, u in enumerate(path) if u["id"] == top["id"]), 0)
+            path = path[depth_of_top:]
+        trail = [(u["code"], u["name"]) for u in path]
+    if top is None:
+        # no single home node: the roots are the rows of the first level
+        trail.insert(0, (None, ""))
+    kids = children(db, node["id"] if node else None)
+    if mine is not None:
+        allowed = subtree_ids(db, _ids(db, mine))
+        up = {r[0] for r in db.execute("select t.ancestor_id from unit_tree t where t.descendant_id in "
+                                       "(select value from json_each(?))", [json.dumps(sorted(allowed))])}
+        kids = [k for k in kids if k["id"] in allowed or k["id"] in up]
+    cells = db.execute("select count(*) from cells where unit_id = ?", [node["id"]]).fetchone()[0] if node else 0
+    return NodeView(node["code"] if node else None, node["name"] if node else None, tuple(trail),
+                    tuple((k["code"], k["name"]) for k in kids), cells, top["code"] if top else None)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    node: str | None = None
+    unit_codes: tuple[str, ...] = ()
 
 
 # ---- issuing bodies ---------------------------------------------------------------------

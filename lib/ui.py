@@ -1,6 +1,7 @@
 """Streamlit helpers shared by app.py and the pages: session actor, guarded writes, messages, downloads."""
 
 import copy
+import functools
 import io
 import logging
 import sqlite3
@@ -486,7 +487,9 @@ def stale_form(prefix: str, notice: FieldError | None) -> None:
 # ---- dashboards: shared filters kept in the URL, cached figures, live refresh, charts and tables ----
 
 # URL parameter for each shared filter, so a view can be bookmarked or sent.
-DASH_URL = {"period": "ky", "units": "don_vi", "cell_types": "loai_chi_bo", "mtypes": "loai_sh", "rollup": "gop"}
+# "to_chuc": the node in view (drill-down), its children the rows; "don_vi" was already the units filter.
+DASH_URL = {"period": "ky", "units": "don_vi", "cell_types": "loai_chi_bo", "mtypes": "loai_sh", "rollup": "gop",
+            "node": "to_chuc"}
 DASH_KINDS = ("year", "quarter", "month")
 _DASH = "dash_filters"
 _DASH_SENT = "dash_url_sent"
@@ -502,7 +505,7 @@ def _dash_defaults(today: date) -> dict[str, Any]:
         period = metrics.parse_period(st.session_state.get(PREF_PERIOD) or period).label
     except ValueError:
         pass
-    return {"period": period, "units": [], "cell_types": [], "mtypes": [], "rollup": False}
+    return {"period": period, "units": [], "cell_types": [], "mtypes": [], "rollup": False, "node": None}
 
 
 def _dash_from_url(defaults: dict[str, Any]) -> dict[str, Any] | None:
@@ -527,13 +530,15 @@ def _dash_from_url(defaults: dict[str, Any]) -> dict[str, Any] | None:
     values["cell_types"] = codes("cell_types", set(CellType))
     values["mtypes"] = codes("mtypes", set(MeetingType))
     values["rollup"] = qp.get(DASH_URL["rollup"]) == "1"
+    # a code, checked against the tree and the user's scope by lib.org.node_view (never trusted here)
+    values["node"] = (qp.get(DASH_URL["node"]) or "").strip()[:100] or None
     return values
 
 
 def _dash_to_url(values: dict[str, Any]) -> None:
     wanted = {DASH_URL["period"]: values["period"], DASH_URL["units"]: ",".join(values["units"]),
               DASH_URL["cell_types"]: ",".join(values["cell_types"]), DASH_URL["mtypes"]: ",".join(values["mtypes"]),
-              DASH_URL["rollup"]: "1" if values["rollup"] else ""}
+              DASH_URL["rollup"]: "1" if values["rollup"] else "", DASH_URL["node"]: values.get("node") or ""}
     for name, value in wanted.items():
         if value and st.query_params.get(name) != value:
             st.query_params[name] = value
@@ -552,7 +557,8 @@ def _widget_values(values: dict[str, Any]) -> dict[str, Any]:
     year, month = period.months[0]
     return {"dash_kind": period.kind, "dash_year": year, "dash_quarter": (month - 1) // 3 + 1, "dash_month": month,
             "dash_units": list(values["units"]), "dash_cell_types": list(values["cell_types"]),
-            "dash_mtypes": list(values["mtypes"]), "dash_rollup": bool(values["rollup"])}
+            "dash_mtypes": list(values["mtypes"]), "dash_rollup": bool(values["rollup"]),
+            "dash_node": values.get("node")}
 
 
 def _remember(key: str) -> None:
@@ -580,9 +586,10 @@ def _scope_label(values: dict[str, Any]) -> str:
 
 
 def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
-    """The shared filters (period, communes, cell and meeting types, rollup) at the top of a dashboard, kept in
-    the URL; show=False applies them without drawing the widgets (presentation mode)."""
-    from lib import directory, metrics
+    """The shared filters (period, communes, cell and meeting types, rollup, the node in view) at the top of a
+    dashboard, kept in the URL, narrowed to the user's scope, with the breadcrumbs and the drill-down to the node's
+    children; show=False applies them without drawing anything (presentation mode)."""
+    from lib import metrics, org
     from lib.domain import CellType, MeetingType
 
     remembered = st.session_state.get(_DASH_WIDGETS)
@@ -591,10 +598,14 @@ def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
     if remembered is None or (from_url is not None and from_url != st.session_state.get(_DASH_SENT)):
         remembered = _widget_values(from_url or _dash_defaults(date.today()))
         st.session_state[_DASH_WIDGETS] = remembered
+    remembered.setdefault("dash_node", None)
 
+    who = actor()
     units = {u["code"]: u["name"] + (t("dash.merged_mark") if u["successor_code"] else "")
-             for u in read(directory.list_units)}
+             for u in read(org.visible_units, who)}
+    outside = [c for c in remembered["dash_units"] if c not in units]
     remembered["dash_units"] = [c for c in remembered["dash_units"] if c in units]
+    view = _node_in_view(who, remembered, outside, show)
     if show:
         values = _dash_widgets(remembered, units, CellType, MeetingType)
     else:
@@ -602,13 +613,95 @@ def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
                                         remembered["dash_month"]),
                   "units": list(remembered["dash_units"]), "cell_types": list(remembered["dash_cell_types"]),
                   "mtypes": list(remembered["dash_mtypes"]), "rollup": bool(remembered["dash_rollup"])}
+    values["node"] = remembered["dash_node"]
     st.session_state[_DASH] = values
     _dash_to_url(values)
     _remember_period(values["period"], metrics.last_complete("quarter", date.today()).label)
     st.markdown(DASHBOARD_CSS, unsafe_allow_html=True)
     filters = metrics.Filters(unit_codes=tuple(values["units"]), cell_types=tuple(values["cell_types"]),
-                              mtypes=tuple(values["mtypes"]), rollup=values["rollup"])
+                              mtypes=tuple(values["mtypes"]), rollup=values["rollup"], node=values["node"])
+    # lib narrows a clerk's figures to their subtrees (and opens at their own node); checked again on every run
+    filters = read(org.scoped_filters, who, filters)
+    st.session_state[_VIEW] = view
+    if show:
+        _breadcrumbs(view)
     return metrics.parse_period(values["period"]), filters
+
+
+_VIEW = "dash_view"
+# Widgets of the pages that name a child or a cell of the node in view: a drill up or down empties them.
+DRILL_RESETS = ("att_unit", "att_last_pick", "att_cell_pick", "dash_drill")
+
+
+def _node_in_view(who: Actor, remembered: dict[str, Any], outside: list[str], show: bool) -> Any:
+    """The node in view (lib.org.node_view); a code unknown, outside the tree or outside the user's scope is
+    refused with a message and the user's own opening view is shown instead."""
+    from lib import org
+
+    if outside:
+        st.warning(t("drill.units_dropped", units=", ".join(md_escape(c) for c in outside)), icon=":material/block:")
+    try:
+        return read(org.node_view, who, remembered["dash_node"])
+    except ValidationError as exc:
+        if show:
+            show_errors(exc.errors)
+    except PermissionDenied as exc:
+        if show:
+            st.error(denied_markdown(exc), icon=":material/block:")
+    remembered["dash_node"] = None
+    return read(org.node_view, who, None)
+
+
+def node_in_view() -> Any:
+    """The node the dashboard shows (lib.org.NodeView of the last dashboard_filters): its children are the rows."""
+    return st.session_state.get(_VIEW)
+
+
+def drillable() -> bool:
+    """Whether the node in view has child units to drill down to (its table rows can be clicked)."""
+    view = node_in_view()
+    return view is not None and bool(view.children)
+
+
+def drill_to(code: str | None) -> None:
+    """Show another node (None: the user's opening node); the period and the other filters keep."""
+    remembered = st.session_state.get(_DASH_WIDGETS)
+    if remembered is None:
+        return
+    remembered["dash_node"] = code
+    for key in DRILL_RESETS:
+        st.session_state.pop(key, None)
+
+
+def _drill_picked() -> None:
+    code = st.session_state.get("dash_drill")
+    if code:
+        drill_to(code)
+
+
+def _breadcrumbs(view: Any) -> None:
+    # The trail from the user's opening node down to the node in view, each step a way back up; then the node's
+    # children to go one level down (each table row of a child does the same).
+    if view is None or not view.trail:
+        return
+    bar = st.container(horizontal=True, vertical_alignment="center", gap="small", key="dash_trail")
+    last = len(view.trail) - 1
+    for i, (code, name) in enumerate(view.trail):
+        label = name or t("drill.all")
+        if i == last:
+            bar.markdown(f"**{md_escape(label)}**")
+        else:
+            # a button's label is Markdown: a unit's name is shown as it is
+            bar.button(md_escape(label), key=f"dash_trail_{i}", type="tertiary", on_click=drill_to,
+                       args=(None if i == 0 else code,), icon=":material/arrow_upward:" if i == last - 1 else None)
+            bar.markdown("›")
+    if view.children:
+        names = dict(view.children)
+        bar.selectbox(t("drill.pick_child"), [None, *names], key="dash_drill", on_change=_drill_picked,
+                      format_func=lambda c: names[c] if c else t("drill.pick_none"), label_visibility="collapsed",
+                      width=320)
+    elif view.cells:
+        bar.caption(t("drill.cells_here", n=fmt_num(view.cells)))
 
 
 def _dash_widgets(remembered: dict[str, Any], units: dict[str, str], cell_type: Any, meeting_type: Any
@@ -909,7 +1002,8 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
           decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
           hidden: tuple[str, ...] = (), pinned: tuple[str, ...] = (),
           widths: dict[str, str | int] | None = None, helps: dict[str, str] | None = None,
-          marks: dict[str, str] | None = None) -> pd.DataFrame:
+          marks: dict[str, str] | None = None, drill: str | None = None,
+          on_pick: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Rows shown as a table with translated headers (dates dd/mm/yyyy; rates "37,5%", counts "2.147", fractions
     "0,67" in a Vietnamese browser), downloadable as CSV and XLSX with the numbers as numbers.
 
@@ -934,6 +1028,10 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
             df[col] = df[col].where(df[col].notna(), (missing or {}).get(col, "")).astype(object)
     df = df.rename(columns=columns)
     widths, helps = widths or {}, helps or {}
+    if drill and drill in columns and pinned and isinstance(widths.get(pinned[0]), int):
+        # the rows' pick boxes take a narrow column of their own: the name column gives up that room, so a table
+        # sized to fit at 1440 px still fits
+        widths = {**widths, pinned[0]: widths[pinned[0]] - ROW_PICK_PX}
     # The screen shows fractions rounded (whole ones without decimals); the downloads keep them exact.
     screen = df.copy() if decimals else df
     for col in decimals:
@@ -958,10 +1056,37 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
         config[columns[col]] = st.column_config.MultiselectColumn(
             columns[col], options=sorted({v for v in df[columns[col]] if v}), color=colour,
             width=widths.get(col), help=helps.get(col), pinned=True if col in pinned else None)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
-                 height=height, placeholder="")
+    if drill and drill in columns:
+        # a click on a row picks it: a child unit drills one level down (drill_to), a cell opens its meetings
+        codes = [str(c) for c in shown[columns[drill]]]
+        # keyed by the node in view too: a row picked at one level is not shown picked at the next
+        view = node_in_view()
+        picked_key = f"{key}@{view.code if view else ''}"
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order,
+                     key=picked_key, height=height, placeholder="", selection_mode="single-row",
+                     on_select=functools.partial(_row_picked, picked_key, codes, on_pick or _drill_child))
+    else:
+        st.dataframe(shown, hide_index=True, width="stretch", column_config=config, column_order=order, key=key,
+                     height=height, placeholder="")
     downloads(df, name, key)
     return df
+
+
+ROW_PICK_PX = 20
+
+
+def _row_picked(key: str, codes: list[str], on_pick: Callable[[str], None]) -> None:
+    state = st.session_state.get(key)
+    rows = state.selection.rows if state is not None else []
+    if rows and rows[0] < len(codes):
+        on_pick(codes[rows[0]])
+
+
+def _drill_child(code: str) -> None:
+    # the row of the node itself (its own cells) is no level further down
+    view = node_in_view()
+    if view is None or code in dict(view.children):
+        drill_to(code)
 
 
 def empty_table() -> None:

@@ -39,31 +39,65 @@ MEETING_COLUMNS = {"id": t("field.id"), "held_on": t("field.held_on"), "mtype": 
 RATES = ("rate", "coverage", "on_schedule_rate")
 
 
+def show_meetings(cell: str, cell_name: str) -> None:
+    """The meetings of one cell in the period (and the meeting types chosen)."""
+    cell_id = ui.read(directory.id_by_code, "cells").get(cell)
+    one_type = filters.mtypes[0] if len(filters.mtypes) == 1 else None
+    rows = ui.read(meetings.list_meetings, start=period.start.isoformat(), end=period.end.isoformat(),
+                   cell_id=cell_id, mtype=one_type, limit=500) if cell_id else []
+    rows = [r for r in rows if not filters.mtypes or r["mtype"] in filters.mtypes]
+    st.markdown(f"**{ui.md_escape(t('drill.meetings_of', cell=cell_name))}**")
+    if not rows:
+        ui.no_data()
+        return
+    ui.table(rows, MEETING_COLUMNS, f"buoi-sinh-hoat-{cell}", "att_meetings", dates=("held_on",),
+             labels={"mtype": ui.label_of(MeetingType), "rating": ui.label_of(Rating)})
+
+
+def pick_cell(code: str) -> None:
+    st.session_state["att_cell_pick"] = code
+
+
+def cells_of(code: str) -> list[dict]:
+    """The cells of one row: a child's subtree, or (the row of the node itself) the cells directly under it."""
+    view = ui.node_in_view()
+    if view is not None and code == view.code:
+        return [c for c in ui.figure("attendance_by_cell", period, filters) if c["unit_code"] == code]
+    # the node in view moves down to the child; a scoped user's own subtrees (unit_codes) keep narrowing it
+    return ui.figure("attendance_by_cell", period, replace(filters, node=code))
+
+
 def drill_down(units: list[dict]) -> None:
     names = {u["unit_code"]: u["unit_name"] for u in units}
     code = st.selectbox(t("dash.pick_unit"), [None, *names], key="att_unit",
                         format_func=lambda c: names[c] if c else t("dash.pick_none"))
     if not code:
         return
-    cells = ui.figure("attendance_by_cell", period, replace(filters, unit_codes=(code,)))
-    # one commune's cells: its name is in the downloads, not repeated on every row on screen
+    cells = cells_of(code)
     ui.table(cells, CELL_COLUMNS, f"chi-bo-{code}", "att_cells", pct=RATES,
-             labels={"cell_type": ui.label_of(CellType)}, hidden=("unit_name",), pinned=("cell_name",))
+             labels={"cell_type": ui.label_of(CellType)}, pinned=("cell_name",))
     cell_names = {c["cell_code"]: c["cell_name"] for c in cells}
     cell = st.selectbox(t("dash.pick_cell"), [None, *cell_names], key=f"att_cell_{code}",
                         format_func=lambda c: cell_names[c] if c else t("dash.pick_none"))
-    if not cell:
-        return
-    cell_id = ui.read(directory.id_by_code, "cells")[cell]
-    one_type = filters.mtypes[0] if len(filters.mtypes) == 1 else None
-    rows = ui.read(meetings.list_meetings, start=period.start.isoformat(), end=period.end.isoformat(),
-                   cell_id=cell_id, mtype=one_type, limit=500)
-    rows = [r for r in rows if not filters.mtypes or r["mtype"] in filters.mtypes]
-    if not rows:
-        ui.no_data()
-        return
-    ui.table(rows, MEETING_COLUMNS, f"buoi-sinh-hoat-{cell}", "att_meetings", dates=("held_on",),
-             labels={"mtype": ui.label_of(MeetingType), "rating": ui.label_of(Rating)})
+    if cell:
+        show_meetings(cell, cell_names[cell])
+
+
+def cell_rows(view) -> None:
+    """At a node with only cells under it: the cells are the rows, each opening its meetings."""
+    st.subheader(t("drill.by_cell"), divider="gray")
+    st.caption(t("drill.by_cell_help"))
+    cells = ui.figure("attendance_by_cell", period, filters)
+    ui.table(cells, CELL_COLUMNS, f"chi-bo-{view.code}", "att_cell_rows", pct=RATES,
+             labels={"cell_type": ui.label_of(CellType)}, hidden=("unit_name",), pinned=("cell_name",),
+             drill="cell_code", on_pick=pick_cell)
+    names = {c["cell_code"]: c["cell_name"] for c in cells}
+    if st.session_state.get("att_cell_pick") not in names:
+        st.session_state.pop("att_cell_pick", None)
+    cell = st.selectbox(t("dash.pick_cell"), [None, *names], key="att_cell_pick",
+                        format_func=lambda c: names[c] if c else t("dash.pick_none"))
+    if cell:
+        show_meetings(cell, names[cell])
 
 
 def render() -> None:
@@ -88,6 +122,15 @@ def render() -> None:
                    delta_arrow="off", border=True)
 
     threshold = ui.read(settings.thresholds).attendance
+    view = ui.node_in_view()
+    if view is not None and view.code is not None and not view.children:
+        # a commune (or sub-committee) with only cells: the cells are its rows, not one row of itself
+        months = charts.monthly_rates_frame(figures["attendance_by_month"])
+        if len(months):
+            ui.show_chart(charts.monthly_rates_chart(months), "ty-le-theo-thang", "att_months")
+        cell_rows(view)
+        missing_and_upcoming(figures)
+        return
     # 70+ communes: the highest or lowest ten, or those found by name, in the charts and the table alike
     every_unit, units = units, ui.top_bottom(units, "att_units", "rate", t("chart.rate"))
     shown_codes = {u["unit_code"] for u in units}
@@ -106,8 +149,17 @@ def render() -> None:
     ui.show_chart(charts.absences_chart(frame), "vang-hop", "att_absences")
 
     st.subheader(t("dash.by_unit"), divider="gray")
+    if ui.drillable():
+        st.caption(t("drill.row_help"))
     ui.table(units, UNIT_COLUMNS, "du-hop-theo-don-vi", "att_units", pct=RATES, hidden=ui.codes_hidden(every_unit),
-             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS)
+             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS,
+             drill="unit_code" if ui.drillable() else None)
+    missing_and_upcoming(figures)
+    st.subheader(t("dash.drill"), divider="gray")
+    drill_down(every_unit)
+
+
+def missing_and_upcoming(figures: dict) -> None:
     st.subheader(t("dash.missing"), divider="gray")
     missing = figures["missing_meetings"]
     st.caption(t("dash.missing_help", n=len(missing)))
@@ -123,8 +175,6 @@ def render() -> None:
         ui.table(upcoming, {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"),
                             "cell_name": t("field.cell_id"), "month": t("chart.month"), "due_on": t("dash.due_on")},
                  "buoi-sap-den-han", "att_upcoming", labels={"month": ui.fmt_month}, dates=("due_on",), height=320)
-    st.subheader(t("dash.drill"), divider="gray")
-    drill_down(every_unit)
 
 
 ui.live(render)

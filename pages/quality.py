@@ -53,11 +53,29 @@ def render() -> None:
     bands = figures["duration_bands"]
     ui.show_chart(charts.duration_chart(pd.DataFrame(bands)), "thoi-gian-sinh-hoat", "q_durations")
 
+    view = ui.node_in_view()
+    if view is not None and view.code is not None and not view.children:
+        # a node with only cells: the cells are its rows
+        st.subheader(t("drill.by_cell"), divider="gray")
+        columns = {"cell_code": t("field.cell_code"), "cell_name": t("field.cell_id"),
+                   **{k: v for k, v in UNIT_COLUMNS.items() if k not in ("unit_code", "unit_name")}}
+        ui.table(ui.figure("quality_by_cell", period, filters), columns, f"chat-luong-chi-bo-{view.code}", "q_cells",
+                 pinned=("cell_name",), widths={k: v for k, v in UNIT_WIDTHS.items() if k in columns},
+                 helps=UNIT_HELPS)
+        short_list(short)
+        return
     st.subheader(t("dash.by_unit"), divider="gray")
     every_unit = figures["quality_by_unit"]
     units = ui.top_bottom(every_unit, "q_units", "meetings", t("ux.q.meetings").lower())
+    if ui.drillable():
+        st.caption(t("drill.row_help"))
     ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(every_unit),
-             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS)
+             pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS,
+             drill="unit_code" if ui.drillable() else None)
+    short_list(short)
+
+
+def short_list(short: dict) -> None:
     st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
     ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
              labels={"mtype": ui.label_of(MeetingType)}, height=320)

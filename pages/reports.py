@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import directory, metrics, reports, ui
+from lib import metrics, org, reports, ui
 from lib.i18n import t
 
 ui.require_page("pages/reports.py")
@@ -32,10 +32,16 @@ elif kind == "month":
 else:
     label = str(year)
 
-units = {u["code"]: u["name"] for u in ui.read(directory.list_units)}
+who = ui.actor()
+# The units under the user's opening node in tree order, indented by level: its children are the report's rows.
+units = {u["code"]: "\u2003" * (u["depth"] - 1) + u["name"] for u in ui.read(org.report_units, who)}
+top = ui.read(org.scope_top, who)
 c1, c2 = st.columns([2, 1])
-unit_code = c1.selectbox(t("page.reports.unit"), [None, *units], key="reports_unit",
-                         format_func=lambda c: t("page.reports.all_units") if c is None else units[c])
+# a user held to some units has no "all" to choose: only their own
+everything = [] if ui.read(org.scope_codes, who) is not None else [None]
+unit_code = c1.selectbox(t("page.reports.unit"), [*everything, *units], key="reports_unit",
+                         format_func=lambda c: (t("drill.report_all", unit=top["name"]) if top else
+                                                t("page.reports.all_units")) if c is None else units[c])
 fmt = c2.radio(t("page.reports.format"), reports.FORMATS, format_func=lambda f: t(f"page.reports.format_{f}"),
                horizontal=True, key="reports_format")
 st.markdown(t("page.reports.chosen", period=reports.period_text(label)))

@@ -310,15 +310,16 @@ def test_a_clerk_of_a_commune_sees_and_writes_its_whole_subtree_only(tree_world)
             meetings.create(db, clerk, {"cell_id": c["B1"], "held_on": "2025-04-22", "mtype": "chuyen_de",
                                         "members_total": 12, "members_exempt": 0, "present": 12,
                                         "absent_excused": 0, "absent_unexcused": 0}, today=TODAY)
-        # the dashboards' filters: narrowed to A's subtree; asking for B or the province is refused
+        # the dashboards' filters: opened at A (branch drill: the node in view, A's subtree needing no unit
+        # filter); asking for B or the province is refused
         narrowed = org.scoped_filters(db, clerk, Filters())
-        assert narrowed.unit_codes == ("XA-A",)
+        assert (narrowed.node, narrowed.unit_codes) == ("XA-A", ())
         assert org.scoped_filters(db, clerk, Filters(node="A-BP")).node == "A-BP"
         for asked in (Filters(unit_codes=("XA-B",)), Filters(node="TINH")):
             with pytest.raises(PermissionDenied):
                 org.scoped_filters(db, clerk, asked)
-    rows = _rows(db_path, **{"unit_codes": narrowed.unit_codes})
-    assert set(rows) == {"XA-A"}
+    rows = _rows(db_path, node=narrowed.node, **{"unit_codes": narrowed.unit_codes})
+    assert set(rows) == {"XA-A", "A-BP"}
     # an administrator's filters are left as they are
     with dbm.read(db_path) as db:
         assert org.scoped_filters(db, SYSTEM, Filters(node="TINH")) == Filters(node="TINH")

@@ -448,5 +448,8 @@ def test_user_entered_names_are_shown_as_plain_text(db_path, monkeypatch):
                                                   "valid_from": "2020-01-01"})
     add_meeting(db_path, cell, f"{LAST_YEAR}-03-05")
     at = open_page(start(db_path, monkeypatch, "quantri", "Matkhau123", ky=LAST_YEAR), "pages/attendance.py")
-    assert unit_table(at)[0]["unit_name"] == name
+    # the lone unit is the home node and has only cells: its cells are the rows (branch drill), its name is in the
+    # breadcrumbs and the table's unit column
+    assert shown_table(at, t("field.cell_code"), t("chart.unit"))[t("chart.unit")].tolist() == [name]
+    assert f"**{ui.md_escape(name)}**" in [m.value for m in at.markdown]
     assert not any("<b>" in m.value or "**Đậm**" in m.value for m in at.markdown)
