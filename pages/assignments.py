@@ -14,7 +14,9 @@ flash = st.session_state.pop("asg_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-units = {u["id"]: u["name"] for u in ui.read(directory.list_units)}
+unit_rows = ui.read(directory.list_units)
+unit_labels = ui.unit_names(unit_rows)
+units = {u["id"]: unit_labels[u["code"]] for u in unit_rows}
 leaders = {r["id"]: r["full_name"] + (f" — {r['position']}" if r["position"] else "")
            for r in ui.read(directory.list_leaders, True)}
 statuses = {s: t(f"page.assign.status_{s}") for s in ("current", "ended", "future")}

@@ -15,7 +15,9 @@ flash = st.session_state.pop("lrep_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-units = {u["id"]: u["name"] for u in ui.read(forms.units_in_scope, who)}
+unit_rows = ui.read(forms.units_in_scope, who)
+unit_labels = ui.unit_names(unit_rows)
+units = {u["id"]: unit_labels[u["code"]] for u in unit_rows}
 leaders = {r["id"]: r["full_name"] for r in ui.read(directory.list_leaders)}
 states = {s: t(f"page.reports_entry.state_{s}") for s in forms.REPORT_STATES}
 ui.init_state("lrep_", {"start": today - timedelta(days=180), "end": today})

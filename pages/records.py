@@ -17,7 +17,9 @@ flash = st.session_state.pop("recs_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-units = {u["id"]: u["name"] for u in ui.read(forms.units_in_scope, who)}
+unit_rows = ui.read(forms.units_in_scope, who)
+unit_labels = ui.unit_names(unit_rows)
+units = {u["id"]: unit_labels[u["code"]] for u in unit_rows}
 ui.init_state("recs_f_", {"start": date(today.year - 1, today.month, 1), "end": today})
 c1, c2, c3, c4 = st.columns(4)
 unit_id = ui.field_input("recs_f_", "unit", ui.optional(units, t("page.records.all")), label=t("field.unit_id"),

@@ -32,7 +32,7 @@ elif kind == "month":
 else:
     label = str(year)
 
-units = {u["code"]: u["name"] for u in ui.read(directory.list_units)}
+units = ui.unit_names(ui.read(directory.list_units))
 c1, c2 = st.columns([2, 1])
 unit_code = c1.selectbox(t("page.reports.unit"), [None, *units], key="reports_unit",
                          format_func=lambda c: t("page.reports.all_units") if c is None else units[c])
