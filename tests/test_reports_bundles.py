@@ -422,7 +422,7 @@ def test_workbook_numbers_read_as_the_pages_show_them(db_path, partial_world):
     # uv_bch: L2 (1) and L3 (2/3) = 1.6667; uv_btv: L1 alone, 1
     assert expected["Ủy viên Ban Thường vụ"].number_format == "#,##0"
     assert expected["Ủy viên Ban Chấp hành"].number_format == "#,##0.00"
-    units = wb["Dự họp theo đảng bộ"]
+    units = wb["Dự sinh hoạt theo đảng bộ"]
     assert units["H2"].number_format == "0.0%"
     assert all(c.number_format == "#,##0" for c in units["C"][1:])
     open_sheet = wb["Hạn chế chưa khắc phục"]
