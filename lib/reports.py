@@ -1082,7 +1082,7 @@ def _col(key: str, label_key: str, kind: str = "int") -> tuple[str, str, str]:
 def _summary_rows(data: ReportData) -> list[dict]:
     head = data.headline
     rows = [{"item": t("report.x_org"), "value": data.settings["org_name"]},
-            {"item": t("report.x_period"), "value": f"{period_text(data.period)} ({data.period.label})"},
+            {"item": t("report.x_period"), "value": domain.period_display(data.period)},
             {"item": t("report.x_from"), "value": fmt_day(data.period.start)},
             {"item": t("report.x_to"), "value": fmt_day(data.period.end)},
             {"item": t("report.x_unit"), "value": data.unit_name or t("report.x_all_units")},

@@ -28,7 +28,7 @@ columns = forms.headers("decision_no", "decision_date", "full_name", "grp", "uni
 
 def table(rows: list[dict], key: str) -> None:
     """Assignment rows with their status today."""
-    shown = [dict(r, status_label=statuses[forms.assignment_status(r, today)]) for r in rows]
+    shown = [dict(r, status_label=statuses[forms.assignment_status(r, today)]) for r in ui.display(rows)]
     st.dataframe(forms.frame(shown, columns), hide_index=True, key=key)
 
 
@@ -86,7 +86,7 @@ with tab_leader:
     table(ui.read(assignments.list_assignments, leader_id=leader) if leader else [], "asg_leader_table")
 
 with tab_end:
-    current = ui.read(assignments.list_assignments, on=today.isoformat())
+    current = ui.display(ui.read(assignments.list_assignments, on=today.isoformat()))
     if not current:
         st.info(t("page.assign.no_current"), icon=":material/info:")
     else:

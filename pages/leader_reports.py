@@ -29,8 +29,8 @@ start = ui.field_input("lrep_", "start", "date", label=t("page.records.start"), 
 end = ui.field_input("lrep_", "end", "date", label=t("page.records.end"), where=c4)
 state = ui.field_input("lrep_", "state", ui.optional(states, all_label), label=t("page.reports_entry.state"), where=c5)
 
-rows = ui.read(forms.leader_reports, who, unit_id=unit_id, leader_id=leader_id,
-               start=start.isoformat() if start else None, end=end.isoformat() if end else None)
+rows = ui.display(ui.read(forms.leader_reports, who, unit_id=unit_id, leader_id=leader_id,
+                         start=start.isoformat() if start else None, end=end.isoformat() if end else None))
 counts = {s: sum(r["state"] == s for r in rows) for s in forms.REPORT_STATES}
 for col, s in zip(st.columns(len(states)), forms.REPORT_STATES, strict=True):
     col.metric(states[s], counts[s])

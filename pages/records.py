@@ -43,7 +43,7 @@ chosen = {"start": start.isoformat() if start else None, "end": end.isoformat() 
           "unit_id": unit_id, "cell_id": cell_id, "mtype": mtype, "rating": rating, "text": text,
           "unit_ids": None if who.is_admin else who.unit_ids, "deleted": show_deleted}
 # The first rows in the chosen order and the count of all that match: both read an index, not the whole table.
-rows = ui.read(meetings.list_meetings, **chosen, sort=sort, limit=ui.TABLE_ROWS)
+rows = ui.display(ui.read(meetings.list_meetings, **chosen, sort=sort, limit=ui.TABLE_ROWS))
 total = ui.read(meetings.count_meetings, **chosen) if len(rows) == ui.TABLE_ROWS else len(rows)
 columns = forms.headers("id", "held_on", "unit_name", "cell_name", "mtype", "members_total", "members_exempt",
                         "present", "absent_excused", "absent_unexcused", "duration_minutes", "score", "rating",

@@ -66,7 +66,7 @@ if made and made["choice"] == choice:
 st.divider()
 st.subheader(t("page.reports.leader_section"))
 st.caption(t("page.reports.leader_help"))
-attended = ui.read(reports.attended_meetings, label, unit_code)
+attended = ui.display(ui.read(reports.attended_meetings, label, unit_code))
 if not attended:
     st.info(t("page.reports.no_attended", period=reports.period_text(label)), icon=":material/info:")
 else:

@@ -97,7 +97,7 @@ def test_ui_period_label_is_the_roman_display():
         assert ui.period_label(metrics.parse_period("2025-Q2")) == "Quý II/2025"
 
 
-def test_the_docx_writes_the_quarter_in_roman_numerals(db_path):
+def test_the_docx_and_the_workbook_write_the_quarter_in_roman_numerals(db_path):
     ids = small_directory(db_path)
     add_meeting(db_path, ids["c1"], "2025-05-31")
     with language("vi"):
@@ -105,6 +105,10 @@ def test_the_docx_writes_the_quarter_in_roman_numerals(db_path):
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "quý II năm 2025" in text
     assert "2025-Q2" not in text and "quý 2" not in text.lower() and "Q2" not in text
+    with language("vi"):
+        book = load_workbook(io.BytesIO(reports.data_xlsx(db_path, "2025-Q2", today=date(2025, 8, 1))))
+    summary = {r[0]: r[1] for r in book.worksheets[0].iter_rows(values_only=True)}
+    assert summary[t("report.x_period", "vi")] == "Quý II/2025"
 
 
 # ---- 3. same-named units told apart by their validity ----------------------------------------------------------
