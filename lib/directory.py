@@ -181,25 +181,29 @@ def display_names(rows: Iterable[Mapping[str, Any]], group: str | None = None) -
     return names
 
 
+def _rows(db: Database, sql: str) -> list[dict]:
+    # one plain statement (no sqlite_utils savepoint): the report counts its statements
+    cur = db.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
 def unit_display_names(db: Database) -> dict[str, str]:
     """Unit code → display name (display_names over every unit), for the pickers, tables, charts and reports."""
-    return display_names(db.query("select code, name, valid_from, valid_to from units"))
+    return display_names(_rows(db, "select code, name, valid_from, valid_to from units"))
 
 
 def renamed(db: Database, lang: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """Only the units and the cells whose display name differs from their stored name: (unit code → name,
     cell code → name), in the language given; both empty when no two share a name, which is the usual case."""
+    units = _rows(db, "select code, name, valid_from, valid_to from units")
+    cells = _rows(db, "select code, name, unit_id, valid_from, valid_to from cells")
     with language(lang or get_language()):
-        return _renamed(db)
-
-
-def _renamed(db: Database) -> tuple[dict[str, str], dict[str, str]]:
-    units = display_names(db.query("select code, name, valid_from, valid_to from units"))
-    stored = dict(db.execute("select code, name from units").fetchall())
-    cells = display_names(db.query("select code, name, unit_id, valid_from, valid_to from cells"), group="unit_id")
-    stored_cells = dict(db.execute("select code, name from cells").fetchall())
-    return ({c: n for c, n in units.items() if n != stored[c]},
-            {c: n for c, n in cells.items() if n != stored_cells[c]})
+        unit_names, cell_names = display_names(units), display_names(cells, group="unit_id")
+    stored = {r["code"]: r["name"] for r in units}
+    stored_cells = {r["code"]: r["name"] for r in cells}
+    return ({c: n for c, n in unit_names.items() if n != stored[c]},
+            {c: n for c, n in cell_names.items() if n != stored_cells[c]})
 
 
 def relabel(value: Any, units: Mapping[str, str], cells: Mapping[str, str] | None = None) -> Any:

@@ -157,6 +157,8 @@ class ReportData:
     matrix: list[dict]
     unit_names: dict[str, str]
     decisions: list[tuple[str, str | None]]
+    # the units and cells shown by their validity (directory.renamed), for the listings read after the figures
+    renames: tuple[dict[str, str], dict[str, str]] = ({}, {})
 
     @property
     def empty(self) -> bool:
@@ -195,10 +197,11 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
     with session(path_or_db) as db:
         progress(0.05, t("report.progress_figures"))
         unit_names = directory.unit_display_names(db)
+        renames = directory.renamed(db)
         if unit_code and unit_code not in unit_names:
             raise ValueError(t("metrics.unknown_unit", code=unit_code))
         # same-named units and cells carry their validity in every name the report prints (directory.relabel)
-        page = directory.relabel(metrics.report_page(db, period, filters, today), *directory.renamed(db))
+        page = directory.relabel(metrics.report_page(db, period, filters, today), *renames)
         settings = get_settings(db)
         th = thresholds(db)
         decisions = _decisions(db, period, unit_code)
@@ -215,7 +218,7 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         leaders=page["participation_by_leader"], by_assignment=page["participation_by_assignment"],
         report_status=page["report_status"], missing=page["missing_meetings"],
         open_weaknesses=page["open_weaknesses"], matrix=page["weakness_matrix"], unit_names=unit_names,
-        decisions=decisions,
+        decisions=decisions, renames=renames,
     )
     progress(0.3, t("report.progress_figures"))
     return data
@@ -250,7 +253,7 @@ def meeting_records(db: Database, period: metrics.Period | str, unit_code: str |
         leaders = json.loads(r.pop("leaders_json") or "[]")
         r["leaders_present"] = "; ".join(name + (f" ({fmt_day(day)})" if day else "") for name, day in leaders)
         rows.append(r)
-    return directory.relabel(rows, *directory.renamed(db))
+    return rows
 
 
 def attended_meetings(db: Database, period: metrics.Period | str, unit_code: str | None = None,
@@ -1115,7 +1118,7 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
     progress = progress or _noop
     data = gather(path_or_db, period_label, unit_code, today, progress)
     with session(path_or_db) as db:
-        records = meeting_records(db, data.period, data.unit_code)
+        records = directory.relabel(meeting_records(db, data.period, data.unit_code), *data.renames)
     progress(0.5, t("report.progress_workbook"))
     # Write-only: each sheet's rows are streamed to the file rather than kept as cells in memory.
     wb = Workbook(write_only=True)

@@ -198,8 +198,8 @@ def test_recommendation_on_written_reports_names_only_what_is_wrong(db_path, wor
 
 def test_compiled_vietnamese_text_survives_intact(compiled):
     text = all_text(docx(compiled))
-    assert "chi bộ ấp Cầu Đúc (xã Nhị Long): tháng 03/2025" in text
-    assert "chi bộ ấp Long Hòa (xã Đại Phước): tháng 03/2025" in text
+    assert "chi bộ ấp Cầu Đúc, xã Nhị Long: tháng 03/2025" in text
+    assert "chi bộ ấp Long Hòa, xã Đại Phước: tháng 03/2025" in text
     assert "Nơi nhận:" in text and "Trần Thị Bình" in text
 
 
@@ -362,7 +362,7 @@ def test_workbook_lists_the_missing_meetings_and_the_raw_records(workbook):
 def test_leader_report_is_prefilled_from_the_record(db_path, world):
     doc = docx(reports.leader_report_docx(db_path, world["m1"], world["l1"]))
     text = paragraphs(doc)
-    assert "Kết quả dự sinh hoạt Chi bộ ấp Cầu Đúc, Xã Nhị Long" in text
+    assert "Kết quả dự sinh hoạt chi bộ ấp Cầu Đúc, xã Nhị Long" in text
     assert "Kính gửi: Ban Tổ chức Huyện ủy Càng Long" in text
     expected = {
         "Họ và tên": "Nguyễn Văn An",
@@ -370,7 +370,7 @@ def test_leader_report_is_prefilled_from_the_record(db_path, world):
         "Nhóm": "Ủy viên Ban Thường vụ",
         "Phân công phụ trách": "Xã Nhị Long, theo Quyết định số 395-QĐ/HU ngày 21/02/2022",
         "Chi bộ": "Chi bộ ấp Cầu Đúc, Xã Nhị Long",
-        "Ngày sinh hoạt": "31/01/2025 – sinh hoạt Thường kỳ",
+        "Ngày sinh hoạt": "31/01/2025 – sinh hoạt thường kỳ",
         "Đảng viên": "tổng số 30, miễn sinh hoạt 2; có mặt 25, vắng có lý do 3, vắng không lý do 0",
         "Thời gian (phút)": "120",
         "Nội dung sinh hoạt": "Quán triệt Nghị quyết",
