@@ -226,3 +226,16 @@ def test_the_report_names_units_in_lower_case_inside_its_sentences(db_path):
     text = [p.text for p in doc.paragraphs]
     assert any(p.endswith("quý I năm 2025 (xã Nhị Long)") for p in text)
     assert any("dưới mức 85,0%: xã Nhị Long (71,4%)." in p for p in text)
+
+
+def test_a_dashboard_names_the_old_unit_by_its_validity_in_its_picker_and_table(db_path, two_an_truong):
+    make_user(db_path, "user_admin", "admin")
+    at = page_test("pages/attendance.py", "user_admin")
+    at.query_params["ky"] = "2025"
+    at.run()
+    assert not at.exception
+    picker = at.multiselect(key="dash_units")
+    assert OLD_LABEL in picker.options and "Xã An Trường" in picker.options
+    shown = [v for df in at.dataframe for col in df.value.columns if col for v in df.value[col].astype(str)]
+    assert OLD_LABEL in shown
+    assert not any(re.search(r"\(ANTRUONG", v) for v in shown + list(picker.options))
