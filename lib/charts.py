@@ -89,12 +89,10 @@ def _height(rows: int, per_row: int = 30, minimum: int = 180) -> int:
 
 
 def unit_labels(df: pd.DataFrame) -> pd.Series:
-    """Unit names for a chart axis, with the code added where two units share a name (a merged commune and its
-    successor)."""
-    if "unit_code" not in df.columns or df.empty:
-        return df["unit_name"]
-    shared = df.groupby("unit_name")["unit_code"].transform("nunique") > 1
-    return df["unit_name"].where(~shared, df["unit_name"] + " (" + df["unit_code"] + ")")
+    """Unit names for a chart axis. Same-named units (a merged commune and its successor) already differ there:
+    their names carry their validity (directory.display_names, applied by lib.ui.figure and reports.gather),
+    never their internal codes."""
+    return df["unit_name"]
 
 
 def category_order() -> list[str]:

@@ -1,6 +1,6 @@
 """The directory: units (nodes of the organisation tree), their cells, and the leaders."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -14,12 +14,15 @@ from lib.domain import (
     UnitKind,
     ValidationError,
     coerce,
+    fmt_day_short,
+    search_key,
     validate_cell,
     validate_leader,
     validate_unit,
     validate_validity,
     with_rules,
 )
+from lib.i18n import get_language, language, t
 from lib.users import require_admin
 
 UNIT_FIELDS = {"code": "str", "name": "str", "kind": UnitKind, "valid_from": "date",
@@ -171,3 +174,73 @@ def list_leaders(db: Database, active_only: bool = False) -> list[dict]:
 def id_by_code(db: Database, table: str) -> dict[str, int]:
     """Map of code → id for units, cells or leaders."""
     return {code: row_id for row_id, code in db.execute(f"select id, code from {table}")}
+
+
+# ---- names as people read them ----------------------------------------------------------------------------------
+
+def display_names(rows: Iterable[Mapping[str, Any]], group: str | None = None) -> dict[str, str]:
+    """Code → the name to show, for units (or cells, with group="unit_id"): a name shared by several rows (the old
+    and the merged "Xã An Trường") gets the validity that tells them apart, "Xã An Trường (cũ, đến 30/6/2025)",
+    the one still in force stays plain; never the internal code."""
+    rows = list(rows)
+    shared: dict[tuple, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        shared.setdefault((r.get(group) if group else None, search_key(r["name"] or "")), []).append(r)
+    names = {r["code"]: r["name"] for r in rows}
+    for same in shared.values():
+        if len(same) < 2:
+            continue
+        in_force = sorted((r for r in same if not r.get("valid_to")), key=lambda r: r.get("valid_from") or "")
+        for r in same:
+            if r.get("valid_to"):
+                names[r["code"]] = t("wording.old_until", name=r["name"], day=fmt_day_short(r["valid_to"]))
+        # two in force at once under one name (unusual): the later ones say since when
+        for r in in_force[1:]:
+            if r.get("valid_from"):
+                names[r["code"]] = t("wording.from_day", name=r["name"], day=fmt_day_short(r["valid_from"]))
+    return names
+
+
+def _rows(db: Database, sql: str) -> list[dict]:
+    # one plain statement (no sqlite_utils savepoint): the report counts its statements
+    cur = db.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def unit_display_names(db: Database) -> dict[str, str]:
+    """Unit code → display name (display_names over every unit), for the pickers, tables, charts and reports."""
+    return display_names(_rows(db, "select code, name, valid_from, valid_to from units"))
+
+
+def renamed(db: Database, lang: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """Only the units and the cells whose display name differs from their stored name: (unit code → name,
+    cell code → name), in the language given; both empty when no two share a name, which is the usual case."""
+    units = _rows(db, "select code, name, valid_from, valid_to from units")
+    cells = _rows(db, "select code, name, unit_id, valid_from, valid_to from cells")
+    with language(lang or get_language()):
+        unit_names, cell_names = display_names(units), display_names(cells, group="unit_id")
+    stored = {r["code"]: r["name"] for r in units}
+    stored_cells = {r["code"]: r["name"] for r in cells}
+    return ({c: n for c, n in unit_names.items() if n != stored[c]},
+            {c: n for c, n in cell_names.items() if n != stored_cells[c]})
+
+
+def relabel(value: Any, units: Mapping[str, str], cells: Mapping[str, str] | None = None) -> Any:
+    """A copy of figures (dicts, lists of rows) with unit_name and cell_name replaced by the display names given
+    (renamed()), looked up by unit_code and cell_code; the value itself when there is nothing to rename."""
+    cells = cells or {}
+    if not units and not cells:
+        return value
+    if isinstance(value, list):
+        return [relabel(v, units, cells) for v in value]
+    if isinstance(value, tuple):
+        return tuple(relabel(v, units, cells) for v in value)
+    if isinstance(value, dict):
+        out = {k: relabel(v, units, cells) if isinstance(v, (list, dict, tuple)) else v for k, v in value.items()}
+        if "unit_name" in out and out.get("unit_code") in units:
+            out["unit_name"] = units[out["unit_code"]]
+        if "cell_name" in out and out.get("cell_code") in cells:
+            out["cell_name"] = cells[out["cell_code"]]
+        return out
+    return value

@@ -23,6 +23,14 @@ class Labelled(StrEnum):
         return {m.value: m.label for m in cls}
 
 
+# Labels a code once had, still read back from older files and typed by habit (parse_enum): the labels follow
+# today's wording (issue 11), the codes stay.
+FORMER_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "MeetingType": {"dot_xuat": ("Đột xuất",)},
+    "Severity": {"medium": ("Trung bình",)},
+}
+
+
 class UnitKind(Labelled):
     XA = "xa"
     THI_TRAN = "thi_tran"
@@ -385,7 +393,8 @@ def parse_enum(enum: type[Labelled], value: Any) -> Labelled | None:
     wanted = _fold(text)
     for member in enum:
         names = {member.value, t(f"enum.{enum.__name__}.{member.value}", "vi"),
-                 t(f"enum.{enum.__name__}.{member.value}", "en")}
+                 t(f"enum.{enum.__name__}.{member.value}", "en"),
+                 *FORMER_LABELS.get(enum.__name__, {}).get(member.value, ())}
         if wanted in {_fold(n) for n in names}:
             return member
     raise ParseError("bad_choice", value=text, choices=", ".join(enum.labels().values()))
@@ -434,6 +443,71 @@ def coerce(raw: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[dict, list[
         except ParseError as exc:
             errors.append(FieldError(name, exc.key, exc.params))
     return clean, errors
+
+
+# ---- wording: periods and names as a sentence writes them ------------------------------
+
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+
+
+def roman(number: int) -> str:
+    """1 to 12 in Roman numerals (quarters and report sections): 2 gives "II"."""
+    return ROMAN[number - 1]
+
+
+def period_display(period: Any) -> str:
+    """A period (lib.metrics.Period) as people read it: "Năm 2025", "Quý II/2025", "Tháng 03/2025"."""
+    year, month = period.months[0]
+    if period.kind == "year":
+        return t("dash.label_year", year=year)
+    if period.kind == "quarter":
+        quarter = (month - 1) // 3 + 1
+        return t("dash.label_quarter", quarter=quarter, roman=roman(quarter), year=year)
+    return t("dash.label_month", month=f"{month:02d}", year=year)
+
+
+# The common nouns a unit or cell name may start with. Names are stored capitalised ("Xã Đại Phước", "Chi bộ
+# ấp Mẫu") as they head a row; inside a sentence Vietnamese writes these nouns in lower case ("xã Đại Phước").
+# "Đảng bộ", "Đảng ủy", "Huyện ủy" and the like name an organisation and keep their capital.
+COMMON_NOUNS = ("chi bộ", "thị trấn", "thị xã", "thành phố", "tổ dân phố", "khu phố", "xã", "phường", "ấp",
+                "khóm", "tỉnh", "huyện", "quận")
+
+
+_COMMITTEE = re.compile(r"^ (ủy|uỷ)\b", re.IGNORECASE)  # "Huyện ủy", "Tỉnh ủy": a body's name, capitalised
+
+
+def mid_sentence(name: Any) -> str:
+    """A unit or cell name as it sits inside a sentence: its leading common nouns in lower case
+    ("Xã Đại Phước" gives "xã Đại Phước", "Chi bộ Ấp Mẫu" gives "chi bộ ấp Mẫu"); proper names unchanged."""
+    text = "" if name is None else str(name)
+    done, rest = "", text
+    while True:
+        for noun in COMMON_NOUNS:
+            head = rest[: len(noun)]
+            after = rest[len(noun):]
+            if head.lower() == noun and (not after or after[0] == " ") and not _COMMITTEE.match(after):
+                done, rest = done + noun, after
+                break
+        else:
+            return done + rest
+        if not rest:
+            return done
+        done, rest = done + " ", rest[1:]
+
+
+def cell_in_sentence(name: Any) -> str:
+    """A cell named inside a sentence: "chi bộ ấp Mẫu" from "Ấp Mẫu" or "Chi bộ ấp Mẫu" (never "chi bộ chi bộ")."""
+    text = mid_sentence(name)
+    return text if text.startswith("chi bộ") else t("wording.cell", name=text)
+
+
+def fmt_day_short(value: Any) -> str:
+    """A date (or ISO text) as a document writes it, without leading zeros: 30/6/2025 ('' when blank)."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value.day}/{value.month}/{value.year}"
 
 
 # ---- the record rules ---------------------------------------------------------------
@@ -514,7 +588,7 @@ def validate_meeting(
         if held > today:
             errors.append(FieldError("held_on", "future", today=today.strftime("%d/%m/%Y")))
         elif cell is not None and not within_validity(held, cell.get("valid_from"), cell.get("valid_to")):
-            errors.append(FieldError("held_on", "outside_cell_validity", cell=cell.get("name", "")))
+            errors.append(FieldError("held_on", "outside_cell_validity", cell=cell_in_sentence(cell.get("name", ""))))
     score, rating = m.get("score"), m.get("rating")
     if score is not None:
         if not 0 <= score <= 100:

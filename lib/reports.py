@@ -35,9 +35,17 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlite_utils import Database
 
-from lib import assignments, charts, directory, meetings, metrics, org
+from lib import assignments, charts, directory, domain, meetings, metrics, org
 from lib.db import session
-from lib.domain import LeaderGroup, MeetingType, Rating, WeaknessCategory, WeaknessStatus
+from lib.domain import (
+    LeaderGroup,
+    MeetingType,
+    Rating,
+    WeaknessCategory,
+    WeaknessStatus,
+    cell_in_sentence,
+    mid_sentence,
+)
 from lib.domain import fmt_date as fmt_day
 from lib.i18n import get_language, t
 from lib.settings import get_settings, thresholds
@@ -56,7 +64,7 @@ VI_NUMBERS = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": [""
 TEXT_WIDTH_CM = 16.5  # A4 less the 3 cm left and 1.5 cm right margins of party documents
 LIST_LIMIT = 15
 KEEP_TOGETHER_ROWS = 20
-ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+ROMAN = domain.ROMAN  # kept here for the pages that import it
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("docx", "xlsx")
@@ -149,6 +157,8 @@ class ReportData:
     matrix: list[dict]
     unit_names: dict[str, str]
     decisions: list[tuple[str, str | None]]
+    # the units and cells shown by their validity (directory.renamed), for the listings read after the figures
+    renames: tuple[dict[str, str], dict[str, str]] = ({}, {})
 
     @property
     def empty(self) -> bool:
@@ -186,11 +196,12 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
     filters = metrics.Filters(unit_codes=(unit_code,) if unit_code else ())
     with session(path_or_db) as db:
         progress(0.05, t("report.progress_figures"))
-        units = directory.list_units(db)
-        unit_names = {u["code"]: u["name"] for u in units}
+        unit_names = directory.unit_display_names(db)
+        renames = directory.renamed(db)
         if unit_code and unit_code not in unit_names:
             raise ValueError(t("metrics.unknown_unit", code=unit_code))
-        page = metrics.report_page(db, period, filters, today)
+        # same-named units and cells carry their validity in every name the report prints (directory.relabel)
+        page = directory.relabel(metrics.report_page(db, period, filters, today), *renames)
         settings = get_settings(db)
         th = thresholds(db)
         decisions = _decisions(db, period, unit_code)
@@ -207,7 +218,7 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         leaders=page["participation_by_leader"], by_assignment=page["participation_by_assignment"],
         report_status=page["report_status"], missing=page["missing_meetings"],
         open_weaknesses=page["open_weaknesses"], matrix=page["weakness_matrix"], unit_names=unit_names,
-        decisions=decisions,
+        decisions=decisions, renames=renames,
     )
     progress(0.3, t("report.progress_figures"))
     return data
@@ -631,7 +642,7 @@ def _missing_text(data: ReportData) -> str | None:
             months.setdefault((r["cell_name"], r["unit_name"]), []).append(f"{r['month'][5:]}/{r['month'][:4]}")
     if not months:
         return None
-    items = [t("report.missing_item", cell=cell, unit=unit, months=", ".join(ms))
+    items = [t("report.missing_item", cell=mid_sentence(cell), unit=mid_sentence(unit), months=", ".join(ms))
              for (cell, unit), ms in list(months.items())[:LIST_LIMIT]]
     text = t("report.missing_list", items="; ".join(items))
     if len(months) > LIST_LIMIT:
@@ -675,7 +686,7 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
     low = [r for r in units if r["rate"] is not None and r["rate"] < data.threshold]
     if low:
         _para(doc, t("report.low_units", n=fmt_num(len(low)), threshold=fmt_pct(data.threshold),
-                     units=", ".join(f"{r['unit_name']} ({fmt_pct(r['rate'])})"
+                     units=", ".join(f"{mid_sentence(r['unit_name'])} ({fmt_pct(r['rate'])})"
                                      for r in sorted(low, key=lambda r: r["rate"]))))
     elif any(r["rate"] is not None for r in units):
         _para(doc, t("report.all_units_above", threshold=fmt_pct(data.threshold)))
@@ -811,7 +822,7 @@ def recommendations(data: ReportData) -> list[str]:
     low = sorted((r for r in units if r["rate"] is not None and r["rate"] < data.threshold), key=lambda r: r["rate"])
     if low:
         out.append(t("report.rec_attendance", threshold=fmt_pct(data.threshold),
-                     units=", ".join(f"{r['unit_name']} ({fmt_pct(r['rate'])})" for r in low)))
+                     units=", ".join(f"{mid_sentence(r['unit_name'])} ({fmt_pct(r['rate'])})" for r in low)))
     # Only months that are over: a cell that has not met yet this month is not yet behind.
     gaps: dict[str, int] = {}
     for r in data.missing:
@@ -819,7 +830,8 @@ def recommendations(data: ReportData) -> list[str]:
             gaps[r["unit_name"]] = gaps.get(r["unit_name"], 0) + 1
     if gaps:
         out.append(t("report.rec_coverage", units=", ".join(
-            f"{name} ({fmt_num(n)})" for name, n in sorted(gaps.items(), key=lambda kv: (-kv[1], kv[0])))))
+            f"{mid_sentence(name)} ({fmt_num(n)})"
+            for name, n in sorted(gaps.items(), key=lambda kv: (-kv[1], kv[0])))))
     short = sorted((r for r in data.leader_rows if r["compliance"] is not None and r["compliance"] < 1),
                    key=lambda r: (r["compliance"], r["full_name"]))
     if short:
@@ -839,14 +851,14 @@ def recommendations(data: ReportData) -> list[str]:
             overdue[w["unit_name"]] = overdue.get(w["unit_name"], 0) + 1
     if overdue:
         out.append(t("report.rec_weaknesses", n=fmt_num(data.figures["weaknesses"]["overdue"]), units=", ".join(
-            f"{name} ({fmt_num(n)})" for name, n in sorted(overdue.items(), key=lambda kv: -kv[1]))))
+            f"{mid_sentence(name)} ({fmt_num(n)})" for name, n in sorted(overdue.items(), key=lambda kv: -kv[1]))))
     return out or [t("report.rec_keep_up")]
 
 
 def _subtitle(data: ReportData) -> str:
     text = t("report.subtitle", period=period_text(data.period))
     if data.unit_name:
-        text += t("report.subtitle_unit", unit=data.unit_name)
+        text += t("report.subtitle_unit", unit=mid_sentence(data.unit_name))
     return text
 
 
@@ -1073,7 +1085,7 @@ def _col(key: str, label_key: str, kind: str = "int") -> tuple[str, str, str]:
 def _summary_rows(data: ReportData) -> list[dict]:
     head = data.headline
     rows = [{"item": t("report.x_org"), "value": data.settings["org_name"]},
-            {"item": t("report.x_period"), "value": f"{period_text(data.period)} ({data.period.label})"},
+            {"item": t("report.x_period"), "value": domain.period_display(data.period)},
             {"item": t("report.x_from"), "value": fmt_day(data.period.start)},
             {"item": t("report.x_to"), "value": fmt_day(data.period.end)},
             {"item": t("report.x_unit"), "value": data.unit_name or t("report.x_all_units")},
@@ -1106,7 +1118,7 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
     progress = progress or _noop
     data = gather(path_or_db, period_label, unit_code, today, progress)
     with session(path_or_db) as db:
-        records = meeting_records(db, data.period, data.unit_code)
+        records = directory.relabel(meeting_records(db, data.period, data.unit_code), *data.renames)
     progress(0.5, t("report.progress_workbook"))
     # Write-only: each sheet's rows are streamed to the file rather than kept as cells in memory.
     wb = Workbook(write_only=True)
@@ -1234,12 +1246,14 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
         if leader is None:
             raise ValueError(t("report.leader_not_present", id=leader_id, meeting=meeting_id))
         assignment = _assignment_for(db, leader_id, m)
+        m, assignment = directory.relabel([m, assignment], *directory.renamed(db))
         settings = org.issuer_settings(db, get_settings(db), m["held_on"])
     held = date.fromisoformat(m["held_on"])
     doc = _new_document()
     _header_block(doc, settings, None, date.today().year)
     _centre(doc, t("report.title"), bold=True, size=16)
-    _centre(doc, t("report.leader_subtitle", cell=m["cell_name"], unit=m["unit_name"]), bold=True)
+    _centre(doc, t("report.leader_subtitle", cell=cell_in_sentence(m["cell_name"]), unit=mid_sentence(m["unit_name"])),
+            bold=True)
     _centre(doc, "-----", after=6)
     _centre(doc, t("report.to_board", board=_board(settings) + " " + settings["place_name"].strip()), after=10)
 
@@ -1250,7 +1264,7 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
     if assignment:
         decision = (t("report.decision", no=assignment["decision_no"], date=fmt_day(assignment["decision_date"]))
                     if assignment["decision_date"] else t("report.decision_no_date", no=assignment["decision_no"]))
-        place = assignment["cell_name"] or assignment["unit_name"]
+        place = assignment["cell_name"] or assignment["unit_name"]  # heads the value: keeps its capital
         _field_line(doc, t("report.l_assignment"), t("report.l_assignment_value", place=place, decision=decision))
     else:
         _field_line(doc, t("report.l_assignment"), None)
@@ -1258,7 +1272,7 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
     _para(doc, t("report.l_part2"), bold=True, indent=False, keep=True, before=6)
     _field_line(doc, t("report.l_cell"), f"{m['cell_name']}, {m['unit_name']}")
     _field_line(doc, t("report.l_date"), t("report.l_date_value", day=fmt_day(held),
-                                          mtype=MeetingType(m["mtype"]).label))
+                                          mtype=MeetingType(m["mtype"]).label.lower()))
     _field_line(doc, t("report.l_members"), t(
         "report.l_members_value", total=fmt_num(m["members_total"]), exempt=fmt_num(m["members_exempt"]),
         present=fmt_num(m["present"]),

@@ -14,7 +14,16 @@ import streamlit as st
 
 from lib import config, exports, i18n
 from lib import db as dbm
-from lib.domain import Actor, FieldError, PermissionDenied, ValidationError, fmt_date, search_key
+from lib.domain import (
+    Actor,
+    FieldError,
+    PermissionDenied,
+    ValidationError,
+    fmt_date,
+    period_display,
+    roman,
+    search_key,
+)
 from lib.i18n import t
 from lib.nav import allowed
 
@@ -352,10 +361,12 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
         first_steps() if who.is_admin else st.info(t("page.record.no_units"))
         return None
     iso = today.isoformat()
-    unit_names = {u["id"]: u["name"] + (t("page.record.ended", day=fmt_date(u["valid_to"]))
-                                        if u["valid_to"] and u["valid_to"] < iso else "") for u in units}
+    shown = renamed()[0]
+    names = {u["id"]: shown.get(u["code"]) or u["name"] + (t("page.record.ended", day=fmt_date(u["valid_to"]))
+                                                            if u["valid_to"] and u["valid_to"] < iso else "")
+             for u in units}
     c1, c2 = st.columns(2)
-    unit_id = field_input(prefix, "unit", unit_names, label=t("field.unit_id"), where=c1)
+    unit_id = field_input(prefix, "unit", names, label=t("field.unit_id"), where=c1)
     cells = read(forms.cells_for_entry, unit_id, today)
     if not cells:
         c2.warning(t("page.record.no_cells"))
@@ -601,8 +612,11 @@ def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
     remembered.setdefault("dash_node", None)
 
     who = actor()
-    units = {u["code"]: u["name"] + (t("dash.merged_mark") if u["successor_code"] else "")
-             for u in read(org.visible_units, who)}
+    every = read(org.visible_units, who)
+    shown = unit_names(every)
+    # a same-named unit's label already says it is the old one (until its last day)
+    units = {u["code"]: shown[u["code"]] + (t("dash.merged_mark") if u["successor_code"] and shown[u["code"]]
+                                            == u["name"] else "") for u in every}
     outside = [c for c in remembered["dash_units"] if c not in units]
     remembered["dash_units"] = [c for c in remembered["dash_units"] if c in units]
     view = _node_in_view(who, remembered, outside, show)
@@ -721,7 +735,7 @@ def _dash_widgets(remembered: dict[str, Any], units: dict[str, str], cell_type: 
     quarter, month = remembered["dash_quarter"], remembered["dash_month"]
     if kind == "quarter":
         quarter = bar[2].selectbox(t("dash.quarter"), (1, 2, 3, 4), key="dash_quarter", on_change=_remember,
-                                   args=("dash_quarter",))
+                                   args=("dash_quarter",), format_func=roman)
     elif kind == "month":
         month = bar[2].selectbox(t("dash.month"), range(1, 13), key="dash_month", format_func=lambda m: f"{m:02d}",
                                  on_change=_remember, args=("dash_month",))
@@ -770,17 +784,34 @@ def figure(name: str, *args: Any, **kwargs: Any) -> Any:
 
     if "today" in getattr(metrics, name).__code__.co_varnames:
         kwargs.setdefault("today", date.today())
-    return cached(getattr(metrics, name), *args, **kwargs)
+    # Same-named units and cells carry their validity in unit_name/cell_name (directory.display_names); the
+    # cached figures keep the stored names, and most databases have nothing to rename.
+    return display(cached(getattr(metrics, name), *args, **kwargs))
+
+
+def renamed() -> tuple[dict[str, str], dict[str, str]]:
+    """The units and cells shown under another name than stored (directory.renamed), in this session's language."""
+    from lib import directory
+
+    return cached(directory.renamed, i18n.get_language())
+
+
+def display(figures: Any) -> Any:
+    """Figures with the display names of same-named units and cells (directory.relabel)."""
+    from lib import directory
+
+    return directory.relabel(figures, *renamed())
+
+
+def unit_names(units: list[dict]) -> dict[str, str]:
+    """Unit code → the name a picker shows (directory.display_names): same-named units told apart by validity."""
+    shown = renamed()[0]
+    return {u["code"]: shown.get(u["code"], u["name"]) for u in units}
 
 
 def period_label(period: Any) -> str:
-    """A period as users say it: "Năm 2025", "Quý 2/2025", "Tháng 03/2025"."""
-    year, month = period.months[0]
-    if period.kind == "year":
-        return t("dash.label_year", year=year)
-    if period.kind == "quarter":
-        return t("dash.label_quarter", quarter=(month - 1) // 3 + 1, year=year)
-    return t("dash.label_month", month=f"{month:02d}", year=year)
+    """A period as users say it: "Năm 2025", "Quý II/2025", "Tháng 03/2025" (domain.period_display)."""
+    return period_display(period)
 
 
 def refresh_seconds() -> int:
@@ -1013,7 +1044,7 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
     box; the downloads hold them all. marks: column → colour, a status column whose text (e.g. "Quá hạn") shows as
     a coloured label on the screen, and as plain text in the downloads.
     """
-    df = pd.DataFrame(rows, columns=list(columns))
+    df = pd.DataFrame(display(rows), columns=list(columns))
     if df.empty:
         # the table widget would write "empty" (in English, on its canvas) under bare headers
         empty_table()

@@ -15,7 +15,9 @@ flash = st.session_state.pop("asg_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-units = {u["id"]: u["name"] for u in ui.read(directory.list_units)}
+unit_rows = ui.read(directory.list_units)
+unit_labels = ui.unit_names(unit_rows)
+units = {u["id"]: unit_labels[u["code"]] for u in unit_rows}
 leaders = {r["id"]: r["full_name"] + (f" — {r['position']}" if r["position"] else "")
            for r in ui.read(directory.list_leaders, True)}
 groups = ui.read(posts.group_labels)
@@ -30,7 +32,7 @@ columns = forms.headers("decision_no", "decision_date", "issuer_name", "full_nam
 def table(rows: list[dict], key: str) -> None:
     """Assignment rows with their status today and how the decision is cited (its issuing body then)."""
     shown = [dict(r, status_label=statuses[forms.assignment_status(r, today)], grp=groups.get(r["grp"], r["grp"]))
-             for r in ui.read(assignments.with_citations, rows)]
+             for r in ui.display(ui.read(assignments.with_citations, rows))]
     st.dataframe(forms.frame(shown, columns), hide_index=True, key=key)
 
 
@@ -91,7 +93,7 @@ with tab_leader:
     table(ui.read(assignments.list_assignments, leader_id=leader) if leader else [], "asg_leader_table")
 
 with tab_end:
-    current = ui.read(assignments.list_assignments, on=today.isoformat())
+    current = ui.display(ui.read(assignments.list_assignments, on=today.isoformat()))
     if not current:
         st.info(t("page.assign.no_current"), icon=":material/info:")
     else:

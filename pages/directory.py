@@ -50,7 +50,8 @@ def editor(prefix: str, table: str, rows: list[dict], spec: dict, label_of) -> N
 
 
 unit_rows = ui.read(directory.list_units)
-units = {u["id"]: f"{u['name']} ({u['code']})" for u in unit_rows}
+unit_labels = ui.unit_names(unit_rows)
+units = {u["id"]: unit_labels[u["code"]] for u in unit_rows}
 tab_units, tab_cells, tab_leaders = st.tabs([t("page.directory.tab_units"), t("page.directory.tab_cells"),
                                              t("page.directory.tab_leaders")])
 

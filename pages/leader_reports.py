@@ -15,7 +15,9 @@ flash = st.session_state.pop("lrep_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-units = {u["id"]: u["name"] for u in ui.read(forms.units_in_scope, who)}
+unit_rows = ui.read(forms.units_in_scope, who)
+unit_labels = ui.unit_names(unit_rows)
+units = {u["id"]: unit_labels[u["code"]] for u in unit_rows}
 leaders = {r["id"]: r["full_name"] for r in ui.read(directory.list_leaders)}
 states = {s: t(f"page.reports_entry.state_{s}") for s in forms.REPORT_STATES}
 ui.init_state("lrep_", {"start": today - timedelta(days=180), "end": today})
@@ -27,8 +29,8 @@ start = ui.field_input("lrep_", "start", "date", label=t("page.records.start"), 
 end = ui.field_input("lrep_", "end", "date", label=t("page.records.end"), where=c4)
 state = ui.field_input("lrep_", "state", ui.optional(states, all_label), label=t("page.reports_entry.state"), where=c5)
 
-rows = ui.read(forms.leader_reports, who, unit_id=unit_id, leader_id=leader_id,
-               start=start.isoformat() if start else None, end=end.isoformat() if end else None)
+rows = ui.display(ui.read(forms.leader_reports, who, unit_id=unit_id, leader_id=leader_id,
+                         start=start.isoformat() if start else None, end=end.isoformat() if end else None))
 counts = {s: sum(r["state"] == s for r in rows) for s in forms.REPORT_STATES}
 for col, s in zip(st.columns(len(states)), forms.REPORT_STATES, strict=True):
     col.metric(states[s], counts[s])

@@ -17,7 +17,9 @@ flash = st.session_state.pop("recs_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-units = {u["id"]: u["name"] for u in ui.read(forms.units_in_scope, who)}
+unit_rows = ui.read(forms.units_in_scope, who)
+unit_labels = ui.unit_names(unit_rows)
+units = {u["id"]: unit_labels[u["code"]] for u in unit_rows}
 ui.init_state("recs_f_", {"start": date(today.year - 1, today.month, 1), "end": today})
 c1, c2, c3, c4 = st.columns(4)
 unit_id = ui.field_input("recs_f_", "unit", ui.optional(units, t("page.records.all")), label=t("field.unit_id"),
@@ -41,7 +43,7 @@ chosen = {"start": start.isoformat() if start else None, "end": end.isoformat() 
           "unit_id": unit_id, "cell_id": cell_id, "mtype": mtype, "rating": rating, "text": text,
           "unit_ids": None if who.is_admin else who.unit_ids, "deleted": show_deleted}
 # The first rows in the chosen order and the count of all that match: both read an index, not the whole table.
-rows = ui.read(meetings.list_meetings, **chosen, sort=sort, limit=ui.TABLE_ROWS)
+rows = ui.display(ui.read(meetings.list_meetings, **chosen, sort=sort, limit=ui.TABLE_ROWS))
 total = ui.read(meetings.count_meetings, **chosen) if len(rows) == ui.TABLE_ROWS else len(rows)
 columns = forms.headers("id", "held_on", "unit_name", "cell_name", "mtype", "members_total", "members_exempt",
                         "present", "absent_excused", "absent_unexcused", "duration_minutes", "score", "rating",

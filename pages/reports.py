@@ -34,7 +34,9 @@ else:
 
 who = ui.actor()
 # The units under the user's opening node in tree order, indented by level: its children are the report's rows.
-units = {u["code"]: "\u2003" * (u["depth"] - 1) + u["name"] for u in ui.read(org.report_units, who)}
+_report_units = ui.read(org.report_units, who)
+_shown = ui.unit_names(_report_units)
+units = {u["code"]: "\u2003" * (u["depth"] - 1) + _shown[u["code"]] for u in _report_units}
 top = ui.read(org.scope_top, who)
 c1, c2 = st.columns([2, 1])
 # a user held to some units has no "all" to choose: only their own
@@ -72,7 +74,7 @@ if made and made["choice"] == choice:
 st.divider()
 st.subheader(t("page.reports.leader_section"))
 st.caption(t("page.reports.leader_help"))
-attended = ui.read(reports.attended_meetings, label, unit_code)
+attended = ui.display(ui.read(reports.attended_meetings, label, unit_code))
 if not attended:
     st.info(t("page.reports.no_attended", period=reports.period_text(label)), icon=":material/info:")
 else:

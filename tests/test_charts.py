@@ -44,14 +44,15 @@ def test_attendance_ranked_chart_bar_sorted_with_threshold_rule():
     spec = charts.attendance_ranked_chart(ATTENDANCE, 0.85).to_dict()
     bars, text, rule = layers(spec)
     assert [mark(bars), mark(text), mark(rule)] == ["bar", "text", "rule"]
-    assert bars["encoding"]["x"] == {"field": "rate", "type": "quantitative", "title": "Tỷ lệ dự họp",
+    assert bars["encoding"]["x"] == {"field": "rate", "type": "quantitative",
+                                     "title": "Tỷ lệ đảng viên dự sinh hoạt",
                                      "axis": {"format": "%", "values": [0, 0.2, 0.4, 0.6, 0.8, 1.0]},
                                      "scale": {"domain": [0, 1.12], "nice": False}}
     assert bars["encoding"]["y"]["field"] == "unit_name"
     assert bars["encoding"]["y"]["type"] == "nominal"
     assert bars["encoding"]["y"]["sort"] == ["Xã Huyền Hội", "Xã Đức Mỹ", "Thị trấn Càng Long"]  # by rate
-    assert title(spec) == "Tỷ lệ dự họp theo đảng bộ"
-    assert tooltip_titles(bars) == ["Đảng bộ", "Tỷ lệ dự họp", "Có mặt", "Phải dự"]
+    assert title(spec) == "Tỷ lệ đảng viên dự sinh hoạt theo đảng bộ"
+    assert tooltip_titles(bars) == ["Đảng bộ", "Tỷ lệ đảng viên dự sinh hoạt", "Có mặt", "Phải dự"]
     # the rule sits at the threshold; only Càng Long (0.78) is flagged below it
     assert spec["datasets"][rule["data"]["name"]] == [{"threshold": 0.85}]
     assert rule["encoding"]["x"] == {"field": "threshold", "type": "quantitative"}
@@ -68,14 +69,15 @@ def test_attendance_ranked_chart_click_selects_unit_code():
     assert "params" not in charts.attendance_ranked_chart(df, 0.85).to_dict()
 
 
-def test_units_sharing_a_name_get_their_code():
-    # after the merger the new "Xã An Trường" sits beside the old one
+def test_units_sharing_a_name_show_their_validity_never_their_code():
+    # after the merger the new "Xã An Trường" sits beside the old one: the figures arrive with the display names
+    # (directory.display_names, issue 11), and the chart shows them as they are
     df = pd.DataFrame({"unit_code": ["ANTRUONG", "ANTRUONG25", "TANAN"],
-                       "unit_name": ["Xã An Trường"] * 2 + ["Xã Tân An"], "rate": [0.9, 0.8, 0.7],
-                       "present": [9, 8, 7], "required": [10, 10, 10]})
-    assert list(charts.unit_labels(df)) == ["Xã An Trường (ANTRUONG)", "Xã An Trường (ANTRUONG25)", "Xã Tân An"]
+                       "unit_name": ["Xã An Trường (cũ, đến 30/6/2025)", "Xã An Trường", "Xã Tân An"],
+                       "rate": [0.9, 0.8, 0.7], "present": [9, 8, 7], "required": [10, 10, 10]})
+    assert list(charts.unit_labels(df)) == ["Xã An Trường (cũ, đến 30/6/2025)", "Xã An Trường", "Xã Tân An"]
     bars = layers(charts.attendance_ranked_chart(df, 0.85).to_dict())[0]
-    assert bars["encoding"]["y"]["sort"] == ["Xã An Trường (ANTRUONG)", "Xã An Trường (ANTRUONG25)", "Xã Tân An"]
+    assert bars["encoding"]["y"]["sort"] == ["Xã An Trường (cũ, đến 30/6/2025)", "Xã An Trường", "Xã Tân An"]
 
 
 def test_chart_titles_follow_language():
@@ -95,10 +97,10 @@ def test_attendance_heatmap_chart_rect_month_by_unit():
     assert (enc["x"]["field"], enc["x"]["type"]) == ("month", "ordinal")
     assert (enc["y"]["field"], enc["y"]["type"]) == ("unit_name", "nominal")
     assert (enc["color"]["field"], enc["color"]["type"]) == ("rate", "quantitative")
-    assert tooltip_titles(view) == ["Đảng bộ", "Tháng", "Tỷ lệ dự họp", "Số buổi sinh hoạt"]
+    assert tooltip_titles(view) == ["Đảng bộ", "Tháng", "Tỷ lệ đảng viên dự sinh hoạt", "Số buổi sinh hoạt"]
     # months are shown as MM/YYYY
     assert "substring(datum.value, 5, 7)" in enc["x"]["axis"]["labelExpr"]
-    assert title(spec) == "Tỷ lệ dự họp theo tháng"
+    assert title(spec) == "Tỷ lệ đảng viên dự sinh hoạt theo tháng"
 
 
 def test_attendance_trend_chart_lines_with_optional_threshold():
@@ -161,7 +163,7 @@ def test_weakness_matrix_chart_seed_categories_first():
     assert rect["encoding"]["y"]["sort"] == [
         "Quán triệt văn bản cấp trên còn hạn chế",
         "Ý kiến phát biểu chưa đi sâu vào trọng tâm",
-        "Tỷ lệ dự họp thấp",
+        "Tỷ lệ đảng viên dự sinh hoạt thấp",
         "Khác",
     ]
     assert rect["encoding"]["color"]["field"] == "n"

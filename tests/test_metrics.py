@@ -211,7 +211,7 @@ def test_current_month_before_its_day_is_upcoming(world):
         ("U2", "C4", "2025-04", "missing"),
         ("U3", "C5", "2025-02", "missing"),
     ]
-    assert rows[0]["status_label"] == "Không họp"
+    assert rows[0]["status_label"] == "Không sinh hoạt"
     upcoming = metrics.upcoming_meetings(world, "2025", today=TODAY)
     assert _pick(upcoming, "unit_code", "cell_code", "month", "status", "due_on") == [
         ("U1", "C1", "2025-05", "upcoming", "2025-05-31"), ("U2", "C4", "2025-05", "upcoming", "2025-05-15")]

@@ -82,8 +82,9 @@ def unit_table(at) -> list[dict]:
 
 
 def figures(path, fn: str, *args, **kwargs):
+    """The figures as the pages show them: same-named units (the demo's two "Xã An Trường") by their validity."""
     with dbm.read(path) as db:
-        return getattr(metrics, fn)(db, *args, **kwargs)
+        return directory.relabel(getattr(metrics, fn)(db, *args, **kwargs), *directory.renamed(db, "vi"))
 
 
 def charts_on(at) -> list:

@@ -127,7 +127,7 @@ def test_compiled_sections_in_order_with_roman_numerals(compiled):
 def test_compiled_unit_tables_equal_the_metrics(compiled, figures):
     doc = docx(compiled)
     coverage = by_name(table_with(doc, "Phải sinh hoạt (lượt)"))
-    attendance = by_name(table_with(doc, "Tỷ lệ dự họp"))
+    attendance = by_name(table_with(doc, "Tỷ lệ dự sinh hoạt"))
     for row in figures["attendance_by_unit"]:
         name = row["unit_name"]
         assert coverage[name][2:] == [str(row["cell_months"]), str(row["held"]), reports.fmt_pct(row["coverage"]),
@@ -175,11 +175,11 @@ def test_compiled_weaknesses_and_recommendations_follow_the_figures(compiled, fi
                               "01/02/2025", "01/03/2025", "89"]
     text = paragraphs(doc)
     recs = text[text.index("IV. KIẾN NGHỊ, ĐỀ XUẤT") + 1:-1]
-    communes = "- Đề nghị Đảng ủy các xã, thị trấn"
+    communes = "- Đề nghị Đảng ủy các xã, phường"
     assert [r.split(":")[0] for r in recs] == [communes, communes, "- Đề nghị các đồng chí", "- Đề nghị các đảng bộ"]
-    assert "Xã Nhị Long (80,4%)" in recs[0] and "Đại Phước" not in recs[0]  # 80.4% < 85%, 94.6% is not
+    assert "xã Nhị Long (80,4%)" in recs[0] and "Đại Phước" not in recs[0]  # 80.4% < 85%, 94.6% is not
     assert "Trần Thị Bình (0/1)" in recs[2] and "Nguyễn Văn An" not in recs[2]
-    assert "Xã Nhị Long (1)" in recs[3]
+    assert "xã Nhị Long (1)" in recs[3]
 
 
 @pytest.mark.parametrize("submitted, expected", [
@@ -198,8 +198,8 @@ def test_recommendation_on_written_reports_names_only_what_is_wrong(db_path, wor
 
 def test_compiled_vietnamese_text_survives_intact(compiled):
     text = all_text(docx(compiled))
-    assert "Chi bộ ấp Cầu Đúc (Xã Nhị Long): tháng 03/2025" in text
-    assert "Chi bộ ấp Long Hòa (Xã Đại Phước): tháng 03/2025" in text
+    assert "chi bộ ấp Cầu Đúc, xã Nhị Long: tháng 03/2025" in text
+    assert "chi bộ ấp Long Hòa, xã Đại Phước: tháng 03/2025" in text
     assert "Nơi nhận:" in text and "Trần Thị Bình" in text
 
 
@@ -254,8 +254,8 @@ def test_empty_period_says_so_instead_of_failing(db_path, world):
 
 def test_unit_report_covers_only_that_unit(db_path, world):
     doc = docx(reports.compiled_docx(db_path, PERIOD, "NL", today=TODAY))
-    assert list(by_name(table_with(doc, "Tỷ lệ dự họp"))) == ["Xã Nhị Long", "Tổng cộng"]
-    assert any(p.endswith("quý I năm 2025 (Xã Nhị Long)") for p in paragraphs(doc))
+    assert list(by_name(table_with(doc, "Tỷ lệ dự sinh hoạt"))) == ["Xã Nhị Long", "Tổng cộng"]
+    assert any(p.endswith("quý I năm 2025 (xã Nhị Long)") for p in paragraphs(doc))
 
 
 @pytest.mark.parametrize("period, unit, message", [
@@ -309,7 +309,8 @@ def records(ws) -> list[dict]:
 
 
 def test_workbook_has_a_sheet_per_table_with_frozen_headers_and_filters(workbook):
-    assert workbook.sheetnames == ["Tổng hợp", "Dự họp theo đảng bộ", "Chất lượng theo đảng bộ", "Cán bộ phụ trách",
+    assert workbook.sheetnames == ["Tổng hợp", "Dự sinh hoạt theo đảng bộ", "Chất lượng theo đảng bộ",
+                                   "Cán bộ phụ trách",
                                    "Theo nhóm cán bộ", "Theo phân công", "Hạn chế theo loại",
                                    "Hạn chế theo tình trạng", "Hạn chế theo đảng bộ", "Hạn chế chưa khắc phục",
                                    "Chi bộ chưa sinh hoạt", "Buổi sinh hoạt"]
@@ -321,14 +322,14 @@ def test_workbook_has_a_sheet_per_table_with_frozen_headers_and_filters(workbook
 
 
 def test_workbook_figures_equal_the_metrics(workbook, figures):
-    units = records(workbook["Dự họp theo đảng bộ"])
-    assert [(u["Mã đảng bộ"], u["Số buổi"], u["Đảng viên phải dự"], u["Có mặt"], u["Tỷ lệ dự họp"],
+    units = records(workbook["Dự sinh hoạt theo đảng bộ"])
+    assert [(u["Mã đảng bộ"], u["Số buổi"], u["Đảng viên phải dự"], u["Có mặt"], u["Tỷ lệ dự sinh hoạt"],
              u["Phải sinh hoạt (lượt)"], u["Đã sinh hoạt"], u["Tỷ lệ tổ chức"], u["Đúng ngày cố định"])
             for u in units] == [
         (r["unit_code"], r["meetings"], r["required"], r["present"], r["rate"], r["cell_months"], r["held"],
          r["coverage"], r["on_schedule_rate"]) for r in figures["attendance_by_unit"]]
-    assert units[0]["Mã đảng bộ"] == "DP" and units[0]["Tỷ lệ dự họp"] == 0.9464
-    assert workbook["Dự họp theo đảng bộ"]["H2"].number_format == "0.0%"
+    assert units[0]["Mã đảng bộ"] == "DP" and units[0]["Tỷ lệ dự sinh hoạt"] == 0.9464
+    assert workbook["Dự sinh hoạt theo đảng bộ"]["H2"].number_format == "0.0%"
     leaders = records(workbook["Cán bộ phụ trách"])
     assert [(r["Mã cán bộ"], r["Phải dự"], r["Đã dự"], r["Mức thực hiện"], r["Báo cáo đã nộp"], r["Nộp trễ"])
             for r in leaders] == [(r["leader_code"], r["expected"], r["attended"], r["compliance"], r["reports"],
@@ -350,8 +351,8 @@ def test_workbook_lists_the_missing_meetings_and_the_raw_records(workbook):
     assert [(r["Ngày sinh hoạt"].date(), r["Chi bộ"], r["Số có mặt"]) for r in raw] == [
         (date(2025, 1, 10), "Chi bộ ấp Long Hòa", 27), (date(2025, 1, 31), "Chi bộ ấp Cầu Đúc", 25),
         (date(2025, 2, 10), "Chi bộ ấp Long Hòa", 26), (date(2025, 2, 28), "Chi bộ ấp Cầu Đúc", 20)]
-    assert raw[1]["Cán bộ dự họp"] == "Nguyễn Văn An (03/02/2025)"
-    assert raw[0]["Cán bộ dự họp"] == "Nguyễn Văn An"
+    assert raw[1]["Cán bộ dự sinh hoạt"] == "Nguyễn Văn An (03/02/2025)"
+    assert raw[0]["Cán bộ dự sinh hoạt"] == "Nguyễn Văn An"
     assert raw[1]["Xếp loại"] == "Tốt" and raw[1]["Tính lãnh đạo"] == "Có" and raw[1]["Tính chiến đấu"] == "Không"
     assert workbook["Buổi sinh hoạt"]["B2"].number_format == "dd/mm/yyyy"
 
@@ -361,7 +362,7 @@ def test_workbook_lists_the_missing_meetings_and_the_raw_records(workbook):
 def test_leader_report_is_prefilled_from_the_record(db_path, world):
     doc = docx(reports.leader_report_docx(db_path, world["m1"], world["l1"]))
     text = paragraphs(doc)
-    assert "Kết quả dự sinh hoạt Chi bộ ấp Cầu Đúc, Xã Nhị Long" in text
+    assert "Kết quả dự sinh hoạt chi bộ ấp Cầu Đúc, xã Nhị Long" in text
     assert "Kính gửi: Ban Tổ chức Huyện ủy Càng Long" in text
     expected = {
         "Họ và tên": "Nguyễn Văn An",
@@ -369,12 +370,12 @@ def test_leader_report_is_prefilled_from_the_record(db_path, world):
         "Nhóm": "Ủy viên Ban Thường vụ",
         "Phân công phụ trách": "Xã Nhị Long, theo Quyết định số 395-QĐ/HU ngày 21/02/2022",
         "Chi bộ": "Chi bộ ấp Cầu Đúc, Xã Nhị Long",
-        "Ngày sinh hoạt": "31/01/2025 – sinh hoạt Thường kỳ",
+        "Ngày sinh hoạt": "31/01/2025 – sinh hoạt thường kỳ",
         "Đảng viên": "tổng số 30, miễn sinh hoạt 2; có mặt 25, vắng có lý do 3, vắng không lý do 0",
         "Thời gian (phút)": "120",
         "Nội dung sinh hoạt": "Quán triệt Nghị quyết",
         "Xếp loại": "Tốt (95 điểm)",
-        "Ba tính chất": "Tính lãnh đạo: đảm bảo; Tính giáo dục: đảm bảo; Tính chiến đấu: chưa đảm bảo",
+        "Ba tính chất": "Tính lãnh đạo: bảo đảm; Tính giáo dục: bảo đảm; Tính chiến đấu: chưa bảo đảm",
     }
     fields = dict(p.split(": ", 1) for p in text if p.split(": ", 1)[0] in expected)
     assert fields == expected
@@ -420,15 +421,15 @@ def test_cli_report_writes_the_file(db_path, world, tmp_path, fmt):
         assert "IV. KIẾN NGHỊ, ĐỀ XUẤT" in paragraphs(Document(out))
     else:
         figures = metrics.compute(db_path, PERIOD)
-        units = records(load_workbook(out)["Dự họp theo đảng bộ"])
-        assert [u["Tỷ lệ dự họp"] for u in units] == [r["rate"] for r in figures["attendance_by_unit"]]
+        units = records(load_workbook(out)["Dự sinh hoạt theo đảng bộ"])
+        assert [u["Tỷ lệ dự sinh hoạt"] for u in units] == [r["rate"] for r in figures["attendance_by_unit"]]
 
 
 def test_cli_report_for_one_unit(db_path, world, tmp_path):
     out = tmp_path / "nl.docx"
     assert run_cli(db_path, "report", "--period", PERIOD, "--format", "docx", "--out", str(out),
                    "--unit", "NL").returncode == 0
-    assert list(by_name(table_with(Document(out), "Tỷ lệ dự họp"))) == ["Xã Nhị Long", "Tổng cộng"]
+    assert list(by_name(table_with(Document(out), "Tỷ lệ dự sinh hoạt"))) == ["Xã Nhị Long", "Tổng cộng"]
 
 
 @pytest.mark.parametrize("args", [["--period", "2025-Q9"], ["--period", "2025-Q1", "--unit", "KHONGCO"]])
@@ -483,7 +484,7 @@ def test_reports_page_workbook_for_one_unit(db_path, world):
     at.button(key="reports_generate").click().run()
     made = at.session_state["reports_file"]
     assert made["name"] == "so-lieu-2025-01-NL.xlsx"
-    units = records(load_workbook(io.BytesIO(made["data"]))["Dự họp theo đảng bộ"])
+    units = records(load_workbook(io.BytesIO(made["data"]))["Dự sinh hoạt theo đảng bộ"])
     assert [(u["Mã đảng bộ"], u["Có mặt"]) for u in units] == [("NL", 25)]
 
 
@@ -522,7 +523,7 @@ def test_demo_exports_equal_metrics_json(db_path, tmp_path):
     wb = load_workbook(out)
     keys = ("unit_code", "meetings", "required", "present", "absent_excused", "absent_unexcused", "rate",
             "cell_months", "held", "coverage", "on_schedule_rate")
-    assert [tuple(r.values())[:1] + tuple(r.values())[2:] for r in records(wb["Dự họp theo đảng bộ"])] == [
+    assert [tuple(r.values())[:1] + tuple(r.values())[2:] for r in records(wb["Dự sinh hoạt theo đảng bộ"])] == [
         tuple(u[k] for k in keys) for u in shown["attendance_by_unit"]]
     assert len(shown["attendance_by_unit"]) == 14
     assert [(r["Mã cán bộ"], r["Phải dự"], r["Đã dự"], r["Mức thực hiện"], r["Báo cáo đã nộp"], r["Nộp trễ"])
@@ -532,7 +533,7 @@ def test_demo_exports_equal_metrics_json(db_path, tmp_path):
     assert {r["Tình trạng"]: r["Số lượng"] for r in records(wb["Hạn chế theo tình trạng"])} == {
         t(f"enum.WeaknessStatus.{s}"): n for s, n in shown["weaknesses"]["by_status"].items()}
     doc = Document(io.BytesIO(reports.compiled_docx(db_path, PERIOD)))
-    attendance = by_name(table_with(doc, "Tỷ lệ dự họp"))
+    attendance = by_name(table_with(doc, "Tỷ lệ dự sinh hoạt"))
     assert len(attendance) == 15  # 14 communes and the total
     for u in shown["attendance_by_unit"]:
         assert attendance[u["unit_name"]][2:] == [reports.fmt_num(u[k]) for k in keys[1:6]] + [

@@ -71,8 +71,8 @@ def test_every_rate_axis_includes_zero(build):
 def test_monthly_rates_frame_pairs_attendance_and_coverage_and_skips_empty_months():
     frame = charts.monthly_rates_frame(BY_MONTH)
     assert frame.to_dict("records") == [
-        {"month": "2025-07", "measure": "Tỷ lệ dự họp", "rate": 0.872},
-        {"month": "2025-08", "measure": "Tỷ lệ dự họp", "rate": 0.855},
+        {"month": "2025-07", "measure": "Tỷ lệ đảng viên dự sinh hoạt", "rate": 0.872},
+        {"month": "2025-08", "measure": "Tỷ lệ đảng viên dự sinh hoạt", "rate": 0.855},
         {"month": "2025-07", "measure": "Tỷ lệ chi bộ sinh hoạt đủ", "rate": 0.95},
         {"month": "2025-08", "measure": "Tỷ lệ chi bộ sinh hoạt đủ", "rate": 1.0}]
 
@@ -83,9 +83,9 @@ def test_monthly_rates_chart_bars_by_month_with_legend_below():
     enc = bars["encoding"]
     assert (enc["x"]["field"], enc["xOffset"]["field"], enc["y"]["field"]) == ("month", "measure", "rate")
     assert enc["color"]["legend"]["orient"] == "bottom"
-    assert enc["color"]["scale"]["domain"] == ["Tỷ lệ dự họp", "Tỷ lệ chi bộ sinh hoạt đủ"]
+    assert enc["color"]["scale"]["domain"] == ["Tỷ lệ đảng viên dự sinh hoạt", "Tỷ lệ chi bộ sinh hoạt đủ"]
     assert text["encoding"]["text"]["format"] == ".1%"  # as the headline cards write them
-    assert spec["title"]["text"] == "Dự họp và sinh hoạt đủ theo tháng"  # short enough for a phone
+    assert spec["title"]["text"] == "Dự sinh hoạt và sinh hoạt đủ theo tháng"  # short enough for a phone
     # a year's 24 bars carry no labels (they would crowd); the tooltip still gives each figure
     year = [{"month": f"2025-{m:02d}", "rate": 0.9, "coverage": 0.9} for m in range(1, 13)]
     assert len(layers(charts.monthly_rates_chart(charts.monthly_rates_frame(year)).to_dict())) == 1
@@ -166,7 +166,7 @@ def test_first_slide_adds_the_months_chart_under_the_cards(demo_path, monkeypatc
 # ---- item 9: a 390-pixel phone -------------------------------------------------------------------
 
 def test_on_screen_long_labels_shorten_and_legends_stack_on_a_narrow_chart():
-    spec = charts.styled(charts.absences_chart(pd.DataFrame({"unit_name": ["Xã An Trường (ANTRUONG25)"],
+    spec = charts.styled(charts.absences_chart(pd.DataFrame({"unit_name": ["Xã An Trường (cũ, đến 30/6/2025)"],
                                                              "absent_excused": [5], "absent_unexcused": [2]})),
                          screen=True).to_dict()
     narrow = "containerSize()[0] < 520"

@@ -174,7 +174,7 @@ def test_a_deleted_weakness_lists_what_was_deleted():
               "severity": "high", "status": "open", "due_on": None, "description": "Tháng 4 không họp"}
     after = {**before, "deleted_at": "2025-05-03T07:00:00"}
     assert audit.describe(entry("delete", "weaknesses", before, after), NAMES) == [
-        "Đảng bộ xã, thị trấn: Thị trấn Càng Long",
+        "Đảng bộ xã, phường: Thị trấn Càng Long",
         "Loại hạn chế: Không tổ chức sinh hoạt",
         "Mô tả: Tháng 4 không họp",
         "Ngày ghi nhận: 02/05/2025",
@@ -230,7 +230,7 @@ def test_reference_names_reads_the_names_of_units_cells_leaders_and_meetings(db_
                      ("cells", ids["c2"]): "Chi bộ ấp Long Hòa", ("leaders", ids["l1"]): "Nguyễn Văn An",
                      ("meetings", meeting_id): f"buổi số {meeting_id} ngày 30/04/2025"}
     assert audit.describe(rows[0], names) == ["Kế thừa (đơn vị hoặc chi bộ): → Chi bộ ấp Long Hòa",
-                                              "Đảng bộ xã, thị trấn: Xã Nhị Long → Xã Đại Phước"]
+                                              "Đảng bộ xã, phường: Xã Nhị Long → Xã Đại Phước"]
 
 
 def test_audit_page_shows_changes_in_words_and_no_raw_json(db_path, admin_at):
