@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from lib import charts, metrics, ui
-from lib.domain import LeaderGroup, Severity, WeaknessCategory, WeaknessStatus
+from lib import charts, leaders, metrics, ui
+from lib.domain import Severity, WeaknessCategory, WeaknessStatus
 from lib.i18n import t
 
 ui.require_page("pages/overview.py")
@@ -49,9 +49,11 @@ def render() -> None:
                           "status_label": t("field.status")}, "chi-bo-chua-sinh-hoat", "ov_missed",
                  labels={"month": ui.fmt_month})
     with tabs[1]:
+        groups = ui.read(leaders.group_labels)  # groups are data: a new group shows its name, not its code
         ui.table(below, {"full_name": t("field.full_name"), "grp": t("field.grp"), "expected": t("chart.expected"),
                          "attended": t("chart.attended"), "compliance": t("chart.compliance")},
-                 "can-bo-chua-dat", "ov_leaders", pct=("compliance",), labels={"grp": ui.label_of(LeaderGroup)})
+                 "can-bo-chua-dat", "ov_leaders", pct=("compliance",),
+                 labels={"grp": lambda code: groups.get(code, code or "")})
     with tabs[2]:
         st.caption(t("dash.w_open_help"))
         ui.table(overdue, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),

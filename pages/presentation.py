@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from lib import charts, settings, ui
+from lib import charts, leaders, settings, ui
 from lib.i18n import t
 
 ui.require_page("pages/presentation.py")
@@ -69,8 +69,9 @@ def leaders_slide() -> bool:
     groups = figures("leaders_page")["participation_by_group"]
     if not groups:
         return False
-    pair((charts.group_compliance_chart(pd.DataFrame(groups)), "nhom", "pres_groups"),
-         (charts.reports_chart(pd.DataFrame(groups)), "bao-cao", "pres_reports"))
+    group_labels = ui.read(leaders.group_labels)  # groups are data: a new group shows its name, not its code
+    pair((charts.group_compliance_chart(pd.DataFrame(groups), labels=group_labels), "nhom", "pres_groups"),
+         (charts.reports_chart(pd.DataFrame(groups), labels=group_labels), "bao-cao", "pres_reports"))
     return True
 
 
