@@ -116,7 +116,22 @@ def _symbol(org_name: str) -> str:
     letters = "".join(w[0] for w in org_name.strip().split()[:2]).upper()
     # Document symbols drop the tone marks but keep Đ: "Huyện ủy" → HU, "Đảng ủy" → ĐU.
     plain = "".join(c for c in unicodedata.normalize("NFD", letters) if unicodedata.category(c) != "Mn")
-    return unicodedata.normalize("NFC", plain) or "HU"
+    return unicodedata.normalize("NFC", plain)
+
+
+def letterhead(body: dict[str, Any]) -> dict[str, Any]:
+    """An issuing body (lib.org.issuer) as a document prints it. A blank field gets a neutral stand-in drawn from
+    the same body, never another organisation's words: no upper line, the committee for its board, the committee's
+    initials for its symbol, dots for the place and the signer's title, no capacity line, only the archive."""
+    def text(key: str) -> str:
+        return str(body.get(key) or "").strip()
+
+    committee, place = text("committee"), text("place")
+    return {"upper_line": text("upper_line"), "committee": committee, "committee_kind": _committee(committee, place),
+            "board": text("board") or committee, "board_given": bool(text("board")),
+            "symbol": text("symbol_suffix") or _symbol(committee), "place": place,
+            "signer_capacity": text("signer_capacity"), "signer_title": text("signer_title"),
+            "recipients": [line for line in body.get("recipients") or () if line.strip()] or [t("report.to_archive")]}
 
 
 # ---- what a report shows: every figure from lib.metrics ------------------------------------
@@ -149,6 +164,8 @@ class ReportData:
     matrix: list[dict]
     unit_names: dict[str, str]
     decisions: list[tuple[str, str | None]]
+    # The issuing body in force at the period's end, as printed (letterhead); None when none is recorded.
+    head: dict[str, Any] | None = None
 
     @property
     def empty(self) -> bool:
@@ -194,6 +211,7 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         settings = get_settings(db)
         th = thresholds(db)
         decisions = _decisions(db, period, unit_code)
+        body = org.issuer(db, period.end)
     # the figures of `metrics --json` (metrics.compute), from the same bundle
     figures = {"period": period.as_dict(), "attendance_by_unit": page["attendance_by_unit"],
                "leader_participation": metrics.leader_participation_of(page["participation_by_leader"]),
@@ -207,7 +225,7 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         leaders=page["participation_by_leader"], by_assignment=page["participation_by_assignment"],
         report_status=page["report_status"], missing=page["missing_meetings"],
         open_weaknesses=page["open_weaknesses"], matrix=page["weakness_matrix"], unit_names=unit_names,
-        decisions=decisions,
+        decisions=decisions, head=letterhead(body) if body else None,
     )
     progress(0.3, t("report.progress_figures"))
     return data
@@ -561,21 +579,23 @@ def _table_widths(table: Table, widths_cm: Sequence[float]) -> None:
             tc.width = length
 
 
-def _header_block(doc: DocxDocument, settings: dict[str, str], number_kind: str | None, year: int) -> None:
-    """Left: the organisation above, the issuing committee, '*', the number; right: the Party, place and date."""
+def _header_block(doc: DocxDocument, head: dict[str, Any], number_kind: str | None, year: int) -> None:
+    """Left: the organisation above (when there is one: a provincial committee has none), the issuing committee,
+    '*', the number; right: the Party, place and date. All of the issuing body's wording is the body's (head)."""
     table = doc.add_table(rows=1, cols=2)
     _borderless(table)
     left, right = table.rows[0].cells
-    org = settings["org_name"].strip()
-    _cell_text(left, settings["report_header"].strip().upper())
-    _cell_text(left, org.upper(), bold=True, first=False)
+    first = True
+    if head["upper_line"]:
+        _cell_text(left, head["upper_line"].upper())
+        first = False
+    _cell_text(left, head["committee"].upper(), bold=True, first=first)
     _cell_text(left, "*", first=False)
     if number_kind:
-        _cell_text(left, t("report.doc_number", kind=number_kind, symbol=settings.get("doc_symbol") or _symbol(org)),
-                   first=False)
+        _cell_text(left, t("report.doc_number", kind=number_kind, symbol=head["symbol"]), first=False)
     _cell_text(right, t("report.party_name"), bold=True, underline=True, size=15)
     _cell_text(right, "", first=False)
-    _cell_text(right, t("report.place_date", place=settings["place_name"].strip(), year=year), italic=True,
+    _cell_text(right, t("report.place_date", place=head["place"] or "……", year=year), italic=True,
                first=False)
     _widths(table, (7.0, 9.5))
     _para(doc, after=6)
@@ -754,7 +774,7 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
     _para(doc, t("report.s2_reports", reports=fmt_num(group_totals["reports"]),
                  attended=fmt_num(status["attended"]), on_time=fmt_num(status["on_time"]),
                  late=fmt_num(status["late"]), days=fmt_num(data.report_days), missing=fmt_num(status["missing"]),
-                 board=_board(data.settings)))
+                 board=_board(data.head)))
     if "reports" in pngs:
         pngs.place(doc, "reports")
 
@@ -796,10 +816,19 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
             _para(doc, t("report.and_more_rows", n=fmt_num(len(overdue) - LIST_LIMIT)), italic=True)
 
 
-def _board(settings: dict[str, Any]) -> str:
-    # The issuing body's own board name where one is recorded (lib.org.issuer_settings), else as before.
-    return settings.get("board") or t("report.org_board",
-                                      committee=_committee(settings["org_name"], settings["place_name"]))
+def _board(head: dict[str, Any] | None) -> str:
+    """The advising board as running text names it: the body's own, else its committee (letterhead)."""
+    return head["board"] if head else t("report.board_none")
+
+
+def _board_addressed(head: dict[str, Any]) -> str:
+    """The board as a letter addresses it: 'Ban Tổ chức Huyện ủy' + ' Càng Long' when the committee is named after
+    the place; a board left blank is the committee itself, already whole."""
+    board, place = head["board"], head["place"]
+    if head["board_given"] and place and head["committee"].lower().endswith(place.lower()) \
+            and not board.lower().endswith(place.lower()):
+        return f"{board} {place}"
+    return board
 
 
 def recommendations(data: ReportData) -> list[str]:
@@ -828,7 +857,7 @@ def recommendations(data: ReportData) -> list[str]:
     status = data.report_status
     parts = []
     if status["missing"]:
-        parts.append(t("report.rec.reports_missing", missing=fmt_num(status["missing"]), board=_board(data.settings)))
+        parts.append(t("report.rec.reports_missing", missing=fmt_num(status["missing"]), board=_board(data.head)))
     if status["late"]:
         parts.append(t("report.rec.reports_late", late=fmt_num(status["late"]), days=fmt_num(data.report_days)))
     if parts:
@@ -854,21 +883,22 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
                   progress: Progress | None = None) -> bytes:
     """The compiled report of a period as a Vietnamese party document (DOCX bytes)."""
     progress = progress or _noop
+    # Refused before any figure is worked out: a report with nobody to issue it is no report.
+    with session(path_or_db) as db:
+        body = org.require_issuer(db, metrics.parse_period(period_label).end)
     data = gather(path_or_db, period_label, unit_code, today, progress)
+    head = data.head = data.head or letterhead(body)
     pngs = _Pictures(None if data.empty else data)
     progress(0.4, t("report.progress_charts"))
     doc = _new_document()
     _page_numbers(doc)
     # The header, symbol, board and signature of the body that issued reports at the period's end.
-    with session(path_or_db) as db:
-        settings = data.settings = org.issuer_settings(db, data.settings, data.period.end)
-    _header_block(doc, settings, "BC", data.today.year)
+    _header_block(doc, head, "BC", data.today.year)
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, _subtitle(data), bold=True)
     _centre(doc, "-----", after=10)
-    committee = _committee(settings["org_name"], settings["place_name"])
     _para(doc, t("report.intro", decisions=_decision_text(data.decisions), period=period_text(data.period),
-                 board=_board(settings), committee=committee))
+                 board=_board(head), committee=head["committee_kind"]))
     tables = _Tables(doc)
     sections = [("report.s1", _section_meetings), ("report.s2", _section_leaders), ("report.s3", _section_weaknesses)]
     for i, (key, build) in enumerate(sections):
@@ -882,10 +912,7 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     for line in recommendations(data):
         _para(doc, f"- {line}")
     _para(doc, t("report.closing_text", period=period_text(data.period)), after=12, keep=True)
-    _closing(doc, settings.get("recipients") or [t("report.to_province_standing"), t("report.to_province_board"),
-                                                  t("report.to_archive")],
-             settings.get("signer_capacity") or t("report.on_behalf"),
-             settings.get("signer_title") or t("report.signer_title"))
+    _closing(doc, head["recipients"], head["signer_capacity"], head["signer_title"] or t("report.name_blank"))
     progress(0.85, t("report.progress_charts"))
     pngs.finish()
     out = _to_bytes(doc)
@@ -1072,7 +1099,7 @@ def _col(key: str, label_key: str, kind: str = "int") -> tuple[str, str, str]:
 
 def _summary_rows(data: ReportData) -> list[dict]:
     head = data.headline
-    rows = [{"item": t("report.x_org"), "value": data.settings["org_name"]},
+    rows = [{"item": t("report.x_org"), "value": data.head["committee"] if data.head else data.settings["org_name"]},
             {"item": t("report.x_period"), "value": f"{period_text(data.period)} ({data.period.label})"},
             {"item": t("report.x_from"), "value": fmt_day(data.period.start)},
             {"item": t("report.x_to"), "value": fmt_day(data.period.end)},
@@ -1234,14 +1261,15 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
         if leader is None:
             raise ValueError(t("report.leader_not_present", id=leader_id, meeting=meeting_id))
         assignment = _assignment_for(db, leader_id, m)
-        settings = org.issuer_settings(db, get_settings(db), m["held_on"])
+        # The body in force on the meeting's day (lib.org.issuer), refused when none is recorded.
+        head = letterhead(org.require_issuer(db, m["held_on"]))
     held = date.fromisoformat(m["held_on"])
     doc = _new_document()
-    _header_block(doc, settings, None, date.today().year)
+    _header_block(doc, head, None, date.today().year)
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, t("report.leader_subtitle", cell=m["cell_name"], unit=m["unit_name"]), bold=True)
     _centre(doc, "-----", after=6)
-    _centre(doc, t("report.to_board", board=_board(settings) + " " + settings["place_name"].strip()), after=10)
+    _centre(doc, t("report.to_board", board=_board_addressed(head)), after=10)
 
     _para(doc, t("report.l_part1"), bold=True, indent=False, keep=True)
     _field_line(doc, t("field.full_name"), leader["full_name"])
