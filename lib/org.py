@@ -293,53 +293,52 @@ HOME_KINDS = (UnitKind.TINH, UnitKind.XA, UnitKind.PHUONG, UnitKind.CO_SO)
 HOME_NODE_FIELDS = {"home_kind": "kind", "home_code": "code", "home_name": "name"}
 
 
-def check_home(db: Database, node: Mapping[str, Any], body: Mapping[str, Any]) -> list[FieldError]:
-    """Every refusal of the setup's "who are we?" at once: the home node (home_kind, home_code, home_name) and its
-    issuing body (effective_from, committee, ...); nothing may be set up once the directory has units."""
+def check_home(values: Mapping[str, Any]) -> list[FieldError]:
+    """Every refusal of the setup's "who are we?" at once, in the form's order: the home node (home_kind, home_code,
+    home_name) and its issuing body (effective_from, upper_line, committee, ...)."""
     errors: list[FieldError] = []
-    if db.execute("select 1 from units limit 1").fetchone() is not None:
-        return [FieldError("home_code", "home_exists")]
-    kind = str(node.get("home_kind") or "").strip()
+    kind = str(values.get("home_kind") or "").strip()
     if not kind:
         errors.append(FieldError("home_kind", "required"))
     elif kind not in {k.value for k in HOME_KINDS}:
         errors.append(FieldError("home_kind", "not_home_kind", kinds=", ".join(k.label for k in HOME_KINDS)))
     for name in ("home_code", "home_name"):
-        if not str(node.get(name) or "").strip():
+        if not str(values.get(name) or "").strip():
             errors.append(FieldError(name, "required"))
-    clean, problems = coerce({k: v for k, v in body.items() if k in BODY_FIELDS and k != "unit_id"},
-                             {k: v for k, v in BODY_FIELDS.items() if k != "unit_id"})
+    spec = {k: v for k, v in BODY_FIELDS.items() if k != "unit_id"}
+    clean, problems = coerce({k: v for k, v in values.items() if k in spec}, spec)
     errors += problems
     for name in ("effective_from", "committee"):
         if clean.get(name) is None and not any(e.field == name for e in problems):
             errors.append(FieldError(name, "required"))
-    recipients = body.get("recipients")
-    if recipients is not None and not isinstance(recipients, str | list | tuple):
+    recipients = values.get("recipients")
+    if recipients is not None and not (isinstance(recipients, str) or (
+            isinstance(recipients, list | tuple) and all(isinstance(x, str) for x in recipients))):
         errors.append(FieldError("recipients", "not_lines"))
     return errors
 
 
-def setup_home(db: Database, actor: Actor, node: Mapping[str, Any], body: Mapping[str, Any]) -> int:
+def setup_home(db: Database, actor: Actor, values: Mapping[str, Any]) -> int:
     """Create the home node and its first issuing body on an empty directory, make it home and name the
     organisation after its committee (admin only, one transaction, audited); return the node's id."""
     require_admin(db, actor)
     with store.transaction(db):
-        errors = check_home(db, node, body)
+        if db.execute("select 1 from units limit 1").fetchone() is not None:
+            raise ValidationError([FieldError("home_code", "home_exists")])
+        errors = check_home(values)
         if errors:
             raise ValidationError(errors)
-        from lib import directory
+        from lib import directory, settings
 
         try:
-            unit_id = directory.create_unit(db, actor, {HOME_NODE_FIELDS[k]: str(v).strip()
-                                                        for k, v in node.items() if k in HOME_NODE_FIELDS})
+            unit_id = directory.create_unit(db, actor, {HOME_NODE_FIELDS[k]: str(values[k]).strip()
+                                                        for k in HOME_NODE_FIELDS})
         except ValidationError as exc:
             fields = {v: k for k, v in HOME_NODE_FIELDS.items()}
             raise ValidationError([FieldError(fields.get(e.field, e.field), e.key, e.params)
                                    for e in exc.errors]) from None
-        create_body(db, actor, {**{k: v for k, v in body.items() if k != "unit_id"}, "unit_id": unit_id})
-        code = db.execute("select code from units where id = ?", [unit_id]).fetchone()[0]
-        set_home(db, actor, code)
-        from lib import settings
-
-        settings.save_settings(db, actor, {"org_name": str(body.get("committee")).strip()})
+        create_body(db, actor, {**{k: v for k, v in values.items() if k in BODY_FIELDS or k == "recipients"},
+                                "unit_id": unit_id})
+        set_home(db, actor, str(values["home_code"]).strip())
+        settings.save_settings(db, actor, {"org_name": str(values["committee"]).strip()})
     return unit_id

@@ -883,11 +883,10 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
                   progress: Progress | None = None) -> bytes:
     """The compiled report of a period as a Vietnamese party document (DOCX bytes)."""
     progress = progress or _noop
-    # Refused before any figure is worked out: a report with nobody to issue it is no report.
-    with session(path_or_db) as db:
-        body = org.require_issuer(db, metrics.parse_period(period_label).end)
     data = gather(path_or_db, period_label, unit_code, today, progress)
-    head = data.head = data.head or letterhead(body)
+    if data.head is None:  # a report with nobody to issue it is no report: say where to set the body
+        raise org.NoIssuingBody(data.period.end)
+    head = data.head
     pngs = _Pictures(None if data.empty else data)
     progress(0.4, t("report.progress_charts"))
     doc = _new_document()
