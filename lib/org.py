@@ -319,12 +319,14 @@ def check_home(values: Mapping[str, Any]) -> list[FieldError]:
 
 
 def setup_home(db: Database, actor: Actor, values: Mapping[str, Any]) -> int:
-    """Create the home node and its first issuing body on an empty directory, make it home and name the
-    organisation after its committee (admin only, one transaction, audited); return the node's id."""
+    """Create the home node and its first issuing body, make it home, put the units already there (roots of an
+    import made before setup) under it, and name the organisation after its committee (admin only, one
+    transaction, audited); refused once a home node is set. Return the node's id."""
     require_admin(db, actor)
     with store.transaction(db):
-        if db.execute("select 1 from units limit 1").fetchone() is not None:
+        if db.execute("select 1 from settings where key = ?", [HOME_KEY]).fetchone() is not None:
             raise ValidationError([FieldError("home_code", "home_exists")])
+        roots = [r[0] for r in db.execute("select id from units where parent_id is null order by id")]
         errors = check_home(values)
         if errors:
             raise ValidationError(errors)
@@ -339,6 +341,8 @@ def setup_home(db: Database, actor: Actor, values: Mapping[str, Any]) -> int:
                                    for e in exc.errors]) from None
         create_body(db, actor, {**{k: v for k, v in values.items() if k in BODY_FIELDS or k == "recipients"},
                                 "unit_id": unit_id})
+        for root in roots:  # audited moves; the triggers of m006 keep the closure in step
+            store.update(db, actor, "units", root, {"parent_id": unit_id})
         set_home(db, actor, str(values["home_code"]).strip())
         settings.save_settings(db, actor, {"org_name": str(values["committee"]).strip()})
     return unit_id

@@ -127,8 +127,16 @@ def letterhead(body: dict[str, Any]) -> dict[str, Any]:
         return str(body.get(key) or "").strip()
 
     committee, place = text("committee"), text("place")
-    return {"upper_line": text("upper_line"), "committee": committee, "committee_kind": _committee(committee, place),
-            "board": text("board") or committee, "board_given": bool(text("board")),
+    kind = _committee(committee, place)
+    # A committee typed in capitals as the header prints it ("ĐẢNG ỦY XÃ AN TRƯỜNG") reads in a sentence as one:
+    # "Ban Thường vụ Đảng ủy xã", not "Ban Thường vụ ĐẢNG ỦY XÃ".
+    if committee.isupper():
+        kind = kind.capitalize()
+        running = f"{kind} {place}" if place and kind != committee.capitalize() else committee.capitalize()
+    else:
+        running = committee
+    return {"upper_line": text("upper_line"), "committee": committee, "committee_kind": kind,
+            "board": text("board") or running, "board_given": bool(text("board")),
             "symbol": text("symbol_suffix") or _symbol(committee), "place": place,
             "signer_capacity": text("signer_capacity"), "signer_title": text("signer_title"),
             "recipients": [line for line in body.get("recipients") or () if line.strip()] or [t("report.to_archive")]}

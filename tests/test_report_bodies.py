@@ -314,11 +314,16 @@ def test_setup_refuses_by_field_and_writes_nothing(db_path, change, fields):
         assert db["units"].count == db["issuing_bodies"].count == db["users"].count == 0
 
 
-def test_setup_home_refuses_a_directory_that_has_units(db_path):
+def test_setup_home_over_units_imported_before_setup_then_refuses_a_second_time(db_path):
+    # Two communes imported before anyone set up: who we are goes above them, as m006 put a root above a forest.
     with dbm.write(db_path) as db:
-        directory.create_unit(db, SYSTEM, {"code": "X", "name": "Xã X", "kind": "xa"})
+        a = directory.create_unit(db, SYSTEM, {"code": "A", "name": "Xã A", "kind": "xa"})
+        b = directory.create_unit(db, SYSTEM, {"code": "B", "name": "Xã B", "kind": "xa"})
+        home = org.setup_home(db, SYSTEM, {**WHO, "home_kind": "tinh", "home_code": "TINH", "home_name": "Tỉnh"})
+        assert [u["code"] for u in org.children(db, home)] == ["A", "B"]
+        assert org.subtree_ids(db, [home]) == {home, a, b}
         with pytest.raises(ValidationError) as refused:
-            org.setup_home(db, SYSTEM, WHO)
+            org.setup_home(db, SYSTEM, {**WHO, "home_code": "OTHER"})
     assert [(e.field, e.key) for e in refused.value.errors] == [("home_code", "home_exists")]
 
 
@@ -358,3 +363,12 @@ def test_setup_page_names_the_missing_fields(db_path):
         assert t(f"field.{field}") in shown, field
     with dbm.read(db_path) as db:
         assert db["users"].count == 0
+
+
+def test_a_committee_typed_in_capitals_reads_as_a_sentence_in_the_text(commune):
+    with dbm.write(commune) as db:
+        body = org.list_bodies(db)[0]
+        org.update_body(db, SYSTEM, body["id"], {"committee": "ĐẢNG ỦY XÃ AN TRƯỜNG", "board": None})
+    h = compiled(commune, "2026-Q1")
+    assert h["left"][1] == "ĐẢNG ỦY XÃ AN TRƯỜNG"
+    assert "do Đảng ủy xã An Trường tổng hợp, Ban Thường vụ Đảng ủy xã báo cáo" in h["intro"]
