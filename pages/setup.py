@@ -24,6 +24,7 @@ with middle:
         c1, c2 = st.columns(2)
         home["home_kind"] = c1.selectbox(t("field.home_kind"), [k.value for k in org.HOME_KINDS], index=None,
                                          format_func=lambda k: t(f"page.setup.kind_{k}"), key="setup_home_kind",
+                                         placeholder=t("page.setup.kind_pick"),
                                          help=t("page.setup.home_kind_help"))
         home["home_code"] = c2.text_input(t("field.home_code"), key="setup_home_code",
                                           help=t("page.setup.home_code_help"))
