@@ -30,10 +30,12 @@ def thresholds(db: Database) -> Thresholds:
 def save_settings(db: Database, actor: Actor, values: dict[str, str]) -> None:
     """Store settings (admin only), auditing what changed."""
     require_admin(db, actor)
-    errors = check_settings({**get_settings(db), **values}, changed=values)
+    before = get_settings(db)
+    # A form sends every field: only those it changes count as blanked on purpose.
+    changed = {k for k, v in values.items() if str(v) != str(before.get(k))}
+    errors = check_settings({**before, **values}, changed=changed)
     if errors:
         raise ValidationError(errors)
-    before = get_settings(db)
     for key, value in values.items():
         if key == COOKIE_KEY:
             continue
