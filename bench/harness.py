@@ -103,7 +103,29 @@ def build(path: Path, size: int, keep: bool) -> dict[str, Any]:
     child = run_child(["lib", "--db", str(path), "demo", "--meetings", str(size)], parse_json=False)
     if child.returncode != 0:
         raise RuntimeError(f"demo --meetings {size} failed:\n{child.stderr[-3000:]}")
+    ensure_body(path)
     return {"cached": False, "seconds": child.seconds, "peak_mb": child.peak_mb}
+
+
+def ensure_body(path: Path) -> None:
+    """An issuing body for the report to be timed with, when the demo wrote none (the demo before the reorganised
+    one of issue 11 is a forest without bodies): a neutral root over its communes, as migration m006 adds."""
+    from lib import db as dbm
+    from lib import directory, org
+    from lib.domain import SYSTEM
+
+    with dbm.write(path) as db:
+        if org.issuer(db, date.today()) is not None:
+            return
+        home = org.home_node(db)
+        if home is None:
+            roots = [r[0] for r in db.execute("select id from units where parent_id is null")]
+            home_id = directory.create_unit(db, SYSTEM, {"code": "BENCH", "name": "Cấp ủy", "kind": "tinh"})
+            for unit_id in roots:
+                db.execute("update units set parent_id = ? where id = ?", [home_id, unit_id])
+            org.set_home(db, SYSTEM, "BENCH")
+            home = org.home_node(db)
+        org.create_body(db, SYSTEM, {"unit_id": home["id"], "effective_from": "1900-01-01", "committee": "Cấp ủy"})
 
 
 @dataclass

@@ -4,14 +4,16 @@ import importlib.util
 import ipaddress
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from sqlite_utils import Database
 
-from lib import audit, i18n, settings, users
+from lib import audit, i18n, org, settings, users
 from lib import db as dbm
 from lib.domain import SYSTEM, Actor, FieldError, PermissionDenied, Role, ValidationError
 from lib.i18n import t
@@ -64,12 +66,18 @@ def first_run_setup(
     password: str,
     confirm: str,
     demo: bool = False,
+    home: Mapping[str, Any] | None = None,
 ) -> str:
-    """Create the first administrator on an empty database, then optionally load the demo; returns the username."""
+    """Create the first administrator on an empty database, with who we are (home: the home node and its issuing
+    body, lib.org.setup_home) or else the demo's organisation; returns the username."""
     # Every refusal at once, in the order of the form's fields: a mismatched confirmation does not hide
     # a bad username (the store checks them again, under the write lock, when creating the account).
     errors: list[FieldError] = []
-    if not (org_name or "").strip():
+    # The demo brings its own organisation, so "who are we?" is left aside when it is chosen.
+    home = None if demo else home
+    if home is not None:
+        errors += org.check_home(home)
+    elif not demo and not (org_name or "").strip():
         errors.append(AuthError("org_name", "required"))
     if not (full_name or "").strip():
         errors.append(FieldError("full_name", "required"))
@@ -88,7 +96,10 @@ def first_run_setup(
         if users.count_users(db):
             raise ValidationError([AuthError("setup", "setup_done")])
         users.create_user(db, SYSTEM, username, full_name, password, Role.ADMIN)
-        if org_name.strip() != settings.get_settings(db)["org_name"]:
+        if home is not None:
+            # In the same transaction as the account: a refusal here leaves the database as it was.
+            org.setup_home(db, SYSTEM, home)
+        elif (org_name or "").strip() and org_name.strip() != settings.get_settings(db)["org_name"]:
             settings.save_settings(db, SYSTEM, {"org_name": org_name.strip()})
     if demo and demo_available():
         from lib import demo as demo_data

@@ -6,11 +6,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "db" / "app.db"
 
-# Defaults for the settings table; an admin changes them on the Settings page.
+# Defaults for the settings table; an admin changes them on the Settings page. The organisation is nobody until
+# setup says who we are: its name comes from the home node's committee, and every report's header, symbol, board
+# and signer from the issuing bodies (lib.org), never from a default. report_header and place_name are the
+# wording of databases from before the issuing bodies (migration m006 turned them into the root's body).
 DEFAULT_SETTINGS = {
-    "org_name": "Huyện ủy Càng Long",
-    "report_header": "ĐẢNG BỘ TỈNH VĨNH LONG",
-    "place_name": "Càng Long",
+    "org_name": "",
+    "report_header": "",
+    "place_name": "",
     "threshold_tot": "90",
     "threshold_kha": "70",
     "threshold_trung_binh": "50",

@@ -139,9 +139,9 @@ def end_validity(db: Database, actor: Actor, table: str, row_id: int, last_day: 
 
 
 UNITS_SQL = """
-select u.*, s.code as successor_code, s.name as successor_name,
+select u.*, s.code as successor_code, s.name as successor_name, p.code as parent_code, p.name as parent_name,
        (select count(*) from cells c where c.unit_id = u.id) as cells
-from units u left join units s on s.id = u.successor_id
+from units u left join units s on s.id = u.successor_id left join units p on p.id = u.parent_id
 where (:on is null or ((u.valid_from is null or u.valid_from <= :on) and (u.valid_to is null or u.valid_to >= :on)))
 order by u.name
 """
@@ -156,7 +156,7 @@ order by u.name, c.name
 
 
 def list_units(db: Database, on: str | None = None) -> list[dict]:
-    """Units (valid on a day, if given), with successor and cell count."""
+    """Units (valid on a day, if given), with successor, parent (the unit above in the tree) and cell count."""
     return [dict(r) for r in db.query(UNITS_SQL, {"on": on})]
 
 

@@ -33,7 +33,7 @@ from lib.users import require_admin, require_unit, unit_of_cell
 KINDS = ("units", "cells", "leaders", "posts", "assignments", "meetings", "weaknesses")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "units": ("code", "name", "kind", "valid_from", "valid_to", "successor_code"),
+    "units": ("code", "name", "kind", "valid_from", "valid_to", "successor_code", "parent_code"),
     "cells": ("code", "unit_code", "name", "cell_type", "meeting_day", "valid_from", "valid_to",
               "successor_code"),
     "leaders": ("code", "full_name", "position", "grp"),
@@ -70,6 +70,7 @@ _STORE_TO_COLUMN = {
     "leader_id": "leader_code",
     "successor_id": "successor_code",
     "issuer_unit_id": "issuer_code",
+    "parent_id": "parent_code",
     "report_submitted_on": "reports_submitted_on",
     "meeting_id": None,
     "id": None,
@@ -458,6 +459,7 @@ class _Item:
     record: dict
     leaders: list[dict] = field(default_factory=list)
     successor: int | None = None  # index of the item this unit or cell merges into, when in the file
+    parent: int | None = None  # index of the item this unit is under, when in the file
 
 
 @dataclass
@@ -484,6 +486,7 @@ class _Checker:
         self.in_file: dict[int, int] = {}  # stand-in id of an accepted regular meeting → its row
         self.regular_index: dict[tuple[int, str], int] = {}  # (cell, yyyy-mm) → item index
         self.posts: dict[tuple[int, str], list[_Item]] = {}  # (leader, group) → the file's posts accepted so far
+        self.cycles: set[str] = set()  # codes of the file's units whose parent_code chain in the file loops
 
     def lookup(self, table: str, code: Any) -> int | None:
         """The id of a stored code; cached, as the snapshot does not change under the check."""
@@ -568,13 +571,33 @@ class _Checker:
                 raw["successor_id"] = self.ref(row, "successor_code", table, errors)
         if "unit_code" in row:
             raw["unit_id"] = self.ref(row, "unit_code", "units", errors)
-        if table == "units" and (parent := org.default_parent(self.db)) is not None:
-            raw["parent_id"] = parent
+        parent = None
+        if table == "units":
+            parent = self._parent(row, raw, errors)
         require_admin(self.db, self.actor)
         if table == "leaders" and "active" not in raw:
             raw = {**raw, "active": True}
         clean = directory._check(self.db, table, raw, None)
-        return _Item(row["_row"], store.to_row(clean), successor=successor)
+        return _Item(row["_row"], store.to_row(clean), successor=successor, parent=parent)
+
+    def _parent(self, row: dict, raw: dict, errors: list[RowError]) -> int | None:
+        """The unit above: parent_code (stored, or a row earlier in the file: its index, the id filled in at the
+        write), else our own organisation (org.default_parent) as a unit made on the Directory page."""
+        code = _text(row.get("parent_code"))
+        if code is None:
+            if (home := org.default_parent(self.db)) is not None:
+                raw["parent_id"] = home
+            return None
+        if code in self.cycles:
+            errors.append(_field_error(row["_row"], FieldError("parent_code", "parent_cycle")))
+            return None
+        if self.lookup("units", code) is None and code in self.pending:
+            raw["parent_id"] = None
+            return self.pending[code]
+        if self.lookup("units", code) is None and code in self.seen:
+            return None  # its own row was refused, and says why; all or nothing, so this one is not written either
+        raw["parent_id"] = self.ref(row, "parent_code", "units", errors)
+        return None
 
     def _units(self, row: dict, errors: list[RowError]) -> _Item:
         return self._directory("units", row, errors, ("code", "name", "kind", "valid_from", "valid_to"))
@@ -672,30 +695,60 @@ class _Checker:
 
 
 def _successors_first(rows: list[dict]) -> list[dict]:
-    """Order rows so a unit or cell comes after the row of the successor it names (a merge into a new unit)."""
+    """Order rows so a unit or cell comes after the rows it names in the file: the successor it merges into and,
+    for units, the unit above it (parent_code). Rows in a loop keep the file's order (the loop is refused)."""
     index: dict[str, int] = {}
     for i, row in enumerate(rows):
         if (code := _text(row.get("code"))) is not None:
             index.setdefault(code, i)
+
+    def refs(i: int) -> list[int]:
+        named = (_text(rows[i].get("successor_code")), _text(rows[i].get("parent_code")))
+        return [index[c] for c in named if c is not None and c in index and index[c] != i]
+
     placed: set[int] = set()
     order: list[dict] = []
     for start in range(len(rows)):
-        chain: list[int] = []
-        i: int | None = start
-        while i is not None and i not in placed and i not in chain:
-            chain.append(i)
-            successor = _text(rows[i].get("successor_code"))
-            i = index.get(successor) if successor is not None else None
-        for i in reversed(chain):
-            placed.add(i)
-            order.append(rows[i])
+        # Depth first, without recursion (a chain may be thousands of rows long); a row on the current path
+        # that is named again is a loop, left to the check.
+        stack: list[tuple[int, list[int]]] = [] if start in placed else [(start, refs(start))]
+        on_path = {start}
+        while stack:
+            i, todo = stack[-1]
+            nxt = next((j for j in todo if j not in placed and j not in on_path), None)
+            if nxt is None:
+                stack.pop()
+                on_path.discard(i)
+                placed.add(i)
+                order.append(rows[i])
+                continue
+            todo.remove(nxt)
+            on_path.add(nxt)
+            stack.append((nxt, refs(nxt)))
     return order
+
+
+def _parent_cycles(rows: list[dict]) -> set[str]:
+    """The codes of units whose chain of parent_code within the file comes back to them."""
+    parent = {c: p for row in rows if (c := _text(row.get("code"))) is not None
+              and (p := _text(row.get("parent_code"))) is not None}
+    looped: set[str] = set()
+    for code in parent:
+        seen, cur = set(), code
+        while cur in parent and cur not in seen:
+            seen.add(cur)
+            cur = parent[cur]
+        if cur == code:
+            looped.add(code)
+    return looped
 
 
 def _check_rows(db: Database, kind: str, rows: list[dict], actor: Actor, today: date,
                 progress: Callable[[int, int], Any] | None) -> tuple[_Plan, list[RowError]]:
     errors: list[RowError] = []
     checker = _Checker(db, kind, actor, today)
+    if kind == "units":
+        checker.cycles = _parent_cycles(rows)
     checker.plan.mark = db.execute("select coalesce(max(id), 0) from audit_log").fetchone()[0]
     try:
         if kind in ("units", "cells", "leaders", "posts", "assignments"):
@@ -844,6 +897,8 @@ def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
     for item in plan.items:
         if item.successor is not None:
             item.record["successor_id"] = ids[item.successor]
+        if item.parent is not None:
+            item.record["parent_id"] = ids[item.parent]
         if plan.kind == "meetings":
             item.record.update(created_at=now, updated_at=now)
     _insert_runs(db, table, ids, records)
@@ -1003,7 +1058,7 @@ def _allowed(column: str) -> str:
             return t("import.hint.int_min", "vi", low=low)
         return t("import.hint.int_range", "vi", low=low, high=high)
     if column in ("leaders_present", "reports_submitted_on", "unit_code", "cell_code", "leader_code",
-                  "successor_code", "noted_by", "issuer_code"):
+                  "successor_code", "parent_code", "noted_by", "issuer_code"):
         return t(f"import.hint.{column}", "vi")
     return ""
 
@@ -1076,8 +1131,8 @@ def _lookup_sheet(sheet: Any, found: Lookup) -> None:
 
 RECORDS_SQL = {
     "units": """
-select u.code, u.name, u.kind, u.valid_from, u.valid_to, s.code as successor_code
-from units u left join units s on s.id = u.successor_id
+select u.code, u.name, u.kind, u.valid_from, u.valid_to, s.code as successor_code, p.code as parent_code
+from units u left join units s on s.id = u.successor_id left join units p on p.id = u.parent_id
 order by u.id
 """,
     "cells": """

@@ -16,7 +16,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib import audit, store
-from lib.domain import Actor, FieldError, PermissionDenied, Role, ValidationError, coerce
+from lib.domain import Actor, FieldError, PermissionDenied, Role, UnitKind, ValidationError, coerce
+from lib.i18n import t
 from lib.users import actor_for, require_admin
 
 HOME_KEY = "home_unit"
@@ -372,18 +373,113 @@ def update_body(db: Database, actor: Actor, body_id: int, changes: Mapping[str, 
         return store.update(db, actor, "issuing_bodies", body_id, clean)
 
 
-def issuer_settings(db: Database, settings: Mapping[str, str], on_date: date | str) -> dict[str, Any]:
-    """The settings with the home node's issuing body in force on a day laid over them (report header, committee,
-    place, symbol, board, signer, recipients); the settings alone where no body is recorded."""
-    out: dict[str, Any] = dict(settings)
-    home = home_node(db)
-    body = body_for(db, home["id"], on_date) if home else None
-    if body is None:
-        return out
-    for key, field in (("report_header", "upper_line"), ("org_name", "committee"), ("place_name", "place"),
-                       ("doc_symbol", "symbol_suffix"), ("board", "board"), ("signer_capacity", "signer_capacity"),
-                       ("signer_title", "signer_title"), ("recipients", "recipients")):
-        if body.get(field):
-            out[key] = body[field]
-    return out
+class NoIssuingBody(ValueError):
+    """No issuing body is recorded for the home node (a fresh install, or a database without a tree)."""
 
+    def __init__(self, on_date: date | str):
+        day = on_date if isinstance(on_date, date) else date.fromisoformat(str(on_date)[:10])
+        self.day = day
+        super().__init__(t("report.no_body", day=day.strftime("%d/%m/%Y")))
+
+
+BELOW_SQL = """
+select b.* from unit_tree t join units u on u.id = t.descendant_id join issuing_bodies b on b.unit_id = u.id
+where t.ancestor_id = :home and t.depth > 0 and b.effective_from <= :on
+  and (u.valid_from is null or u.valid_from <= :on) and (u.valid_to is null or u.valid_to >= :on)
+  and b.effective_from = (select max(x.effective_from) from issuing_bodies x
+                          where x.unit_id = b.unit_id and x.effective_from <= :on)
+limit 2
+"""
+
+
+def issuer(db: Database, on_date: date | str) -> dict | None:
+    """The body our documents are issued by on a day: the home node's body in force then; failing that, the one
+    node below the home node that was in being that day and had a body (the district, for a province deployment's
+    periods before 1/7/2025); failing that, the home node's first body (a commune formed on 1/7/2025 reporting on
+    an earlier period: it is the one issuing the report now). None when nothing fits (see NoIssuingBody)."""
+    home = home_node(db)
+    if home is None:
+        return None
+    on = on_date.isoformat() if isinstance(on_date, date) else str(on_date)[:10]
+    body = body_for(db, home["id"], on)
+    if body is not None:
+        return body
+    cursor = db.execute(BELOW_SQL, {"home": home["id"], "on": on})
+    rows = cursor.fetchall()
+    # Two nodes below with a body that day (say, two communes): neither speaks for the home node.
+    if len(rows) == 1:
+        return _body_row(dict(zip([d[0] for d in cursor.description], rows[0], strict=True)))
+    cursor = db.execute("select * from issuing_bodies where unit_id = ? order by effective_from limit 1", [home["id"]])
+    row = cursor.fetchone()
+    return _body_row(dict(zip([d[0] for d in cursor.description], row, strict=True))) if row else None
+
+
+def require_issuer(db: Database, on_date: date | str) -> dict:
+    """The issuing body of the day (issuer), or NoIssuingBody saying it must be set on the Settings page."""
+    body = issuer(db, on_date)
+    if body is None:
+        raise NoIssuingBody(on_date)
+    return body
+
+
+# ---- setup: who are we? ---------------------------------------------------------------------
+
+# The kinds a deployment's home node may have (issue 11): a province committee, a commune's or a ward's party
+# committee, or the grassroots committee of an agency or enterprise.
+HOME_KINDS = (UnitKind.TINH, UnitKind.XA, UnitKind.PHUONG, UnitKind.CO_SO)
+HOME_NODE_FIELDS = {"home_kind": "kind", "home_code": "code", "home_name": "name"}
+
+
+def check_home(values: Mapping[str, Any]) -> list[FieldError]:
+    """Every refusal of the setup's "who are we?" at once, in the form's order: the home node (home_kind, home_code,
+    home_name) and its issuing body (effective_from, upper_line, committee, ...)."""
+    errors: list[FieldError] = []
+    kind = str(values.get("home_kind") or "").strip()
+    if not kind:
+        errors.append(FieldError("home_kind", "required"))
+    elif kind not in {k.value for k in HOME_KINDS}:
+        errors.append(FieldError("home_kind", "not_home_kind", kinds=", ".join(k.label for k in HOME_KINDS)))
+    for name in ("home_code", "home_name"):
+        if not str(values.get(name) or "").strip():
+            errors.append(FieldError(name, "required"))
+    spec = {k: v for k, v in BODY_FIELDS.items() if k != "unit_id"}
+    clean, problems = coerce({k: v for k, v in values.items() if k in spec}, spec)
+    errors += problems
+    for name in ("effective_from", "committee"):
+        if clean.get(name) is None and not any(e.field == name for e in problems):
+            errors.append(FieldError(name, "required"))
+    recipients = values.get("recipients")
+    if recipients is not None and not (isinstance(recipients, str) or (
+            isinstance(recipients, list | tuple) and all(isinstance(x, str) for x in recipients))):
+        errors.append(FieldError("recipients", "not_lines"))
+    return errors
+
+
+def setup_home(db: Database, actor: Actor, values: Mapping[str, Any]) -> int:
+    """Create the home node and its first issuing body, make it home, put the units already there (roots of an
+    import made before setup) under it, and name the organisation after its committee (admin only, one
+    transaction, audited); refused once a home node is set. Return the node's id."""
+    require_admin(db, actor)
+    with store.transaction(db):
+        if db.execute("select 1 from settings where key = ?", [HOME_KEY]).fetchone() is not None:
+            raise ValidationError([FieldError("home_code", "home_exists")])
+        roots = [r[0] for r in db.execute("select id from units where parent_id is null order by id")]
+        errors = check_home(values)
+        if errors:
+            raise ValidationError(errors)
+        from lib import directory, settings
+
+        try:
+            unit_id = directory.create_unit(db, actor, {HOME_NODE_FIELDS[k]: str(values[k]).strip()
+                                                        for k in HOME_NODE_FIELDS})
+        except ValidationError as exc:
+            fields = {v: k for k, v in HOME_NODE_FIELDS.items()}
+            raise ValidationError([FieldError(fields.get(e.field, e.field), e.key, e.params)
+                                   for e in exc.errors]) from None
+        create_body(db, actor, {**{k: v for k, v in values.items() if k in BODY_FIELDS or k == "recipients"},
+                                "unit_id": unit_id})
+        for root in roots:  # audited moves; the triggers of m006 keep the closure in step
+            store.update(db, actor, "units", root, {"parent_id": unit_id})
+        set_home(db, actor, str(values["home_code"]).strip())
+        settings.save_settings(db, actor, {"org_name": str(values["committee"]).strip()})
+    return unit_id

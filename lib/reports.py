@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from math import isinf, isnan
 from pathlib import Path
@@ -35,10 +35,9 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlite_utils import Database
 
-from lib import assignments, charts, directory, domain, meetings, metrics, org
+from lib import assignments, charts, directory, domain, leaders, meetings, metrics, org
 from lib.db import session
 from lib.domain import (
-    LeaderGroup,
     MeetingType,
     Rating,
     WeaknessCategory,
@@ -124,7 +123,30 @@ def _symbol(org_name: str) -> str:
     letters = "".join(w[0] for w in org_name.strip().split()[:2]).upper()
     # Document symbols drop the tone marks but keep Đ: "Huyện ủy" → HU, "Đảng ủy" → ĐU.
     plain = "".join(c for c in unicodedata.normalize("NFD", letters) if unicodedata.category(c) != "Mn")
-    return unicodedata.normalize("NFC", plain) or "HU"
+    return unicodedata.normalize("NFC", plain)
+
+
+def letterhead(body: dict[str, Any]) -> dict[str, Any]:
+    """An issuing body (lib.org.issuer) as a document prints it. A blank field gets a neutral stand-in drawn from
+    the same body, never another organisation's words: no upper line, the committee for its board, the committee's
+    initials for its symbol, dots for the place and the signer's title, no capacity line, only the archive."""
+    def text(key: str) -> str:
+        return str(body.get(key) or "").strip()
+
+    committee, place = text("committee"), text("place")
+    kind = _committee(committee, place)
+    # A committee typed in capitals as the header prints it ("ĐẢNG ỦY XÃ AN TRƯỜNG") reads in a sentence as one:
+    # "Ban Thường vụ Đảng ủy xã", not "Ban Thường vụ ĐẢNG ỦY XÃ".
+    if committee.isupper():
+        kind = kind.capitalize()
+        running = f"{kind} {place}" if place and kind != committee.capitalize() else committee.capitalize()
+    else:
+        running = committee
+    return {"upper_line": text("upper_line"), "committee": committee, "committee_kind": kind,
+            "board": text("board") or running, "board_given": bool(text("board")),
+            "symbol": text("symbol_suffix") or _symbol(committee), "place": place,
+            "signer_capacity": text("signer_capacity"), "signer_title": text("signer_title"),
+            "recipients": [line for line in body.get("recipients") or () if line.strip()] or [t("report.to_archive")]}
 
 
 # ---- what a report shows: every figure from lib.metrics ------------------------------------
@@ -159,6 +181,14 @@ class ReportData:
     decisions: list[tuple[str, str | None]]
     # the units and cells shown by their validity (directory.renamed), for the listings read after the figures
     renames: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    # The issuing body in force at the period's end, as printed (letterhead); None when none is recorded.
+    head: dict[str, Any] | None = None
+    # leader group code → label (groups are data: an admin's new group prints its name)
+    group_labels: dict[str, str] = field(default_factory=dict)
+
+    def group_label(self, code: str | None) -> str:
+        """The printed name of a leader group."""
+        return self.group_labels.get(code, code or "")
 
     @property
     def empty(self) -> bool:
@@ -205,6 +235,8 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         settings = get_settings(db)
         th = thresholds(db)
         decisions = _decisions(db, period, unit_code)
+        body = org.issuer(db, period.end)
+        group_labels = leaders.group_labels(db)
     # the figures of `metrics --json` (metrics.compute), from the same bundle
     figures = {"period": period.as_dict(), "attendance_by_unit": page["attendance_by_unit"],
                "leader_participation": metrics.leader_participation_of(page["participation_by_leader"]),
@@ -218,7 +250,8 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         leaders=page["participation_by_leader"], by_assignment=page["participation_by_assignment"],
         report_status=page["report_status"], missing=page["missing_meetings"],
         open_weaknesses=page["open_weaknesses"], matrix=page["weakness_matrix"], unit_names=unit_names,
-        decisions=decisions, renames=renames,
+        decisions=decisions, renames=renames, head=letterhead(body) if body else None,
+        group_labels=group_labels,
     )
     progress(0.3, t("report.progress_figures"))
     return data
@@ -318,9 +351,9 @@ def _report_charts(data: ReportData) -> dict[str, tuple[alt.TopLevelMixin, float
         out["quality"] = (alt.hconcat(ratings, props, spacing=40), 15.5)
     groups = [g for g in data.groups if g["compliance"] is not None]
     if groups:
-        out["groups"] = (charts.group_compliance_chart(pd.DataFrame(groups)), 14)
+        out["groups"] = (charts.group_compliance_chart(pd.DataFrame(groups), labels=data.group_labels), 14)
     if any(g["attended"] for g in data.groups):
-        out["reports"] = (charts.reports_chart(pd.DataFrame(data.groups)), 14)
+        out["reports"] = (charts.reports_chart(pd.DataFrame(data.groups), labels=data.group_labels), 14)
     counts = {c: n for c, n in data.figures["weaknesses"]["by_category"].items() if n}
     if counts:
         out["weaknesses"] = (_category_chart(counts), 15.5)
@@ -572,21 +605,23 @@ def _table_widths(table: Table, widths_cm: Sequence[float]) -> None:
             tc.width = length
 
 
-def _header_block(doc: DocxDocument, settings: dict[str, str], number_kind: str | None, year: int) -> None:
-    """Left: the organisation above, the issuing committee, '*', the number; right: the Party, place and date."""
+def _header_block(doc: DocxDocument, head: dict[str, Any], number_kind: str | None, year: int) -> None:
+    """Left: the organisation above (when there is one: a provincial committee has none), the issuing committee,
+    '*', the number; right: the Party, place and date. All of the issuing body's wording is the body's (head)."""
     table = doc.add_table(rows=1, cols=2)
     _borderless(table)
     left, right = table.rows[0].cells
-    org = settings["org_name"].strip()
-    _cell_text(left, settings["report_header"].strip().upper())
-    _cell_text(left, org.upper(), bold=True, first=False)
+    first = True
+    if head["upper_line"]:
+        _cell_text(left, head["upper_line"].upper())
+        first = False
+    _cell_text(left, head["committee"].upper(), bold=True, first=first)
     _cell_text(left, "*", first=False)
     if number_kind:
-        _cell_text(left, t("report.doc_number", kind=number_kind, symbol=settings.get("doc_symbol") or _symbol(org)),
-                   first=False)
+        _cell_text(left, t("report.doc_number", kind=number_kind, symbol=head["symbol"]), first=False)
     _cell_text(right, t("report.party_name"), bold=True, underline=True, size=15)
     _cell_text(right, "", first=False)
-    _cell_text(right, t("report.place_date", place=settings["place_name"].strip(), year=year), italic=True,
+    _cell_text(right, t("report.place_date", place=head["place"] or "……", year=year), italic=True,
                first=False)
     _widths(table, (7.0, 9.5))
     _para(doc, after=6)
@@ -732,7 +767,7 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
                [t("report.col_no"), t("report.col_group"), t("report.col_leaders"), t("report.col_expected"),
                 t("report.col_attended"), t("report.col_compliance"), t("report.col_reports"),
                 t("report.col_late"), t("report.col_missing_reports")],
-               [[fmt_num(i), LeaderGroup(g["grp"]).label, fmt_num(g["leaders"]), fmt_num(g["expected"], 2),
+               [[fmt_num(i), data.group_label(g["grp"]), fmt_num(g["leaders"]), fmt_num(g["expected"], 2),
                  fmt_num(g["attended"]), fmt_pct(g["compliance"]), fmt_num(g["reports"]),
                  fmt_num(g["late_reports"]), fmt_num(g["missing_reports"])] for i, g in enumerate(data.groups, 1)],
                (1.2, 4.6, 1.4, 1.4, 1.3, 1.9, 1.7, 1.3, 1.7),
@@ -754,7 +789,7 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
                    [t("report.col_no"), t("field.full_name"), t("report.col_group"), t("report.col_expected"),
                     t("report.col_attended"), t("report.col_compliance"), t("report.col_late"),
                     t("report.col_missing_reports")],
-                   [[fmt_num(i), r["full_name"], LeaderGroup(r["grp"]).label, fmt_num(r["expected"], 2),
+                   [[fmt_num(i), r["full_name"], data.group_label(r["grp"]), fmt_num(r["expected"], 2),
                      fmt_num(r["attended"]), fmt_pct(r["compliance"]), fmt_num(r["late_reports"]),
                      fmt_num(r["missing_reports"])] for i, r in enumerate(short, 1)],
                    (1.2, 3.8, 4.5, 1.2, 1.1, 1.9, 1.3, 1.5), text_cols=3)
@@ -765,7 +800,7 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
     _para(doc, t("report.s2_reports", reports=fmt_num(group_totals["reports"]),
                  attended=fmt_num(status["attended"]), on_time=fmt_num(status["on_time"]),
                  late=fmt_num(status["late"]), days=fmt_num(data.report_days), missing=fmt_num(status["missing"]),
-                 board=_board(data.settings)))
+                 board=_board(data.head)))
     if "reports" in pngs:
         pngs.place(doc, "reports")
 
@@ -807,10 +842,19 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
             _para(doc, t("report.and_more_rows", n=fmt_num(len(overdue) - LIST_LIMIT)), italic=True)
 
 
-def _board(settings: dict[str, Any]) -> str:
-    # The issuing body's own board name where one is recorded (lib.org.issuer_settings), else as before.
-    return settings.get("board") or t("report.org_board",
-                                      committee=_committee(settings["org_name"], settings["place_name"]))
+def _board(head: dict[str, Any] | None) -> str:
+    """The advising board as running text names it: the body's own, else its committee (letterhead)."""
+    return head["board"] if head else t("report.board_none")
+
+
+def _board_addressed(head: dict[str, Any]) -> str:
+    """The board as a letter addresses it: 'Ban Tổ chức Huyện ủy' + ' Càng Long' when the committee is named after
+    the place; a board left blank is the committee itself, already whole."""
+    board, place = head["board"], head["place"]
+    if head["board_given"] and place and head["committee"].lower().endswith(place.lower()) \
+            and not board.lower().endswith(place.lower()):
+        return f"{board} {place}"
+    return board
 
 
 def recommendations(data: ReportData) -> list[str]:
@@ -840,7 +884,7 @@ def recommendations(data: ReportData) -> list[str]:
     status = data.report_status
     parts = []
     if status["missing"]:
-        parts.append(t("report.rec.reports_missing", missing=fmt_num(status["missing"]), board=_board(data.settings)))
+        parts.append(t("report.rec.reports_missing", missing=fmt_num(status["missing"]), board=_board(data.head)))
     if status["late"]:
         parts.append(t("report.rec.reports_late", late=fmt_num(status["late"]), days=fmt_num(data.report_days)))
     if parts:
@@ -867,20 +911,20 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     """The compiled report of a period as a Vietnamese party document (DOCX bytes)."""
     progress = progress or _noop
     data = gather(path_or_db, period_label, unit_code, today, progress)
+    if data.head is None:  # a report with nobody to issue it is no report: say where to set the body
+        raise org.NoIssuingBody(data.period.end)
+    head = data.head
     pngs = _Pictures(None if data.empty else data)
     progress(0.4, t("report.progress_charts"))
     doc = _new_document()
     _page_numbers(doc)
     # The header, symbol, board and signature of the body that issued reports at the period's end.
-    with session(path_or_db) as db:
-        settings = data.settings = org.issuer_settings(db, data.settings, data.period.end)
-    _header_block(doc, settings, "BC", data.today.year)
+    _header_block(doc, head, "BC", data.today.year)
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, _subtitle(data), bold=True)
     _centre(doc, "-----", after=10)
-    committee = _committee(settings["org_name"], settings["place_name"])
     _para(doc, t("report.intro", decisions=_decision_text(data.decisions), period=period_text(data.period),
-                 board=_board(settings), committee=committee))
+                 board=_board(head), committee=head["committee_kind"]))
     tables = _Tables(doc)
     sections = [("report.s1", _section_meetings), ("report.s2", _section_leaders), ("report.s3", _section_weaknesses)]
     for i, (key, build) in enumerate(sections):
@@ -894,10 +938,7 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     for line in recommendations(data):
         _para(doc, f"- {line}")
     _para(doc, t("report.closing_text", period=period_text(data.period)), after=12, keep=True)
-    _closing(doc, settings.get("recipients") or [t("report.to_province_standing"), t("report.to_province_board"),
-                                                  t("report.to_archive")],
-             settings.get("signer_capacity") or t("report.on_behalf"),
-             settings.get("signer_title") or t("report.signer_title"))
+    _closing(doc, head["recipients"], head["signer_capacity"], head["signer_title"] or t("report.name_blank"))
     progress(0.85, t("report.progress_charts"))
     pngs.finish()
     out = _to_bytes(doc)
@@ -1084,7 +1125,7 @@ def _col(key: str, label_key: str, kind: str = "int") -> tuple[str, str, str]:
 
 def _summary_rows(data: ReportData) -> list[dict]:
     head = data.headline
-    rows = [{"item": t("report.x_org"), "value": data.settings["org_name"]},
+    rows = [{"item": t("report.x_org"), "value": data.head["committee"] if data.head else data.settings["org_name"]},
             {"item": t("report.x_period"), "value": domain.period_display(data.period)},
             {"item": t("report.x_from"), "value": fmt_day(data.period.start)},
             {"item": t("report.x_to"), "value": fmt_day(data.period.end)},
@@ -1145,14 +1186,14 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
         _col("attended", "report.col_attended"), _col("compliance", "report.col_compliance", "pct"),
         _col("reports", "report.col_reports"), _col("late_reports", "report.col_late"),
         _col("missing_reports", "report.col_missing_reports")],
-        [{**r, "grp_label": LeaderGroup(r["grp"]).label} for r in data.leader_rows])
+        [{**r, "grp_label": data.group_label(r["grp"])} for r in data.leader_rows])
     _sheet(wb, t("report.sh_groups"), [
         _col("grp_label", "report.col_group", "text"), _col("leaders", "report.col_leaders"),
         _col("assignments", "report.col_assignments"), _col("expected", "report.col_expected", "num"),
         _col("attended", "report.col_attended"), _col("compliance", "report.col_compliance", "pct"),
         _col("reports", "report.col_reports"), _col("late_reports", "report.col_late"),
         _col("missing_reports", "report.col_missing_reports")],
-        [{**g, "grp_label": LeaderGroup(g["grp"]).label} for g in data.groups])
+        [{**g, "grp_label": data.group_label(g["grp"])} for g in data.groups])
     _sheet(wb, t("report.sh_assignments"), [
         _col("leader_code", "field.leader_code", "text"), _col("full_name", "field.full_name", "text"),
         _col("unit_name", "report.col_unit", "text"), _col("cell_name", "field.cell_id", "text"),
@@ -1247,20 +1288,25 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
             raise ValueError(t("report.leader_not_present", id=leader_id, meeting=meeting_id))
         assignment = _assignment_for(db, leader_id, m)
         m, assignment = directory.relabel([m, assignment], *directory.renamed(db))
-        settings = org.issuer_settings(db, get_settings(db), m["held_on"])
+        # The body in force on the meeting's day (lib.org.issuer), refused when none is recorded.
+        head = letterhead(org.require_issuer(db, m["held_on"]))
+        # the post the leader held on the meeting's day (posts change: a district post before 1/7/2025)
+        post = leaders.post_on(db, leader_id, m["held_on"])
+        position = post["title"] if post and post["title"] else leader["position"]
+        group = post["grp_label"] if post else leaders.group_labels(db).get(leader["grp"], leader["grp"])
     held = date.fromisoformat(m["held_on"])
     doc = _new_document()
-    _header_block(doc, settings, None, date.today().year)
+    _header_block(doc, head, None, date.today().year)
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, t("report.leader_subtitle", cell=cell_in_sentence(m["cell_name"]), unit=mid_sentence(m["unit_name"])),
             bold=True)
     _centre(doc, "-----", after=6)
-    _centre(doc, t("report.to_board", board=_board(settings) + " " + settings["place_name"].strip()), after=10)
+    _centre(doc, t("report.to_board", board=_board_addressed(head)), after=10)
 
     _para(doc, t("report.l_part1"), bold=True, indent=False, keep=True)
     _field_line(doc, t("field.full_name"), leader["full_name"])
-    _field_line(doc, t("field.position"), leader["position"])
-    _field_line(doc, t("report.l_group"), LeaderGroup(leader["grp"]).label)
+    _field_line(doc, t("field.position"), position)
+    _field_line(doc, t("report.l_group"), group)
     if assignment:
         decision = (t("report.decision", no=assignment["decision_no"], date=fmt_day(assignment["decision_date"]))
                     if assignment["decision_date"] else t("report.decision_no_date", no=assignment["decision_no"]))

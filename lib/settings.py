@@ -1,6 +1,7 @@
-"""Organisation settings (name, report header, thresholds) and the generated cookie key."""
+"""Organisation settings (the name, thresholds) and the generated cookie key."""
 
 import secrets
+from collections.abc import Iterable
 
 from sqlite_utils import Database
 
@@ -29,10 +30,12 @@ def thresholds(db: Database) -> Thresholds:
 def save_settings(db: Database, actor: Actor, values: dict[str, str]) -> None:
     """Store settings (admin only), auditing what changed."""
     require_admin(db, actor)
-    errors = check_settings({**get_settings(db), **values})
+    before = get_settings(db)
+    # A form sends every field: only those it changes count as blanked on purpose.
+    changed = {k for k, v in values.items() if str(v) != str(before.get(k))}
+    errors = check_settings({**before, **values}, changed=changed)
     if errors:
         raise ValidationError(errors)
-    before = get_settings(db)
     for key, value in values.items():
         if key == COOKIE_KEY:
             continue
@@ -72,11 +75,13 @@ _WHOLE = {
 }
 
 
-def check_settings(values: dict[str, str]) -> list[SettingError]:
-    """Refusals for settings that are blank, out of range or out of order."""
+def check_settings(values: dict[str, str], changed: Iterable[str] = ()) -> list[SettingError]:
+    """Refusals for settings that are out of range or out of order, or blanked by this change (the name)."""
     errors: list[SettingError] = []
-    for key in ("org_name", "report_header", "place_name"):
-        if not str(values.get(key) or "").strip():
+    # The name starts blank on a fresh install (setup fills it from the home node's committee): only blanking it
+    # on purpose is refused, so the thresholds can be saved before anyone has named the organisation.
+    for key in ("org_name",):
+        if key in changed and not str(values.get(key) or "").strip():
             errors.append(SettingError(key, "required"))
     numbers: dict[str, int] = {}
     for key, (low, high) in _WHOLE.items():

@@ -2,7 +2,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import directory, forms, leaders, store, ui
+from lib import directory, forms, leaders, org, store, ui
 from lib.domain import CellType, LeaderGroup, UnitKind
 from lib.i18n import t
 
@@ -57,12 +57,15 @@ tab_units, tab_cells, tab_leaders = st.tabs([t("page.directory.tab_units"), t("p
 
 with tab_units:
     st.dataframe(forms.frame(unit_rows, forms.headers(
-        "code", "name", "kind", "valid_from", "valid_to", "successor_name", "cells",
+        "code", "name", "kind", "parent_name", "valid_from", "valid_to", "successor_name", "cells",
         successor_name=t("field.successor_id"), cells=t("page.directory.cell_count"))), hide_index=True,
         key="dir_units_table")
-    unit_spec = {"code": "str", "name": "str", "kind": UnitKind, "valid_from": "date", "valid_to": "date"}
+    # The unit above in the tree; lib refuses a parent below the unit itself (org.check_parent), naming the field.
+    unit_spec = {"code": "str", "name": "str", "kind": UnitKind, "parent_id": ui.optional(units, t(
+        "page.directory.no_parent")), "valid_from": "date", "valid_to": "date"}
     with st.expander(t("page.directory.add_unit"), icon=":material/add:"):
-        adder("dir_un_", "units", unit_spec, {"kind": UnitKind.XA.value})
+        # A new unit goes under our own organisation unless another parent is chosen.
+        adder("dir_un_", "units", unit_spec, {"kind": UnitKind.XA.value, "parent_id": ui.read(org.default_parent)})
     with st.expander(t("page.directory.edit_unit"), icon=":material/edit:"):
         editor("dir_ue_", "units", unit_rows, unit_spec, lambda r: units[r["id"]])
     with st.expander(t("page.directory.merge"), icon=":material/merge:"):

@@ -47,6 +47,10 @@ unit_code = c1.selectbox(t("page.reports.unit"), [*everything, *units], key="rep
 fmt = c2.radio(t("page.reports.format"), reports.FORMATS, format_func=lambda f: t(f"page.reports.format_{f}"),
                horizontal=True, key="reports_format")
 st.markdown(t("page.reports.chosen", period=reports.period_text(label)))
+# Nobody to issue the report (a fresh install, or a database without a tree): say so before the button, naming
+# where the body is set, rather than print a header made up for someone else.
+if ui.read(org.issuer, metrics.parse_period(label).end) is None:
+    st.warning(str(org.NoIssuingBody(metrics.parse_period(label).end)), icon=":material/warning:")
 
 choice = (label, unit_code, fmt)
 if st.button(t("page.reports.generate"), type="primary", key="reports_generate", icon=":material/description:"):
@@ -86,7 +90,11 @@ else:
                                 leader=rows[k]["full_name"]),
         key="reports_leader_pick")
     row = rows[pick]
-    content = ui.read(reports.leader_report_docx, row["meeting_id"], row["leader_id"])
+    try:
+        content = ui.read(reports.leader_report_docx, row["meeting_id"], row["leader_id"])
+    except org.NoIssuingBody as exc:
+        st.warning(str(exc), icon=":material/warning:")
+        st.stop()
     st.download_button(t("page.reports.download_leader"), content,
                        f"bao-cao-du-sinh-hoat-{row['meeting_id']}-{row['leader_code']}.docx", reports.DOCX_MIME,
                        key="reports_leader_download", icon=":material/download:")

@@ -1,5 +1,5 @@
-"""Settings (admin): organisation name, report header, thresholds, report deadline, refresh interval; our
-party organisation (the home node) and the bodies our documents are issued by."""
+"""Settings (admin): the organisation's name, thresholds, report deadline, refresh interval; our party organisation
+(the home node) and the bodies our documents are issued by (header, symbol, place, signer of every report)."""
 
 import streamlit as st
 
@@ -23,11 +23,9 @@ def _whole(key: str, low: int, high: int, column) -> int:
 with st.form("settings_form"):
     st.subheader(t("page.settings.organisation"))
     c1, c2 = st.columns(2)
-    org_name = c1.text_input(t("page.settings.org_name"), value=current["org_name"], key="settings_org_name")
-    place_name = c2.text_input(t("page.settings.place_name"), value=current["place_name"], key="settings_place_name",
-                               help=t("page.settings.place_name_help"))
-    report_header = c1.text_input(t("page.settings.report_header"), value=current["report_header"],
-                                  key="settings_report_header", help=t("page.settings.report_header_help"))
+    # The report's header, place and signer are the issuing body's (below), no longer settings of their own.
+    org_name = c1.text_input(t("page.settings.org_name"), value=current["org_name"], key="settings_org_name",
+                             help=t("page.settings.org_name_help"))
     criteria = c2.text_input(t("page.settings.criteria_version"), value=current["criteria_version"],
                              key="settings_criteria_version", help=t("page.settings.criteria_version_help"))
 
@@ -51,8 +49,6 @@ with st.form("settings_form"):
 if save:
     values = {
         "org_name": org_name.strip(),
-        "place_name": place_name.strip(),
-        "report_header": report_header.strip(),
         "criteria_version": criteria.strip(),
         "threshold_tot": tot,
         "threshold_kha": kha,

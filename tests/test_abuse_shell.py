@@ -315,7 +315,7 @@ def test_setup_with_demo_data_creates_no_account_with_a_published_password(db_pa
     fast_hashing(monkeypatch)
     at = _app(db_path, monkeypatch)
     at.checkbox(key="setup_demo").check()
-    for key, value in (("setup_org_name", "Huyện ủy Tiểu Cần"), ("setup_full_name", "Trần Văn Hai"),
+    for key, value in (("setup_full_name", "Trần Văn Hai"),
                        ("setup_username", "quantri"), ("setup_password", "Matkhau123"),
                        ("setup_confirm", "Matkhau123")):
         at.text_input(key=key).input(value)

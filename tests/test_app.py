@@ -43,7 +43,11 @@ def audit_actions(path, **filters) -> list[tuple[str, str]]:
 
 
 def fill_setup(at: AppTest, username="quantri", password="Matkhau123", confirm="Matkhau123") -> AppTest:
-    at.text_input(key="setup_org_name").input("Huyện ủy Tiểu Cần")
+    # who we are (branch bodies: the organisation's name is its committee, asked with its issuing body)
+    at.selectbox(key="setup_home_kind").set_value("xa")
+    at.text_input(key="setup_home_code").input("XA-TC")
+    at.text_input(key="setup_home_name").input("Đảng bộ xã Tiểu Cần")
+    at.text_input(key="setup_committee").input("Đảng ủy xã Tiểu Cần")
     at.text_input(key="setup_full_name").input("Trần Văn Hai")
     at.text_input(key="setup_username").input(username)
     at.text_input(key="setup_password").input(password)
@@ -62,7 +66,7 @@ def test_empty_database_shows_setup_and_completing_it_creates_the_admin(db_path)
     assert at.success[0].value == t("page.setup.done")
     with dbm.read(db_path) as db:
         admin = users.get_user(db, "quantri")
-        assert settings.get_settings(db)["org_name"] == "Huyện ủy Tiểu Cần"
+        assert settings.get_settings(db)["org_name"] == "Đảng ủy xã Tiểu Cần"
     assert (admin["full_name"], admin["role"], admin["active"]) == ("Trần Văn Hai", "admin", 1)
     assert admin["password_hash"].startswith("$2b$")
     login(at, "quantri", "Matkhau123")

@@ -49,11 +49,12 @@ def dataset(seed: int = 42) -> dict[str, list[dict]]:
     rng = random.Random(seed)
     units = [
         {"code": f"U0{i}", "name": f"Xã {name}", "kind": rng.choice(list(UnitKind)).value,
-         "valid_from": "2020-01-01", "valid_to": None, "successor_code": None}
+         "valid_from": "2020-01-01", "valid_to": None, "successor_code": None, "parent_code": None}
         for i, name in enumerate(["An Trường", "Bình Phú", "Đức Mỹ", "Huyền Hội"], start=1)
     ]
-    # U01 merges into U04, which comes later in the file.
+    # U01 merges into U04, which comes later in the file; U02 is under U04 (the tree, branch bodies).
     units[0].update(valid_to="2025-06-30", successor_code="U04")
+    units[1].update(parent_code="U04")
     cells = []
     for i in range(1, 7):
         cells.append({"code": f"C0{i}", "unit_code": rng.choice(["U02", "U03", "U04"]),

@@ -175,6 +175,9 @@ def test_internals_grace_days_setting_is_checked(db_path, value, ok):
 def test_internals_compiled_report_lists_upcoming_beside_missing(db_path, cells):
     # As of 21/09 for September: A missing (day 20 passed), B held, C and D upcoming.
     add_meeting(db_path, cells["B"], "2026-09-05")
+    from tests.test_reports import with_district_body
+
+    with_district_body(db_path)  # the report's header comes from an issuing body (branch bodies)
     content = reports.compiled_docx(db_path, SEP, today=date(2026, 9, 21))
     text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
     assert "phải tổ chức 2 lượt sinh hoạt thường kỳ" in text

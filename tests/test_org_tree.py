@@ -440,7 +440,8 @@ def test_the_same_period_from_a_district_era_body_and_from_a_commune_home(db_pat
         x = directory.create_unit(db, SYSTEM, {"code": "XA-AT", "name": "Xã An Trường", "kind": "xa",
                                                "parent_id": p, "valid_from": "2025-07-01"})
         org.create_body(db, SYSTEM, {"unit_id": d, "effective_from": "2016-01-01", "committee": "Huyện ủy Càng Long",
-                                     "upper_line": "ĐẢNG BỘ TỈNH TRÀ VINH", "place": "Càng Long"})
+                                     "upper_line": "ĐẢNG BỘ TỈNH TRÀ VINH", "place": "Càng Long",
+                                     "board": "Ban Tổ chức Huyện ủy", "signer_capacity": "T/M BAN THƯỜNG VỤ"})
         org.create_body(db, SYSTEM, {
             "unit_id": x, "effective_from": "2025-07-01", "upper_line": "ĐẢNG BỘ TỈNH VĨNH LONG",
             "committee": "Đảng ủy xã An Trường", "board": "Ban Xây dựng Đảng Đảng ủy xã", "symbol_suffix": "ĐU",
@@ -459,9 +460,10 @@ def test_the_same_period_from_a_district_era_body_and_from_a_commune_home(db_pat
     assert "Ban Xây dựng Đảng Đảng ủy xã" in commune and "Lưu Văn phòng Đảng ủy." in commune
     assert "An Trường, ngày" in commune
     assert "HUYỆN ỦY" not in commune and "Ban Tổ chức" not in commune
-    # the commune's home, a period before it existed: no body in force, the settings as before
-    settings_era = _docx_text(reports.compiled_docx(db_path, Q2, today=TODAY))
-    assert "ĐẢNG ỦY XÃ AN TRƯỜNG" not in settings_era
+    # the commune's home, a period before it existed: the commune issues it now, under its first body (the wording
+    # of the settings is no longer a fallback: branch bodies)
+    before = _docx_text(reports.compiled_docx(db_path, Q2, today=TODAY))
+    assert "ĐẢNG ỦY XÃ AN TRƯỜNG" in before and "HUYỆN ỦY" not in before
 
 
 # ---- the Settings page: our organisation and the issuing bodies -------------------------------

@@ -37,9 +37,37 @@ PERIOD = "2025-Q1"
 #   Weakness on Cầu Đúc noted 01/02, due 01/03, open → overdue on 01/05.
 
 
+# The issuing body of these reports (branch bodies: the wording is data, not locale text): the district committee
+# the report always printed, as a root over the communes.
+DISTRICT_BODY = {"effective_from": "2016-01-01", "upper_line": "ĐẢNG BỘ TỈNH VĨNH LONG",
+                 "committee": "Huyện ủy Càng Long", "board": "Ban Tổ chức Huyện ủy", "symbol_suffix": "HU",
+                 "place": "Càng Long", "signer_capacity": "T/M BAN THƯỜNG VỤ", "signer_title": "PHÓ BÍ THƯ",
+                 "recipients": ["- Ban Thường vụ Tỉnh ủy (b/c),", "- Ban Tổ chức Tỉnh ủy (b/c),", "- Lưu Văn phòng."]}
+
+
+def with_district_body(path) -> None:
+    """Give a database its issuing body: the district's, over its roots as a new home node, unless one is there."""
+    from lib import directory, org
+
+    with dbm.write(path) as db:
+        if org.issuer(db, "2025-12-31") is not None:
+            return
+        home = org.home_node(db)
+        if home is None:
+            roots = [r[0] for r in db.execute("select id from units where parent_id is null")]
+            home_id = directory.create_unit(db, SYSTEM, {"code": "HUYEN", "name": "Huyện ủy Càng Long",
+                                                         "kind": "huyen"})
+            for unit_id in roots:
+                db.execute("update units set parent_id = ? where id = ?", [home_id, unit_id])
+            org.set_home(db, SYSTEM, "HUYEN")
+            home = org.home_node(db)
+        org.create_body(db, SYSTEM, {**DISTRICT_BODY, "unit_id": home["id"]})
+
+
 @pytest.fixture
 def world(db_path):
     ids = small_directory(db_path)
+    with_district_body(db_path)
     with dbm.write(db_path) as db:
         assignments.create(db, SYSTEM, {"leader_id": ids["l2"], "unit_id": ids["u2"], "decision_no": "401-QĐ/HU",
                                         "decision_date": "2022-03-01", "valid_from": "2022-03-01"})
@@ -517,6 +545,7 @@ def test_demo_exports_equal_metrics_json(db_path, tmp_path):
     from lib import demo
 
     demo.load(db_path, today=date(2025, 6, 15))
+    with_district_body(db_path)
     shown = json.loads(run_cli(db_path, "metrics", "--period", PERIOD, "--json").stdout)
     out = tmp_path / "so-lieu.xlsx"
     assert run_cli(db_path, "report", "--period", PERIOD, "--format", "xlsx", "--out", str(out)).returncode == 0

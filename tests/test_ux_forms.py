@@ -86,6 +86,11 @@ def test_setup_lists_every_error_at_once(db_path, full_name, username, password,
 
 def test_setup_page_shows_every_error_at_once(db_path):
     at = app_test(db_path).run()
+    # who we are (branch bodies: asked at setup, no longer a prefilled district)
+    at.selectbox(key="setup_home_kind").set_value("xa")
+    at.text_input(key="setup_home_code").input("XA-AT")
+    at.text_input(key="setup_home_name").input("Đảng bộ xã An Trường")
+    at.text_input(key="setup_committee").input("Đảng ủy xã An Trường")
     at.text_input(key="setup_full_name").input("Trần Văn Hai")
     at.text_input(key="setup_username").input("trần hai")
     at.text_input(key="setup_password").input("Matkhau123")

@@ -82,6 +82,9 @@ def demo_app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e_demo")
     db = folder / "demo.db"
     demo.load(db)
+    from tests.test_reports import with_district_body
+
+    with_district_body(db)  # the report's header is an issuing body's (branch bodies); the demo's own when it has one
     app = start_app(db, folder / "streamlit.log")
     yield app
     stop_app(app)

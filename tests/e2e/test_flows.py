@@ -11,7 +11,7 @@ from lib.domain import SYSTEM
 from lib.i18n import t
 from tests.e2e import browser as b
 
-ORG = "Huyện ủy Trà Ôn"
+ORG = "Tỉnh ủy Vĩnh Long"  # the committee named at setup ("who are we?", branch bodies)
 ADMIN = ("quantri", "Bimat-2025-qt")  # a password holding the username is refused
 CLERK = ("thuky.nl", "Thuky2025nl")
 VIEWER = ("xem.tv", "Xem2025tv")
@@ -24,7 +24,13 @@ def setup_and_create_users(app, new_context) -> None:
     page = new_context().new_page()
     b.goto(page, app.url)
     expect(page.get_by_role("heading", name=t("page.setup.title"))).to_be_visible()
-    b.fill(page, "setup_org_name", ORG)
+    # picked without b.choose's closing Escape, which here (a selectbox with no value yet, inside a form) undoes it
+    b.key(page, "setup_home_kind").locator("[role=combobox]").first.click()
+    page.get_by_role("option", name=t("page.setup.kind_tinh"), exact=True).click()
+    b.fill(page, "setup_home_code", "TINH")
+    b.fill(page, "setup_home_name", "Đảng bộ tỉnh Vĩnh Long")
+    b.fill(page, "setup_committee", ORG)
+    b.fill(page, "setup_place", "Vĩnh Long")
     b.fill(page, "setup_full_name", "Lê Văn Quản")
     b.fill(page, "setup_username", ADMIN[0])
     b.fill(page, "setup_password", ADMIN[1])
