@@ -408,3 +408,48 @@ def test_the_leaders_dashboard_shows_the_group_and_post_of_the_period(db_path, w
 def _frame_with(at, column):
     """The first table on the page with this column (AppTest does not give a table's key)."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+# ---- the reports print groups and posts from the data ------------------------------------------
+
+
+def _docx_text(content: bytes) -> str:
+    import io
+
+    from docx import Document
+
+    doc = Document(io.BytesIO(content))
+    cells = [c.text for t_ in doc.tables for row in t_.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def test_the_reports_print_a_new_group_by_name_and_the_post_of_the_meeting_day(db_path, world):
+    import io
+
+    from openpyxl import load_workbook
+
+    from lib import reports
+
+    with dbm.write(db_path) as db:
+        org.create_body(db, SYSTEM, {"unit_id": world["tinh"], "effective_from": "2016-01-01",
+                                     "committee": "Tỉnh ủy Vĩnh Long", "symbol_suffix": "TU"})
+        leaders.create_group(db, SYSTEM, {"code": "dang_uy_vien_cb", "name": "Đảng ủy viên phụ trách chi bộ",
+                                          "level": "xa", "sort_order": -1})
+        leaders.create_post(db, SYSTEM, {"leader_id": world["l2"], "unit_id": world["xa"],
+                                         "grp": "dang_uy_vien_cb", "valid_from": "2025-07-01"})
+        may, august = (r[0] for r in db.execute("select id from meetings order by held_on"))
+    # Q3 counts L2 in the new group (an enum lookup used to raise ValueError on it): its name is printed
+    text = _docx_text(reports.compiled_docx(db_path, "2025-Q3", today=TODAY))
+    assert "Đảng ủy viên phụ trách chi bộ" in text
+    book = load_workbook(io.BytesIO(reports.data_xlsx(db_path, "2025-Q3", today=TODAY)), read_only=True)
+    cells = {str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row if c}
+    assert "Đảng ủy viên phụ trách chi bộ" in cells and "dang_uy_vien_cb" not in cells
+    # L1's own report carries the post of each meeting's day: "Phó Bí thư" in May, "Bí thư" (UV BTV) in August
+    def post_lines(meeting_id):
+        lines = _docx_text(reports.leader_report_docx(db_path, meeting_id, world["l1"])).splitlines()
+        return [line for line in lines if line.startswith((t("field.position"), t("report.l_group")))]
+    may_lines, august_lines = post_lines(may), post_lines(august)
+    assert any("Phó Bí thư" in line for line in may_lines), may_lines
+    assert any(LeaderGroup.UV_BCH.label in line for line in may_lines), may_lines
+    assert not any("Phó" in line for line in august_lines) and any("Bí thư" in line for line in august_lines)
+    assert any(LeaderGroup.UV_BTV.label in line for line in august_lines), august_lines
