@@ -237,7 +237,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--meetings", type=int, default=None)
     d.add_argument("--seed", type=int, default=42)
     d.add_argument("--if-empty", action="store_true", help=t("cli.help_if_empty"))
-    d.add_argument("--home", nargs="+", metavar="province | commune CODE", help=t("demo_reorg.help_home"))
+    d.add_argument("--home", nargs="+", metavar=("province|commune", "CODE"), help=t("demo_reorg.help_home"))
     d.set_defaults(fn=cmd_demo)
     i = sub.add_parser("import", help=t("cli.help_import"))
     i.add_argument("kind", choices=["units", "cells", "leaders", "assignments", "meetings", "weaknesses"])
