@@ -283,3 +283,12 @@ def test_the_forest_of_the_shipped_versions_on_request(tmp_path):
         assert db["issuing_bodies"].count == 0 and db["leader_posts"].count == 0
         assert org.home_node(db) is None
         assert db.execute("select count(*) from assignments where issuer_unit_id is not null").fetchone()[0] == 0
+
+
+def test_the_clerk_of_nhi_long_starts_on_the_new_commune(natural):
+    from lib import forms, users
+
+    with dbm.read(natural) as db:
+        scope = forms.units_in_scope(db, users.actor_for(db, "thuky"))
+    # the new commune first; the two old ones it kept records for stay, for late entries
+    assert [u["code"] for u in scope] == ["NHILONG25", "DAIPHUOC", "NHILONG"]
