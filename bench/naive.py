@@ -25,10 +25,44 @@ ATT_SUMS = ("meetings", "required", "present", "absent_excused", "absent_unexcus
 COUNTS = (*ATT_SUMS, "cell_months", "upcoming")
 
 
+def _tree(db: Any) -> tuple[dict[int, int], pd.DataFrame]:
+    """Each unit's row under the home node (the child of the home node it lies under, or the home node itself; with
+    no home node, its root), units outside the home node's subtree left out; and every (ancestor, descendant)."""
+    parent = dict(db.execute("select id, parent_id from units").fetchall())
+    home = db.execute("select u.id from units u join settings s on s.key = 'home_unit' and s.value = u.code"
+                      ).fetchone()
+    roots = [u for u, p in parent.items() if p is None]
+    home_id = home[0] if home else (roots[0] if len(roots) == 1 else None)
+    report, pairs = {}, []
+    for unit in parent:
+        node, below = unit, None
+        pairs.append((unit, unit))
+        while True:
+            if node == home_id:
+                report[unit] = below if below is not None else node
+                break
+            up = parent[node]
+            if up is None:
+                if home_id is None:
+                    report[unit] = node
+                break
+            pairs.append((up, unit))
+            node, below = up, node
+    return report, pd.DataFrame(pairs, columns=["ancestor", "descendant"])
+
+
 def load(db: Any, tables: tuple[str, ...]) -> dict[str, Any]:
-    """Every row of the tables as DataFrames, plus the thresholds."""
+    """Every row of the tables as DataFrames, plus the thresholds; cells and weaknesses count under the row of the
+    home node's child they lie under (own_unit_id keeps a cell's own unit, for the leaders' assignments)."""
     frames: dict[str, Any] = {name: pd.read_sql(f"select * from {name}", db.conn) for name in tables}
     frames["thresholds"] = thresholds(db)
+    report, frames["unit_pairs"] = _tree(db)
+    for name in ("cells", "weaknesses"):
+        if name in frames:
+            f = frames[name]
+            mapped = f["unit_id"].map(report)
+            f = f.assign(own_unit_id=f["unit_id"], unit_id=mapped)[mapped.notna()]
+            frames[name] = f.astype({"unit_id": "int64"})
     return frames
 
 
@@ -83,7 +117,8 @@ def _period_meetings(f: dict, period: metrics.Period) -> pd.DataFrame:
     m = f["meetings"]
     m = m[m["deleted_at"].isna() & (m["held_on"] >= period.start.isoformat())
           & (m["held_on"] <= period.end.isoformat())]
-    cells = f["cells"][["id", "unit_id", "meeting_day", "valid_from", "valid_to"]].rename(columns={"id": "cell_id"})
+    cells = f["cells"][["id", "unit_id", "own_unit_id", "meeting_day", "valid_from", "valid_to"]].rename(
+        columns={"id": "cell_id"})
     return m.drop(columns=["id"]).assign(meeting_id=m["id"]).merge(cells, on="cell_id")
 
 
@@ -208,12 +243,15 @@ def _per_assignment(f: dict, period: metrics.Period, today: date) -> pd.DataFram
         last = (date(y + n // 12, n % 12 + 1, 1) - timedelta(days=1)).isoformat()
         a["months"] += ((a["valid_from"] <= last) & (a["valid_to"].isna() | (a["valid_to"] >= mo + "-01"))).astype(int)
     m = _period_meetings(f, period)
-    x = m[["meeting_id", "cell_id", "unit_id", "held_on"]].merge(
+    x = m[["meeting_id", "cell_id", "own_unit_id", "held_on"]].merge(
         f["meeting_leaders"][["meeting_id", "leader_id", "report_submitted_on"]], on="meeting_id")
     c = a[["id", "leader_id", "unit_id", "cell_id", "from_day", "to_day"]].rename(
         columns={"id": "assignment_id", "unit_id": "a_unit", "cell_id": "a_cell"}).merge(x, on="leader_id")
+    # A unit-level assignment covers the meetings of every cell in the unit's subtree.
+    below = pd.MultiIndex.from_arrays([c["a_unit"], c["own_unit_id"]]).isin(
+        pd.MultiIndex.from_frame(f["unit_pairs"]))
     c = c[(c["held_on"] >= c["from_day"]) & (c["held_on"] <= c["to_day"])
-          & ((c["cell_id"] == c["a_cell"]) | (c["a_cell"].isna() & (c["unit_id"] == c["a_unit"])))]
+          & ((c["cell_id"] == c["a_cell"]) | (c["a_cell"].isna() & below))]
     days = (pd.to_datetime(c["report_submitted_on"]) - pd.to_datetime(c["held_on"])).dt.days
     c = c.assign(report=c["report_submitted_on"].notna(), late=c["report_submitted_on"].notna()
                  & (days > f["thresholds"].report_days))

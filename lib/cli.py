@@ -36,8 +36,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return 0
         print(t("cli.not_empty", path=path), file=sys.stderr)
         return 1
-    counts = demo.load(path, meetings=args.meetings, seed=args.seed)
+    home = args.home
+    if home is not None:
+        home = home[0] if home == [demo.HOME_PROVINCE] else tuple(home)
+    try:
+        counts = demo.load(path, meetings=args.meetings, seed=args.seed, home=home)
+    except ValueError as exc:  # a wrong --home, or data already there: the message says what to do
+        print(str(exc), file=sys.stderr)
+        return 1 if isinstance(exc, demo.NotEmptyError) else 2
     print(t("cli.demo_loaded", path=path, counts=", ".join(f"{k}={v}" for k, v in counts.items())))
+    from lib import org
+
+    with dbm.read(path) as db:
+        node = org.home_node(db)
+    if node:
+        print(t("demo_reorg.home_set", name=node["name"], code=node["code"]))
     return 0
 
 
@@ -224,6 +237,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--meetings", type=int, default=None)
     d.add_argument("--seed", type=int, default=42)
     d.add_argument("--if-empty", action="store_true", help=t("cli.help_if_empty"))
+    d.add_argument("--home", nargs="+", metavar=("province|commune", "CODE"), help=t("demo_reorg.help_home"))
     d.set_defaults(fn=cmd_demo)
     i = sub.add_parser("import", help=t("cli.help_import"))
     i.add_argument("kind", choices=["units", "cells", "leaders", "posts", "assignments", "meetings", "weaknesses"])

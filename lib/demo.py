@@ -8,12 +8,13 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from lib import assignments, audit, directory, settings, users
+from lib import assignments, audit, directory, org, settings, users
 from lib import db as dbm
 from lib.domain import SYSTEM, Role, last_day, rating_for_score, scheduled_day
 from lib.i18n import t
 
 MERGER_DAY = date(2025, 7, 1)
+OLD_LAST_DAY = date(2025, 6, 30)
 DECISION_395 = ("395-QĐ/HU", date(2022, 2, 21))
 MERGER_DECISION = ("138-QĐ/TU", date(2025, 7, 4))
 NATURAL_MONTHS = 36
@@ -26,7 +27,8 @@ DATA_TABLES = ("units", "cells", "leaders", "assignments", "meetings", "meeting_
 
 DEMO_USERS = (
     ("admin", "Nguyễn Thị Thu Hà", "demo-quantri-2025", Role.ADMIN, ()),
-    ("thuky", "Lê Văn Tâm", "demo-nhaplieu-2025", Role.CLERK, ("NHILONG", "DAIPHUOC")),
+    # The clerk of Nhị Long: the two old communes they kept records for, and since 1/7/2025 the new xã Nhị Long.
+    ("thuky", "Lê Văn Tâm", "demo-nhaplieu-2025", Role.CLERK, ("NHILONG", "DAIPHUOC", "NHILONG25")),
     ("xem", "Trần Minh Quang", "demo-theodoi-2025", Role.VIEWER, ()),
 )
 
@@ -74,13 +76,28 @@ OTHER_CELLS = {
     "MYCAM": [("cong_an", "Công an xã Mỹ Cẩm")],
 }
 
+# The tree (docs/ORGANISATION.md, "Demo data"): the province committee is the root; Càng Long district hangs
+# under it as a historic child (until 30/6/2025) over its 14 old communes; the new communes hang under the
+# province from 1/7/2025. Before the merger (a demo dated earlier) the district is the root, in Trà Vinh.
+PROVINCE = ("VINHLONG", "Tỉnh Vĩnh Long", "tinh")
+DISTRICT = ("HUYEN", "Huyện Càng Long", "huyen")
+
 # The 1/7/2025 merger: new code, name, kind, old unit codes, pairs of hamlets merged into one (new name).
+# The whole former district became these five communes (Nghị quyết 1687/NQ-UBTVQH15 of 16/6/2025 on Vĩnh Long's
+# communes; the province's draft of April 2025 names the same three first ones).
 MERGERS = (
+    ("CANGLONG25", "Xã Càng Long", "xa", ("TTCL", "MYCAM", "NHILONGPHU"), {("Khóm 6", "Khóm 7"): "Khóm 6"}),
     ("ANTRUONG25", "Xã An Trường", "xa", ("ANTRUONG", "ANTRUONGA", "TANBINH"),
      {("Ấp Tân Hòa", "Ấp Tân Phú"): "Ấp Tân Hòa Phú"}),
     ("TANAN25", "Xã Tân An", "xa", ("TANAN", "HUYENHOI"), {("Ấp Kinh A", "Ấp Kinh B"): "Ấp Kinh"}),
-    ("CANGLONG25", "Xã Càng Long", "xa", ("TTCL", "MYCAM", "NHILONGPHU"), {("Khóm 6", "Khóm 7"): "Khóm 6"}),
+    ("NHILONG25", "Xã Nhị Long", "xa", ("NHILONG", "DUCMY", "DAIPHUOC"),
+     {("Ấp Nguyệt Lãng A", "Ấp Nguyệt Lãng B"): "Ấp Nguyệt Lãng"}),
+    ("BINHPHU25", "Xã Bình Phú", "xa", ("BINHPHU", "PHUONGTHANH", "DAIPHUC"),
+     {("Ấp Phương Bình", "Ấp Phương Hòa"): "Ấp Phương Bình Hòa"}),
 )
+# One party sub-committee, so the demo has three levels: xã Càng Long's agency, police, military, school and
+# health cells under it.
+SUB_COMMITTEE = ("CANGLONG25-BP", "Đảng bộ bộ phận Khối cơ quan xã Càng Long", "CANGLONG25")
 # Police, military, agency and health cells of merged units become one cell of the new unit; schools stay.
 MERGED_TYPE_NAMES = {"co_quan": "Cơ quan Đảng - Đoàn thể {unit}", "cong_an": "Công an {unit}",
                      "quan_su": "Quân sự {unit}", "y_te": "Trạm Y tế {unit}"}
@@ -119,6 +136,51 @@ LEADERS = (
 )
 RETIRED_LEADERS = {"HU05"}
 
+# Leader groups per level (m008's leader_groups), after the five legacy ones of any level.
+LEVEL_GROUPS = (
+    ("uv_btv_tu", "Ủy viên Ban Thường vụ Tỉnh ủy", "tinh"),
+    ("tinh_uy_vien", "Tỉnh ủy viên", "tinh"),
+    ("lanh_dao_so_nganh", "Lãnh đạo sở, ban, ngành tỉnh", "tinh"),
+    ("dang_uy_vien", "Đảng ủy viên phụ trách chi bộ", "xa"),
+)
+# leaders.grp is still checked against the five legacy groups (lib.domain.LeaderGroup, read by the reports), so it
+# carries the legacy group nearest to the latest post's; leader_posts.grp holds the group of the level.
+LEGACY_GROUP = {"uv_btv_tu": "uv_btv", "tinh_uy_vien": "uv_bch", "lanh_dao_so_nganh": "truong_ban_nganh",
+                "dang_uy_vien": "uv_bch"}
+# Each district leader's post from 1/7/2025 (their district post ends on 30/6/2025): title, node, group.
+POSTS_AFTER_MERGER = {
+    "HU01": ("Bí thư Đảng ủy xã Càng Long", "CANGLONG25", "dang_uy_vien"),
+    "HU02": ("Tỉnh ủy viên, Phó Trưởng Ban Tổ chức Tỉnh ủy", "VINHLONG", "tinh_uy_vien"),
+    "HU03": ("Bí thư Đảng ủy xã An Trường", "ANTRUONG25", "dang_uy_vien"),
+    "HU04": ("Ủy viên Ban Thường vụ Tỉnh ủy, Phó Chủ tịch UBND tỉnh", "VINHLONG", "uv_btv_tu"),
+    "HU06": ("Bí thư Đảng ủy xã Nhị Long", "NHILONG25", "dang_uy_vien"),
+    "HU07": ("Bí thư Đảng ủy xã Tân An", "TANAN25", "dang_uy_vien"),
+    "HU08": ("Bí thư Đảng ủy xã Bình Phú", "BINHPHU25", "dang_uy_vien"),
+    "HU09": ("Phó Chỉ huy trưởng Bộ Chỉ huy Quân sự tỉnh", "VINHLONG", "lanh_dao_so_nganh"),
+    "HU10": ("Phó Bí thư Thường trực Đảng ủy xã Càng Long", "CANGLONG25", "dang_uy_vien"),
+    "HU11": ("Phó Bí thư Đảng ủy, Chủ tịch UBND xã An Trường", "ANTRUONG25", "dang_uy_vien"),
+    "HU12": ("Phó Bí thư Thường trực Đảng ủy xã Nhị Long", "NHILONG25", "dang_uy_vien"),
+    "HU13": ("Tỉnh ủy viên, Phó Giám đốc Công an tỉnh", "VINHLONG", "tinh_uy_vien"),
+    "HU14": ("Chủ nhiệm Ủy ban Kiểm tra Đảng ủy xã Bình Phú", "BINHPHU25", "dang_uy_vien"),
+    "HU15": ("Phó Bí thư Thường trực Đảng ủy xã Tân An", "TANAN25", "dang_uy_vien"),
+    "HU16": ("Trưởng Ban Xây dựng Đảng Đảng ủy xã Tân An", "TANAN25", "dang_uy_vien"),
+    "HU17": ("Phó Giám đốc Sở Nội vụ", "VINHLONG", "lanh_dao_so_nganh"),
+    "HU18": ("Phó Giám đốc Sở Tài chính", "VINHLONG", "lanh_dao_so_nganh"),
+    "HU19": ("Phó Giám đốc Sở Giáo dục và Đào tạo", "VINHLONG", "lanh_dao_so_nganh"),
+    "HU20": ("Phó Chủ tịch UBND xã Nhị Long", "NHILONG25", "dang_uy_vien"),
+    "HU21": ("Trưởng Ban Xây dựng Đảng Đảng ủy xã Bình Phú", "BINHPHU25", "dang_uy_vien"),
+    "HU22": ("Giám đốc Trung tâm Y tế khu vực Càng Long", "VINHLONG", "lanh_dao_so_nganh"),
+    "HU23": ("Chủ tịch Ủy ban MTTQ Việt Nam xã Càng Long", "CANGLONG25", "dang_uy_vien"),
+    "HU24": ("Chủ tịch Ủy ban MTTQ Việt Nam xã Tân An", "TANAN25", "dang_uy_vien"),
+    "HU25": ("Phó Bí thư Tỉnh Đoàn", "VINHLONG", "lanh_dao_so_nganh"),
+    "HU26": ("Phó Chủ tịch UBND xã Bình Phú", "BINHPHU25", "dang_uy_vien"),
+    "HU27": ("Chủ tịch Ủy ban MTTQ Việt Nam xã Nhị Long", "NHILONG25", "dang_uy_vien"),
+    "HU28": ("Phó Chủ tịch Liên đoàn Lao động tỉnh", "VINHLONG", "lanh_dao_so_nganh"),
+    "HU29": ("Chuyên viên Ban Tổ chức Tỉnh ủy", "VINHLONG", "khac"),
+    "HU30": ("Chánh Văn phòng Đảng ủy xã An Trường", "ANTRUONG25", "dang_uy_vien"),
+}
+POST_START = date(2020, 10, 1)  # the district congress of the 2020–2025 term: the district posts held since
+
 # leader, unit, cell name (None = whole unit), required per quarter, decision, valid_from, valid_to
 _D395 = (DECISION_395, DECISION_395[1])
 ASSIGNMENTS = (
@@ -144,11 +206,28 @@ ASSIGNMENTS = (
     ("HU21", "PHUONGTHANH", "Ấp Lò Ngò", 1, ("812-QĐ/HU", date(2024, 9, 12)), date(2024, 9, 16), None),
     ("HU25", "HUYENHOI", None, 1, ("512-QĐ/HU", date(2023, 8, 10)), date(2023, 8, 16), None),
 )
-# After the merger the same leaders take charge of the new communes.
+# After the merger the province's Standing Committee puts its own leaders in charge of the new communes
+# (decision 138-QĐ/TU, issued by the province node) ...
 MERGER_ASSIGNMENTS = (
-    ("HU01", "CANGLONG25", 1), ("HU08", "CANGLONG25", 1), ("HU13", "CANGLONG25", 2),
-    ("HU02", "ANTRUONG25", 1), ("HU11", "ANTRUONG25", 2), ("HU29", "ANTRUONG25", 2),
-    ("HU07", "TANAN25", 1), ("HU15", "TANAN25", 2), ("HU25", "TANAN25", 1),
+    ("HU02", "CANGLONG25", 1), ("HU13", "CANGLONG25", 2), ("HU29", "CANGLONG25", 2),
+    ("HU04", "ANTRUONG25", 1), ("HU17", "ANTRUONG25", 2),
+    ("HU25", "TANAN25", 1), ("HU19", "TANAN25", 2),
+    ("HU09", "NHILONG25", 1), ("HU22", "NHILONG25", 2),
+    ("HU18", "BINHPHU25", 2), ("HU28", "BINHPHU25", 1),
+)
+# ... and each new commune's Đảng ủy puts its own Đảng ủy viên in charge of its cells (decisions issued by that
+# commune's node): leader, commune, cell name, required per quarter (a cell meets monthly).
+COMMUNE_DECISION_DAY = date(2025, 7, 10)
+COMMUNE_ASSIGNMENTS = (
+    ("HU01", "CANGLONG25", "Khóm 1", 3), ("HU10", "CANGLONG25", "Khóm 2", 3),
+    ("HU23", "CANGLONG25", "Công an xã Càng Long", 2),
+    ("HU03", "ANTRUONG25", "Ấp 1", 3), ("HU11", "ANTRUONG25", "Ấp 2", 3), ("HU30", "ANTRUONG25", "Ấp Ngã Hậu", 3),
+    ("HU07", "TANAN25", "Ấp Tân An", 3), ("HU15", "TANAN25", "Ấp Bình Hội", 3), ("HU16", "TANAN25", "Ấp Kinh", 2),
+    ("HU24", "TANAN25", "Ấp Sóc", 2),
+    ("HU06", "NHILONG25", "Ấp Cầu Đúc", 3), ("HU12", "NHILONG25", "Ấp Đon", 3),
+    ("HU20", "NHILONG25", "Ấp Long Hòa", 3), ("HU27", "NHILONG25", "Ấp Nguyệt Lãng", 2),
+    ("HU08", "BINHPHU25", "Ấp Bình Phú", 3), ("HU14", "BINHPHU25", "Ấp Phương Thạnh", 3),
+    ("HU21", "BINHPHU25", "Ấp Lò Ngò", 3), ("HU26", "BINHPHU25", "Ấp Kinh Ngay", 2),
 )
 
 SYLLABLES = ("Tân", "Phú", "Long", "Hòa", "Bình", "An", "Mỹ", "Vĩnh", "Thạnh", "Hiếu", "Trung", "Nhơn", "Đông",
@@ -271,6 +350,7 @@ class _Unit:
     valid_from: date | None = None
     valid_to: date | None = None
     successor: str | None = None
+    parent: str | None = None
     id: int = 0
 
 
@@ -323,6 +403,7 @@ class _Assignment:
     valid_from: date
     valid_to: date | None
     cell_id: int | None = None
+    issuer: str | None = None  # the code of the node whose committee issued the decision
 
 
 def _month(d: date) -> int:
@@ -345,7 +426,9 @@ def _place(cell_name: str) -> str:
 
 
 def _party_body(unit_name: str) -> str:
-    """'Xã Nhị Long' → 'Đảng bộ xã Nhị Long'."""
+    """'Xã Nhị Long' → 'Đảng bộ xã Nhị Long' (a sub-committee's name already says Đảng bộ)."""
+    if unit_name.startswith("Đảng bộ"):
+        return unit_name
     return "Đảng bộ " + unit_name[0].lower() + unit_name[1:]
 
 
@@ -375,10 +458,15 @@ def _new_cell(rng: random.Random, code: str, unit: str, name: str, cell_type: st
 
 
 def _real_directory(rng: random.Random, merger: bool) -> tuple[list[_Unit], list[_Cell]]:
-    """Càng Long's 14 units and their cells, and (after 1/7/2025) the merged communes."""
+    """The tree: (after 1/7/2025) the province root over Càng Long district, its 14 units and their cells, and the
+    five merged communes with their cells and one party sub-committee; before, the district is the root."""
     units, cells, by_unit = [], [], defaultdict(list)
+    if merger:
+        units.append(_Unit(*PROVINCE))
+    units.append(_Unit(*DISTRICT, valid_to=OLD_LAST_DAY if merger else None,
+                       parent=PROVINCE[0] if merger else None))
     for code, name, kind, hamlets in REAL_UNITS:
-        units.append(_Unit(code, name, kind))
+        units.append(_Unit(code, name, kind, parent=DISTRICT[0]))
         named = [("ap_khom", h) for h in hamlets] + OTHER_CELLS.get(code, [])
         for n, (cell_type, cell_name) in enumerate(named, 1):
             cell = _new_cell(rng, f"{code}-{n:02d}", code, cell_name, cell_type)
@@ -389,13 +477,13 @@ def _real_directory(rng: random.Random, merger: bool) -> tuple[list[_Unit], list
     last_old = _month(MERGER_DAY) - 1
     unit_by_code = {u.code: u for u in units}
     for new_code, new_name, kind, olds, pairs in MERGERS:
-        units.append(_Unit(new_code, new_name, kind, valid_from=MERGER_DAY))
+        units.append(_Unit(new_code, new_name, kind, valid_from=MERGER_DAY, parent=PROVINCE[0]))
         groups: list[tuple[str, str, list[_Cell]]] = []
         merged_into = {old: new for pair, new in pairs.items() for old in pair}
         pair_groups: dict[str, list[_Cell]] = {}
         type_groups: dict[str, list[_Cell]] = {}
         for old in olds:
-            unit_by_code[old].valid_to = date(2025, 6, 30)
+            unit_by_code[old].valid_to = OLD_LAST_DAY
             unit_by_code[old].successor = new_code
             for cell in by_unit[old]:
                 cell.last_m = last_old
@@ -416,10 +504,15 @@ def _real_directory(rng: random.Random, merger: bool) -> tuple[list[_Unit], list
                     groups.append((cell.cell_type, cell.name, [cell]))
         # Hamlets first, then the agencies, as a commune lists them.
         groups.sort(key=lambda g: g[0] != "ap_khom")
+        sub = SUB_COMMITTEE[2] == new_code
+        if sub:
+            units.append(_Unit(SUB_COMMITTEE[0], SUB_COMMITTEE[1], "dang_bo_bo_phan", valid_from=MERGER_DAY,
+                               parent=new_code))
         for n, (cell_type, name, preds) in enumerate(groups, 1):
             first = preds[0]
             cell = _Cell(
-                code=f"{new_code}-{n:02d}", unit=new_code, name=name, cell_type=cell_type,
+                code=f"{new_code}-{n:02d}", unit=SUB_COMMITTEE[0] if sub and cell_type != "ap_khom" else new_code,
+                name=name, cell_type=cell_type,
                 meeting_day=first.meeting_day, p_held=first.p_held, p_off=first.p_off,
                 p_thematic=first.p_thematic, thematic_offset=first.thematic_offset,
                 attendance=first.attendance, unexcused_share=first.unexcused_share, duration=first.duration,
@@ -429,10 +522,11 @@ def _real_directory(rng: random.Random, merger: bool) -> tuple[list[_Unit], list
             for p in preds:
                 p.successor = cell.code
             cells.append(cell)
+    unit_by_code[DISTRICT[0]].valid_to = OLD_LAST_DAY
     return units, cells
 
 
-def _synthetic_directory(rng: random.Random, n_cells: int) -> tuple[list[_Unit], list[_Cell]]:
+def _synthetic_directory(rng: random.Random, n_cells: int, parent: str) -> tuple[list[_Unit], list[_Cell]]:
     """Extra communes of plausible names, ~26 cells each, for benchmark-scale loads."""
     real = {name.split(" ", 1)[1] for _, name, _, _ in REAL_UNITS}
     names = [f"{a} {b}" for a in SYLLABLES for b in SYLLABLES if a != b and f"{a} {b}" not in real]
@@ -445,7 +539,7 @@ def _synthetic_directory(rng: random.Random, n_cells: int) -> tuple[list[_Unit],
         kind = "phuong" if rng.random() < 0.1 else "xa"
         unit_name = ("Phường " if kind == "phuong" else "Xã ") + place
         code = f"VL{i + 1:03d}"
-        units.append(_Unit(code, unit_name, kind))
+        units.append(_Unit(code, unit_name, kind, parent=parent))
         label = unit_name[0].lower() + unit_name[1:]
         others = [("cong_an", f"Công an {label}"), ("quan_su", f"Quân sự {label}"),
                   ("truong_hoc", f"Trường THCS {place}")][: max(0, min(3, size - 1))]
@@ -538,22 +632,27 @@ def _ensure_empty(db: Database, path: str | Path) -> None:
 
 
 def _write_directory(db: Database, units: list[_Unit], cells: list[_Cell], leaders: list[_Leader],
-                     plan: list[_Assignment], today: date, accounts: bool = True) -> None:
-    """Units, cells, leaders, assignments and (with accounts) the demo users through the audited store functions."""
+                     plan: list[_Assignment], today: date, accounts: bool = True, tree: bool = True) -> None:
+    """Units, cells, leaders, assignments and (with accounts) the demo users through the audited store functions;
+    with tree, the parent links, the leaders' posts and the assignments' issuers too."""
     unit_by_code = {u.code: u for u in units}
     for u in units:
-        u.id = directory.create_unit(db, SYSTEM, {"code": u.code, "name": u.name, "kind": u.kind,
-                                                  "valid_from": u.valid_from})
+        raw = {"code": u.code, "name": u.name, "kind": u.kind, "valid_from": u.valid_from}
+        if tree:
+            raw["parent_id"] = unit_by_code[u.parent].id if u.parent else None
+        u.id = directory.create_unit(db, SYSTEM, raw)
     for u in units:
         if u.successor:
             directory.merge_unit(db, SYSTEM, u.id, unit_by_code[u.successor].id, u.valid_to)
+        elif u.valid_to:
+            directory.update(db, SYSTEM, "units", u.id, {"valid_to": u.valid_to})
     cell_by_code = {c.code: c for c in cells}
     for c in cells:
         c.unit_id = unit_by_code[c.unit].id
         c.id = directory.create_cell(db, SYSTEM, {
             "code": c.code, "unit_id": c.unit_id, "name": c.name, "cell_type": c.cell_type,
             "meeting_day": c.meeting_day, "valid_from": _first_day(c.start_m),
-            "valid_to": None if c.last_m is None else date(2025, 6, 30)})
+            "valid_to": None if c.last_m is None else OLD_LAST_DAY})
     for c in cells:
         if c.successor:
             directory.update(db, SYSTEM, "cells", c.id, {"successor_id": cell_by_code[c.successor].id})
@@ -563,12 +662,17 @@ def _write_directory(db: Database, units: list[_Unit], cells: list[_Cell], leade
                                                       "active": ldr.active})
     leader_by_code = {ldr.code: ldr for ldr in leaders}
     cells_by_name = {(c.unit, c.name): c for c in cells}
+    issued: list[tuple[int, int]] = []
     for a in plan:
-        assignments.create(db, SYSTEM, {
+        row_id = assignments.create(db, SYSTEM, {
             "leader_id": leader_by_code[a.leader].id, "unit_id": unit_by_code[a.unit].id,
             "cell_id": cells_by_name[(a.unit, a.cell)].id if a.cell else None,
             "decision_no": a.decision[0], "decision_date": a.decision[1], "valid_from": a.valid_from,
             "valid_to": a.valid_to, "required_per_quarter": a.required}, today=today)
+        if a.issuer in unit_by_code:
+            issued.append((unit_by_code[a.issuer].id, row_id))
+    if tree:
+        _write_org(db, units, leaders, issued, today)
     if not accounts:
         return
     taken = {r[0] for r in db.execute("select username from users")}
@@ -578,9 +682,79 @@ def _write_directory(db: Database, units: list[_Unit], cells: list[_Cell], leade
                               [unit_by_code[code].id for code in scope if code in unit_by_code])
 
 
-def _assignment_plan(units: list[_Unit], leaders: list[_Leader], synthetic: list[_Unit], start: date,
-                     today: date, merger: bool, rng: random.Random) -> list[_Assignment]:
-    """Decision 395's lines, the mid-term changes, the post-merger decision and synthetic ones."""
+def _dated(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _write_org(db: Database, units: list[_Unit], leaders: list[_Leader], issued: list[tuple[int, int]],
+               today: date) -> None:
+    """The issuing bodies by date, the level groups, each leader's posts over time and the decisions' issuers."""
+    by_code = {u.code: u for u in units}
+    for code, body in _bodies(by_code):
+        org.create_body(db, SYSTEM, {"unit_id": by_code[code].id, **body})
+    # m008's tables: written as data (the posts helper's lib functions read them); the legacy groups are there.
+    for order, (code, name, level) in enumerate(LEVEL_GROUPS, 5):
+        db.execute("insert or ignore into leader_groups(code, name, level, sort_order) values (?, ?, ?, ?)",
+                   [code, name, level, order])
+    merger = PROVINCE[0] in by_code and today >= MERGER_DAY
+    district = by_code[DISTRICT[0]].id
+    posts = []
+    for ldr in leaders:
+        if ldr.code.startswith("TU"):  # a synthetic province leader of a scaled load: one open post
+            posts.append((ldr.id, by_code[PROVINCE[0]].id if merger else district, ldr.position, ldr.grp, None, None))
+            continue
+        ended = OLD_LAST_DAY if merger else None
+        if not ldr.active:
+            ended = date(2024, 5, 31)  # retired when their assignment ended
+        posts.append((ldr.id, district, ldr.position, ldr.grp, _dated(POST_START), _dated(ended)))
+        after = POSTS_AFTER_MERGER.get(ldr.code) if merger and ldr.active else None
+        if after:
+            title, node, grp = after
+            posts.append((ldr.id, by_code[node].id, title, grp, _dated(MERGER_DAY), None))
+            # leaders.position / grp: the latest post (grp as its legacy equivalent, see LEGACY_GROUP)
+            db.execute("update leaders set position = ?, grp = ? where id = ?",
+                       [title, LEGACY_GROUP.get(grp, grp), ldr.id])
+    db.conn.executemany("insert into leader_posts(leader_id, unit_id, title, grp, valid_from, valid_to) "
+                        "values (?, ?, ?, ?, ?, ?)", posts)
+    db.conn.executemany("update assignments set issuer_unit_id = ? where id = ?", issued)
+
+
+def _bodies(by_code: dict[str, _Unit]) -> list[tuple[str, dict]]:
+    """The issuing bodies (36-HD/VPTW header rules): the district's until 30/6/2025, the province's and each new
+    commune's from 1/7/2025."""
+    out = [(DISTRICT[0], {
+        "effective_from": POST_START, "upper_line": "ĐẢNG BỘ TỈNH TRÀ VINH", "committee": "HUYỆN ỦY CÀNG LONG",
+        "board": "Ban Tổ chức Huyện ủy", "symbol_suffix": "HU", "place": "Càng Long",
+        "signer_capacity": "T/M BAN THƯỜNG VỤ", "signer_title": "PHÓ BÍ THƯ",
+        "recipients": ["- Ban Thường vụ Tỉnh ủy Trà Vinh (b/c),", "- Ban Tổ chức Tỉnh ủy (b/c),",
+                       "- Các đồng chí Ủy viên Ban Thường vụ Huyện ủy,", "- Đảng ủy các xã, thị trấn,",
+                       "- Lưu Văn phòng Huyện ủy."]})]
+    if PROVINCE[0] not in by_code:
+        return out
+    # A provincial committee's documents carry its own name alone (no upper line: it answers to the Central
+    # Committee directly).
+    out.append((PROVINCE[0], {
+        "effective_from": MERGER_DAY, "upper_line": None, "committee": "TỈNH ỦY VĨNH LONG",
+        "board": "Ban Tổ chức Tỉnh ủy", "symbol_suffix": "TU", "place": "Vĩnh Long",
+        "signer_capacity": "T/M BAN THƯỜNG VỤ", "signer_title": "PHÓ BÍ THƯ",
+        "recipients": ["- Ban Tổ chức Trung ương (b/c),", "- Thường trực Tỉnh ủy,",
+                       "- Các đồng chí Ủy viên Ban Thường vụ Tỉnh ủy,", "- Đảng ủy các xã, phường,",
+                       "- Lưu Văn phòng Tỉnh ủy."]}))
+    for code, name, _, _, _ in MERGERS:
+        place = name.split(" ", 1)[1]
+        out.append((code, {
+            "effective_from": MERGER_DAY, "upper_line": "ĐẢNG BỘ TỈNH VĨNH LONG",
+            "committee": f"ĐẢNG ỦY XÃ {place.upper()}", "board": "Ban Xây dựng Đảng", "symbol_suffix": "ĐU",
+            "place": place, "signer_capacity": "T/M BAN THƯỜNG VỤ", "signer_title": "BÍ THƯ",
+            "recipients": ["- Ban Thường vụ Tỉnh ủy (b/c),", "- Ban Tổ chức Tỉnh ủy (b/c),",
+                           "- Thường trực Đảng ủy,", "- Các chi bộ trực thuộc,", "- Lưu Văn phòng Đảng ủy."]}))
+    return out
+
+
+def _assignment_plan(units: list[_Unit], cells: list[_Cell], leaders: list[_Leader], synthetic: list[_Unit],
+                     start: date, today: date, merger: bool, rng: random.Random) -> list[_Assignment]:
+    """Decision 395's lines, the mid-term changes, the post-merger decisions (province and communes) and
+    synthetic ones, each with the node that issued it."""
     codes = {u.code for u in units}
     merged_old = {old for _, _, _, olds, _ in MERGERS for old in olds} if merger else set()
     plan = []
@@ -588,17 +762,28 @@ def _assignment_plan(units: list[_Unit], leaders: list[_Leader], synthetic: list
         if decision[1] > today or unit not in codes:
             continue
         if unit in merged_old:
-            vt = min(vt or date(2025, 6, 30), date(2025, 6, 30))
+            vt = min(vt or OLD_LAST_DAY, OLD_LAST_DAY)
         if vt is not None and vt < vf:
             continue
-        plan.append(_Assignment(leader, unit, cell, req, decision, vf, vt))
+        plan.append(_Assignment(leader, unit, cell, req, decision, vf, vt, issuer=DISTRICT[0]))
     if merger and MERGER_DECISION[1] <= today:
         for leader, unit, req in MERGER_ASSIGNMENTS:
-            plan.append(_Assignment(leader, unit, None, req, MERGER_DECISION, MERGER_DAY, None))
+            plan.append(_Assignment(leader, unit, None, req, MERGER_DECISION, MERGER_DAY, None, issuer=PROVINCE[0]))
+    if merger and COMMUNE_DECISION_DAY <= today:
+        # A cell of a commune's sub-committee is assigned under the sub-committee (the cell's own unit).
+        cell_unit = {(c.unit if c.unit != SUB_COMMITTEE[0] else SUB_COMMITTEE[2], c.name): c.unit
+                     for c in cells if c.first_m is not None}
+        numbers = {code: n for n, (code, *_) in enumerate(MERGERS, 1)}
+        for leader, commune, cell, req in COMMUNE_ASSIGNMENTS:
+            decision = (f"{numbers[commune]:02d}-QĐ/ĐU", COMMUNE_DECISION_DAY)
+            plan.append(_Assignment(leader, cell_unit[(commune, cell)], cell, req, decision, COMMUNE_DECISION_DAY,
+                                    None, issuer=commune))
     syn_leaders = [ldr for ldr in leaders if ldr.code.startswith("TU")]
+    issuer = PROVINCE[0] if merger else DISTRICT[0]
     for u in synthetic:
         for ldr in rng.sample(syn_leaders, min(len(syn_leaders), rng.choice((1, 2, 2)))):
-            plan.append(_Assignment(ldr.code, u.code, None, rng.choice((1, 2)), ("01-QĐ/TU", start), start, None))
+            plan.append(_Assignment(ldr.code, u.code, None, rng.choice((1, 2)), ("01-QĐ/TU", start), start, None,
+                                    issuer=issuer))
     return plan
 
 
@@ -672,7 +857,7 @@ def _meeting(g: _Gen, i: int, c: _Cell, state: list, held: int, kind: int, off: 
     deleted = None
     if kind == EXTRA and rng.random() < 0.1:
         deleted = created  # entered twice by mistake and removed the same day
-    author = "thuky" if c.unit in ("NHILONG", "DAIPHUOC") else "admin"
+    author = "thuky" if c.unit in ("NHILONG", "DAIPHUOC", "NHILONG25") else "admin"
     row = [0, c.id, g.day(held), MTYPES[kind], total, exempt, present, absent - unexcused, unexcused, duration,
            score, rating, lead, edu, combat, topics, notes, author, created, created, deleted]
     # facts: held ordinal, cell index, kind, score, attendance, off-day, row
@@ -841,7 +1026,7 @@ def _weaknesses(g: _Gen, recs: list, attended: list, missed: list, months: list[
         for u in g.units.values():
             valid = (u.valid_from is None or u.valid_from.toordinal() < review) and \
                     (u.valid_to is None or u.valid_to.toordinal() >= review - 1)
-            if valid and u.id and rng.random() < 0.2:
+            if valid and u.id and u.kind not in ("tinh", "huyen") and rng.random() < 0.2:
                 noted = review + rng.randint(5, 20)
                 if noted <= today:
                     category = rng.choice(seed)
@@ -858,26 +1043,63 @@ def _insert_rows(db: Database, meetings: list, leaders: list, weaknesses: list) 
     db.conn.executemany(INSERT_WEAKNESSES_SQL, weaknesses)
 
 
+HOME_PROVINCE = "province"
+HOME_COMMUNE = "commune"
+
+
+def _home_code(home: str | tuple[str, str] | None, units: list[_Unit], merger: bool) -> str:
+    """The code of the home node asked for, or a refusal naming --home: a new commune, or the root."""
+    if home is None or home == HOME_PROVINCE:
+        return units[0].code  # the province root (before the merger, the district)
+    kind, code = home if isinstance(home, tuple) and len(home) == 2 else (None, None)
+    if kind != HOME_COMMUNE or not code:
+        raise ValueError(t("demo_reorg.home_usage"))
+    by_code = {u.code: u for u in units}
+    communes = [u.code for u in units if u.kind in ("xa", "phuong") and u.valid_to is None and u.parent
+                and by_code[u.parent].kind == "tinh"]
+    shown = ", ".join(communes[:8]) + (", …" if len(communes) > 8 else "") or "–"
+    unit = by_code.get(code)
+    if unit is None:
+        raise ValueError(t("demo_reorg.home_unknown", code=code, codes=shown))
+    if code not in communes:
+        raise ValueError(t("demo_reorg.home_not_commune", code=code, name=unit.name, codes=shown))
+    return code
+
+
 def load(path: str | Path, *, meetings: int | None = None, seed: int = 42, today: date | None = None,
-         accounts: bool = True) -> dict:
+         accounts: bool = True, home: str | tuple[str, str] | None = None, tree: bool = True) -> dict:
     """Load the Càng Long demo (or, with meetings=N, a scaled one of N meetings) into an empty database.
 
-    accounts=False leaves out the demo users (their passwords are published in the README): the setup page.
+    home: "province" (the default: the province root is the home node) or ("commune", CODE) for one of the new
+    communes; refused (ValueError naming --home) before anything is written. tree=False writes the forest of
+    communes the versions before the organisation tree wrote (no parents, bodies, posts or home); so does a
+    database whose schema has no tree yet. accounts=False leaves out the demo users (their passwords are published
+    in the README): the setup page.
     """
     today = today or date.today()
     if meetings is not None and meetings < 0:
         raise ValueError(t("demo.errors.negative_meetings", value=meetings))
-    path = dbm.init(path)
-    with dbm.read(path) as db:
-        _ensure_empty(db, path)
-        ratings = [rating_for_score(s, settings.thresholds(db)).value for s in range(101)]
     dir_rng = random.Random(f"directory:{seed}")
     merger = today >= MERGER_DAY
     units, cells = _real_directory(dir_rng, merger)
     extra = _cells_target(meetings, sum(1 for c in cells if c.last_m is None))
-    syn_units, syn_cells = _synthetic_directory(dir_rng, extra) if extra else ([], [])
+    syn_units, syn_cells = _synthetic_directory(dir_rng, extra, units[0].code) if extra else ([], [])
     units += syn_units
     cells += syn_cells
+    home_code = _home_code(home, units, merger)
+    path = dbm.init(path)
+    with dbm.read(path) as db:
+        _ensure_empty(db, path)
+        ratings = [rating_for_score(s, settings.thresholds(db)).value for s in range(101)]
+        # A schema before the tree (a migration test writes the shipped shape) gets the forest.
+        tree = tree and "parent_id" in db["units"].columns_dict and db["leader_posts"].exists()
+    if not tree:
+        for u in units:
+            u.parent = None
+        units = [u for u in units if u.kind not in ("tinh", "huyen", "dang_bo_bo_phan")]
+        for c in cells:
+            if c.unit == SUB_COMMITTEE[0]:
+                c.unit = SUB_COMMITTEE[2]
     leaders = [_leader(dir_rng, *row) for row in LEADERS]
     for ldr in leaders:
         ldr.active = ldr.code not in RETIRED_LEADERS
@@ -898,11 +1120,13 @@ def load(path: str | Path, *, meetings: int | None = None, seed: int = 42, today
             # The earliest month may be trimmed to hit the count exactly: a cell left without a
             # meeting there enters the system a month later rather than showing a false gap.
             c.start_m = min(first_m + 1, now_m)
-    plan = _assignment_plan(units, leaders, syn_units, _first_day(first_m), today, merger,
+    plan = _assignment_plan(units, cells, leaders, syn_units, _first_day(first_m), today, merger,
                             random.Random(f"assignments:{seed}"))
 
     with dbm.write(path) as db:
-        _write_directory(db, units, cells, leaders, plan, today, accounts)
+        _write_directory(db, units, cells, leaders, plan, today, accounts, tree)
+        if tree:
+            org.set_home(db, SYSTEM, home_code)
     cell_ids = {(c.unit, c.name): c.id for c in cells}
     for a in plan:
         a.cell_id = cell_ids[(a.unit, a.cell)] if a.cell else None

@@ -25,9 +25,12 @@ from lib.settings import thresholds
 # ---- choices in the user's scope -------------------------------------------------------
 
 def units_in_scope(db: Database, actor: Actor) -> list[dict]:
-    """The units a user may write for: all for an admin, the clerk's own otherwise."""
+    """The units a user may write for: all for an admin, the clerk's own otherwise; those still valid today first
+    (a unit closed by a merger stays, for late entries, but is not the form's first choice)."""
     units = directory.list_units(db)
-    return units if actor.is_admin else [u for u in units if u["id"] in actor.unit_ids]
+    units = units if actor.is_admin else [u for u in units if u["id"] in actor.unit_ids]
+    iso = date.today().isoformat()
+    return sorted(units, key=lambda u: bool(u["valid_to"] and u["valid_to"] < iso))
 
 
 def cells_for_entry(db: Database, unit_id: int | None, today: date | None = None) -> list[dict]:

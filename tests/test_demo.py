@@ -92,14 +92,15 @@ def test_demo_load_counts_match_tables(natural):
         actions = [r[0] for r in db.execute("select action from audit_log where table_name = 'meetings' "
                                             "or action = 'demo'")]
     assert actions == ["demo"]  # one summary row, not one per generated meeting
-    assert counts["units"] == 17 and counts["leaders"] == 30 and counts["users"] == 3
+    # the province, the district, its 14 communes, the 5 merged communes and one party sub-committee
+    assert counts["units"] == 22 and counts["leaders"] == 30 and counts["users"] == 3
     assert 5000 <= counts["meetings"] <= 7000
 
 
 def test_demo_has_the_fourteen_real_units(natural):
     path, _ = natural
     with dbm.read(path) as db:
-        before = {u["name"]: u for u in directory.list_units(db, on="2025-06-30")}
+        before = {u["name"]: u for u in directory.list_units(db, on="2025-06-30") if u["kind"] not in ("tinh", "huyen")}
     assert set(before) == REAL_NAMES
     assert before["Thị trấn Càng Long"]["kind"] == "thi_tran"
     assert {u["kind"] for name, u in before.items() if name != "Thị trấn Càng Long"} == {"xa"}
@@ -127,16 +128,21 @@ def test_demo_has_111_hamlets_with_the_real_sample_names(natural):
     ("ANTRUONG25", "Xã An Trường", {"Xã An Trường", "Xã An Trường A", "Xã Tân Bình"}),
     ("TANAN25", "Xã Tân An", {"Xã Tân An", "Xã Huyền Hội"}),
     ("CANGLONG25", "Xã Càng Long", {"Thị trấn Càng Long", "Xã Mỹ Cẩm", "Xã Nhị Long Phú"}),
+    ("NHILONG25", "Xã Nhị Long", {"Xã Nhị Long", "Xã Đức Mỹ", "Xã Đại Phước"}),
+    ("BINHPHU25", "Xã Bình Phú", {"Xã Bình Phú", "Xã Phương Thạnh", "Xã Đại Phúc"}),
 ])
 def test_demo_models_the_2025_merger(natural, new_code, new_name, old_names):
     path, _ = natural
     with dbm.read(path) as db:
         new = db.execute("select id, name, valid_from, valid_to from units where code = ?", [new_code]).fetchone()
         olds = db.execute("select id, name, valid_to from units where successor_id = ?", [new[0]]).fetchall()
+        # a new cell hangs under the new commune or under its party sub-committee: its subtree
         old_cells = db.execute("""
-            select c.valid_to, s.unit_id, s.valid_from from cells c left join cells s on s.id = c.successor_id
-            where c.unit_id in (select id from units where successor_id = ?)""", [new[0]]).fetchall()
-        new_cells = db.execute("select count(*) from cells where unit_id = ?", [new[0]]).fetchone()[0]
+            select c.valid_to, t.ancestor_id, s.valid_from from cells c left join cells s on s.id = c.successor_id
+            left join unit_tree t on t.descendant_id = s.unit_id and t.ancestor_id = ?
+            where c.unit_id in (select id from units where successor_id = ?)""", [new[0], new[0]]).fetchall()
+        new_cells = db.execute("select count(*) from cells c join unit_tree t on t.descendant_id = c.unit_id "
+                               "where t.ancestor_id = ?", [new[0]]).fetchone()[0]
     assert new[1:] == (new_name, "2025-07-01", None)
     assert {o[1] for o in olds} == old_names
     assert {o[2] for o in olds} == {"2025-06-30"}
@@ -145,12 +151,15 @@ def test_demo_models_the_2025_merger(natural, new_code, new_name, old_names):
     assert 0 < new_cells < len(old_cells)
 
 
-def test_demo_units_outside_the_merger_stay_open(natural):
+def test_demo_every_old_unit_and_cell_closes_at_the_merger(natural):
+    # Since the full reorganisation (issue 11) no old commune runs on after 30/6/2025.
     path, _ = natural
     assert scalar(path, """
         select count(*) from cells c join units u on u.id = c.unit_id
         where u.code in ('NHILONG', 'DAIPHUOC', 'BINHPHU', 'DAIPHUC', 'DUCMY', 'PHUONGTHANH')
-          and (c.valid_to is not null or c.successor_id is not null or u.valid_to is not null)""") == 0
+          and not (c.valid_to = '2025-06-30' and c.successor_id is not null and u.valid_to = '2025-06-30')""") == 0
+    assert scalar(path, "select count(*) from units where kind in ('xa', 'thi_tran') and valid_from is null "
+                        "and (valid_to is not '2025-06-30' or successor_id is null)") == 0
 
 
 def test_demo_merged_hamlets_share_one_successor(natural):
@@ -165,7 +174,9 @@ def test_demo_merged_hamlets_share_one_successor(natural):
 def test_demo_leaders_cover_the_five_groups(natural):
     path, _ = natural
     with dbm.read(path) as db:
-        groups = dict(db.execute("select grp, count(*) from leaders group by grp").fetchall())
+        # the district-era posts (leaders.grp now holds the latest post's group)
+        groups = dict(db.execute("select p.grp, count(*) from leader_posts p join units u on u.id = p.unit_id "
+                                 "where u.code = 'HUYEN' group by p.grp").fetchall())
         inactive = db.execute("select count(*) from leaders where active = 0").fetchone()[0]
     assert set(groups) == {"uv_btv", "uv_bch", "truong_ban_nganh", "mttq_doan_the", "khac"}
     assert sum(groups.values()) == 30
@@ -185,7 +196,8 @@ def test_demo_assignments_follow_decision_395(natural):
                                "'2025-07-01')").fetchone()[0]
         cell_level = db.execute("select count(*) from assignments where cell_id is not null").fetchone()[0]
         leaders_per_unit = db.execute(
-            "select max(n) from (select count(distinct leader_id) as n from assignments group by unit_id)"
+            "select max(n) from (select count(distinct leader_id) as n from assignments "
+            "where issuer_unit_id = (select id from units where code = 'HUYEN') group by unit_id)"
         ).fetchone()[0]
         merged = db.execute("""
             select count(*) from assignments a join units u on u.id = a.unit_id
@@ -204,7 +216,7 @@ def test_demo_users_and_roles(natural):
         clerk_units = {r[0] for r in db.execute("""
             select u.code from user_units uu join units u on u.id = uu.unit_id where uu.username = 'thuky'""")}
     assert (admin["role"], clerk["role"], viewer["role"]) == ("admin", "clerk", "viewer")
-    assert clerk_units == {"NHILONG", "DAIPHUOC"}
+    assert clerk_units == {"NHILONG", "DAIPHUOC", "NHILONG25"}
     assert admin["unit_ids"] == [] and viewer["unit_ids"] == []
     assert users.check_password("demo-nhaplieu-2025", clerk["password_hash"])
     assert users.check_password("demo-quantri-2025", admin["password_hash"])
@@ -316,7 +328,7 @@ def test_demo_scaled_load_adds_synthetic_communes(tmp_path):
 def test_demo_before_the_merger_has_no_successors(tmp_path):
     path = tmp_path / "early.db"
     demo.load(path, meetings=600, today=date(2025, 3, 10))
-    assert scalar(path, "select count(*) from units") == 14
+    assert scalar(path, "select count(*) from units") == 15  # the district (the root, in Trà Vinh) and its 14
     assert scalar(path, "select count(*) from units where successor_id is not null or valid_to is not null") == 0
     assert scalar(path, "select max(held_on) from meetings") <= "2025-03-10"
     assert rule_violations(path, date(2025, 3, 10)) == dict.fromkeys(RULE_CHECKS, 0)

@@ -201,16 +201,25 @@ def demo_path(tmp_path_factory):
 
 
 def _old_rule(path, period: str, today: date) -> dict[str, tuple[int, int]]:
-    """Per unit (own, no rollup): every cell-month not after today's month, and those with a live regular
-    meeting - coverage as it was computed before the due rule, written independently."""
+    """Per unit (no rollup; a unit below a child of the home node counts under that child, as the demo is a
+    tree): every cell-month not after today's month, and those with a live regular meeting - coverage as it
+    was computed before the due rule, written independently."""
     p = metrics.parse_period(period)
     months = [f"{y}-{m:02d}" for y, m in p.months if (y, m) <= (today.year, today.month)]
     out: dict[str, list[int]] = {}
     with dbm.read(path) as db:
-        cells = list(db.execute("select c.id, u.code, c.valid_from, c.valid_to from cells c join units u "
-                                "on u.id = c.unit_id"))
+        cells = list(db.execute("select c.id, c.unit_id, c.valid_from, c.valid_to from cells c"))
         held = {(c, m) for c, m in db.execute("select cell_id, substr(held_on, 1, 7) from meetings "
                                                "where deleted_at is null and mtype = 'thuong_ky'")}
+        units = {i: (code, parent) for i, code, parent in db.execute("select id, code, parent_id from units")}
+        home = db.execute("select value from settings where key = 'home_unit'").fetchone()[0]
+
+    def row(unit_id: int) -> str:
+        while units[unit_id][1] is not None and units[units[unit_id][1]][0] != home:
+            unit_id = units[unit_id][1]
+        return units[unit_id][0]
+
+    cells = [(cell, row(unit_id), vf, vt) for cell, unit_id, vf, vt in cells]
     for cell, unit, vf, vt in cells:
         for month in months:
             first = month + "-01"

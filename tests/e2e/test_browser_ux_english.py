@@ -161,8 +161,8 @@ def test_an_empty_table_says_so_in_vietnamese(demo_app, new_context):
     context.add_init_script(RECORD_CANVAS)
     page = context.new_page()
     b.login(page, demo_app.url, *ADMIN)
-    # An Trường noted two weaknesses in 2025 and has none open now: its overdue and open lists are empty
-    b.goto(page, demo_app.at("han-che?ky=2025&don_vi=ANTRUONG"))
+    # Bình Phú (the old commune) noted weaknesses in 2025 and has none open now: its overdue and open lists are empty
+    b.goto(page, demo_app.at("han-che?ky=2025&don_vi=BINHPHU"))
     b.drawn(page)
     expect(page.get_by_text(t("ux.table.empty", lang="vi")).first).to_be_visible()
     page.wait_for_timeout(300)  # the grid paints on the next animation frame
