@@ -143,10 +143,6 @@ LEVEL_GROUPS = (
     ("lanh_dao_so_nganh", "Lãnh đạo sở, ban, ngành tỉnh", "tinh"),
     ("dang_uy_vien", "Đảng ủy viên phụ trách chi bộ", "xa"),
 )
-# leaders.grp is still checked against the five legacy groups (lib.domain.LeaderGroup, read by the reports), so it
-# carries the legacy group nearest to the latest post's; leader_posts.grp holds the group of the level.
-LEGACY_GROUP = {"uv_btv_tu": "uv_btv", "tinh_uy_vien": "uv_bch", "lanh_dao_so_nganh": "truong_ban_nganh",
-                "dang_uy_vien": "uv_bch"}
 # Each district leader's post from 1/7/2025 (their district post ends on 30/6/2025): title, node, group.
 POSTS_AFTER_MERGER = {
     "HU01": ("Bí thư Đảng ủy xã Càng Long", "CANGLONG25", "dang_uy_vien"),
@@ -711,9 +707,10 @@ def _write_org(db: Database, units: list[_Unit], leaders: list[_Leader], issued:
         if after:
             title, node, grp = after
             posts.append((ldr.id, by_code[node].id, title, grp, _dated(MERGER_DAY), None))
-            # leaders.position / grp: the latest post (grp as its legacy equivalent, see LEGACY_GROUP)
-            db.execute("update leaders set position = ?, grp = ? where id = ?",
-                       [title, LEGACY_GROUP.get(grp, grp), ldr.id])
+            # leaders.position / grp: the latest post, as lib.leaders keeps them
+            db.execute("update leaders set position = ?, grp = ? where id = ?", [title, grp, ldr.id])
+    # directory.create_leader gave each leader a first post open at both ends; the history below replaces it
+    db.conn.executemany("delete from leader_posts where leader_id = ?", [(ldr.id,) for ldr in leaders])
     db.conn.executemany("insert into leader_posts(leader_id, unit_id, title, grp, valid_from, valid_to) "
                         "values (?, ?, ?, ?, ?, ?)", posts)
     db.conn.executemany("update assignments set issuer_unit_id = ? where id = ?", issued)
@@ -744,7 +741,8 @@ def _bodies(by_code: dict[str, _Unit]) -> list[tuple[str, dict]]:
         place = name.split(" ", 1)[1]
         out.append((code, {
             "effective_from": MERGER_DAY, "upper_line": "ĐẢNG BỘ TỈNH VĨNH LONG",
-            "committee": f"ĐẢNG ỦY XÃ {place.upper()}", "board": "Ban Xây dựng Đảng", "symbol_suffix": "ĐU",
+            "committee": f"ĐẢNG ỦY XÃ {place.upper()}", "board": "Ban Xây dựng Đảng Đảng ủy xã",
+            "symbol_suffix": "ĐU",
             "place": place, "signer_capacity": "T/M BAN THƯỜNG VỤ", "signer_title": "BÍ THƯ",
             "recipients": ["- Ban Thường vụ Tỉnh ủy (b/c),", "- Ban Tổ chức Tỉnh ủy (b/c),",
                            "- Thường trực Đảng ủy,", "- Các chi bộ trực thuộc,", "- Lưu Văn phòng Đảng ủy."]}))
