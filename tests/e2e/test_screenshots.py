@@ -131,3 +131,33 @@ def test_record_meeting_screenshot(demo_app, new_context, width):
     expect(page.get_by_text(t("page.record.count_ok", given=30, required=30, rate="90%"))).to_be_visible()
     assert b.errors(page) == []
     shoot(page, f"record-meeting-{width}")
+
+
+@pytest.fixture(scope="module")
+def commune_app(tmp_path_factory):
+    """The app of one commune's party committee: the same demo, home node the new xã Nhị Long (1/7/2025)."""
+    from lib import demo
+    from tests.e2e.server import start_app, stop_app
+
+    folder = tmp_path_factory.mktemp("e2e_commune")
+    db = folder / "commune.db"
+    demo.load(db, home=("commune", "NHILONG25"))
+    app = start_app(db, folder / "streamlit.log")
+    yield app
+    stop_app(app)
+
+
+def test_overview_at_province_and_commune_level_screenshots(demo_app, commune_app, new_context):
+    """The overview of a provincial committee (its communes as rows) and of a commune's committee (its cells), for
+    the README (issue 11)."""
+    for app, level, root in ((demo_app, "province", "Tỉnh Vĩnh Long"), (commune_app, "commune", "Xã Nhị Long")):
+        with dbm.write(app.db) as db:
+            db.execute("delete from user_prefs")
+        page = new_context().new_page()
+        b.login(page, app.url, *ADMIN)
+        sized(page, 1440)
+        b.goto(page, app.at(""))
+        expect(page.get_by_role("heading", name=t("nav.overview"), exact=True)).to_be_visible()
+        expect(page.get_by_text(root).first).to_be_visible()  # the breadcrumbs start at the home node
+        assert b.errors(page) == []
+        shoot(page, f"overview-{level}-1440")
