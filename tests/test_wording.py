@@ -24,6 +24,7 @@ from lib.domain import (
 from lib.i18n import catalogue, language, t
 from tests.factories import add_meeting, small_directory
 from tests.helpers import make_user, page_test
+from tests.test_reports import with_district_body
 
 # ---- 1. the locale files carry today's words ---------------------------------------------------------------------
 
@@ -100,6 +101,7 @@ def test_ui_period_label_is_the_roman_display():
 def test_the_docx_and_the_workbook_write_the_quarter_in_roman_numerals(db_path):
     ids = small_directory(db_path)
     add_meeting(db_path, ids["c1"], "2025-05-31")
+    with_district_body(db_path)  # a report needs its issuing body (branch bodies)
     with language("vi"):
         doc = Document(io.BytesIO(reports.compiled_docx(db_path, "2025-Q2", today=date(2025, 8, 1))))
     text = "\n".join(p.text for p in doc.paragraphs)
@@ -173,6 +175,7 @@ def test_figures_charts_and_workbook_name_the_old_unit_by_its_validity_not_its_c
 
 
 def test_the_docx_names_the_old_unit_by_its_validity_in_lower_case_mid_sentence(db_path, two_an_truong):
+    with_district_body(db_path)
     with language("vi"):
         doc = Document(io.BytesIO(reports.compiled_docx(db_path, "2025", today=date(2025, 12, 31))))
     text = "\n".join([p.text for p in doc.paragraphs]
@@ -220,6 +223,7 @@ def test_a_cell_named_in_a_sentence_says_chi_bo_once():
 def test_the_report_names_units_in_lower_case_inside_its_sentences(db_path):
     ids = small_directory(db_path)
     add_meeting(db_path, ids["c1"], "2025-01-31", present=20)  # 20/28 = 71,4% < 85%
+    with_district_body(db_path)
     with language("vi"):
         doc = Document(io.BytesIO(reports.compiled_docx(db_path, "2025-Q1", unit_code="NL",
                                                         today=date(2025, 5, 1))))
