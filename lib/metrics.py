@@ -1406,15 +1406,21 @@ def cell_node(db: Source, unit_code: str | None = None) -> dict | None:
     return dict(zip(("code", "name", "kind"), row, strict=True)) if row else None
 
 
+def weaknesses_noted_by_cell(db: Source, period: Period | str, filters: Filters | None = None,
+                             today: date | None = None) -> list[dict]:
+    """Weaknesses noted in the period per cell, open and resolved; those noted for no cell in a last row."""
+    return _weakness_rows(db, WEAKNESS_BY_CELL_SQL, period, filters, today)
+
+
 def _by_cell(conn: Database, period: Period, filters: Filters | None, today: date) -> dict[str, list[dict]]:
-    """Attendance, quality and weaknesses per cell (attendance_by_cell, quality_by_cell and the weaknesses noted per
-    cell), with the thresholds read once."""
+    """Attendance, quality and weaknesses per cell (attendance_by_cell, quality_by_cell, weaknesses_noted_by_cell),
+    with the thresholds read once."""
     th = thresholds(conn)
     attendance = _rows(conn, ATTENDANCE_SQL.format(**LEVELS["cell"]), _params(period, filters, today, th.grace_days))
     quality = _rows(conn, QUALITY_CELL_SQL, _params(period, filters, today, min_duration=th.min_duration))
     weak = _rows(conn, WEAKNESS_BY_CELL_SQL, _params(period, filters, today))
     return {"attendance_by_cell": [_with_rates(r) for r in attendance], "quality_by_cell": _quality_rows(quality),
-            "weakness_by_cell": weak}
+            "weaknesses_noted_by_cell": weak}
 
 
 def report_page(db: Source, period: Period | str, filters: Filters | None = None,

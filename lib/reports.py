@@ -68,6 +68,8 @@ ROMAN = domain.ROMAN  # kept here for the pages that import it
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("docx", "xlsx")
+# the per-cell figures of metrics.report_page(by_cell=True) a report keeps (ReportData.by_cell)
+BY_CELL_KEYS = ("attendance_by_cell", "quality_by_cell", "weaknesses_noted_by_cell")
 
 
 def _noop(fraction: float, text: str) -> None:
@@ -259,7 +261,7 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         open_weaknesses=page["open_weaknesses"], matrix=page["weakness_matrix"], unit_names=unit_names,
         decisions=decisions, renames=renames, head=letterhead(body) if body else None,
         group_labels=group_labels, cell_node=node,
-        by_cell={k: page[k] for k in ("attendance_by_cell", "quality_by_cell", "weakness_by_cell")} if node else {},
+        by_cell={k: page[k] for k in BY_CELL_KEYS} if node else {},
     )
     progress(0.3, t("report.progress_figures"))
     return data
@@ -731,7 +733,7 @@ def _weakness_rows(data: ReportData) -> list[dict]:
                 for u in data.figures["weaknesses"]["by_unit"]]
     whole = t("report_cells.whole_node", unit=_node_name(data))
     return [{**w, "cell_name": w["cell_name"] if w["cell_code"] else whole}
-            for w in data.by_cell["weakness_by_cell"]]
+            for w in data.by_cell["weaknesses_noted_by_cell"]]
 
 
 def _missing_text(data: ReportData) -> str | None:

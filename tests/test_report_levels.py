@@ -151,6 +151,10 @@ def test_the_cells_figures_add_up_to_the_commune_and_json_keeps_its_shape(db_pat
     for key in ("meetings", "required", "present", "cell_months", "held"):
         assert sum(c[key] for c in cells) == page["attendance_totals"][key]
     assert sum(q["meetings"] for q in page["quality_by_cell"]) == page["attendance_totals"]["meetings"]
+    for name in reports.BY_CELL_KEYS:  # each part equals its own function
+        assert page[name] == getattr(metrics, name)(db_path, PERIOD, today=TODAY), name
+    assert [(w["cell_code"], w["open"], w["resolved"]) for w in page["weaknesses_noted_by_cell"]] == [
+        ("XA-2", 1, 0), ("XA-3", 1, 0), (None, 1, 0)]
     # metrics --json at the commune home: still the one row of the node itself
     figures = metrics.compute(db_path, PERIOD, today=TODAY)
     assert [r["unit_code"] for r in figures["attendance_by_unit"]] == ["XA"]
