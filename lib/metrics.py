@@ -1372,9 +1372,61 @@ def overview_page(db: Source, period: Period | str, filters: Filters | None = No
                 "open_weaknesses": open_weaknesses(conn, filters, today)}
 
 
+# ---- the report at a node with only cells under it (branch creport) -----------------------------------------------
+
+# The node a report is for (the code given, else the home node: setting home_unit, else the only root) when it has
+# cells of its own and no child unit: its cells are then the report's rows. None otherwise (a node with child units,
+# even with cells of its own too, keeps its rows by unit).
+CELL_NODE_SQL = """
+select v.code, v.name, v.kind from units v
+where v.id = coalesce(
+        (select id from units where code = coalesce(:node, (select value from settings where key = 'home_unit'))),
+        (select min(id) from units where parent_id is null having count(*) = 1))
+  and not exists (select 1 from units k where k.parent_id = v.id)
+  and exists (select 1 from cells c where c.unit_id = v.id)
+"""
+
+# Weaknesses noted in the period per cell, open and resolved (the by-unit counts of weakness_summary, one row a
+# cell); those noted for the whole node (no cell) come last in a row without a cell.
+WEAKNESS_BY_CELL_SQL = WEAKNESS_SCOPE_SQL + """
+select c.code as cell_code, c.name as cell_name, sum(w.status != 'resolved') as open,
+       sum(w.status = 'resolved') as resolved
+from scoped_weaknesses w left join cells c on c.id = w.cell_id
+where w.noted_on between :start and :end
+group by w.cell_id
+order by c.code is null, c.code
+"""
+
+
+def cell_node(db: Source, unit_code: str | None = None) -> dict | None:
+    """The node a report is for (unit_code, else the home node) when its rows are its cells: it has cells and no
+    child unit; None when its rows are units (or there is no such node)."""
+    with session(db) as conn:
+        row = conn.execute(CELL_NODE_SQL, {"node": unit_code or None}).fetchone()
+    return dict(zip(("code", "name", "kind"), row, strict=True)) if row else None
+
+
+def weaknesses_noted_by_cell(db: Source, period: Period | str, filters: Filters | None = None,
+                             today: date | None = None) -> list[dict]:
+    """Weaknesses noted in the period per cell, open and resolved; those noted for no cell in a last row."""
+    return _weakness_rows(db, WEAKNESS_BY_CELL_SQL, period, filters, today)
+
+
+def _by_cell(conn: Database, period: Period, filters: Filters | None, today: date) -> dict[str, list[dict]]:
+    """Attendance, quality and weaknesses per cell (attendance_by_cell, quality_by_cell, weaknesses_noted_by_cell),
+    with the thresholds read once."""
+    th = thresholds(conn)
+    attendance = _rows(conn, ATTENDANCE_SQL.format(**LEVELS["cell"]), _params(period, filters, today, th.grace_days))
+    quality = _rows(conn, QUALITY_CELL_SQL, _params(period, filters, today, min_duration=th.min_duration))
+    weak = _rows(conn, WEAKNESS_BY_CELL_SQL, _params(period, filters, today))
+    return {"attendance_by_cell": [_with_rates(r) for r in attendance], "quality_by_cell": _quality_rows(quality),
+            "weaknesses_noted_by_cell": weak}
+
+
 def report_page(db: Source, period: Period | str, filters: Filters | None = None,
-                today: date | None = None) -> dict[str, Any]:
-    """The report's and workbook's figures in one pass, each under the name of the function it equals."""
+                today: date | None = None, by_cell: bool = False) -> dict[str, Any]:
+    """The report's and workbook's figures in one pass, each under the name of the function it equals; by_cell adds
+    the per-cell figures of a node whose rows are its cells (cell_node)."""
     # The attendance, leaders, quality and weakness pages' bundles on one connection, the assignments, and the
     # period's headline ("overview_current" equals overview(...)["current"]).
     period, today = parse_period(period), today or date.today()
@@ -1386,6 +1438,8 @@ def report_page(db: Source, period: Period | str, filters: Filters | None = None
         # the period's end are asked for.
         out["overview_current"] = _headline_of(out["attendance_totals"], out["participation_by_leader"],
                                                _weaknesses_as_of(conn, period, filters, today))
+        if by_cell:
+            out.update(_by_cell(conn, period, filters, today))
     return out
 
 

@@ -40,6 +40,7 @@ from lib.db import session
 from lib.domain import (
     MeetingType,
     Rating,
+    Thresholds,
     WeaknessCategory,
     WeaknessStatus,
     cell_in_sentence,
@@ -47,7 +48,7 @@ from lib.domain import (
 )
 from lib.domain import fmt_date as fmt_day
 from lib.i18n import get_language, t
-from lib.settings import get_settings, thresholds
+from lib.settings import get_settings
 
 Progress = Callable[[float, str], None]
 
@@ -67,6 +68,8 @@ ROMAN = domain.ROMAN  # kept here for the pages that import it
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("docx", "xlsx")
+# the per-cell figures of metrics.report_page(by_cell=True) a report keeps (ReportData.by_cell)
+BY_CELL_KEYS = ("attendance_by_cell", "quality_by_cell", "weaknesses_noted_by_cell")
 
 
 def _noop(fraction: float, text: str) -> None:
@@ -185,6 +188,10 @@ class ReportData:
     head: dict[str, Any] | None = None
     # leader group code → label (groups are data: an admin's new group prints its name)
     group_labels: dict[str, str] = field(default_factory=dict)
+    # The node the report is for when its rows are its cells (metrics.cell_node: cells and no child unit), with the
+    # per-cell figures (metrics.report_page by_cell); None keeps the rows by unit, as a province's report has them.
+    cell_node: dict[str, Any] | None = None
+    by_cell: dict[str, list[dict]] = field(default_factory=dict)
 
     def group_label(self, code: str | None) -> str:
         """The printed name of a leader group."""
@@ -230,10 +237,12 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         renames = directory.renamed(db)
         if unit_code and unit_code not in unit_names:
             raise ValueError(t("metrics.unknown_unit", code=unit_code))
+        # A node with cells and no child unit (a commune without sub-committees) has its cells as the rows.
+        node = metrics.cell_node(db, unit_code)
         # same-named units and cells carry their validity in every name the report prints (directory.relabel)
-        page = directory.relabel(metrics.report_page(db, period, filters, today), *renames)
+        page = directory.relabel(metrics.report_page(db, period, filters, today, by_cell=node is not None), *renames)
         settings = get_settings(db)
-        th = thresholds(db)
+        th = Thresholds.from_settings(settings)  # the settings just read, not read again
         decisions = _decisions(db, period, unit_code)
         body = org.issuer(db, period.end)
         group_labels = leaders.group_labels(db)
@@ -251,7 +260,8 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         report_status=page["report_status"], missing=page["missing_meetings"],
         open_weaknesses=page["open_weaknesses"], matrix=page["weakness_matrix"], unit_names=unit_names,
         decisions=decisions, renames=renames, head=letterhead(body) if body else None,
-        group_labels=group_labels,
+        group_labels=group_labels, cell_node=node,
+        by_cell={k: page[k] for k in BY_CELL_KEYS} if node else {},
     )
     progress(0.3, t("report.progress_figures"))
     return data
@@ -342,8 +352,14 @@ def _category_chart(counts: dict[str, int]) -> alt.LayerChart:
 def _report_charts(data: ReportData) -> dict[str, tuple[alt.TopLevelMixin, float]]:
     """The report's charts, each with its printed width in cm, only those with something to show."""
     out: dict[str, tuple[alt.TopLevelMixin, float]] = {}
-    rows = [r for r in data.figures["attendance_by_unit"] if r["rate"] is not None]
-    if rows:
+    if data.cell_node:
+        # the cells ranked: the chart names its bars unit_name, and its title says cells
+        rows = [{**r, "unit_code": r["cell_code"], "unit_name": r["cell_name"]}
+                for r in data.by_cell["attendance_by_cell"] if r["rate"] is not None]
+        if rows:
+            chart = charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold)
+            out["attendance"] = (chart.properties(title=alt.TitleParams(t("report_cells.chart_attendance"))), 15.5)
+    elif rows := [r for r in data.figures["attendance_by_unit"] if r["rate"] is not None]:
         out["attendance"] = (charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold), 15.5)
     if data.totals["meetings"]:
         ratings = charts.rating_chart(charts.rating_frame(data.ratings)).properties(width=250, height=220)
@@ -670,6 +686,56 @@ def _decision_text(decisions: Sequence[tuple[str, str | None]]) -> str:
     return ", ".join(parts) if parts else t("report.decision_none")
 
 
+# ---- a node whose rows are its cells (branch creport) ----------------------------------------------------------
+# A commune committee without sub-committees reports on its own cells: tables 1-3 and 7 list them, the sentences
+# say "chi bộ" and the recommendations go to the cells, never to the committee itself. The words are the same
+# keys in the block report_cells.
+
+
+def _word(data: ReportData, key: str, **params: Any) -> str:
+    """The report's wording of key: the cells' (report_cells) when the rows are cells, else the units' (report)."""
+    return t(("report_cells." if data.cell_node else "report.") + key, **params)
+
+
+def _name_key(data: ReportData) -> str:
+    """The key naming a row of tables 1-3: a cell's name, or a unit's."""
+    return "cell_name" if data.cell_node else "unit_name"
+
+
+def _attendance_rows(data: ReportData) -> list[dict]:
+    """The rows of tables 1 and 2: the node's cells, or the units under it."""
+    return data.by_cell["attendance_by_cell"] if data.cell_node else data.figures["attendance_by_unit"]
+
+
+def _quality_rows(data: ReportData) -> list[dict]:
+    return data.by_cell["quality_by_cell"] if data.cell_node else data.quality
+
+
+def _node_name(data: ReportData) -> str:
+    node = data.cell_node or {}
+    return data.unit_names.get(node.get("code"), node.get("name") or "")
+
+
+def _node_committee(data: ReportData) -> str:
+    """The committee whose cells the rows are, as a sentence names it: 'Đảng ủy xã Nhị Long'; a name that is already
+    a party body's ('Đảng bộ bộ phận …') stays as it is."""
+    name = _node_name(data).strip()
+    if name.lower().startswith(("đảng bộ", "đảng ủy", "đảng uỷ")):
+        return name
+    return t("report_cells.node_committee", unit=mid_sentence(name))
+
+
+def _weakness_rows(data: ReportData) -> list[dict]:
+    """Table 7 and its sheet: weaknesses noted in the period per unit, or per cell with those noted for the whole
+    node (no cell) in a row of its own; each with its name."""
+    if not data.cell_node:
+        return [{**u, "unit_name": _unit_label(data, u["unit_code"])}
+                for u in data.figures["weaknesses"]["by_unit"]]
+    whole = t("report_cells.whole_node", unit=_node_name(data))
+    return [{**w, "cell_name": w["cell_name"] if w["cell_code"] else whole}
+            for w in data.by_cell["weaknesses_noted_by_cell"]]
+
+
 def _missing_text(data: ReportData) -> str | None:
     months: dict[tuple[str, str], list[str]] = {}
     for r in data.missing:
@@ -677,7 +743,7 @@ def _missing_text(data: ReportData) -> str | None:
             months.setdefault((r["cell_name"], r["unit_name"]), []).append(f"{r['month'][5:]}/{r['month'][:4]}")
     if not months:
         return None
-    items = [t("report.missing_item", cell=mid_sentence(cell), unit=mid_sentence(unit), months=", ".join(ms))
+    items = [_word(data, "missing_item", cell=mid_sentence(cell), unit=mid_sentence(unit), months=", ".join(ms))
              for (cell, unit), ms in list(months.items())[:LIST_LIMIT]]
     text = t("report.missing_list", items="; ".join(items))
     if len(months) > LIST_LIMIT:
@@ -686,17 +752,18 @@ def _missing_text(data: ReportData) -> str | None:
 
 
 def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: "_Pictures") -> None:
-    tot, units = data.totals, data.figures["attendance_by_unit"]
+    tot, units, name = data.totals, _attendance_rows(data), _name_key(data)
     _para(doc, t("report.s1_1"), bold=True, keep=True)
-    _para(doc, t("report.s1_coverage", period=period_text(data.period), units=fmt_num(len(units)),
+    _para(doc, _word(data, "s1_coverage", period=period_text(data.period), units=fmt_num(len(units)),
+                 node=_node_committee(data) if data.cell_node else "",
                  cell_months=fmt_num(tot["cell_months"]), held=fmt_num(tot["held"]),
                  coverage=fmt_pct(tot["coverage"]), missing=fmt_num(data.headline["missing_meetings"]),
                  on_schedule=fmt_pct(tot["on_schedule_rate"]), regular=fmt_num(tot["regular"]))
           + (" " + t("report.s1_upcoming", upcoming=fmt_num(tot["upcoming"])) if tot["upcoming"] else ""))
-    tables.add(t("report.t_coverage"),
-               [t("report.col_no"), t("report.col_unit"), t("report.col_cell_months"), t("report.col_held"),
+    tables.add(_word(data, "t_coverage"),
+               [t("report.col_no"), _word(data, "col_unit"), t("report.col_cell_months"), t("report.col_held"),
                 t("report.col_coverage"), t("report.col_on_schedule")],
-               [[fmt_num(i), r["unit_name"], fmt_num(r["cell_months"]), fmt_num(r["held"]), fmt_pct(r["coverage"]),
+               [[fmt_num(i), r[name], fmt_num(r["cell_months"]), fmt_num(r["held"]), fmt_pct(r["coverage"]),
                  fmt_pct(r["on_schedule_rate"])] for i, r in enumerate(units, 1)],
                (1.2, 5.3, 2.6, 2.4, 2.4, 2.6),
                total=["", t("report.total"), fmt_num(tot["cell_months"]), fmt_num(tot["held"]),
@@ -708,10 +775,10 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
     _para(doc, t("report.s1_attendance", meetings=fmt_num(tot["meetings"]), required=fmt_num(tot["required"]),
                  present=fmt_num(tot["present"]), rate=fmt_pct(tot["rate"]),
                  excused=fmt_num(tot["absent_excused"]), unexcused=fmt_num(tot["absent_unexcused"])))
-    tables.add(t("report.t_attendance"),
-               [t("report.col_no"), t("report.col_unit"), t("report.col_meetings"), t("report.col_required"),
+    tables.add(_word(data, "t_attendance"),
+               [t("report.col_no"), _word(data, "col_unit"), t("report.col_meetings"), t("report.col_required"),
                 t("report.col_present"), t("report.col_excused"), t("report.col_unexcused"), t("report.col_rate")],
-               [[fmt_num(i), r["unit_name"], fmt_num(r["meetings"]), fmt_num(r["required"]), fmt_num(r["present"]),
+               [[fmt_num(i), r[name], fmt_num(r["meetings"]), fmt_num(r["required"]), fmt_num(r["present"]),
                  fmt_num(r["absent_excused"]), fmt_num(r["absent_unexcused"]), fmt_pct(r["rate"])]
                 for i, r in enumerate(units, 1)],
                (1.2, 4.1, 1.6, 1.9, 1.9, 1.9, 1.9, 2.0),
@@ -720,11 +787,11 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
                       fmt_pct(tot["rate"])])
     low = [r for r in units if r["rate"] is not None and r["rate"] < data.threshold]
     if low:
-        _para(doc, t("report.low_units", n=fmt_num(len(low)), threshold=fmt_pct(data.threshold),
-                     units=", ".join(f"{mid_sentence(r['unit_name'])} ({fmt_pct(r['rate'])})"
-                                     for r in sorted(low, key=lambda r: r["rate"]))))
+        _para(doc, _word(data, "low_units", n=fmt_num(len(low)), threshold=fmt_pct(data.threshold),
+                         units=", ".join(f"{mid_sentence(r[name])} ({fmt_pct(r['rate'])})"
+                                         for r in sorted(low, key=lambda r: r["rate"]))))
     elif any(r["rate"] is not None for r in units):
-        _para(doc, t("report.all_units_above", threshold=fmt_pct(data.threshold)))
+        _para(doc, _word(data, "all_units_above", threshold=fmt_pct(data.threshold)))
     if "attendance" in pngs:
         pngs.place(doc, "attendance")
 
@@ -739,13 +806,13 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
                  education_share=fmt_pct(props["education"]["share"]),
                  combativeness=fmt_num(props["combativeness"]["count"]),
                  combativeness_share=fmt_pct(props["combativeness"]["share"])))
-    tables.add(t("report.t_quality"),
-               [t("report.col_no"), t("report.col_unit"), t("report.col_meetings")]
+    tables.add(_word(data, "t_quality"),
+               [t("report.col_no"), _word(data, "col_unit"), t("report.col_meetings")]
                + [Rating(k).label for k in ("tot", "kha", "trung_binh", "kem")]
                + [t("report.col_leadership"), t("report.col_education"), t("report.col_combativeness")],
-               [[fmt_num(i), q["unit_name"], fmt_num(q["meetings"]), fmt_num(q["tot"]), fmt_num(q["kha"]),
+               [[fmt_num(i), q[name], fmt_num(q["meetings"]), fmt_num(q["tot"]), fmt_num(q["kha"]),
                  fmt_num(q["trung_binh"]), fmt_num(q["kem"]), fmt_num(q["leadership"]), fmt_num(q["education"]),
-                 fmt_num(q["combativeness"])] for i, q in enumerate(data.quality, 1)],
+                 fmt_num(q["combativeness"])] for i, q in enumerate(_quality_rows(data), 1)],
                (1.2, 3.6, 1.3, 1.2, 1.2, 1.5, 1.2, 1.8, 1.7, 1.8),
                total=["", t("report.total"), fmt_num(tot["meetings"]), fmt_num(r["tot"]), fmt_num(r["kha"]),
                       fmt_num(r["trung_binh"]), fmt_num(r["kem"]), fmt_num(props["leadership"]["count"]),
@@ -820,11 +887,11 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
                    (1.2, 12.3, 3.0),
                    total=["", t("report.total"), fmt_num(data.headline["weaknesses_noted"])])
     if weak["by_unit"]:
-        tables.add(t("report.t_weak_units"),
-                   [t("report.col_no"), t("report.col_unit"), t("report.col_weak_open"),
+        tables.add(_word(data, "t_weak_units"),
+                   [t("report.col_no"), _word(data, "col_unit"), t("report.col_weak_open"),
                     t("report.col_weak_resolved")],
-                   [[fmt_num(i), _unit_label(data, u["unit_code"]), fmt_num(u["open"]), fmt_num(u["resolved"])]
-                    for i, u in enumerate(weak["by_unit"], 1)],
+                   [[fmt_num(i), u[_name_key(data)], fmt_num(u["open"]), fmt_num(u["resolved"])]
+                    for i, u in enumerate(_weakness_rows(data), 1)],
                    (1.2, 8.3, 3.5, 3.5))
     if "weaknesses" in pngs:
         pngs.place(doc, "weaknesses")
@@ -860,20 +927,22 @@ def _board_addressed(head: dict[str, Any]) -> str:
 def recommendations(data: ReportData) -> list[str]:
     """The closing recommendations, each drawn from a figure that falls short."""
     if data.empty:
-        return [t("report.rec_no_data")]
+        return [_word(data, "rec_no_data")]
     out: list[str] = []
-    units = data.figures["attendance_by_unit"]
+    # At a node whose rows are its cells, the cells are named (and asked): never the committee itself.
+    name = _name_key(data)
+    units = _attendance_rows(data)
     low = sorted((r for r in units if r["rate"] is not None and r["rate"] < data.threshold), key=lambda r: r["rate"])
     if low:
-        out.append(t("report.rec_attendance", threshold=fmt_pct(data.threshold),
-                     units=", ".join(f"{mid_sentence(r['unit_name'])} ({fmt_pct(r['rate'])})" for r in low)))
+        out.append(_word(data, "rec_attendance", threshold=fmt_pct(data.threshold),
+                         units=", ".join(f"{mid_sentence(r[name])} ({fmt_pct(r['rate'])})" for r in low)))
     # Only months that are over: a cell that has not met yet this month is not yet behind.
     gaps: dict[str, int] = {}
     for r in data.missing:
         if r["status"] == "missing":
-            gaps[r["unit_name"]] = gaps.get(r["unit_name"], 0) + 1
+            gaps[r[name]] = gaps.get(r[name], 0) + 1
     if gaps:
-        out.append(t("report.rec_coverage", units=", ".join(
+        out.append(_word(data, "rec_coverage", units=", ".join(
             f"{mid_sentence(name)} ({fmt_num(n)})"
             for name, n in sorted(gaps.items(), key=lambda kv: (-kv[1], kv[0])))))
     short = sorted((r for r in data.leader_rows if r["compliance"] is not None and r["compliance"] < 1),
@@ -890,13 +959,21 @@ def recommendations(data: ReportData) -> list[str]:
     if parts:
         out.append(" ".join(parts))
     overdue: dict[str, int] = {}
+    whole = 0  # at a node whose rows are cells: the overdue ones noted for the whole node, not for a cell
     for w in data.open_weaknesses:
         if w["overdue"]:
-            overdue[w["unit_name"]] = overdue.get(w["unit_name"], 0) + 1
+            if data.cell_node and not w["cell_code"]:
+                whole += 1
+            else:
+                overdue[w[name]] = overdue.get(w[name], 0) + 1
     if overdue:
-        out.append(t("report.rec_weaknesses", n=fmt_num(data.figures["weaknesses"]["overdue"]), units=", ".join(
-            f"{mid_sentence(name)} ({fmt_num(n)})" for name, n in sorted(overdue.items(), key=lambda kv: -kv[1]))))
-    return out or [t("report.rec_keep_up")]
+        out.append(_word(data, "rec_weaknesses", n=fmt_num(data.figures["weaknesses"]["overdue"] - whole),
+                         units=", ".join(f"{mid_sentence(unit)} ({fmt_num(n)})"
+                                         for unit, n in sorted(overdue.items(), key=lambda kv: -kv[1]))))
+    if whole:
+        out.append(t("report_cells.rec_weaknesses_whole", n=fmt_num(whole), board=_board(data.head),
+                     node=_node_committee(data)))
+    return out or [_word(data, "rec_keep_up")]
 
 
 def _subtitle(data: ReportData) -> str:
@@ -923,8 +1000,8 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, _subtitle(data), bold=True)
     _centre(doc, "-----", after=10)
-    _para(doc, t("report.intro", decisions=_decision_text(data.decisions), period=period_text(data.period),
-                 board=_board(head), committee=head["committee_kind"]))
+    _para(doc, _word(data, "intro", decisions=_decision_text(data.decisions), period=period_text(data.period),
+                     board=_board(head), committee=head["committee_kind"]))
     tables = _Tables(doc)
     sections = [("report.s1", _section_meetings), ("report.s2", _section_leaders), ("report.s3", _section_weaknesses)]
     for i, (key, build) in enumerate(sections):
@@ -1129,7 +1206,8 @@ def _summary_rows(data: ReportData) -> list[dict]:
             {"item": t("report.x_period"), "value": domain.period_display(data.period)},
             {"item": t("report.x_from"), "value": fmt_day(data.period.start)},
             {"item": t("report.x_to"), "value": fmt_day(data.period.end)},
-            {"item": t("report.x_unit"), "value": data.unit_name or t("report.x_all_units")},
+            {"item": t("report.x_unit"), "value": t("report_cells.x_unit", unit=_node_name(data)) if data.cell_node
+             else data.unit_name or t("report.x_all_units")},
             {"item": t("report.x_made_on"), "value": fmt_day(data.today)}]
     if data.empty:
         rows.append({"item": t("report.x_note"), "value": t("report.no_data", period=period_text(data.period))})
@@ -1167,18 +1245,22 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
     _sheet(wb, t("report.sh_summary"), [_col("item", "report.col_item", "text"),
                                          _col("value", "report.col_value", "text")], _summary_rows(data))
     unit_cols = [_col("unit_code", "report.col_unit_code", "text"), _col("unit_name", "report.col_unit", "text")]
-    _sheet(wb, t("report.sh_attendance"), unit_cols + [
+    # the rows of the attendance, quality and weakness sheets: the node's cells, or the units under it
+    row_cols = ([_col("cell_code", "report_cells.col_unit_code", "text"), _col("cell_name", "report_cells.col_unit",
+                                                                               "text")]
+                if data.cell_node else unit_cols)
+    _sheet(wb, _word(data, "sh_attendance"), row_cols + [
         _col("meetings", "report.col_meetings"), _col("required", "report.col_required"),
         _col("present", "report.col_present"), _col("absent_excused", "report.col_excused"),
         _col("absent_unexcused", "report.col_unexcused"), _col("rate", "report.col_rate", "pct"),
         _col("cell_months", "report.col_cell_months"), _col("held", "report.col_held"),
         _col("coverage", "report.col_coverage", "pct"), _col("on_schedule_rate", "report.col_on_schedule", "pct")],
-        data.figures["attendance_by_unit"])
-    _sheet(wb, t("report.sh_quality"), unit_cols + [
+        _attendance_rows(data))
+    _sheet(wb, _word(data, "sh_quality"), row_cols + [
         _col("meetings", "report.col_meetings")] + [(k, Rating(k).label, "int") for k in Rating] + [
         _col("unrated", "metrics.unrated"), _col("leadership", "report.col_leadership"),
         _col("education", "report.col_education"), _col("combativeness", "report.col_combativeness"),
-        _col("short", "report.col_short")], data.quality)
+        _col("short", "report.col_short")], _quality_rows(data))
     progress(0.6, t("report.progress_workbook"))
     _sheet(wb, t("report.sh_leaders"), [
         _col("leader_code", "field.leader_code", "text"), _col("full_name", "field.full_name", "text"),
@@ -1210,9 +1292,8 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
     _sheet(wb, t("report.sh_weak_status"), [
         _col("label", "field.status", "text"), _col("count", "report.col_count")],
         [{"label": WeaknessStatus(s).label, "count": n} for s, n in weak["by_status"].items()])
-    _sheet(wb, t("report.sh_weak_units"), unit_cols + [
-        _col("open", "report.col_weak_open"), _col("resolved", "report.col_weak_resolved")],
-        [{**u, "unit_name": _unit_label(data, u["unit_code"])} for u in weak["by_unit"]])
+    _sheet(wb, _word(data, "sh_weak_units"), row_cols + [
+        _col("open", "report.col_weak_open"), _col("resolved", "report.col_weak_resolved")], _weakness_rows(data))
     _sheet(wb, t("report.sh_weak_open"), [
         _col("id", "field.id"), _col("unit_name", "report.col_unit", "text"),
         _col("cell_name", "field.cell_id", "text"), _col("category_label", "report.col_category", "text"),

@@ -282,7 +282,8 @@ def test_empty_period_says_so_instead_of_failing(db_path, world):
 
 def test_unit_report_covers_only_that_unit(db_path, world):
     doc = docx(reports.compiled_docx(db_path, PERIOD, "NL", today=TODAY))
-    assert list(by_name(table_with(doc, "Tỷ lệ dự sinh hoạt"))) == ["Xã Nhị Long", "Tổng cộng"]
+    # a commune with only cells lists its cells (issue 11, branch creport: not one row for the commune itself)
+    assert list(by_name(table_with(doc, "Tỷ lệ dự sinh hoạt"))) == ["Chi bộ ấp Cầu Đúc", "Tổng cộng"]
     assert any(p.endswith("quý I năm 2025 (xã Nhị Long)") for p in paragraphs(doc))
 
 
@@ -457,7 +458,8 @@ def test_cli_report_for_one_unit(db_path, world, tmp_path):
     out = tmp_path / "nl.docx"
     assert run_cli(db_path, "report", "--period", PERIOD, "--format", "docx", "--out", str(out),
                    "--unit", "NL").returncode == 0
-    assert list(by_name(table_with(Document(out), "Tỷ lệ dự sinh hoạt"))) == ["Xã Nhị Long", "Tổng cộng"]
+    # the commune's cells are the rows (branch creport)
+    assert list(by_name(table_with(Document(out), "Tỷ lệ dự sinh hoạt"))) == ["Chi bộ ấp Cầu Đúc", "Tổng cộng"]
 
 
 @pytest.mark.parametrize("args", [["--period", "2025-Q9"], ["--period", "2025-Q1", "--unit", "KHONGCO"]])
@@ -512,8 +514,9 @@ def test_reports_page_workbook_for_one_unit(db_path, world):
     at.button(key="reports_generate").click().run()
     made = at.session_state["reports_file"]
     assert made["name"] == "so-lieu-2025-01-NL.xlsx"
-    units = records(load_workbook(io.BytesIO(made["data"]))["Dự sinh hoạt theo đảng bộ"])
-    assert [(u["Mã đảng bộ"], u["Có mặt"]) for u in units] == [("NL", 25)]
+    # the commune's cells are the rows (branch creport)
+    cells = records(load_workbook(io.BytesIO(made["data"]))["Dự sinh hoạt theo chi bộ"])
+    assert [(c["Mã chi bộ"], c["Có mặt"]) for c in cells] == [("NL-CD", 25)]
 
 
 def test_reports_page_is_refused_to_a_clerk(db_path, world):

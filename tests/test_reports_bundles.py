@@ -95,8 +95,15 @@ def old_gather(path_or_db, period_label, unit_code=None, today=None, progress=No
         # issue 11 (deliberate change): same-named units and cells are shown by their validity on every path
         renames = data.renames = directory.renamed(db)
         data.unit_names = directory.unit_display_names(db)
+        # branch creport (deliberate change): a node with cells and no child unit has its cells as the rows, from
+        # the per-cell figures
+        data.cell_node = metrics.cell_node(db, unit_code)
+        if data.cell_node:
+            data.by_cell = {"attendance_by_cell": metrics.attendance_by_cell(db, period, filters, today),
+                            "quality_by_cell": metrics.quality_by_cell(db, period, filters, today),
+                            "weaknesses_noted_by_cell": metrics.weaknesses_noted_by_cell(db, period, filters, today)}
     for name in ("figures", "totals", "headline", "quality", "groups", "leaders", "by_assignment", "missing",
-                 "open_weaknesses", "matrix"):
+                 "open_weaknesses", "matrix", "by_cell"):
         setattr(data, name, directory.relabel(getattr(data, name), *renames))
     progress(0.3, t("report.progress_figures"))
     return data
@@ -110,7 +117,14 @@ def old_charts(data):
 
     out = {}
     rows = [r for r in data.figures["attendance_by_unit"] if r["rate"] is not None]
-    if rows:
+    if data.cell_node:
+        # branch creport (deliberate change): a node with only cells ranks its cells, under a title that says so
+        rows = [{**r, "unit_code": r["cell_code"], "unit_name": r["cell_name"]}
+                for r in data.by_cell["attendance_by_cell"] if r["rate"] is not None]
+        chart = charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold)
+        out["attendance"] = reports.chart_png(chart.properties(title=alt.TitleParams(
+            t("report_cells.chart_attendance"))))
+    elif rows:
         out["attendance"] = reports.chart_png(charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold))
     if data.totals["meetings"]:
         ratings = charts.rating_chart(charts.rating_frame(data.ratings)).properties(width=250, height=220)
