@@ -48,7 +48,9 @@ def render() -> None:
         by_cell = ui.figure("weakness_by_cell", period, filters)
         matrix = [dict(m, unit_name=m["cell_name"] or whole) for m in by_cell["matrix"]]
     if matrix:
-        ui.show_chart(charts.weakness_matrix_chart(pd.DataFrame(matrix)), "han-che-theo-loai", "weak_matrix")
+        chart = charts.weakness_matrix_chart(pd.DataFrame(matrix), title="cell_rows.chart_title" if cells_only
+                                             else "chart.weakness_matrix")
+        ui.show_chart(chart, "han-che-theo-loai", "weak_matrix")
     trend = figures["weakness_trend"]
     ui.show_chart_pair(
         (charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend") if trend else None,

@@ -3,9 +3,11 @@
 as a whole counts in a row of its own ("Toàn xã …"); at a province home the rows stay communes. Every expected
 number is worked out in a comment."""
 
+import json
 from datetime import date
 
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from lib import assignments, directory, meetings, metrics, org, weaknesses
 from lib import db as dbm
@@ -141,6 +143,17 @@ def test_weaknesses_by_cell_read_the_weaknesses_once(commune):
     assert sum("from weaknesses" in s for s in traced) == 1
 
 
+def matrix_chart(at, title_key: str) -> list[str]:
+    """The column names (unit_name) of the weakness matrix chart with this title."""
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        title = spec.get("title", {})
+        if (title.get("text") if isinstance(title, dict) else title) == t(title_key):
+            frame = convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+            return list(frame["unit_name"])
+    raise AssertionError(f"no chart titled {t(title_key)}")
+
+
 # ---- pages ----------------------------------------------------------------------------------------------
 
 
@@ -153,8 +166,9 @@ def test_the_weakness_board_at_a_commune_home_lists_its_cells(commune, monkeypat
     # the matrix by cell and category
     assert table_column(at, t("field.cell_id"), t("field.category"), t("dash.w_open")) == [
         WHOLE, "Ấp Một", "Ấp Một", "Ấp Hai"]
-    # no table of the commune as one row
+    # no table of the commune as one row; the matrix chart's columns are the cells, and its title says so
     assert not any(t("chart.unit") in f.value.columns for f in at.dataframe)
+    assert matrix_chart(at, "cell_rows.chart_title") == [WHOLE, "Ấp Một", "Ấp Một", "Ấp Hai"]
     # the open list (oldest first): each weakness by its cell, the commune's own one named for the commune
     assert table_column(at, t("field.cell_id"), t("field.due_on"), t("dash.age_days"))[-4:] == [
         "Ấp Ba", "Ấp Một", WHOLE, "Ấp Hai"]
@@ -170,6 +184,7 @@ def test_the_weakness_board_at_a_province_home_keeps_communes_as_rows(province, 
     # XA: other, attendance_low; XB: not_held (the matrix sorted by unit code and category)
     assert table_column(at, t("chart.unit"), t("dash.w_open")) == ["Xã An Phú", "Xã An Phú", "Xã Bình Hòa"]
     assert table_column(at, t("chart.unit"), t("field.cell_id")) == ["Xã An Phú"] * 4
+    assert matrix_chart(at, "chart.weakness_matrix") == ["Xã An Phú", "Xã An Phú", "Xã Bình Hòa"]
     assert not any(t("chart.unit") not in f.value.columns and t("dash.w_open") in f.value.columns
                    for f in at.dataframe)
 
