@@ -1133,7 +1133,8 @@ def weakness_page(db: Source, period: Period | str, filters: Filters | None = No
 
 
 # Per cell (a node with only cells under it: its cells are the rows, issue 11). A weakness noted for a unit as a
-# whole has no cell: it counts in a row of its own (cell_code null) for the unit it reports under.
+# whole has no cell: it counts in a row of its own (cell_code null) for the unit it reports under, after its
+# cells (as the report's weaknesses_noted_by_cell has it).
 WEAKNESS_CELL_SQL = WEAKNESS_SCOPE_SQL + """
 select u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name, w.category,
        count(*) as n, sum(w.status != 'resolved') as open, sum(w.status = 'resolved') as resolved
@@ -1141,7 +1142,7 @@ from scoped_weaknesses w join units u on u.id = w.report_id
 left join cells c on c.id = w.cell_id
 where w.noted_on between :start and :end
 group by w.report_id, w.cell_id, w.category
-order by u.code, c.code is not null, c.code, w.category
+order by u.code, c.code is null, c.code, w.category
 """
 CELL_MATRIX_KEYS = ("unit_code", "unit_name", "cell_code", "cell_name", "category", "n", "open", "resolved")
 

@@ -36,15 +36,15 @@ WEAKNESSES = (
     ("XB", "D1", "not_held", "2025-05-10", "open", None, None),                         # period; the other commune
 )
 # Noted in 2025-Q2 at XA, by cell (unit_code, cell_code, n, open, resolved):
-#   the whole commune (no cell): 1 noted, open         → (XA, None, 1, 1, 0)
 #   C1: two noted, one open (other), one resolved        → (XA, C1, 2, 1, 1)
 #   C2: one noted, in progress (counts as open)          → (XA, C2, 1, 1, 0)
 #   C3: nothing noted in the period (its one is March's) → no row
+#   the whole commune (no cell), after the cells: 1 noted, open → (XA, None, 1, 1, 0)
 # Together 4 noted, 3 open, 1 resolved: XA's one row by unit, as before.
-BY_CELL = [("XA", None, 1, 1, 0), ("XA", "C1", 2, 1, 1), ("XA", "C2", 1, 1, 0)]
+BY_CELL = [("XA", "C1", 2, 1, 1), ("XA", "C2", 1, 1, 0), ("XA", None, 1, 1, 0)]
 # By cell and category: C1 is split in two (attendance_low resolved, other open).
-MATRIX = [("XA", None, "other", 1, 1, 0), ("XA", "C1", "attendance_low", 1, 0, 1), ("XA", "C1", "other", 1, 1, 0),
-          ("XA", "C2", "other", 1, 1, 0)]
+MATRIX = [("XA", "C1", "attendance_low", 1, 0, 1), ("XA", "C1", "other", 1, 1, 0), ("XA", "C2", "other", 1, 1, 0),
+          ("XA", None, "other", 1, 1, 0)]
 WHOLE = "Toàn xã An Phú"
 
 
@@ -116,7 +116,7 @@ def test_weaknesses_by_cell_at_a_commune_home(commune):
     assert [(r["unit_code"], r["cell_code"], r["n"], r["open"], r["resolved"]) for r in got["by_cell"]] == BY_CELL
     assert [(r["unit_code"], r["cell_code"], r["category"], r["n"], r["open"], r["resolved"])
             for r in got["matrix"]] == MATRIX
-    assert [r["cell_name"] for r in got["by_cell"]] == [None, "Ấp Một", "Ấp Hai"]
+    assert [r["cell_name"] for r in got["by_cell"]] == ["Ấp Một", "Ấp Hai", None]
     # the same weaknesses as the one row by unit, whose figures do not move
     with dbm.read(commune) as db:
         summary = metrics.weakness_page(db, Q2, Filters(), TODAY)["weakness_summary"]
@@ -129,7 +129,7 @@ def test_weaknesses_by_cell_when_drilled_into_a_commune_from_the_province(provin
             for r in by_cell(province, node="XA")["by_cell"]] == BY_CELL
     # at the province itself each cell counts under its commune: XB's D1 too (1 noted, open)
     assert [(r["unit_code"], r["cell_code"], r["n"]) for r in by_cell(province)["by_cell"]] == [
-        ("XA", None, 1), ("XA", "C1", 2), ("XA", "C2", 1), ("XB", "D1", 1)]
+        ("XA", "C1", 2), ("XA", "C2", 1), ("XA", None, 1), ("XB", "D1", 1)]
 
 
 def test_weaknesses_by_cell_read_the_weaknesses_once(commune):
@@ -159,16 +159,16 @@ def matrix_chart(at, title_key: str) -> list[str]:
 
 def test_the_weakness_board_at_a_commune_home_lists_its_cells(commune, monkeypatch):
     at = start(commune, monkeypatch, page="pages/weakness_board.py")
-    # the counts by cell: the whole commune's row first, then the cells with weaknesses noted in the quarter
-    assert table_column(at, t("field.cell_id"), t("dash.w_open")) == [WHOLE, "Ấp Một", "Ấp Hai"]
-    assert table_column(at, t("chart.count"), t("field.cell_id")) == [1, 2, 1]
+    # the counts by cell: the cells with weaknesses noted in the quarter, then the whole commune's row
+    assert table_column(at, t("field.cell_id"), t("dash.w_open")) == ["Ấp Một", "Ấp Hai", WHOLE]
+    assert table_column(at, t("chart.count"), t("field.cell_id")) == [2, 1, 1]
     assert table_column(at, t("dash.w_open"), t("field.cell_id")) == [1, 1, 1]
     # the matrix by cell and category
     assert table_column(at, t("field.cell_id"), t("field.category"), t("dash.w_open")) == [
-        WHOLE, "Ấp Một", "Ấp Một", "Ấp Hai"]
+        "Ấp Một", "Ấp Một", "Ấp Hai", WHOLE]
     # no table of the commune as one row; the matrix chart's columns are the cells, and its title says so
     assert not any(t("chart.unit") in f.value.columns for f in at.dataframe)
-    assert matrix_chart(at, "cell_rows.chart_title") == [WHOLE, "Ấp Một", "Ấp Một", "Ấp Hai"]
+    assert matrix_chart(at, "cell_rows.chart_title") == ["Ấp Một", "Ấp Một", "Ấp Hai", WHOLE]
     # the open list (oldest first): each weakness by its cell, the commune's own one named for the commune
     assert table_column(at, t("field.cell_id"), t("field.due_on"), t("dash.age_days"))[-4:] == [
         "Ấp Ba", "Ấp Một", WHOLE, "Ấp Hai"]
@@ -176,7 +176,7 @@ def test_the_weakness_board_at_a_commune_home_lists_its_cells(commune, monkeypat
 
 def test_the_weakness_board_drilled_into_a_commune_lists_its_cells(province, monkeypatch):
     at = start(province, monkeypatch, page="pages/weakness_board.py", to_chuc="XA")
-    assert table_column(at, t("field.cell_id"), t("dash.w_open")) == [WHOLE, "Ấp Một", "Ấp Hai"]
+    assert table_column(at, t("field.cell_id"), t("dash.w_open")) == ["Ấp Một", "Ấp Hai", WHOLE]
 
 
 def test_the_weakness_board_at_a_province_home_keeps_communes_as_rows(province, monkeypatch):
