@@ -39,6 +39,8 @@ DRILL_DOWNS: dict[str, tuple[Call, ...]] = {
     # at a node with only cells (branch drill) the quality page's rows are its cells
     "quality": (Call("quality_by_cell", ("period", "one_unit")),),
     "leaders": (Call("participation_by_assignment"), Call("leader_meetings", ("period", "one_leader", "filters"))),
+    # at a node with only cells (branch cellrows) the weakness board's rows are its cells
+    "weaknesses": (Call("weakness_by_cell", ("period", "one_unit")),),
 }
 
 

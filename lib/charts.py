@@ -275,8 +275,10 @@ def reports_chart(df: pd.DataFrame, subtitle: str | None = None, labels: dict[st
     ).properties(width=WIDTH, height=_height(len(order), 44))
 
 
-def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
-    """Weakness counts by category × unit, the five seed categories first (category, unit_name, n)."""
+def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None,
+                          title: str = "chart.weakness_matrix") -> alt.LayerChart:
+    """Weakness counts by category × unit, the five seed categories first (category, unit_name, n); title: the
+    locale key of the title (the cells of a commune are named so, branch cellrows)."""
     labels = WeaknessCategory.labels()
     data = df.assign(category_label=df["category"].map(labels), unit_name=unit_labels(df))
     order = [labels[c] for c in labels if c in set(df["category"])]
@@ -292,7 +294,7 @@ def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.
                  alt.Tooltip("n:Q", title=t("chart.count"), format=",")],
     )
     text = base.mark_text().encode(text=alt.Text("n:Q", format=","), color=alt.value("#111"))
-    return alt.layer(cells, text, title=_title("chart.weakness_matrix", subtitle)).properties(
+    return alt.layer(cells, text, title=_title(title, subtitle)).properties(
         width=WIDTH, height=_height(len(order), 40))
 
 

@@ -1132,6 +1132,34 @@ def weakness_page(db: Source, period: Period | str, filters: Filters | None = No
             "weakness_trend": trend, "weakness_ageing": _ageing_of(open_rows), "open_weaknesses": open_rows}
 
 
+# Per cell (a node with only cells under it: its cells are the rows, issue 11). A weakness noted for a unit as a
+# whole has no cell: it counts in a row of its own (cell_code null) for the unit it reports under, after its
+# cells (as the report's weaknesses_noted_by_cell has it).
+WEAKNESS_CELL_SQL = WEAKNESS_SCOPE_SQL + """
+select u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name, w.category,
+       count(*) as n, sum(w.status != 'resolved') as open, sum(w.status = 'resolved') as resolved
+from scoped_weaknesses w join units u on u.id = w.report_id
+left join cells c on c.id = w.cell_id
+where w.noted_on between :start and :end
+group by w.report_id, w.cell_id, w.category
+order by u.code, c.code is null, c.code, w.category
+"""
+CELL_MATRIX_KEYS = ("unit_code", "unit_name", "cell_code", "cell_name", "category", "n", "open", "resolved")
+
+
+def weakness_by_cell(db: Source, period: Period | str, filters: Filters | None = None,
+                     today: date | None = None) -> dict[str, list[dict]]:
+    """Weaknesses noted in the period per cell (a unit's own ones in a row without a cell): matrix and counts."""
+    matrix = _weakness_rows(db, WEAKNESS_CELL_SQL, period, filters, today)
+    counts: dict[tuple, dict] = {}
+    for m in matrix:
+        row = counts.setdefault((m["unit_code"], m["cell_code"]), {k: m[k] for k in CELL_MATRIX_KEYS[:4]}
+                                | {"n": 0, "open": 0, "resolved": 0})
+        for k in ("n", "open", "resolved"):
+            row[k] += m[k]
+    return {"matrix": matrix, "by_cell": list(counts.values())}
+
+
 def _weaknesses_as_of(db: Source, period: Period, filters: Filters | None, today: date) -> dict[str, int]:
     as_of = min(period.end, today).isoformat()
     return _weakness_rows(db, WEAKNESS_AS_OF_SQL, period, filters, today, as_of=as_of)[0]

@@ -32,6 +32,19 @@ GROUP_LABELS = ui.read(leaders.group_labels)
 GROUP = {"grp": lambda code: GROUP_LABELS.get(code, code or "")}
 
 
+def cell_columns(columns: dict[str, str], first: bool) -> tuple[dict[str, str], dict]:
+    """A table's columns and options: at a node with only cells no unit column (every row is the node's own) and
+    the cell (first, pinned, when it names the row), a unit-level row named for the whole node; elsewhere as is."""
+    view = ui.node_in_view()
+    if view is None or view.code is None or view.children:
+        return columns, {}
+    whole = t("cell_rows.whole", name=view.name[:1].lower() + view.name[1:])
+    kept = {k: v for k, v in columns.items() if k != "unit_name"}
+    if not first:
+        return kept, {"missing": {"cell_name": whole}}
+    return {"cell_name": kept.pop("cell_name"), **kept}, {"missing": {"cell_name": whole}, "pinned": ("cell_name",)}
+
+
 def drill_down(leaders: list[dict]) -> None:
     names = {r["leader_code"]: r["full_name"] for r in leaders}
     code = st.selectbox(t("dash.pick_leader"), [None, *names], key="lead_pick",
@@ -39,14 +52,16 @@ def drill_down(leaders: list[dict]) -> None:
     if not code:
         return
     rows = [r for r in ui.figure("participation_by_assignment", period, filters) if r["leader_code"] == code]
-    ui.table(rows, ASSIGNMENT_COLUMNS, f"phan-cong-{code}", "lead_assignments", pct=("compliance",),
-             dates=("valid_from", "valid_to"))
+    columns, options = cell_columns(ASSIGNMENT_COLUMNS, first=True)
+    ui.table(rows, columns, f"phan-cong-{code}", "lead_assignments", pct=("compliance",),
+             dates=("valid_from", "valid_to"), **options)
     attended = ui.figure("leader_meetings", period, code, filters)
     if not attended:
         ui.no_data()
         return
-    ui.table(attended, MEETING_COLUMNS, f"buoi-du-{code}", "lead_meetings", dates=("held_on", "report_submitted_on"),
-             labels={"mtype": ui.label_of(MeetingType)})
+    columns, options = cell_columns(MEETING_COLUMNS, first=False)
+    ui.table(attended, columns, f"buoi-du-{code}", "lead_meetings", dates=("held_on", "report_submitted_on"),
+             labels={"mtype": ui.label_of(MeetingType)}, **options)
 
 
 def render() -> None:

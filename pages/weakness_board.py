@@ -39,9 +39,18 @@ def render() -> None:
                    help=t("dash.w_open_help"))
     cols[3].metric(t("dash.h_weaknesses_overdue"), ui.fmt_num(summary["overdue"]), border=True)
 
+    view = ui.node_in_view()
+    cells_only = view is not None and view.code is not None and not view.children
     matrix = figures["weakness_matrix"]
+    if cells_only:
+        # a node with only cells (a commune without sub-committees): the cells are the rows, not one row of itself
+        whole = t("cell_rows.whole", name=view.name[:1].lower() + view.name[1:])
+        by_cell = ui.figure("weakness_by_cell", period, filters)
+        matrix = [dict(m, unit_name=m["cell_name"] or whole) for m in by_cell["matrix"]]
     if matrix:
-        ui.show_chart(charts.weakness_matrix_chart(pd.DataFrame(matrix)), "han-che-theo-loai", "weak_matrix")
+        chart = charts.weakness_matrix_chart(pd.DataFrame(matrix), title="cell_rows.chart_title" if cells_only
+                                             else "chart.weakness_matrix")
+        ui.show_chart(chart, "han-che-theo-loai", "weak_matrix")
     trend = figures["weakness_trend"]
     ui.show_chart_pair(
         (charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend") if trend else None,
@@ -51,17 +60,32 @@ def render() -> None:
     by_category = [{"category": c, "n": n} for c, n in summary["by_category"].items()]
     ui.table(by_category, {"category": t("field.category"), "n": t("chart.count")}, "han-che-theo-loai",
              "weak_categories", labels={"category": CATEGORY})
-    ui.table(matrix, {"unit_name": t("chart.unit"), "category": t("field.category"), "n": t("chart.count"),
-                      "open": t("dash.w_open"), "resolved": t("dash.w_resolved")}, "han-che-theo-don-vi",
-             "weak_matrix_table", labels={"category": CATEGORY})
+    counts = {"n": t("chart.count"), "open": t("dash.w_open"), "resolved": t("dash.w_resolved")}
+    if cells_only:
+        st.subheader(t("cell_rows.by_cell"), divider="gray")
+        st.caption(t("cell_rows.by_cell_help", name=view.name, whole=whole))
+        cell_columns = {"cell_code": t("field.cell_code"), "cell_name": t("field.cell_id")}
+        ui.table(by_cell["by_cell"], {**cell_columns, **counts}, f"han-che-theo-chi-bo-{view.code}", "weak_cells",
+                 missing={"cell_name": whole}, pinned=("cell_name",))
+        ui.table(by_cell["matrix"], {**cell_columns, "category": t("field.category"), **counts},
+                 f"han-che-theo-chi-bo-va-loai-{view.code}", "weak_cell_matrix", missing={"cell_name": whole},
+                 labels={"category": CATEGORY}, pinned=("cell_name",))
+    else:
+        ui.table(matrix, {"unit_name": t("chart.unit"), "category": t("field.category"), **counts},
+                 "han-che-theo-don-vi", "weak_matrix_table", labels={"category": CATEGORY})
+    # at a node with only cells every weakness counts under the node itself: the cell tells them apart
+    columns = {k: v for k, v in OPEN_COLUMNS.items() if k != "unit_name"} if cells_only else OPEN_COLUMNS
+    missing = {"cell_name": whole} if cells_only else OPEN_MISSING
+    widths = {k: v for k, v in OPEN_WIDTHS.items() if k in columns}
     open_rows = figures["open_weaknesses"]
     overdue = [w for w in open_rows if w["overdue"]]
     st.subheader(t("dash.overdue", n=len(overdue)), divider="red")
-    ui.table(overdue, OPEN_COLUMNS, "han-che-qua-han", "weak_overdue", dates=("noted_on", "due_on"),
-             labels=OPEN_LABELS, missing=OPEN_MISSING, widths=OPEN_WIDTHS)
+    ui.table(overdue, columns, "han-che-qua-han", "weak_overdue", dates=("noted_on", "due_on"),
+             labels=OPEN_LABELS, missing=missing, widths=widths, pinned=("cell_name",) if cells_only else ())
     st.subheader(t("dash.open_list", n=len(open_rows)), divider="gray")
-    ui.table(open_rows, OPEN_COLUMNS, "han-che-chua-khac-phuc", "weak_open", dates=("noted_on", "due_on"),
-             labels=OPEN_LABELS, missing=OPEN_MISSING, widths=OPEN_WIDTHS, height=320)
+    ui.table(open_rows, columns, "han-che-chua-khac-phuc", "weak_open", dates=("noted_on", "due_on"),
+             labels=OPEN_LABELS, missing=missing, widths=widths, height=320,
+             pinned=("cell_name",) if cells_only else ())
 
 
 ui.live(render)

@@ -43,7 +43,8 @@ with tab_list:
     # Descriptions and resolutions are user text: dataframe cells show them as they are.
     ui.table(shown, columns, "han-che", "weak_table", dates=("noted_on", "due_on"),
              labels={k: (lambda v, k=k: forms.ENUMS[k](v).label) for k in ("category", "severity", "status")},
-             pinned=("overdue_label",), marks={"overdue_label": "#c92a2a"})
+             pinned=("overdue_label",), marks={"overdue_label": "#c92a2a"},
+             missing={"cell_name": t("dash.tables.whole_unit")})
 
 with tab_new:
     sources = {"meeting": t("page.weak.from_meeting"), "unit": t("page.weak.from_unit")}
@@ -78,7 +79,9 @@ with tab_update:
     if not rows:
         st.info(t("page.weak.none"), icon=":material/info:")
     else:
-        picks = {r["id"]: t("page.weak.pick_label", id=r["id"], unit=r["unit_name"],
+        # the cell too: a commune's weaknesses are told apart by their cells
+        picks = {r["id"]: t("cell_rows.pick_label", id=r["id"], unit=r["unit_name"],
+                            cell=r["cell_name"] or t("dash.tables.whole_unit"),
                             category=WeaknessCategory(r["category"]).label, status=WeaknessStatus(r["status"]).label)
                  for r in rows}
         pick = ui.field_input("weak_u_", "pick", picks, label=t("page.weak.pick"))
