@@ -99,9 +99,10 @@ def render() -> None:
     ui.table(groups, GROUP_COLUMNS, "theo-nhom", "lead_group_table", pct=("compliance",), labels=GROUP)
     st.subheader(t("dash.by_leader"), divider="gray")
     # With the post title beside the name, the code moves to the downloads only and a long title is cut to a
-    # medium column (whole in the downloads), so the table fits at 1440 px.
+    # medium column (whole in the downloads), and a level's long group name ("Đảng ủy viên phụ trách chi
+    # bộ") to 150 px, so the table fits at 1440 px.
     ui.table(leaders, LEADER_COLUMNS, "theo-can-bo", "lead_table", pct=("compliance",), labels=GROUP,
-             pinned=("full_name",), widths={"title": "medium"}, hidden=("leader_code",))
+             pinned=("full_name",), widths={"title": "medium", "grp": 150}, hidden=("leader_code",))
     st.subheader(t("dash.drill"), divider="gray")
     drill_down(leaders)
 
