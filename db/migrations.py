@@ -414,6 +414,112 @@ def m008_leader_posts(db: Database) -> None:
         db.execute("UPDATE assignments SET issuer_unit_id = ?", [home_id])
 
 
+@migrations()
+def m009_members(db: Database) -> None:
+    # The rules a committee enforces (Statute Art. 8, Hướng dẫn 12-HD/BTCTW) are about members, not counts: so
+    # members per cell over time, a mark per member per meeting, the rule thresholds as versioned data, the
+    # 12-HD / 42-HD checklist of a meeting and the year-end classification of cells.
+    db["members"].create(
+        {
+            "id": int,
+            "code": str,  # the member card number (số thẻ đảng viên)
+            "full_name": str,
+            "admitted_on": str,  # admitted to the Party: probationary (dự bị) from this day
+            "official_on": str,  # official from this day; null while probationary
+            "notes": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"code", "full_name"},
+    )
+    db["members"].create_index(["code"], unique=True)
+    # Which cell a member belongs to, over time; a transfer closes one row and opens the next, so on any day a
+    # member is in at most one cell (lib checks that rows of a member never overlap).
+    db["member_cells"].create(
+        {"id": int, "member_id": int, "cell_id": int, "valid_from": str, "valid_to": str, "note": str},
+        pk="id",
+        not_null={"member_id", "cell_id"},
+        foreign_keys=[("member_id", "members", "id"), ("cell_id", "cells", "id")],
+    )
+    db["member_cells"].create_index(["cell_id", "valid_from"])
+    db["member_cells"].create_index(["member_id", "valid_from"])
+    # Exemption from meetings (miễn sinh hoạt: elderly, ill, special duty), over time.
+    db["member_exemptions"].create(
+        {"id": int, "member_id": int, "valid_from": str, "valid_to": str, "reason": str, "decision_no": str},
+        pk="id",
+        not_null={"member_id", "valid_from"},
+        foreign_keys=[("member_id", "members", "id")],
+    )
+    db["member_exemptions"].create_index(["member_id", "valid_from"])
+    # One mark per member listed at a meeting: present, excused (vắng có lý do), unexcused (vắng không lý do) or
+    # exempt (miễn sinh hoạt that day: outside the denominator). A meeting with marks has its counts derived
+    # from them; a meeting without keeps the counts typed.
+    db["attendance_marks"].create(
+        {"meeting_id": int, "member_id": int, "status": str, "reason": str},
+        pk=("meeting_id", "member_id"),
+        not_null={"status"},
+        foreign_keys=[("meeting_id", "meetings", "id"), ("member_id", "members", "id")],
+    )
+    db["attendance_marks"].create_index(["member_id", "meeting_id"])
+    # Rule thresholds as versioned data with the document that sets them; the version in force on a day is the
+    # row with the latest valid_from on or before it.
+    db["rule_thresholds"].create(
+        {"id": int, "rule": str, "value": int, "valid_from": str, "document": str},
+        pk="id",
+        not_null={"rule", "value", "valid_from"},
+    )
+    db["rule_thresholds"].create_index(["rule", "valid_from"], unique=True)
+    for rule, value, valid_from, document in (
+        ("art8_unexcused_months", 3, "2011-01-19",
+         "Điều lệ Đảng (2011), Điều 8, khoản 2: bỏ sinh hoạt chi bộ ba tháng trong năm không có lý do chính đáng"),
+        ("hd12_excused_streak", 3, "2018-05-18",
+         "Hướng dẫn 12-HD/BTCTW: không có đảng viên vắng có lý do quá ba lần liên tục"),
+        ("hd12_good_attendance_pct", 85, "2018-05-18",
+         "Hướng dẫn 12-HD/BTCTW: trên 85% đảng viên dự, không có đảng viên vắng không lý do"),
+    ):
+        db.execute("INSERT INTO rule_thresholds(rule, value, valid_from, document) VALUES (?, ?, ?, ?)",
+                   [rule, value, valid_from, document])
+    # The 12-HD / 42-HD checklist of a meeting; the rating proposed from it by the criteria version in force on
+    # the meeting's day sits beside the clerk's final rating (meetings.rating).
+    db["meeting_checklists"].create(
+        {
+            "meeting_id": int,
+            "committee_prepared": int,  # the cell committee met to prepare
+            "content_prepared": int,  # content prepared in advance
+            "speakers": int,  # members who spoke
+            "criticism_held": int,  # criticism and self-criticism held
+            "resolution_issued": int,  # resolution or conclusion issued
+            "minutes_complete": int,
+            "followed_up": int,  # the previous resolution followed up
+            "documents": str,  # higher-level documents disseminated (which)
+            "criteria_version": str,
+            "proposed_rating": str,
+        },
+        pk="meeting_id",
+        foreign_keys=[("meeting_id", "meetings", "id")],
+    )
+    # Year-end classification of a cell: the level proposed from the year's record and the basis of it (JSON),
+    # and the level the committee decided, with its decision.
+    db["cell_classifications"].create(
+        {
+            "id": int,
+            "cell_id": int,
+            "year": int,
+            "proposed_level": str,  # xuat_sac, tot, hoan_thanh, khong_hoan_thanh
+            "basis_json": str,
+            "decided_level": str,
+            "decision_no": str,
+            "decision_date": str,
+            "decided_by": str,
+            "decided_at": str,
+        },
+        pk="id",
+        not_null={"cell_id", "year"},
+        foreign_keys=[("cell_id", "cells", "id")],
+    )
+    db["cell_classifications"].create_index(["cell_id", "year"], unique=True)
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

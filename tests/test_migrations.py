@@ -39,6 +39,19 @@ EXPECTED = {
     "leader_groups": {"code": str, "name": str, "level": str, "sort_order": int},
     "leader_posts": {"id": int, "leader_id": int, "unit_id": int, "title": str, "grp": str, "valid_from": str,
                      "valid_to": str},
+    "members": {"id": int, "code": str, "full_name": str, "admitted_on": str, "official_on": str, "notes": str,
+                "created_at": str},
+    "member_cells": {"id": int, "member_id": int, "cell_id": int, "valid_from": str, "valid_to": str, "note": str},
+    "member_exemptions": {"id": int, "member_id": int, "valid_from": str, "valid_to": str, "reason": str,
+                          "decision_no": str},
+    "attendance_marks": {"meeting_id": int, "member_id": int, "status": str, "reason": str},
+    "rule_thresholds": {"id": int, "rule": str, "value": int, "valid_from": str, "document": str},
+    "meeting_checklists": {"meeting_id": int, "committee_prepared": int, "content_prepared": int, "speakers": int,
+                           "criticism_held": int, "resolution_issued": int, "minutes_complete": int,
+                           "followed_up": int, "documents": str, "criteria_version": str, "proposed_rating": str},
+    "cell_classifications": {"id": int, "cell_id": int, "year": int, "proposed_level": str, "basis_json": str,
+                             "decided_level": str, "decision_no": str, "decision_date": str, "decided_by": str,
+                             "decided_at": str},
 }
 
 
