@@ -130,7 +130,7 @@ def _check_member(db: Database, raw: Mapping[str, Any], own_id: int | None = Non
 
 
 def _cell_row(db: Database, cell_id: Any, field: str = "cell_id") -> dict:
-    found = db.execute("SELECT id, code, name, unit_id FROM cells WHERE id = ?", [cell_id]).fetchone() \
+    found = next(iter(db.query("SELECT id, code, name, unit_id FROM cells WHERE id = ?", [cell_id])), None) \
         if isinstance(cell_id, int) else None
     if found is None:
         raise ValidationError([FieldError(field, "required" if cell_id is None else "unknown_id")])

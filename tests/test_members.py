@@ -1,0 +1,206 @@
+"""Members per cell (issue 12): create, edit, transfer, end, exemptions; history kept, audited, refused by field."""
+
+import json
+
+import pytest
+
+from lib import db as dbm
+from lib import directory, members
+from lib.domain import SYSTEM, PermissionDenied, ValidationError
+from tests.factories import small_directory
+from tests.helpers import make_user
+
+
+@pytest.fixture
+def world(db_path):
+    ids = small_directory(db_path)
+    with dbm.write(db_path) as db:
+        ids["c3"] = directory.create_cell(db, SYSTEM, {"code": "NL-TH", "unit_id": ids["u1"], "name": "Chi bộ ấp Thạnh",
+                                                       "cell_type": "ap_khom", "meeting_day": 5,
+                                                       "valid_from": "2020-01-01"})
+    return ids
+
+
+def add(db, cell_id, code="DV1", name="Lê Văn Ba", admitted="2020-03-01", official="2021-03-01", joined="2025-07-01"):
+    return members.create(db, SYSTEM, {"code": code, "full_name": name, "admitted_on": admitted,
+                                       "official_on": official}, cell_id, joined)
+
+
+def fields(exc) -> list[tuple[str, str]]:
+    return [(e.field, e.key) for e in exc.value.errors]
+
+
+def test_create_puts_the_member_in_the_cell_from_the_day(db_path, world):
+    with dbm.write(db_path) as db:
+        mid = add(db, world["c1"], official=None)
+        assert members.roster(db, world["c1"], "2025-06-30") == []
+        (row,) = members.roster(db, world["c1"], "2025-07-01")
+        assert (row["id"], row["code"], row["probationary"], row["exempt"]) == (mid, "DV1", True, False)
+        got = members.get(db, SYSTEM, mid)
+        assert [(c["cell_code"], c["valid_from"], c["valid_to"]) for c in got["cells"]] == [
+            ("NL-CD", "2025-07-01", None)]
+
+
+def test_refusals_name_the_field(db_path, world):
+    with dbm.write(db_path) as db:
+        with pytest.raises(ValidationError) as exc:
+            members.create(db, SYSTEM, {"code": "", "full_name": " ", "admitted_on": "31/02/2020"}, world["c1"])
+        assert {f for f, _ in fields(exc)} == {"code", "full_name", "admitted_on"}
+        with pytest.raises(ValidationError) as exc:
+            add(db, world["c1"], admitted="2021-01-01", official="2020-12-31")
+        assert fields(exc) == [("official_on", "official_before_admitted")]
+        add(db, world["c1"])
+        with pytest.raises(ValidationError) as exc:
+            add(db, world["c2"])
+        assert fields(exc) == [("code", "duplicate_code")]
+        with pytest.raises(ValidationError) as exc:
+            add(db, 999, code="DV9")
+        assert fields(exc) == [("cell_id", "unknown_id")]
+        # the message is in both languages and says what to do
+        from lib.i18n import language
+        err = ValidationError([exc.value.errors[0]])
+        with language("en"):
+            assert "choose" in str(ValidationError(err.errors))
+        assert "chọn" in str(err)
+
+
+def test_transfer_mid_month_counts_in_one_cell_only(db_path, world):
+    with dbm.write(db_path) as db:
+        mid = add(db, world["c1"])
+        members.transfer(db, SYSTEM, mid, world["c3"], "2025-09-15", note="chuyển sinh hoạt")
+        for day in ("2025-09-10", "2025-09-14", "2025-09-15", "2025-09-20"):
+            old = [r["id"] for r in members.roster(db, world["c1"], day)]
+            new = [r["id"] for r in members.roster(db, world["c3"], day)]
+            assert len(old + new) == 1, day
+        assert [r["id"] for r in members.roster(db, world["c1"], "2025-09-10")] == [mid]
+        assert [r["id"] for r in members.roster(db, world["c3"], "2025-09-20")] == [mid]
+        history = members.get(db, SYSTEM, mid)["cells"]
+        assert [(c["cell_code"], c["valid_from"], c["valid_to"]) for c in history] == [
+            ("NL-CD", "2025-07-01", "2025-09-14"), ("NL-TH", "2025-09-15", None)]
+        # over the month, both cells list the member with the dates of their time there
+        sept = members.members_between(db, SYSTEM, world["c1"], "2025-09-01", "2025-09-30")
+        assert [(r["code"], r["valid_to"]) for r in sept] == [("DV1", "2025-09-14")]
+
+
+def test_memberships_never_overlap(db_path, world):
+    with dbm.write(db_path) as db:
+        mid = add(db, world["c1"])
+        with pytest.raises(ValidationError) as exc:
+            members.transfer(db, SYSTEM, mid, world["c3"], "2025-07-01")
+        assert fields(exc) == [("valid_from", "transfer_before_joined")]
+        with pytest.raises(ValidationError) as exc:
+            members.transfer(db, SYSTEM, mid, world["c1"], "2025-08-01")
+        assert fields(exc) == [("cell_id", "same_cell")]
+        with pytest.raises(ValidationError) as exc:
+            members.transfer(db, SYSTEM, mid, world["c3"], "")
+        assert fields(exc) == [("valid_from", "required")]
+        members.end_membership(db, SYSTEM, mid, "2025-10-31", note="chuyển ra ngoài huyện")
+        assert members.roster(db, world["c1"], "2025-11-01") == []
+        with pytest.raises(ValidationError) as exc:
+            members.end_membership(db, SYSTEM, mid, "2025-12-31")
+        assert fields(exc) == [("valid_to", "no_open_membership")]
+        # joining again inside the time already spent in a cell overlaps it
+        with pytest.raises(ValidationError) as exc:
+            members.transfer(db, SYSTEM, mid, world["c3"], "2025-10-01")
+        assert fields(exc) == [("valid_from", "membership_overlap")]
+        members.transfer(db, SYSTEM, mid, world["c3"], "2026-01-01")
+        cells = [(c["cell_code"], c["valid_from"], c["valid_to"], c["note"]) for c in members.memberships(db, mid)]
+        assert cells == [("NL-CD", "2025-07-01", "2025-10-31", "chuyển ra ngoài huyện"),
+                         ("NL-TH", "2026-01-01", None, None)]
+
+
+def test_end_before_start_refused(db_path, world):
+    with dbm.write(db_path) as db:
+        mid = add(db, world["c1"])
+        with pytest.raises(ValidationError) as exc:
+            members.end_membership(db, SYSTEM, mid, "2025-06-30")
+        assert fields(exc) == [("valid_to", "to_before_from")]
+
+
+def test_exemptions_mark_the_roster_and_never_overlap(db_path, world):
+    with dbm.write(db_path) as db:
+        mid = add(db, world["c1"])
+        eid = members.exempt(db, SYSTEM, mid, {"valid_from": "2025-08-01", "valid_to": "2025-12-31",
+                                               "reason": "Tuổi cao, sức yếu", "decision_no": "12-QĐ/ĐU"})
+        assert [r["exempt"] for r in members.roster(db, world["c1"], "2025-07-31")] == [False]
+        assert [r["exempt"] for r in members.roster(db, world["c1"], "2025-08-01")] == [True]
+        (row,) = members.members_on(db, SYSTEM, world["c1"], "2025-09-01")
+        assert (row["exempt_reason"], row["exempt_decision"], row["since"]) == ("Tuổi cao, sức yếu", "12-QĐ/ĐU",
+                                                                               "2025-07-01")
+        with pytest.raises(ValidationError) as exc:
+            members.exempt(db, SYSTEM, mid, {"valid_from": "2025-12-01", "reason": "Ốm"})
+        assert fields(exc) == [("valid_from", "exemption_overlap")]
+        with pytest.raises(ValidationError) as exc:
+            members.exempt(db, SYSTEM, mid, {"valid_from": "2026-02-01", "valid_to": "2026-01-01"})
+        assert set(fields(exc)) == {("reason", "required"), ("valid_to", "to_before_from")}
+        members.update_exemption(db, SYSTEM, eid, {"valid_to": "2025-10-31"})
+        members.exempt(db, SYSTEM, mid, {"valid_from": "2025-12-01", "reason": "Ốm"})
+        assert [(e["valid_from"], e["valid_to"]) for e in members.exemptions(db, mid)] == [
+            ("2025-08-01", "2025-10-31"), ("2025-12-01", None)]
+
+
+def test_every_change_is_audited_with_before_and_after(db_path, world):
+    with dbm.write(db_path) as db:
+        start = db.execute("select max(id) from audit_log").fetchone()[0]
+        mid = add(db, world["c1"])
+        version = members.version_of(db, members.get(db, SYSTEM, mid))
+        members.update(db, SYSTEM, mid, {"full_name": "Lê Văn Bá"}, version=version)
+        members.transfer(db, SYSTEM, mid, world["c3"], "2025-09-15")
+        members.exempt(db, SYSTEM, mid, {"valid_from": "2025-10-01", "reason": "Ốm"})
+        members.end_membership(db, SYSTEM, mid, "2025-12-31")
+        log = [dict(r) for r in db.query("select * from audit_log where id > ? order by id", [start])]
+    assert [(r["action"], r["table_name"]) for r in log] == [
+        ("create", "members"), ("create", "member_cells"), ("update", "members"), ("update", "member_cells"),
+        ("create", "member_cells"), ("create", "member_exemptions"), ("update", "member_cells")]
+    rename = log[2]
+    assert (json.loads(rename["before_json"])["full_name"], json.loads(rename["after_json"])["full_name"]) == (
+        "Lê Văn Ba", "Lê Văn Bá")
+    assert json.loads(log[3]["after_json"])["valid_to"] == "2025-09-14"
+    assert all(r["username"] == "system" for r in log)
+
+
+def test_a_stale_edit_is_refused(db_path, world):
+    with dbm.write(db_path) as db:
+        mid = add(db, world["c1"])
+        old = members.version_of(db, members.get(db, SYSTEM, mid))
+        members.update(db, SYSTEM, mid, {"full_name": "Lê Văn Bá"})
+        with pytest.raises(ValidationError) as exc:
+            members.update(db, SYSTEM, mid, {"full_name": "Lê Văn Bả"}, version=old)
+        assert fields(exc) == [("record", "changed_since")]
+
+
+def test_viewers_never_write_and_clerks_write_only_in_scope(db_path, world):
+    make_user(db_path, "xem", "viewer")
+    make_user(db_path, "thuky_nl", "clerk", [world["u1"]])
+    make_user(db_path, "thuky_dp", "clerk", [world["u2"]])
+    from lib.users import actor_for
+    with dbm.write(db_path) as db:
+        viewer, nl, dp = (actor_for(db, u) for u in ("xem", "thuky_nl", "thuky_dp"))
+        with pytest.raises(PermissionDenied) as denied:
+            members.create(db, viewer, {"code": "X", "full_name": "X", "admitted_on": "2020-01-01"}, world["c1"])
+        assert denied.value.key == "read_only"
+        mid = members.create(db, nl, {"code": "DV1", "full_name": "Lê Văn Ba", "admitted_on": "2020-01-01"},
+                             world["c1"], "2025-07-01")
+        with pytest.raises(PermissionDenied) as denied:
+            members.create(db, dp, {"code": "DV2", "full_name": "X", "admitted_on": "2020-01-01"}, world["c1"])
+        assert denied.value.key == "members_out_of_scope"
+        for write in (lambda a: members.update(db, a, mid, {"full_name": "Y"}),
+                      lambda a: members.exempt(db, a, mid, {"valid_from": "2025-08-01", "reason": "Ốm"}),
+                      lambda a: members.end_membership(db, a, mid, "2025-12-31")):
+            with pytest.raises(PermissionDenied):
+                write(dp)
+            with pytest.raises(PermissionDenied):
+                write(viewer)
+            with pytest.raises(PermissionDenied):
+                write(None)
+        # a transfer to another commune: the clerk of the old commune alone may not, nor the new one's; an admin may
+        with pytest.raises(PermissionDenied) as denied:
+            members.transfer(db, nl, mid, world["c2"], "2025-09-15")
+        assert denied.value.key == "members_out_of_scope"
+        with pytest.raises(PermissionDenied) as denied:
+            members.transfer(db, dp, mid, world["c2"], "2025-09-15")
+        assert denied.value.key == "members_transfer_out_of_scope"
+        assert "quản trị viên" in denied.value.message
+        members.transfer(db, nl, mid, world["c3"], "2025-09-15")  # within the commune: the clerk may
+        members.transfer(db, SYSTEM, mid, world["c2"], "2025-10-15")
+        assert [r["id"] for r in members.roster(db, world["c2"], "2025-10-20")] == [mid]
