@@ -204,3 +204,101 @@ def test_viewers_never_write_and_clerks_write_only_in_scope(db_path, world):
         members.transfer(db, nl, mid, world["c3"], "2025-09-15")  # within the commune: the clerk may
         members.transfer(db, SYSTEM, mid, world["c2"], "2025-10-15")
         assert [r["id"] for r in members.roster(db, world["c2"], "2025-10-20")] == [mid]
+
+
+# ---- the demo: one commune's members from 1/7/2025 and marks that agree with every meeting's counts ----------
+
+DEMO_TODAY = __import__("datetime").date(2026, 6, 30)
+MEETING_COLUMNS = "id, cell_id, held_on, mtype, members_total, members_exempt, present, absent_excused, " \
+                  "absent_unexcused, score, rating"
+
+
+@pytest.fixture(scope="module")
+def demo_dbs(tmp_path_factory):
+    from lib import demo
+
+    path = tmp_path_factory.mktemp("demo_members")
+    with_members = path / "with.db"
+    demo.load(with_members, today=DEMO_TODAY)
+    without = path / "without.db"
+    saved = demo._demo_members
+    demo._demo_members = lambda db, rng: {}
+    try:
+        demo.load(without, today=DEMO_TODAY)
+    finally:
+        demo._demo_members = saved
+    return with_members, without
+
+
+def test_demo_members_keep_every_meeting_figure(demo_dbs):
+    with_members, without = demo_dbs
+    with dbm.read(with_members) as a, dbm.read(without) as b:
+        sql = f"select {MEETING_COLUMNS} from meetings order by id"
+        assert a.execute(sql).fetchall() == b.execute(sql).fetchall()
+        assert a.execute("select count(*) from weaknesses").fetchone() == b.execute(
+            "select count(*) from weaknesses").fetchone()
+        assert b.execute("select count(*) from members").fetchone()[0] == 0
+
+
+def test_demo_marks_equal_the_counts_and_the_roster(demo_dbs):
+    with_members, _ = demo_dbs
+    with dbm.read(with_members) as db:
+        units = {r[0] for r in db.execute("select distinct u.code from attendance_marks a join meetings m "
+                                          "on m.id = a.meeting_id join cells c on c.id = m.cell_id "
+                                          "join units u on u.id = c.unit_id")}
+        assert units == {"NHILONG25"}
+        assert db.execute("select min(m.held_on) from attendance_marks a join meetings m on m.id = a.meeting_id"
+                          ).fetchone()[0] >= "2025-07-01"
+        off = db.execute("""
+            select count(*) from meetings m join (
+              select meeting_id, count(*) total, sum(status = 'exempt') exempt, sum(status = 'present') present,
+                     sum(status = 'excused') excused, sum(status = 'unexcused') unexcused
+              from attendance_marks group by meeting_id) k on k.meeting_id = m.id
+            where (m.members_total, m.members_exempt, m.present, m.absent_excused, m.absent_unexcused)
+                  != (k.total, k.exempt, k.present, k.excused, k.unexcused)""").fetchone()[0]
+        assert off == 0
+        marked = list(db.query("select distinct m.id, m.cell_id, m.held_on from meetings m "
+                               "join attendance_marks a on a.meeting_id = m.id"))
+        assert len(marked) > 100
+        for r in marked[::7]:
+            listed = {x["id"]: x["exempt"] for x in members.roster(db, r["cell_id"], r["held_on"])}
+            marks = {x[0]: x[1] == "exempt" for x in db.execute(
+                "select member_id, status from attendance_marks where meeting_id = ?", [r["id"]])}
+            assert listed == marks, r
+        sizes = [r[0] for r in db.execute("select count(*) from member_cells where valid_from = '2025-07-01' "
+                                          "group by cell_id")]
+        assert min(sizes) >= 5 and db.execute("select count(*) from members where official_on is null "
+                                              "or official_on > '2025-07-01'").fetchone()[0] >= 2
+        assert db.execute("select count(*) from member_exemptions").fetchone()[0] >= 2
+
+
+def test_demo_has_the_cases_a_flags_page_shows(demo_dbs):
+    with_members, _ = demo_dbs
+    with dbm.read(with_members) as db:
+        art8 = db.execute("""
+            select a.member_id from attendance_marks a join meetings m on m.id = a.meeting_id
+            where a.status = 'unexcused' group by a.member_id, substr(m.held_on, 1, 4)
+            having count(distinct substr(m.held_on, 1, 7)) >= 3""").fetchall()
+        assert art8
+        # four meetings in a row of the member's cell, absent with reason at each
+        streaks = 0
+        for (member_id,) in db.execute("select distinct member_id from attendance_marks where status = 'excused'"):
+            run = best = 0
+            for (status,) in db.execute("select a.status from attendance_marks a join meetings m "
+                                        "on m.id = a.meeting_id where a.member_id = ? order by m.held_on, m.id",
+                                        [member_id]):
+                run = run + 1 if status == "excused" else 0
+                best = max(best, run)
+            streaks += best >= 4
+        assert streaks >= 1
+        # a transfer mid-month between two of the commune's cells, never in both on one day
+        moved = list(db.query("select a.member_id, a.cell_id old, a.valid_to, b.cell_id new, b.valid_from "
+                              "from member_cells a join member_cells b on b.member_id = a.member_id "
+                              "and b.valid_from = date(a.valid_to, '+1 day') and b.cell_id != a.cell_id"))
+        assert [(r["valid_to"], r["valid_from"]) for r in moved] == [("2025-09-14", "2025-09-15")]
+        (r,) = moved
+        on_10 = [x["id"] for x in members.roster(db, r["old"], "2025-09-10")] + \
+            [x["id"] for x in members.roster(db, r["new"], "2025-09-10")]
+        on_20 = [x["id"] for x in members.roster(db, r["old"], "2025-09-20")] + \
+            [x["id"] for x in members.roster(db, r["new"], "2025-09-20")]
+        assert on_10.count(r["member_id"]) == on_20.count(r["member_id"]) == 1
