@@ -15,17 +15,18 @@ flash = st.session_state.pop("mem_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
-# Only the cells whose members this user may read: lib decides (readable_cell_ids), and every read checks again.
-cells = ui.read(members.cells_in_scope, who)
+ui.init_state("mem_", {"on": today})
+c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+on = ui.field_input("mem_", "on", "date", label=t("page.members.on"), where=c1) or today
+day = on.isoformat()
+# Only the cells whose members this user may read (lib decides; every read checks again), current on the day:
+# an old commune's cell and the merged one that followed it may share a name, so the code is shown too.
+cells = ui.read(members.cells_in_scope, who, day)
 if not cells:
     st.info(t("page.members.no_cells"), icon=":material/info:")
     st.stop()
-choices = {c["id"]: f"{c['name']} ({c['unit_name']})" for c in cells}
-ui.init_state("mem_", {"on": today})
-c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-cell_id = ui.field_input("mem_", "cell_id", choices, where=c1)
-on = ui.field_input("mem_", "on", "date", label=t("page.members.on"), where=c2) or today
-day = on.isoformat()
+choices = {c["id"]: f"{c['name']} ({c['unit_name']}) · {c['code']}" for c in cells}
+cell_id = ui.field_input("mem_", "cell_id", choices, where=c2)
 rows = ui.open_record(members.members_on, who, cell_id, day)
 
 
@@ -72,7 +73,11 @@ tab_add, tab_move, tab_exempt, tab_end, tab_history = st.tabs(
 
 with tab_add:
     with st.form("mem_add", clear_on_submit=False):
-        new = ui.fields("mem_add_", {"code": "str", "full_name": "str", "admitted_on": "date", "official_on": "date"})
+        a1, a2 = st.columns(2)
+        new = {"code": ui.field_input("mem_add_", "code", "str", label=t("field.member_code"), where=a1),
+               "full_name": ui.field_input("mem_add_", "full_name", "str", where=a2),
+               "admitted_on": ui.field_input("mem_add_", "admitted_on", "date", where=a1),
+               "official_on": ui.field_input("mem_add_", "official_on", "date", where=a2)}
         joined = ui.field_input("mem_add_", "joined_cell_on", "date")
         st.caption(t("page.members.add_help"))
         if st.form_submit_button(t("page.members.add"), type="primary", icon=":material/person_add:"):

@@ -302,3 +302,35 @@ def test_demo_has_the_cases_a_flags_page_shows(demo_dbs):
         on_20 = [x["id"] for x in members.roster(db, r["old"], "2025-09-20")] + \
             [x["id"] for x in members.roster(db, r["new"], "2025-09-20")]
         assert on_10.count(r["member_id"]) == on_20.count(r["member_id"]) == 1
+
+
+def test_the_page_adds_and_transfers_a_member(db_path, world):
+    from datetime import date
+
+    from tests.helpers import page_test
+
+    make_user(db_path, "thuky_nl", "clerk", [world["u1"]])
+    at = page_test("pages/members.py", "thuky_nl")
+    at.session_state["mem_on"] = date(2025, 9, 20)
+    at.run()
+    assert not at.exception
+    at.selectbox(key="mem_cell_id").select(world["c1"])
+    at.text_input(key="mem_add_code").input("DV7")
+    at.text_input(key="mem_add_full_name").input("Phan Văn Bảy")
+    at.date_input(key="mem_add_admitted_on").set_value(date(2015, 3, 3))
+    at.date_input(key="mem_add_joined_cell_on").set_value(date(2025, 7, 1))
+    next(b for b in at.button if b.label == "Thêm vào chi bộ").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with dbm.read(db_path) as db:
+        mid = members.find_code(db, "DV7")
+        assert [r["id"] for r in members.roster(db, world["c1"], "2025-09-20")] == [mid]
+    at.selectbox(key="mem_move_member_id").select(mid)
+    at.selectbox(key="mem_move_cell_id").select(world["c3"])
+    at.date_input(key="mem_move_valid_from").set_value(date(2025, 9, 15))
+    next(b for b in at.button if b.label == "Chuyển sinh hoạt").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with dbm.read(db_path) as db:
+        assert [(c["cell_code"], c["valid_to"]) for c in members.memberships(db, mid)] == [
+            ("NL-CD", "2025-09-14"), ("NL-TH", None)]

@@ -104,7 +104,7 @@ def test_page_without_login_shows_no_member(db_path, world):
 def test_page_for_a_clerk_of_another_commune_shows_only_their_cell(db_path, world):
     at = page_test("pages/members.py", "thuky_dp").run()
     assert not at.exception
-    assert [o for o in at.selectbox(key="mem_cell_id").options] == ["Chi bộ ấp Long Hòa (Xã Đại Phước)"]
+    assert [o for o in at.selectbox(key="mem_cell_id").options] == ["Chi bộ ấp Long Hòa (Xã Đại Phước) · DP-LH"]
     text = _page_text(at)
     assert "Đỗ Văn Công Khai" in text and SECRET not in text
     # a cell of another commune forced into the session is not offered, so not shown
