@@ -240,7 +240,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--home", nargs="+", metavar=("province|commune", "CODE"), help=t("demo_reorg.help_home"))
     d.set_defaults(fn=cmd_demo)
     i = sub.add_parser("import", help=t("cli.help_import"))
-    i.add_argument("kind", choices=["units", "cells", "leaders", "posts", "assignments", "meetings", "weaknesses"])
+    i.add_argument("kind", choices=["units", "cells", "leaders", "posts", "assignments", "meetings", "weaknesses",
+                                    "members"])
     i.add_argument("file")
     i.set_defaults(fn=cmd_import)
     m = sub.add_parser("metrics", help=t("cli.help_metrics"))

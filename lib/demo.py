@@ -3,7 +3,7 @@
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -1033,6 +1033,177 @@ def _weaknesses(g: _Gen, recs: list, attended: list, missed: list, months: list[
     return rows
 
 
+# ---- members and attendance marks (issue 12): one commune's cells from the merger on -------------------------
+
+MEMBERS_UNIT = "NHILONG25"
+EXEMPT_REASONS = ("Tuổi cao, sức yếu", "Bệnh nặng, điều trị dài ngày", "Đi làm ăn xa có xác nhận")
+MARK_EXCUSE = ("Ốm", "Đi công tác", "Việc gia đình", "Đi làm ăn xa")
+
+MEMBER_MEETINGS_SQL = """
+SELECT m.id, m.cell_id, m.held_on, m.members_total, m.members_exempt, m.present, m.absent_excused,
+       m.absent_unexcused
+FROM meetings m JOIN cells c ON c.id = m.cell_id JOIN units u ON u.id = c.unit_id
+WHERE u.code = ? AND m.held_on >= ? AND m.deleted_at IS NULL
+ORDER BY m.cell_id, m.held_on, m.id
+"""
+
+# A meeting's counts as its marks give them (members listed, exempt, present, excused, unexcused).
+DERIVE_COUNTS_SQL = """
+UPDATE meetings SET
+  members_total = (SELECT count(*) FROM attendance_marks a WHERE a.meeting_id = meetings.id),
+  members_exempt = (SELECT count(*) FROM attendance_marks a WHERE a.meeting_id = meetings.id AND status = 'exempt'),
+  present = (SELECT count(*) FROM attendance_marks a WHERE a.meeting_id = meetings.id AND status = 'present'),
+  absent_excused = (SELECT count(*) FROM attendance_marks a WHERE a.meeting_id = meetings.id AND status = 'excused'),
+  absent_unexcused = (SELECT count(*) FROM attendance_marks a WHERE a.meeting_id = meetings.id
+                      AND status = 'unexcused')
+WHERE id IN (SELECT DISTINCT meeting_id FROM attendance_marks)
+"""
+
+
+@dataclass(slots=True)
+class _Member:
+    id: int
+    code: str
+    name: str
+    admitted: str
+    official: str | None
+    stays: bool = False  # kept in the cell, never exempt: the members the flag scenarios are written on
+    cells: list = field(default_factory=list)  # [cell_id, valid_from, valid_to]
+    exempt: list = field(default_factory=list)  # [valid_from, valid_to, reason, decision]
+
+
+def _minus(day: str, days: int = 1) -> str:
+    return (date.fromisoformat(day) - timedelta(days=days)).isoformat()
+
+
+def _in_cell(m: _Member, cell_id: int, day: str) -> bool:
+    return any(c == cell_id and f <= day and (t_ is None or t_ >= day) for c, f, t_ in m.cells)
+
+
+def _exempt_on(m: _Member, day: str) -> bool:
+    return any(f <= day and (t_ is None or t_ >= day) for f, t_, *_ in m.exempt)
+
+
+def _demo_members(db: Database, rng: random.Random) -> dict[str, int]:
+    """Members of one commune's cells from 1/7/2025 following each meeting's counts, and a mark per member per
+    meeting whose counts equal the meeting's (rewritten from the marks, so they cannot disagree)."""
+    start = MERGER_DAY.isoformat()
+    rows = [dict(r) for r in db.query(MEMBER_MEETINGS_SQL, [MEMBERS_UNIT, start])]
+    if not rows:
+        return {"members": 0, "attendance_marks": 0}
+    by_cell: dict[int, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_cell[r["cell_id"]].append(r)
+    people: list[_Member] = []
+
+    def new_member(cell_id: int, since: str, stays: bool = False) -> _Member:
+        year = rng.randint(1975, 2024)
+        admitted = date(year, rng.randint(1, 12), rng.randint(1, 28))
+        official = admitted.replace(year=year + 1) if year < 2024 or rng.random() < 0.3 else None
+        n = len(people) + 1
+        m = _Member(n, f"8{rng.randint(10, 99)}{n:06d}", _person(rng), admitted.isoformat(),
+                    official.isoformat() if official else None, stays)
+        if stays:
+            m.official = m.official or admitted.replace(year=year + 1).isoformat()
+        m.cells.append([cell_id, since, None])
+        people.append(m)
+        return m
+
+    # The scenarios the flags page shows (issue 12): a member absent without reason in three months, one absent with
+    # reason four meetings in a row — each on a cell whose meetings have such absences to give.
+    cells = sorted(by_cell)
+    months_with = {c: sorted({r["held_on"][:7] for r in by_cell[c] if r["absent_unexcused"]}) for c in cells}
+    art8_cell = next((c for c in cells if len(months_with[c]) >= 3), None)
+    streak_cell, streak_at = None, None
+    for c in cells:
+        run = 0
+        for k, r in enumerate(by_cell[c]):
+            run = run + 1 if r["absent_excused"] else 0
+            if run == 4 and c != art8_cell:
+                streak_cell, streak_at = c, k - 3
+                break
+        if streak_cell is not None:
+            break
+    transfer_day = "2025-09-15"
+    transfer = tuple(c for c in cells if c not in (art8_cell, streak_cell))[:2]
+
+    marks: list[tuple] = []
+    roster: dict[int, list[_Member]] = {}
+    for c in cells:
+        first = by_cell[c][0]
+        members = [new_member(c, start, stays=k < 2) for k in range(first["members_total"])]
+        roster[c] = members
+        for m in members[-first["members_exempt"]:] if first["members_exempt"] else []:
+            m.exempt.append([start, None, rng.choice(EXEMPT_REASONS), f"{rng.randint(10, 99)}-QĐ/ĐU"])
+    # one transfer mid-September between two cells: the old cell takes in a newly admitted member the same day
+    # and the new cell sees one member move out of the commune, so each cell's count stays as its meetings say
+    if len(transfer) == 2:
+        old, new = transfer
+        mover = next(m for m in roster[old] if not m.stays and not m.exempt)
+        mover.cells[0][2] = _minus(transfer_day)
+        mover.cells.append([new, transfer_day, None])
+        roster[new].append(mover)
+        roster[old].append(new_member(old, transfer_day))
+        leaver = next(m for m in roster[new] if m is not mover and not m.stays and not m.exempt)
+        leaver.cells[0][2] = _minus(transfer_day)
+    for c in cells:
+        art8_months = set(months_with[c][:3]) if c == art8_cell else set()
+        streak = {r["id"] for r in by_cell[c][streak_at:streak_at + 4]} if c == streak_cell else set()
+        previous = start
+        for r in by_cell[c]:
+            day = r["held_on"]
+            listed = [m for m in roster[c] if _in_cell(m, c, day)]
+            # the meeting's counts changed since the last one: members join or leave, exemptions begin or end
+            while len(listed) < r["members_total"]:
+                m = new_member(c, max(_minus(previous, -1), _minus(day, 3)))  # after the last meeting
+                roster[c].append(m)
+                listed.append(m)
+            while len(listed) > r["members_total"]:
+                m = next(m for m in reversed(listed) if not m.stays and not _exempt_on(m, day))
+                m.cells[-1][2] = _minus(day)
+                listed.remove(m)
+            exempt = [m for m in listed if _exempt_on(m, day)]
+            while len(exempt) < r["members_exempt"]:
+                m = next(m for m in listed if not m.stays and not _exempt_on(m, day) and not m.exempt)
+                m.exempt.append([max(_minus(previous, -1), _minus(day, 3)), None, rng.choice(EXEMPT_REASONS),
+                                 f"{rng.randint(10, 99)}-QĐ/ĐU"])
+                exempt.append(m)
+            while len(exempt) > r["members_exempt"]:
+                m = exempt.pop()
+                m.exempt[-1][1] = _minus(day)
+            required = [m for m in listed if m not in exempt]
+            pinned_unexcused = [required[0]] if day[:7] in art8_months and r["absent_unexcused"] else []
+            pinned_excused = [required[1]] if r["id"] in streak else []
+            others = [m for m in required if not m.stays]
+            rng.shuffle(others)
+            # absence without reason is a habit of a few, as the minutes books show: they are picked first
+            by_habit = sorted(others, key=lambda m: m.id % 7 != 0)
+            unexcused = pinned_unexcused + by_habit[:r["absent_unexcused"] - len(pinned_unexcused)]
+            others = [m for m in others if m not in unexcused]
+            excused = pinned_excused + others[:r["absent_excused"] - len(pinned_excused)]
+            status = {m.id: "present" for m in required}
+            status.update({m.id: "unexcused" for m in unexcused})
+            status.update({m.id: "excused" for m in excused})
+            status.update({m.id: "exempt" for m in exempt})
+            for m in listed:
+                reason = rng.choice(MARK_EXCUSE) if status[m.id] == "excused" else None
+                marks.append((r["id"], m.id, status[m.id], reason))
+            previous = day
+    db.conn.executemany("INSERT INTO members (id, code, full_name, admitted_on, official_on, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        [(m.id, m.code, m.name, m.admitted, m.official, f"{start}T08:00:00") for m in people])
+    db.conn.executemany("INSERT INTO member_cells (member_id, cell_id, valid_from, valid_to, note) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [(m.id, c, f, t_, "Chuyển sinh hoạt trong xã" if k and len(m.cells) > 1 else None)
+                         for m in people for k, (c, f, t_) in enumerate(m.cells)])
+    db.conn.executemany("INSERT INTO member_exemptions (member_id, valid_from, valid_to, reason, decision_no) "
+                        "VALUES (?, ?, ?, ?, ?)", [(m.id, *e) for m in people for e in m.exempt])
+    db.conn.executemany("INSERT INTO attendance_marks (meeting_id, member_id, status, reason) VALUES (?, ?, ?, ?)",
+                        marks)
+    db.execute(DERIVE_COUNTS_SQL)
+    return {"members": len(people), "attendance_marks": len(marks)}
+
+
 def _insert_rows(db: Database, meetings: list, leaders: list, weaknesses: list) -> None:
     # A bigger page cache keeps the meeting indexes in memory while a chunk goes in.
     db.execute("PRAGMA cache_size = -65536")
@@ -1145,8 +1316,10 @@ def load(path: str | Path, *, meetings: int | None = None, seed: int = 42, today
                 pending = ([], [], [])
     with dbm.write(path) as db:
         _insert_rows(db, *pending)
+        marked = _demo_members(db, random.Random(f"members:{seed}")) if db["members"].exists() else {}
         counts = {name: db.execute(f"select count(*) from {name}").fetchone()[0]
                   for name in (*DATA_TABLES, "users")}
+        counts.update(marked)
         audit.record(db, SYSTEM, "demo", None, None, None,
                      {"seed": seed, "today": today.isoformat(), "meetings_requested": meetings, **counts})
     return counts

@@ -375,10 +375,10 @@ def import_template(path: Any, actor: Actor, kind: str) -> bytes:
 
 
 def import_kinds(actor: Actor) -> tuple[str, ...]:
-    """The kinds a user may import: everything for an admin, meetings and weaknesses for a clerk."""
+    """The kinds a user may import: everything for an admin; meetings, weaknesses and members for a clerk."""
     from lib import importer
 
-    return importer.KINDS if actor.is_admin else ("meetings", "weaknesses")
+    return importer.KINDS if actor.is_admin else ("meetings", "weaknesses", "members")
 
 
 def weaknesses_in_scope(db: Database, actor: Actor, **filters: Any) -> list[dict]:

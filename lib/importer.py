@@ -1,4 +1,5 @@
-"""CSV and XLSX import of units, cells, leaders, posts, assignments, meetings and weaknesses, all or nothing."""
+"""CSV and XLSX import of units, cells, leaders, posts, assignments, meetings, weaknesses and members, all or
+nothing."""
 
 import csv
 import io
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import assignments, audit, directory, exports, leaders, meetings, org, store, weaknesses
+from lib import assignments, audit, directory, exports, leaders, meetings, members, org, store, weaknesses
 from lib import db as dbm
 from lib.domain import (
     ENUMS,
@@ -30,7 +31,7 @@ from lib.domain import (
 from lib.i18n import get_language, t
 from lib.users import require_admin, require_unit, unit_of_cell
 
-KINDS = ("units", "cells", "leaders", "posts", "assignments", "meetings", "weaknesses")
+KINDS = ("units", "cells", "leaders", "posts", "assignments", "meetings", "weaknesses", "members")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "units": ("code", "name", "kind", "valid_from", "valid_to", "successor_code", "parent_code"),
@@ -45,6 +46,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  "education", "combativeness", "leaders_present", "reports_submitted_on", "topics", "notes"),
     "weaknesses": ("unit_code", "cell_code", "category", "description", "noted_on", "noted_by", "severity",
                    "status", "due_on", "resolved_on", "resolution"),
+    # the shape of a member-database export (lib.members.plan_import)
+    "members": ("code", "full_name", "cell_code", "joined_cell_on", "admitted_on", "official_on", "exempt_from",
+                "exempt_to", "exempt_reason"),
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -56,9 +60,19 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "meetings": ("cell_code", "held_on", "mtype", "members_total", "present", "absent_excused",
                  "absent_unexcused"),
     "weaknesses": ("unit_code", "category", "description"),
+    "members": ("code", "full_name", "cell_code", "admitted_on"),
 }
 
-DATE_COLUMNS = {"valid_from", "valid_to", "decision_date", "held_on", "noted_on", "due_on", "resolved_on"}
+# A column whose label in one kind's template differs from the shared field label (field.<column>).
+LABEL_KEYS: dict[str, dict[str, str]] = {"members": {"code": "member_code"}}
+
+
+def column_label(kind: str, column: str, lang: str | None = None) -> str:
+    """A column's header in a kind's template and exports (e.g. members' code: "Số thẻ đảng viên")."""
+    return t(f"field.{LABEL_KEYS.get(kind, {}).get(column, column)}", lang)
+
+DATE_COLUMNS = {"valid_from", "valid_to", "decision_date", "held_on", "noted_on", "due_on", "resolved_on",
+                "joined_cell_on", "admitted_on", "official_on", "exempt_from", "exempt_to"}
 INT_COLUMNS = {"meeting_day", "required_per_quarter", "members_total", "members_exempt", "present",
                "absent_excused", "absent_unexcused", "duration_minutes", "score"}
 BOOL_COLUMNS = {"leadership", "education", "combativeness"}
@@ -85,6 +99,9 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 # Limits on one file. 100,000 rows is years of meetings for a district; the check of such a
 # file takes a while but holds no lock, and its write is one transaction of a few seconds.
 MAX_ROWS = 100_000
+# A members file is one district's member database at most (some 30 communes × 20 cells × 40 members); each row
+# is checked and written as the single writes are (several statements and audit entries), not in bulk.
+MAX_ROWS_BY_KIND = {"members": 30_000}
 # An .xlsx is a zip: what it unpacks to is bounded before openpyxl opens it. A 100,000-row
 # meetings sheet written by openpyxl is 91 MB of XML packed 14 to 1; a zip bomb packs 300 to 1.
 MAX_XLSX_PARTS = 500
@@ -190,7 +207,8 @@ def header_names(kind: str) -> dict[str, str]:
     """Folded header text → canonical column: the names and their vi and en labels."""
     names: dict[str, str] = {}
     for column in COLUMNS[kind]:
-        for text in (column, t(f"field.{column}", "vi"), t(f"field.{column}", "en")):
+        for text in (column, column_label(kind, column, "vi"), column_label(kind, column, "en"),
+                     t(f"field.{column}", "vi"), t(f"field.{column}", "en")):
             names.setdefault(_fold(text), column)
     return names
 
@@ -407,8 +425,9 @@ def read_rows(kind: str, data: bytes, filename: str = "") -> list[dict]:
                 if header_errors:
                     raise ImportFileError(list(dict.fromkeys(header_errors)))
                 continue
-            if len(rows) == MAX_ROWS:
-                raise ImportFileError([_err(None, None, "too_many_rows", limit=_count(MAX_ROWS))])
+            limit = MAX_ROWS_BY_KIND.get(kind, MAX_ROWS)
+            if len(rows) == limit:
+                raise ImportFileError([_err(None, None, "too_many_rows", limit=_count(limit))])
             for index, value in enumerate(record[:len(headers)]):
                 if is_blank(headers[index]) and not is_blank(value):
                     errors.append(_err(None, None, "blank_header", position=index + 1))
@@ -677,6 +696,16 @@ class _Checker:
         return _Item(number, store.to_row({**clean, "created_by": self.actor.username}),
                      leaders=[store.to_row(entry) for entry in clean_leaders])
 
+    def _members(self, row: dict, errors: list[RowError]) -> _Item:
+        self._code(row, errors)
+        raw = {k: (_text(v) if k in ("code", "full_name", "exempt_reason") else v)
+               for k, v in _plain(row, [c for c in COLUMNS["members"] if c != "cell_code"]).items()}
+        raw["cell_id"] = self.ref(row, "cell_code", "cells", errors)
+        members.plan_import(self.db, self.actor, raw)  # refused rows raise; the write plans again in its transaction
+        if raw["cell_id"] is not None:
+            self.plan.cells.add(raw["cell_id"])
+        return _Item(row["_row"], raw)
+
     def _weaknesses(self, row: dict, errors: list[RowError]) -> _Item:
         raw = _plain(row, ("category", "noted_on", "severity", "status", "due_on", "resolved_on"))
         raw["description"], raw["resolution"] = _text(row.get("description")), _text(row.get("resolution"))
@@ -760,9 +789,9 @@ def _check_rows(db: Database, kind: str, rows: list[dict], actor: Actor, today: 
         try:
             _, row_errors = checker.check(row)
         except PermissionDenied as exc:
-            if exc.key != "out_of_scope":
+            if exc.key not in ("out_of_scope", "members_out_of_scope", "members_transfer_out_of_scope"):
                 return checker.plan, [RowError(None, None, exc.message)]
-            column = "cell_code" if kind == "meetings" else "unit_code"
+            column = "cell_code" if kind in ("meetings", "members") else "unit_code"
             row_errors = [RowError(row["_row"], column, exc.message)]
         except sqlite3.Error as exc:
             row_errors = [_err(row["_row"], None, "database", detail=str(exc))]
@@ -781,7 +810,7 @@ def _in_order(kind: str, errors: list[RowError]) -> list[RowError]:
 
 TABLE_OF = {"units": "units", "cells": "cells", "leaders": "leaders", "posts": "leader_posts",
             "assignments": "assignments",
-            "meetings": "meetings", "weaknesses": "weaknesses"}
+            "meetings": "meetings", "weaknesses": "weaknesses", "members": "members"}
 
 CHANGES_SQL = """
 select id, at, username, action, table_name, row_id from audit_log
@@ -849,7 +878,7 @@ def _conflicts(db: Database, plan: _Plan, actor: Actor) -> list[RowError]:
                 problems.append(_field_error(plan.regular[(found[0], found[1][:7])],
                                              FieldError("held_on", "duplicate_regular",
                                                         {"month": month, "existing": int(row_id)})))
-        elif name == "cells" and plan.kind in ("meetings", "weaknesses", "assignments"):
+        elif name == "cells" and plan.kind in ("meetings", "weaknesses", "assignments", "members"):
             hit = row_id is not None and row_id.isdigit() and int(row_id) in plan.cells
         elif name in ("leaders", "leader_posts", "leader_groups") and plan.kind == "posts":
             hit = True  # a post or group changed meanwhile: the overlap and group checks are made again
@@ -883,6 +912,21 @@ def _insert_runs(db: Database, table: str, ids: list[int], records: list[dict]) 
 
 def _dump(row: Any) -> str:
     return json.dumps(dict(row), ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _write_members(db: Database, plan: _Plan, actor: Actor) -> tuple[list[int], list[RowError]]:
+    """Plan each member row again inside the write transaction (members changed since the check are seen) and
+    write it as the single writes do; any refusal: the errors, and the caller rolls everything back."""
+    ids: list[int] = []
+    errors: list[RowError] = []
+    for item in plan.items:
+        try:
+            ids.append(members.apply_import(db, actor, members.plan_import(db, actor, item.record)))
+        except ValidationError as exc:
+            errors += [_field_error(item.number, fe) for fe in exc.errors]
+        except PermissionDenied as exc:
+            errors.append(RowError(item.number, "cell_code", exc.message))
+    return ids, errors
 
 
 def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
@@ -948,7 +992,12 @@ def _import(path_or_db: Any, kind: str, data: bytes, filename: str, actor: Actor
                 result.errors = _conflicts(db, plan, actor)
                 if result.errors:
                     raise _Rollback
-                result.ids = _insert(db, plan, actor)
+                if kind == "members":
+                    result.ids, result.errors = _write_members(db, plan, actor)
+                    if result.errors:
+                        raise _Rollback
+                else:
+                    result.ids = _insert(db, plan, actor)
         except _Rollback:
             pass
         except sqlite3.Error as exc:
@@ -1031,6 +1080,9 @@ def _example(kind: str) -> dict[str, Any]:
                      "rating": label("rating", "kha"), "leadership": "x", "education": "x", "combativeness": "",
                      "leaders_present": "LD01", "reports_submitted_on": "10/03/2025", "topics": ex("topics"),
                      "notes": ex("notes")},
+        "members": {"code": "DV000001", "full_name": ex("member_name"), "cell_code": "CB01",
+                    "joined_cell_on": date(2025, 7, 1), "admitted_on": date(2010, 5, 19),
+                    "official_on": date(2011, 5, 19)},
         "weaknesses": {"unit_code": "XA01", "cell_code": "CB01", "category": label("category", "xay_dung_dang"),
                        "description": ex("description"), "noted_on": date(2025, 3, 5), "noted_by": "LD01",
                        "severity": label("severity", "medium"), "status": label("status", "open"),
@@ -1073,7 +1125,7 @@ def template_xlsx(kind: str, db: Database | None = None, actor: Actor | None = N
     sheet = wb.active
     sheet.title = t("import.template.sheet", "vi")
     columns = COLUMNS[kind]
-    sheet.append([t(f"field.{c}", "vi") for c in columns])
+    sheet.append([column_label(kind, c, "vi") for c in columns])
     found = lookup(db, actor) if db is not None and actor is not None else None
     example = _example(kind)
     sheet.append([example.get(c) for c in columns])
@@ -1082,14 +1134,15 @@ def template_xlsx(kind: str, db: Database | None = None, actor: Actor | None = N
         if column in DATE_COLUMNS:
             sheet.cell(2, index).number_format = "DD/MM/YYYY"
         letter = sheet.cell(1, index).column_letter
-        sheet.column_dimensions[letter].width = max(14, len(t(f"field.{column}", "vi")) + 2)
+        sheet.column_dimensions[letter].width = max(14, len(column_label(kind, column, "vi")) + 2)
     sheet.freeze_panes = "A2"
     info = wb.create_sheet(t("import.template.columns_sheet", "vi"))
     info.append([t(f"import.template.{h}", "vi") for h in ("column", "label_vi", "label_en", "required",
                                                            "allowed")])
     for column in columns:
         required = t("import.template.yes" if column in REQUIRED[kind] else "import.template.no", "vi")
-        info.append([column, t(f"field.{column}", "vi"), t(f"field.{column}", "en"), required, _allowed(column)])
+        info.append([column, column_label(kind, column, "vi"), column_label(kind, column, "en"), required,
+                     _allowed(column)])
     for cell in info[1]:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCDE", (24, 32, 32, 10, 70), strict=True):
@@ -1179,6 +1232,18 @@ left join leaders l on l.id = w.noted_by
 where w.deleted_at is null
 order by w.id
 """,
+    # A member as the import takes them: their current (else last) cell and latest exemption.
+    "members": """
+select m.code, m.full_name, c.code as cell_code, mc.valid_from as joined_cell_on, m.admitted_on, m.official_on,
+       e.valid_from as exempt_from, e.valid_to as exempt_to, e.reason as exempt_reason
+from members m
+left join member_cells mc on mc.id = (select x.id from member_cells x where x.member_id = m.id
+                                      order by x.valid_to is null desc, x.valid_to desc, x.id desc limit 1)
+left join cells c on c.id = mc.cell_id
+left join member_exemptions e on e.id = (select y.id from member_exemptions y where y.member_id = m.id
+                                         order by y.valid_from desc, y.id desc limit 1)
+order by m.id
+""",
 }
 
 
@@ -1209,7 +1274,7 @@ def export_xlsx(kind: str, rows: Iterable[Mapping[str, Any]]) -> bytes:
 
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet(t("import.template.sheet", "vi"))
-    sheet.append([t(f"field.{c}", "vi") for c in COLUMNS[kind]])
+    sheet.append([column_label(kind, c, "vi") for c in COLUMNS[kind]])
     for row in rows:
         sheet.append(exports.text_row(sheet, [row.get(c) for c in COLUMNS[kind]]))
     out = io.BytesIO()

@@ -36,6 +36,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/record_meeting.py", "nhap-buoi-sinh-hoat", "nav.record_meeting", ":material/edit_note:",
              "nav.entry", WRITERS),
     PageSpec("pages/records.py", "ho-so", "nav.records", ":material/table_rows:", "nav.entry", WRITERS),
+    PageSpec("pages/members.py", "dang-vien", "nav.members", ":material/diversity_3:", "nav.entry", WRITERS),
     PageSpec("pages/leader_reports.py", "bao-cao-can-bo", "nav.leader_reports", ":material/assignment_turned_in:",
              "nav.entry", WRITERS),
     PageSpec("pages/weaknesses.py", "theo-doi-han-che", "nav.weaknesses", ":material/build:", "nav.entry",

@@ -33,7 +33,8 @@ from lib.domain import (
 from lib.i18n import language, t
 
 TODAY = date(2025, 12, 31)
-TABLES = ("units", "cells", "leaders", "assignments", "meetings", "meeting_leaders", "weaknesses", "audit_log")
+TABLES = ("units", "cells", "leaders", "assignments", "meetings", "meeting_leaders", "weaknesses", "audit_log",
+          "members", "member_cells", "member_exemptions")
 
 
 def snapshot(db_path) -> dict[str, int]:
@@ -125,8 +126,18 @@ def dataset(seed: int = 42) -> dict[str, list[dict]]:
             "due_on": rng.choice([None, (noted + timedelta(days=30)).isoformat()]),
             "resolved_on": (noted + timedelta(days=10)).isoformat() if resolved else None,
             "resolution": "Đã tổ chức kiểm điểm lại" if resolved else None})
+    # members (issue 12): in the cells still current, some probationary, some exempt, some since always
+    members_rows = []
+    for i, name in enumerate(["Đặng Văn Một", "Bùi Thị Hai", "Hồ Văn “Ba”", "Lý Thị Bốn", "Mai Văn Năm"], start=1):
+        exempt = i % 2 == 0
+        members_rows.append({
+            "code": f"DV{i:04d}", "full_name": name, "cell_code": rng.choice([c["code"] for c in cells[1:]]),
+            "joined_cell_on": rng.choice([None, "2025-07-01"]), "admitted_on": f"20{10 + i}-05-19",
+            "official_on": None if i == 3 else f"20{11 + i}-05-19",
+            "exempt_from": "2025-08-01" if exempt else None, "exempt_to": rng.choice([None, "2025-12-31"]) if exempt
+            else None, "exempt_reason": "Tuổi cao, sức yếu; ốm" if exempt else None})
     return {"units": units, "cells": cells, "leaders": leaders, "posts": posts, "assignments": assignments,
-            "meetings": meetings_rows, "weaknesses": weaknesses}
+            "meetings": meetings_rows, "weaknesses": weaknesses, "members": members_rows}
 
 
 # ---- writing files the way users do -----------------------------------------------------
@@ -237,7 +248,9 @@ def test_round_trip(db_path, kind, variant):
     after = snapshot(db_path)
     # One audit entry per row written, whatever the kind: a leader's first post and a leader brought in step with
     # their latest post are rows written too.
-    extra = {"leaders": len(data["leaders"]), "posts": len({p["leader_code"] for p in data["posts"]})}
+    extra = {"leaders": len(data["leaders"]), "posts": len({p["leader_code"] for p in data["posts"]}),
+             # a member comes with their membership of the cell, and their exemption when they have one
+             "members": len(data["members"]) + sum(m["exempt_from"] is not None for m in data["members"])}
     assert after["audit_log"] - before["audit_log"] == len(data[kind]) + extra.get(kind, 0)
 
 
@@ -640,8 +653,8 @@ def test_template_imports_back(db_path, kind):
     result = importer.run(db_path, kind, importer.template_xlsx(kind), "t.xlsx", SYSTEM, today=TODAY)
     assert result.ok, result.error_lines()
     assert result.count == 1 and len(importer.records(db_path, kind)) == stored + 1
-    # a leader's first post, and the leader brought in step with the example's later post, are audited too
-    assert snapshot(db_path)["audit_log"] - before["audit_log"] == 1 + (kind in ("leaders", "posts"))
+    # a leader's first post, the leader brought in step with the example's later post, a member's cell: audited too
+    assert snapshot(db_path)["audit_log"] - before["audit_log"] == 1 + (kind in ("leaders", "posts", "members"))
 
 
 @pytest.mark.parametrize("kind", importer.KINDS)
@@ -649,12 +662,12 @@ def test_template_sheets(kind):
     wb = load_workbook(io.BytesIO(importer.template_xlsx(kind)))
     assert wb.sheetnames == ["Mẫu", "Cột"]
     rows = list(wb["Mẫu"].iter_rows(values_only=True))
-    assert list(rows[0]) == [t(f"field.{c}", "vi") for c in importer.COLUMNS[kind]]
+    assert list(rows[0]) == [importer.column_label(kind, c, "vi") for c in importer.COLUMNS[kind]]
     assert len(rows) == 2
     info = list(wb["Cột"].iter_rows(values_only=True))
     assert [r[0] for r in info[1:]] == list(importer.COLUMNS[kind])
     assert [r[0] for r in info[1:] if r[3] == "Có"] == list(importer.REQUIRED[kind])
-    assert all(r[2] == t(f"field.{r[0]}", "en") for r in info[1:])
+    assert all(r[2] == importer.column_label(kind, r[0], "en") for r in info[1:])
     for r in info[1:]:
         if r[0] in ENUMS:
             assert r[4].split("; ") == list(ENUMS[r[0]].labels().values())

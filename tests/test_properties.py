@@ -375,6 +375,8 @@ VALID_ROW = {
                            "reports_submitted_on": f"12/{i + 1:02d}/2025;"},
     "weaknesses": lambda i: {"unit_code": "NL", "category": "xay_dung_dang", "description": f"Hạn chế {i}",
                              "noted_on": "2025-03-01", "status": "open"},
+    "members": lambda i: {"code": f"DV{i}", "full_name": f"Đảng viên {i}", "cell_code": "NL-CD",
+                          "admitted_on": "19/05/2010", "joined_cell_on": f"0{i + 1}/07/2025"},
 }
 
 
