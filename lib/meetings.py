@@ -140,32 +140,33 @@ def _check_marks(
     for entry in given:
         member_id = store.parse_id(entry.get("member_id"))
         label = entry.get("member_code") or entry.get("member_id")
+        field = entry.get("field") or "marks"  # an import names its column
         if member_id is None or member_id not in roster:
             row = db.execute("select code, full_name from members where id = ?", [member_id]).fetchone() \
                 if member_id is not None else None
-            errors.append(FieldError("marks", "member_not_in_cell",
+            errors.append(FieldError(field, "member_not_in_cell",
                                      member=f"{row[1]} ({row[0]})" if row else label, day=clean["held_on"]
                                      .strftime("%d/%m/%Y")))
             continue
         member = roster[member_id]
         name = f"{member['full_name']} ({member['code']})"
         if member_id in by_member:
-            errors.append(FieldError("marks", "member_twice", member=name))
+            errors.append(FieldError(field, "member_twice", member=name))
             continue
         status = entry.get("status") or "present"
         if status not in MARK_STATUSES:
-            errors.append(FieldError("marks", "bad_mark", member=name, value=status))
+            errors.append(FieldError(field, "bad_mark", member=name, value=status))
             continue
         if member["exempt"] and status in ("excused", "unexcused"):
-            errors.append(FieldError("marks", "exempt_member_absent", member=name))
+            errors.append(FieldError(field, "exempt_member_absent", member=name))
             continue
         if not member["exempt"] and status == "exempt":
-            errors.append(FieldError("marks", "not_exempt_that_day", member=name))
+            errors.append(FieldError(field, "not_exempt_that_day", member=name))
             continue
         reason = entry.get("reason")
         reason = str(reason).strip() if reason is not None and str(reason).strip() else None
         if reason is not None and len(reason) > REASON_MAX:
-            errors.append(FieldError("marks", "reason_too_long", member=name, max=REASON_MAX))
+            errors.append(FieldError(field, "reason_too_long", member=name, max=REASON_MAX))
             continue
         # A reason belongs to an absence; one left on a present mark (the clerk changed their mind) is dropped.
         by_member[member_id] = {"member_id": member_id, "status": status,

@@ -390,3 +390,75 @@ def test_import_audit_and_get_agree_for_marked_meetings(db_path, cell):
         logged = json.loads(db.execute("select after_json from audit_log where table_name = 'meetings' "
                                        "and row_id = ?", [str(mid)]).fetchone()[0])
         assert logged == json.loads(json.dumps(meetings.get(db, mid), default=str))
+
+
+# ---- meetings import ---------------------------------------------------------------------------------
+
+def _import(db, text: str):
+    return importer.run(db, "meetings", text.encode("utf-8"), "m.csv", SYSTEM, today=TODAY)
+
+
+def test_import_derives_marks_from_the_absent_member_columns(db_path, cell):
+    """Row 2: c1 on 31/03 with Bình excused and Cường unexcused, counts left out -> (5, 1, 2, 1, 1). Row 3: c1 on
+    30/06 under the Vietnamese headers, counts typed and agreeing (Phúc in: 6 total, 1 exempt, 4 present, 1
+    unexcused). Row 4: cell NL-B has no members: columns blank, counts typed, a count meeting."""
+    with dbm.write(db_path) as db:
+        c3 = directory.create_cell(db, SYSTEM, {"code": "NL-B", "unit_id": cell["u1"], "name": "Chi bộ ấp B",
+                                                "cell_type": "ap_khom", "meeting_day": 15,
+                                                "valid_from": "2020-01-01"})
+        result = _import(db, "Mã chi bộ,Ngày sinh hoạt,Loại sinh hoạt,Tổng số đảng viên,Số miễn sinh hoạt,Số có mặt,"
+                             "Vắng có lý do,Vắng không lý do,Đảng viên vắng có lý do,Đảng viên vắng không lý do\n"
+                             "NL-CD,2025-03-31,thuong_ky,,,,,,B01,C01\n"
+                             "NL-CD,2025-06-30,thuong_ky,6,1,4,0,1,,F01\n"
+                             "NL-B,2025-03-15,thuong_ky,30,2,25,3,0,,\n")
+        assert result.written, [str(e) for e in result.errors]
+        a, b, c = result.ids
+        assert _counts(db, a) == (5, 1, 2, 1, 1)
+        assert _marks(db, a) == {"A01": ("present", None), "B01": ("excused", None), "C01": ("unexcused", None),
+                                 "D01": ("present", None), "E01": ("exempt", None)}
+        assert _counts(db, b) == (6, 1, 4, 0, 1) and _marks(db, b)["F01"] == ("unexcused", None)
+        assert _counts(db, c) == (30, 2, 25, 3, 0) and not _marks(db, c)
+        assert c3
+
+
+def test_import_with_members_is_all_or_nothing_and_names_the_column(db_path, cell):
+    with dbm.write(db_path) as db:
+        result = _import(db, "cell_code,held_on,mtype,members_total,present,absent_excused,absent_unexcused,"
+                             "absent_excused_members,absent_unexcused_members\n"
+                             "NL-CD,2025-03-31,thuong_ky,5,3,1,0,B01,\n"        # fine: 5 total, 3 present, 1 excused
+                             "NL-CD,2025-04-30,thuong_ky,5,4,0,0,B01,\n"        # counts disagree with the marks
+                             "NL-CD,2025-05-31,thuong_ky,,,,,ZZ9,G01;E01\n"     # unknown code; other cell; exempt
+                             "DP-LH,2025-03-10,thuong_ky,1,0,1,0,G01,\n")       # fine: Giang, alone in DP-LH, excused
+        assert not result.written and result.ids == []
+        got = {(e.row, e.field, e.message.split(" ")[0]) for e in result.errors}
+        keys = {(e.row, e.field) for e in result.errors}
+        assert (3, "present") in keys and (3, "absent_excused") in keys
+        assert (4, "absent_excused_members") in keys and (4, "absent_unexcused_members") in keys
+        assert not any(e.row in (2, 5) for e in result.errors), got
+        text = "\n".join(str(e) for e in result.errors)
+        assert "ZZ9" in text and "Giang (G01)" in text and "Em (E01)" in text
+        assert db.execute("select count(*) from meetings").fetchone()[0] == 0
+        assert db.execute("select count(*) from attendance_marks").fetchone()[0] == 0
+
+
+def test_import_member_columns_must_be_blank_for_a_cell_without_members(db_path, cell):
+    with dbm.write(db_path) as db:
+        directory.create_cell(db, SYSTEM, {"code": "NL-B", "unit_id": cell["u1"], "name": "Chi bộ ấp B",
+                                           "cell_type": "ap_khom", "meeting_day": 15, "valid_from": "2020-01-01"})
+        result = _import(db, "cell_code,held_on,mtype,members_total,members_exempt,present,absent_excused,"
+                             "absent_unexcused,absent_excused_members\n"
+                             "NL-B,2025-03-15,thuong_ky,30,2,25,3,0,A01\n")
+        assert [(e.row, e.field) for e in result.errors] == [(2, "absent_excused_members")]
+        assert "chưa có danh sách đảng viên" in str(result.errors[0])
+
+
+def test_the_template_carries_the_absent_member_columns():
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(BytesIO(importer.template_xlsx("meetings")))
+    headers = [c.value for c in wb.worksheets[0][1]]
+    assert headers[-2:] == ["Đảng viên vắng có lý do", "Đảng viên vắng không lý do"]
+    columns = {r[0].value: r for r in wb.worksheets[1].iter_rows(min_row=2)}
+    assert "dấu ;" in columns["absent_unexcused_members"][4].value
