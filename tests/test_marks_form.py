@@ -150,3 +150,23 @@ def test_a_clerk_of_another_commune_sees_no_names(db_path, ids):
     shown = " ".join(str(e.value) for e in (*at.markdown, *at.caption, *at.text, *at.error))
     assert "Đảng viên 01" not in shown and not any("Lý do vắng" in d.value.columns for d in at.dataframe)
     assert any("không xem được" in e.value for e in at.error)
+
+
+def test_switching_a_marked_meeting_back_to_counts_removes_its_marks_only_when_asked(db_path, ids):
+    with dbm.write(db_path) as db:
+        mid = meetings.create(db, SYSTEM, {"cell_id": ids["c1"], "held_on": DAY.isoformat(), "mtype": "chuyen_de"},
+                              marks={ids["members"][0]: "unexcused"})
+    at = app_test(db_path)
+    login(at, "clerk1", "Matkhau123")
+    at.query_params["id"] = str(mid)
+    at.switch_page("pages/records.py").run()
+    assert at.toggle(key="recs_e_by_member").value is True
+    at.toggle(key="recs_e_by_member").set_value(False).run()
+    # the clerk is told the marks will go, and types the counts
+    assert any("điểm danh sẽ bị xóa" in w.value for w in at.warning)
+    for key, value in (("members_total", 26), ("members_exempt", 1), ("present", 25), ("absent_excused", 0),
+                       ("absent_unexcused", 0)):
+        at.number_input(key=f"recs_e_{key}").set_value(value)
+    at.button(key="recs_save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert _counts(db_path, mid) == (26, 1, 25, 0, 0) and _marks(db_path, mid) == {}
