@@ -415,3 +415,52 @@ def next_status(status: str) -> str:
     """The usual next step of a weakness: open → in progress → resolved (resolved stays)."""
     order = ("open", "in_progress", "resolved")
     return order[min(order.index(status) + 1, len(order) - 1)] if status in order else "open"
+
+
+# ---- marks: attendance by member on the meeting form ----------------------------------------------
+
+MARK_CHOICES = ("present", "excused", "unexcused")
+
+
+def roster_for_entry(db: Database, actor: Actor, cell_id: int | None, held_on: date | None) -> list[dict]:
+    """The cell's members on the meeting's day for the form's attendance list; [] when there are none, or when
+    the user may not read them (then the form keeps the count entry)."""
+    from lib import members
+    from lib.domain import PermissionDenied
+
+    if cell_id is None or held_on is None:
+        return []
+    try:
+        members.require_cell(db, actor, cell_id)
+    except PermissionDenied:
+        return []
+    return members.roster(db, cell_id, held_on.isoformat())
+
+
+def marks_rows(roster: Iterable[Mapping[str, Any]], loaded: Iterable[Mapping[str, Any]] | None) -> list[dict]:
+    """The rows of the form's attendance table for members not exempt: name, code, mark and reason, as loaded
+    (editing a meeting) or present (a new one)."""
+    before = {m["member_id"]: m for m in loaded or ()}
+    rows = []
+    for r in roster:
+        if r["exempt"]:
+            continue
+        mark = before.get(r["id"], {})
+        status = mark.get("status") if mark.get("status") in MARK_CHOICES else "present"
+        rows.append({"member_id": r["id"], "full_name": r["full_name"], "code": r["code"],
+                     "status": t(f"page.record.mark_{status}"), "reason": mark.get("reason") or ""})
+    return rows
+
+
+def marks_payload(rows: Iterable[Mapping[str, Any]], exempt_ids: Iterable[int], came: Iterable[int]) -> list[dict]:
+    """The marks to save from the form's table rows (status as shown) and its exempt members (those who came
+    anyway marked present)."""
+    by_label = {t(f"page.record.mark_{s}"): s for s in MARK_CHOICES}
+    came = set(came)
+    def reason(value: Any) -> str | None:
+        return None if value is None or pd.isna(value) else (str(value).strip() or None)
+
+    marks = [{"member_id": int(r["member_id"]), "status": by_label.get(r["status"], "present"),
+              "reason": reason(r.get("reason"))} for r in rows]
+    return marks + [{"member_id": i, "status": "present" if i in came else "exempt", "reason": None}
+                    for i in exempt_ids]

@@ -43,7 +43,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                     "valid_to", "required_per_quarter", "issuer_code"),
     "meetings": ("cell_code", "held_on", "mtype", "members_total", "members_exempt", "present",
                  "absent_excused", "absent_unexcused", "duration_minutes", "score", "rating", "leadership",
-                 "education", "combativeness", "leaders_present", "reports_submitted_on", "topics", "notes"),
+                 "education", "combativeness", "leaders_present", "reports_submitted_on", "topics", "notes",
+                 # marks: the absent members by card number; a cell with members that day gets its marks from them
+                 "absent_excused_members", "absent_unexcused_members"),
     "weaknesses": ("unit_code", "cell_code", "category", "description", "noted_on", "noted_by", "severity",
                    "status", "due_on", "resolved_on", "resolution"),
     # the shape of a member-database export (lib.members.plan_import)
@@ -71,8 +73,11 @@ def column_label(kind: str, column: str, lang: str | None = None) -> str:
     """A column's header in a kind's template and exports (e.g. members' code: "Số thẻ đảng viên")."""
     return t(f"field.{LABEL_KEYS.get(kind, {}).get(column, column)}", lang)
 
+
 DATE_COLUMNS = {"valid_from", "valid_to", "decision_date", "held_on", "noted_on", "due_on", "resolved_on",
                 "joined_cell_on", "admitted_on", "official_on", "exempt_from", "exempt_to"}
+MEMBER_COLUMNS = {"absent_excused_members": "excused", "absent_unexcused_members": "unexcused"}
+MEETING_COUNT_COLUMNS = ("members_total", "members_exempt", "present", "absent_excused", "absent_unexcused")
 INT_COLUMNS = {"meeting_day", "required_per_quarter", "members_total", "members_exempt", "present",
                "absent_excused", "absent_unexcused", "duration_minutes", "score"}
 BOOL_COLUMNS = {"leadership", "education", "combativeness"}
@@ -234,7 +239,11 @@ def _map_headers(kind: str, headers: list[Any]) -> tuple[dict[int, str], list[Ro
         else:
             seen[column] = text
             mapping[index] = column
-    for column in REQUIRED[kind]:
+    required = REQUIRED[kind]
+    if kind == "meetings" and MEMBER_COLUMNS & seen.keys():
+        # With the absent members named, the counts may be left out: they are derived from the marks.
+        required = tuple(c for c in required if c not in MEETING_COUNT_COLUMNS)
+    for column in required:
         if column not in seen:
             errors.append(_err(None, column, "missing_column"))
     return mapping, errors
@@ -477,6 +486,7 @@ class _Item:
     number: int
     record: dict
     leaders: list[dict] = field(default_factory=list)
+    marks: list[dict] | None = None  # a meeting's attendance marks, one per roster member
     successor: int | None = None  # index of the item this unit or cell merges into, when in the file
     parent: int | None = None  # index of the item this unit is under, when in the file
 
@@ -663,7 +673,7 @@ class _Checker:
     def _meetings(self, row: dict, errors: list[RowError]) -> _Item:
         number = row["_row"]
         raw = _plain(row, [c for c in COLUMNS["meetings"]
-                           if c not in ("cell_code", "leaders_present", "reports_submitted_on")])
+                           if c not in ("cell_code", "leaders_present", "reports_submitted_on", *MEMBER_COLUMNS)])
         raw["topics"], raw["notes"] = _text(row.get("topics")), _text(row.get("notes"))
         raw["cell_id"] = self.ref(row, "cell_code", "cells", errors)
         codes = [c for c in (_text(p) for p in _split(row.get("leaders_present"))) if c]
@@ -677,7 +687,16 @@ class _Checker:
         unit_id = unit_of_cell(self.db, raw["cell_id"]) if isinstance(raw["cell_id"], int) else None
         if unit_id is not None:
             require_unit(self.db, self.actor, unit_id)
-        clean, clean_leaders, problems = meetings.check(self.db, raw, leaders, today=self.today)
+        marks = self._marks(row, errors)
+        if marks is not None and isinstance(raw["cell_id"], int):
+            members.require_cell(self.db, self.actor, raw["cell_id"])
+        clean, clean_leaders, problems = meetings.check(self.db, raw, leaders, today=self.today, marks=marks)
+        clean_marks = clean.pop("_marks", None)
+        if marks and clean_marks is None and clean.get("cell_id") is not None and clean.get("held_on") is not None \
+                and not members.roster(self.db, clean["cell_id"], clean["held_on"].isoformat()):
+            # A cell with no member list that day: the columns must be blank (the counts are typed).
+            problems = [e for e in problems if e.field not in MEMBER_COLUMNS]
+            problems += [FieldError(c, "members_blank_without_list") for c in MEMBER_COLUMNS if _split(row.get(c))]
         # As the store: the file's duplicate is looked up whenever the cell, day and type are known.
         main = [e for e in problems if e.field not in ("leaders_present", "report_submitted_on")]
         settled = not {"cell_id", "held_on", "mtype"} & {e.field for e in problems}
@@ -694,7 +713,21 @@ class _Checker:
             raise ValidationError(problems)
         self.plan.cells.add(clean["cell_id"])
         return _Item(number, store.to_row({**clean, "created_by": self.actor.username}),
-                     leaders=[store.to_row(entry) for entry in clean_leaders])
+                     leaders=[store.to_row(entry) for entry in clean_leaders], marks=clean_marks)
+
+    def _marks(self, row: dict, errors: list[RowError]) -> list[dict] | None:
+        """The marks named by the absent-member columns (None when the file has neither column)."""
+        if not MEMBER_COLUMNS.keys() & row.keys():
+            return None  # a file in the shape before marks: count meetings, as before
+        marks = []
+        for column, status in MEMBER_COLUMNS.items():
+            for code in (c for c in (_text(p) for p in _split(row.get(column))) if c):
+                found = self.lookup("members", code)
+                if found is None:
+                    errors.append(_field_error(row["_row"], FieldError(column, "unknown_member_code", value=code)))
+                    continue
+                marks.append({"member_id": found, "member_code": code, "status": status, "field": column})
+        return marks
 
     def _members(self, row: dict, errors: list[RowError]) -> _Item:
         self._code(row, errors)
@@ -825,7 +858,7 @@ order by id
 # audit._dump; SQLite writes the JSON without spaces, which json.loads reads the same).
 MEETING_AUDIT_SQL = """
 insert into audit_log (at, username, action, table_name, row_id, before_json, after_json)
-select :at, :username, 'create', 'meetings', cast(m.id as text), null, json_object({pairs})
+select :at, :username, 'create', 'meetings', cast(m.id as text), null, {after}
 from meetings m join cells c on c.id = m.cell_id join units u on u.id = c.unit_id
 where m.id between :first and :last
 order by m.id
@@ -841,13 +874,25 @@ MEETING_AUDIT_LEADERS = """json(coalesce((
           where ml.meeting_id = m.id order by l.full_name)), '[]'))"""
 
 
+MEETING_AUDIT_MARKS = """json((
+    select json_group_array(json_object('member_id', member_id, 'member_code', member_code, 'full_name', full_name,
+                                        'status', status, 'reason', reason))
+    from (select am.member_id, mb.code as member_code, mb.full_name, am.status, am.reason
+          from attendance_marks am join members mb on mb.id = am.member_id
+          where am.meeting_id = m.id order by mb.full_name, mb.code)))"""
+
+
 def _meeting_audit_sql(db: Database) -> str:
     """MEETING_AUDIT_SQL with every column of meetings (read from the schema, so none is forgotten)."""
     values = {name: f"m.{name}" for name in db["meetings"].columns_dict}
     values.update(unit_id="c.unit_id", cell_code="c.code", cell_name="c.name", meeting_day="c.meeting_day",
                   unit_code="u.code", unit_name="u.name", leaders=MEETING_AUDIT_LEADERS)
     pairs = ", ".join(f"'{name}', {values[name]}" for name in sorted(values))
-    return MEETING_AUDIT_SQL.format(pairs=pairs)
+    # A meeting with marks has them in its entry, as meetings.get reads it; one without has no such key.
+    after = f"""case when exists (select 1 from attendance_marks am where am.meeting_id = m.id)
+        then json_patch(json_object({pairs}), json_object('marks', {MEETING_AUDIT_MARKS}))
+        else json_object({pairs}) end"""
+    return MEETING_AUDIT_SQL.format(after=after)
 
 
 def _conflicts(db: Database, plan: _Plan, actor: Actor) -> list[RowError]:
@@ -951,6 +996,10 @@ def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
             "insert into meeting_leaders (meeting_id, leader_id, report_submitted_on, remarks) values (?, ?, ?, ?)",
             ((ids[i], e["leader_id"], e.get("report_submitted_on"), e.get("remarks"))
              for i, item in enumerate(plan.items) for e in item.leaders))
+        db.conn.executemany(
+            "insert into attendance_marks (meeting_id, member_id, status, reason) values (?, ?, ?, ?)",
+            ((ids[i], e["member_id"], e["status"], e["reason"])
+             for i, item in enumerate(plan.items) for e in item.marks or ()))
         if ids:
             db.execute(_meeting_audit_sql(db), {"at": now, "username": actor.username, "first": ids[0],
                                                 "last": ids[-1]})
@@ -1110,7 +1159,7 @@ def _allowed(column: str) -> str:
             return t("import.hint.int_min", "vi", low=low)
         return t("import.hint.int_range", "vi", low=low, high=high)
     if column in ("leaders_present", "reports_submitted_on", "unit_code", "cell_code", "leader_code",
-                  "successor_code", "parent_code", "noted_by", "issuer_code"):
+                  "successor_code", "parent_code", "noted_by", "issuer_code", *MEMBER_COLUMNS):
         return t(f"import.hint.{column}", "vi")
     return ""
 

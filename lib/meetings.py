@@ -1,4 +1,27 @@
-"""Meeting records: create, update, soft delete, restore, list; leaders present and their reports."""
+"""Meeting records: create, update, soft delete, restore, list; leaders present and their reports; attendance
+marks by member.
+
+Attendance marks (issue 12). A meeting is entered either by counts (members_total, members_exempt, present,
+absent_excused, absent_unexcused typed) or by marks, one per member of the cell's roster on the meeting's day:
+present, excused (vắng có lý do), unexcused (vắng không lý do) or exempt (miễn sinh hoạt). Decisions:
+- Marks are used when the caller gives them (the meeting form and the import do whenever the cell has members
+  that day); a cell with no members that day keeps the count entry, and so does a call that gives no marks
+  (an older meeting of a cell whose members were entered later stays a count meeting until marked).
+- Every member listed must be in the roster on held_on; a roster member left out is marked present, or exempt
+  when exempt that day: so every roster member has a mark row.
+- A member exempt that day may be marked present (came anyway) or exempt, never absent, and always counts as
+  exempt: DESIGN leaves exempt members out of the attendance rate, so one who came is neither in the numerator
+  nor the denominator. A member not exempt that day cannot be marked exempt (exemption is a decision recorded
+  on the member, not a mark).
+- The counts are derived from the marks and written on the meeting in the same transaction: members_total =
+  roster size, members_exempt = exempt that day, present / absent_excused / absent_unexcused = the others'
+  marks. Counts typed alongside marks that disagree are refused, field by field.
+- Editing a marked meeting keeps its marks unless new ones are given; its counts follow them. Going back to
+  counts is refused unless the marks are removed explicitly (update(..., clear_marks=True)).
+- Marks are personal data: reading or writing them goes through members.require_cell. They are part of the
+  meeting's audit entries and of its version; a soft-deleted meeting keeps them, and they count nowhere because
+  the meeting does not.
+"""
 
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -6,13 +29,14 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import audit, store
+from lib import audit, members, store
 from lib.domain import (
     MEETING_FIELDS,
     Actor,
     FieldError,
     MeetingType,
     ParseError,
+    PermissionDenied,
     ValidationError,
     coerce,
     parse_date,
@@ -67,6 +91,103 @@ def _clean_leaders(
     return clean, errors
 
 
+MARK_STATUSES = ("present", "excused", "unexcused", "exempt")
+COUNT_FIELDS = ("members_total", "members_exempt", "present", "absent_excused", "absent_unexcused")
+REASON_MAX = 300
+
+
+def _normalise_marks(marks: Any) -> list[dict]:
+    # Marks come as {member_id: status}, {member_id: {"status", "reason"}} or a list of such dicts with member_id.
+    if isinstance(marks, Mapping):
+        return [({"member_id": k, **v} if isinstance(v, Mapping) else {"member_id": k, "status": v})
+                for k, v in marks.items()]
+    return [dict(m) for m in marks]
+
+
+def derive_counts(roster: Iterable[Mapping[str, Any]], marks: Mapping[int, str]) -> dict[str, int]:
+    """The meeting's five counts from its roster (each with `exempt`) and its marks (member id -> status).
+
+    An exempt member counts as exempt whatever the mark; a member without a mark is present.
+    """
+    counts = dict.fromkeys(COUNT_FIELDS, 0)
+    for r in roster:
+        counts["members_total"] += 1
+        if r["exempt"]:
+            counts["members_exempt"] += 1
+            continue
+        status = marks.get(r["id"], "present")
+        counts[{"present": "present", "excused": "absent_excused", "unexcused": "absent_unexcused"}[status]] += 1
+    return counts
+
+
+def _check_marks(
+    db: Database, clean: dict, marks: Any, typed: Iterable[str]
+) -> tuple[list[dict] | None, list[FieldError]]:
+    """Check marks against the cell's roster on held_on; derive the counts into clean (in place).
+
+    Returns (the marks to write, one per roster member, or None for a count meeting; the errors). typed: the
+    count fields the caller typed, which must agree with the marks.
+    """
+    if marks is None or clean.get("cell_id") is None or clean.get("held_on") is None:
+        return None, []
+    on = clean["held_on"].isoformat()
+    roster = {r["id"]: r for r in members.roster(db, clean["cell_id"], on)}
+    given = _normalise_marks(marks)
+    if not roster and not given:
+        return None, []  # a cell with no members that day: the count entry, as before
+    errors: list[FieldError] = []
+    by_member: dict[int, dict] = {}
+    for entry in given:
+        member_id = store.parse_id(entry.get("member_id"))
+        label = entry.get("member_code") or entry.get("member_id")
+        field = entry.get("field") or "marks"  # an import names its column
+        if member_id is None or member_id not in roster:
+            row = db.execute("select code, full_name from members where id = ?", [member_id]).fetchone() \
+                if member_id is not None else None
+            errors.append(FieldError(field, "member_not_in_cell",
+                                     member=f"{row[1]} ({row[0]})" if row else label, day=clean["held_on"]
+                                     .strftime("%d/%m/%Y")))
+            continue
+        member = roster[member_id]
+        name = f"{member['full_name']} ({member['code']})"
+        if member_id in by_member:
+            errors.append(FieldError(field, "member_twice", member=name))
+            continue
+        status = entry.get("status") or "present"
+        if status not in MARK_STATUSES:
+            errors.append(FieldError(field, "bad_mark", member=name, value=status))
+            continue
+        if member["exempt"] and status in ("excused", "unexcused"):
+            errors.append(FieldError(field, "exempt_member_absent", member=name))
+            continue
+        if not member["exempt"] and status == "exempt":
+            errors.append(FieldError(field, "not_exempt_that_day", member=name))
+            continue
+        reason = entry.get("reason")
+        reason = str(reason).strip() if reason is not None and str(reason).strip() else None
+        if reason is not None and len(reason) > REASON_MAX:
+            errors.append(FieldError(field, "reason_too_long", member=name, max=REASON_MAX))
+            continue
+        # A reason belongs to an absence; one left on a present mark (the clerk changed their mind) is dropped.
+        by_member[member_id] = {"member_id": member_id, "status": status,
+                                "reason": reason if status in ("excused", "unexcused") else None}
+    if errors:
+        # The counts still come from the roster (and the marks that were right), so that the refusal names the
+        # marks, not counts the clerk was never asked for.
+        if roster:
+            clean.update(derive_counts(roster.values(), {k: v["status"] for k, v in by_member.items()}))
+        return None, errors
+    clean_marks = [by_member.get(mid) or {"member_id": mid, "status": "exempt" if r["exempt"] else "present",
+                                          "reason": None}
+                   for mid, r in roster.items()]
+    derived = derive_counts(roster.values(), {m["member_id"]: m["status"] for m in clean_marks})
+    for name in COUNT_FIELDS:
+        if name in typed and clean.get(name) is not None and clean[name] != derived[name]:
+            errors.append(FieldError(name, "count_disagrees_with_marks", typed=clean[name], derived=derived[name]))
+    clean.update(derived)
+    return clean_marks, errors
+
+
 def check(
     db: Database,
     raw: Mapping[str, Any],
@@ -74,8 +195,15 @@ def check(
     *,
     own_id: int | None = None,
     today: date | None = None,
+    marks: Any = None,
+    typed: Iterable[str] | None = None,
 ) -> tuple[dict, list[dict], list[FieldError]]:
-    """Parse and validate a meeting and its leaders; return the typed record, leaders and errors."""
+    """Parse and validate a meeting and its leaders; return the typed record, leaders and errors.
+
+    marks (optional): the attendance marks (see the module's docstring); when the cell has members that day the
+    counts are derived from them into the record, and the marks to write are in the record under "_marks".
+    typed: the count fields the caller typed (default: those in raw that are not blank).
+    """
     today = today or date.today()
     clean, errors = coerce(raw, MEETING_FIELDS)
     clean.setdefault("members_exempt", 0)
@@ -84,6 +212,12 @@ def check(
     cell = _cell(db, clean.get("cell_id"))
     if clean.get("cell_id") is not None and cell is None:
         errors.append(FieldError("cell_id", "unknown_id"))
+    if marks is not None and cell is not None:
+        typed = set(typed) if typed is not None else {k for k in COUNT_FIELDS if raw.get(k) not in (None, "")}
+        clean_marks, mark_errors = _check_marks(db, clean, marks, typed)
+        errors += mark_errors
+        if clean_marks is not None:
+            clean["_marks"] = clean_marks
     th = thresholds(db)
     # Every rule runs even when some field failed to parse: a row lists all its problems at once
     # (a score of 180 is not held back until the date is fixed).
@@ -110,6 +244,14 @@ def _write_leaders(db: Database, meeting_id: int, leaders: list[dict]) -> None:
         db["meeting_leaders"].insert(store.to_row({"meeting_id": meeting_id, **entry}))
 
 
+def _write_marks(db: Database, meeting_id: int, marks: list[dict] | None) -> None:
+    # None: a count meeting (no marks); the caller decides whether dropping existing marks is allowed.
+    db.execute("delete from attendance_marks where meeting_id = ?", [meeting_id])
+    db.conn.executemany(
+        "insert into attendance_marks (meeting_id, member_id, status, reason) values (?, ?, ?, ?)",
+        [(meeting_id, m["member_id"], m["status"], m["reason"]) for m in marks or ()])
+
+
 def create(
     db: Database,
     actor: Actor,
@@ -117,22 +259,29 @@ def create(
     leaders: Iterable[Mapping[str, Any]] = (),
     *,
     today: date | None = None,
+    marks: Any = None,
 ) -> int:
-    """Validate, scope-check and save a meeting with its leaders; return its id."""
+    """Validate, scope-check and save a meeting with its leaders (and attendance marks); return its id."""
     cell = _cell(db, raw.get("cell_id")) if isinstance(raw.get("cell_id"), int) else None
     if cell is not None:
         require_unit(db, actor, cell["unit_id"])
-    clean, clean_leaders, errors = check(db, raw, leaders, today=today)
+        if marks is not None:
+            members.require_cell(db, actor, cell["id"])
+    clean, clean_leaders, errors = check(db, raw, leaders, today=today, marks=marks)
     if errors:
         raise ValidationError(errors)
     if cell is None:
         require_unit(db, actor, _cell(db, clean["cell_id"])["unit_id"])
+        if marks is not None:
+            members.require_cell(db, actor, clean["cell_id"])
+    clean_marks = clean.pop("_marks", None)
     now = audit.now_iso()
     row = store.to_row({**clean, "created_by": actor.username, "created_at": now, "updated_at": now})
     with db.atomic():
         db["meetings"].insert(row)
         meeting_id = db.execute("select last_insert_rowid()").fetchone()[0]
         _write_leaders(db, meeting_id, clean_leaders)
+        _write_marks(db, meeting_id, clean_marks)
         audit.record(db, actor, "create", "meetings", meeting_id, None, get(db, meeting_id))
     return meeting_id
 
@@ -146,25 +295,44 @@ def update(
     *,
     today: date | None = None,
     version: str | None = None,
+    marks: Any = None,
+    clear_marks: bool = False,
 ) -> None:
-    """Validate and save changes to a meeting (and optionally its leaders), audited; refused if changed since."""
+    """Validate and save changes to a meeting (and optionally its leaders and marks), audited; refused if changed
+    since. A marked meeting keeps its marks unless new ones are given; clear_marks=True makes it a count meeting."""
     # version: the meeting's version when the form loaded it (read()); if the meeting changed since, the
     # save is refused naming who changed it and when, and nothing is written. The check and the write are
     # one transaction holding the write lock, so no other save can slip in between.
     with store.transaction(db):
         before = get(db, meeting_id)
         require_unit(db, actor, before["unit_id"])
+        had_marks = bool(before.get("marks"))
+        if marks is not None or had_marks or clear_marks:
+            members.require_cell(db, actor, before["cell_id"])
         _require_version(db, meeting_id, version, before)
         merged = {k: before[k] for k in MEETING_FIELDS} | dict(changes)
         if leaders is None:
             leaders = before["leaders"]
-        clean, clean_leaders, errors = check(db, merged, leaders, own_id=meeting_id, today=today)
+        if clear_marks:
+            marks = None
+        elif marks is None and had_marks:
+            # Kept as they are; the counts follow them (a changed day or cell is checked against its roster).
+            marks = [{"member_id": m["member_id"], "status": m["status"], "reason": m["reason"]}
+                     for m in before["marks"]]
+        typed = {k for k in COUNT_FIELDS if k in changes and changes[k] not in (None, "")}
+        clean, clean_leaders, errors = check(db, merged, leaders, own_id=meeting_id, today=today, marks=marks,
+                                             typed=typed)
         if errors:
             raise ValidationError(errors)
         new_cell = _cell(db, clean["cell_id"])
         require_unit(db, actor, new_cell["unit_id"])
+        if marks is not None:
+            members.require_cell(db, actor, new_cell["id"])
+        clean_marks = clean.pop("_marks", None)
         db["meetings"].update(meeting_id, store.to_row({**clean, "updated_at": audit.now_iso()}))
         _write_leaders(db, meeting_id, clean_leaders)
+        if clean_marks is not None or clear_marks or had_marks:
+            _write_marks(db, meeting_id, clean_marks)
         audit.record(db, actor, "update", "meetings", meeting_id, before, get(db, meeting_id))
 
 
@@ -241,8 +409,15 @@ where ml.meeting_id = ? order by l.full_name
 """
 
 
+MARKS_SQL = """
+select am.member_id, mb.code as member_code, mb.full_name, am.status, am.reason
+from attendance_marks am join members mb on mb.id = am.member_id
+where am.meeting_id = ? order by mb.full_name, mb.code
+"""
+
+
 def get(db: Database, meeting_id: int) -> dict:
-    """One meeting with its cell, unit and leaders present."""
+    """One meeting with its cell, unit, leaders present and (when it has any) attendance marks; no scope check."""
     if store.parse_id(meeting_id) is None:
         raise ValidationError([FieldError("id", "not_found")])
     with store.snapshot(db):
@@ -252,13 +427,23 @@ def get(db: Database, meeting_id: int) -> dict:
             raise ValidationError([FieldError("id", "not_found")])
         m = dict(zip([d[0] for d in cur.description], row, strict=True))
         m["leaders"] = [dict(r) for r in db.query(LEADERS_SQL, [meeting_id])]
+        marks = [dict(r) for r in db.query(MARKS_SQL, [meeting_id])]
+        if marks:  # a count meeting reads (and is audited and versioned) exactly as before marks existed
+            m["marks"] = marks
     return m
 
 
 def meeting_version(db: Database, m: Mapping[str, Any]) -> str:
     """The version of a meeting as got: its own columns and its leaders' report dates and remarks."""
     own = {c.name: m.get(c.name) for c in db["meetings"].columns}
-    return store.fingerprint({**own, "leaders": _leader_tuples(m.get("leaders", ()))})
+    parts = {"leaders": _leader_tuples(m.get("leaders", ()))}
+    if m.get("marks"):
+        parts["marks"] = _mark_tuples(m["marks"])
+    return store.fingerprint({**own, **parts})
+
+
+def _mark_tuples(entries: Iterable[Mapping[str, Any]]) -> list[tuple]:
+    return sorted((e["member_id"], e["status"], e["reason"]) for e in entries)
 
 
 def _leader_tuples(entries: Iterable[Mapping[str, Any]]) -> list[tuple]:
@@ -272,6 +457,9 @@ def _logged_as_now(db: Database, m: Mapping[str, Any]) -> Any:
             now = next((e for e in m["leaders"] if e["leader_id"] == after.get("leader_id")), None)
             return now is not None and now["report_submitted_on"] == after.get("report_submitted_on")
         if "leaders" in after and _leader_tuples(after["leaders"]) != _leader_tuples(m["leaders"]):
+            return False
+        # an entry that carries the meeting's parts (leaders) carries its marks too; none there means none
+        if "leaders" in after and _mark_tuples(after.get("marks") or ()) != _mark_tuples(m.get("marks") or ()):
             return False
         return store.same_columns(db, "meetings", after, m)
     return matches
@@ -294,7 +482,23 @@ def read(db: Database, actor: Actor, meeting_id: Any) -> dict:
         raise ValidationError([FieldError("id", "not_found")])
     m = get(db, row_id)
     store.require_read(db, actor, m["unit_id"])
-    return {**m, "version": meeting_version(db, m)}
+    version = meeting_version(db, m)
+    if m.get("marks"):
+        try:
+            members.require_cell(db, actor, m["cell_id"])
+        except PermissionDenied:
+            # Someone who may read the meeting but not the cell's members (a viewer of other communes) sees
+            # its counts, not who was absent.
+            m = {**m, "marks": None, "marks_hidden": True}
+    return {**m, "version": version}
+
+
+def marks_of(db: Database, actor: Actor, meeting_id: Any) -> list[dict]:
+    """A meeting's attendance marks (member, status, reason), by name; refused outside the reader's scope."""
+    m = get(db, meeting_id)
+    members.require_cell(db, actor, m["cell_id"])  # first: it refuses an anonymous reader too
+    store.require_read(db, actor, m["unit_id"])
+    return m.get("marks") or []
 
 
 def changed_since(db: Database, meeting_id: int, loaded_version: str | None) -> FieldError | None:

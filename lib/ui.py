@@ -389,13 +389,24 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
     st.subheader(t("page.record.members"), divider="gray")
     names = ("members_total", "members_exempt", "present", "absent_excused", "absent_unexcused")
-    cols = st.columns(5)
-    counts = {n: field_input(prefix, n, "int", where=col) for n, col in zip(names, cols, strict=True)}
+    # marks: a cell with members on the day lists them (attendance_section); the counts then come from the marks
+    roster = read(forms.roster_for_entry, who, cell_id, held_on)
+    marks_mode = _by_member(prefix, roster)
+    if marks_mode:
+        counts = attendance_section(prefix, roster, cell_id, held_on)
+    else:
+        cols = st.columns(5)
+        counts = {n: field_input(prefix, n, "int", where=col) for n, col in zip(names, cols, strict=True)}
     check = forms.count_check(*counts.values())
-    if check.required is not None:
+    if check.required is not None and not marks_mode:
         st.caption(t("page.record.required_line", required=check.required, total=counts["members_total"],
                      exempt=counts["members_exempt"] or 0))
-    if not check.complete:
+    if marks_mode:
+        # the counts come from the marks, so they always add up: the rate is what the clerk wants to see
+        rate = forms.attendance_rate(counts["present"], check.required)
+        st.success(t("page.record.marks_rate", present=counts["present"], required=check.required,
+                     rate=f"{rate:.0%}" if rate is not None else "—"), icon=":material/check:")
+    elif not check.complete:
         st.info(t("page.record.count_incomplete"), icon=":material/calculate:")
     elif check.ok:
         rate = forms.attendance_rate(counts["present"], check.required)
@@ -439,7 +450,10 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
 
     raw = {"cell_id": cell_id, "held_on": held_on, "mtype": mtype, **counts, "duration_minutes": duration,
            "score": score, "rating": rating, **flags, "topics": topics, "notes": notes}
-    for warning in read(forms.live_warnings, raw, cell["meeting_day"], chosen):
+    if marks_mode:
+        # lib derives the counts from the marks (and checks them again); the form's derived counts are shown only
+        raw.update(dict.fromkeys(names))
+    for warning in read(forms.live_warnings, {**raw, **counts}, cell["meeting_day"], chosen):
         st.warning(str(warning), icon=":material/info:")
     if mtype == MeetingType.THUONG_KY:
         dup = read(forms.existing_regular, cell_id, held_on, own_id)
@@ -449,6 +463,100 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
             st.page_link("pages/records.py", label=t("page.record.open_existing", id=dup),
                          icon=":material/open_in_new:", query_params={"id": str(dup)})
     return raw, forms.leaders_payload(chosen, reports)
+
+
+def _by_member(prefix: str, roster: list[dict]) -> bool:
+    """Whether the meeting form takes attendance by member: the cell has members that day and, when editing a
+    meeting recorded by counts, the clerk chose to mark it by member. Sets what form_marks() returns."""
+    loaded = st.session_state.get(prefix + "marks_loaded")
+    st.session_state[prefix + "marks_out"] = None
+    st.session_state[prefix + "marks_clear"] = False
+    if not roster:
+        # a marked meeting moved to a day or cell without members: lib refuses unless the marks are removed
+        st.session_state[prefix + "marks_clear"] = bool(loaded) and st.session_state.get(prefix + "by_member") is False
+        return False
+    if prefix + "by_member" not in st.session_state:
+        # a new meeting: by member; an existing one: as it was recorded
+        st.session_state[prefix + "by_member"] = prefix + "for" not in st.session_state or bool(loaded)
+    on = st.toggle(t("page.record.by_member"), key=prefix + "by_member",
+                   help=t("page.record.by_member_help", count=len(roster)))
+    if not on and loaded:
+        st.warning(t("page.record.marks_will_go"), icon=":material/warning:")
+        st.session_state[prefix + "marks_clear"] = True
+    return on
+
+
+def attendance_section(prefix: str, roster: list[dict], cell_id: int, held_on: date) -> dict[str, int]:
+    """The attendance list of the meeting form: everyone present by default, the clerk marks who was absent
+    (with or without reason, and the reason); exempt members apart. Returns the counts derived from the marks."""
+    from lib import forms, meetings
+
+    loaded = st.session_state.get(prefix + "marks_loaded")
+    rows = forms.marks_rows(roster, loaded)
+    exempt = [r for r in roster if r["exempt"]]
+    st.caption(t("page.record.marks_intro", count=len(rows)))
+    labels = [t(f"page.record.mark_{s}") for s in forms.MARK_CHOICES]
+    frame = pd.DataFrame(rows, columns=["member_id", "full_name", "code", "status", "reason"])
+    # One editor per cell and day: its edits belong to that list of members.
+    edited = st.data_editor(
+        frame, key=f"{prefix}marks_{cell_id}_{held_on}", hide_index=True, num_rows="fixed",
+        column_order=("full_name", "code", "status", "reason"), disabled=("full_name", "code"),
+        height=min(38 + 35 * max(len(rows), 1), 38 + 35 * 25), width="stretch",
+        column_config={
+            "full_name": st.column_config.TextColumn(t("field.full_name"), width="medium"),
+            "code": st.column_config.TextColumn(t("field.member_code"), width="small"),
+            "status": st.column_config.SelectboxColumn(t("page.record.mark"), options=labels, required=True,
+                                                       width="medium", help=t("page.record.mark_help")),
+            "reason": st.column_config.TextColumn(t("page.record.mark_reason"), max_chars=meetings.REASON_MAX,
+                                                  width="large", help=t("page.record.mark_reason_help")),
+        })
+    came: list[int] = []
+    if exempt:
+        with st.container(border=True, key=prefix + "exempt_box"):
+            st.caption(t("page.record.exempt_apart", count=len(exempt)))
+            names = {r["id"]: f"{r['full_name']} ({r['code']})" for r in exempt}
+            if prefix + "came" not in st.session_state:
+                st.session_state[prefix + "came"] = [m["member_id"] for m in loaded or ()
+                                                     if m["member_id"] in names and m["status"] == "present"]
+            st.session_state[prefix + "came"] = [i for i in st.session_state[prefix + "came"] if i in names]
+            came = st.multiselect(t("page.record.exempt_came"), list(names), format_func=names.get,
+                                  key=prefix + "came", placeholder=t("page.record.exempt_came_none"))
+    marks = forms.marks_payload(edited.to_dict("records"), [r["id"] for r in exempt], came)
+    st.session_state[prefix + "marks_out"] = marks
+    counts = meetings.derive_counts(roster, {m["member_id"]: m["status"] for m in marks})
+    st.markdown(t("page.record.derived", **counts))
+    if any(m["status"] == "excused" and not m["reason"] for m in marks):
+        st.caption(t("page.record.reason_missing"))
+    return counts
+
+
+def meeting_marks(m: dict) -> None:
+    """A meeting's attendance by member on its detail: who was absent, with or without reason, and why."""
+    if m.get("marks_hidden"):
+        st.caption(t("page.records.marks_hidden"))
+        return
+    marks = m.get("marks")
+    if not marks:
+        return
+    absent = [x for x in marks if x["status"] in ("excused", "unexcused")]
+    st.markdown(f"**{t('page.records.marks_title')}**")
+    st.caption(t("page.records.marks_summary", present=m["present"], excused=m["absent_excused"],
+                 unexcused=m["absent_unexcused"], exempt=m["members_exempt"], total=m["members_total"]))
+    if not absent:
+        st.text(t("page.records.marks_none_absent"))
+    rows = [{"full_name": x["full_name"], "code": x["member_code"],
+             "status": t(f"page.record.mark_{x['status']}"), "reason": x["reason"] or ""} for x in absent]
+    if rows:
+        # names and reasons as plain table cells (never Markdown)
+        st.dataframe(pd.DataFrame(rows).rename(columns={
+            "full_name": t("field.full_name"), "code": t("field.member_code"), "status": t("page.record.mark"),
+            "reason": t("page.record.mark_reason")}), hide_index=True, key="recs_marks_table")
+
+
+def form_marks(prefix: str) -> dict[str, Any]:
+    """What the meeting form (prefix) gives lib about marks: {"marks": list or None, "clear_marks": bool}."""
+    return {"marks": st.session_state.get(prefix + "marks_out"),
+            "clear_marks": bool(st.session_state.get(prefix + "marks_clear"))}
 
 
 def first_steps() -> None:

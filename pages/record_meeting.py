@@ -19,7 +19,7 @@ if form is None:
 raw, leaders = form
 
 if st.button(t("page.record.save"), type="primary", key="rec_save", icon=":material/save:"):
-    new_id = ui.write(meetings.create, raw, leaders)
+    new_id = ui.write(meetings.create, raw, leaders, marks=ui.form_marks("rec_")["marks"])
     if new_id:
         # Keep the commune (clerks usually enter several cells of one commune), move on to its next cell
         # still without a regular meeting this month, and clear the rest.

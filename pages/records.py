@@ -84,6 +84,9 @@ st.subheader(t("page.records.detail", id=m["id"]), divider="gray")
 st.text(t("page.records.detail_line", unit=m["unit_name"], cell=m["cell_name"], day=ui.fmt_date(m["held_on"]),
           by=m["created_by"] or "", at=ui.fmt_datetime(m["updated_at"])))
 
+# Who was absent (marks are personal data: lib leaves them out for a reader outside the cell's scope).
+ui.meeting_marks(m)
+
 if m["deleted_at"]:
     st.warning(t("page.records.is_deleted", at=ui.fmt_datetime(m["deleted_at"])), icon=":material/delete:")
     if who.is_admin and st.button(t("page.records.restore"), key="recs_restore", icon=":material/restore:"):
@@ -97,7 +100,8 @@ if m["deleted_at"]:
 # newer record, naming who changed it and when.
 if ui.needs_load("recs_e_", m["id"], ("cell", "held_on")):
     ui.clear_state("recs_e_")
-    ui.init_state("recs_e_", {**forms.meeting_state(m), "for": m["id"], "version": m["version"]}, force=True)
+    ui.init_state("recs_e_", {**forms.meeting_state(m), "for": m["id"], "version": m["version"],
+                              "marks_loaded": m.get("marks")}, force=True)
 loaded_version = st.session_state["recs_e_version"]
 if m["version"] != loaded_version:
     ui.stale_form("recs_e_", ui.read(meetings.changed_since, m["id"], loaded_version))
@@ -108,7 +112,7 @@ if form is None:
 raw, leaders = form
 c11, c12, c13 = st.columns(3, vertical_alignment="bottom")
 if c11.button(t("page.records.save"), type="primary", key="recs_save", icon=":material/save:"):
-    if ui.write(meetings.update, m["id"], raw, leaders, version=loaded_version):
+    if ui.write(meetings.update, m["id"], raw, leaders, version=loaded_version, **ui.form_marks("recs_e_")):
         st.session_state["recs_flash"] = t("page.records.saved", id=m["id"])
         st.session_state.pop("recs_e_for", None)  # load the saved record and its new version
         st.rerun()
