@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import audit, store
+from lib import audit, checklist, store
 from lib.domain import (
     MEETING_FIELDS,
     Actor,
@@ -134,6 +134,7 @@ def create(
         meeting_id = db.execute("select last_insert_rowid()").fetchone()[0]
         _write_leaders(db, meeting_id, clean_leaders)
         audit.record(db, actor, "create", "meetings", meeting_id, None, get(db, meeting_id))
+        checklist.save(db, actor, meeting_id, raw)  # the 12-HD / 42-HD checklist, if the save carries one
     return meeting_id
 
 
@@ -166,6 +167,7 @@ def update(
         db["meetings"].update(meeting_id, store.to_row({**clean, "updated_at": audit.now_iso()}))
         _write_leaders(db, meeting_id, clean_leaders)
         audit.record(db, actor, "update", "meetings", meeting_id, before, get(db, meeting_id))
+        checklist.save(db, actor, meeting_id, changes)  # the checklist, if the save carries one
 
 
 def delete(db: Database, actor: Actor, meeting_id: int, *, version: str | None = None) -> None:
