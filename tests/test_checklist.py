@@ -1,6 +1,7 @@
 """The 12-HD / 42-HD checklist of a meeting: versions by date, worked-out proposals, refusals by field, one
 transaction with the meeting, audit, and the meetings import's optional checklist columns."""
 
+import csv
 import io
 import json
 from datetime import date
@@ -187,7 +188,9 @@ def test_read_is_scope_checked(db, ids, db_path):
 # ---- the meetings import's optional checklist columns --------------------------------------------------------
 
 def _csv(rows: list[list]) -> bytes:
-    return "\n".join(",".join(str(v) for v in r) for r in rows).encode("utf-8")
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode("utf-8")
 
 
 HEAD = ["cell_code", "held_on", "mtype", "members_total", "members_exempt", "present", "absent_excused",
