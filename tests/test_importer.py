@@ -640,8 +640,9 @@ def test_template_imports_back(db_path, kind):
     result = importer.run(db_path, kind, importer.template_xlsx(kind), "t.xlsx", SYSTEM, today=TODAY)
     assert result.ok, result.error_lines()
     assert result.count == 1 and len(importer.records(db_path, kind)) == stored + 1
-    # a leader's first post, and the leader brought in step with the example's later post, are audited too
-    assert snapshot(db_path)["audit_log"] - before["audit_log"] == 1 + (kind in ("leaders", "posts"))
+    # a leader's first post, and the leader brought in step with the example's later post, are audited too, as is
+    # the example meeting's 12-HD / 42-HD checklist
+    assert snapshot(db_path)["audit_log"] - before["audit_log"] == 1 + (kind in ("leaders", "posts", "meetings"))
 
 
 @pytest.mark.parametrize("kind", importer.KINDS)
