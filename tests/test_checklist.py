@@ -243,3 +243,27 @@ def test_template_lists_the_checklist_columns():
     wb = load_workbook(io.BytesIO(importer.template_xlsx("meetings")))
     headers = [c.value for c in next(wb.worksheets[0].iter_rows(max_row=1))]
     assert [t(f"field.{c}", "vi") for c in checklist.COLUMNS] == headers[-len(checklist.COLUMNS):]
+
+
+# ---- the quality dashboard's figure ------------------------------------------------------------------------
+
+def test_checklist_ratings_share_and_crosstab(db, ids):
+    from lib import metrics
+
+    # Q2 2025: four meetings with a checklist, one without. Proposals: Tốt, Tốt, Khá (2 items fail), Kém (7 fail).
+    # The clerk: Tốt (same), Khá (differs), unrated (not counted as differing), Trung bình (differs).
+    fails2 = {**FULL, "minutes_complete": False, "followed_up": False}
+    none = {n: False for n in checklist.ITEMS}
+    _create(db, ids["c1"], "2025-04-30", FULL, present=26, rating="tot")
+    _create(db, ids["c1"], "2025-05-30", FULL, present=26, rating="kha")
+    _create(db, ids["c2"], "2025-04-10", fails2, present=26)
+    _create(db, ids["c2"], "2025-05-10", none, present=26, rating="trung_binh")
+    _create(db, ids["c1"], "2025-06-30", rating="kem")  # no checklist: not in the figure
+    _create(db, ids["c2"], "2025-07-10", FULL, present=26, rating="kem")  # Q3: outside the period
+    fig = metrics.checklist_ratings(db, "2025-Q2", today=TODAY)
+    assert (fig["meetings"], fig["differs"], fig["share"]) == (4, 2, 0.5)
+    assert fig["crosstab"] == [
+        {"proposed": "tot", "tot": 1, "kha": 1, "trung_binh": 0, "kem": 0, "unrated": 0, "meetings": 2},
+        {"proposed": "kha", "tot": 0, "kha": 0, "trung_binh": 0, "kem": 0, "unrated": 1, "meetings": 1},
+        {"proposed": "kem", "tot": 0, "kha": 0, "trung_binh": 1, "kem": 0, "unrated": 0, "meetings": 1}]
+    assert metrics.checklist_ratings(db, "2024", today=TODAY)["meetings"] == 0

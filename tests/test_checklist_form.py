@@ -122,3 +122,20 @@ def test_editing_loads_the_checklist_and_saves_the_change(db_path, ids):
     # Reloaded after the save: the stored checklist again.
     assert at.checkbox(key="recs_e_cl_followed_up").value is False
     assert at.checkbox(key="recs_e_cl_on").value is True
+
+
+def test_quality_page_shows_the_share_rated_otherwise_and_the_crosstab(db_path, ids):
+    full = {**{n: True for n in ITEMS}, "speakers": 9}
+    with dbm.write(db_path) as db:
+        for day, rating in (("2025-04-30", "tot"), ("2025-05-30", "kha")):
+            meetings.create(db, SYSTEM, meeting(ids["c1"], day, present=26, leadership=True, education=True,
+                                                combativeness=True, rating=rating, checklist=full))
+    at = app_test(db_path)
+    login(at, "clerk1", "Matkhau123")
+    at.query_params["ky"] = "2025-Q2"
+    at.switch_page("pages/quality.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = metrics(at)
+    assert shown["Buổi có đánh giá theo tiêu chí"] == "2"
+    assert shown["Chi bộ xếp loại khác đề xuất"] == "1"
+    assert any("Xếp loại đề xuất theo tiêu chí" in h.value for h in at.subheader)
