@@ -27,10 +27,14 @@ The criteria (each one failed is a reason, named in the proposal):
 
 The rating: Tốt when no criterion failed; Khá when 1 or 2 failed; Trung bình when 3 or 4 failed; Kém when more
 failed, or when fewer than half of the members required attended (a meeting most members missed decides little).
+
+Where the meeting has attendance marks (saved before its checklist), a 13th criterion of 12-HD is judged too: no
+member absent with reason more than `hd12_excused_streak` (3, rule_thresholds) meetings in a row within the year,
+counting this one (meetings where the member was exempt are skipped). The live proposal on the form of a new meeting
+cannot see marks not yet saved; the stored proposal is computed when the meeting is saved.
 12-HD states what a meeting needs to reach quality but no scale below it: the steps Khá / Trung bình / Kém are
 this app's, kept as data in each version (kha_max_failed, tb_max_failed, kem_below_pct) so a province may change
-them. Not checked here: "no member absent with reason more than three times in a row" needs the marks of
-earlier meetings (the member flags page shows it).
+them.
 """
 
 import math
@@ -152,8 +156,11 @@ def _flag(value: Any) -> bool:
 
 
 def propose_rating(meeting: Mapping[str, Any], checklist: Mapping[str, Any], version: CriteriaVersion | None, *,
-                   good_pct: int | None) -> Proposal:
-    """The rating a meeting earns under a criteria version, with each failed criterion as a reason (pure)."""
+                   good_pct: int | None, streaks: int = 0, streak_max: int | None = None) -> Proposal:
+    """The rating a meeting earns under a criteria version, with each failed criterion as a reason (pure).
+
+    streaks: how many members are absent with reason more than streak_max meetings in a row up to this one.
+    """
     if version is None or good_pct is None:
         return Proposal(None, version.code if version else None, (Reason("no_version"),))
     required = (meeting.get("members_total") or 0) - (meeting.get("members_exempt") or 0)
@@ -164,6 +171,8 @@ def propose_rating(meeting: Mapping[str, Any], checklist: Mapping[str, Any], ver
         reasons.append(Reason("attendance", {"rate": f"{rate:.0f}%", "pct": f"{good_pct}%"}))
     if meeting.get("absent_unexcused"):
         reasons.append(Reason("unexcused", {"count": meeting["absent_unexcused"]}))
+    if streaks:
+        reasons.append(Reason("excused_streak", {"count": streaks, "times": streak_max}))
     minutes = meeting.get("duration_minutes")
     if minutes is None or minutes < version.min_minutes:
         reasons.append(Reason("duration", {"minutes": version.min_minutes}))
@@ -199,7 +208,34 @@ def propose(db: Database, meeting: Mapping[str, Any], checklist: Mapping[str, An
     if day is None:
         return Proposal(None, None, (Reason("no_version"),))
     good = threshold_on(db, "hd12_good_attendance_pct", day)
-    return propose_rating(meeting, checklist, version_on(day), good_pct=good)
+    streak_max = threshold_on(db, "hd12_excused_streak", day)
+    streaks = excused_streaks(db, meeting["id"], streak_max) if meeting.get("id") and streak_max else 0
+    return propose_rating(meeting, checklist, version_on(day), good_pct=good, streaks=streaks, streak_max=streak_max)
+
+
+# For each member marked excused at the meeting, their marks at meetings of the same year up to it, newest first
+# (exempt ones skipped); the streak is how many excused marks come before the first other mark.
+STREAK_SQL = """
+with this as (select held_on from meetings where id = :id),
+marked as (
+    select am.member_id, am.status,
+           row_number() over (partition by am.member_id order by m.held_on desc, m.id desc) as rn
+    from attendance_marks am join meetings m on m.id = am.meeting_id cross join this
+    where am.member_id in (select member_id from attendance_marks where meeting_id = :id and status = 'excused')
+      and m.deleted_at is null and am.status != 'exempt'
+      and m.held_on <= this.held_on and m.held_on >= substr(this.held_on, 1, 4) || '-01-01'
+)
+select count(*) from (
+    select member_id, coalesce(min(case when status != 'excused' then rn end) - 1, count(*)) as streak
+    from marked group by member_id
+) where streak > :max
+"""
+
+
+def excused_streaks(db: Database, meeting_id: int, streak_max: int) -> int:
+    """How many members marked excused at a meeting have been excused more than streak_max meetings in a row
+    within its year, this one included (from the attendance marks)."""
+    return db.execute(STREAK_SQL, {"id": meeting_id, "max": streak_max}).fetchone()[0]
 
 
 def check(raw: Mapping[str, Any], meeting: Mapping[str, Any]) -> tuple[dict, list[FieldError]]:

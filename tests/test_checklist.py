@@ -267,3 +267,31 @@ def test_checklist_ratings_share_and_crosstab(db, ids):
         {"proposed": "kha", "tot": 0, "kha": 0, "trung_binh": 0, "kem": 0, "unrated": 1, "meetings": 1},
         {"proposed": "kem", "tot": 0, "kha": 0, "trung_binh": 1, "kem": 0, "unrated": 0, "meetings": 1}]
     assert metrics.checklist_ratings(db, "2024", today=TODAY)["meetings"] == 0
+
+
+def test_excused_streak_from_the_marks_is_a_12hd_criterion(db, ids):
+    # Member A is excused at the four meetings of Jan–Apr 2025 (exempt in February: skipped); B is excused at
+    # the March and April ones only. At April's meeting A has 3 excused marks in a row (Jan, Mar, Apr): not more
+    # than 3; with May's excused too A has 4 → the criterion fails, counted once (B has 2).
+    db.execute("insert into members(id, code, full_name) values (1, 'A', 'Nguyễn Văn A'), (2, 'B', 'Lê Thị B')")
+    days = ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31"]
+    a_marks = ["excused", "exempt", "excused", "excused", "excused"]
+    b_marks = ["present", "present", "present", "excused", "excused"]
+    mids = []
+    for day, a, b in zip(days, a_marks, b_marks, strict=True):
+        mid = _create(db, ids["c1"], day, present=26)
+        db.execute("insert into attendance_marks(meeting_id, member_id, status) values (?, 1, ?), (?, 2, ?)",
+                   [mid, a, mid, b])
+        mids.append(mid)
+    assert checklist.excused_streaks(db, mids[3], 3) == 0
+    assert checklist.excused_streaks(db, mids[4], 3) == 1
+    assert checklist.excused_streaks(db, mids[4], 1) == 2  # A: 4 in a row, B: 2 (April, May)
+    for mid in mids[3:]:
+        m = meetings.read(db, SYSTEM, mid)
+        meetings.update(db, SYSTEM, mid, {"checklist": FULL}, version=m["version"], today=TODAY)
+    assert checklist.get(db, mids[3])["proposed_rating"] == "tot"
+    assert checklist.get(db, mids[4])["proposed_rating"] == "kha"
+    reasons = checklist.propose(db, meetings.get(db, mids[4]), FULL).reasons
+    assert [(r.key, r.params["count"]) for r in reasons] == [("excused_streak", 1)]
+    # A new year starts the count afresh.
+    assert checklist.excused_streaks(db, _create(db, ids["c1"], "2026-01-31", present=26), 0) == 0
