@@ -16,7 +16,7 @@ TABLES = {
     "attendance": ("meetings", "cells", "units"),
     "leaders": ("meetings", "cells", "meeting_leaders", "assignments", "leaders", "leader_posts", "leader_groups"),
     "weaknesses": ("weaknesses", "units", "cells"),
-    "quality": ("meetings", "cells", "units"),
+    "quality": ("meetings", "cells", "units", "meeting_checklists"),
     "compute": ("meetings", "cells", "units", "meeting_leaders", "assignments", "leaders", "leader_posts",
                 "leader_groups", "weaknesses"),
 }
@@ -515,6 +515,21 @@ def duration_bands(f: dict, period: metrics.Period, today: date) -> list[dict]:
             for (band, top), n in zip(metrics.DURATION_BANDS, counts, strict=True)]
 
 
+def checklist_ratings(f: dict, period: metrics.Period, today: date) -> dict[str, Any]:
+    """Meetings with a 12-HD / 42-HD checklist, those rated otherwise than proposed, and proposed × final."""
+    m = _period_meetings(f, period).merge(f["meeting_checklists"][["meeting_id", "proposed_rating"]], on="meeting_id")
+    finals = [r.value for r in Rating] + ["unrated"]
+    final = m["rating"].fillna("unrated")
+    crosstab = []
+    for proposed in [r.value for r in Rating] + [None]:
+        rows = final[m["proposed_rating"] == proposed] if proposed else final[m["proposed_rating"].isna()]
+        counts = {k: int((rows == k).sum()) for k in finals}
+        if len(rows):
+            crosstab.append({"proposed": proposed, **counts, "meetings": int(len(rows))})
+    differs = int((m["proposed_rating"].notna() & m["rating"].notna() & (m["rating"] != m["proposed_rating"])).sum())
+    return {"meetings": int(len(m)), "differs": differs, "share": _rate(differs, len(m)), "crosstab": crosstab}
+
+
 def cells_missing_last_month(f: dict, today: date) -> list[dict]:
     """Cells without a regular meeting in the month before today's."""
     return missing_meetings(f, metrics.month_period(today.replace(day=1) - timedelta(days=1)), today)
@@ -556,7 +571,8 @@ def page_figures(f: dict, page: str, period: metrics.Period, today: date) -> dic
                             "rating_distribution": rating_distribution(f, period, today),
                             "properties": properties(f, period, today),
                             "short_meetings": short_meetings(f, period, today),
-                            "duration_bands": duration_bands(f, period, today)},
+                            "duration_bands": duration_bands(f, period, today),
+                            "checklist_ratings": checklist_ratings(f, period, today)},
         "compute": lambda: {"compute": compute(f, period, today)},
     }
     return makers[page]()

@@ -30,7 +30,7 @@ PAGES: dict[str, tuple[str | None, tuple[Call, ...]]] = {
     "attendance": ("pages/attendance.py", (Call("attendance_page"),)),
     "leaders": ("pages/leaders.py", (Call("leaders_page"), Call("leader_posts", ("period",)))),
     "weaknesses": ("pages/weakness_board.py", (Call("weakness_page"),)),
-    "quality": ("pages/quality.py", (Call("quality_page"),)),
+    "quality": ("pages/quality.py", (Call("quality_page"), Call("checklist_ratings"))),
     "compute": (None, (Call("compute", ("label",)),)),
 }
 

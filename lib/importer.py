@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import assignments, audit, directory, exports, leaders, meetings, members, org, store, weaknesses
+from lib import assignments, audit, checklist, directory, exports, leaders, meetings, members, org, store, weaknesses
 from lib import db as dbm
 from lib.domain import (
     ENUMS,
@@ -81,6 +81,12 @@ MEETING_COUNT_COLUMNS = ("members_total", "members_exempt", "present", "absent_e
 INT_COLUMNS = {"meeting_day", "required_per_quarter", "members_total", "members_exempt", "present",
                "absent_excused", "absent_unexcused", "duration_minutes", "score"}
 BOOL_COLUMNS = {"leadership", "education", "combativeness"}
+
+# The 12-HD / 42-HD checklist: optional columns of the meetings file; a row with all of them blank (or a file
+# without them) has no checklist.
+COLUMNS["meetings"] += checklist.COLUMNS
+INT_COLUMNS |= {"speakers"}
+BOOL_COLUMNS |= set(checklist.ITEMS)
 
 # Store modules name the ids they were given; the user wrote codes in these columns.
 _STORE_TO_COLUMN = {
@@ -489,6 +495,7 @@ class _Item:
     marks: list[dict] | None = None  # a meeting's attendance marks, one per roster member
     successor: int | None = None  # index of the item this unit or cell merges into, when in the file
     parent: int | None = None  # index of the item this unit is under, when in the file
+    checklist: dict | None = None  # a meeting's checklist row (without meeting_id), when the row has one
 
 
 @dataclass
@@ -673,7 +680,8 @@ class _Checker:
     def _meetings(self, row: dict, errors: list[RowError]) -> _Item:
         number = row["_row"]
         raw = _plain(row, [c for c in COLUMNS["meetings"]
-                           if c not in ("cell_code", "leaders_present", "reports_submitted_on", *MEMBER_COLUMNS)])
+                           if c not in ("cell_code", "leaders_present", "reports_submitted_on", *MEMBER_COLUMNS,
+                                     *checklist.COLUMNS)])
         raw["topics"], raw["notes"] = _text(row.get("topics")), _text(row.get("notes"))
         raw["cell_id"] = self.ref(row, "cell_code", "cells", errors)
         codes = [c for c in (_text(p) for p in _split(row.get("leaders_present"))) if c]
@@ -709,11 +717,18 @@ class _Checker:
                 problems.insert(len(main), FieldError("held_on", "duplicate_regular",
                                                       {"month": clean["held_on"].strftime("%m/%Y"),
                                                        "existing": -1 - index}))
+        listed = _plain(row, checklist.COLUMNS)
+        clean_list = None
+        if any(not is_blank(v) for v in listed.values()):
+            clean_list, list_problems = checklist.check(listed, clean)
+            problems += list_problems
         if problems:
             raise ValidationError(problems)
         self.plan.cells.add(clean["cell_id"])
         return _Item(number, store.to_row({**clean, "created_by": self.actor.username}),
-                     leaders=[store.to_row(entry) for entry in clean_leaders], marks=clean_marks)
+                     leaders=[store.to_row(entry) for entry in clean_leaders], marks=clean_marks,
+                     checklist=None if clean_list is None else checklist.row_for(
+                         clean_list, checklist.propose(self.db, clean, clean_list)))
 
     def _marks(self, row: dict, errors: list[RowError]) -> list[dict] | None:
         """The marks named by the absent-member columns (None when the file has neither column)."""
@@ -1000,6 +1015,7 @@ def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
             "insert into attendance_marks (meeting_id, member_id, status, reason) values (?, ?, ?, ?)",
             ((ids[i], e["member_id"], e["status"], e["reason"])
              for i, item in enumerate(plan.items) for e in item.marks or ()))
+        _insert_checklists(db, actor, now, ids, plan.items)
         if ids:
             db.execute(_meeting_audit_sql(db), {"at": now, "username": actor.username, "first": ids[0],
                                                 "last": ids[-1]})
@@ -1017,6 +1033,20 @@ def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
         for leader_id in dict.fromkeys(record["leader_id"] for record in records):
             leaders.sync_leader(db, actor, leader_id)
     return ids
+
+
+def _insert_checklists(db: Database, actor: Actor, now: str, ids: list[int], items: list[_Item]) -> None:
+    """Write the meetings' checklists and one audit entry each, as lib.checklist.save does for one meeting."""
+    rows = [{"meeting_id": ids[i], **item.checklist} for i, item in enumerate(items) if item.checklist]
+    if not rows:
+        return
+    columns = list(rows[0])
+    db.conn.executemany(f"insert into meeting_checklists ({', '.join(columns)}) values "
+                        f"({', '.join('?' for _ in columns)})", ([r[c] for c in columns] for r in rows))
+    db.conn.executemany(
+        "insert into audit_log (at, username, action, table_name, row_id, before_json, after_json) "
+        "values (?, ?, 'create', 'meeting_checklists', ?, null, ?)",
+        ((now, actor.username, str(r["meeting_id"]), _dump(r)) for r in rows))
 
 
 class _Rollback(Exception):
@@ -1128,7 +1158,9 @@ def _example(kind: str) -> dict[str, Any]:
                      "absent_unexcused": 1, "duration_minutes": 120, "score": 85,
                      "rating": label("rating", "kha"), "leadership": "x", "education": "x", "combativeness": "",
                      "leaders_present": "LD01", "reports_submitted_on": "10/03/2025", "topics": ex("topics"),
-                     "notes": ex("notes")},
+                     "notes": ex("notes"), "committee_prepared": "x", "content_prepared": "x", "speakers": 8,
+                     "criticism_held": "x", "resolution_issued": "x", "minutes_complete": "x", "followed_up": "",
+                     "documents": ex("documents")},
         "members": {"code": "DV000001", "full_name": ex("member_name"), "cell_code": "CB01",
                     "joined_cell_on": date(2025, 7, 1), "admitted_on": date(2010, 5, 19),
                     "official_on": date(2011, 5, 19)},

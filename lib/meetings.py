@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import audit, members, store
+from lib import audit, checklist, members, store
 from lib.domain import (
     MEETING_FIELDS,
     Actor,
@@ -283,6 +283,7 @@ def create(
         _write_leaders(db, meeting_id, clean_leaders)
         _write_marks(db, meeting_id, clean_marks)
         audit.record(db, actor, "create", "meetings", meeting_id, None, get(db, meeting_id))
+        checklist.save(db, actor, meeting_id, raw)  # the 12-HD / 42-HD checklist, if the save carries one
     return meeting_id
 
 
@@ -334,6 +335,7 @@ def update(
         if clean_marks is not None or clear_marks or had_marks:
             _write_marks(db, meeting_id, clean_marks)
         audit.record(db, actor, "update", "meetings", meeting_id, before, get(db, meeting_id))
+        checklist.save(db, actor, meeting_id, changes)  # the checklist, if the save carries one
 
 
 def delete(db: Database, actor: Actor, meeting_id: int, *, version: str | None = None) -> None:

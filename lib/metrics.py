@@ -1332,6 +1332,38 @@ def quality_page(db: Source, period: Period | str, filters: Filters | None = Non
             "quality_by_unit": units}
 
 
+
+# ---- the 12-HD / 42-HD checklist: the proposed rating against the clerk's (lib/checklist.py) ----
+
+CHECKLIST_SQL = SCOPE_SQL + """
+select mc.proposed_rating as proposed, m.rating as final, count(*) as meetings
+from meetings m
+join scope_cells sc on sc.cell_id = m.cell_id
+join meeting_checklists mc on mc.meeting_id = m.id
+where m.deleted_at is null and m.held_on between :start and :end
+  and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
+group by 1, 2
+"""
+
+
+def checklist_ratings(db: Source, period: Period | str, filters: Filters | None = None,
+                      today: date | None = None) -> dict[str, Any]:
+    """The period's meetings with a checklist: how many, how many the clerk rated otherwise than proposed (and
+    their share of those with a checklist), and the crosstab of proposed (rows) by final rating (columns)."""
+    period, today = parse_period(period), today or date.today()
+    with session(db) as conn:
+        pairs = _rows(conn, CHECKLIST_SQL, _params(period, filters, today))
+    finals = [r.value for r in Rating] + ["unrated"]
+    table = {p: dict.fromkeys(finals, 0) for p in [r.value for r in Rating] + [None]}
+    for r in pairs:
+        table[r["proposed"]][r["final"] or "unrated"] += r["meetings"]
+    total = sum(r["meetings"] for r in pairs)
+    differs = sum(r["meetings"] for r in pairs if r["proposed"] and r["final"] and r["final"] != r["proposed"])
+    return {"meetings": total, "differs": differs, "share": _rate(differs, total),
+            "crosstab": [{"proposed": p, **row, "meetings": sum(row.values())} for p, row in table.items()
+                         if sum(row.values())]}
+
+
 HEADLINE_KEYS = ("attendance_rate", "coverage", "on_schedule_rate", "leader_compliance", "reports_late",
                  "reports_missing", "weaknesses_open", "weaknesses_overdue")
 

@@ -462,6 +462,7 @@ def meeting_form(prefix: str, who: Actor, *, own_id: int | None = None,
             st.warning(t("page.record.duplicate", id=dup, month=held_on.strftime("%m/%Y")), icon=":material/block:")
             st.page_link("pages/records.py", label=t("page.record.open_existing", id=dup),
                          icon=":material/open_in_new:", query_params={"id": str(dup)})
+    raw["checklist"] = checklist_section(prefix, who, raw, cell, own_id)
     return raw, forms.leaders_payload(chosen, reports)
 
 
@@ -601,6 +602,59 @@ def stale_form(prefix: str, notice: FieldError | None) -> None:
     if st.button(t("page.records.reload"), key=prefix + "reload", icon=":material/refresh:"):
         st.session_state.pop(prefix + "for", None)
         st.rerun()
+
+
+def checklist_section(prefix: str, who: Actor, raw: dict[str, Any], cell: dict[str, Any],
+                      own_id: int | None) -> dict[str, Any] | None:
+    """The 12-HD / 42-HD checklist of the meeting form with the proposed rating, live, beside the clerk's rating.
+
+    Returns the checklist to save with the meeting, or None when the clerk does not assess the meeting by it.
+    """
+    from lib import checklist, forms
+    from lib.domain import Rating
+
+    keys = prefix + "cl_"
+    # Editing loads the stored checklist once per record; the records page clears the form's keys (these too)
+    # when another record is opened or the saved one is loaded again.
+    if own_id is not None and st.session_state.get(keys + "for") != own_id:
+        stored = read(checklist.read, who, own_id) or {}
+        init_state(keys, {"on": bool(stored), **{n: bool(stored.get(n)) for n in checklist.ITEMS},
+                          "speakers": stored.get("speakers"), "documents": stored.get("documents") or "",
+                          "for": own_id}, force=True)
+    st.subheader(t("checklist.title"), divider="gray")
+    if not field_input(keys, "on", "bool", label=t("checklist.enabled"), help=t("checklist.enabled_help")):
+        return None
+    version = checklist.version_on(raw.get("held_on"))
+    if version is not None:
+        st.caption(t("checklist.version", code=version.code, day=fmt_date(version.valid_from)))
+        content = checklist.content_for(version, cell.get("cell_type"))
+        if content:
+            st.caption(t("checklist.content_for", content=content))
+    cols = st.columns(2)
+    values: dict[str, Any] = {name: field_input(keys, name, "bool", where=cols[i % 2])
+                              for i, name in enumerate(checklist.ITEMS)}
+    values["speakers"] = field_input(keys, "speakers", "int", where=cols[0])
+    values["documents"] = field_input(keys, "documents", "text", help=t("checklist.documents_help"))
+    clean, errors = checklist.check(values, raw)
+    show_errors(errors)
+    counted = raw.get("members_total") is not None and raw.get("present") is not None
+    proposal = read(checklist.propose, raw, clean) if counted else checklist.Proposal(None, None)
+    final = Rating(raw["rating"]).label if raw.get("rating") else None
+    if final is None:
+        by_score = read(forms.expected_rating, raw.get("score"))
+        final = t("checklist.final_auto", rating=by_score) if by_score else t("checklist.final_none")
+    left, right = st.columns(2)
+    left.metric(t("checklist.proposed"), proposal.rating.label if proposal.rating else t("checklist.none"))
+    right.metric(t("checklist.final"), final)
+    if proposal.rating is not None and raw.get("rating") and raw["rating"] != proposal.rating:
+        st.info(t("checklist.differs"), icon=":material/compare_arrows:")
+    if proposal.reasons:
+        st.markdown("\n".join([t("checklist.reasons")] + [f"- {md_escape(r.text)}" for r in proposal.reasons]))
+    elif proposal.rating is not None:
+        st.success(t("checklist.all_met"), icon=":material/check:")
+    else:
+        st.caption(t("page.record.count_incomplete"))
+    return values
 
 
 # ---- dashboards: shared filters kept in the URL, cached figures, live refresh, charts and tables ----

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import charts, ui
-from lib.domain import MeetingType
+from lib.domain import MeetingType, Rating
 from lib.i18n import t
 
 ui.require_page("pages/quality.py")
@@ -81,4 +81,29 @@ def short_list(short: dict) -> None:
              labels={"mtype": ui.label_of(MeetingType)}, height=320)
 
 
-ui.live(render)
+
+def checklist_figures() -> None:
+    """The 12-HD / 42-HD checklist: meetings rated otherwise than proposed, and proposed × final ratings."""
+    figures = ui.figure("checklist_ratings", period, filters)
+    if not figures["meetings"]:
+        return
+    st.subheader(t("checklist.dash.title"), divider="gray")
+    cols = st.columns(4)
+    cols[0].metric(t("checklist.dash.meetings"), ui.fmt_num(figures["meetings"]), border=True)
+    cols[1].metric(t("checklist.dash.differs"), ui.fmt_num(figures["differs"]),
+                   t("checklist.dash.share", share=ui.fmt_pct(figures["share"])), delta_color="off",
+                   delta_arrow="off", border=True, help=t("checklist.dash.differs_help"))
+    st.caption(t("checklist.dash.caption"))
+    columns = {"proposed": t("checklist.dash.proposed"), **Rating.labels(), "unrated": t("dash.unrated"),
+               "meetings": t("ux.q.meetings")}
+    rows = [{**r, "proposed": Rating(r["proposed"]).label if r["proposed"] else t("checklist.dash.no_proposal")}
+            for r in figures["crosstab"]]
+    ui.table(rows, columns, "xep-loai-de-xuat", "q_checklist", pinned=("proposed",))
+
+
+def render_page() -> None:
+    render()
+    checklist_figures()
+
+
+ui.live(render_page)

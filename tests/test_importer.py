@@ -653,8 +653,10 @@ def test_template_imports_back(db_path, kind):
     result = importer.run(db_path, kind, importer.template_xlsx(kind), "t.xlsx", SYSTEM, today=TODAY)
     assert result.ok, result.error_lines()
     assert result.count == 1 and len(importer.records(db_path, kind)) == stored + 1
-    # a leader's first post, the leader brought in step with the example's later post, a member's cell: audited too
-    assert snapshot(db_path)["audit_log"] - before["audit_log"] == 1 + (kind in ("leaders", "posts", "members"))
+    # a leader's first post, and the leader brought in step with the example's later post, are audited too, as are
+    # a member's cell and the example meeting's 12-HD / 42-HD checklist
+    extra = kind in ("leaders", "posts", "members", "meetings")
+    assert snapshot(db_path)["audit_log"] - before["audit_log"] == 1 + extra
 
 
 @pytest.mark.parametrize("kind", importer.KINDS)
