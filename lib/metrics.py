@@ -1611,3 +1611,181 @@ def reminders(db: Source, username: str, today: date | None = None) -> dict[str,
         late = [r for r in reports_due(conn, username, today) if r["late"]]
         overdue = overdue_weaknesses(conn, username, today)
     return {"late_reports": late, "overdue_weaknesses": overdue, "count": len(late) + len(overdue)}
+
+
+# ---- members: rule flags and member attendance (issue 12, branch rules) -----------------------------------------
+#
+# Names are personal data: each figure asks lib.members for the cells the user may read and keeps only the rows of
+# those cells, so a node that spans more than the user's scope shows the part inside it (an anonymous caller is
+# refused there). A flag belongs to the cell of its last meeting, but the rule is about the member: the marks
+# behind it are counted in every cell (a transfer resets nothing), and their meeting ids are listed whatever cell
+# they were held in.
+
+# How far before the period a 12-HD streak is traced back. A streak that crosses the threshold in the period began
+# at most N marked meetings earlier: for a cell meeting monthly, months, well inside a year.
+STREAK_LOOKBACK_MONTHS = 12
+
+# The member's cell is the one of the last meeting behind the flag: the flag's one max() key is its day, then
+# its id, so SQLite takes the bare columns from that row.
+LAST_KEY = "max(m.held_on || '#' || printf('%012d', m.id))"
+LAST_ID = "cast(substr({key}, instr({key}, '#') + 1) as integer)"
+
+FLAG_COLUMNS = """select f.member_id, mb.code as member_code, mb.full_name, c.id as cell_id, c.code as cell_code,
+       c.name as cell_name, u.code as unit_code, u.name as unit_name, f.count, f.meeting_ids
+from flagged f join members mb on mb.id = f.member_id
+join meetings lm on lm.id = """ + LAST_ID.format(key="f.last_key") + """
+join scope_cells sc on sc.cell_id = lm.cell_id
+join cells c on c.id = lm.cell_id join units u on u.id = sc.unit_id
+where (:cells is null or lm.cell_id in (select value from json_each(:cells)))
+order by u.code, c.code, mb.full_name, mb.code"""
+
+# Statute Art. 8: distinct months of the calendar year with an unexcused mark at a live meeting, up to the
+# period's end. A member is flagged in the period that holds their Nth such month (so a year flags once, and a
+# quarter shows the members who reached N in it); the count is every such month of the year so far.
+ART8_SQL = SCOPE_SQL + """,
+unexcused(member_id, month, held_on, meeting_id) as (
+    select mk.member_id, substr(m.held_on, 1, 7), m.held_on, m.id
+    from meetings m join attendance_marks mk on mk.meeting_id = m.id
+    where m.deleted_at is null and m.held_on between :year_start and :end and mk.status = 'unexcused'
+),
+flagged(member_id, count, last_key, meeting_ids) as (
+    select member_id, count(distinct month), max(held_on || '#' || printf('%012d', meeting_id)),
+           group_concat(meeting_id)
+    from unexcused
+    group by member_id
+    having count(distinct month) >= :n and count(distinct month) filter (where held_on < :start) < :n
+)
+""" + FLAG_COLUMNS
+
+# Hướng dẫn 12-HD: more than N excused marks in a row. A member's marks in order of the meeting's day (then id),
+# exempt marks left out (not an absence: they neither break a streak nor extend it); a present or unexcused mark
+# breaks it. Gaps and islands: an excused mark's place among all the member's marks less its place among their
+# excused ones is the same along a streak. A streak flags in the period holding its (N+1)th mark; only members
+# with an excused mark in the period can cross there, so only their marks are read.
+HD12_SQL = SCOPE_SQL + """,
+candidates(member_id) as materialized (
+    select distinct mk.member_id
+    from meetings m join attendance_marks mk on mk.meeting_id = m.id
+    where m.deleted_at is null and m.held_on between :start and :end and mk.status = 'excused'
+),
+ordered(member_id, meeting_id, held_on, excused, place, place_in_kind) as (
+    select mk.member_id, m.id, m.held_on, mk.status = 'excused',
+           row_number() over (partition by mk.member_id order by m.held_on, m.id),
+           row_number() over (partition by mk.member_id, mk.status = 'excused' order by m.held_on, m.id)
+    from candidates k join attendance_marks mk on mk.member_id = k.member_id
+    join meetings m on m.id = mk.meeting_id
+    where m.deleted_at is null and m.held_on between :lookback and :end and mk.status <> 'exempt'
+),
+streaks(member_id, island, meeting_id, held_on, k) as (
+    select member_id, place - place_in_kind, meeting_id, held_on,
+           row_number() over (partition by member_id, place - place_in_kind order by held_on, meeting_id)
+    from ordered where excused
+),
+crossed(member_id, island) as (
+    select member_id, island from streaks where k = :n + 1 and held_on >= :start
+),
+flagged(member_id, count, last_key, meeting_ids) as (
+    select s.member_id, count(*), max(s.held_on || '#' || printf('%012d', s.meeting_id)), group_concat(s.meeting_id)
+    from streaks s join crossed x on x.member_id = s.member_id and x.island = s.island
+    group by s.member_id, s.island
+)
+""" + FLAG_COLUMNS
+
+# The marks of the period's live meetings in scope, per member and cell (the member's row shows the cell of their
+# last meeting, the bare columns of the one max()): a member transferred in the period
+# counts in each cell for the meetings held there, never twice for one meeting; exempt marks stay outside the
+# denominator (required = present + excused + unexcused).
+MEMBER_ATTENDANCE_SQL = SCOPE_SQL + """,
+per_cell(member_id, cell_id, unit_id, present, excused, unexcused, exempt, last_on) as materialized (
+    select mk.member_id, m.cell_id, sc.unit_id, sum(mk.status = 'present'), sum(mk.status = 'excused'),
+           sum(mk.status = 'unexcused'), sum(mk.status = 'exempt'), max(m.held_on)
+    from meetings m join scope_cells sc on sc.cell_id = m.cell_id
+    join attendance_marks mk on mk.meeting_id = m.id
+    where m.deleted_at is null and m.held_on between :start and :end and """ + TYPED + """
+      and (:cells is null or m.cell_id in (select value from json_each(:cells)))
+    group by mk.member_id, m.cell_id
+)
+select 'unit' as kind, u.code as unit_code, u.name as unit_name, count(distinct p.member_id) as members,
+       sum(p.present) as present, sum(p.excused) as excused, sum(p.unexcused) as unexcused, sum(p.exempt) as exempt,
+       null as member_code, null as full_name, null as cell_code, null as cell_name
+from per_cell p join units u on u.id = p.unit_id
+group by p.unit_id
+union all
+select * from (
+    select 'member', u.code, u.name, 1, p.present, p.excused, p.unexcused, p.exempt,
+           mb.code, mb.full_name, c.code, c.name
+    from (select member_id, max(last_on) as last_on, cell_id, unit_id, sum(present) as present,
+                 sum(excused) as excused, sum(unexcused) as unexcused, sum(exempt) as exempt
+          from per_cell group by member_id having sum(excused) + sum(unexcused) > 0
+          order by sum(unexcused) + sum(excused) desc, sum(unexcused) desc, member_id limit :limit) p
+    join members mb on mb.id = p.member_id join cells c on c.id = p.cell_id join units u on u.id = p.unit_id
+)
+"""
+
+MEMBER_UNIT_KEYS = ("unit_code", "unit_name", "members", "present", "excused", "unexcused", "exempt")
+MEMBER_KEYS = ("member_code", "full_name", "unit_code", "unit_name", "cell_code", "cell_name", "present", "excused",
+               "unexcused", "exempt")
+FLAG_RULES = ("art8", "hd12")
+
+
+def _member_params(conn: Database, actor: Any, period: Period, filters: Filters | None, today: date,
+                   **extra: Any) -> dict[str, Any]:
+    from lib import members
+
+    cells = members.readable_cell_ids(conn, actor)
+    return _params(period, filters, today, cells=None if cells is None else json.dumps(sorted(cells)), **extra)
+
+
+def _flag_rows(conn: Database, sql: str, params: dict[str, Any]) -> list[dict]:
+    rows = _rows(conn, sql, params)
+    for r in rows:
+        r["meeting_ids"] = sorted(int(i) for i in str(r["meeting_ids"]).split(","))
+    return rows
+
+
+def _lookback(period: Period) -> str:
+    year, month = period.start.year, period.start.month - STREAK_LOOKBACK_MONTHS
+    while month < 1:
+        year, month = year - 1, month + 12
+    return date(year, month, 1).isoformat()
+
+
+def member_flags(db: Source, actor: Any, period: Period | str, filters: Filters | None = None,
+                 today: date | None = None) -> dict[str, Any]:
+    """The members flagged in a period by Statute Art. 8 and Hướng dẫn 12-HD, with the threshold in force and its
+    document, inside the user's scope (anonymous: refused): per rule, each flag with member, cell, count and the
+    ids of the meetings behind it."""
+    from lib import rules
+
+    period, today = parse_period(period), today or date.today()
+    out: dict[str, Any] = {}
+    with session(db) as conn:
+        for key, rule, sql in (("art8", rules.ART8_MONTHS, ART8_SQL), ("hd12", rules.HD12_STREAK, HD12_SQL)):
+            version = rules.in_force(conn, rule, period.end)
+            if version is None:
+                out[key] = {"threshold": None, "document": None, "valid_from": None, "flags": []}
+                continue
+            n = int(version["value"])
+            params = _member_params(conn, actor, period, filters, today, n=n,
+                                    year_start=date(period.end.year, 1, 1).isoformat(), lookback=_lookback(period))
+            out[key] = {"threshold": n, "document": version["document"], "valid_from": version["valid_from"],
+                        "flags": _flag_rows(conn, sql, params)}
+    return out
+
+
+def member_attendance(db: Source, actor: Any, period: Period | str, filters: Filters | None = None,
+                      today: date | None = None, limit: int = 20) -> dict[str, Any]:
+    """The period's attendance by member marks inside the user's scope: per unit (marks by status, the rate over
+    present + excused + unexcused, exempt left out) and the members with the most absences (at most `limit`)."""
+    period, today = parse_period(period), today or date.today()
+    with session(db) as conn:
+        rows = _rows_by_kind(conn, MEMBER_ATTENDANCE_SQL,
+                             _member_params(conn, actor, period, filters, today, limit=limit),
+                             {"unit": MEMBER_UNIT_KEYS, "member": MEMBER_KEYS})
+    rows["member"].sort(key=lambda r: (-(r["excused"] + r["unexcused"]), -r["unexcused"], r["full_name"]))
+    for r in rows["unit"] + rows["member"]:
+        r["required"] = r["present"] + r["excused"] + r["unexcused"]
+        r["rate"] = _rate(r["present"], r["required"])
+    sums = {k: sum(r[k] for r in rows["unit"]) for k in ("present", "excused", "unexcused", "exempt", "required")}
+    return {"by_unit": rows["unit"], "members": rows["member"],
+            "totals": {**sums, "rate": _rate(sums["present"], sums["required"])}}
