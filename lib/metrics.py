@@ -1789,3 +1789,13 @@ def member_attendance(db: Source, actor: Any, period: Period | str, filters: Fil
     sums = {k: sum(r[k] for r in rows["unit"]) for k in ("present", "excused", "unexcused", "exempt", "required")}
     return {"by_unit": rows["unit"], "members": rows["member"],
             "totals": {**sums, "rate": _rate(sums["present"], sums["required"])}}
+
+
+def has_member_marks(db: Source, period: Period | str) -> bool:
+    """Whether any live meeting of the period has member marks (else the member figures have nothing to say)."""
+    period = parse_period(period)
+    with session(db) as conn:
+        return conn.execute(
+            "select exists (select 1 from meetings m join attendance_marks mk on mk.meeting_id = m.id "
+            "where m.deleted_at is null and m.held_on between ? and ?)",
+            [period.start.isoformat(), period.end.isoformat()]).fetchone()[0] == 1

@@ -99,3 +99,22 @@ def add_version(db: Database, actor: Actor, values: dict[str, Any]) -> int:
     row_id = db["rule_thresholds"].insert(row).last_pk
     audit.record(db, actor, "create", "rule_thresholds", row_id, None, {"id": row_id, **row})
     return row_id
+
+
+# A flag's link names at most this many meetings (a 12-HD streak or a year's unexcused months are a handful).
+LINKED_MAX = 100
+
+
+def linked_meetings(db: Database, actor: Actor, ids_text: Any) -> list[dict[str, Any]]:
+    """The meetings a flag's link names (?ids=1,2,3, at most LINKED_MAX) that the user may read, each read through
+    lib.meetings.read (scope-checked); a number that is not a meeting, or not the user's, is left out."""
+    from lib import meetings
+    from lib.domain import PermissionDenied
+
+    found = []
+    for text in str(ids_text or "").split(",")[:LINKED_MAX]:
+        try:
+            found.append(meetings.read(db, actor, text.strip()))
+        except (ValidationError, PermissionDenied):
+            continue
+    return found
