@@ -249,3 +249,55 @@ def test_each_rule_is_one_statement(book):
         conn.conn.set_trace_callback(None)
         conn.close()
     assert sum("attendance_marks" in s for s in seen) == 2
+
+
+def docx_text(content: bytes) -> tuple[list[str], list[list[list[str]]]]:
+    import io
+
+    from docx import Document
+
+    doc = Document(io.BytesIO(content))
+    return ([p.text for p in doc.paragraphs],
+            [[[c.text for c in row.cells] for row in table.rows] for table in doc.tables])
+
+
+def test_compiled_report_counts_and_names_the_flagged_members_per_unit(book):
+    from lib import reports
+    from tests.test_reports import with_district_body
+
+    with_district_body(book.path)
+    a = book.member("A", "Nguyễn Văn A", "c1")
+    b = book.member("B", "Trần Văn B", "c2")
+    for month in (1, 2, 3):
+        book.meeting("c1", f"2025-{month:02d}-05", {a: "unexcused"})
+    for month in (1, 2, 3, 4):
+        book.meeting("c2", f"2025-{month:02d}-12", {b: "excused"})
+    paras, tables = docx_text(reports.compiled_docx(book.path, "2025", today=TODAY))
+    title = "Đảng viên cần xem xét theo Điều 8 Điều lệ Đảng và Hướng dẫn 12-HD"
+    assert title in paras
+    intro = paras[paras.index(title) + 1]
+    assert "có 1 đảng viên vắng sinh hoạt không có lý do chính đáng từ 3 tháng" in intro
+    assert "1 đảng viên vắng có lý do quá 3 lần liên tục" in intro
+    per_unit = next(tb for tb in tables if len(tb[0]) > 2 and tb[0][2] == "Điều 8 (xem xét xóa tên)")
+    assert [r[1:] for r in per_unit[1:]] == [["Xã Nhị Long", "1", "0"], ["Xã Đại Phước", "0", "1"],
+                                             ["Tổng cộng", "1", "1"]]
+    names = next(tb for tb in tables if len(tb[0]) > 3 and tb[0][3] == "Căn cứ")
+    assert [r[1:] for r in names[1:]] == [
+        ["Nguyễn Văn A (A)", "Chi bộ ấp Cầu Đúc, Xã Nhị Long", "Điều 8 Điều lệ Đảng", "3"],
+        ["Trần Văn B (B)", "Chi bộ ấp Long Hòa, Xã Đại Phước", "Hướng dẫn 12-HD", "4"]]
+    # the report of one commune names its own members only
+    _, tables = docx_text(reports.compiled_docx(book.path, "2025", "DP", today=TODAY))
+    names = next(tb for tb in tables if len(tb[0]) > 3 and tb[0][3] == "Căn cứ")
+    assert [r[1] for r in names[1:]] == ["Trần Văn B (B)"]
+
+
+def test_compiled_report_without_member_marks_has_no_member_section(book):
+    from lib import reports
+    from tests.test_reports import with_district_body
+
+    with_district_body(book.path)
+    from tests.factories import add_meeting
+
+    add_meeting(book.path, book.ids["c1"], "2025-03-31")
+    paras, _ = docx_text(reports.compiled_docx(book.path, "2025", today=TODAY))
+    assert not any("Điều 8 Điều lệ Đảng và Hướng dẫn 12-HD" in p for p in paras)
