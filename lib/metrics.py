@@ -1617,36 +1617,52 @@ def reminders(db: Source, username: str, today: date | None = None) -> dict[str,
 #
 # Names are personal data: each figure asks lib.members for the cells the user may read and keeps only the rows of
 # those cells, so a node that spans more than the user's scope shows the part inside it (an anonymous caller is
-# refused there). A flag belongs to the cell of its last meeting, but the rule is about the member: the marks
-# behind it are counted in every cell (a transfer resets nothing), and their meeting ids are listed whatever cell
-# they were held in.
+# refused there). A flag belongs to the cell of its last meeting. Art. 8 is about the member's year: their marks
+# are counted in every cell (a transfer resets nothing), and their meeting ids are listed whatever cell they were
+# held in.
 
-# How far before the period a 12-HD streak is traced back. A streak that crosses the threshold in the period began
-# at most N marked meetings earlier: for a cell meeting monthly, months, well inside a year.
-STREAK_LOOKBACK_MONTHS = 12
+# How far before the period a 12-HD streak is traced back: twice the N + 1 months a streak of monthly meetings
+# needs to cross the threshold (a cell that skipped a month or two still has its whole streak read).
+def _streak_lookback_months(n: int) -> int:
+    return 2 * (n + 1)
 
-# The member's cell is the one of the last meeting behind the flag: the flag's one max() key is its day, then
-# its id, so SQLite takes the bare columns from that row.
-LAST_KEY = "max(m.held_on || '#' || printf('%012d', m.id))"
-LAST_ID = "cast(substr({key}, instr({key}, '#') + 1) as integer)"
+
+# The members with an absence of one kind in the period at a meeting of a cell in scope: only they can be flagged
+# there (a flag's last mark falls in the period), and the rest of their record is read for them alone. Absences
+# are read from the partial index of absences (the "status <> 'present'" term lets SQLite use it); "+member_id"
+# keeps SQLite from reading a candidate's whole history by member instead of the year's absences by meeting, and
+# "+cell_id" reads the period's meetings from the index of live meetings by day (no table row) rather than cell
+# by cell.
+CANDIDATES_CTE = """,
+candidates(member_id) as materialized (
+    select distinct mk.member_id
+    from meetings m join attendance_marks mk on mk.meeting_id = m.id
+    where m.deleted_at is null and m.held_on between :start and :end
+      and mk.status <> 'present' and mk.status = :kind
+      and +m.cell_id in (select cell_id from scope_cells)
+      and (:cells is null or m.cell_id in (select value from json_each(:cells)))
+)"""
 
 FLAG_COLUMNS = """select f.member_id, mb.code as member_code, mb.full_name, c.id as cell_id, c.code as cell_code,
        c.name as cell_name, u.code as unit_code, u.name as unit_name, f.count, f.meeting_ids
 from flagged f join members mb on mb.id = f.member_id
-join meetings lm on lm.id = """ + LAST_ID.format(key="f.last_key") + """
+join meetings lm on lm.id = cast(substr(f.last_key, instr(f.last_key, '#') + 1) as integer)
 join scope_cells sc on sc.cell_id = lm.cell_id
 join cells c on c.id = lm.cell_id join units u on u.id = sc.unit_id
 where (:cells is null or lm.cell_id in (select value from json_each(:cells)))
 order by u.code, c.code, mb.full_name, mb.code"""
 
 # Statute Art. 8: distinct months of the calendar year with an unexcused mark at a live meeting, up to the
-# period's end. A member is flagged in the period that holds their Nth such month (so a year flags once, and a
-# quarter shows the members who reached N in it); the count is every such month of the year so far.
-ART8_SQL = SCOPE_SQL + """,
+# period's end, in any cell. A member is flagged in the period that holds their Nth such month (so a year flags
+# once, and a quarter shows the members who reached N in it); the count is every such month of the year so far.
+# The flag's cell is that of its last meeting (the one max() key: day, then id, so ties go to the later meeting).
+ART8_SQL = SCOPE_SQL + CANDIDATES_CTE + """,
 unexcused(member_id, month, held_on, meeting_id) as (
     select mk.member_id, substr(m.held_on, 1, 7), m.held_on, m.id
     from meetings m join attendance_marks mk on mk.meeting_id = m.id
-    where m.deleted_at is null and m.held_on between :year_start and :end and mk.status = 'unexcused'
+    where m.deleted_at is null and m.held_on between :year_start and :end
+      and mk.status <> 'present' and mk.status = 'unexcused'
+      and +mk.member_id in (select member_id from candidates)
 ),
 flagged(member_id, count, last_key, meeting_ids) as (
     select member_id, count(distinct month), max(held_on || '#' || printf('%012d', meeting_id)),
@@ -1657,37 +1673,40 @@ flagged(member_id, count, last_key, meeting_ids) as (
 )
 """ + FLAG_COLUMNS
 
-# Hướng dẫn 12-HD: more than N excused marks in a row. A member's marks in order of the meeting's day (then id),
-# exempt marks left out (not an absence: they neither break a streak nor extend it); a present or unexcused mark
-# breaks it. Gaps and islands: an excused mark's place among all the member's marks less its place among their
-# excused ones is the same along a streak. A streak flags in the period holding its (N+1)th mark; only members
-# with an excused mark in the period can cross there, so only their marks are read.
-HD12_SQL = SCOPE_SQL + """,
-candidates(member_id) as materialized (
-    select distinct mk.member_id
-    from meetings m join attendance_marks mk on mk.meeting_id = m.id
-    where m.deleted_at is null and m.held_on between :start and :end and mk.status = 'excused'
+# Hướng dẫn 12-HD: more than N excused marks in a row at a cell's meetings. The cell's meetings with marks are
+# numbered in order of day (then id); a member is marked at each while in the cell, so their absences at
+# consecutive numbers have no present mark between them. Gaps and islands over the member's excused and exempt
+# marks in a cell: a number less the mark's place among them is the same along a run; a present or unexcused
+# mark (a number missing from the run) breaks it, an exempt mark neither breaks it nor counts (not an absence). A
+# transfer starts the count again in the new cell: 12-HD judges a cell's meetings. A streak flags in the period
+# holding its (N+1)th excused mark: more than N in all, at most N before the period. Only absences are read (the
+# partial index), and only the candidates'.
+HD12_SQL = SCOPE_SQL + CANDIDATES_CTE + """,
+marked(meeting_id, cell_id, held_on) as materialized (
+    select m.id, m.cell_id, m.held_on
+    from meetings m
+    where m.deleted_at is null and m.held_on between :lookback and :end
+      and +m.cell_id in (select cell_id from scope_cells)
+      and exists (select 1 from attendance_marks x where x.meeting_id = m.id)
 ),
-ordered(member_id, meeting_id, held_on, excused, place, place_in_kind) as (
-    select mk.member_id, m.id, m.held_on, mk.status = 'excused',
-           row_number() over (partition by mk.member_id order by m.held_on, m.id),
-           row_number() over (partition by mk.member_id, mk.status = 'excused' order by m.held_on, m.id)
-    from candidates k join attendance_marks mk on mk.member_id = k.member_id
-    join meetings m on m.id = mk.meeting_id
-    where m.deleted_at is null and m.held_on between :lookback and :end and mk.status <> 'exempt'
+numbered(meeting_id, cell_id, held_on, seq) as materialized (
+    select meeting_id, cell_id, held_on, row_number() over (partition by cell_id order by held_on, meeting_id)
+    from marked
 ),
-streaks(member_id, island, meeting_id, held_on, k) as (
-    select member_id, place - place_in_kind, meeting_id, held_on,
-           row_number() over (partition by member_id, place - place_in_kind order by held_on, meeting_id)
-    from ordered where excused
-),
-crossed(member_id, island) as (
-    select member_id, island from streaks where k = :n + 1 and held_on >= :start
+runs(member_id, cell_id, meeting_id, held_on, excused, island) as (
+    select mk.member_id, n.cell_id, n.meeting_id, n.held_on, mk.status = 'excused',
+           n.seq - row_number() over (partition by mk.member_id, n.cell_id order by n.seq)
+    from numbered n join attendance_marks mk on mk.meeting_id = n.meeting_id
+    where mk.status <> 'present' and mk.status in ('excused', 'exempt')
+      and +mk.member_id in (select member_id from candidates)
 ),
 flagged(member_id, count, last_key, meeting_ids) as (
-    select s.member_id, count(*), max(s.held_on || '#' || printf('%012d', s.meeting_id)), group_concat(s.meeting_id)
-    from streaks s join crossed x on x.member_id = s.member_id and x.island = s.island
-    group by s.member_id, s.island
+    select member_id, count(*) filter (where excused),
+           max(held_on || '#' || printf('%012d', meeting_id)) filter (where excused),
+           group_concat(meeting_id) filter (where excused)
+    from runs
+    group by member_id, cell_id, island
+    having count(*) filter (where excused) > :n and count(*) filter (where excused and held_on < :start) <= :n
 )
 """ + FLAG_COLUMNS
 
@@ -1743,8 +1762,8 @@ def _flag_rows(conn: Database, sql: str, params: dict[str, Any]) -> list[dict]:
     return rows
 
 
-def _lookback(period: Period) -> str:
-    year, month = period.start.year, period.start.month - STREAK_LOOKBACK_MONTHS
+def _lookback(period: Period, n: int) -> str:
+    year, month = period.start.year, period.start.month - _streak_lookback_months(n)
     while month < 1:
         year, month = year - 1, month + 12
     return date(year, month, 1).isoformat()
@@ -1760,14 +1779,15 @@ def member_flags(db: Source, actor: Any, period: Period | str, filters: Filters 
     period, today = parse_period(period), today or date.today()
     out: dict[str, Any] = {}
     with session(db) as conn:
-        for key, rule, sql in (("art8", rules.ART8_MONTHS, ART8_SQL), ("hd12", rules.HD12_STREAK, HD12_SQL)):
+        for key, rule, sql, kind in (("art8", rules.ART8_MONTHS, ART8_SQL, "unexcused"),
+                                     ("hd12", rules.HD12_STREAK, HD12_SQL, "excused")):
             version = rules.in_force(conn, rule, period.end)
             if version is None:
                 out[key] = {"threshold": None, "document": None, "valid_from": None, "flags": []}
                 continue
             n = int(version["value"])
-            params = _member_params(conn, actor, period, filters, today, n=n,
-                                    year_start=date(period.end.year, 1, 1).isoformat(), lookback=_lookback(period))
+            params = _member_params(conn, actor, period, filters, today, n=n, kind=kind,
+                                    year_start=date(period.end.year, 1, 1).isoformat(), lookback=_lookback(period, n))
             out[key] = {"threshold": n, "document": version["document"], "valid_from": version["valid_from"],
                         "flags": _flag_rows(conn, sql, params)}
     return out
