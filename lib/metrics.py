@@ -1710,38 +1710,45 @@ flagged(member_id, count, last_key, meeting_ids) as (
 )
 """ + FLAG_COLUMNS
 
-# The marks of the period's live meetings in scope, per member and cell (the member's row shows the cell of their
-# last meeting, the bare columns of the one max()): a member transferred in the period
-# counts in each cell for the meetings held there, never twice for one meeting; exempt marks stay outside the
-# denominator (required = present + excused + unexcused).
-MEMBER_ATTENDANCE_SQL = SCOPE_SQL + """,
-per_cell(member_id, cell_id, unit_id, present, excused, unexcused, exempt, last_on) as materialized (
-    select mk.member_id, m.cell_id, sc.unit_id, sum(mk.status = 'present'), sum(mk.status = 'excused'),
-           sum(mk.status = 'unexcused'), sum(mk.status = 'exempt'), max(m.held_on)
+# The marks of the period's live meetings in scope: per unit by status (one pass, grouped by the few units), and
+# the members with the most absences, found among the absences alone (the partial index), then their marks of
+# every status read for them alone. A member transferred in the period counts in each cell for the meetings held
+# there, never twice for one meeting; their row shows the cell of their last meeting. Exempt marks stay outside
+# the denominator (required = present + excused + unexcused).
+PERIOD_MARKS = """
     from meetings m join scope_cells sc on sc.cell_id = m.cell_id
     join attendance_marks mk on mk.meeting_id = m.id
     where m.deleted_at is null and m.held_on between :start and :end and """ + TYPED + """
+      and (:cells is null or m.cell_id in (select value from json_each(:cells)))"""
+MEMBER_ATTENDANCE_SQL = SCOPE_SQL + """,
+listed(member_id) as materialized (
+    select mk.member_id""" + PERIOD_MARKS + """
+      and mk.status <> 'present' and mk.status in ('excused', 'unexcused')
+    group by mk.member_id
+    order by count(*) desc, sum(mk.status = 'unexcused') desc, mk.member_id
+    limit :limit
+),
+theirs(member_id, cell_id, unit_id, last_on, present, excused, unexcused, exempt) as (
+    select mk.member_id, m.cell_id, sc.unit_id, max(m.held_on), sum(mk.status = 'present'),
+           sum(mk.status = 'excused'), sum(mk.status = 'unexcused'), sum(mk.status = 'exempt')
+    from listed l join attendance_marks mk on mk.member_id = l.member_id
+    join meetings m on m.id = mk.meeting_id join scope_cells sc on sc.cell_id = m.cell_id
+    where m.deleted_at is null and m.held_on between :start and :end and """ + TYPED + """
       and (:cells is null or m.cell_id in (select value from json_each(:cells)))
-    group by mk.member_id, m.cell_id
+    group by mk.member_id
 )
-select 'unit' as kind, u.code as unit_code, u.name as unit_name, count(distinct p.member_id) as members,
-       sum(p.present) as present, sum(p.excused) as excused, sum(p.unexcused) as unexcused, sum(p.exempt) as exempt,
+select 'unit' as kind, u.code as unit_code, u.name as unit_name, p.present, p.excused, p.unexcused, p.exempt,
        null as member_code, null as full_name, null as cell_code, null as cell_name
-from per_cell p join units u on u.id = p.unit_id
-group by p.unit_id
+from (select sc.unit_id, sum(mk.status = 'present') as present, sum(mk.status = 'excused') as excused,
+             sum(mk.status = 'unexcused') as unexcused, sum(mk.status = 'exempt') as exempt""" + PERIOD_MARKS + """
+      group by sc.unit_id) p
+join units u on u.id = p.unit_id
 union all
-select * from (
-    select 'member', u.code, u.name, 1, p.present, p.excused, p.unexcused, p.exempt,
-           mb.code, mb.full_name, c.code, c.name
-    from (select member_id, max(last_on) as last_on, cell_id, unit_id, sum(present) as present,
-                 sum(excused) as excused, sum(unexcused) as unexcused, sum(exempt) as exempt
-          from per_cell group by member_id having sum(excused) + sum(unexcused) > 0
-          order by sum(unexcused) + sum(excused) desc, sum(unexcused) desc, member_id limit :limit) p
-    join members mb on mb.id = p.member_id join cells c on c.id = p.cell_id join units u on u.id = p.unit_id
-)
+select 'member', u.code, u.name, x.present, x.excused, x.unexcused, x.exempt, mb.code, mb.full_name, c.code, c.name
+from theirs x join members mb on mb.id = x.member_id join cells c on c.id = x.cell_id join units u on u.id = x.unit_id
 """
 
-MEMBER_UNIT_KEYS = ("unit_code", "unit_name", "members", "present", "excused", "unexcused", "exempt")
+MEMBER_UNIT_KEYS = ("unit_code", "unit_name", "present", "excused", "unexcused", "exempt")
 MEMBER_KEYS = ("member_code", "full_name", "unit_code", "unit_name", "cell_code", "cell_name", "present", "excused",
                "unexcused", "exempt")
 FLAG_RULES = ("art8", "hd12")
@@ -1755,8 +1762,28 @@ def _member_params(conn: Database, actor: Any, period: Period, filters: Filters 
     return _params(period, filters, today, cells=None if cells is None else json.dumps(sorted(cells)), **extra)
 
 
+# The member statements are written for the whole tree: the period's meetings read by day ("+cell_id" and
+# "+member_id" keep SQLite off the per-cell and per-member indexes). A scope narrowed to a commune or a node holds
+# a few cells: then the flags read its cells' meetings cell by cell, and a candidate's marks by member (the member
+# attendance reads the period's marks by day either way: measured faster for a commune too).
+NARROW = (("+m.cell_id in", "m.cell_id in"), ("+mk.member_id in", "mk.member_id in"))
+
+
+@lru_cache(maxsize=16)
+def _narrow_sql(sql: str) -> str:
+    for wide, narrow in NARROW:
+        sql = sql.replace(wide, narrow)
+    return sql
+
+
+def _member_rows(conn: Database, sql: str, params: dict[str, Any], **kinds: tuple[str, ...]) -> Any:
+    narrowed = any(params[k] is not None for k in ("unit_codes", "cell_types", "cells", "node"))
+    sql = _narrow_sql(sql) if narrowed else sql
+    return _rows_by_kind(conn, sql, params, kinds) if kinds else _rows(conn, sql, params)
+
+
 def _flag_rows(conn: Database, sql: str, params: dict[str, Any]) -> list[dict]:
-    rows = _rows(conn, sql, params)
+    rows = _member_rows(conn, sql, params)
     for r in rows:
         r["meeting_ids"] = sorted(int(i) for i in str(r["meeting_ids"]).split(","))
     return rows
@@ -1799,10 +1826,11 @@ def member_attendance(db: Source, actor: Any, period: Period | str, filters: Fil
     present + excused + unexcused, exempt left out) and the members with the most absences (at most `limit`)."""
     period, today = parse_period(period), today or date.today()
     with session(db) as conn:
-        rows = _rows_by_kind(conn, MEMBER_ATTENDANCE_SQL,
-                             _member_params(conn, actor, period, filters, today, limit=limit),
-                             {"unit": MEMBER_UNIT_KEYS, "member": MEMBER_KEYS})
+        rows = _member_rows(conn, MEMBER_ATTENDANCE_SQL,
+                            _member_params(conn, actor, period, filters, today, limit=limit),
+                            unit=MEMBER_UNIT_KEYS, member=MEMBER_KEYS)
     rows["member"].sort(key=lambda r: (-(r["excused"] + r["unexcused"]), -r["unexcused"], r["full_name"]))
+    rows["unit"].sort(key=itemgetter("unit_code"))
     for r in rows["unit"] + rows["member"]:
         r["required"] = r["present"] + r["excused"] + r["unexcused"]
         r["rate"] = _rate(r["present"], r["required"])

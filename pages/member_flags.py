@@ -30,7 +30,7 @@ MEMBER_COLUMNS = {"full_name": t("rules.col_name"), "member_code": t("rules.col_
                   "unit_name": t("chart.unit"), "cell_name": t("field.cell_id"), "present": t("chart.present"),
                   "excused": t("chart.absent_excused"), "unexcused": t("chart.absent_unexcused"),
                   "exempt": t("rules.col_exempt"), "rate": t("chart.attendance_rate")}
-UNIT_COLUMNS = {"unit_name": t("chart.unit"), "members": t("rules.col_members"), "present": t("chart.present"),
+UNIT_COLUMNS = {"unit_name": t("chart.unit"), "present": t("chart.present"),
                 "excused": t("chart.absent_excused"), "unexcused": t("chart.absent_unexcused"),
                 "exempt": t("rules.col_exempt"), "required": t("chart.required"), "rate": t("chart.attendance_rate")}
 
