@@ -102,6 +102,7 @@ def build(db_dir: Path, size: int, keep: bool, log: Any = print) -> tuple[Path, 
     members and marks; reused with --keep when it already holds them."""
     from bench.harness import build as build_demo
     from bench.harness import meetings_in
+    from lib import db as dbm
 
     path = db_dir / f"bench-members-{size}.db"
     if keep and path.exists() and meetings_in(path) == size:
@@ -109,7 +110,8 @@ def build(db_dir: Path, size: int, keep: bool, log: Any = print) -> tuple[Path, 
         marks = conn.execute("select count(*) from attendance_marks").fetchone()[0]
         conn.close()
         if marks == size * MEMBERS_PER_CELL:
-            return path, {"cached": True, "seconds": None, "marks": marks}
+            dbm.init(path)  # a file kept from before a migration (m010's indexes) gets it
+            return path, {"cached": True, "seconds": None, "marks": marks, "meetings": size}
     demo = db_dir / f"bench-{size}.db"
     log(f"building {demo} ({size:,} meetings)")
     build_demo(demo, size, keep)
@@ -197,7 +199,7 @@ def markdown(rows: list[dict[str, Any]], built: dict[str, Any], command: str, pe
     lines = ["## Members: rule flags and member attendance (issue 12)", "",
              f"Command: `{command}` (part of `make bench`). Period {period}, median of {repeat} runs after a warm-up, "
              f"in one process on a `lib.db` connection; measured on {date.today().isoformat()}.", "",
-             f"- Database: {built.get('meetings', 'the cached'):,} meetings × {MEMBERS_PER_CELL} members = "
+             f"- Database: {built['meetings']:,} meetings × {MEMBERS_PER_CELL} members = "
              f"{built['marks']:,} attendance_marks"
              + (f", members and marks added in {built['seconds']:.1f} s" if built.get("seconds") else " (cached)"),
              f"- Machine: {info['CPU']}, {info['cores']} cores, SQLite {info['SQLite']}, load at start "
