@@ -301,3 +301,12 @@ def test_compiled_report_without_member_marks_has_no_member_section(book):
     add_meeting(book.path, book.ids["c1"], "2025-03-31")
     paras, _ = docx_text(reports.compiled_docx(book.path, "2025", today=TODAY))
     assert not any("Điều 8 Điều lệ Đảng và Hướng dẫn 12-HD" in p for p in paras)
+
+
+def test_hd12_meetings_without_marks_neither_break_nor_extend_a_run(book):
+    a = book.member("A", "Nguyễn Văn A", "c1")
+    ids = [book.meeting("c1", "2025-01-10", {a: "excused"}), book.meeting("c1", "2025-02-10", {a: "excused"})]
+    book.meeting("c1", "2025-03-10", {})  # counts typed, no marks: nothing known of A there
+    ids += [book.meeting("c1", "2025-04-10", {a: "excused"}), book.meeting("c1", "2025-05-10", {a: "excused"})]
+    found = flags(book.path, "2025", "hd12")
+    assert [(f["count"], f["meeting_ids"]) for f in found] == [(4, ids)]
