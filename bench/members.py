@@ -191,11 +191,9 @@ def measure(path: Path, period: str, repeat: int, commune: str) -> list[dict[str
     return rows
 
 
-def markdown(rows: list[dict[str, Any]], built: dict[str, Any], command: str, period: str, repeat: int) -> str:
-    """The members section of bench/RESULTS.md."""
-    from bench.harness import machine
-
-    info = machine()
+def markdown(rows: list[dict[str, Any]], built: dict[str, Any], command: str, period: str, repeat: int,
+             info: dict[str, str]) -> str:
+    """The members section of bench/RESULTS.md (info: bench.harness.machine() read before the runs)."""
     lines = ["## Members: rule flags and member attendance (issue 12)", "",
              f"Command: `{command}` (part of `make bench`). Period {period}, median of {repeat} runs after a warm-up, "
              f"in one process on a `lib.db` connection; measured on {date.today().isoformat()}.", "",
@@ -222,6 +220,7 @@ def markdown(rows: list[dict[str, Any]], built: dict[str, Any], command: str, pe
 def main(argv: list[str] | None = None) -> int:
     """Build (or reuse) the members database, time the member figures, write the members section."""
     from bench import results as results_md
+    from bench.harness import machine
 
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="python -m bench.members", description=__doc__.splitlines()[0])
@@ -234,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.db_dir.mkdir(parents=True, exist_ok=True)
     path, built = build(args.db_dir, args.size, args.keep)
+    info = machine()
     rows = measure(path, args.period, args.repeat, commune_of(path))
     command = "python -m bench.members" + ("" if not argv else " " + " ".join(argv))
-    text = markdown(rows, built, command, args.period, args.repeat)
+    text = markdown(rows, built, command, args.period, args.repeat, info)
     print(text)
     if args.out is not None:
         results_md.write(args.out, "members", text)
