@@ -3,8 +3,9 @@
 import re
 from pathlib import Path
 
-# The SQL benchmark (`python -m bench`) and the browser benchmark (`python -m bench.browser`).
-SECTIONS = ("sql", "browser")
+# The SQL benchmark (`python -m bench`), the browser benchmark (`python -m bench.browser`) and the member figures
+# (`python -m bench.members`).
+SECTIONS = ("sql", "browser", "members")
 LEGACY = "sql"  # a file written before the markers existed is all the SQL benchmark's
 
 

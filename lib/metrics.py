@@ -1643,3 +1643,239 @@ def reminders(db: Source, username: str, today: date | None = None) -> dict[str,
         late = [r for r in reports_due(conn, username, today) if r["late"]]
         overdue = overdue_weaknesses(conn, username, today)
     return {"late_reports": late, "overdue_weaknesses": overdue, "count": len(late) + len(overdue)}
+
+
+# ---- members: rule flags and member attendance (issue 12, branch rules) -----------------------------------------
+#
+# Names are personal data: each figure asks lib.members for the cells the user may read and keeps only the rows of
+# those cells, so a node that spans more than the user's scope shows the part inside it (an anonymous caller is
+# refused there). A flag belongs to the cell of its last meeting. Art. 8 is about the member's year: their marks
+# are counted in every cell (a transfer resets nothing), and their meeting ids are listed whatever cell they were
+# held in.
+
+# How far before the period a 12-HD streak is traced back: twice the N + 1 months a streak of monthly meetings
+# needs to cross the threshold (a cell that skipped a month or two still has its whole streak read).
+def _streak_lookback_months(n: int) -> int:
+    return 2 * (n + 1)
+
+
+# The members with an absence of one kind in the period at a meeting of a cell in scope: only they can be flagged
+# there (a flag's last mark falls in the period), and the rest of their record is read for them alone. Absences
+# are read from the partial index of absences (the "status <> 'present'" term lets SQLite use it); "+member_id"
+# keeps SQLite from reading a candidate's whole history by member instead of the year's absences by meeting, and
+# "+cell_id" reads the period's meetings from the index of live meetings by day (no table row) rather than cell
+# by cell.
+CANDIDATES_CTE = """,
+candidates(member_id) as materialized (
+    select distinct mk.member_id
+    from meetings m join attendance_marks mk on mk.meeting_id = m.id
+    where m.deleted_at is null and m.held_on between :start and :end
+      and mk.status <> 'present' and mk.status = :kind
+      and +m.cell_id in (select cell_id from scope_cells)
+      and (:cells is null or m.cell_id in (select value from json_each(:cells)))
+)"""
+
+FLAG_COLUMNS = """select f.member_id, mb.code as member_code, mb.full_name, c.id as cell_id, c.code as cell_code,
+       c.name as cell_name, u.code as unit_code, u.name as unit_name, f.count, f.meeting_ids
+from flagged f join members mb on mb.id = f.member_id
+join meetings lm on lm.id = cast(substr(f.last_key, instr(f.last_key, '#') + 1) as integer)
+join scope_cells sc on sc.cell_id = lm.cell_id
+join cells c on c.id = lm.cell_id join units u on u.id = sc.unit_id
+where (:cells is null or lm.cell_id in (select value from json_each(:cells)))
+order by u.code, c.code, mb.full_name, mb.code"""
+
+# Statute Art. 8: distinct months of the calendar year with an unexcused mark at a live meeting, up to the
+# period's end, in any cell. A member is flagged in the period that holds their Nth such month (so a year flags
+# once, and a quarter shows the members who reached N in it); the count is every such month of the year so far.
+# The flag's cell is that of its last meeting (the one max() key: day, then id, so ties go to the later meeting).
+ART8_SQL = SCOPE_SQL + CANDIDATES_CTE + """,
+unexcused(member_id, month, held_on, meeting_id) as (
+    select mk.member_id, substr(m.held_on, 1, 7), m.held_on, m.id
+    from meetings m join attendance_marks mk on mk.meeting_id = m.id
+    where m.deleted_at is null and m.held_on between :year_start and :end
+      and mk.status <> 'present' and mk.status = 'unexcused'
+      and +mk.member_id in (select member_id from candidates)
+),
+flagged(member_id, count, last_key, meeting_ids) as (
+    select member_id, count(distinct month), max(held_on || '#' || printf('%012d', meeting_id)),
+           group_concat(meeting_id)
+    from unexcused
+    group by member_id
+    having count(distinct month) >= :n and count(distinct month) filter (where held_on < :start) < :n
+)
+""" + FLAG_COLUMNS
+
+# Hướng dẫn 12-HD: more than N excused marks in a row at a cell's meetings. The cell's meetings with marks are
+# numbered in order of day (then id); a member is marked at each while in the cell, so their absences at
+# consecutive numbers have no present mark between them. Gaps and islands over the member's excused and exempt
+# marks in a cell: a number less the mark's place among them is the same along a run; a present or unexcused
+# mark (a number missing from the run) breaks it, an exempt mark neither breaks it nor counts (not an absence). A
+# transfer starts the count again in the new cell: 12-HD judges a cell's meetings. A streak flags in the period
+# holding its (N+1)th excused mark: more than N in all, at most N before the period. Only absences are read (the
+# partial index), and only the candidates'.
+HD12_SQL = SCOPE_SQL + CANDIDATES_CTE + """,
+marked(meeting_id, cell_id, held_on) as materialized (
+    select m.id, m.cell_id, m.held_on
+    from meetings m
+    where m.deleted_at is null and m.held_on between :lookback and :end
+      and +m.cell_id in (select cell_id from scope_cells)
+      and exists (select 1 from attendance_marks x where x.meeting_id = m.id)
+),
+numbered(meeting_id, cell_id, held_on, seq) as materialized (
+    select meeting_id, cell_id, held_on, row_number() over (partition by cell_id order by held_on, meeting_id)
+    from marked
+),
+runs(member_id, cell_id, meeting_id, held_on, excused, island) as (
+    select mk.member_id, n.cell_id, n.meeting_id, n.held_on, mk.status = 'excused',
+           n.seq - row_number() over (partition by mk.member_id, n.cell_id order by n.seq)
+    from numbered n join attendance_marks mk on mk.meeting_id = n.meeting_id
+    where mk.status <> 'present' and mk.status in ('excused', 'exempt')
+      and +mk.member_id in (select member_id from candidates)
+),
+flagged(member_id, count, last_key, meeting_ids) as (
+    select member_id, count(*) filter (where excused),
+           max(held_on || '#' || printf('%012d', meeting_id)) filter (where excused),
+           group_concat(meeting_id) filter (where excused)
+    from runs
+    group by member_id, cell_id, island
+    having count(*) filter (where excused) > :n and count(*) filter (where excused and held_on < :start) <= :n
+)
+""" + FLAG_COLUMNS
+
+# The marks of the period's live meetings in scope: per unit by status (one pass, grouped by the few units), and
+# the members with the most absences, found among the absences alone (the partial index), then their marks of
+# every status read for them alone. A member transferred in the period counts in each cell for the meetings held
+# there, never twice for one meeting; their row shows the cell of their last meeting. Exempt marks stay outside
+# the denominator (required = present + excused + unexcused).
+PERIOD_MARKS = """
+    from meetings m join scope_cells sc on sc.cell_id = m.cell_id
+    join attendance_marks mk on mk.meeting_id = m.id
+    where m.deleted_at is null and m.held_on between :start and :end and """ + TYPED + """
+      and (:cells is null or m.cell_id in (select value from json_each(:cells)))"""
+MEMBER_ATTENDANCE_SQL = SCOPE_SQL + """,
+listed(member_id) as materialized (
+    select mk.member_id""" + PERIOD_MARKS + """
+      and mk.status <> 'present' and mk.status in ('excused', 'unexcused')
+    group by mk.member_id
+    order by count(*) desc, sum(mk.status = 'unexcused') desc, mk.member_id
+    limit :limit
+),
+theirs(member_id, cell_id, unit_id, last_on, present, excused, unexcused, exempt) as (
+    select mk.member_id, m.cell_id, sc.unit_id, max(m.held_on), sum(mk.status = 'present'),
+           sum(mk.status = 'excused'), sum(mk.status = 'unexcused'), sum(mk.status = 'exempt')
+    from listed l join attendance_marks mk on mk.member_id = l.member_id
+    join meetings m on m.id = mk.meeting_id join scope_cells sc on sc.cell_id = m.cell_id
+    where m.deleted_at is null and m.held_on between :start and :end and """ + TYPED + """
+      and (:cells is null or m.cell_id in (select value from json_each(:cells)))
+    group by mk.member_id
+)
+select 'unit' as kind, u.code as unit_code, u.name as unit_name, p.present, p.excused, p.unexcused, p.exempt,
+       null as member_code, null as full_name, null as cell_code, null as cell_name
+from (select sc.unit_id, sum(mk.status = 'present') as present, sum(mk.status = 'excused') as excused,
+             sum(mk.status = 'unexcused') as unexcused, sum(mk.status = 'exempt') as exempt""" + PERIOD_MARKS + """
+      group by sc.unit_id) p
+join units u on u.id = p.unit_id
+union all
+select 'member', u.code, u.name, x.present, x.excused, x.unexcused, x.exempt, mb.code, mb.full_name, c.code, c.name
+from theirs x join members mb on mb.id = x.member_id join cells c on c.id = x.cell_id join units u on u.id = x.unit_id
+"""
+
+MEMBER_UNIT_KEYS = ("unit_code", "unit_name", "present", "excused", "unexcused", "exempt")
+MEMBER_KEYS = ("member_code", "full_name", "unit_code", "unit_name", "cell_code", "cell_name", "present", "excused",
+               "unexcused", "exempt")
+FLAG_RULES = ("art8", "hd12")
+
+
+def _member_params(conn: Database, actor: Any, period: Period, filters: Filters | None, today: date,
+                   **extra: Any) -> dict[str, Any]:
+    from lib import members
+
+    cells = members.readable_cell_ids(conn, actor)
+    return _params(period, filters, today, cells=None if cells is None else json.dumps(sorted(cells)), **extra)
+
+
+# The member statements are written for the whole tree: the period's meetings read by day ("+cell_id" and
+# "+member_id" keep SQLite off the per-cell and per-member indexes). A scope narrowed to a commune or a node holds
+# a few cells: then the flags read its cells' meetings cell by cell, and a candidate's marks by member (the member
+# attendance reads the period's marks by day either way: measured faster for a commune too).
+NARROW = (("+m.cell_id in", "m.cell_id in"), ("+mk.member_id in", "mk.member_id in"))
+
+
+@lru_cache(maxsize=16)
+def _narrow_sql(sql: str) -> str:
+    for wide, narrow in NARROW:
+        sql = sql.replace(wide, narrow)
+    return sql
+
+
+def _member_rows(conn: Database, sql: str, params: dict[str, Any], **kinds: tuple[str, ...]) -> Any:
+    narrowed = any(params[k] is not None for k in ("unit_codes", "cell_types", "cells", "node"))
+    sql = _narrow_sql(sql) if narrowed else sql
+    return _rows_by_kind(conn, sql, params, kinds) if kinds else _rows(conn, sql, params)
+
+
+def _flag_rows(conn: Database, sql: str, params: dict[str, Any]) -> list[dict]:
+    rows = _member_rows(conn, sql, params)
+    for r in rows:
+        r["meeting_ids"] = sorted(int(i) for i in str(r["meeting_ids"]).split(","))
+    return rows
+
+
+def _lookback(period: Period, n: int) -> str:
+    year, month = period.start.year, period.start.month - _streak_lookback_months(n)
+    while month < 1:
+        year, month = year - 1, month + 12
+    return date(year, month, 1).isoformat()
+
+
+def member_flags(db: Source, actor: Any, period: Period | str, filters: Filters | None = None,
+                 today: date | None = None) -> dict[str, Any]:
+    """The members flagged in a period by Statute Art. 8 and Hướng dẫn 12-HD, with the threshold in force and its
+    document, inside the user's scope (anonymous: refused): per rule, each flag with member, cell, count and the
+    ids of the meetings behind it."""
+    from lib import rules
+
+    period, today = parse_period(period), today or date.today()
+    out: dict[str, Any] = {}
+    with session(db) as conn:
+        for key, rule, sql, kind in (("art8", rules.ART8_MONTHS, ART8_SQL, "unexcused"),
+                                     ("hd12", rules.HD12_STREAK, HD12_SQL, "excused")):
+            version = rules.in_force(conn, rule, period.end)
+            if version is None:
+                out[key] = {"threshold": None, "document": None, "valid_from": None, "flags": []}
+                continue
+            n = int(version["value"])
+            params = _member_params(conn, actor, period, filters, today, n=n, kind=kind,
+                                    year_start=date(period.end.year, 1, 1).isoformat(), lookback=_lookback(period, n))
+            out[key] = {"threshold": n, "document": version["document"], "valid_from": version["valid_from"],
+                        "flags": _flag_rows(conn, sql, params)}
+    return out
+
+
+def member_attendance(db: Source, actor: Any, period: Period | str, filters: Filters | None = None,
+                      today: date | None = None, limit: int = 20) -> dict[str, Any]:
+    """The period's attendance by member marks inside the user's scope: per unit (marks by status, the rate over
+    present + excused + unexcused, exempt left out) and the members with the most absences (at most `limit`)."""
+    period, today = parse_period(period), today or date.today()
+    with session(db) as conn:
+        rows = _member_rows(conn, MEMBER_ATTENDANCE_SQL,
+                            _member_params(conn, actor, period, filters, today, limit=limit),
+                            unit=MEMBER_UNIT_KEYS, member=MEMBER_KEYS)
+    rows["member"].sort(key=lambda r: (-(r["excused"] + r["unexcused"]), -r["unexcused"], r["full_name"]))
+    rows["unit"].sort(key=itemgetter("unit_code"))
+    for r in rows["unit"] + rows["member"]:
+        r["required"] = r["present"] + r["excused"] + r["unexcused"]
+        r["rate"] = _rate(r["present"], r["required"])
+    sums = {k: sum(r[k] for r in rows["unit"]) for k in ("present", "excused", "unexcused", "exempt", "required")}
+    return {"by_unit": rows["unit"], "members": rows["member"],
+            "totals": {**sums, "rate": _rate(sums["present"], sums["required"])}}
+
+
+def has_member_marks(db: Source, period: Period | str) -> bool:
+    """Whether any live meeting of the period has member marks (else the member figures have nothing to say)."""
+    period = parse_period(period)
+    with session(db) as conn:
+        return conn.execute(
+            "select exists (select 1 from meetings m join attendance_marks mk on mk.meeting_id = m.id "
+            "where m.deleted_at is null and m.held_on between ? and ?)",
+            [period.start.isoformat(), period.end.isoformat()]).fetchone()[0] == 1

@@ -31,6 +31,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/leaders.py", "can-bo-phu-trach", "nav.leaders", ":material/badge:", "nav.dashboards", ALL),
     PageSpec("pages/weakness_board.py", "han-che", "nav.weakness_board", ":material/report:", "nav.dashboards", ALL),
     PageSpec("pages/quality.py", "chat-luong", "nav.quality", ":material/star:", "nav.dashboards", ALL),
+    PageSpec("pages/member_flags.py", "dang-vien-can-xem-xet", "rules.nav", ":material/flag:", "nav.dashboards", ALL),
     PageSpec("pages/presentation.py", "trinh-chieu", "nav.presentation", ":material/slideshow:", "nav.dashboards",
              ALL),
     PageSpec("pages/record_meeting.py", "nhap-buoi-sinh-hoat", "nav.record_meeting", ":material/edit_note:",

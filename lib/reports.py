@@ -909,6 +909,53 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
             _para(doc, t("report.and_more_rows", n=fmt_num(len(overdue) - LIST_LIMIT)), italic=True)
 
 
+# ---- members the rules flag (issue 12, branch rules) ----------------------------------------------------------
+
+# The flagged members a report names: a year's list is a handful per commune; more are counted, not listed.
+FLAGGED_LIMIT = 60
+
+
+def member_flags_section(doc: DocxDocument, tables: _Tables, data: ReportData, flags: dict[str, Any]) -> None:
+    """"Members to be considered under Statute Art. 8 and 12-HD": the count per unit and the names (the report's
+    unit, already held to the user's scope by the reports page); nothing when the period has no member marks."""
+    art8, hd12 = flags["art8"], flags["hd12"]
+    if not flags.get("marked"):
+        return
+    _para(doc, t("rules.report.title"), bold=True, italic=True, keep=True, before=6)
+    _para(doc, t("rules.report.intro", period=period_text(data.period), art8=fmt_num(len(art8["flags"])),
+                 n=fmt_num(art8["threshold"] or 0), hd12=fmt_num(len(hd12["flags"])),
+                 m=fmt_num(hd12["threshold"] or 0)))
+    rows = [(rule, f) for rule in ("art8", "hd12") for f in flags[rule]["flags"]]
+    if not rows:
+        return
+    per_unit: dict[str, list[int]] = {}
+    for rule, f in rows:
+        per_unit.setdefault(f["unit_name"], [0, 0])[0 if rule == "art8" else 1] += 1
+    tables.add(t("rules.report.t_units"),
+               [t("report.col_no"), t("chart.unit"), t("rules.report.col_art8"), t("rules.report.col_hd12")],
+               [[fmt_num(i), unit, fmt_num(a), fmt_num(h)] for i, (unit, (a, h)) in enumerate(per_unit.items(), 1)],
+               (1.2, 8.3, 3.5, 3.5),
+               total=["", t("report.total"), fmt_num(len(art8["flags"])), fmt_num(len(hd12["flags"]))])
+    tables.add(t("rules.report.t_names"),
+               [t("report.col_no"), t("rules.col_name"), t("report.col_place"), t("rules.report.col_rule"),
+                t("rules.report.col_count")],
+               [[fmt_num(i), f"{f['full_name']} ({f['member_code']})", f"{f['cell_name']}, {f['unit_name']}",
+                 t(f"rules.report.rule_{rule}"), fmt_num(f["count"])]
+                for i, (rule, f) in enumerate(rows[:FLAGGED_LIMIT], 1)],
+               (1.2, 5.0, 5.3, 3.0, 2.0), text_cols=4)
+    if len(rows) > FLAGGED_LIMIT:
+        _para(doc, t("report.and_more_rows", n=fmt_num(len(rows) - FLAGGED_LIMIT)), italic=True)
+
+
+def report_member_flags(path_or_db: Any, data: ReportData) -> dict[str, Any]:
+    """The rule flags of a report's period and unit (metrics.member_flags), and whether the period has marks."""
+    filters = metrics.Filters(unit_codes=(data.unit_code,) if data.unit_code else ())
+    with session(path_or_db) as db:
+        flags = metrics.member_flags(db, domain.SYSTEM, data.period, filters, data.today)
+        flags["marked"] = metrics.has_member_marks(db, data.period)
+    return flags
+
+
 def _board(head: dict[str, Any] | None) -> str:
     """The advising board as running text names it: the body's own, else its committee (letterhead)."""
     return head["board"] if head else t("report.board_none")
@@ -1010,6 +1057,7 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
             _para(doc, t("report.no_data", period=period_text(data.period)))
         else:
             build(doc, tables, data, pngs)
+    member_flags_section(doc, tables, data, report_member_flags(path_or_db, data))
     progress(0.7, t("report.progress_document"))
     _para(doc, f"{ROMAN[len(sections)]}. {t('report.s4')}", bold=True, keep=True, before=6)
     for line in recommendations(data):

@@ -2,7 +2,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import forms, meetings, ui
+from lib import forms, meetings, rules, ui
 from lib.domain import MeetingType, Rating
 from lib.i18n import t
 
@@ -12,6 +12,22 @@ today = date.today()
 
 # A link from another page (?id=N) opens that record once; lib reads the text and refuses a bad one.
 ui.linked_record("recs_open")
+
+
+def _open_linked(linked: list[dict]) -> None:
+    if picked := st.session_state["recs_linked"].selection.rows:
+        st.session_state["recs_open"] = linked[picked[0]]["id"]
+
+
+# A member flag's link (?ids=1,2,3) lists the meetings behind it, each scope-checked in lib; a pick opens one.
+if linked_ids := st.query_params.get("ids"):
+    linked = ui.display(ui.read(rules.linked_meetings, who, linked_ids))
+    st.markdown(f"**{t('rules.linked_meetings', n=len(linked))}**")
+    st.dataframe(forms.frame(linked, forms.headers("id", "held_on", "unit_name", "cell_name", "mtype", "present",
+                                                   "absent_excused", "absent_unexcused",
+                                                   unit_name=t("field.unit_id"), cell_name=t("field.cell_id"))),
+                 hide_index=True, key="recs_linked", selection_mode="single-row",
+                 on_select=lambda: _open_linked(linked))
 
 flash = st.session_state.pop("recs_flash", None)
 if flash:

@@ -3,7 +3,7 @@
 
 import streamlit as st
 
-from lib import forms, org, settings, ui
+from lib import forms, org, rules, settings, ui
 from lib.i18n import t
 
 ui.require_page("pages/settings.py")
@@ -62,6 +62,29 @@ if save:
     if ui.write(settings.save_settings, values):
         st.session_state["settings_flash"] = t("page.settings.saved")
         st.rerun()
+
+
+# ---- rule thresholds as versioned data (issue 12, branch rules): a new version from a day, history kept -------
+st.divider()
+st.subheader(t("rules.settings_title"))
+st.caption(t("rules.settings_help"))
+rule_names = {r: t(f"rules.rule.{r}") for r in rules.RULES}
+st.dataframe(forms.frame([{**v, "rule": rule_names.get(v["rule"], v["rule"])} for v in ui.read(rules.versions)],
+                         {"rule": t("field.rules.rule"), "value": t("field.rules.value"),
+                          "valid_from": t("field.rules.valid_from"), "document": t("field.rules.document")}),
+             hide_index=True, key="rules_versions")
+with st.form("rules_form"):
+    c1, c2, c3 = st.columns([2, 1, 1])
+    rule = c1.selectbox(t("field.rules.rule"), list(rule_names), format_func=rule_names.get, key="rules_rule")
+    value = c2.number_input(t("field.rules.value"), min_value=1, max_value=100, step=1, value=None,
+                            key="rules_value")
+    valid_from = c3.date_input(t("field.rules.valid_from"), value=None, format="DD/MM/YYYY", key="rules_valid_from")
+    document = st.text_input(t("field.rules.document"), key="rules_document", help=t("rules.document_help"))
+    add = st.form_submit_button(t("rules.add_version"), key="rules_submit")
+if add and ui.write(rules.add_version, {"rule": rule, "value": value, "valid_from": valid_from,
+                                        "document": document}):
+    st.session_state["settings_flash"] = t("rules.version_added")
+    st.rerun()
 
 
 # ---- org: who we are, and the bodies our documents are issued by (issue 11) ---------------------------------

@@ -156,7 +156,8 @@ def test_every_admin_page_is_timed_and_the_dashboards_for_a_year_too():
     pages = browser.app_pages()
     assert [p[0] for p in pages] == [s.url_path for s in nav.pages_for("admin")]
     periodic = {p[0] for p in pages if p[2]}
-    assert periodic == {"tong-quan", "du-hop", "can-bo-phu-trach", "han-che", "chat-luong", "trinh-chieu"}
+    assert periodic == {"tong-quan", "du-hop", "can-bo-phu-trach", "han-che", "chat-luong", "dang-vien-can-xem-xet",
+                        "trinh-chieu"}
     assert {"nhap-tep", "nguoi-dung", "nhat-ky", "trinh-chieu"} <= {p[0] for p in pages}
 
 
