@@ -190,14 +190,29 @@ def reasons(basis: Mapping[str, Any]) -> list[str]:
     if basis.get("insufficient"):
         out = [t(f"class.why.{basis['insufficient']}", year=basis.get("year", ""))]
     else:
-        out = [t("class.why.reached", level=level_label(basis["level"]), criteria=basis.get("criteria", ""))]
-        for miss in basis.get("missed", []):
-            parts = [t(f"class.crit.{f['criterion']}", value=_shown(f["criterion"], f["value"]),
-                       need=_shown(f["criterion"], f["need"])) for f in miss["failures"]]
-            out.append(t("class.why.missed", level=level_label(miss["level"]), parts="; ".join(parts)))
+        # the lowest level has no criteria of its own: a cell falls to it by missing the ones above
+        key = "class.why.below" if basis["level"] == LEVELS[-1] else "class.why.reached"
+        out = [t(key, level=level_label(basis["level"]), criteria=basis.get("criteria", ""))]
+        out += [_missed(miss) for miss in basis.get("missed", [])]
     if not basis.get("flags_known", False):
         out.append(t("class.why.flags_unknown"))
     return out
+
+
+def _missed(miss: Mapping[str, Any]) -> str:
+    parts = [t(f"class.crit.{f['criterion']}", value=_shown(f["criterion"], f["value"]),
+               need=_shown(f["criterion"], f["need"])) for f in miss["failures"]]
+    return t("class.why.missed", level=level_label(miss["level"]), parts="; ".join(parts))
+
+
+def deciding_reason(basis: Mapping[str, Any]) -> str:
+    """The one sentence that decided: why no level, what kept the cell from the level just above, or, at the top
+    level, that it met every criterion."""
+    if basis.get("insufficient"):
+        return t(f"class.why.{basis['insufficient']}", year=basis.get("year", ""))
+    if basis.get("missed"):
+        return _missed(basis["missed"][-1])
+    return t("class.why.reached", level=level_label(basis["level"]), criteria=basis.get("criteria", ""))
 
 
 STORED_SQL = """
@@ -220,7 +235,7 @@ def classifications(db: Database, year: int, unit_code: str | None = None, *, to
         basis = json.loads(s["basis_json"]) if decided and s["basis_json"] else p["basis"]
         level = s["proposed_level"] if decided else p["proposed_level"]
         rows.append({**{k: p[k] for k in ("cell_id", "cell_code", "cell_name", "unit_code", "unit_name")},
-                     "proposed_level": level, "basis": basis, "reasons": " ".join(reasons(basis)),
+                     "proposed_level": level, "basis": basis, "reason": deciding_reason(basis),
                      "decided_level": s["decided_level"] if s else None,
                      "decision_no": s["decision_no"] if s else None,
                      "decision_date": s["decision_date"] if s else None,

@@ -40,14 +40,16 @@ shown = [{**r, "proposed_level": classification.level_label(r["proposed_level"])
           "decision": t("class.page.decision_text", no=r["decision_no"], day=fmt_date(r["decision_date"]))
           if r["decision_no"] else ""} for r in rows]
 COLUMNS = {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"), "cell_name": t("class.page.cell"),
-           "proposed_level": t("class.page.proposed"), "reasons": t("class.page.reasons"),
+           "proposed_level": t("class.page.proposed"), "reason": t("class.page.reasons"),
            "decided_level": t("class.page.decided"), "decision": t("class.page.decision")}
 if not rows:
     st.info(t("class.page.no_cells"), icon=":material/info:")
     st.stop()
 ui.table(shown, COLUMNS, f"xep-loai-chi-bo-{year}", "cls_table", pinned=("cell_name",),
-         widths={"unit_name": 130, "cell_code": 80, "cell_name": 150, "proposed_level": 170, "reasons": 420,
-                 "decided_level": 170, "decision": 170})
+         widths={"unit_name": 130, "cell_code": 80, "cell_name": 150, "proposed_level": 210, "reason": 420,
+                 "decided_level": 210, "decision": 170})
+if not all(r["basis"].get("flags_known") for r in rows):
+    st.caption(t("class.why.flags_unknown"))
 
 if not who.is_admin:
     st.caption(t("class.page.read_only"))
@@ -59,6 +61,8 @@ st.subheader(t("class.page.record_title"), divider="gray")
 a, b = st.columns(2)
 cell_id = ui.field_input("cls_one_", "cell_id", cells, label=t("class.page.pick_cell"), where=a)
 chosen = next(r for r in rows if r["cell_id"] == cell_id)
+# every criterion behind the picked cell's proposal, the table having only the one that decided
+st.markdown("\n".join(f"- {ui.md_escape(line)}" for line in classification.reasons(chosen["basis"])))
 if ui.needs_load("cls_one_", cell_id, ("decided_level",)):
     # the form opens on the cell's decided level, else its proposal
     st.session_state["cls_one_for"] = cell_id

@@ -129,6 +129,14 @@ def test_the_reasons_read_as_sentences(world):
     assert g[2].startswith("Chưa xét số đảng viên vi phạm")
     assert n[0].startswith("Chưa đủ căn cứ: chi bộ không hoạt động đủ cả năm 2025")
     assert z[0] == "Chưa đủ căn cứ: năm 2025 chưa có buổi sinh hoạt nào được ghi."
+    with language("vi"):
+        f = classification.reasons(got["F"]["basis"])
+        deciding = {k: classification.deciding_reason(got[k]["basis"]) for k in "EFG"}
+    # the lowest level is reached by missing the ones above, each named with what it missed
+    assert f[0] == "Đề xuất mức Không hoàn thành nhiệm vụ (tiêu chí 2023-124), vì chưa đạt các mức trên."
+    assert f[3] == "Chưa đạt mức Hoàn thành nhiệm vụ vì: 3 buổi xếp loại Kém (tối đa 2)."
+    assert deciding == {"E": "Đạt các tiêu chí mức Hoàn thành xuất sắc nhiệm vụ (tiêu chí 2023-124).",
+                        "F": f[3], "G": g[1]}
 
 
 def test_flags_through_the_seam(world):

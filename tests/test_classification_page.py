@@ -56,10 +56,13 @@ def test_the_page_lists_each_cell_with_its_proposal_and_reasons(world, monkeypat
     assert table_column(at, t("class.page.proposed")) == [
         "Hoàn thành nhiệm vụ", "Hoàn thành xuất sắc nhiệm vụ", "Không hoàn thành nhiệm vụ",
         "Hoàn thành tốt nhiệm vụ", "Chưa đủ căn cứ", "Chưa đủ căn cứ"]
+    # the one criterion that decided: E met every one; G missed excellent on its Tốt/Khá share
     reasons = table_column(at, t("class.page.reasons"))
-    assert reasons[3].startswith("Đạt các tiêu chí mức Hoàn thành tốt nhiệm vụ")
-    assert "Tốt, Khá 75,0% (cần từ 80,0%)" in reasons[3]
+    assert reasons[1] == "Đạt các tiêu chí mức Hoàn thành xuất sắc nhiệm vụ (tiêu chí 2023-124)."
+    assert reasons[3] == ("Chưa đạt mức Hoàn thành xuất sắc nhiệm vụ vì: tỷ lệ buổi xếp loại Tốt, Khá 75,0% "
+                          "(cần từ 80,0%).")
     assert reasons[4].startswith("Chưa đủ căn cứ: chi bộ không hoạt động đủ cả năm 2025")
+    assert t("class.why.flags_unknown") in [c.value for c in at.caption]
     assert any("124-QĐ/TW" in c.value for c in at.caption)
 
 
@@ -68,6 +71,8 @@ def test_an_administrator_records_a_decision(world, monkeypatch):
     at = choose(open_page(path, monkeypatch))
     at.selectbox(key="cls_one_cell_id").set_value(cells["G"]).run()
     assert at.selectbox(key="cls_one_decided_level").value == "tot"  # opens on the proposal
+    # every criterion behind the picked cell's proposal, listed above the form
+    assert any(m.value.startswith("- Đạt các tiêu chí mức Hoàn thành tốt nhiệm vụ") for m in at.markdown)
     at.selectbox(key="cls_one_decided_level").set_value("hoan_thanh")
     at.date_input(key="cls_one_decision_date").set_value(date(2026, 1, 15))
     at.button(key="cls_one_save").click().run()
