@@ -63,9 +63,9 @@ cell_id = ui.field_input("cls_one_", "cell_id", cells, label=t("class.page.pick_
 chosen = next(r for r in rows if r["cell_id"] == cell_id)
 # every criterion behind the picked cell's proposal, the table having only the one that decided
 st.markdown("\n".join(f"- {ui.md_escape(line)}" for line in classification.reasons(chosen["basis"])))
-if ui.needs_load("cls_one_", cell_id, ("decided_level",)):
-    # the form opens on the cell's decided level, else its proposal
-    st.session_state["cls_one_for"] = cell_id
+if ui.needs_load("cls_one_", (year, cell_id), ("decided_level",)):
+    # the form opens on the cell's decided level of the year, else its proposal
+    st.session_state["cls_one_for"] = (year, cell_id)
     st.session_state["cls_one_decided_level"] = chosen["decided_level"] or chosen["proposed_level"] or "hoan_thanh"
 level = ui.field_input("cls_one_", "decided_level", levels, where=b)
 c, d = st.columns(2)

@@ -89,6 +89,11 @@ CLASS_COLUMNS = {"unit_name": t("chart.unit"), "cells": t("class.dist.cells"),
                  **{f"decided_{lv}": t(f"class.dist.d_{lv}") for lv in metrics.CLASS_LEVELS},
                  **{f"proposed_{lv}": t(f"class.dist.p_{lv}") for lv in metrics.CLASS_LEVELS},
                  "unclassified": t("class.dist.unclassified")}
+# short headers, the level's full name in their tooltips
+CLASS_HELPS = {f"{kind}_{lv}": t(f"class.dist.{kind[0]}_help", level=t(f"class.level.{lv}"))
+               for kind in ("decided", "proposed") for lv in metrics.CLASS_LEVELS}
+CLASS_WIDTHS = {"unit_name": 140, "cells": 80, **{f"decided_{lv}": 70 for lv in metrics.CLASS_LEVELS},
+                **{f"proposed_{lv}": 105 for lv in metrics.CLASS_LEVELS}, "unclassified": 105}
 
 
 def classification_section() -> None:
@@ -99,7 +104,7 @@ def classification_section() -> None:
     st.subheader(t("class.dist.title", year=period.start.year), divider="gray")
     st.caption(t("class.dist.caption"))
     ui.table(rows, CLASS_COLUMNS, f"xep-loai-chi-bo-{period.start.year}", "q_classes", pinned=("unit_name",),
-             widths={"unit_name": 140, **{k: 95 for k in CLASS_COLUMNS if k != "unit_name"}})
+             widths=CLASS_WIDTHS, helps=CLASS_HELPS)
 
 
 ui.live(render)

@@ -131,3 +131,14 @@ def test_the_quality_dashboard_shows_the_years_distribution(world, monkeypatch):
     assert t("class.dist.title", year=2025) in [s.value for s in at.subheader]
     at = open_page(path, monkeypatch, page="pages/quality.py", ky="2024-Q4")
     assert t("class.dist.title", year=2024) not in [s.value for s in at.subheader]
+
+
+def test_the_form_follows_the_year_chosen(world, monkeypatch):
+    path, cells = world
+    at = choose(open_page(path, monkeypatch))
+    at.selectbox(key="cls_one_cell_id").set_value(cells["G"]).run()
+    assert at.selectbox(key="cls_one_decided_level").value == "tot"
+    # the same cell in the year after (no record yet, so no proposal): the form opens afresh, not on 2025's level
+    at.selectbox(key="cls_year").set_value(YEAR + 1).run()
+    assert at.selectbox(key="cls_one_cell_id").value == cells["G"]
+    assert at.selectbox(key="cls_one_decided_level").value == "hoan_thanh"
