@@ -30,7 +30,8 @@ PAGES: dict[str, tuple[str | None, tuple[Call, ...]]] = {
     "attendance": ("pages/attendance.py", (Call("attendance_page"),)),
     "leaders": ("pages/leaders.py", (Call("leaders_page"), Call("leader_posts", ("period",)))),
     "weaknesses": ("pages/weakness_board.py", (Call("weakness_page"),)),
-    "quality": ("pages/quality.py", (Call("quality_page"),)),
+    # the year's classification of cells closes the quality page (branch classify)
+    "quality": ("pages/quality.py", (Call("quality_page"), Call("classification_distribution"))),
     "compute": (None, (Call("compute", ("label",)),)),
 }
 
