@@ -1634,7 +1634,7 @@ select u.code as unit_code, u.name as unit_name, count(*) as cells,
        count(*) filter (where cc.decided_level is null and cc.proposed_level is null) as unclassified
 from scope_cells sc
 join units u on u.id = sc.unit_id
-left join cell_classifications cc on cc.cell_id = sc.cell_id and cc.year = :year
+left join cell_classifications cc on cc.cell_id = sc.cell_id and cc.year = cast(substr(:start, 1, 4) as integer)
 where (sc.valid_from is null or sc.valid_from <= :end) and (sc.valid_to is null or sc.valid_to >= :start)
 group by sc.unit_id
 order by u.code
@@ -1649,10 +1649,9 @@ def classification_distribution(db: Source, period: Period | str, filters: Filte
     """Per unit (child of the node in view): the cells of the period's year by decided level, and by proposed level
     where not decided, apart; each row with "decided" and "proposed" totals."""
     period, today = parse_period(period), today or date.today()
-    year = period.start.year
-    whole = parse_period(str(year))
+    whole = parse_period(str(period.start.year))  # the year of the period, whatever its length
     with session(db) as conn:
-        rows = _rows(conn, CLASSIFICATION_SQL, _params(whole, filters, today, year=year))
+        rows = _rows(conn, CLASSIFICATION_SQL, _params(whole, filters, today))
     for r in rows:
         r["decided"] = sum(r[f"decided_{lv}"] for lv in CLASS_LEVELS)
         r["proposed"] = sum(r[f"proposed_{lv}"] for lv in CLASS_LEVELS)
