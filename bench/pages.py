@@ -30,7 +30,9 @@ PAGES: dict[str, tuple[str | None, tuple[Call, ...]]] = {
     "attendance": ("pages/attendance.py", (Call("attendance_page"),)),
     "leaders": ("pages/leaders.py", (Call("leaders_page"), Call("leader_posts", ("period",)))),
     "weaknesses": ("pages/weakness_board.py", (Call("weakness_page"),)),
-    "quality": ("pages/quality.py", (Call("quality_page"), Call("checklist_ratings"))),
+    # the checklist ratings and the year's classification of cells close the quality page
+    "quality": ("pages/quality.py", (Call("quality_page"), Call("checklist_ratings"),
+                                     Call("classification_distribution"))),
     "compute": (None, (Call("compute", ("label",)),)),
 }
 

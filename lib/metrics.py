@@ -1879,3 +1879,54 @@ def has_member_marks(db: Source, period: Period | str) -> bool:
             "select exists (select 1 from meetings m join attendance_marks mk on mk.meeting_id = m.id "
             "where m.deleted_at is null and m.held_on between ? and ?)",
             [period.start.isoformat(), period.end.isoformat()]).fetchone()[0] == 1
+
+
+# ---- year-end classification of cells (branch classify) ---------------------------------------------------------
+
+CLASS_LEVELS = ("xuat_sac", "tot", "hoan_thanh", "khong_hoan_thanh")
+
+# Per child of the node in view: its cells valid in the year, by the level the committee decided, and the cells not
+# yet decided by the level proposed for them (lib.classification.refresh stores proposals), apart; "unclassified":
+# neither decided nor proposed (no proposal stored, or too little record).
+CLASSIFICATION_SQL = SCOPE_SQL + """
+select u.code as unit_code, u.name as unit_name, count(*) as cells,
+       count(*) filter (where cc.decided_level = 'xuat_sac') as decided_xuat_sac,
+       count(*) filter (where cc.decided_level = 'tot') as decided_tot,
+       count(*) filter (where cc.decided_level = 'hoan_thanh') as decided_hoan_thanh,
+       count(*) filter (where cc.decided_level = 'khong_hoan_thanh') as decided_khong_hoan_thanh,
+       count(*) filter (where cc.decided_level is null and cc.proposed_level = 'xuat_sac') as proposed_xuat_sac,
+       count(*) filter (where cc.decided_level is null and cc.proposed_level = 'tot') as proposed_tot,
+       count(*) filter (where cc.decided_level is null and cc.proposed_level = 'hoan_thanh') as proposed_hoan_thanh,
+       count(*) filter (where cc.decided_level is null and cc.proposed_level = 'khong_hoan_thanh')
+           as proposed_khong_hoan_thanh,
+       count(*) filter (where cc.decided_level is null and cc.proposed_level is null) as unclassified
+from scope_cells sc
+join units u on u.id = sc.unit_id
+left join cell_classifications cc on cc.cell_id = sc.cell_id and cc.year = cast(substr(:start, 1, 4) as integer)
+where (sc.valid_from is null or sc.valid_from <= :end) and (sc.valid_to is null or sc.valid_to >= :start)
+group by sc.unit_id
+order by u.code
+"""
+
+CLASSIFICATION_KEYS = ("cells", *(f"decided_{lv}" for lv in CLASS_LEVELS),
+                       *(f"proposed_{lv}" for lv in CLASS_LEVELS), "unclassified")
+
+
+def classification_distribution(db: Source, period: Period | str, filters: Filters | None = None,
+                                today: date | None = None) -> list[dict]:
+    """Per unit (child of the node in view): the cells of the period's year by decided level, and by proposed level
+    where not decided, apart; each row with "decided" and "proposed" totals."""
+    period, today = parse_period(period), today or date.today()
+    whole = parse_period(str(period.start.year))  # the year of the period, whatever its length
+    with session(db) as conn:
+        rows = _rows(conn, CLASSIFICATION_SQL, _params(whole, filters, today))
+    for r in rows:
+        r["decided"] = sum(r[f"decided_{lv}"] for lv in CLASS_LEVELS)
+        r["proposed"] = sum(r[f"proposed_{lv}"] for lv in CLASS_LEVELS)
+    return rows
+
+
+def classification_totals(rows: list[dict]) -> dict[str, int]:
+    """The distribution's rows summed (the whole node in view)."""
+    keys = (*CLASSIFICATION_KEYS, "decided", "proposed")
+    return {k: sum(r[k] for r in rows) for k in keys}

@@ -44,6 +44,8 @@ PAGES: tuple[PageSpec, ...] = (
              WRITERS),
     PageSpec("pages/import_data.py", "nhap-tep", "nav.import", ":material/upload_file:", "nav.entry", WRITERS),
     PageSpec("pages/reports.py", "bao-cao", "nav.reports", ":material/description:", "nav.reports", READERS),
+    PageSpec("pages/classification.py", "xep-loai-chi-bo", "nav.classification", ":material/military_tech:",
+             "nav.reports", READERS),
     PageSpec("pages/directory.py", "danh-muc", "nav.directory", ":material/account_tree:", "nav.admin", ADMIN),
     PageSpec("pages/assignments.py", "phan-cong", "nav.assignments", ":material/assignment_ind:", "nav.admin",
              ADMIN),

@@ -192,6 +192,8 @@ class ReportData:
     # per-cell figures (metrics.report_page by_cell); None keeps the rows by unit, as a province's report has them.
     cell_node: dict[str, Any] | None = None
     by_cell: dict[str, list[dict]] = field(default_factory=dict)
+    # A year's report: the classification of cells per unit (metrics.classification_distribution); else empty.
+    classification: list[dict] = field(default_factory=list)
 
     def group_label(self, code: str | None) -> str:
         """The printed name of a leader group."""
@@ -246,6 +248,8 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         decisions = _decisions(db, period, unit_code)
         body = org.issuer(db, period.end)
         group_labels = leaders.group_labels(db)
+        classification = (metrics.classification_distribution(db, period, filters, today)
+                          if period.kind == "year" else [])
     # the figures of `metrics --json` (metrics.compute), from the same bundle
     figures = {"period": period.as_dict(), "attendance_by_unit": page["attendance_by_unit"],
                "leader_participation": metrics.leader_participation_of(page["participation_by_leader"]),
@@ -262,6 +266,7 @@ def gather(path_or_db: Any, period_label: str, unit_code: str | None = None, tod
         decisions=decisions, renames=renames, head=letterhead(body) if body else None,
         group_labels=group_labels, cell_node=node,
         by_cell={k: page[k] for k in BY_CELL_KEYS} if node else {},
+        classification=classification,
     )
     progress(0.3, t("report.progress_figures"))
     return data
@@ -819,6 +824,27 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
                       fmt_num(props["education"]["count"]), fmt_num(props["combativeness"]["count"])])
     if "quality" in pngs:
         pngs.place(doc, "quality")
+    _classification_table(doc, tables, data)
+
+
+def _classification_table(doc: DocxDocument, tables: _Tables, data: ReportData) -> None:
+    """A year's classification of cells per unit: decided levels, proposals not yet decided apart (when any)."""
+    rows = data.classification
+    tot = metrics.classification_totals(rows)
+    if not rows or not (tot["decided"] or tot["proposed"]):
+        return  # nothing classified this year: no table of zeros
+    year = data.period.start.year
+    _para(doc, t("class.report.intro", year=year, decided=fmt_num(tot["decided"]),
+                 proposed=fmt_num(tot["proposed"]), unclassified=fmt_num(tot["unclassified"])))
+    levels = [f"decided_{lv}" for lv in metrics.CLASS_LEVELS]
+    keys = ["cells", *levels, "proposed", "unclassified"]
+    tables.add(t("class.report.table", year=year),
+               [t("report.col_no"), t("report.col_unit"), t("class.dist.cells"), t("class.report.col_xs"),
+                t("class.report.col_tot"), t("class.report.col_ht"), t("class.report.col_kht"),
+                t("class.report.col_proposed"), t("class.report.col_none")],
+               [[fmt_num(i), r["unit_name"], *(fmt_num(r[k]) for k in keys)] for i, r in enumerate(rows, 1)],
+               (1.2, 3.8, 1.5, 1.5, 1.5, 1.5, 1.5, 2.0, 2.0),
+               total=["", t("report.total"), *(fmt_num(tot[k]) for k in keys)])
 
 
 def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: "_Pictures") -> None:

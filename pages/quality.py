@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import charts, ui
+from lib import charts, metrics, ui
 from lib.domain import MeetingType, Rating
 from lib.i18n import t
 
@@ -63,6 +63,7 @@ def render() -> None:
                  pinned=("cell_name",), widths={k: v for k, v in UNIT_WIDTHS.items() if k in columns},
                  helps=UNIT_HELPS)
         short_list(short)
+        classification_section()
         return
     st.subheader(t("dash.by_unit"), divider="gray")
     every_unit = figures["quality_by_unit"]
@@ -73,13 +74,13 @@ def render() -> None:
              pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS,
              drill="unit_code" if ui.drillable() else None)
     short_list(short)
+    classification_section()
 
 
 def short_list(short: dict) -> None:
     st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
     ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
              labels={"mtype": ui.label_of(MeetingType)}, height=320)
-
 
 
 def checklist_figures() -> None:
@@ -101,9 +102,34 @@ def checklist_figures() -> None:
     ui.table(rows, columns, "xep-loai-de-xuat", "q_checklist", pinned=("proposed",))
 
 
+# The year's classification of cells per unit (lib/classification.py): decided levels, and the proposals not yet
+# decided apart; shown for a year, or for a shorter period of a year that has classifications.
+CLASS_COLUMNS = {"unit_name": t("chart.unit"), "cells": t("class.dist.cells"),
+                 **{f"decided_{lv}": t(f"class.dist.d_{lv}") for lv in metrics.CLASS_LEVELS},
+                 **{f"proposed_{lv}": t(f"class.dist.p_{lv}") for lv in metrics.CLASS_LEVELS},
+                 "unclassified": t("class.dist.unclassified")}
+# short headers, the level's full name in their tooltips
+CLASS_HELPS = {f"{kind}_{lv}": t(f"class.dist.{kind[0]}_help", level=t(f"class.level.{lv}"))
+               for kind in ("decided", "proposed") for lv in metrics.CLASS_LEVELS}
+CLASS_WIDTHS = {"unit_name": 140, "cells": 80, **{f"decided_{lv}": 70 for lv in metrics.CLASS_LEVELS},
+                **{f"proposed_{lv}": 105 for lv in metrics.CLASS_LEVELS}, "unclassified": 105}
+
+
+def classification_section() -> None:
+    rows = ui.figure("classification_distribution", period, filters)
+    classified = metrics.classification_totals(rows)
+    if period.kind != "year" and not (classified["decided"] or classified["proposed"]):
+        return
+    st.subheader(t("class.dist.title", year=period.start.year), divider="gray")
+    st.caption(t("class.dist.caption"))
+    ui.table(rows, CLASS_COLUMNS, f"xep-loai-chi-bo-{period.start.year}", "q_classes", pinned=("unit_name",),
+             widths=CLASS_WIDTHS, helps=CLASS_HELPS)
+
+
 def render_page() -> None:
     render()
     checklist_figures()
+    classification_section()
 
 
 ui.live(render_page)
