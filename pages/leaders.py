@@ -105,11 +105,11 @@ def render() -> None:
     # bộ") to 150 px, so the table fits at 1440 px.
     st.subheader(t("speed.lead_tables"), divider="gray")
     ui.lazy_tabs({
-        t("dash.by_group"): lambda: ui.table(groups, GROUP_COLUMNS, "theo-nhom", "lead_group_table",
-                                             pct=("compliance",), labels=GROUP),
         t("dash.by_leader"): lambda: ui.table(leaders, LEADER_COLUMNS, "theo-can-bo", "lead_table",
                                               pct=("compliance",), labels=GROUP, pinned=("full_name",),
-                                              widths={"title": "medium", "grp": 150}, hidden=("leader_code",))},
+                                              widths={"title": "medium", "grp": 150}, hidden=("leader_code",)),
+        t("dash.by_group"): lambda: ui.table(groups, GROUP_COLUMNS, "theo-nhom", "lead_group_table",
+                                             pct=("compliance",), labels=GROUP)},
         "lead_tables")
     st.subheader(t("dash.drill"), divider="gray")
     drill_down(leaders)

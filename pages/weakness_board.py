@@ -78,8 +78,8 @@ def render() -> None:
 
     # the tables under the charts one at a time: only the open tab is drawn (ui.lazy_tabs)
     st.subheader(t("speed.weak_tables"), divider="gray")
-    ui.lazy_tabs({t("dash.by_category"): categories,
-                  **({t("cell_rows.by_cell"): cells} if cells_only else {t("dash.by_unit"): units})}, "weak_tables")
+    ui.lazy_tabs({**({t("cell_rows.by_cell"): cells} if cells_only else {t("dash.by_unit"): units}),
+                  t("dash.by_category"): categories}, "weak_tables")
     # at a node with only cells every weakness counts under the node itself: the cell tells them apart
     columns = {k: v for k, v in OPEN_COLUMNS.items() if k != "unit_name"} if cells_only else OPEN_COLUMNS
     missing = {"cell_name": whole} if cells_only else OPEN_MISSING

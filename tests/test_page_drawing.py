@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from lib import demo, metrics, ui
 from lib import db as dbm
+from lib import demo, metrics, ui
 from lib.i18n import t
 from tests.helpers import page_test
 
@@ -108,16 +108,16 @@ def test_weakness_board_draws_two_of_its_four_tables(small_demo, monkeypatch):
     every = metrics.open_weaknesses(small_demo, today=date.today())
     overdue = [w for w in every if w["overdue"]]
     assert overdue
-    assert tab_labels(at) == [t("dash.by_category"), t("dash.by_unit"), t("dash.overdue", n=len(overdue)),
+    assert tab_labels(at) == [t("dash.by_unit"), t("dash.by_category"), t("dash.overdue", n=len(overdue)),
                               t("dash.open_list", n=len(every))]
-    assert table_keys(at) == ["weak_categories", "weak_overdue"]
+    assert table_keys(at) == ["weak_matrix_table", "weak_overdue"]
     assert len(at.dataframe[-1].value) == min(len(overdue), ui.TABLE_ROWS)
     # the charts are not in tabs: the matrix, the trend and the ageing
     assert chart_keys(at) == ["weak_matrix", "weak_trend", "weak_ageing"]
     pick_tab(at, "weak_lists", t("dash.open_list", n=len(every)))
-    assert table_keys(at) == ["weak_categories", "weak_open"]
-    pick_tab(at, "weak_tables", t("dash.by_unit"))
     assert table_keys(at) == ["weak_matrix_table", "weak_open"]
+    pick_tab(at, "weak_tables", t("dash.by_category"))
+    assert table_keys(at) == ["weak_categories", "weak_open"]
 
 
 def test_quality_and_leaders_draw_one_tab_of_charts(small_demo, monkeypatch):
@@ -129,10 +129,10 @@ def test_quality_and_leaders_draw_one_tab_of_charts(small_demo, monkeypatch):
     assert table_keys(at) == ["q_units", "q_short"]
 
     at = run_page(small_demo, monkeypatch, "pages/leaders.py")
-    assert tab_labels(at) == [t("dash.by_group"), t("dash.by_leader")] * 2
+    assert tab_labels(at) == [t("dash.by_group"), t("dash.by_leader"), t("dash.by_leader"), t("dash.by_group")]
     assert chart_keys(at) == ["lead_groups", "lead_reports"]
-    assert table_keys(at) == ["lead_nobody", "lead_group_table"]
-    pick_tab(at, "lead_charts", t("dash.by_leader"))
-    pick_tab(at, "lead_tables", t("dash.by_leader"))
-    assert chart_keys(at) == ["lead_chart"]
     assert table_keys(at) == ["lead_nobody", "lead_table"]
+    pick_tab(at, "lead_charts", t("dash.by_leader"))
+    pick_tab(at, "lead_tables", t("dash.by_group"))
+    assert chart_keys(at) == ["lead_chart"]
+    assert table_keys(at) == ["lead_nobody", "lead_group_table"]
