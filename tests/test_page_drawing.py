@@ -136,3 +136,14 @@ def test_quality_and_leaders_draw_one_tab_of_charts(small_demo, monkeypatch):
     pick_tab(at, "lead_tables", t("dash.by_group"))
     assert chart_keys(at) == ["lead_chart"]
     assert table_keys(at) == ["lead_nobody", "lead_group_table"]
+
+
+def test_the_bench_says_what_the_cores_did_while_sessions_opened_together():
+    from bench.browser import SizeRun, from_json, markdown, to_json
+
+    run = SizeRun(100_000, {}, bare=[0.3], single=[1.0], together=[1.0, 2.0], together_served=[0.5, 0.9],
+                  together_server_cpu=0.46, together_browser_cpu=2.1)
+    text = markdown([run], "python -m bench.browser", 1, 30.0, {}, None)
+    assert "CPU used meanwhile: the server 460 ms, the 2 tabs' main threads 2,100 ms" in text
+    (again,) = from_json(to_json([run]))
+    assert again.together_server_cpu == 0.46 and again.together_browser_cpu == 2.1
