@@ -184,6 +184,10 @@ class SizeRun:
     single: list[float] = field(default_factory=list)
     together: list[float] = field(default_factory=list)
     together_served: list[float] = field(default_factory=list)  # until each one's script run finished
+    # CPU seconds spent while the N sessions opened the overview together: the streamlit process's, and the
+    # main threads of the N tabs added up (who of the two the shared cores were busy with)
+    together_server_cpu: float | None = None
+    together_browser_cpu: float | None = None
     load: dict[str, str] = field(default_factory=dict)
 
 
@@ -322,7 +326,10 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
                       f"slowest {_ms(max(run.together))} ms"
                       + (f"; their script runs finished (the server's part): p50 "
                          f"{_ms(percentile(run.together_served, 50))} ms, p95 "
-                         f"{_ms(percentile(run.together_served, 95))} ms" if run.together_served else "")]
+                         f"{_ms(percentile(run.together_served, 95))} ms" if run.together_served else "")
+                      + (f"; CPU used meanwhile: the server {_ms(run.together_server_cpu)} ms, the "
+                         f"{len(run.together)} tabs' main threads {_ms(run.together_browser_cpu)} ms"
+                         if run.together_server_cpu is not None and run.together_browser_cpu is not None else "")]
         was = old.get(run.size)
         if was:
             parts += ["- Before: idle " + "; ".join(f"{n} sessions {pct:.1f}%" for n, pct in sorted(was.idle.items()))
@@ -562,7 +569,10 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
         overview = app.at(app_pages()[0][0])
         run.idle = idle_cpu(pw_browser, storage, app.proc.pid, overview, args, log, size)
         run.load["after the idle sessions"] = uptime()
-        run.single, run.together = together(pw_browser, storage, overview, args, log, size, run.together_served)
+        cpu: dict[str, float] = {}
+        run.single, run.together = together(pw_browser, storage, overview, args, log, size, run.together_served,
+                                            app.proc.pid, cpu)
+        run.together_server_cpu, run.together_browser_cpu = cpu.get("server"), cpu.get("browsers")
         run.load["at end"] = uptime()
     finally:
         for server in (app, bare):
@@ -595,10 +605,12 @@ def idle_cpu(pw_browser: Any, storage: dict, pid: int, url: str, args: argparse.
 
 
 def together(pw_browser: Any, storage: dict, url: str, args: argparse.Namespace, log: Callable[[str], None],
-             size: int, served: list[float]) -> tuple[list[float], list[float]]:
+             size: int, served: list[float], pid: int | None = None,
+             cpu: dict[str, float] | None = None) -> tuple[list[float], list[float]]:
     """The overview's load time for one session alone (repeat loads) and for N sessions sent there at once.
 
-    served gets, for the N sessions, when each one's script run was seen finished (the server's part)."""
+    served gets, for the N sessions, when each one's script run was seen finished (the server's part); cpu (with
+    the server's pid) the CPU seconds of the server and of the N tabs' main threads during the N loads."""
     b = Browser(pw_browser, storage)
     try:
         log(f"[{size:,}] the overview alone, then {args.together} sessions at once")
@@ -612,9 +624,14 @@ def together(pw_browser: Any, storage: dict, url: str, args: argparse.Namespace,
             # that the timed load fetches no more static files than the session alone did.
             p.goto("about:blank")
             b.load(p, url)
+        ticks = read_ticks(pid) if pid else 0
         t0 = time.perf_counter()
         pending = {p: b.start(p, url) for p in pages}
         ended = b.wait(pending)
+        if pid and cpu is not None:
+            cpu["server"] = cpu_percent(read_ticks(pid) - ticks, 1.0) / 100
+            # each tab's count is its new document's, begun with the navigation (as for the single loads)
+            cpu["browsers"] = sum(b.main_thread(p) for p in pages)
         served[:] = [b.served[p] - t0 for p in pages]
         return single, [ended[p] - t0 for p in pages]
     finally:

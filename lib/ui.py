@@ -1117,6 +1117,18 @@ def show_chart_pair(*pair: tuple[Any, str, str] | None) -> None:
             chart_download(*item)
 
 
+def lazy_tabs(parts: dict[str, Callable[[], None]], key: str) -> None:
+    """Tabs (label → drawing function) of which only the open one is drawn; picking another draws that one."""
+    # st.tabs sends every tab's content and the browser draws it all at each load, though one tab is seen:
+    # charts and tables are most of a dashboard's time in the browser (bench/NOTES.md, "What a dashboard draws").
+    # A tab that tracks its state reruns the page when picked and says which one is open.
+    tabs = st.tabs(list(parts), key=key, on_change="rerun")
+    for tab, draw in zip(tabs, parts.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw()
+
+
 def codes_hidden(units: list[dict]) -> tuple[str, ...]:
     """("unit_code",) when every unit's name is its own: the code then only takes room on screen."""
     # a merged commune and its successor may share a name; then the code tells them apart
@@ -1407,27 +1419,37 @@ def todo(who: Actor) -> None:
     late = sum(r["late"] for r in items["reports"])
     title = t("ux.todo.title", month=f"{today.month:02d}/{today.year}", missing=fmt_num(len(items["missing"])),
               upcoming=fmt_num(len(items["upcoming"])), reports=fmt_num(len(items["reports"])))
-    with st.expander(title, expanded=who.role == Role.CLERK, icon=":material/checklist:"):
+    # folded, its lists are not drawn at all (the browser drew three tables nobody saw); opening it draws them
+    box = st.expander(title, expanded=who.role == Role.CLERK, icon=":material/checklist:", key="todo_box",
+                      on_change="rerun")
+    if not box.open:
+        return
+    with box:
         if not (items["missing"] or items["upcoming"] or items["reports"]):
             st.success(t("ux.todo.done"), icon=":material/check_circle:")
             return
-        tabs = st.tabs([t("ux.todo.missing", n=len(items["missing"])), t("ux.todo.upcoming", n=len(items["upcoming"])),
-                        t("ux.todo.reports", n=len(items["reports"]), late=late)])
         cells = {"unit_name": t("chart.unit"), "cell_code": t("field.cell_code"), "cell_name": t("field.cell_id")}
-        with tabs[0]:
+
+        def missing() -> None:
             st.caption(t("ux.todo.missing_help"))
             table(items["missing"], cells, "chi-bo-qua-han", "todo_missing")
-        with tabs[1]:
+
+        def upcoming() -> None:
             st.caption(t("ux.todo.upcoming_help"))
             table(items["upcoming"], {**cells, "due_on": t("dash.due_on")}, "chi-bo-sap-den-han", "todo_upcoming",
                   dates=("due_on",))
-        with tabs[2]:
+
+        def reports() -> None:
             st.caption(t("ux.todo.reports_help", days=items["report_days"]))
             state = {True: t("ux.todo.late"), False: t("ux.todo.waiting")}
             table(items["reports"], {"held_on": t("field.held_on"), "cell_name": t("field.cell_id"),
                                      "full_name": t("field.full_name"), "due_on": t("ux.remind.report_due_on"),
                                      "late": t("ux.todo.state")}, "bao-cao-can-nop", "todo_reports",
                   dates=("held_on", "due_on"), labels={"late": state.get})
+
+        lazy_tabs({t("ux.todo.missing", n=len(items["missing"])): missing,
+                   t("ux.todo.upcoming", n=len(items["upcoming"])): upcoming,
+                   t("ux.todo.reports", n=len(items["reports"]), late=late): reports}, "todo_tabs")
         page_link("pages/record_meeting.py", t("ux.todo.record"), ":material/edit_note:")
 
 

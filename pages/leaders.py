@@ -82,11 +82,16 @@ def render() -> None:
     cols[3].metric(t("chart.reports_late"), ui.fmt_num(reports["late"]), border=True)
     cols[4].metric(t("chart.reports_missing"), ui.fmt_num(reports["missing"]), border=True)
 
-    ui.show_chart_pair((charts.group_compliance_chart(pd.DataFrame(groups), labels=GROUP_LABELS), "thuc-hien-theo-nhom",
-                        "lead_groups"),
-                       (charts.reports_chart(pd.DataFrame(groups), labels=GROUP_LABELS), "bao-cao-sau-du-hop",
-                        "lead_reports"))
-    ui.show_chart(charts.leader_attendance_chart(pd.DataFrame(leaders)), "can-bo-phai-du-da-du", "lead_chart")
+    def group_charts() -> None:
+        ui.show_chart_pair((charts.group_compliance_chart(pd.DataFrame(groups), labels=GROUP_LABELS),
+                            "thuc-hien-theo-nhom", "lead_groups"),
+                           (charts.reports_chart(pd.DataFrame(groups), labels=GROUP_LABELS), "bao-cao-sau-du-hop",
+                            "lead_reports"))
+
+    # the charts by group and by leader one at a time: only the open tab is drawn (ui.lazy_tabs)
+    ui.lazy_tabs({t("dash.by_group"): group_charts,
+                  t("dash.by_leader"): lambda: ui.show_chart(charts.leader_attendance_chart(pd.DataFrame(leaders)),
+                                                             "can-bo-phai-du-da-du", "lead_chart")}, "lead_charts")
 
     # leaders_page asks who attended nobody of today's quarter
     this_quarter = metrics.quarter_of(date.today())
@@ -95,14 +100,17 @@ def render() -> None:
     ui.table(nobody, {"leader_code": t("field.leader_code"), "full_name": t("field.full_name"),
                       "grp": t("field.grp"), "expected": t("chart.expected")}, "chua-du-buoi-nao", "lead_nobody",
              labels=GROUP)
-    st.subheader(t("dash.by_group"), divider="gray")
-    ui.table(groups, GROUP_COLUMNS, "theo-nhom", "lead_group_table", pct=("compliance",), labels=GROUP)
-    st.subheader(t("dash.by_leader"), divider="gray")
     # With the post title beside the name, the code moves to the downloads only and a long title is cut to a
     # medium column (whole in the downloads), and a level's long group name ("Đảng ủy viên phụ trách chi
     # bộ") to 150 px, so the table fits at 1440 px.
-    ui.table(leaders, LEADER_COLUMNS, "theo-can-bo", "lead_table", pct=("compliance",), labels=GROUP,
-             pinned=("full_name",), widths={"title": "medium", "grp": 150}, hidden=("leader_code",))
+    st.subheader(t("speed.lead_tables"), divider="gray")
+    ui.lazy_tabs({
+        t("dash.by_leader"): lambda: ui.table(leaders, LEADER_COLUMNS, "theo-can-bo", "lead_table",
+                                              pct=("compliance",), labels=GROUP, pinned=("full_name",),
+                                              widths={"title": "medium", "grp": 150}, hidden=("leader_code",)),
+        t("dash.by_group"): lambda: ui.table(groups, GROUP_COLUMNS, "theo-nhom", "lead_group_table",
+                                             pct=("compliance",), labels=GROUP)},
+        "lead_tables")
     st.subheader(t("dash.drill"), divider="gray")
     drill_down(leaders)
 

@@ -41,27 +41,35 @@ def render() -> None:
     missed = figures["cells_missing_last_month"]
     below = figures["leaders_below_assignment"]
     overdue = [w for w in figures["open_weaknesses"] if w["overdue"]]
-    tabs = st.tabs([t("dash.att_missed", n=len(missed)), t("dash.att_leaders", n=len(below)),
-                    t("dash.att_overdue", n=len(overdue))])
-    with tabs[0]:
-        st.caption(t("dash.att_missed_help"))
-        ui.table(missed, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"), "month": t("chart.month"),
-                          "status_label": t("field.status")}, "chi-bo-chua-sinh-hoat", "ov_missed",
-                 labels={"month": ui.fmt_month})
-    with tabs[1]:
+
+    def leaders_below() -> None:
         groups = ui.read(leaders.group_labels)  # groups are data: a new group shows its name, not its code
         ui.table(below, {"full_name": t("field.full_name"), "grp": t("field.grp"), "expected": t("chart.expected"),
                          "attended": t("chart.attended"), "compliance": t("chart.compliance")},
                  "can-bo-chua-dat", "ov_leaders", pct=("compliance",),
                  labels={"grp": lambda code: groups.get(code, code or "")})
-    with tabs[2]:
-        st.caption(t("dash.w_open_help"))
-        ui.table(overdue, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
-                           "category": t("field.category"), "severity": t("field.severity"),
-                           "status": t("field.status"), "due_on": t("field.due_on"), "age_days": t("dash.age_days")},
-                 "han-che-qua-han", "ov_overdue", dates=("due_on",), missing={"cell_name": t("dash.tables.whole_unit")},
-                 labels={"category": ui.label_of(WeaknessCategory), "severity": ui.label_of(Severity),
-                         "status": ui.label_of(WeaknessStatus)})
+
+    # only the open tab's list is drawn (ui.lazy_tabs); the counts stay in the tabs' names
+    ui.lazy_tabs({t("dash.att_missed", n=len(missed)): lambda: missed_cells(missed),
+                  t("dash.att_leaders", n=len(below)): leaders_below,
+                  t("dash.att_overdue", n=len(overdue)): lambda: overdue_weaknesses(overdue)}, "ov_attention")
+
+
+def missed_cells(missed: list[dict]) -> None:
+    st.caption(t("dash.att_missed_help"))
+    ui.table(missed, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"), "month": t("chart.month"),
+                      "status_label": t("field.status")}, "chi-bo-chua-sinh-hoat", "ov_missed",
+             labels={"month": ui.fmt_month})
+
+
+def overdue_weaknesses(overdue: list[dict]) -> None:
+    st.caption(t("dash.w_open_help"))
+    ui.table(overdue, {"unit_name": t("chart.unit"), "cell_name": t("field.cell_id"),
+                       "category": t("field.category"), "severity": t("field.severity"),
+                       "status": t("field.status"), "due_on": t("field.due_on"), "age_days": t("dash.age_days")},
+             "han-che-qua-han", "ov_overdue", dates=("due_on",), missing={"cell_name": t("dash.tables.whole_unit")},
+             labels={"category": ui.label_of(WeaknessCategory), "severity": ui.label_of(Severity),
+                     "status": ui.label_of(WeaknessStatus)})
 
 
 ui.live(render)

@@ -48,10 +48,14 @@ def render() -> None:
                    t("dash.share_of_timed", share=ui.fmt_pct(short["share"])), delta_color="off",
                    delta_arrow="off", border=True)
 
-    ui.show_chart_pair((charts.rating_chart(rated), "xep-loai", "q_ratings"),
-                       (charts.properties_chart(pd.DataFrame(props)), "ba-tinh-chat", "q_properties"))
     bands = figures["duration_bands"]
-    ui.show_chart(charts.duration_chart(pd.DataFrame(bands)), "thoi-gian-sinh-hoat", "q_durations")
+    # one chart at a time: only the open tab is drawn (ui.lazy_tabs)
+    ui.lazy_tabs({
+        t("chart.rating"): lambda: ui.show_chart(charts.rating_chart(rated), "xep-loai", "q_ratings"),
+        t("speed.tab_properties"): lambda: ui.show_chart(charts.properties_chart(pd.DataFrame(props)),
+                                                         "ba-tinh-chat", "q_properties"),
+        t("chart.duration"): lambda: ui.show_chart(charts.duration_chart(pd.DataFrame(bands)),
+                                                   "thoi-gian-sinh-hoat", "q_durations")}, "q_charts")
 
     view = ui.node_in_view()
     if view is not None and view.code is not None and not view.children:

@@ -56,13 +56,14 @@ def render() -> None:
         (charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend") if trend else None,
         (charts.weakness_ageing_chart(pd.DataFrame(figures["weakness_ageing"])), "thoi-gian-ton-dong", "weak_ageing"))
 
-    st.subheader(t("dash.by_category"), divider="gray")
     by_category = [{"category": c, "n": n} for c, n in summary["by_category"].items()]
-    ui.table(by_category, {"category": t("field.category"), "n": t("chart.count")}, "han-che-theo-loai",
-             "weak_categories", labels={"category": CATEGORY})
     counts = {"n": t("chart.count"), "open": t("dash.w_open"), "resolved": t("dash.w_resolved")}
-    if cells_only:
-        st.subheader(t("cell_rows.by_cell"), divider="gray")
+
+    def categories() -> None:
+        ui.table(by_category, {"category": t("field.category"), "n": t("chart.count")}, "han-che-theo-loai",
+                 "weak_categories", labels={"category": CATEGORY})
+
+    def cells() -> None:
         st.caption(t("cell_rows.by_cell_help", name=view.name, whole=whole))
         cell_columns = {"cell_code": t("field.cell_code"), "cell_name": t("field.cell_id")}
         ui.table(by_cell["by_cell"], {**cell_columns, **counts}, f"han-che-theo-chi-bo-{view.code}", "weak_cells",
@@ -70,22 +71,34 @@ def render() -> None:
         ui.table(by_cell["matrix"], {**cell_columns, "category": t("field.category"), **counts},
                  f"han-che-theo-chi-bo-va-loai-{view.code}", "weak_cell_matrix", missing={"cell_name": whole},
                  labels={"category": CATEGORY}, pinned=("cell_name",))
-    else:
+
+    def units() -> None:
         ui.table(matrix, {"unit_name": t("chart.unit"), "category": t("field.category"), **counts},
                  "han-che-theo-don-vi", "weak_matrix_table", labels={"category": CATEGORY})
+
+    # the tables under the charts one at a time: only the open tab is drawn (ui.lazy_tabs)
+    st.subheader(t("speed.weak_tables"), divider="gray")
+    ui.lazy_tabs({**({t("cell_rows.by_cell"): cells} if cells_only else {t("dash.by_unit"): units}),
+                  t("dash.by_category"): categories}, "weak_tables")
     # at a node with only cells every weakness counts under the node itself: the cell tells them apart
     columns = {k: v for k, v in OPEN_COLUMNS.items() if k != "unit_name"} if cells_only else OPEN_COLUMNS
     missing = {"cell_name": whole} if cells_only else OPEN_MISSING
     widths = {k: v for k, v in OPEN_WIDTHS.items() if k in columns}
     open_rows = figures["open_weaknesses"]
     overdue = [w for w in open_rows if w["overdue"]]
-    st.subheader(t("dash.overdue", n=len(overdue)), divider="red")
-    ui.table(overdue, columns, "han-che-qua-han", "weak_overdue", dates=("noted_on", "due_on"),
-             labels=OPEN_LABELS, missing=missing, widths=widths, pinned=("cell_name",) if cells_only else ())
-    st.subheader(t("dash.open_list", n=len(open_rows)), divider="gray")
-    ui.table(open_rows, columns, "han-che-chua-khac-phuc", "weak_open", dates=("noted_on", "due_on"),
-             labels=OPEN_LABELS, missing=missing, widths=widths, height=320,
-             pinned=("cell_name",) if cells_only else ())
+    pinned = ("cell_name",) if cells_only else ()
 
+    def overdue_list() -> None:
+        ui.table(overdue, columns, "han-che-qua-han", "weak_overdue", dates=("noted_on", "due_on"),
+                 labels=OPEN_LABELS, missing=missing, widths=widths, pinned=pinned)
+
+    def open_list() -> None:
+        ui.table(open_rows, columns, "han-che-chua-khac-phuc", "weak_open", dates=("noted_on", "due_on"),
+                 labels=OPEN_LABELS, missing=missing, widths=widths, height=320, pinned=pinned)
+
+    # the overdue ones are among the open ones: the two lists one at a time, the overdue first
+    st.subheader(t("speed.weak_lists"), divider="red")
+    ui.lazy_tabs({t("dash.overdue", n=len(overdue)): overdue_list, t("dash.open_list", n=len(open_rows)): open_list},
+                 "weak_lists")
 
 ui.live(render)
