@@ -133,7 +133,6 @@ def classification_section() -> None:
 def render_page() -> None:
     render()
     checklist_figures()
-    classification_section()
 
 
 ui.live(render_page)
