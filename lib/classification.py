@@ -153,10 +153,15 @@ def propose(db: Database, year: int, unit_code: str | None = None, *, today: dat
             flags_by_cell: Mapping[int, int] | None = None) -> list[dict]:
     """Per cell under a unit valid in the year: its proposed level (None: too little record) and basis (a dict).
 
-    flags_by_cell: members flagged by the rules in the year per cell id; None when not known yet (then the flag
-    criterion is not tested, and the basis says so); a cell missing from a given mapping has none flagged.
+    flags_by_cell: members flagged by the rules in the year per cell id (a cell missing from it has none flagged);
+    None reads them from the year's attendance marks (metrics.flags_by_cell), and then a cell whose meetings of the
+    year carry no marks (counts only) cannot be judged by the rules: its flag criterion is not tested, and the basis
+    says so.
     """
     today = today or date.today()
+    marked: frozenset[int] | None = None
+    if flags_by_cell is None:
+        flags_by_cell, marked = metrics.flags_by_cell(db, year)
     cells = cells_of_year(db, year, unit_code)
     filters = metrics.Filters(unit_codes=(unit_code,) if unit_code else ())
     att = {r["cell_code"]: r for r in metrics.attendance_by_cell(db, str(year), filters, today)}
@@ -164,7 +169,8 @@ def propose(db: Database, year: int, unit_code: str | None = None, *, today: dat
     criteria = criteria_for(year)
     out = []
     for cell in cells:
-        flagged = None if flags_by_cell is None else int(flags_by_cell.get(cell["cell_id"], 0))
+        known = marked is None or cell["cell_id"] in marked
+        flagged = int(flags_by_cell.get(cell["cell_id"], 0)) if known else None
         level, basis = proposal_of(cell, year, att.get(cell["cell_code"]), qual.get(cell["cell_code"]), flagged,
                                    criteria)
         out.append({**cell, "proposed_level": level, "basis": basis})

@@ -1871,6 +1871,29 @@ def member_attendance(db: Source, actor: Any, period: Period | str, filters: Fil
             "totals": {**sums, "rate": _rate(sums["present"], sums["required"])}}
 
 
+MARKED_CELLS_SQL = """
+select distinct m.cell_id from meetings m
+where m.deleted_at is null and m.held_on between ? and ?
+  and exists (select 1 from attendance_marks x where x.meeting_id = m.id)
+"""
+
+
+def flags_by_cell(db: Source, year: int) -> tuple[dict[int, int], frozenset[int]]:
+    """For the year-end classification: per cell id the members flagged in the year by either rule (each member
+    once, in the cell of their flag), and the cells whose meetings of the year carry member marks (the only cells
+    the rules can judge). Counts only, no names: read with the system's scope."""
+    from lib.domain import SYSTEM
+
+    flags = member_flags(db, SYSTEM, str(year))
+    members_by_cell: dict[int, set[int]] = {}
+    for rule in FLAG_RULES:
+        for f in flags[rule]["flags"]:
+            members_by_cell.setdefault(f["cell_id"], set()).add(f["member_id"])
+    with session(db) as conn:
+        marked = frozenset(r[0] for r in conn.execute(MARKED_CELLS_SQL, [f"{year}-01-01", f"{year}-12-31"]))
+    return {cell: len(ids) for cell, ids in members_by_cell.items()}, marked
+
+
 def has_member_marks(db: Source, period: Period | str) -> bool:
     """Whether any live meeting of the period has member marks (else the member figures have nothing to say)."""
     period = parse_period(period)

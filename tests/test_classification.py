@@ -363,3 +363,35 @@ def test_the_compiled_report_of_the_year_has_the_classification_table(fresh):
     text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
     assert "Kết quả xếp loại chất lượng chi bộ năm 2025: 1 chi bộ đã có quyết định" in text
     assert not [t_ for t_ in _tables(quarter) if t_[0][-1] == "Chưa xếp loại"]  # a quarter's report: no table
+
+
+def test_members_flagged_by_the_rules_count_against_the_proposal(fresh):
+    """Cell E (xuất sắc on its record) gets 10 members and a mark for each at its 12 meetings; member M1 is absent
+    without reason in March, June and September: 3 months of 2025 → flagged by Statute Art. 8. E's meetings in those
+    months then have 9 present of 10 (rate 117/120 = 97.5%, still ≥ 90%), but one member is flagged and xuất sắc
+    allows none → tot. G typed counts only: the rules cannot judge it, its flag criterion is untested (still tot)."""
+    path, cells = fresh
+    with dbm.write(path) as db:
+        for i in range(1, 11):
+            mid = db.execute("insert into members(code, full_name, admitted_on, official_on) "
+                             "values (?, ?, '2010-01-01', '2011-01-01')", [f"M{i}", f"Đảng viên {i}"]).lastrowid
+            db.execute("insert into member_cells(member_id, cell_id, valid_from) values (?, ?, '2020-01-01')",
+                       [mid, cells["E"]])
+        ids = {r[1]: r[0] for r in db.execute("select id, code from members")}
+        for meeting_id, held_on in db.execute("select id, held_on from meetings where cell_id = ?", [cells["E"]]):
+            absent = held_on[5:7] in ("03", "06", "09")
+            for code, member_id in ids.items():
+                status = "unexcused" if absent and code == "M1" else "present"
+                db.execute("insert into attendance_marks(meeting_id, member_id, status) values (?, ?, ?)",
+                           [meeting_id, member_id, status])
+            db.execute("update meetings set present = ?, absent_excused = 0, absent_unexcused = ? where id = ?",
+                       [9 if absent else 10, 1 if absent else 0, meeting_id])
+    with dbm.read(path) as db:
+        counted, marked = metrics.flags_by_cell(db, YEAR)
+    assert counted == {cells["E"]: 1} and marked == {cells["E"]}
+    got = proposals(path)
+    e, g = got["E"]["basis"], got["G"]["basis"]
+    assert e["flags_known"] is True and e["figures"]["flagged"] == 1 and e["figures"]["rate"] == 0.975
+    assert got["E"]["proposed_level"] == "tot"
+    assert e["missed"] == [{"level": "xuat_sac", "failures": [{"criterion": "max_flagged", "value": 1, "need": 0}]}]
+    assert g["flags_known"] is False and got["G"]["proposed_level"] == "tot"
