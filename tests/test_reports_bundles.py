@@ -102,6 +102,9 @@ def old_gather(path_or_db, period_label, unit_code=None, today=None, progress=No
             data.by_cell = {"attendance_by_cell": metrics.attendance_by_cell(db, period, filters, today),
                             "quality_by_cell": metrics.quality_by_cell(db, period, filters, today),
                             "weaknesses_noted_by_cell": metrics.weaknesses_noted_by_cell(db, period, filters, today)}
+        # branch classify (deliberate change): a year's report carries the classification of cells per unit
+        if period.kind == "year":
+            data.classification = metrics.classification_distribution(db, period, filters, today)
     for name in ("figures", "totals", "headline", "quality", "groups", "leaders", "by_assignment", "missing",
                  "open_weaknesses", "matrix", "by_cell"):
         setattr(data, name, directory.relabel(getattr(data, name), *renames))
