@@ -944,9 +944,9 @@ FLAGGED_LIMIT = 60
 def member_flags_section(doc: DocxDocument, tables: _Tables, data: ReportData, flags: dict[str, Any]) -> None:
     """"Members to be considered under Statute Art. 8 and 12-HD": the count per unit and the names (the report's
     unit, already held to the user's scope by the reports page); nothing when the period has no member marks."""
-    art8, hd12 = flags["art8"], flags["hd12"]
     if not flags.get("marked"):
         return
+    art8, hd12 = flags["art8"], flags["hd12"]
     _para(doc, t("rules.report.title"), bold=True, italic=True, keep=True, before=6)
     _para(doc, t("rules.report.intro", period=period_text(data.period), art8=fmt_num(len(art8["flags"])),
                  n=fmt_num(art8["threshold"] or 0), hd12=fmt_num(len(hd12["flags"])),
@@ -974,12 +974,13 @@ def member_flags_section(doc: DocxDocument, tables: _Tables, data: ReportData, f
 
 
 def report_member_flags(path_or_db: Any, data: ReportData) -> dict[str, Any]:
-    """The rule flags of a report's period and unit (metrics.member_flags), and whether the period has marks."""
+    """The rule flags of a report's period and unit (metrics.member_flags), and whether the period has marks (one
+    look-up, and nothing more, for a database without member lists)."""
     filters = metrics.Filters(unit_codes=(data.unit_code,) if data.unit_code else ())
     with session(path_or_db) as db:
-        flags = metrics.member_flags(db, domain.SYSTEM, data.period, filters, data.today)
-        flags["marked"] = metrics.has_member_marks(db, data.period)
-    return flags
+        if not metrics.has_member_marks(db, data.period):
+            return {"marked": False}
+        return {**metrics.member_flags(db, domain.SYSTEM, data.period, filters, data.today), "marked": True}
 
 
 def _board(head: dict[str, Any] | None) -> str:
