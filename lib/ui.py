@@ -521,7 +521,7 @@ def attendance_section(prefix: str, roster: list[dict], cell_id: int, held_on: d
                                                      if m["member_id"] in names and m["status"] == "present"]
             st.session_state[prefix + "came"] = [i for i in st.session_state[prefix + "came"] if i in names]
             came = st.multiselect(t("page.record.exempt_came"), list(names), format_func=names.get,
-                                  key=prefix + "came", placeholder=t("page.record.exempt_came_none"))
+                                  key=prefix + "came", placeholder=t("page.record.exempt_came_none"), select_all=False)
     marks = forms.marks_payload(edited.to_dict("records"), [r["id"] for r in exempt], came)
     st.session_state[prefix + "marks_out"] = marks
     counts = meetings.derive_counts(roster, {m["member_id"]: m["status"] for m in marks})
