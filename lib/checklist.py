@@ -215,15 +215,18 @@ def propose(db: Database, meeting: Mapping[str, Any], checklist: Mapping[str, An
 
 # For each member marked excused at the meeting, their marks at meetings of the same year up to it, newest first
 # (exempt ones skipped); the streak is how many excused marks come before the first other mark.
+# The same run as the 12-HD flag of lib.metrics (HD12_SQL, docs/RULES.md): the member's marks at this cell's
+# meetings up to this one, the latest first; an exempt mark is skipped, a present or unexcused one ends the run; a
+# transfer starts it again in the new cell (12-HD judges a cell's meetings), and a new year does not.
 STREAK_SQL = """
-with this as (select held_on from meetings where id = :id),
+with this as (select held_on, cell_id from meetings where id = :id),
 marked as (
     select am.member_id, am.status,
            row_number() over (partition by am.member_id order by m.held_on desc, m.id desc) as rn
     from attendance_marks am join meetings m on m.id = am.meeting_id cross join this
     where am.member_id in (select member_id from attendance_marks where meeting_id = :id and status = 'excused')
       and m.deleted_at is null and am.status != 'exempt'
-      and m.held_on <= this.held_on and m.held_on >= substr(this.held_on, 1, 4) || '-01-01'
+      and m.cell_id = this.cell_id and (m.held_on < this.held_on or (m.held_on = this.held_on and m.id <= :id))
 )
 select count(*) from (
     select member_id, coalesce(min(case when status != 'excused' then rn end) - 1, count(*)) as streak
@@ -233,8 +236,8 @@ select count(*) from (
 
 
 def excused_streaks(db: Database, meeting_id: int, streak_max: int) -> int:
-    """How many members marked excused at a meeting have been excused more than streak_max meetings in a row
-    within its year, this one included (from the attendance marks)."""
+    """How many members marked excused at a meeting have been excused more than streak_max of the cell's meetings
+    in a row, this one included (from the attendance marks)."""
     return db.execute(STREAK_SQL, {"id": meeting_id, "max": streak_max}).fetchone()[0]
 
 

@@ -274,6 +274,14 @@ def test_excused_streak_from_the_marks_is_a_12hd_criterion(db, ids):
     # the March and April ones only. At April's meeting A has 3 excused marks in a row (Jan, Mar, Apr): not more
     # than 3; with May's excused too A has 4 → the criterion fails, counted once (B has 2).
     db.execute("insert into members(id, code, full_name) values (1, 'A', 'Nguyễn Văn A'), (2, 'B', 'Lê Thị B')")
+    db.execute("insert into member_cells(member_id, cell_id, valid_from) values (1, ?, '2020-01-01'), "
+               "(2, ?, '2020-01-01')", [ids["c1"], ids["c1"]])
+    db.execute("insert into member_exemptions(member_id, valid_from, valid_to) values (1, '2025-02-01', '2025-02-28')")
+    # and 26 members present at every meeting, so the counts the marks give are those of the meetings created
+    for n in range(3, 29):
+        db.execute("insert into members(id, code, full_name) values (?, ?, ?)", [n, f"P{n}", f"Đảng viên {n}"])
+        db.execute("insert into member_cells(member_id, cell_id, valid_from) values (?, ?, '2020-01-01')",
+                   [n, ids["c1"]])
     days = ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31"]
     a_marks = ["excused", "exempt", "excused", "excused", "excused"]
     b_marks = ["present", "present", "present", "excused", "excused"]
@@ -282,6 +290,8 @@ def test_excused_streak_from_the_marks_is_a_12hd_criterion(db, ids):
         mid = _create(db, ids["c1"], day, present=26)
         db.execute("insert into attendance_marks(meeting_id, member_id, status) values (?, 1, ?), (?, 2, ?)",
                    [mid, a, mid, b])
+        db.conn.executemany("insert into attendance_marks(meeting_id, member_id, status) values (?, ?, 'present')",
+                            [(mid, n) for n in range(3, 29)])
         mids.append(mid)
     assert checklist.excused_streaks(db, mids[3], 3) == 0
     assert checklist.excused_streaks(db, mids[4], 3) == 1
@@ -293,5 +303,5 @@ def test_excused_streak_from_the_marks_is_a_12hd_criterion(db, ids):
     assert checklist.get(db, mids[4])["proposed_rating"] == "kha"
     reasons = checklist.propose(db, meetings.get(db, mids[4]), FULL).reasons
     assert [(r.key, r.params["count"]) for r in reasons] == [("excused_streak", 1)]
-    # A new year starts the count afresh.
+    # A meeting where nobody is excused has no run to judge.
     assert checklist.excused_streaks(db, _create(db, ids["c1"], "2026-01-31", present=26), 0) == 0
