@@ -184,8 +184,8 @@ class SizeRun:
     single: list[float] = field(default_factory=list)
     together: list[float] = field(default_factory=list)
     together_served: list[float] = field(default_factory=list)  # until each one's script run finished
-    # CPU seconds spent while the N sessions opened the overview together: the streamlit process's, and the
-    # main threads of the N tabs added up (who of the two the shared cores were busy with)
+    # while the N sessions opened the overview together: the streamlit process's CPU seconds, and the N tabs'
+    # main-thread task seconds added up (Chrome's TaskDuration, waits for a core included)
     together_server_cpu: float | None = None
     together_browser_cpu: float | None = None
     load: dict[str, str] = field(default_factory=dict)
@@ -297,7 +297,9 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "- **Where the time goes**, per load: **server CPU** is the streamlit process's utime + stime during the "
         "load (mean; the only session on that server then), **browser main thread** is Chrome's `TaskDuration` of "
         "the tab (median; script, style, layout and paint since the document began, from the DevTools "
-        "Performance domain). Both are CPU time, so they move less with the machine's load than the wall time.",
+        "Performance domain). The server's is CPU time; Chrome's is the time its main-thread tasks took, which "
+        "counts a task's wait for a core: on a loaded machine it grows with the load (20 tabs opened together "
+        "summed to about their wall time each), so compare it within one run only.",
         f"- **Periods**: the dashboards read their period from the URL (`?{PERIOD_PARAM}=`); *default* opens them "
         f"without one (the last complete quarter), *year* with `?{PERIOD_PARAM}=` the last complete year. Pages "
         "without the period filter have only the default row.",
@@ -327,8 +329,9 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
                       + (f"; their script runs finished (the server's part): p50 "
                          f"{_ms(percentile(run.together_served, 50))} ms, p95 "
                          f"{_ms(percentile(run.together_served, 95))} ms" if run.together_served else "")
-                      + (f"; CPU used meanwhile: the server {_ms(run.together_server_cpu)} ms, the "
-                         f"{len(run.together)} tabs' main threads {_ms(run.together_browser_cpu)} ms"
+                      + (f"; meanwhile the server used {_ms(run.together_server_cpu)} ms of CPU and the "
+                         f"{len(run.together)} tabs' main-thread tasks took {_ms(run.together_browser_cpu)} ms "
+                         "(waits for a core included)"
                          if run.together_server_cpu is not None and run.together_browser_cpu is not None else "")]
         was = old.get(run.size)
         if was:

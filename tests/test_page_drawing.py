@@ -144,6 +144,6 @@ def test_the_bench_says_what_the_cores_did_while_sessions_opened_together():
     run = SizeRun(100_000, {}, bare=[0.3], single=[1.0], together=[1.0, 2.0], together_served=[0.5, 0.9],
                   together_server_cpu=0.46, together_browser_cpu=2.1)
     text = markdown([run], "python -m bench.browser", 1, 30.0, {}, None)
-    assert "CPU used meanwhile: the server 460 ms, the 2 tabs' main threads 2,100 ms" in text
+    assert "meanwhile the server used 460 ms of CPU and the 2 tabs' main-thread tasks took 2,100 ms" in text
     (again,) = from_json(to_json([run]))
     assert again.together_server_cpu == 0.46 and again.together_browser_cpu == 2.1

@@ -200,6 +200,9 @@ def test_weakness_figures_equal_metrics_json(demo_path, monkeypatch):
     assert shown[t("dash.w_resolved")] == ui.fmt_num(weak["by_status"]["resolved"])
     assert shown[t("dash.h_weaknesses_open")] == ui.fmt_num(weak["open_now"])
     assert shown[t("dash.h_weaknesses_overdue")] == ui.fmt_num(weak["overdue"])
+    # the table by category is drawn in its tab, picked (tests/test_page_drawing.py)
+    at.session_state["weak_tables"] = t("dash.by_category")
+    at.run()
     df = shown_table(at, t("field.category"), t("chart.count"))
     assert records(df) == [{t("field.category"): WeaknessCategory(c).label, t("chart.count"): n}
                            for c, n in weak["by_category"].items()]
