@@ -100,6 +100,9 @@ def world(db_path):
                 "required_per_quarter": per_quarter}, today=TODAY)
         for row in MEETINGS:
             _add_meeting(db, cells, row, leaders)
+        # One 2025 meeting assessed by the 12-HD / 42-HD checklist (lib.checklist), so its figure has rows here too.
+        db.execute("insert into meeting_checklists(meeting_id, proposed_rating, criteria_version) select min(id), "
+                   "'tot', '12-HD/BTCTW' from meetings where deleted_at is null and held_on like '2025%'")
         for unit, cell, cat, noted, status, due, extra in (
             ("U1", "C1", "pho_bien_van_ban", "2025-01-20", "open", "2025-03-31", {}),  # W1 overdue
             ("U1", None, "xay_dung_dang", "2025-02-10", "resolved", None,  # W2
