@@ -210,6 +210,16 @@ def version_of(db: Database, row: Mapping[str, Any]) -> str:
     return store.row_version(db, "members", row)
 
 
+def _required_day(value: Any, field: str) -> date:
+    """A required date typed in a field (refused by that field when blank or unreadable)."""
+    day, errors = coerce({field: value}, {field: "date"})
+    if not errors and day.get(field) is None:
+        errors = [FieldError(field, "required")]
+    if errors:
+        raise ValidationError(errors)
+    return day[field]
+
+
 def transfer(db: Database, actor: Actor | None, member_id: int, cell_id: int, on: Any,
              note: str | None = None) -> int:
     """Move a member to another cell from a day: their open membership ends the day before, history kept.
@@ -219,12 +229,7 @@ def transfer(db: Database, actor: Actor | None, member_id: int, cell_id: int, on
     """
     with store.transaction(db):
         _member_row(db, member_id)
-        day, errors = coerce({"valid_from": on}, {"valid_from": "date"})
-        if not errors and day.get("valid_from") is None:
-            errors = [FieldError("valid_from", "required")]
-        if errors:
-            raise ValidationError(errors)
-        start = day["valid_from"]
+        start = _required_day(on, "valid_from")
         cell = _cell_row(db, cell_id)
         rows = memberships(db, member_id)
         current = next((r for r in rows if r["valid_to"] is None or r["valid_to"] >= start.isoformat()), None)
@@ -247,11 +252,7 @@ def end_membership(db: Database, actor: Actor | None, member_id: int, last_day: 
     """End a member's open membership on last_day (left the cell or the Party), with a note; history kept."""
     with store.transaction(db):
         _member_row(db, member_id)
-        day, errors = coerce({"valid_to": last_day}, {"valid_to": "date"})
-        if not errors and day.get("valid_to") is None:
-            errors = [FieldError("valid_to", "required")]
-        if errors:
-            raise ValidationError(errors)
+        day = {"valid_to": _required_day(last_day, "valid_to")}
         current = next((r for r in memberships(db, member_id) if r["valid_to"] is None), None)
         if current is None:
             raise ValidationError([FieldError("valid_to", "no_open_membership")])
