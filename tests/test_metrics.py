@@ -103,6 +103,18 @@ def world(db_path):
         # One 2025 meeting assessed by the 12-HD / 42-HD checklist (lib.checklist), so its figure has rows here too.
         db.execute("insert into meeting_checklists(meeting_id, proposed_rating, criteria_version) select min(id), "
                    "'tot', '12-HD/BTCTW' from meetings where deleted_at is null and held_on like '2025%'")
+        # Two members' marks at C1's meetings, so the member statements (rule flags, member attendance) have rows
+        # here too: M1 absent without reason on 28/02; M2 excused on 31/01 and 28/02 (two in a row), absent without
+        # reason on 12/04. Only these marks: the meetings' counts stay typed (no figure of this file reads marks).
+        for code, name, marks in (("M1", "Phạm Văn Một", (("2025-02-28", "unexcused"),)),
+                                  ("M2", "Võ Thị Hai", (("2025-01-31", "excused"), ("2025-02-28", "excused"),
+                                                        ("2025-04-12", "unexcused")))):
+            member = db.execute("insert into members(code, full_name) values (?, ?)", [code, name]).lastrowid
+            db.execute("insert into member_cells(member_id, cell_id, valid_from) values (?, ?, '2024-01-01')",
+                       [member, cells["C1"]])
+            for held_on, status in marks:
+                db.execute("insert into attendance_marks(meeting_id, member_id, status) select id, ?, ? "
+                           "from meetings where cell_id = ? and held_on = ?", [member, status, cells["C1"], held_on])
         for unit, cell, cat, noted, status, due, extra in (
             ("U1", "C1", "pho_bien_van_ban", "2025-01-20", "open", "2025-03-31", {}),  # W1 overdue
             ("U1", None, "xay_dung_dang", "2025-02-10", "resolved", None,  # W2

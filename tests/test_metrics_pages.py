@@ -218,7 +218,11 @@ def test_specialized_statement_returns_the_same_rows(world, name, period):  # no
     sql = SCOPED_STATEMENTS[name]
     p = parse_period(period)
     params = metrics._params(p, Filters(), WORLD_TODAY, report_days=7, min_duration=90, limit=10,
-                             current_month="2025-05", leader_code="L1", as_of="2025-03-31")
+                             current_month="2025-05", leader_code="L1", as_of="2025-03-31",
+                             # the member statements: every cell readable, a threshold of 1 so the world's two
+                             # members flag, each rule's kind of absence, the year and 12-HD's look-back
+                             cells=None, n=1, kind="excused" if name.startswith("HD12") else "unexcused",
+                             year_start=f"{p.end.year}-01-01", lookback="2024-01-01")
     with dbm.read(world) as db:
         general = db.execute(sql, params).fetchall()
         special = db.execute(metrics._specialized_sql(sql, True, True), params).fetchall()
