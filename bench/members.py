@@ -119,6 +119,20 @@ def add_members(path: Path, per_cell: int = MEMBERS_PER_CELL) -> dict[str, Any]:
     return counts
 
 
+def _analyze_new_indexes(path: Path) -> None:
+    """Gather the planner's statistics again when an index has none (one added by a migration since the build)."""
+    conn = sqlite3.connect(path)
+    try:
+        has_stats = conn.execute("select count(*) from sqlite_master where name = 'sqlite_stat1'").fetchone()[0]
+        missing = not has_stats or conn.execute("""
+            select count(*) from sqlite_master i where i.type = 'index' and i.sql is not null
+              and i.name not in (select idx from sqlite_stat1 where idx is not null)""").fetchone()[0]
+        if missing:
+            conn.execute("analyze")
+    finally:
+        conn.close()
+
+
 def build(db_dir: Path, size: int, keep: bool, log: Any = print) -> tuple[Path, dict[str, Any]]:
     """bench-members-N.db: the demo of `size` meetings (bench-N.db, built as `python -m bench` builds it) with
     members and marks; reused with --keep when it already holds them."""
@@ -132,7 +146,8 @@ def build(db_dir: Path, size: int, keep: bool, log: Any = print) -> tuple[Path, 
         marks = conn.execute("select count(*) from attendance_marks").fetchone()[0]
         conn.close()
         if marks == size * MEMBERS_PER_CELL:
-            dbm.init(path)  # a file kept from before a migration (m010's indexes) gets it
+            dbm.init(path)  # a file kept from before a migration (m010's, m011's indexes) gets it
+            _analyze_new_indexes(path)
             return path, {"cached": True, "seconds": None, "marks": marks, "meetings": size}
     demo = db_dir / f"bench-{size}.db"
     log(f"building {demo} ({size:,} meetings)")
