@@ -247,8 +247,9 @@ def measure(path: Path, period: str, repeat: int, commune: str) -> list[dict[str
 
 
 def markdown(rows: list[dict[str, Any]], built: dict[str, Any], command: str, period: str, repeat: int,
-             info: dict[str, str]) -> str:
-    """The members section of bench/RESULTS.md (info: bench.harness.machine() read before the runs)."""
+             info: dict[str, str], notes: Path | None = None) -> str:
+    """The members section of bench/RESULTS.md (info: bench.harness.machine() read before the runs; notes: a
+    markdown file appended, bench/MEMBERS_NOTES.md by default)."""
     lines = ["## Members: rule flags and member attendance (issue 12)", "",
              f"Command: `{command}` (part of `make bench`). Period {period}, median of {repeat} runs after a warm-up, "
              f"in one process on a `lib.db` connection; measured on {date.today().isoformat()}.", "",
@@ -268,11 +269,26 @@ def markdown(rows: list[dict[str, Any]], built: dict[str, Any], command: str, pe
              f"- Load average at end (1/5/15 min): {' / '.join(f'{x:.2f}' for x in os.getloadavg())}", "",
              "| scope | figure | median ms | floor ms | paired ratio | marks the floor reads | result | verdict |",
              "|---|---|---:|---:|---:|---:|---|---|"]
+    under, within = [], []
     for r in rows:
         ratio = r["ratio"] if r["ratio"] is not None else float("inf")
         ok = r["seconds"] < TARGET_S and ratio <= TARGET_RATIO
         lines.append(f"| {r['scope']} | {r['figure']} | {r['seconds'] * 1000:,.1f} | {r['floor'] * 1000:,.1f} | "
                      f"{ratio:.1f}× | {r['marks']:,} | {r['result']} | {'met' if ok else 'MISSED'} |")
+        if r["seconds"] < TARGET_S:
+            under.append(r)
+        if ratio <= TARGET_RATIO:
+            within.append(r)
+
+    def verdict(met: list[dict[str, Any]], what: str) -> str:
+        missed = [f"{r['scope']} {r['figure']}" for r in rows if r not in met]
+        return (f"- {what}: **met**" if not missed else
+                f"- {what}: **missed** by {', '.join(missed)} ({len(met)} of {len(rows)} met)")
+
+    lines += ["", "Verdict:", "", verdict(under, f"every member figure under {TARGET_S} s"),
+              verdict(within, f"every member figure within {TARGET_RATIO:.0f}× its floor")]
+    if notes is not None and notes.exists():
+        lines += ["", notes.read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -289,13 +305,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="reuse bench/bench-members-N.db when it holds the marks")
     p.add_argument("--db-dir", type=Path, default=HERE, help="where the databases go (default bench/)")
     p.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="markdown file (default bench/RESULTS.md)")
+    p.add_argument("--notes", type=Path, default=HERE / "MEMBERS_NOTES.md",
+                   help="markdown appended to the section (default bench/MEMBERS_NOTES.md, if it exists)")
     args = p.parse_args(argv)
     args.db_dir.mkdir(parents=True, exist_ok=True)
     path, built = build(args.db_dir, args.size, args.keep)
     info = machine()
     rows = measure(path, args.period, args.repeat, commune_of(path))
     command = "python -m bench.members" + ("" if not argv else " " + " ".join(argv))
-    text = markdown(rows, built, command, args.period, args.repeat, info)
+    text = markdown(rows, built, command, args.period, args.repeat, info, args.notes)
     print(text)
     if args.out is not None:
         results_md.write(args.out, "members", text)

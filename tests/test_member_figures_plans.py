@@ -143,3 +143,20 @@ def test_the_benchmark_floors_count_the_rows_each_figure_reads(world):
         (u2, "excused", 1), (u2, "present", 3), (u2, "unexcused", 2)]
     assert floor_rows(world, bench_members.ATTENDANCE_FLOOR, "NL") == [
         (u1, "excused", 3), (u1, "present", 2), (u1, "unexcused", 1)]
+
+
+def test_the_section_says_which_figures_miss_which_target(tmp_path):
+    def row(scope, figure, ms, floor_ms):
+        return {"scope": scope, "figure": figure, "seconds": ms / 1000, "floor": floor_ms / 1000,
+                "ratio": ms / floor_ms, "marks": 10, "result": "-"}
+
+    rows = [row("whole tree", "hd12", 350, 100), row("whole tree", "art8", 20, 10), row("commune X", "hd12", 2, 0.5)]
+    info = {"CPU": "cpu", "cores": "2", "SQLite": "3", "load average at start (1/5/15 min)": "1 / 1 / 1"}
+    notes = tmp_path / "notes.md"
+    notes.write_text("### Notes kept by hand\n", encoding="utf-8")
+    text = bench_members.markdown(rows, {"meetings": 4, "marks": 100, "seconds": None}, "cmd", PERIOD, 1, info,
+                                  notes)
+    assert "- every member figure under 0.3 s: **missed** by whole tree hd12 (2 of 3 met)" in text
+    assert "- every member figure within 3× its floor: **missed** by whole tree hd12, commune X hd12 (1 of 3 met)" \
+        in text
+    assert text.rstrip().endswith("### Notes kept by hand")
