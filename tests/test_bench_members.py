@@ -59,7 +59,7 @@ def test_the_members_section_has_a_row_per_figure_and_scope_and_keeps_the_others
     section = parts["members"]
     assert "python -m bench.members --size 600" in section
     rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| scope")]
-    assert [r.split("|")[2].strip() for r in rows] == ["member_flags", "member_attendance"] * 2
+    assert [r.split("|")[2].strip() for r in rows] == ["art8", "hd12", "member_flags", "member_attendance"] * 2
     assert all(r.split("|")[1].strip() in ("whole tree",) or r.split("|")[1].strip().startswith("commune ")
                for r in rows)
     assert f"{25 * SIZE:,} attendance_marks" in section
