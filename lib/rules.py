@@ -112,9 +112,11 @@ def linked_meetings(db: Database, actor: Actor, ids_text: Any) -> list[dict[str,
     from lib.domain import PermissionDenied
 
     found = []
-    for text in str(ids_text or "").split(",")[:LINKED_MAX]:
+    # each number once (a pasted link may repeat one), at most LINKED_MAX of them
+    numbers = dict.fromkeys(t.strip() for t in str(ids_text or "").split(",") if t.strip())
+    for text in list(numbers)[:LINKED_MAX]:
         try:
-            found.append(meetings.read(db, actor, text.strip()))
+            found.append(meetings.read(db, actor, text))
         except (ValidationError, PermissionDenied):
             continue
     return found

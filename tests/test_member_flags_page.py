@@ -135,3 +135,12 @@ def test_settings_page_lists_the_versions_with_their_documents(world):
     assert not at.exception, [e.value for e in at.exception]
     versions = next(f.value for f in at.dataframe if t("field.rules.document") in f.value.columns)
     assert len(versions) == 4 and "Quy định thử" in versions[t("field.rules.document")].tolist()
+
+
+def test_a_link_repeating_a_meeting_or_naming_nonsense_lists_each_meeting_once(world):
+    first = world.ids["art8"][0]
+    at = start(world.path, "quantri", ids=f"{first},{first}, {first},abc,,-1,{'9' * 400}")
+    at.switch_page("pages/records.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    linked = next(f.value for f in at.dataframe if "recs_linked" == f.key)
+    assert linked[t("field.id")].tolist() == [first]
