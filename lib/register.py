@@ -125,6 +125,19 @@ def get_draft(db: Database, actor: Actor, draft_id: Any) -> dict:
     return {**row, "form_version": store.row_version(db, "report_drafts", row)}
 
 
+def current_draft(db: Database, actor: Actor, period_label: str, unit_code: str | None = None) -> dict | None:
+    """The open draft of a period's report for a node, with its form version and issuing committee, or None."""
+    require_board(db, actor)
+    period = _period(period_label)
+    found = db.execute(f"select id from report_drafts where {SAME_NODE} and status = 'draft'",
+                       {"period": period.label, "unit_code": unit_code or None}).fetchone()
+    if found is None:
+        return None
+    row = get_draft(db, actor, found[0])
+    body = db.execute("select committee from issuing_bodies where id = ?", [row["body_id"]]).fetchone()
+    return {**row, "committee": body[0] if body else ""}
+
+
 def list_drafts(db: Database, actor: Actor) -> list[dict]:
     """The drafts not yet issued, newest first; board only."""
     require_board(db, actor)
