@@ -134,8 +134,19 @@ def current_draft(db: Database, actor: Actor, period_label: str, unit_code: str 
     if found is None:
         return None
     row = get_draft(db, actor, found[0])
-    body = db.execute("select committee from issuing_bodies where id = ?", [row["body_id"]]).fetchone()
-    return {**row, "committee": body[0] if body else ""}
+    body = db.execute("select committee, place from issuing_bodies where id = ?", [row["body_id"]]).fetchone()
+    return {**row, "committee": committee_name(*body) if body else ""}
+
+
+def committee_name(committee: str, place: str | None) -> str:
+    """The issuing committee as a sentence names it: 'Tỉnh ủy Vĩnh Long', also when typed in capitals for the header
+    ('TỈNH ỦY VĨNH LONG'; the same reading as lib.reports.letterhead)."""
+    committee, place = (committee or "").strip(), (place or "").strip()
+    if not committee.isupper():
+        return committee
+    if place and committee.lower().endswith(place.lower()) and len(committee) > len(place):
+        return f"{committee[:-len(place)].strip().capitalize()} {place}"
+    return committee.capitalize()
 
 
 def list_drafts(db: Database, actor: Actor) -> list[dict]:

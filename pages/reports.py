@@ -69,7 +69,7 @@ if who.role == Role.ADMIN:
     else:
         prefix = "reg_"
         st.markdown("**" + t("register.page.draft_title", period=reports.period_text(label), unit=unit_shown) + "**")
-        st.caption(t("register.page.continue_note", version=draft["version"], by=draft["updated_by"],
+        st.caption(t("register.page.continue_note", version=draft["version"], id=draft["id"], by=draft["updated_by"],
                      at=ui.fmt_datetime(draft["updated_at"])))
         if ui.needs_load(prefix, draft["id"], register.SECTIONS):
             ui.init_state(prefix, {**register.narrative(draft), "version": draft["form_version"],

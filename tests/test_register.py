@@ -335,3 +335,26 @@ def test_migration_creates_the_freezing_triggers(db):
     names = {r[0] for r in db.execute("select name from sqlite_master where type = 'trigger'")}
     assert {"report_files_no_update", "report_files_no_delete", "report_register_no_update",
             "report_register_no_delete", "report_drafts_issued_no_update", "report_drafts_issued_no_delete"} <= names
+
+
+def test_the_command_line_lists_and_issues(world, capsys):
+    draft_id, _ = _draft(world)
+    capsys.readouterr()
+    assert cli.main(["--db", str(world["path"]), "register", "issue"]) == 2
+    assert "--draft" in capsys.readouterr().err
+    assert cli.main(["--db", str(world["path"]), "register", "issue", "--draft", str(draft_id)]) == 0
+    assert "1-BC/HU" in capsys.readouterr().out
+    assert cli.main(["--db", str(world["path"]), "register", "issue", "--draft", str(draft_id)]) == 1
+    assert t("err.register.issued_read_only") in capsys.readouterr().err
+    assert cli.main(["--db", str(world["path"]), "register", "list", "--period", "2025-Q1"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    with dbm.read(world["path"]) as db:
+        sha = db.execute("select docx_sha256 from report_files").fetchone()[0]
+    assert line.split()[0] == "1-BC/HU" and line.split()[2:4] == ["2025-Q1", "-"] and line.endswith(sha)
+
+
+@pytest.mark.parametrize(("committee", "place", "name"), [
+    ("TỈNH ỦY VĨNH LONG", "Vĩnh Long", "Tỉnh ủy Vĩnh Long"), ("Huyện ủy Càng Long", "Càng Long", "Huyện ủy Càng Long"),
+    ("ĐẢNG ỦY XÃ AN TRƯỜNG", "An Trường", "Đảng ủy xã An Trường"), ("ĐẢNG ỦY KHỐI", None, "Đảng ủy khối")])
+def test_the_committee_is_named_as_a_sentence_names_it(committee, place, name):
+    assert register.committee_name(committee, place) == name
