@@ -539,6 +539,71 @@ def m011_members_bench(db: Database) -> None:
                "WHERE status <> 'present'")
 
 
+@migrations()
+def m012_report_register(db: Database) -> None:
+    # Issue 15: the Organisation Board drafts a period's report, writes its assessment, and issues it; what went out
+    # (number, date, files, figures) is kept unchanged, so it can be downloaded later exactly as sent.
+    # A draft of a period's report for one node (unit_code null: the home node); a later draft for the same period
+    # and node is the next version. The six sections are the committee's own words (36-HD/VPTW's assessment part).
+    db["report_drafts"].create(
+        {
+            "id": int,
+            "period": str,  # the period label: 2025-Q1, 2025-03, 2025
+            "unit_code": str,  # the node the report is for; null: the home node
+            "body_id": int,  # the issuing body in force at the period's end (lib.org.issuer)
+            "version": int,  # 1, 2, 3 per (period, node)
+            "status": str,  # draft | issued
+            "strengths": str,  # ưu điểm
+            "limitations": str,  # hạn chế
+            "causes_objective": str,  # nguyên nhân khách quan
+            "causes_subjective": str,  # nguyên nhân chủ quan
+            "tasks": str,  # nhiệm vụ, giải pháp thời gian tới
+            "proposals": str,  # kiến nghị với cấp trên
+            "created_by": str,
+            "created_at": str,
+            "updated_by": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"period", "body_id", "version", "status"},
+        defaults={"status": "draft"},
+        foreign_keys=[("body_id", "issuing_bodies", "id")],
+    )
+    db.execute("CREATE UNIQUE INDEX idx_report_drafts_version ON report_drafts(period, ifnull(unit_code, ''), version)")
+    # At most one open draft per period and node: the board works on it in turn.
+    db.execute("CREATE UNIQUE INDEX idx_report_drafts_open ON report_drafts(period, ifnull(unit_code, '')) "
+               "WHERE status = 'draft'")
+    # The register of issued reports: numbers run 1, 2, 3 per body and year.
+    db["report_register"].create(
+        {"id": int, "body_id": int, "year": int, "number": int, "symbol": str, "issued_on": str, "draft_id": int,
+         "issued_by": str, "issued_at": str},
+        pk="id",
+        not_null={"body_id", "year", "number", "symbol", "issued_on", "draft_id"},
+        foreign_keys=[("body_id", "issuing_bodies", "id"), ("draft_id", "report_drafts", "id")],
+    )
+    db["report_register"].create_index(["body_id", "year", "number"], unique=True)
+    db["report_register"].create_index(["draft_id"], unique=True)
+    # The files as issued, with the figures of `metrics --json` at that moment and a sha256 of each.
+    db["report_files"].create(
+        {"register_id": int, "docx": bytes, "pdf": bytes, "xlsx": bytes, "figures_json": str,
+         "docx_sha256": str, "pdf_sha256": str, "xlsx_sha256": str, "figures_sha256": str, "pdf_note": str},
+        pk="register_id",
+        not_null={"docx", "xlsx", "figures_json", "docx_sha256", "xlsx_sha256", "figures_sha256"},
+        foreign_keys=[("register_id", "report_register", "id")],
+    )
+    # What was issued stays as issued, whatever code runs against the file: lib refuses first, these abort anyway.
+    for table in ("report_register", "report_files"):
+        for action in ("UPDATE", "DELETE"):
+            db.execute(f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                       f"BEGIN SELECT RAISE(ABORT, '{table} is issued: never changed'); END")
+    db.execute("CREATE TRIGGER report_drafts_issued_no_update BEFORE UPDATE ON report_drafts "
+               "WHEN OLD.status = 'issued' BEGIN SELECT RAISE(ABORT, 'report_drafts: an issued draft is never "
+               "changed'); END")
+    db.execute("CREATE TRIGGER report_drafts_issued_no_delete BEFORE DELETE ON report_drafts "
+               "WHEN OLD.status = 'issued' BEGIN SELECT RAISE(ABORT, 'report_drafts: an issued draft is never "
+               "deleted'); END")
+
+
 def migrate(db: Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -218,6 +218,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# register (issue 15): the register of issued reports from the command line
+def cmd_register(args: argparse.Namespace) -> int:
+    from lib import register
+    from lib.domain import fmt_date
+
+    path = dbm.init(_path(args))
+    if args.action == "issue":
+        if args.draft is None:
+            print(t("register.cli.draft_needed"), file=sys.stderr)
+            return 2
+        with dbm.write(path) as db:
+            entry = register.issue(db, SYSTEM, args.draft, None)
+        print(t("register.cli.issued", symbol=entry["symbol"], day=fmt_date(entry["issued_on"])))
+        return 0
+    with dbm.read(path) as db:
+        rows = register.register_list(db, SYSTEM, args.period)
+    for r in rows:
+        print(f"{r['symbol']:<14} {fmt_date(r['issued_on'])}  {r['period']:<8} {r['unit_code'] or '-':<12} "
+              f"v{r['version']}  {'PDF' if r['has_pdf'] else '-':<3}  {r['docx_sha256']}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from lib import ui  # only for this command: the others never load Streamlit
 
@@ -267,6 +289,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.add_argument("--unit")
     r.set_defaults(fn=cmd_report)
+    g = sub.add_parser("register", help=t("register.cli.help"))
+    g.add_argument("action", choices=["list", "issue"])
+    g.add_argument("--period", help=t("register.cli.help_period"))
+    g.add_argument("--draft", help=t("register.cli.help_draft"))
+    g.set_defaults(fn=cmd_register)
     # serve passes every option it does not know on to Streamlit (see main)
     s = sub.add_parser("serve", help=t("cli.help_serve"), description=t("cli.help_serve_options"))
     s.set_defaults(fn=cmd_serve, options=[])

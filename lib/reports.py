@@ -5,7 +5,7 @@ import json
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -626,7 +626,8 @@ def _table_widths(table: Table, widths_cm: Sequence[float]) -> None:
             tc.width = length
 
 
-def _header_block(doc: DocxDocument, head: dict[str, Any], number_kind: str | None, year: int) -> None:
+def _header_block(doc: DocxDocument, head: dict[str, Any], number_kind: str | None, year: int,
+                  number: int | None = None, issued_on: date | None = None) -> None:
     """Left: the organisation above (when there is one: a provincial committee has none), the issuing committee,
     '*', the number; right: the Party, place and date. All of the issuing body's wording is the body's (head)."""
     table = doc.add_table(rows=1, cols=2)
@@ -639,11 +640,14 @@ def _header_block(doc: DocxDocument, head: dict[str, Any], number_kind: str | No
     _cell_text(left, head["committee"].upper(), bold=True, first=first)
     _cell_text(left, "*", first=False)
     if number_kind:
-        _cell_text(left, t("report.doc_number", kind=number_kind, symbol=head["symbol"]), first=False)
+        # an issued report carries its number from the register (branch register); a draft leaves it blank
+        _cell_text(left, t("report.doc_number", kind=number_kind, symbol=head["symbol"]) if number is None else
+                   t("register.doc_number", number=number, kind=number_kind, symbol=head["symbol"]), first=False)
     _cell_text(right, t("report.party_name"), bold=True, underline=True, size=15)
     _cell_text(right, "", first=False)
-    _cell_text(right, t("report.place_date", place=head["place"] or "……", year=year), italic=True,
-               first=False)
+    _cell_text(right, t("report.place_date", place=head["place"] or "……", year=year) if issued_on is None else
+               t("register.place_date", place=head["place"] or "……", day=f"{issued_on.day:02d}",
+                 month=f"{issued_on.month:02d}", year=issued_on.year), italic=True, first=False)
     _widths(table, (7.0, 9.5))
     _para(doc, after=6)
 
@@ -1057,9 +1061,21 @@ def _subtitle(data: ReportData) -> str:
     return text
 
 
+def _narrative(doc: DocxDocument, narrative: Mapping[str, str]) -> None:
+    """The committee's own assessment (branch register): one heading per section, its lines as plain paragraphs."""
+    # a section left empty is left out, as a written report would (the numbers run on without a gap)
+    for i, (key, text) in enumerate(((k, v) for k, v in narrative.items() if (v or "").strip()), 1):
+        _para(doc, f"{i}. {t(f'register.section.{key}')}", bold=True, keep=True)
+        for line in (text or "").splitlines():
+            if line.strip():
+                _para(doc, line.strip())
+
+
 def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
-                  progress: Progress | None = None) -> bytes:
-    """The compiled report of a period as a Vietnamese party document (DOCX bytes)."""
+                  progress: Progress | None = None, *, narrative: Mapping[str, str] | None = None,
+                  number: int | None = None, issued_on: date | None = None) -> bytes:
+    """The compiled report of a period as a Vietnamese party document (DOCX bytes); narrative, number and
+    issued_on are a draft's or an issued report's (lib.register)."""
     progress = progress or _noop
     data = gather(path_or_db, period_label, unit_code, today, progress)
     if data.head is None:  # a report with nobody to issue it is no report: say where to set the body
@@ -1070,7 +1086,7 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
     doc = _new_document()
     _page_numbers(doc)
     # The header, symbol, board and signature of the body that issued reports at the period's end.
-    _header_block(doc, head, "BC", data.today.year)
+    _header_block(doc, head, "BC", issued_on.year if issued_on else data.today.year, number, issued_on)
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, _subtitle(data), bold=True)
     _centre(doc, "-----", after=10)
@@ -1086,9 +1102,13 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
             build(doc, tables, data, pngs)
     member_flags_section(doc, tables, data, report_member_flags(path_or_db, data))
     progress(0.7, t("report.progress_document"))
-    _para(doc, f"{ROMAN[len(sections)]}. {t('report.s4')}", bold=True, keep=True, before=6)
-    for line in recommendations(data):
-        _para(doc, f"- {line}")
+    if narrative is not None:  # the committee's assessment in place of the recommendations drawn from figures
+        _para(doc, f"{ROMAN[len(sections)]}. {t('register.doc_s4')}", bold=True, keep=True, before=6)
+        _narrative(doc, narrative)
+    else:
+        _para(doc, f"{ROMAN[len(sections)]}. {t('report.s4')}", bold=True, keep=True, before=6)
+        for line in recommendations(data):
+            _para(doc, f"- {line}")
     _para(doc, t("report.closing_text", period=period_text(data.period)), after=12, keep=True)
     _closing(doc, head["recipients"], head["signer_capacity"], head["signer_title"] or t("report.name_blank"))
     progress(0.85, t("report.progress_charts"))

@@ -52,6 +52,16 @@ EXPECTED = {
     "cell_classifications": {"id": int, "cell_id": int, "year": int, "proposed_level": str, "basis_json": str,
                              "decided_level": str, "decision_no": str, "decision_date": str, "decided_by": str,
                              "decided_at": str},
+    # m012_report_register (issue 15, branch register)
+    "report_drafts": {"id": int, "period": str, "unit_code": str, "body_id": int, "version": int, "status": str,
+                      "strengths": str, "limitations": str, "causes_objective": str, "causes_subjective": str,
+                      "tasks": str, "proposals": str, "created_by": str, "created_at": str, "updated_by": str,
+                      "updated_at": str},
+    "report_register": {"id": int, "body_id": int, "year": int, "number": int, "symbol": str, "issued_on": str,
+                        "draft_id": int, "issued_by": str, "issued_at": str},
+    "report_files": {"register_id": int, "docx": bytes, "pdf": bytes, "xlsx": bytes, "figures_json": str,
+                     "docx_sha256": str, "pdf_sha256": str, "xlsx_sha256": str, "figures_sha256": str,
+                     "pdf_note": str},
 }
 
 
