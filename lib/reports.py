@@ -55,10 +55,9 @@ Progress = Callable[[float, str], None]
 FONT = "Times New Roman"
 BODY_PT = 14
 TABLE_PT = 11
-# DejaVu Sans has every Vietnamese glyph and is on nearly every Linux; failing that, vl-convert's own
-# Liberation Sans 2 has them too. Not Liberation Sans first: Debian's fonts-liberation 1.x (pulled in by
-# LibreOffice) shadows the bundled copy and lacks ư/ơ with tone marks, which then fall back to a serif font.
-CHART_FONT = "DejaVu Sans, Liberation Sans, sans-serif"
+# The charts print in a serif close to the document's Times New Roman, with every Vietnamese glyph (charts.py says
+# why FreeSerif before Liberation Serif).
+CHART_FONT = charts.PRINT_FONTS
 CHART_WIDTH_PX = 600
 VI_NUMBERS = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " ₫"]}
 TEXT_WIDTH_CM = 16.5  # A4 less the 3 cm left and 1.5 cm right margins of party documents
@@ -345,7 +344,7 @@ def _category_chart(counts: dict[str, int]) -> alt.LayerChart:
     """Weaknesses noted by category, the five of the committee's list first (the print form of the matrix)."""
     labels = WeaknessCategory.labels()
     df = pd.DataFrame({"category": [labels[c] for c in counts], "count": list(counts.values())})
-    bars = alt.Chart(df).mark_bar(color=charts.BAD).encode(
+    bars = alt.Chart(df).mark_bar(color=charts.GREY).encode(
         y=alt.Y("category:N", sort=list(df["category"]), title=None),
         x=alt.X("count:Q", title=t("chart.count"), axis=alt.Axis(tickMinStep=1)),
     )
@@ -354,27 +353,33 @@ def _category_chart(counts: dict[str, int]) -> alt.LayerChart:
         height=max(120, 28 * len(df)))
 
 
+def _ranked_rows(rows: Iterable[dict], name: str) -> pd.DataFrame:
+    # Only what the chart shows: the printed spec carries no internal unit or cell code, not even unseen.
+    return pd.DataFrame([{"unit_name": r[name], "rate": r["rate"], "present": r["present"], "required": r["required"]}
+                         for r in rows if r["rate"] is not None], columns=["unit_name", "rate", "present", "required"])
+
+
 def _report_charts(data: ReportData) -> dict[str, tuple[alt.TopLevelMixin, float]]:
-    """The report's charts, each with its printed width in cm, only those with something to show."""
+    """The report's charts for black-and-white print (greys, labels), each with its printed width in cm, only those
+    with something to show."""
     out: dict[str, tuple[alt.TopLevelMixin, float]] = {}
     if data.cell_node:
         # the cells ranked: the chart names its bars unit_name, and its title says cells
-        rows = [{**r, "unit_code": r["cell_code"], "unit_name": r["cell_name"]}
-                for r in data.by_cell["attendance_by_cell"] if r["rate"] is not None]
-        if rows:
-            chart = charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold)
+        rows = _ranked_rows(data.by_cell["attendance_by_cell"], "cell_name")
+        if len(rows):
+            chart = charts.attendance_ranked_chart(rows, data.threshold, grey=True)
             out["attendance"] = (chart.properties(title=alt.TitleParams(t("report_cells.chart_attendance"))), 15.5)
-    elif rows := [r for r in data.figures["attendance_by_unit"] if r["rate"] is not None]:
-        out["attendance"] = (charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold), 15.5)
+    elif len(rows := _ranked_rows(data.figures["attendance_by_unit"], "unit_name")):
+        out["attendance"] = (charts.attendance_ranked_chart(rows, data.threshold, grey=True), 15.5)
     if data.totals["meetings"]:
-        ratings = charts.rating_chart(charts.rating_frame(data.ratings)).properties(width=250, height=220)
-        props = charts.properties_chart(pd.DataFrame(data.properties)).properties(width=250, height=220)
+        ratings = charts.rating_chart(charts.rating_frame(data.ratings), grey=True).properties(width=250, height=220)
+        props = charts.properties_chart(pd.DataFrame(data.properties), grey=True).properties(width=250, height=220)
         out["quality"] = (alt.hconcat(ratings, props, spacing=40), 15.5)
     groups = [g for g in data.groups if g["compliance"] is not None]
     if groups:
-        out["groups"] = (charts.group_compliance_chart(pd.DataFrame(groups), labels=data.group_labels), 14)
+        out["groups"] = (charts.group_compliance_chart(pd.DataFrame(groups), labels=data.group_labels, grey=True), 14)
     if any(g["attended"] for g in data.groups):
-        out["reports"] = (charts.reports_chart(pd.DataFrame(data.groups), labels=data.group_labels), 14)
+        out["reports"] = (charts.reports_chart(pd.DataFrame(data.groups), labels=data.group_labels, grey=True), 14)
     counts = {c: n for c, n in data.figures["weaknesses"]["by_category"].items() if n}
     if counts:
         out["weaknesses"] = (_category_chart(counts), 15.5)
