@@ -66,7 +66,7 @@ KEEP_TOGETHER_ROWS = 20
 ROMAN = domain.ROMAN  # kept here for the pages that import it
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMATS = ("docx", "xlsx")
+FORMATS = ("docx", "xlsx", "pdf")  # pdf: the compiled report's DOCX rendered by LibreOffice (lib/pdf.py)
 # the per-cell figures of metrics.report_page(by_cell=True) a report keeps (ReportData.by_cell)
 BY_CELL_KEYS = ("attendance_by_cell", "quality_by_cell", "weaknesses_noted_by_cell")
 
@@ -1507,13 +1507,36 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
 # ---- files ------------------------------------------------------------------------------
 
 
-def write_report(path: Any, period: str, fmt: str, out: Path, unit_code: str | None = None,
-                 progress: Progress | None = None) -> Path:
-    """Write the compiled report (docx) or the data workbook (xlsx) of a period to out; return out."""
+def compiled_pdf(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
+                 progress: Progress | None = None) -> bytes:
+    """The compiled report as PDF, rendered from the very DOCX compiled_docx makes; pdf.PdfUnavailable without
+    LibreOffice."""
+    from lib import pdf
+
+    if not pdf.available():  # say so before a minute of work, not after
+        raise pdf.PdfUnavailable("missing")
+    progress = progress or _noop
+    docx = compiled_docx(path_or_db, period_label, unit_code, today, lambda f, text: progress(f * 0.8, text))
+    progress(0.8, t("pdfcharts.progress_pdf"))
+    out = pdf.docx_to_pdf(docx)
+    progress(1.0, t("report.progress_done"))
+    return out
+
+
+MIMES = {"docx": DOCX_MIME, "xlsx": XLSX_MIME, "pdf": "application/pdf"}
+
+
+def builder(fmt: str) -> Callable[..., bytes]:
+    """The function that makes a report in this format (docx, xlsx or pdf)."""
     if fmt not in FORMATS:
         raise ValueError(t("report.bad_format", value=fmt, formats=", ".join(FORMATS)))
-    build = compiled_docx if fmt == "docx" else data_xlsx
-    content = build(path, period, unit_code, progress=progress)
+    return {"docx": compiled_docx, "xlsx": data_xlsx, "pdf": compiled_pdf}[fmt]
+
+
+def write_report(path: Any, period: str, fmt: str, out: Path, unit_code: str | None = None,
+                 progress: Progress | None = None) -> Path:
+    """Write the compiled report (docx or pdf) or the data workbook (xlsx) of a period to out; return out."""
+    content = builder(fmt)(path, period, unit_code, progress=progress)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
@@ -1522,6 +1545,6 @@ def write_report(path: Any, period: str, fmt: str, out: Path, unit_code: str | N
 
 def file_name(period_label: str, fmt: str, unit_code: str | None = None) -> str:
     """A download name such as bao-cao-2025-Q1.docx or so-lieu-2025-Q1-NL.xlsx."""
-    stem = "bao-cao" if fmt == "docx" else "so-lieu"
+    stem = "so-lieu" if fmt == "xlsx" else "bao-cao"
     return f"{stem}-{metrics.parse_period(period_label).label}{'-' + unit_code if unit_code else ''}.{fmt}"
 
