@@ -92,6 +92,8 @@ def docx_to_pdf(docx: bytes, timeout: float = TIMEOUT_S) -> bytes:
 
 def pdf_pages_png(pdf: bytes, out_dir: Path, stem: str = "page", dpi: int = 60) -> list[Path]:
     """Each page of a PDF as a PNG in out_dir (stem-01.png, stem-02.png…, Poppler's pdftoppm); the files in order."""
+    from PIL import Image  # Pillow comes with Streamlit; only this tool needs it here
+
     program = shutil.which("pdftoppm")
     if program is None:
         raise PdfUnavailable("no_pdftoppm")
@@ -110,6 +112,8 @@ def pdf_pages_png(pdf: bytes, out_dir: Path, stem: str = "page", dpi: int = 60) 
         pages = []
         for number, png in enumerate(made, start=1):
             target = out_dir / f"{stem}-{number:02d}.png"
-            shutil.move(str(png), target)
+            # one grey channel: the report prints in black and white (its charts too), at a third of the size
+            with Image.open(png) as image:
+                image.convert("L").save(target, optimize=True)
             pages.append(target)
         return pages
