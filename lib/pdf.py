@@ -47,21 +47,23 @@ def available() -> bool:
     return soffice() is not None
 
 
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # all gone already
+
+
 def _run(command: list[str], env: dict[str, str], timeout: float) -> None:
-    # A session of its own: soffice is a script that starts oosplash, which starts soffice.bin; on a timeout the
-    # whole group is killed, not only the script (a stray soffice.bin would hold its profile and a core).
+    # A session of its own: soffice is a script that starts oosplash, which starts soffice.bin; when it is done or
+    # timed out the whole group is killed, not only the script (a stray soffice.bin would hold a core and memory).
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                             start_new_session=True)
     try:
         code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _kill_group(proc.pid)
+        proc.wait()
     if code != 0:
         raise subprocess.CalledProcessError(code, command)
 
