@@ -473,8 +473,9 @@ def test_cli_report_refusal_exits_non_zero_without_a_traceback(db_path, world, t
 
 
 def test_write_report_refuses_an_unknown_format(db_path, world, tmp_path):
-    with pytest.raises(ValueError, match="pdf"):
-        reports.write_report(db_path, PERIOD, "pdf", tmp_path / "x.pdf")
+    # branch pdfcharts (deliberate change): pdf is a format now; odt is not
+    with pytest.raises(ValueError, match="odt"):
+        reports.write_report(db_path, PERIOD, "odt", tmp_path / "x.odt")
 
 
 # ---- the Reports page --------------------------------------------------------------------
