@@ -43,6 +43,9 @@ step "1/7 Debian packages"
 apt-get update -qq
 packages=(python3 python3-venv nginx sqlite3 openssl ca-certificates curl age)
 [ "$TLS" = certbot ] && packages+=(certbot)
+# The report as PDF: LibreOffice headless, Liberation Serif 2 for Times New Roman with Vietnamese, FreeSerif for
+# the charts; poppler-utils for `python -m lib report-pages` (page images of a report).
+packages+=(libreoffice-writer-nogui fonts-liberation2 fonts-freefont-ttf poppler-utils)
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
 PYTHON=/usr/bin/python3  # Debian's, readable by the service user (not a python in root's home)
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || die "Python 3.11 or newer is needed (Debian 12 has it)."

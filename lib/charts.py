@@ -21,6 +21,19 @@ GOOD = "#2e7d32"
 BAD = "#c62828"
 NEUTRAL = "#1f5fa8"
 RATING_COLOURS = {"tot": "#2e7d32", "kha": "#1f5fa8", "trung_binh": "#f9a825", "kem": "#c62828"}
+# ---- print (the signed report, branch pdfcharts) ----
+# A report is photocopied and faxed in black and white: its charts use shades of grey only, the meaning carried by
+# the axis labels, direct value labels and the dashed threshold rule, never by red against green. The darker a
+# shade, the worse (below the threshold, late, missing, Kém), so a faint copy still reads the right way round.
+INK = "#000000"
+GREYS = ("#d9d9d9", "#a6a6a6", "#6e6e6e", "#333333")  # light → dark
+GREY = "#8c8c8c"  # one series: the bars of a single measure
+# A serif close to Times New Roman (the document's font) with every Vietnamese letter. FreeSerif first: a Times
+# design under a family name of its own. Liberation Serif 2 has the glyphs too, but where Debian's fonts-liberation
+# 1.x is also installed (chromium pulls it in) vl-convert takes that older file, which lacks ư/ơ with tone marks, and
+# the whole label falls back to DejaVu Serif; DejaVu Serif then is the last serif with the glyphs.
+PRINT_FONT = "FreeSerif"
+PRINT_FONTS = "FreeSerif, Liberation Serif, DejaVu Serif, serif"
 # Month keys are "YYYY-MM"; shown to users as "MM/YYYY".
 MONTH_LABEL = "substring(datum.value, 5, 7) + '/' + substring(datum.value, 0, 4)"
 MONTH_CALC = "substring(datum.month, 5, 7) + '/' + substring(datum.month, 0, 4)"
@@ -101,10 +114,10 @@ def category_order() -> list[str]:
 
 
 def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | None = None,
-                            select: bool = False) -> alt.LayerChart:
+                            select: bool = False, grey: bool = False) -> alt.LayerChart:
     """Units ranked by attendance rate with the threshold as a rule (unit_name, rate, present, required).
 
-    With select, a click on a bar selects its unit_code (selection "unit") for the drill-down.
+    With select, a click on a bar selects its unit_code (selection "unit") for the drill-down; grey: for print.
     """
     data = df[df["rate"].notna()].assign(below=lambda d: d["rate"] < threshold)
     data = data.assign(unit_name=unit_labels(data)).sort_values("rate", ascending=False, kind="stable")
@@ -112,7 +125,8 @@ def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | 
     bars = base.mark_bar().encode(
         y=alt.Y("unit_name:N", sort=list(data["unit_name"]), title=None),
         x=alt.X("rate:Q", title=t("chart.attendance_rate"), axis=RATE_AXIS, scale=RATE_SCALE),
-        color=alt.Color("below:N", scale=alt.Scale(domain=[False, True], range=[NEUTRAL, BAD]), legend=None),
+        color=alt.Color("below:N", legend=None, scale=alt.Scale(
+            domain=[False, True], range=[GREYS[1], GREYS[3]] if grey else [NEUTRAL, BAD])),
         tooltip=[alt.Tooltip("unit_name:N", title=t("chart.unit")), _pct("rate", "chart.attendance_rate"),
                  alt.Tooltip("present:Q", title=t("chart.present"), format=","),
                  alt.Tooltip("required:Q", title=t("chart.required"), format=",")],
@@ -120,7 +134,8 @@ def attendance_ranked_chart(df: pd.DataFrame, threshold: float, subtitle: str | 
     labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("rate:Q", format=".1%"), color=alt.value("#222"))
     if select:
         bars = bars.add_params(alt.selection_point(name="unit", fields=["unit_code"]))
-    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color=BAD, strokeDash=[6, 4], size=2).encode(
+    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(
+        color=INK if grey else BAD, strokeDash=[6, 4], size=2).encode(
         x="threshold:Q", tooltip=[_pct("threshold", "chart.threshold")])
     return alt.layer(bars, labels, rule, title=_title("chart.attendance_ranked", subtitle)).properties(
         width=WIDTH, height=_height(len(data)))
@@ -233,13 +248,13 @@ def leader_attendance_chart(df: pd.DataFrame, subtitle: str | None = None) -> al
 
 
 def group_compliance_chart(df: pd.DataFrame, subtitle: str | None = None,
-                           labels: dict[str, str] | None = None) -> alt.LayerChart:
+                           labels: dict[str, str] | None = None, grey: bool = False) -> alt.LayerChart:
     """Compliance by leader group, groups in their order (grp, compliance, expected, attended; labels: code → label
-    in the groups' order, by default the shipped five)."""
+    in the groups' order, by default the shipped five; grey: for print)."""
     labels = labels or LeaderGroup.labels()
     data = df.assign(group=df["grp"].map(labels))
     order = [labels[g] for g in labels if g in set(df["grp"])]
-    bars = alt.Chart(data).mark_bar(color=NEUTRAL).encode(
+    bars = alt.Chart(data).mark_bar(color=GREY if grey else NEUTRAL).encode(
         y=alt.Y("group:N", title=None, sort=order),
         x=alt.X("compliance:Q", title=t("chart.compliance"), axis=RATE_AXIS, scale=RATE_SCALE),
         tooltip=[alt.Tooltip("group:N", title=t("chart.group")), _pct("compliance", "chart.compliance"),
@@ -252,8 +267,10 @@ def group_compliance_chart(df: pd.DataFrame, subtitle: str | None = None,
         width=WIDTH, height=_height(len(data), 44))
 
 
-def reports_chart(df: pd.DataFrame, subtitle: str | None = None, labels: dict[str, str] | None = None) -> alt.Chart:
-    """Written reports on time, late and missing by leader group (grp, reports, late_reports, missing_reports)."""
+def reports_chart(df: pd.DataFrame, subtitle: str | None = None, labels: dict[str, str] | None = None,
+                  grey: bool = False) -> alt.Chart | alt.LayerChart:
+    """Written reports on time, late and missing by leader group (grp, reports, late_reports, missing_reports);
+    grey: for print, light → dark shades with each part's count written on it."""
     kinds = {"on_time": t("chart.reports_on_time"), "late": t("chart.reports_late"),
              "missing": t("chart.reports_missing")}
     labels = labels or LeaderGroup.labels()
@@ -263,16 +280,28 @@ def reports_chart(df: pd.DataFrame, subtitle: str | None = None, labels: dict[st
     data["kind"] = data["kind"].map(kinds)
     data["rank"] = data["kind"].map({v: i for i, v in enumerate(kinds.values())})
     order = [labels[g] for g in labels if g in set(df["grp"])]
-    return alt.Chart(data, title=_title("chart.reports", subtitle)).mark_bar().encode(
+    shades = [GREYS[0], GREYS[2], INK] if grey else [GOOD, "#f9a825", BAD]
+    bars = alt.Chart(data, title=_title("chart.reports", subtitle)).mark_bar(
+        **({"stroke": INK, "strokeWidth": 0.5} if grey else {})).encode(
         y=alt.Y("group:N", title=None, sort=order),
         x=alt.X("count:Q", title=t("chart.reports_count"), stack="zero", axis=count_axis()),
         color=alt.Color("kind:N", title=t("chart.kind"), sort=list(kinds.values()),
-                        scale=alt.Scale(domain=list(kinds.values()), range=[GOOD, "#f9a825", BAD]),
+                        scale=alt.Scale(domain=list(kinds.values()), range=shades),
                         legend=alt.Legend(orient="bottom")),
         order=alt.Order("rank:Q"),
         tooltip=[alt.Tooltip("group:N", title=t("chart.group")), alt.Tooltip("kind:N", title=t("chart.kind")),
                  alt.Tooltip("count:Q", title=t("chart.count"), format=",")],
     ).properties(width=WIDTH, height=_height(len(order), 44))
+    if not grey:
+        return bars
+    # Print: each part's count written in its middle, white on the dark parts, so no shade has to be told apart.
+    counts = alt.Chart(data).transform_filter("datum.count > 0").transform_stack(
+        stack="count", groupby=["group"], sort=[alt.SortField("rank")], as_=["start", "end"]).transform_calculate(
+        middle="(datum.start + datum.end) / 2").mark_text(fontWeight="bold").encode(
+        y=alt.Y("group:N", title=None, sort=order), x=alt.X("middle:Q"),
+        text=alt.Text("count:Q", format=COUNT_FORMAT),
+        color=alt.condition("datum.rank > 0", alt.value("#ffffff"), alt.value(INK)))
+    return alt.layer(bars, counts).properties(width=WIDTH, height=_height(len(order), 44))
 
 
 def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None,
@@ -349,8 +378,8 @@ def trend_frame(total: list[dict], by_unit: list[dict], total_label: str, max_un
     return frame[frame["rate"].notna()]
 
 
-def rating_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
-    """Meetings by rating, Tốt → Kém (rating, count, share)."""
+def rating_chart(df: pd.DataFrame, subtitle: str | None = None, grey: bool = False) -> alt.LayerChart:
+    """Meetings by rating, Tốt → Kém (rating, count, share); grey: for print, light → dark."""
     labels = Rating.labels()
     data = df.assign(rating_label=df["rating"].map(labels))
     order = list(labels.values())
@@ -358,7 +387,8 @@ def rating_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChar
         x=alt.X("rating_label:N", title=t("chart.rating"), sort=order, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("count:Q", title=t("chart.meetings_count"), axis=count_axis()),
         color=alt.Color("rating_label:N", sort=order, legend=None,
-                        scale=alt.Scale(domain=order, range=[RATING_COLOURS[r] for r in labels])),
+                        scale=alt.Scale(domain=order,
+                                        range=list(GREYS) if grey else [RATING_COLOURS[r] for r in labels])),
         tooltip=[alt.Tooltip("rating_label:N", title=t("chart.rating")),
                  alt.Tooltip("count:Q", title=t("chart.meetings_count"), format=","),
                  _pct("share", "chart.share")],
@@ -368,12 +398,12 @@ def rating_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChar
         width=WIDTH, height=340)
 
 
-def properties_chart(df: pd.DataFrame, subtitle: str | None = None) -> alt.LayerChart:
-    """Share of meetings showing each of the three properties (property, count, share)."""
+def properties_chart(df: pd.DataFrame, subtitle: str | None = None, grey: bool = False) -> alt.LayerChart:
+    """Share of meetings showing each of the three properties (property, count, share); grey: for print."""
     names = {p: t(f"field.{p}") for p in ("leadership", "education", "combativeness")}
     data = df.assign(property_label=df["property"].map(names))
     order = list(names.values())
-    bars = alt.Chart(data).mark_bar(color=NEUTRAL).encode(
+    bars = alt.Chart(data).mark_bar(color=GREY if grey else NEUTRAL).encode(
         x=alt.X("share:Q", title=t("chart.share_meetings"), axis=RATE_AXIS, scale=RATE_SCALE),
         y=alt.Y("property_label:N", title=None, sort=order),
         tooltip=[alt.Tooltip("property_label:N", title=t("chart.property")),

@@ -1,4 +1,4 @@
-"""`python -m lib ...`: init, demo, import, metrics, units, create-user, backup, report, serve."""
+"""`python -m lib ...`: init, demo, import, metrics, units, create-user, backup, report, report-pages, serve."""
 
 import argparse
 import json
@@ -207,6 +207,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from lib import reports
+    from lib.pdf import PdfUnavailable
 
     path = dbm.init(_path(args))
     try:
@@ -214,6 +215,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except PdfUnavailable as exc:  # no LibreOffice here: the message names what to install
+        print(str(exc), file=sys.stderr)
+        return 3
     print(t("cli.report_done", file=out))
     return 0
 
@@ -237,6 +241,36 @@ def cmd_register(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['symbol']:<14} {fmt_date(r['issued_on'])}  {r['period']:<8} {r['unit_code'] or '-':<12} "
               f"v{r['version']}  {'PDF' if r['has_pdf'] else '-':<3}  {r['docx_sha256']}")
+    return 0
+
+
+def cmd_report_pages(args: argparse.Namespace) -> int:
+    from lib import pdf, reports
+
+    # A DOCX given (the issued one, as sent) is shown as it is; otherwise the period's report is compiled now.
+    try:
+        if args.docx:
+            docx = Path(args.docx).read_bytes()
+            stem = Path(args.docx).stem
+        else:
+            if not args.period:
+                print(t("pdfcharts.pages_need_source"), file=sys.stderr)
+                return 2
+            docx = reports.compiled_docx(dbm.init(_path(args)), args.period, args.unit)
+            stem = Path(reports.file_name(args.period, "docx", args.unit)).stem
+        pages = pdf.pdf_pages_png(pdf.docx_to_pdf(docx), Path(args.out), stem, args.dpi)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(t("pdfcharts.pages_unreadable", file=args.docx, error=exc), file=sys.stderr)
+        return 2
+    except pdf.PdfUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    for page in pages:
+        print(page)
+    print(t("pdfcharts.pages_done", count=len(pages), folder=args.out))
     return 0
 
 
@@ -285,7 +319,7 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(fn=cmd_backup)
     r = sub.add_parser("report", help=t("cli.help_report"))
     r.add_argument("--period", required=True)
-    r.add_argument("--format", choices=["docx", "xlsx"], required=True)
+    r.add_argument("--format", choices=["docx", "xlsx", "pdf"], required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--unit")
     r.set_defaults(fn=cmd_report)
@@ -294,6 +328,13 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--period", help=t("register.cli.help_period"))
     g.add_argument("--draft", help=t("register.cli.help_draft"))
     g.set_defaults(fn=cmd_register)
+    rp = sub.add_parser("report-pages", help=t("pdfcharts.help_report_pages"))
+    rp.add_argument("--period")
+    rp.add_argument("--unit")
+    rp.add_argument("--docx", help=t("pdfcharts.help_docx"))
+    rp.add_argument("--out", required=True)
+    rp.add_argument("--dpi", type=int, default=60)
+    rp.set_defaults(fn=cmd_report_pages)
     # serve passes every option it does not know on to Streamlit (see main)
     s = sub.add_parser("serve", help=t("cli.help_serve"), description=t("cli.help_serve_options"))
     s.set_defaults(fn=cmd_serve, options=[])

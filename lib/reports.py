@@ -55,10 +55,9 @@ Progress = Callable[[float, str], None]
 FONT = "Times New Roman"
 BODY_PT = 14
 TABLE_PT = 11
-# DejaVu Sans has every Vietnamese glyph and is on nearly every Linux; failing that, vl-convert's own
-# Liberation Sans 2 has them too. Not Liberation Sans first: Debian's fonts-liberation 1.x (pulled in by
-# LibreOffice) shadows the bundled copy and lacks ư/ơ with tone marks, which then fall back to a serif font.
-CHART_FONT = "DejaVu Sans, Liberation Sans, sans-serif"
+# The charts print in a serif close to the document's Times New Roman, with every Vietnamese glyph (charts.py says
+# why FreeSerif before Liberation Serif).
+CHART_FONT = charts.PRINT_FONTS
 CHART_WIDTH_PX = 600
 VI_NUMBERS = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " ₫"]}
 TEXT_WIDTH_CM = 16.5  # A4 less the 3 cm left and 1.5 cm right margins of party documents
@@ -67,7 +66,7 @@ KEEP_TOGETHER_ROWS = 20
 ROMAN = domain.ROMAN  # kept here for the pages that import it
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMATS = ("docx", "xlsx")
+FORMATS = ("docx", "xlsx", "pdf")  # pdf: the compiled report's DOCX rendered by LibreOffice (lib/pdf.py)
 # the per-cell figures of metrics.report_page(by_cell=True) a report keeps (ReportData.by_cell)
 BY_CELL_KEYS = ("attendance_by_cell", "quality_by_cell", "weaknesses_noted_by_cell")
 
@@ -345,7 +344,7 @@ def _category_chart(counts: dict[str, int]) -> alt.LayerChart:
     """Weaknesses noted by category, the five of the committee's list first (the print form of the matrix)."""
     labels = WeaknessCategory.labels()
     df = pd.DataFrame({"category": [labels[c] for c in counts], "count": list(counts.values())})
-    bars = alt.Chart(df).mark_bar(color=charts.BAD).encode(
+    bars = alt.Chart(df).mark_bar(color=charts.GREY).encode(
         y=alt.Y("category:N", sort=list(df["category"]), title=None),
         x=alt.X("count:Q", title=t("chart.count"), axis=alt.Axis(tickMinStep=1)),
     )
@@ -354,27 +353,33 @@ def _category_chart(counts: dict[str, int]) -> alt.LayerChart:
         height=max(120, 28 * len(df)))
 
 
+def _ranked_rows(rows: Iterable[dict], name: str) -> pd.DataFrame:
+    # Only what the chart shows: the printed spec carries no internal unit or cell code, not even unseen.
+    return pd.DataFrame([{"unit_name": r[name], "rate": r["rate"], "present": r["present"], "required": r["required"]}
+                         for r in rows if r["rate"] is not None], columns=["unit_name", "rate", "present", "required"])
+
+
 def _report_charts(data: ReportData) -> dict[str, tuple[alt.TopLevelMixin, float]]:
-    """The report's charts, each with its printed width in cm, only those with something to show."""
+    """The report's charts for black-and-white print (greys, labels), each with its printed width in cm, only those
+    with something to show."""
     out: dict[str, tuple[alt.TopLevelMixin, float]] = {}
     if data.cell_node:
         # the cells ranked: the chart names its bars unit_name, and its title says cells
-        rows = [{**r, "unit_code": r["cell_code"], "unit_name": r["cell_name"]}
-                for r in data.by_cell["attendance_by_cell"] if r["rate"] is not None]
-        if rows:
-            chart = charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold)
+        rows = _ranked_rows(data.by_cell["attendance_by_cell"], "cell_name")
+        if len(rows):
+            chart = charts.attendance_ranked_chart(rows, data.threshold, grey=True)
             out["attendance"] = (chart.properties(title=alt.TitleParams(t("report_cells.chart_attendance"))), 15.5)
-    elif rows := [r for r in data.figures["attendance_by_unit"] if r["rate"] is not None]:
-        out["attendance"] = (charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold), 15.5)
+    elif len(rows := _ranked_rows(data.figures["attendance_by_unit"], "unit_name")):
+        out["attendance"] = (charts.attendance_ranked_chart(rows, data.threshold, grey=True), 15.5)
     if data.totals["meetings"]:
-        ratings = charts.rating_chart(charts.rating_frame(data.ratings)).properties(width=250, height=220)
-        props = charts.properties_chart(pd.DataFrame(data.properties)).properties(width=250, height=220)
+        ratings = charts.rating_chart(charts.rating_frame(data.ratings), grey=True).properties(width=250, height=220)
+        props = charts.properties_chart(pd.DataFrame(data.properties), grey=True).properties(width=250, height=220)
         out["quality"] = (alt.hconcat(ratings, props, spacing=40), 15.5)
     groups = [g for g in data.groups if g["compliance"] is not None]
     if groups:
-        out["groups"] = (charts.group_compliance_chart(pd.DataFrame(groups), labels=data.group_labels), 14)
+        out["groups"] = (charts.group_compliance_chart(pd.DataFrame(groups), labels=data.group_labels, grey=True), 14)
     if any(g["attended"] for g in data.groups):
-        out["reports"] = (charts.reports_chart(pd.DataFrame(data.groups), labels=data.group_labels), 14)
+        out["reports"] = (charts.reports_chart(pd.DataFrame(data.groups), labels=data.group_labels, grey=True), 14)
     counts = {c: n for c, n in data.figures["weaknesses"]["by_category"].items() if n}
     if counts:
         out["weaknesses"] = (_category_chart(counts), 15.5)
@@ -1522,13 +1527,36 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
 # ---- files ------------------------------------------------------------------------------
 
 
-def write_report(path: Any, period: str, fmt: str, out: Path, unit_code: str | None = None,
-                 progress: Progress | None = None) -> Path:
-    """Write the compiled report (docx) or the data workbook (xlsx) of a period to out; return out."""
+def compiled_pdf(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
+                 progress: Progress | None = None) -> bytes:
+    """The compiled report as PDF, rendered from the very DOCX compiled_docx makes; pdf.PdfUnavailable without
+    LibreOffice."""
+    from lib import pdf
+
+    if not pdf.available():  # say so before a minute of work, not after
+        raise pdf.PdfUnavailable("missing")
+    progress = progress or _noop
+    docx = compiled_docx(path_or_db, period_label, unit_code, today, lambda f, text: progress(f * 0.8, text))
+    progress(0.8, t("pdfcharts.progress_pdf"))
+    out = pdf.docx_to_pdf(docx)
+    progress(1.0, t("report.progress_done"))
+    return out
+
+
+MIMES = {"docx": DOCX_MIME, "xlsx": XLSX_MIME, "pdf": "application/pdf"}
+
+
+def builder(fmt: str) -> Callable[..., bytes]:
+    """The function that makes a report in this format (docx, xlsx or pdf)."""
     if fmt not in FORMATS:
         raise ValueError(t("report.bad_format", value=fmt, formats=", ".join(FORMATS)))
-    build = compiled_docx if fmt == "docx" else data_xlsx
-    content = build(path, period, unit_code, progress=progress)
+    return {"docx": compiled_docx, "xlsx": data_xlsx, "pdf": compiled_pdf}[fmt]
+
+
+def write_report(path: Any, period: str, fmt: str, out: Path, unit_code: str | None = None,
+                 progress: Progress | None = None) -> Path:
+    """Write the compiled report (docx or pdf) or the data workbook (xlsx) of a period to out; return out."""
+    content = builder(fmt)(path, period, unit_code, progress=progress)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
@@ -1537,6 +1565,6 @@ def write_report(path: Any, period: str, fmt: str, out: Path, unit_code: str | N
 
 def file_name(period_label: str, fmt: str, unit_code: str | None = None) -> str:
     """A download name such as bao-cao-2025-Q1.docx or so-lieu-2025-Q1-NL.xlsx."""
-    stem = "bao-cao" if fmt == "docx" else "so-lieu"
+    stem = "so-lieu" if fmt == "xlsx" else "bao-cao"
     return f"{stem}-{metrics.parse_period(period_label).label}{'-' + unit_code if unit_code else ''}.{fmt}"
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import streamlit as st
 
-from lib import metrics, org, register, reports, store, ui
+from lib import metrics, org, pdf, register, reports, store, ui
 from lib.domain import Role
 from lib.i18n import t
 
@@ -172,6 +172,8 @@ else:
 # ---- quick export (no number, not entered in the register) ----------------------------------------------------
 st.divider()
 st.subheader(t("register.page.quick"))
+if fmt == "pdf" and not pdf.available():  # say what to install before the button, not after a minute's work
+    st.warning(pdf.message("missing"), icon=":material/warning:")
 choice = (label, unit_code, fmt)
 if st.button(t("page.reports.generate"), type="primary", key="reports_generate", icon=":material/description:"):
     bar = st.progress(0.0, text=t("page.reports.working"))
@@ -179,10 +181,9 @@ if st.button(t("page.reports.generate"), type="primary", key="reports_generate",
     def progress(fraction: float, text: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
-    build = reports.compiled_docx if fmt == "docx" else reports.data_xlsx
     try:
-        content = ui.read(build, label, unit_code, progress=progress)
-    except ValueError as exc:
+        content = ui.read(reports.builder(fmt), label, unit_code, progress=progress)
+    except (ValueError, pdf.PdfUnavailable) as exc:
         st.error(str(exc), icon=":material/error:")
     else:
         st.session_state["reports_file"] = {"choice": choice, "data": content,
@@ -190,7 +191,7 @@ if st.button(t("page.reports.generate"), type="primary", key="reports_generate",
 
 made = st.session_state.get("reports_file")
 if made and made["choice"] == choice:
-    mime = reports.DOCX_MIME if fmt == "docx" else reports.XLSX_MIME
+    mime = reports.MIMES[fmt]
     st.success(t("page.reports.ready", name=made["name"]), icon=":material/check_circle:")
     st.download_button(t("page.reports.download"), made["data"], made["name"], mime, key="reports_download",
                        icon=":material/download:")
@@ -215,6 +216,12 @@ else:
     except org.NoIssuingBody as exc:
         st.warning(str(exc), icon=":material/warning:")
         st.stop()
-    st.download_button(t("page.reports.download_leader"), content,
-                       f"bao-cao-du-sinh-hoat-{row['meeting_id']}-{row['leader_code']}.docx", reports.DOCX_MIME,
+    name = f"bao-cao-du-sinh-hoat-{row['meeting_id']}-{row['leader_code']}"
+    c1, c2 = st.columns(2)
+    c1.download_button(t("page.reports.download_leader"), content, f"{name}.docx", reports.DOCX_MIME,
                        key="reports_leader_download", icon=":material/download:")
+    if pdf.available():  # the PDF is made only when asked for: LibreOffice takes a few seconds
+        c2.download_button(t("pdfcharts.download_leader_pdf"), lambda: pdf.docx_to_pdf(content), f"{name}.pdf",
+                           pdf.PDF_MIME, key="reports_leader_download_pdf", icon=":material/picture_as_pdf:")
+    else:
+        c2.caption(pdf.message("missing"))

@@ -260,7 +260,8 @@ def test_chart_png_prints_at_a_fixed_width_in_a_vietnamese_font():
         y="x:N", x="y:Q").properties(width="container")
     spec = reports.chart_spec(chart)
     assert spec["width"] == reports.CHART_WIDTH_PX and spec["autosize"]["type"] == "fit-x"
-    assert spec["config"]["font"].split(", ")[:2] == ["DejaVu Sans", "Liberation Sans"]
+    # branch pdfcharts (deliberate change): a serif close to Times New Roman, for print
+    assert spec["config"]["font"].split(", ")[:2] == ["FreeSerif", "Liberation Serif"]
     png = reports.chart_png(chart, scale=1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert int.from_bytes(png[16:20], "big") == reports.CHART_WIDTH_PX  # the IHDR width: labels included
@@ -472,8 +473,9 @@ def test_cli_report_refusal_exits_non_zero_without_a_traceback(db_path, world, t
 
 
 def test_write_report_refuses_an_unknown_format(db_path, world, tmp_path):
-    with pytest.raises(ValueError, match="pdf"):
-        reports.write_report(db_path, PERIOD, "pdf", tmp_path / "x.pdf")
+    # branch pdfcharts (deliberate change): pdf is a format now; odt is not
+    with pytest.raises(ValueError, match="odt"):
+        reports.write_report(db_path, PERIOD, "odt", tmp_path / "x.odt")
 
 
 # ---- the Reports page --------------------------------------------------------------------

@@ -113,37 +113,9 @@ def old_gather(path_or_db, period_label, unit_code=None, today=None, progress=No
 
 
 def old_charts(data):
-    import altair as alt
-    import pandas as pd
-
-    from lib import charts
-
-    out = {}
-    rows = [r for r in data.figures["attendance_by_unit"] if r["rate"] is not None]
-    if data.cell_node:
-        # branch creport (deliberate change): a node with only cells ranks its cells, under a title that says so
-        rows = [{**r, "unit_code": r["cell_code"], "unit_name": r["cell_name"]}
-                for r in data.by_cell["attendance_by_cell"] if r["rate"] is not None]
-        chart = charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold)
-        out["attendance"] = reports.chart_png(chart.properties(title=alt.TitleParams(
-            t("report_cells.chart_attendance"))))
-    elif rows:
-        out["attendance"] = reports.chart_png(charts.attendance_ranked_chart(pd.DataFrame(rows), data.threshold))
-    if data.totals["meetings"]:
-        ratings = charts.rating_chart(charts.rating_frame(data.ratings)).properties(width=250, height=220)
-        props = charts.properties_chart(pd.DataFrame(data.properties)).properties(width=250, height=220)
-        out["quality"] = reports.chart_png(alt.hconcat(ratings, props, spacing=40))
-    groups = [g for g in data.groups if g["compliance"] is not None]
-    if groups:
-        # groups are data since m008 (deliberate change): the demo's commune and province groups by their names
-        out["groups"] = reports.chart_png(charts.group_compliance_chart(pd.DataFrame(groups),
-                                                                        labels=data.group_labels))
-    if any(g["attended"] for g in data.groups):
-        out["reports"] = reports.chart_png(charts.reports_chart(pd.DataFrame(data.groups), labels=data.group_labels))
-    counts = {c: n for c, n in data.figures["weaknesses"]["by_category"].items() if n}
-    if counts:
-        out["weaknesses"] = reports.chart_png(reports._category_chart(counts))
-    return out
+    # branch pdfcharts (deliberate change): the report's charts are its print ones (greys, a serif, no unit codes),
+    # still drawn one after the other before the document
+    return {key: reports.chart_png(chart) for key, (chart, _) in reports._report_charts(data).items()}
 
 
 def old_image(doc, png, width_cm=15.5):
