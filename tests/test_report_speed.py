@@ -237,7 +237,8 @@ with dbm.read(path) as db:
         "select id, cell_id, held_on, mtype, members_total, members_exempt, present, absent_excused, "
         "absent_unexcused, rating, created_by from meetings order by id")]
     out["leaders"] = [list(r) for r in db.execute("select * from meeting_leaders order by meeting_id, leader_id")]
-    out["audit"] = [list(r) for r in db.execute("select username, action, table_name, row_id from audit_log order by id")]
+    out["audit"] = [list(r) for r in db.execute(
+        "select username, action, table_name, row_id from audit_log order by id")]
 print(json.dumps(out, ensure_ascii=False, default=str))
 """
 
@@ -273,3 +274,26 @@ def test_a_refused_clerk_is_refused_on_every_row_and_nothing_is_written(db_path)
     assert [e.row for e in result.errors] == [3, 5]
     with dbm.read(db_path) as db:
         assert db.execute("select count(*) from meetings").fetchone()[0] == 0
+
+
+# ---- the benchmark's section ---------------------------------------------------------------------------------------
+
+def test_the_bench_section_pairs_rounds_and_keeps_the_other_sections(tmp_path):
+    """bench.speed13's ratio is the median of the rounds' own ratios, and its section of RESULTS.md leaves the
+    others as they were (no timing asserted: the figures here are made up)."""
+    from bench import results as results_md
+    from bench import speed13
+
+    runs = {"baseline": [{"seconds": s, "cpu": s / 2, "peak_mb": 280.0} for s in (10.0, 4.0, 6.0)],
+            "this": [{"seconds": s, "cpu": s / 2, "peak_mb": 190.0} for s in (5.0, 3.0, 4.5)]}
+    got = speed13.summary(runs)
+    assert got["ratio"] == 0.75  # rounds: 0.5, 0.75, 0.75
+    assert got["this"]["seconds"] == 4.5 and got["baseline"]["seconds"] == 6.0
+    text = speed13.markdown({"xlsx": got}, {"cores": "2"}, "python -m bench.speed13", 1_000_000, "2025", 3, "abc")
+    assert "| workbook XLSX, 2025, 1,000,000 meetings | 6.00 | 4.50 | 0.75× |" in text
+    out = tmp_path / "RESULTS.md"
+    out.write_text(results_md.merge("", "members", "members kept"), encoding="utf-8")
+    results_md.write(out, "speed13", text)
+    parts = results_md.sections(out.read_text(encoding="utf-8"))
+    assert parts["members"] == "members kept"
+    assert parts["speed13"].startswith("# The report, the workbook and the import")
