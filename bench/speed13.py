@@ -147,8 +147,8 @@ def markdown(results: dict[str, Any], info: dict[str, str], command: str, size: 
              "loaded machine inflates less than the wall time.", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
     lines += ["", "| what | baseline median s | this code median s | ratio | baseline CPU s | this code CPU s | "
-              "CPU ratio | baseline peak MB | this code peak MB | target | |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+              "CPU ratio | baseline peak MB | this code peak MB | target | by wall time | by CPU time |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"]
     for key, label, target in (("docx", f"report DOCX, {period}, {size:,} meetings", f"< {DOCX_TARGET:g} s"),
                                ("xlsx", f"workbook XLSX, {period}, {size:,} meetings",
                                 f"< {XLSX_TARGET:g} s, < {XLSX_PEAK_MB} MB"),
@@ -158,11 +158,13 @@ def markdown(results: dict[str, Any], info: dict[str, str], command: str, size: 
         if not r:
             continue
         b, o = r["baseline"], r["this"]
-        met = {"docx": _met(o["seconds"], DOCX_TARGET), "import": _met(o["seconds"], IMPORT_TARGET),
-               "xlsx": _met(max(o["seconds"] / XLSX_TARGET, o["peak_mb"] / XLSX_PEAK_MB), 1.0)}[key]
+        # by CPU time: what the wall time would be with a core to itself (the loaded machine's waits left out)
+        met, cpu_met = ({"docx": _met(x, DOCX_TARGET), "import": _met(x, IMPORT_TARGET),
+                         "xlsx": _met(max(x / XLSX_TARGET, o["peak_mb"] / XLSX_PEAK_MB), 1.0)}[key]
+                        for x in (o["seconds"], o["cpu"]))
         lines.append(f"| {label} | {b['seconds']:.2f} | {o['seconds']:.2f} | {r['ratio']:.2f}× | {b['cpu']:.2f} | "
                      f"{o['cpu']:.2f} | {r['cpu_ratio']:.2f}× | {b['peak_mb']:.0f} | {o['peak_mb']:.0f} | {target} | "
-                     f"{met} |")
+                     f"{met} | {cpu_met} |")
     lines += ["", "Every time (s), this code / baseline, round by round:", ""]
     for key, r in results.items():
         pairs = ", ".join(f"{o:.2f}/{b:.2f}" for o, b in zip(r["this"]["times"], r["baseline"]["times"], strict=True))
