@@ -32,6 +32,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.members --keep
+	$(BIN)/python -m bench.speed13
 
 # Every page in headless Chromium (/usr/bin/chromium) beside a bare Streamlit page, idle CPU, 20 sessions at once.
 bench-browser: $(STAMP)

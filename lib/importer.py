@@ -523,6 +523,15 @@ class _Checker:
         self.regular_index: dict[tuple[int, str], int] = {}  # (cell, yyyy-mm) → item index
         self.posts: dict[tuple[int, str], list[_Item]] = {}  # (leader, group) → the file's posts accepted so far
         self.cycles: set[str] = set()  # codes of the file's units whose parent_code chain in the file loops
+        # Per-row lookups that cannot change under the snapshot, made once per cell or unit: a cell's unit, the
+        # units the actor may write in (only a pass is kept: a refusal is asked again, and says the same),
+        # and what meetings.check reads (the cell, the thresholds).
+        self.unit_of: dict[int, int | None] = {}
+        self.allowed: set[int] = set()
+        self.lookups: dict[Any, Any] = {}
+        self.meeting_columns = [c for c in COLUMNS["meetings"]
+                                if c not in ("cell_code", "leaders_present", "reports_submitted_on", *MEMBER_COLUMNS,
+                                             *checklist.COLUMNS)]
 
     def lookup(self, table: str, code: Any) -> int | None:
         """The id of a stored code; cached, as the snapshot does not change under the check."""
@@ -679,9 +688,7 @@ class _Checker:
 
     def _meetings(self, row: dict, errors: list[RowError]) -> _Item:
         number = row["_row"]
-        raw = _plain(row, [c for c in COLUMNS["meetings"]
-                           if c not in ("cell_code", "leaders_present", "reports_submitted_on", *MEMBER_COLUMNS,
-                                     *checklist.COLUMNS)])
+        raw = _plain(row, self.meeting_columns)
         raw["topics"], raw["notes"] = _text(row.get("topics")), _text(row.get("notes"))
         raw["cell_id"] = self.ref(row, "cell_code", "cells", errors)
         codes = [c for c in (_text(p) for p in _split(row.get("leaders_present"))) if c]
@@ -692,13 +699,19 @@ class _Checker:
                     "report_submitted_on": reports[i] if i < len(reports) and not is_blank(reports[i]) else None}
                    for i, code in enumerate(codes)]
         # As meetings.create: the scope first (a refusal replaces the row's other errors), then the record.
-        unit_id = unit_of_cell(self.db, raw["cell_id"]) if isinstance(raw["cell_id"], int) else None
-        if unit_id is not None:
+        unit_id = None
+        if isinstance(raw["cell_id"], int):
+            if raw["cell_id"] not in self.unit_of:
+                self.unit_of[raw["cell_id"]] = unit_of_cell(self.db, raw["cell_id"])
+            unit_id = self.unit_of[raw["cell_id"]]
+        if unit_id is not None and unit_id not in self.allowed:
             require_unit(self.db, self.actor, unit_id)
+            self.allowed.add(unit_id)
         marks = self._marks(row, errors)
         if marks is not None and isinstance(raw["cell_id"], int):
             members.require_cell(self.db, self.actor, raw["cell_id"])
-        clean, clean_leaders, problems = meetings.check(self.db, raw, leaders, today=self.today, marks=marks)
+        clean, clean_leaders, problems = meetings.check(self.db, raw, leaders, today=self.today, marks=marks,
+                                                        lookups=self.lookups)
         clean_marks = clean.pop("_marks", None)
         if marks and clean_marks is None and clean.get("cell_id") is not None and clean.get("held_on") is not None \
                 and not members.roster(self.db, clean["cell_id"], clean["held_on"].isoformat()):

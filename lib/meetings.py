@@ -197,19 +197,28 @@ def check(
     today: date | None = None,
     marks: Any = None,
     typed: Iterable[str] | None = None,
+    lookups: dict | None = None,
 ) -> tuple[dict, list[dict], list[FieldError]]:
     """Parse and validate a meeting and its leaders; return the typed record, leaders and errors.
 
     marks (optional): the attendance marks (see the module's docstring); when the cell has members that day the
     counts are derived from them into the record, and the marks to write are in the record under "_marks".
     typed: the count fields the caller typed (default: those in raw that are not blank).
+    lookups (optional): a dict kept by a caller checking many rows on one snapshot (the importer), in which the
+    cell and the thresholds read here are kept for the next row.
     """
     today = today or date.today()
     clean, errors = coerce(raw, MEETING_FIELDS)
     clean.setdefault("members_exempt", 0)
     if clean.get("members_exempt") is None:
         clean["members_exempt"] = 0
-    cell = _cell(db, clean.get("cell_id"))
+    if lookups is None:
+        cell = _cell(db, clean.get("cell_id"))
+    else:
+        key = ("cell", clean.get("cell_id"))
+        if key not in lookups:
+            lookups[key] = _cell(db, clean.get("cell_id"))
+        cell = lookups[key]
     if clean.get("cell_id") is not None and cell is None:
         errors.append(FieldError("cell_id", "unknown_id"))
     if marks is not None and cell is not None:
@@ -218,7 +227,12 @@ def check(
         errors += mark_errors
         if clean_marks is not None:
             clean["_marks"] = clean_marks
-    th = thresholds(db)
+    if lookups is None:
+        th = thresholds(db)
+    else:
+        if "thresholds" not in lookups:
+            lookups["thresholds"] = thresholds(db)
+        th = lookups["thresholds"]
     # Every rule runs even when some field failed to parse: a row lists all its problems at once
     # (a score of 180 is not held back until the date is fixed).
     errors = with_rules(errors, validate_meeting(clean, today=today, cell=cell, thresholds=th))

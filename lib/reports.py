@@ -5,7 +5,7 @@ import json
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -33,6 +33,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet._writer import WorksheetWriter
 from sqlite_utils import Database
 
 from lib import assignments, charts, directory, domain, leaders, meetings, metrics, org
@@ -293,14 +294,19 @@ order by m.held_on, u.code, c.code, m.id
 def meeting_records(db: Database, period: metrics.Period | str, unit_code: str | None = None) -> list[dict]:
     """Every live meeting of the period (optionally of one unit); leaders_present names each leader present
     with the day their written report came in, e.g. 'Nguyễn Văn An (03/02/2025); Trần Thị Bình'."""
+    return list(iter_meeting_records(db, period, unit_code))
+
+
+def iter_meeting_records(db: Database, period: metrics.Period | str,
+                         unit_code: str | None = None) -> Iterator[dict]:
+    """meeting_records one row at a time from the cursor (a year at 1,000,000 meetings is ~47,000 rows: the
+    workbook streams them rather than holding them all as dicts)."""
     period = metrics.parse_period(period)
     params = {"start": period.start.isoformat(), "end": period.end.isoformat(), "unit_code": unit_code or None}
-    rows = []
     for r in db.query(MEETING_RECORDS_SQL, params):
         leaders = json.loads(r.pop("leaders_json") or "[]")
         r["leaders_present"] = "; ".join(name + (f" ({fmt_day(day)})" if day else "") for name, day in leaders)
-        rows.append(r)
-    return rows
+        yield r
 
 
 def attended_meetings(db: Database, period: metrics.Period | str, unit_code: str | None = None,
@@ -1151,6 +1157,50 @@ def _column_width(values: list, kind: str) -> int:
     return max(len(f"{int(v):,}") for v in ends)
 
 
+class _Width:
+    """_column_width of a column measured one value at a time, as the rows stream past: the same number."""
+
+    __slots__ = ("kind", "seen", "low", "high", "longest", "whole")
+
+    def __init__(self, kind: str):
+        self.kind, self.seen, self.low, self.high, self.longest, self.whole = kind, False, None, None, 0, True
+
+    def add(self, value: Any) -> None:
+        """Count one shown value (neither None nor empty)."""
+        kind = self.kind
+        if kind == "date":
+            self.seen = True
+        elif kind not in NUMBER_FORMATS:
+            self.seen = True
+            self.longest = max(self.longest, len(value) if isinstance(value, str) else len(str(value)))
+        else:
+            # min() and max() keep the first of equal values: so does this
+            if not self.seen:
+                self.seen, self.low, self.high = True, value, value
+            elif value < self.low:
+                self.low = value
+            elif value > self.high:
+                self.high = value
+            if kind == "num" and self.whole and not float(value).is_integer():
+                self.whole = False
+
+    def value(self) -> int:
+        """The width, as _column_width gives it for the values added."""
+        if not self.seen:
+            return 0
+        kind = self.kind
+        if kind == "date":
+            return 10
+        if kind not in NUMBER_FORMATS:
+            return self.longest
+        ends = (self.low, self.high)
+        if kind == "pct":
+            return max(len(f"{v * 100:.1f}%") for v in ends)
+        if kind == "num" and not self.whole:
+            return max(len(f"{v:,.2f}") for v in ends)
+        return max(len(f"{int(v):,}") for v in ends)
+
+
 class _Block(tuple):
     """Body rows for _StreamedSheet, each the XML text of one <row>, numbered by _sheet."""
 
@@ -1160,13 +1210,21 @@ class _StreamedSheet(WriteOnlyWorksheet):
     at a time and kept in a temporary file until the sheet is closed, then put in place of a marker element in
     openpyxl's file. openpyxl's own write-only path makes a Cell object per value and writes it through a dozen
     calls: seconds for a year's meeting records at 1,000,000 meetings (a million cells). The header row takes
-    openpyxl's path, before the body."""
+    openpyxl's path, before the body. The column widths (<cols>, which openpyxl writes before the rows) are put in
+    at close too, so that they can be measured on the rows as they stream past rather than on a list of them."""
 
     MARKER = b"<chiboBodyRows/>"
+    COLS_MARKER = b"<chiboCols/>"
 
     def __init__(self, parent: Workbook, title: str):
         super().__init__(parent, title)
         self._body: Any = None
+
+    def _get_writer(self) -> None:
+        if self._writer is None:
+            writer = self._writer = WorksheetWriter(self)
+            writer.write_cols = lambda: writer.xf.send(etree.Element(self.COLS_MARKER[1:-2].decode()))
+            writer.write_top()
 
     def _write_rows(self) -> Any:
         xf = self._writer.xf.send(True)
@@ -1191,12 +1249,19 @@ class _StreamedSheet(WriteOnlyWorksheet):
         self._writer.xf.send(None)
 
     def close(self) -> None:
-        """Close as openpyxl does, then splice the body rows into its file where the marker is."""
+        """Close as openpyxl does, then splice the column widths and the body rows into its file at their
+        markers."""
         super().close()
-        if self._body is None:
-            return
         out = Path(self._writer.out)
-        head, marker, tail = out.read_bytes().partition(self.MARKER)
+        before, marker, after = out.read_bytes().partition(self.COLS_MARKER)
+        if not marker:
+            raise ValueError("the streamed sheet's column marker is missing from openpyxl's file")
+        cols = self.column_dimensions.to_tree()
+        text = before + (b"" if cols is None else etree.tostring(cols)) + after
+        if self._body is None:
+            out.write_bytes(text)
+            return
+        head, marker, tail = text.partition(self.MARKER)
         if not marker:
             raise ValueError("the streamed sheet's marker is missing from openpyxl's file")
         with out.open("wb") as dest:
@@ -1226,20 +1291,16 @@ def _xml_number(value: Any) -> str:
 BLOCK_ROWS = 2000
 
 
-def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], rows: Sequence[dict]) -> None:
-    """One sheet of a write-only workbook, its rows streamed: headers frozen, a filter over the table, widths
-    fitting the longest value as shown, typed cells in their column's number format (text never a formula)."""
+def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], rows: Iterable[dict]) -> None:
+    """One sheet of a write-only workbook, its rows streamed (any iterable, read once): headers frozen, a filter
+    over the table, widths fitting the longest value as shown, typed cells in their column's number format (text
+    never a formula)."""
     ws = _StreamedSheet(parent=wb, title=title[:31])
     wb._add_sheet(ws)
     keys = [key for key, _, _ in columns]
     kinds = [kind for _, _, kind in columns]
-    # A write-only sheet writes its column widths before its rows: they are measured first.
-    widths = [min(max(len(label), MIN_WIDTH), HEADER_WIDTH) for _, label, _ in columns]
-    for i, (key, kind) in enumerate(zip(keys, kinds, strict=True)):
-        shown = _column_width([v for r in rows if (v := r.get(key)) is not None and v != ""], kind)
-        widths[i] = max(widths[i], min(shown, TEXT_WIDTH))
-    for i, width in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(i)].width = width + 2
+    # The widths are measured on the rows as they are written; _StreamedSheet puts them in at close.
+    measures = [_Width(kind) for kind in kinds]
     ws.freeze_panes = "A2"
     header = []
     for _, label, _ in columns:
@@ -1258,24 +1319,39 @@ def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], ro
     column_styles = [styles[NUMBER_FORMATS[kind]] if kind in NUMBER_FORMATS else "" for kind in kinds]
     whole = styles[WHOLE_FORMAT]
     serials: dict[str, str] = {}  # a date's Excel serial number, by its ISO text: a year has 365 of them
-    columns_of = list(zip(COLUMN_LETTERS, keys, kinds, column_styles))  # noqa: B905 (never wider than 702)
+    # Names, labels and counts repeat from row to row: each is made into XML once (notes and topics seldom repeat,
+    # and long texts are not kept).
+    texts: dict[str, str] = {}
+    numbers: dict[Any, str] = {}
+    columns_of = list(zip(COLUMN_LETTERS, keys, kinds, column_styles, measures))  # noqa: B905 (never > 702 wide)
     block: list[str] = []
     count = 0
     for count, row in enumerate(rows, 1):
         index = str(count + 1)
         cells = [f'<row r="{index}">']
-        for letter, key, kind, style in columns_of:
+        for letter, key, kind, style, measure in columns_of:
             value = row.get(key)
             if value is None or value == "":
                 continue
             ref = letter + index
             if isinstance(value, str) and kind != "date":
+                if kind == "text":  # _Width.add of a text, without the call
+                    measure.seen = True
+                    if len(value) > measure.longest:
+                        measure.longest = len(value)
+                else:
+                    measure.add(value)
+                text = texts.get(value)
+                if text is None:
+                    text = _xml_text(value)
+                    if len(value) <= 80:
+                        texts[value] = text
                 # Names, notes and topics are typed by clerks: written as text, never as a live formula.
-                cells.append(f'<c r="{ref}" t="inlineStr"><is>{_xml_text(value)}</is></c>')
-            elif isinstance(value, bool):
+                cells.append(f'<c r="{ref}" t="inlineStr"><is>{text}</is></c>')
+                continue
+            measure.add(value)
+            if isinstance(value, bool):
                 cells.append(f'<c r="{ref}"{"" if kind == "text" else style} t="b"><v>{int(value)}</v></c>')
-            elif kind == "text":
-                cells.append(f'<c r="{ref}" t="n"><v>{_xml_number(value)}</v></c>')
             elif kind == "date":
                 day = value if isinstance(value, str) else value.isoformat()
                 serial = serials.get(day)
@@ -1283,9 +1359,16 @@ def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], ro
                     serial = serials[day] = _xml_number(to_excel(date.fromisoformat(day[:10])))
                 cells.append(f'<c r="{ref}"{style} t="n"><v>{serial}</v></c>')
             else:
+                # equal numbers (1 and 1.0 too) are written alike, so one key serves them
+                number = numbers.get(value)
+                if number is None:
+                    number = numbers[value] = _xml_number(value)
+                if kind == "text":
+                    cells.append(f'<c r="{ref}" t="n"><v>{number}</v></c>')
+                    continue
                 if kind == "num" and float(value).is_integer():
                     style = whole
-                cells.append(f'<c r="{ref}"{style} t="n"><v>{_xml_number(value)}</v></c>')
+                cells.append(f'<c r="{ref}"{style} t="n"><v>{number}</v></c>')
         cells.append("</row>")
         block.append("".join(cells))
         if len(block) == BLOCK_ROWS:
@@ -1293,6 +1376,9 @@ def _sheet(wb: Workbook, title: str, columns: Sequence[tuple[str, str, str]], ro
             block = []
     if block:
         ws.append(_Block(block))
+    for i, ((_, label, _), measure) in enumerate(zip(columns, measures, strict=True), 1):
+        width = max(min(max(len(label), MIN_WIDTH), HEADER_WIDTH), min(measure.value(), TEXT_WIDTH))
+        ws.column_dimensions[get_column_letter(i)].width = width + 2
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
 
 
@@ -1318,8 +1404,19 @@ def _summary_rows(data: ReportData) -> list[dict]:
     return rows
 
 
-def _record_rows(records: list[dict], flags: Sequence[str]) -> list[dict]:
-    """The meeting records with their type, rating and flags in words (labels looked up once, not per row)."""
+def _renamed_records(records: Iterable[dict], units: dict[str, str], cells: dict[str, str]) -> Iterator[dict]:
+    """directory.relabel of each meeting record (flat rows: their names replaced in place, without a copy)."""
+    for r in records:
+        if r["unit_code"] in units:
+            r["unit_name"] = units[r["unit_code"]]
+        if r["cell_code"] in cells:
+            r["cell_name"] = cells[r["cell_code"]]
+        yield r
+
+
+def _record_rows(records: Iterable[dict], flags: Sequence[str]) -> Iterator[dict]:
+    """The meeting records with their type, rating and flags in words (labels looked up once, not per row), one
+    at a time as they come."""
     mtypes = {m.value: m.label for m in MeetingType}
     ratings = {r.value: r.label for r in Rating}
     yes_no = {True: t("report.yes"), False: t("report.no")}
@@ -1328,7 +1425,7 @@ def _record_rows(records: list[dict], flags: Sequence[str]) -> list[dict]:
         m["rating_label"] = ratings[m["rating"]] if m["rating"] else ""
         for f in flags:
             m[f"{f}_label"] = yes_no[bool(m[f])]
-    return records
+        yield m
 
 
 def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
@@ -1336,8 +1433,6 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
     """The figure tables of a period and its raw meeting records as an Excel workbook (XLSX bytes)."""
     progress = progress or _noop
     data = gather(path_or_db, period_label, unit_code, today, progress)
-    with session(path_or_db) as db:
-        records = directory.relabel(meeting_records(db, data.period, data.unit_code), *data.renames)
     progress(0.5, t("report.progress_workbook"))
     # Write-only: each sheet's rows are streamed to the file rather than kept as cells in memory.
     wb = Workbook(write_only=True)
@@ -1409,18 +1504,24 @@ def data_xlsx(path_or_db: Any, period_label: str, unit_code: str | None = None, 
         [{**m, "month_label": f"{m['month'][5:]}/{m['month'][:4]}"} for m in data.missing])
     progress(0.8, t("report.progress_workbook"))
     flags = ("leadership", "education", "combativeness")
-    _sheet(wb, t("report.sh_meetings"), [
-        _col("id", "field.id"), _col("held_on", "field.held_on", "date"),
-        _col("unit_name", "report.col_unit", "text"), _col("cell_code", "field.cell_code", "text"),
-        _col("cell_name", "field.cell_id", "text"), _col("mtype_label", "field.mtype", "text"),
-        _col("members_total", "field.members_total"), _col("members_exempt", "field.members_exempt"),
-        _col("present", "field.present"), _col("absent_excused", "field.absent_excused"),
-        _col("absent_unexcused", "field.absent_unexcused"), _col("duration_minutes", "field.duration_minutes"),
-        _col("score", "field.score"), _col("rating_label", "field.rating", "text")]
-        + [_col(f"{f}_label", f"field.{f}", "text") for f in flags]
-        + [_col("leaders_present", "field.leaders_present", "text"), _col("topics", "field.topics", "text"),
-           _col("notes", "field.notes", "text")],
-        _record_rows(records, flags))
+    with session(path_or_db) as db:
+        # The records go from the cursor to the sheet's file a row at a time (a year at 1,000,000 meetings is
+        # ~47,000 rows: as a list of dicts, about 150 MB).
+        records = iter_meeting_records(db, data.period, data.unit_code)
+        if any(data.renames):
+            records = _renamed_records(records, *data.renames)
+        _sheet(wb, t("report.sh_meetings"), [
+            _col("id", "field.id"), _col("held_on", "field.held_on", "date"),
+            _col("unit_name", "report.col_unit", "text"), _col("cell_code", "field.cell_code", "text"),
+            _col("cell_name", "field.cell_id", "text"), _col("mtype_label", "field.mtype", "text"),
+            _col("members_total", "field.members_total"), _col("members_exempt", "field.members_exempt"),
+            _col("present", "field.present"), _col("absent_excused", "field.absent_excused"),
+            _col("absent_unexcused", "field.absent_unexcused"), _col("duration_minutes", "field.duration_minutes"),
+            _col("score", "field.score"), _col("rating_label", "field.rating", "text")]
+            + [_col(f"{f}_label", f"field.{f}", "text") for f in flags]
+            + [_col("leaders_present", "field.leaders_present", "text"), _col("topics", "field.topics", "text"),
+               _col("notes", "field.notes", "text")],
+            _record_rows(records, flags))
     buf = io.BytesIO()
     wb.save(buf)
     progress(1.0, t("report.progress_done"))
