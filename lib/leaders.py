@@ -301,3 +301,20 @@ def first_post(db: Database, leader: Mapping[str, Any], unit_id: int | None = No
     return {"leader_id": leader["id"], "unit_id": unit_id, "title": leader.get("position"), "grp": leader["grp"],
             "valid_from": None, "valid_to": None}
 
+
+
+POSTS_ON_SQL = """
+select l.code as leader_code, p.title, p.grp, g.name as grp_name, p.unit_id from leader_posts p
+join leaders l on l.id = p.leader_id left join leader_groups g on g.code = p.grp
+where (p.valid_from is null or p.valid_from <= :day) and (p.valid_to is null or p.valid_to >= :day)
+order by l.code, coalesce(g.sort_order, 1e9), p.valid_from is null, p.valid_from desc, p.id desc
+"""
+
+
+def posts_on(db: Database, day: date | str) -> dict[str, dict]:
+    """Every leader's post valid on a day (the most senior group if several), by leader code, in one statement."""
+    on = day.isoformat() if isinstance(day, date) else str(day)[:10]
+    out: dict[str, dict] = {}
+    for r in db.query(POSTS_ON_SQL, {"day": on}):
+        out.setdefault(r["leader_code"], {**r, "grp_label": group_label(r["grp"], r["grp_name"])})
+    return out
