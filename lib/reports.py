@@ -811,9 +811,6 @@ APPENDIX_ROWS = 12
 PLACEHOLDER_LINES = 3
 # The counts the document and the workbook both say are "as of" a day (metrics.as_of_day).
 AS_OF_KEYS = ("weaknesses_open", "weaknesses_overdue")
-# The level words a committee's name ends with, dropped from the office that keeps the archive ("Đảng ủy xã" keeps
-# its archive in "Văn phòng Đảng ủy").
-LEVEL_WORDS = ("xã", "phường", "thị trấn", "đặc khu", "huyện", "tỉnh")
 
 
 def _running(body: dict[str, Any]) -> str:
@@ -827,12 +824,11 @@ def _running(body: dict[str, Any]) -> str:
 
 
 def _office(head: dict[str, Any]) -> str:
-    """The office that keeps the archive copy: 'Tỉnh ủy', 'Đảng ủy' (from 'Đảng ủy xã'), 'Huyện ủy'."""
-    kind = head["committee_kind"].strip()
-    for word in LEVEL_WORDS:
-        if kind.lower().endswith(" " + word):
-            return kind[: -len(word) - 1].strip()
-    return kind
+    """The office that keeps the archive copy: 'Tỉnh ủy', 'Huyện ủy', 'Đảng ủy' (of 'Đảng ủy xã An Trường')."""
+    words = head["committee_kind"].split()
+    if len(words) >= 2 and words[1].lower() in ("ủy", "uỷ"):
+        return " ".join(words[:2])
+    return head["committee_kind"].strip()
 
 
 def _standing(head: dict[str, Any]) -> str:
