@@ -1289,9 +1289,10 @@ def findings(data: ReportData, overdue: Sequence[dict] | None = None) -> list[st
     if short:
         out.append(t("report.f36.find_leaders", n=fmt_num(len(short))))
     status = data.report_status
-    if status["missing"] or status["late"]:
-        out.append(t("report.f36.find_reports", missing=fmt_num(status["missing"]), late=fmt_num(status["late"]),
-                     days=fmt_num(data.report_days)))
+    if status["missing"]:
+        out.append(t("report.f36.find_missing", n=fmt_num(status["missing"]), board=_board(data.head)))
+    if status["late"]:
+        out.append(t("report.f36.find_late", n=fmt_num(status["late"]), days=fmt_num(data.report_days)))
     if data.headline["weaknesses_overdue"]:
         out.append(t("report.f36.find_overdue", n=fmt_num(data.headline["weaknesses_overdue"]),
                      day=fmt_day(metrics.as_of_day(data.period, data.today))))
