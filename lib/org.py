@@ -436,17 +436,24 @@ def _doc_key(body_id: int, name: str) -> str:
 
 def body_document(db: Database, body_id: int | None) -> dict[str, Any]:
     """A body's document extras: signer_name and upper_body (text, blank when unset) and legal_basis (lines)."""
+    if body_id is None:
+        return document_of({}, None)
+    rows = db.execute("select key, value from settings where key in (?, ?, ?)",
+                      [_doc_key(body_id, n) for n in DOC_FIELDS]).fetchall()
+    return document_of(dict(rows), body_id)
+
+
+def document_of(settings: Mapping[str, Any], body_id: int | None) -> dict[str, Any]:
+    """body_document from settings already read (lib.settings.get_settings holds every key)."""
     out: dict[str, Any] = {"signer_name": "", "legal_basis": [], "upper_body": ""}
     if body_id is None:
         return out
-    rows = db.execute("select key, value from settings where key in (?, ?, ?)",
-                      [_doc_key(body_id, n) for n in DOC_FIELDS]).fetchall()
-    for key, value in rows:
-        name = key.rsplit(".", 1)[1]
+    for name in DOC_FIELDS:
+        value = str(settings.get(_doc_key(body_id, name)) or "")
         if name == "legal_basis":
-            out[name] = [line.strip() for line in str(value or "").splitlines() if line.strip()]
+            out[name] = [line.strip() for line in value.splitlines() if line.strip()]
         else:
-            out[name] = str(value or "").strip()
+            out[name] = value.strip()
     return out
 
 

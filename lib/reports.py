@@ -151,7 +151,7 @@ def letterhead(body: dict[str, Any]) -> dict[str, Any]:
             "symbol": text("symbol_suffix") or _symbol(committee), "place": place,
             "signer_capacity": text("signer_capacity"), "signer_title": text("signer_title"),
             "recipients": [line for line in body.get("recipients") or () if line.strip()] or [t("report.to_archive")],
-            "running": running}
+            "running": running, "id": body.get("id"), "unit_id": body.get("unit_id")}
 
 
 # ---- what a report shows: every figure from lib.metrics ------------------------------------
@@ -809,6 +809,10 @@ NARRATIVE_KEYS = ("uu_diem", "han_che", "nguyen_nhan_khach_quan", "nguyen_nhan_c
 # A table with more rows than this goes to an appendix (when the table may: per-unit tables of a province stay).
 APPENDIX_ROWS = 12
 PLACEHOLDER_LINES = 3
+# The statements the Party's format reads beside the figures, whatever the size: the decisions with their issuers
+# (assignments, bodies), the posts at the period's end, the signer's post, the overdue list as of the period's end
+# (its statement and the flat-tree check).
+FORMAT36_STATEMENTS = 6
 # The counts the document and the workbook both say are "as of" a day (metrics.as_of_day).
 AS_OF_KEYS = ("weaknesses_open", "weaknesses_overdue")
 
@@ -877,7 +881,10 @@ def decision_citations(db: Database, period: metrics.Period, unit_code: str | No
     'Quyết định số 395-QĐ/HU, ngày 21-02-2022 của Ban Thường vụ Huyện ủy Càng Long'."""
     found: dict[str, dict] = {}
     start, end = period.start.isoformat(), period.end.isoformat()
-    for a in assignments.list_assignments(db):
+    cursor = db.execute(assignments.LIST_SQL, {"unit_id": None, "leader_id": None, "on": None})  # one statement
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        a = dict(zip(names, row, strict=True))
         if unit_code and a["unit_code"] != unit_code:
             continue
         if a["decision_no"] and a["valid_from"] <= end and (a["valid_to"] is None or a["valid_to"] >= start):
@@ -907,26 +914,22 @@ class _Extras:
     signer_name: str
 
 
-def _signer_from_posts(db: Database, body: dict[str, Any], day: date) -> str:
+def _signer_from_posts(db: Database, head: dict[str, Any], day: date) -> str:
     """The signer's name when the body names none: the one leader whose post at the body's node that day has the
-    signer's title ('Phó Bí thư Tỉnh ủy' for 'PHÓ BÍ THƯ'); '' when none or several (the dots are then signed over)."""
-    title = str(body.get("signer_title") or "").strip().lower()
-    if not title:
+    signer's title ('Phó Bí thư Tỉnh ủy' for 'PHÓ BÍ THƯ'); '' when none or several (the dots are signed over)."""
+    title = str(head.get("signer_title") or "").strip()
+    if not title or head.get("unit_id") is None:
         return ""
-    names = {p["full_name"] for p in leaders.list_posts(db)
-             if p["unit_id"] == body["unit_id"] and (p["title"] or "").strip().lower().startswith(title)
-             and not (p["title"] or "").strip().lower().startswith("phó " + title)
-             and (p["valid_from"] is None or p["valid_from"] <= day.isoformat())
-             and (p["valid_to"] is None or p["valid_to"] >= day.isoformat())}
-    return names.pop() if len(names) == 1 else ""
+    names = leaders.holders(db, head["unit_id"], title, day)
+    return names[0] if len(names) == 1 else ""
 
 
 def _extras(path_or_db: Any, data: ReportData) -> _Extras:
     filters = metrics.Filters(unit_codes=(data.unit_code,) if data.unit_code else ())
+    head = data.head or {}
+    document = org.document_of(data.settings, head.get("id"))  # the settings gather read: no statement more
     with session(path_or_db) as db:
-        body = org.issuer(db, data.period.end)
-        document = org.body_document(db, body["id"] if body else None)
-        signer = document["signer_name"] or (_signer_from_posts(db, body, data.period.end) if body else "")
+        signer = document["signer_name"] or _signer_from_posts(db, head, data.period.end)
         return _Extras(citations=decision_citations(db, data.period, data.unit_code), document=document,
                        posts=leaders.posts_on(db, data.period.end),
                        overdue=directory.relabel(metrics.overdue_as_of(db, data.period, filters, data.today),
@@ -934,8 +937,24 @@ def _extras(path_or_db: Any, data: ReportData) -> _Extras:
                        as_of=metrics.as_of_day(data.period, data.today), signer_name=signer)
 
 
-def _name_in_recipients(name: str) -> str:
-    return mid_sentence(name)
+def _committee_like(name: str) -> bool:
+    """A row named as a party body already ('Huyện ủy Càng Long', 'Đảng bộ xã …'), not as a place ('Xã An Trường')."""
+    words = name.lower().split()
+    return name.lower().startswith(("đảng ủy", "đảng uỷ", "đảng bộ")) or (len(words) > 1 and words[1] in ("ủy", "uỷ"))
+
+
+def _acting_line(data: ReportData, acting: Sequence[str]) -> str:
+    """The bodies concerned as one recipient line: 'Đảng ủy xã An Trường, xã Nhị Long' (or 'Chi bộ ấp 1, ấp 2'); a
+    row already named as a committee keeps its name ('Huyện ủy Càng Long'), a sub-committee is its committee."""
+    if data.cell_node:
+        names = [mid_sentence(n) for n in acting]
+        names = [n[len("chi bộ "):] if n.startswith("chi bộ ") else n for n in names]
+        return t("report_cells.f36.to_acting", names=", ".join(names))
+    plain = [mid_sentence(n) for n in acting if not _committee_like(n)]
+    whole = [t("report.f36.committee_of", names=n[len("đảng bộ"):].strip()) if n.lower().startswith("đảng bộ")
+             else n for n in acting if _committee_like(n)]
+    parts = ([t("report.f36.committee_of", names=", ".join(plain))] if plain else []) + whole
+    return t("report.f36.to_acting", names=", ".join(parts))
 
 
 def _acting(data: ReportData, extras: _Extras) -> list[str]:
@@ -974,11 +993,7 @@ def report_recipients(data: ReportData, extras: _Extras) -> list[str]:
     acting = _acting(data, extras)
     generic = GENERIC_CELLS if data.cell_node else GENERIC_UNITS
     if acting and not any(g in lower for g in generic):
-        names = [_name_in_recipients(n) for n in acting]
-        if data.cell_node:
-            names = [n[len("chi bộ "):] if n.startswith("chi bộ ") else n for n in names]
-        out.append(t("report_cells.f36.to_acting" if data.cell_node else "report.f36.to_acting",
-                     names=", ".join(names)))
+        out.append(_acting_line(data, acting))
     out += archive or [t("report.f36.archive", office=_office(head))]
     return out
 
