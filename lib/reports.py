@@ -677,7 +677,7 @@ def _place_date(head: dict[str, Any], issued_on: date | None, year: int) -> str:
 
 
 def _header_block(doc: DocxDocument, head: dict[str, Any] | None, number_kind: str | None, year: int,
-                  number: int | None = None, issued_on: date | None = None) -> None:
+                  number: int | None = None, issued_on: date | None = None, place: str = "") -> None:
     """Left: the organisation above (when there is one: a provincial committee has none), the issuing committee,
     '*', the number; right: the Party, place and date (36-HD). All of the issuing body's wording is the body's
     (head). Without head (a member's personal report) the left side stays empty: the document is not the body's."""
@@ -696,8 +696,8 @@ def _header_block(doc: DocxDocument, head: dict[str, Any] | None, number_kind: s
                        t("report.doc_number", kind=number_kind, symbol=head["symbol"]), first=False)
     _cell_text(right, t("report.party_name"), bold=True, underline=True, size=15)
     _cell_text(right, "", first=False)
-    place = {"place": "", "upper_line": "", "committee": "", "symbol": ""} if head is None else head
-    _cell_text(right, _place_date(place, issued_on, year), italic=True, first=False)
+    where = {"place": place} if head is None else head
+    _cell_text(right, _place_date(where, issued_on, year), italic=True, first=False)
     _widths(table, (7.0, 9.5))
     _para(doc, after=6)
 
@@ -1164,7 +1164,7 @@ def _section_leaders(doc: DocxDocument, tables: "_Tables", data: ReportData, png
                    [[fmt_num(i), r["full_name"], post(r), fmt_num(r["expected"], 2), fmt_num(r["attended"]),
                      fmt_pct(r["compliance"]), fmt_num(r["late_reports"]), fmt_num(r["missing_reports"])]
                     for i, r in enumerate(short, 1)],
-                   (1.0, 3.5, 4.6, 1.3, 1.2, 1.9, 1.3, 1.5), text_cols=3, appendix=True)
+                   (1.2, 3.5, 4.4, 1.3, 1.2, 1.9, 1.3, 1.5), text_cols=3, appendix=True)
     else:
         _para(doc, t("report.f36.short_none"))
 
@@ -1795,8 +1795,9 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
                 decision += t("report.f36.decision_by", issuer=issuer)
     held = date.fromisoformat(m["held_on"])
     doc = _new_document()
+    _page_numbers(doc)
     # A member's own report: the Party's title, place and date; no committee's name or number on the left.
-    _header_block(doc, None, None, date.today().year)
+    _header_block(doc, None, None, date.today().year, place=head["place"])
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, t("report.f36.leader_subtitle", name=leader["full_name"], cell=cell_in_sentence(m["cell_name"]),
                    unit=mid_sentence(m["unit_name"]), day=party_date(held)), bold=True)
