@@ -351,3 +351,25 @@ def test_the_leaders_report_is_personal_and_addressed_to_the_standing_committee_
         line = next(p.text for p in doc.paragraphs if p.text.startswith(label))
         assert line == f"{label}: \t"
     assert not any("bảo đảm" in p for p in paras)
+
+
+# ---- the Settings page: a body's signer, legal basis and upper body -------------------------------------------------
+
+
+def test_settings_page_sets_a_bodys_signer_legal_basis_and_upper_body(world):
+    from tests.helpers import app_test, login, make_user
+
+    make_user(world["path"], "quantri", "admin")
+    at = login(app_test(world["path"]), "quantri", "Matkhau123").switch_page("pages/settings.py").run()
+    at.selectbox(key="body_pick").set_value(world["body"]).run()
+    assert at.text_input(key="bodydoc_signer_name").value == "Trần Văn Bảy"
+    at.text_input(key="bodydoc_signer_name").input("Lê Thị Tám")
+    at.text_area(key="bodydoc_legal_basis").input("Quy định số 1-QĐ/TU\n\nHướng dẫn số 2-HD/BTCTW")
+    at.button(key="bodydoc_save").click().run()
+    assert not at.exception and not at.error
+    with dbm.read(world["path"]) as db:
+        assert org.body_document(db, world["body"]) == {
+            "signer_name": "Lê Thị Tám", "legal_basis": ["Quy định số 1-QĐ/TU", "Hướng dẫn số 2-HD/BTCTW"],
+            "upper_body": "Ban Thường vụ Tỉnh ủy Trà Vinh"}
+    intro = next(p for p in texts(docx(world)) if p.startswith("Căn cứ"))
+    assert intro.startswith("Căn cứ Quy định số 1-QĐ/TU; Hướng dẫn số 2-HD/BTCTW; thực hiện Quyết định số 395")
