@@ -943,10 +943,10 @@ def _committee_like(name: str) -> bool:
     return name.lower().startswith(("đảng ủy", "đảng uỷ", "đảng bộ")) or (len(words) > 1 and words[1] in ("ủy", "uỷ"))
 
 
-def _acting_line(data: ReportData, acting: Sequence[str]) -> str:
+def _acting_line(data: ReportData, acting: Sequence[str], by_cells: bool) -> str:
     """The bodies concerned as one recipient line: 'Đảng ủy xã An Trường, xã Nhị Long' (or 'Chi bộ ấp 1, ấp 2'); a
     row already named as a committee keeps its name ('Huyện ủy Càng Long'), a sub-committee is its committee."""
-    if data.cell_node:
+    if by_cells:
         names = [mid_sentence(n) for n in acting]
         names = [n[len("chi bộ "):] if n.startswith("chi bộ ") else n for n in names]
         return t("report_cells.f36.to_acting", names=", ".join(names))
@@ -991,9 +991,13 @@ def report_recipients(data: ReportData, extras: _Extras) -> list[str]:
         out.append(t("report.f36.to_upper", body=upper))
     out += fixed
     acting = _acting(data, extras)
-    generic = GENERIC_CELLS if data.cell_node else GENERIC_UNITS
+    by_cells = data.cell_node is not None and not data.unit_code
+    if acting and data.cell_node and data.unit_code:
+        # a report narrowed to one commune goes to that commune's committee, not over its head to its cells
+        acting = [data.unit_name or _node_name(data)]
+    generic = GENERIC_CELLS if by_cells else GENERIC_UNITS
     if acting and not any(g in lower for g in generic):
-        out.append(_acting_line(data, acting))
+        out.append(_acting_line(data, acting, by_cells))
     out += archive or [t("report.f36.archive", office=_office(head))]
     return out
 

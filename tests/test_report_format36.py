@@ -373,3 +373,13 @@ def test_settings_page_sets_a_bodys_signer_legal_basis_and_upper_body(world):
             "upper_body": "Ban Thường vụ Tỉnh ủy Trà Vinh"}
     intro = next(p for p in texts(docx(world)) if p.startswith("Căn cứ"))
     assert intro.startswith("Căn cứ Quy định số 1-QĐ/TU; Hướng dẫn số 2-HD/BTCTW; thực hiện Quyết định số 395")
+
+
+def test_a_report_narrowed_to_one_commune_goes_to_its_committee_not_its_cells(world):
+    with dbm.write(world["path"]) as db:  # no fixed line for the communes: the body concerned is listed
+        db.execute("update issuing_bodies set recipients = ? where id = ?", ['["- Lưu Văn phòng Huyện ủy."]',
+                                                                           world["body"]])
+    doc = Document(io.BytesIO(reports.compiled_docx(world["path"], PERIOD, "NHILONG25", today=TODAY)))
+    assert signature_table(doc).rows[0].cells[0].text.split("\n") == [
+        "Nơi nhận:", "- Ban Thường vụ Tỉnh ủy Trà Vinh (b/c),", "- Đảng ủy xã Nhị Long (t/h),",
+        "- Lưu Văn phòng Huyện ủy."]
