@@ -687,7 +687,9 @@ def _write_org(db: Database, units: list[_Unit], leaders: list[_Leader], issued:
     """The issuing bodies by date, the level groups, each leader's posts over time and the decisions' issuers."""
     by_code = {u.code: u for u in units}
     for code, body in _bodies(by_code):
-        org.create_body(db, SYSTEM, {"unit_id": by_code[code].id, **body})
+        body_id = org.create_body(db, SYSTEM, {"unit_id": by_code[code].id, **body})
+        if code in BODY_DOCUMENTS:
+            org.save_body_document(db, SYSTEM, body_id, BODY_DOCUMENTS[code])
     # m008's tables: written as data (the posts helper's lib functions read them); the legacy groups are there.
     for order, (code, name, level) in enumerate(LEVEL_GROUPS, 5):
         db.execute("insert or ignore into leader_groups(code, name, level, sort_order) values (?, ?, ?, ?)",
@@ -714,6 +716,18 @@ def _write_org(db: Database, units: list[_Unit], leaders: list[_Leader], issued:
     db.conn.executemany("insert into leader_posts(leader_id, unit_id, title, grp, valid_from, valid_to) "
                         "values (?, ?, ?, ?, ?, ?)", posts)
     db.conn.executemany("update assignments set issuer_unit_id = ? where id = ?", issued)
+
+
+# What the bodies' reports cite first (branch format36): the provincial regulation on leaders attending cell meetings
+# (DOMAIN.md) and the Central Organisation Commission's guidance; a date not known here is left out of the citation.
+BODY_DOCUMENTS = {
+    DISTRICT[0]: {"legal_basis": ["Quy định số 784-QĐ/TU, ngày 10-5-2016 của Ban Thường vụ Tỉnh ủy Trà Vinh",
+                                  "Hướng dẫn số 12-HD/BTCTW của Ban Tổ chức Trung ương về nâng cao chất lượng "
+                                  "sinh hoạt chi bộ"],
+                  "upper_body": "Ban Thường vụ Tỉnh ủy Trà Vinh"},
+    PROVINCE[0]: {"legal_basis": ["Hướng dẫn số 12-HD/BTCTW của Ban Tổ chức Trung ương về nâng cao chất lượng "
+                                  "sinh hoạt chi bộ"]},
+}
 
 
 def _bodies(by_code: dict[str, _Unit]) -> list[tuple[str, dict]]:

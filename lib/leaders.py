@@ -301,3 +301,43 @@ def first_post(db: Database, leader: Mapping[str, Any], unit_id: int | None = No
     return {"leader_id": leader["id"], "unit_id": unit_id, "title": leader.get("position"), "grp": leader["grp"],
             "valid_from": None, "valid_to": None}
 
+
+
+POSTS_ON_SQL = """
+select l.code as leader_code, p.title, p.grp, g.name as grp_name, p.unit_id from leader_posts p
+join leaders l on l.id = p.leader_id left join leader_groups g on g.code = p.grp
+where (p.valid_from is null or p.valid_from <= :day) and (p.valid_to is null or p.valid_to >= :day)
+order by l.code, coalesce(g.sort_order, 1e9), p.valid_from is null, p.valid_from desc, p.id desc
+"""
+
+
+def posts_on(db: Database, day: date | str) -> dict[str, dict]:
+    """Every leader's post valid on a day (the most senior group if several), by leader code, in one statement."""
+    on = day.isoformat() if isinstance(day, date) else str(day)[:10]
+    out: dict[str, dict] = {}
+    cursor = db.execute(POSTS_ON_SQL, {"day": on})  # one statement: the report counts its statements
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        r = dict(zip(names, row, strict=True))
+        out.setdefault(r["leader_code"], {**r, "grp_label": group_label(r["grp"], r["grp_name"])})
+    return out
+
+
+HOLDERS_SQL = """
+select l.full_name, p.title from leader_posts p join leaders l on l.id = p.leader_id
+where p.unit_id = :unit_id and p.title is not null
+  and (p.valid_from is null or p.valid_from <= :day) and (p.valid_to is null or p.valid_to >= :day)
+"""
+
+
+def holders(db: Database, unit_id: int, title: str, day: date | str) -> list[str]:
+    """The names of the leaders whose post at a node on a day has this title ('Phó Bí thư Tỉnh ủy' for 'PHÓ BÍ
+    THƯ'; a deputy's title is not the title itself), in one statement (compared here: SQLite's lower() is ASCII)."""
+    on = day.isoformat() if isinstance(day, date) else str(day)[:10]
+    want = " ".join(title.lower().split())
+    names = []
+    for name, held in db.execute(HOLDERS_SQL, {"unit_id": unit_id, "day": on}):
+        held = " ".join(held.lower().split())
+        if (held == want or held.startswith(want + " ")) and name not in names:
+            names.append(name)
+    return names

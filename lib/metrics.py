@@ -1053,6 +1053,34 @@ def open_weaknesses(db: Source, filters: Filters | None = None, today: date | No
     return _weakness_rows(db, OPEN_WEAKNESSES_SQL, month_period(today), filters, today)
 
 
+# The overdue weaknesses of a report, as of its period's end (or today, if earlier): noted by then, not resolved by
+# then, due before then; aged on that day (branch format36). The same test as WEAKNESS_AS_OF_SQL's overdue count,
+# so the list and the headline's weaknesses_overdue agree.
+OVERDUE_AS_OF_SQL = WEAKNESS_SCOPE_SQL + """
+select w.id, u.code as unit_code, u.name as unit_name, c.code as cell_code, c.name as cell_name,
+       w.category, w.severity, w.status, w.noted_on, w.due_on,
+       cast(julianday(:as_of) - julianday(w.noted_on) as integer) as age_days,
+       cast(julianday(:as_of) - julianday(w.due_on) as integer) as days_overdue
+from scoped_weaknesses w
+join units u on u.id = w.report_id
+left join cells c on c.id = w.cell_id
+where w.noted_on <= :as_of and (w.status != 'resolved' or w.resolved_on > :as_of) and w.due_on < :as_of
+order by w.noted_on, w.id
+"""
+
+
+def as_of_day(period: Period | str, today: date | None = None) -> date:
+    """The day a report's open and overdue counts are taken on: the period's end, or today if it is not over."""
+    return min(parse_period(period).end, today or date.today())
+
+
+def overdue_as_of(db: Source, period: Period | str, filters: Filters | None = None,
+                  today: date | None = None) -> list[dict]:
+    """The weaknesses overdue on as_of_day (noted and not resolved by then, due before), oldest first, aged then."""
+    as_of = as_of_day(period, today).isoformat()
+    return _weakness_rows(db, OVERDUE_AS_OF_SQL, period, filters, today, as_of=as_of)
+
+
 def weakness_ageing(db: Source, filters: Filters | None = None, today: date | None = None) -> list[dict]:
     """Open weaknesses by age band (0-30, 31-90, 91-180, 181+ days), for the ageing chart."""
     today = today or date.today()

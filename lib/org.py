@@ -422,6 +422,60 @@ def require_issuer(db: Database, on_date: date | str) -> dict:
     return body
 
 
+# ---- what a body's documents add (branch format36) ------------------------------------------------------------
+# The signer's name, the legal basis a report cites first ("căn cứ": the regulation fixing meeting days, the
+# provincial guidance...) and the upper body a report is sent to. They are the body's data, kept as settings keys
+# "body.<id>.<field>" (no new column, no migration), edited by an administrator on the Settings page beside the
+# body, audited like every setting; never words of the locale files.
+DOC_FIELDS = ("signer_name", "legal_basis", "upper_body")
+
+
+def _doc_key(body_id: int, name: str) -> str:
+    return f"body.{int(body_id)}.{name}"
+
+
+def body_document(db: Database, body_id: int | None) -> dict[str, Any]:
+    """A body's document extras: signer_name and upper_body (text, blank when unset) and legal_basis (lines)."""
+    if body_id is None:
+        return document_of({}, None)
+    rows = db.execute("select key, value from settings where key in (?, ?, ?)",
+                      [_doc_key(body_id, n) for n in DOC_FIELDS]).fetchall()
+    return document_of(dict(rows), body_id)
+
+
+def document_of(settings: Mapping[str, Any], body_id: int | None) -> dict[str, Any]:
+    """body_document from settings already read (lib.settings.get_settings holds every key)."""
+    out: dict[str, Any] = {"signer_name": "", "legal_basis": [], "upper_body": ""}
+    if body_id is None:
+        return out
+    for name in DOC_FIELDS:
+        value = str(settings.get(_doc_key(body_id, name)) or "")
+        if name == "legal_basis":
+            out[name] = [line.strip() for line in value.splitlines() if line.strip()]
+        else:
+            out[name] = value.strip()
+    return out
+
+
+def save_body_document(db: Database, actor: Actor, body_id: int, values: Mapping[str, Any]) -> None:
+    """Store a body's document extras (admin only, audited as settings); legal_basis is text, one basis a line."""
+    from lib import settings
+
+    require_admin(db, actor)
+    store.get(db, "issuing_bodies", body_id)  # an unknown body is refused before anything is written
+    clean: dict[str, str] = {}
+    for name in DOC_FIELDS:
+        if name not in values:
+            continue
+        value = values[name]
+        if name == "legal_basis" and isinstance(value, list | tuple):
+            value = "\n".join(str(v) for v in value)
+        clean[_doc_key(body_id, name)] = "\n".join(line.strip() for line in str(value or "").strip().splitlines()
+                                                   if line.strip())
+    with store.transaction(db):
+        settings.save_settings(db, actor, clean)
+
+
 # ---- setup: who are we? ---------------------------------------------------------------------
 
 # The kinds a deployment's home node may have (issue 11): a province committee, a commune's or a ward's party

@@ -114,7 +114,7 @@ def open_draft(db: Database, actor: Actor, period_label: str, unit_code: str | N
         now = audit.now_iso()
         return store.insert(db, actor, "report_drafts", {
             **key, "body_id": body["id"], "version": last["version"] + 1 if last else 1, "status": "draft",
-            **{s: (last[s] if last else "") or "" for s in SECTIONS},
+            **({s: last[s] or "" for s in SECTIONS} if last else first_text(db, period.label, unit_code)),
             "created_by": actor.username, "created_at": now, "updated_by": actor.username, "updated_at": now})
 
 
@@ -197,11 +197,27 @@ def narrative(row: Mapping[str, Any]) -> dict[str, str]:
     return {s: row.get(s) or "" for s in SECTIONS}
 
 
+# The draft's columns and the keys of the document's sections (lib.reports.compiled_docx, 36-HD order).
+DOC_KEYS = {"strengths": "uu_diem", "limitations": "han_che", "causes_objective": "nguyen_nhan_khach_quan",
+            "causes_subjective": "nguyen_nhan_chu_quan", "tasks": "nhiem_vu", "proposals": "kien_nghi"}
+
+
+def document_narrative(row: Mapping[str, Any]) -> dict[str, str]:
+    """A draft's sections as the document's narrative (keyed as compiled_docx reads them)."""
+    return {DOC_KEYS[s]: text for s, text in narrative(row).items()}
+
+
+def first_text(db: Database, period_label: str, unit_code: str | None) -> dict[str, str]:
+    """A first version's text: the shortfalls and tasks the figures suggest, for the board to rewrite."""
+    suggested = reports.narrative_defaults(reports.gather(db, period_label, unit_code))
+    return {s: suggested.get(key, "") for s, key in DOC_KEYS.items()}
+
+
 def draft_docx(db: Database, actor: Actor, draft_id: Any, today: date | None = None) -> bytes:
     """The draft as a document would read now (no number, no date): a preview for the board."""
     require_board(db, actor)
     row = _draft(db, draft_id)
-    return reports.compiled_docx(db, row["period"], row["unit_code"], today, narrative=narrative(row))
+    return reports.compiled_docx(db, row["period"], row["unit_code"], today, narrative=document_narrative(row))
 
 
 # ---- issue: number, date, files, frozen -----------------------------------------------------------------------
@@ -229,7 +245,7 @@ def issue(db: Database, actor: Actor, draft_id: Any, version: str | None, today:
                             [row["body_id"], issued_on.year]).fetchone()[0]
         # Every file from this transaction's one view of the data: the figures printed are the figures stored.
         figures = figures_json(db, row["period"], row["unit_code"], issued_on)
-        docx = reports.compiled_docx(db, row["period"], row["unit_code"], issued_on, narrative=narrative(row),
+        docx = reports.compiled_docx(db, row["period"], row["unit_code"], issued_on, narrative=document_narrative(row),
                                      number=number, issued_on=issued_on)
         xlsx = reports.data_xlsx(db, row["period"], row["unit_code"], issued_on)
         pdf_bytes, pdf_note = None, None

@@ -46,6 +46,7 @@ from lib.domain import (
     WeaknessStatus,
     cell_in_sentence,
     mid_sentence,
+    search_key,
 )
 from lib.domain import fmt_date as fmt_day
 from lib.i18n import get_language, t
@@ -149,7 +150,8 @@ def letterhead(body: dict[str, Any]) -> dict[str, Any]:
             "board": text("board") or running, "board_given": bool(text("board")),
             "symbol": text("symbol_suffix") or _symbol(committee), "place": place,
             "signer_capacity": text("signer_capacity"), "signer_title": text("signer_title"),
-            "recipients": [line for line in body.get("recipients") or () if line.strip()] or [t("report.to_archive")]}
+            "recipients": [line for line in body.get("recipients") or () if line.strip()] or [t("report.to_archive")],
+            "running": running, "id": body.get("id"), "unit_id": body.get("unit_id")}
 
 
 # ---- what a report shows: every figure from lib.metrics ------------------------------------
@@ -573,18 +575,40 @@ def _plain(text: str) -> bool:
 
 
 class _Tables:
-    """Numbered figure tables: caption, shaded repeating header, figures right-aligned, a bold total row."""
+    """Numbered figure tables: caption, shaded repeating header, figures right-aligned, a bold total row. A long
+    table (more rows than APPENDIX_ROWS) given appendix=True is kept for the appendix after the signature (36-HD:
+    a "PHỤ LỤC" of its own) and the body says where it is; write_appendix() writes them, numbered."""
 
     def __init__(self, doc: DocxDocument):
         self.doc = doc
         self.count = 0
+        self.appendix: list[tuple[str, tuple]] = []
 
     def add(self, caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequence[float],
-            total: Sequence[str] | None = None, text_cols: int = 2) -> Table:
+            total: Sequence[str] | None = None, text_cols: int = 2, appendix: bool = False) -> Table | None:
+        rows = list(rows)
+        if appendix and len(rows) > APPENDIX_ROWS:
+            self.appendix.append((caption, (headers, rows, widths, total, text_cols)))
+            _para(self.doc, t("report.f36.see_appendix", n=len(self.appendix), caption=caption), italic=True)
+            return None
         self.count += 1
         _para(self.doc, t("report.table_caption", n=self.count, caption=caption), bold=True, italic=True,
               size=12, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=3, before=3, keep=True)
-        rows = list(rows)
+        return self._table(headers, rows, widths, total, text_cols)
+
+    def write_appendix(self, reference: str) -> None:
+        """Each kept table on a page of its own: "PHỤ LỤC n", its title in capitals, "(Kèm theo Báo cáo …)"."""
+        for n, (caption, (headers, rows, widths, total, text_cols)) in enumerate(self.appendix, 1):
+            para = _centre(self.doc, t("report.f36.appendix", n=n), bold=True)
+            para.paragraph_format.page_break_before = True
+            para.paragraph_format.keep_with_next = True
+            _centre(self.doc, caption.upper(), bold=True, keep=True)
+            _centre(self.doc, reference, italic=True, keep=True)
+            _centre(self.doc, "-----", after=6, keep=True)
+            self._table(headers, rows, widths, total, text_cols)
+
+    def _table(self, headers: Sequence[str], rows: list[Sequence[str]], widths: Sequence[float],
+               total: Sequence[str] | None, text_cols: int) -> Table:
         table = self.doc.add_table(rows=1, cols=len(headers))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -637,48 +661,75 @@ def _table_widths(table: Table, widths_cm: Sequence[float]) -> None:
             tc.width = length
 
 
-def _header_block(doc: DocxDocument, head: dict[str, Any], number_kind: str | None, year: int,
-                  number: int | None = None, issued_on: date | None = None) -> None:
+def _zero(value: int, below: int) -> str:
+    return f"{value:02d}" if value < below else str(value)
+
+
+def party_date(day: date | str | None, sep: str = "-") -> str:
+    """A date as party documents cite it: '21-02-2022', '05-01-2026', '10-5-2016' (36-HD: a day under 10 and the
+    months 1 and 2 take a leading zero); '' when blank."""
+    if not day:
+        return ""
+    if isinstance(day, str):
+        day = date.fromisoformat(day[:10])
+    return sep.join((_zero(day.day, 10), _zero(day.month, 3), str(day.year)))
+
+
+def doc_symbol(head: dict[str, Any], kind: str, number: int | None) -> str:
+    """The number and symbol of a document: '12-BC/ĐU'; dots for the number a draft does not have yet."""
+    return t("report.f36.symbol", number=number if number else "…", kind=kind, symbol=head["symbol"])
+
+
+def _place_date(head: dict[str, Any], issued_on: date | None, year: int) -> str:
+    if issued_on is None:
+        return t("report.place_date", place=head["place"] or "……", year=year)
+    return t("report.f36.place_date", place=head["place"] or "……", day=_zero(issued_on.day, 10),
+             month=_zero(issued_on.month, 3), year=issued_on.year)
+
+
+def _header_block(doc: DocxDocument, head: dict[str, Any] | None, number_kind: str | None, year: int,
+                  number: int | None = None, issued_on: date | None = None, place: str = "") -> None:
     """Left: the organisation above (when there is one: a provincial committee has none), the issuing committee,
-    '*', the number; right: the Party, place and date. All of the issuing body's wording is the body's (head)."""
+    '*', the number; right: the Party, place and date (36-HD). All of the issuing body's wording is the body's
+    (head). Without head (a member's personal report) the left side stays empty: the document is not the body's."""
     table = doc.add_table(rows=1, cols=2)
     _borderless(table)
     left, right = table.rows[0].cells
     first = True
-    if head["upper_line"]:
-        _cell_text(left, head["upper_line"].upper())
-        first = False
-    _cell_text(left, head["committee"].upper(), bold=True, first=first)
-    _cell_text(left, "*", first=False)
-    if number_kind:
-        # an issued report carries its number from the register (branch register); a draft leaves it blank
-        _cell_text(left, t("report.doc_number", kind=number_kind, symbol=head["symbol"]) if number is None else
-                   t("register.doc_number", number=number, kind=number_kind, symbol=head["symbol"]), first=False)
+    if head is not None:
+        if head["upper_line"]:
+            _cell_text(left, head["upper_line"].upper())
+            first = False
+        _cell_text(left, head["committee"].upper(), bold=True, first=first)
+        _cell_text(left, "*", first=False)
+        if number_kind:
+            _cell_text(left, t("report.f36.number_line", symbol=doc_symbol(head, number_kind, number)) if number else
+                       t("report.doc_number", kind=number_kind, symbol=head["symbol"]), first=False)
     _cell_text(right, t("report.party_name"), bold=True, underline=True, size=15)
     _cell_text(right, "", first=False)
-    _cell_text(right, t("report.place_date", place=head["place"] or "……", year=year) if issued_on is None else
-               t("register.place_date", place=head["place"] or "……", day=f"{issued_on.day:02d}",
-                 month=f"{issued_on.month:02d}", year=issued_on.year), italic=True, first=False)
+    where = {"place": place} if head is None else head
+    _cell_text(right, _place_date(where, issued_on, year), italic=True, first=False)
     _widths(table, (7.0, 9.5))
     _para(doc, after=6)
 
 
 def _closing(doc: DocxDocument, recipients: Sequence[str], on_behalf: str, title: str,
              name: str = "", note: str = "") -> None:
-    """'Nơi nhận' on the left (when there are recipients), the signature block on the right."""
+    """'Nơi nhận' on the left (when there are recipients), the signature block on the right. 36-HD, unlike a state
+    document: "Nơi nhận:" upright 14 pt underlined, the recipients upright 12 pt; capacity and title in bold
+    capitals, the name in bold."""
     table = doc.add_table(rows=1, cols=2)
     _borderless(table)
     # The signature block never splits from its name line across a page.
     table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = table.rows[0].cells
     if recipients:
-        _cell_text(left, t("report.recipients"), bold=True, italic=True, underline=True, size=12,
-                   align=WD_ALIGN_PARAGRAPH.LEFT)
+        _cell_text(left, t("report.recipients"), underline=True, size=BODY_PT, align=WD_ALIGN_PARAGRAPH.LEFT)
     for line in recipients:
         _cell_text(left, line, size=12, align=WD_ALIGN_PARAGRAPH.LEFT, first=False)
     if on_behalf:
-        _cell_text(right, on_behalf, bold=True)
-    _cell_text(right, title, bold=True, first=not on_behalf)
+        _cell_text(right, on_behalf.upper(), bold=True)
+    _cell_text(right, title.upper() if title != t("report.name_blank") else title, bold=True, first=not on_behalf)
     if note:
         _cell_text(right, note, italic=True, first=False)
     for _ in range(4):
@@ -700,10 +751,12 @@ def _unit_label(data: ReportData, code: str) -> str:
     return data.unit_names.get(code, code)
 
 
-def _decision_text(decisions: Sequence[tuple[str, str | None]]) -> str:
-    parts = [t("report.decision", no=no, date=fmt_day(day)) if day else t("report.decision_no_date", no=no)
-             for no, day in decisions]
-    return ", ".join(parts) if parts else t("report.decision_none")
+def _decision_text(decisions: Sequence[tuple[str, str | None]] | Sequence[str]) -> str:
+    """The decisions as a sentence cites them: the citations given (decision_citations), or from (number, day)."""
+    parts = [d if isinstance(d, str) else
+             t("report.f36.decision", no=d[0], date=party_date(d[1])) if d[1] else
+             t("report.decision_no_date", no=d[0]) for d in decisions]
+    return "; ".join(parts) if parts else t("report.decision_none")
 
 
 # ---- a node whose rows are its cells (branch creport) ----------------------------------------------------------
@@ -756,24 +809,239 @@ def _weakness_rows(data: ReportData) -> list[dict]:
             for w in data.by_cell["weaknesses_noted_by_cell"]]
 
 
-def _missing_text(data: ReportData) -> str | None:
+# ---- the Party's format (Hướng dẫn 36-HD/VPTW, branch format36) ----------------------------------------------
+# A report the board can sign: the header, number and date of the body valid at the period's end; the trích yếu in
+# lower case; the legal basis and the decisions cited with their issuer and dashed dates; I. the figures, II. the
+# assessment, III. the tasks, IV. the recommendations to the upper level, the last three written by the board (a
+# draft's narrative, else dotted lines to fill); long tables in numbered appendices after the signature; the
+# recipients built from the body's fixed list, its upper body and the bodies the figures concern.
+
+NARRATIVE_KEYS = ("uu_diem", "han_che", "nguyen_nhan_khach_quan", "nguyen_nhan_chu_quan", "nhiem_vu", "kien_nghi")
+# A table with more rows than this goes to an appendix (when the table may: per-unit tables of a province stay).
+APPENDIX_ROWS = 12
+PLACEHOLDER_LINES = 3
+# The statements the Party's format reads beside the figures, whatever the size: the decisions with their issuers
+# (assignments, bodies), the posts at the period's end, the signer's post, the overdue list as of the period's end
+# (its statement and the flat-tree check).
+FORMAT36_STATEMENTS = 6
+# The counts the document and the workbook both say are "as of" a day (metrics.as_of_day).
+AS_OF_KEYS = ("weaknesses_open", "weaknesses_overdue")
+
+
+def _running(body: dict[str, Any]) -> str:
+    """A body's committee as a sentence names it: 'Tỉnh ủy Vĩnh Long'; one typed in capitals reads as a sentence."""
+    head = letterhead(body)
+    committee = head["committee"]
+    if committee.isupper():
+        kind, place = head["committee_kind"], head["place"]
+        return f"{kind} {place}" if place and kind != committee.capitalize() else committee.capitalize()
+    return committee
+
+
+def _office(head: dict[str, Any]) -> str:
+    """The office that keeps the archive copy: 'Tỉnh ủy', 'Huyện ủy', 'Đảng ủy' (of 'Đảng ủy xã An Trường')."""
+    words = head["committee_kind"].split()
+    if len(words) >= 2 and words[1].lower() in ("ủy", "uỷ"):
+        return " ".join(words[:2])
+    return head["committee_kind"].strip()
+
+
+def _standing(head: dict[str, Any]) -> str:
+    """The standing committee that signs the report: 'Ban Thường vụ Tỉnh ủy Vĩnh Long'."""
+    return t("report.f36.standing", committee=head.get("running") or head["committee"])
+
+
+def _bodies_by_unit(bodies: Sequence[dict]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    for b in sorted(bodies, key=lambda b: str(b["effective_from"])):
+        out.setdefault(b["unit_id"], []).append(b)
+    return out
+
+
+def _body_on(found: Sequence[dict], day: str) -> dict | None:
+    """The body of a node in force on a day (the latest taking effect by then), else its first."""
+    earlier = [b for b in found if str(b["effective_from"])[:10] <= day]
+    return earlier[-1] if earlier else (found[0] if found else None)
+
+
+def decision_issuer(assignment: dict[str, Any], bodies: Sequence[dict]) -> str | None:
+    """Who issued an assignment decision, as a citation names it: 'Ban Thường vụ Huyện ủy Càng Long'. From the
+    decision's issuer (assignments.issuer_unit_id) and that node's body on the decision's day; when the issuer is not
+    stored, from the symbol's suffix ('…-QĐ/HU') and the one body of that symbol in force that day; None when
+    neither tells (the citation then names no issuer rather than a guessed one)."""
+    day = str(assignment.get("decision_date") or assignment.get("valid_from") or "9999-12-31")[:10]
+    by_unit = _bodies_by_unit(bodies)
+    issuer = assignment.get("issuer_unit_id")
+    if issuer is not None:
+        body = _body_on(by_unit.get(issuer, ()), day)
+        return t("report.f36.standing", committee=_running(body)) if body else None
+    number = str(assignment.get("decision_no") or "")
+    if "/" not in number:
+        return None
+    suffix = number.rsplit("/", 1)[1].strip().upper()
+    found = {id(b): b for unit in by_unit.values() if (b := _body_on([x for x in unit
+                                                                      if str(x["effective_from"])[:10] <= day], day))
+             and letterhead(b)["symbol"].upper() == suffix}
+    if len(found) != 1:
+        return None
+    return t("report.f36.standing", committee=_running(next(iter(found.values()))))
+
+
+def decision_citations(db: Database, period: metrics.Period, unit_code: str | None) -> list[str]:
+    """The assignment decisions in force during the period as a party document cites them, oldest first:
+    'Quyết định số 395-QĐ/HU, ngày 21-02-2022 của Ban Thường vụ Huyện ủy Càng Long'."""
+    found: dict[str, dict] = {}
+    start, end = period.start.isoformat(), period.end.isoformat()
+    cursor = db.execute(assignments.LIST_SQL, {"unit_id": None, "leader_id": None, "on": None})  # one statement
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        a = dict(zip(names, row, strict=True))
+        if unit_code and a["unit_code"] != unit_code:
+            continue
+        if a["decision_no"] and a["valid_from"] <= end and (a["valid_to"] is None or a["valid_to"] >= start):
+            found.setdefault(a["decision_no"], a)
+    if not found:
+        return []
+    bodies = org.list_bodies(db)
+    out = []
+    for a in sorted(found.values(), key=lambda a: (a["decision_date"] or "", a["decision_no"])):
+        text = (t("report.f36.decision", no=a["decision_no"], date=party_date(a["decision_date"]))
+                if a["decision_date"] else t("report.decision_no_date", no=a["decision_no"]))
+        issuer = decision_issuer(a, bodies)
+        out.append(text + (t("report.f36.decision_by", issuer=issuer) if issuer else ""))
+    return out
+
+
+@dataclass
+class _Extras:
+    """What the document reads beside the figures: the citations, the body's document settings, the posts at the
+    period's end and the weaknesses overdue as of the counting day."""
+
+    citations: list[str]
+    document: dict[str, Any]
+    posts: dict[str, dict]
+    overdue: list[dict]
+    as_of: date
+    signer_name: str
+
+
+def _signer_from_posts(db: Database, head: dict[str, Any], day: date) -> str:
+    """The signer's name when the body names none: the one leader whose post at the body's node that day has the
+    signer's title ('Phó Bí thư Tỉnh ủy' for 'PHÓ BÍ THƯ'); '' when none or several (the dots are signed over)."""
+    title = str(head.get("signer_title") or "").strip()
+    if not title or head.get("unit_id") is None:
+        return ""
+    names = leaders.holders(db, head["unit_id"], title, day)
+    return names[0] if len(names) == 1 else ""
+
+
+def _extras(path_or_db: Any, data: ReportData) -> _Extras:
+    filters = metrics.Filters(unit_codes=(data.unit_code,) if data.unit_code else ())
+    head = data.head or {}
+    document = org.document_of(data.settings, head.get("id"))  # the settings gather read: no statement more
+    with session(path_or_db) as db:
+        signer = document["signer_name"] or _signer_from_posts(db, head, data.period.end)
+        return _Extras(citations=decision_citations(db, data.period, data.unit_code), document=document,
+                       posts=leaders.posts_on(db, data.period.end),
+                       overdue=directory.relabel(metrics.overdue_as_of(db, data.period, filters, data.today),
+                                                 *data.renames),
+                       as_of=metrics.as_of_day(data.period, data.today), signer_name=signer)
+
+
+def _committee_like(name: str) -> bool:
+    """A row named as a party body already ('Huyện ủy Càng Long', 'Đảng bộ xã …'), not as a place ('Xã An Trường')."""
+    words = name.lower().split()
+    return name.lower().startswith(("đảng ủy", "đảng uỷ", "đảng bộ")) or (len(words) > 1 and words[1] in ("ủy", "uỷ"))
+
+
+def _acting_line(data: ReportData, acting: Sequence[str], by_cells: bool) -> str:
+    """The bodies concerned as one recipient line: 'Đảng ủy xã An Trường, xã Nhị Long' (or 'Chi bộ ấp 1, ấp 2'); a
+    row already named as a committee keeps its name ('Huyện ủy Càng Long'), a sub-committee is its committee."""
+    if by_cells:
+        names = [mid_sentence(n) for n in acting]
+        names = [n[len("chi bộ "):] if n.startswith("chi bộ ") else n for n in names]
+        return t("report_cells.f36.to_acting", names=", ".join(names))
+    plain = [mid_sentence(n) for n in acting if not _committee_like(n)]
+    whole = [t("report.f36.committee_of", names=n[len("đảng bộ"):].strip()) if n.lower().startswith("đảng bộ")
+             else n for n in acting if _committee_like(n)]
+    parts = ([t("report.f36.committee_of", names=", ".join(plain))] if plain else []) + whole
+    return t("report.f36.to_acting", names=", ".join(parts))
+
+
+def _acting(data: ReportData, extras: _Extras) -> list[str]:
+    """The units (or, at a node whose rows are cells, the cells) the figures show short of the mark, as named in
+    the findings: low attendance, months without a regular meeting, weaknesses overdue. Only rows due to meet in
+    the period: a unit gone before it (a district abolished mid-2025) is no one to send the report to."""
+    name = _name_key(data)
+    rows = _attendance_rows(data)
+    active = {r[name] for r in rows if r["cell_months"] or r["meetings"]}
+    found: list[str] = []
+    for r in rows:
+        if r["rate"] is not None and r["rate"] < data.threshold:
+            found.append(r[name])
+    found += [r[name] for r in data.missing if r["status"] == "missing"]
+    found += [w[name] for w in extras.overdue if w.get(name)]
+    return sorted({n for n in found if n in active}, key=lambda n: search_key(n))
+
+
+GENERIC_UNITS = ("các xã", "các đảng bộ", "đảng ủy các", "đảng uỷ các", "các phường")
+GENERIC_CELLS = ("các chi bộ",)
+
+
+def report_recipients(data: ReportData, extras: _Extras) -> list[str]:
+    """'Nơi nhận': the upper body (b/c) when set and not already listed, the body's fixed recipients, the bodies the
+    figures concern (unless a fixed line already covers them all, "Đảng ủy các xã, phường"), the archive last."""
+    head = data.head or {}
+    fixed = [line for line in head.get("recipients") or () if line.strip() and line != t("report.to_archive")]
+    archive = [line for line in fixed if line.strip("- ").lower().startswith("lưu")]
+    fixed = [line for line in fixed if line not in archive]
+    lower = " ".join(fixed).lower()
+    out: list[str] = []
+    upper = extras.document.get("upper_body") or ""
+    if upper and upper.lower() not in lower:
+        out.append(t("report.f36.to_upper", body=upper))
+    out += fixed
+    acting = _acting(data, extras)
+    by_cells = data.cell_node is not None and not data.unit_code
+    if acting and data.cell_node and data.unit_code:
+        # a report narrowed to one commune goes to that commune's committee, not over its head to its cells
+        acting = [data.unit_name or _node_name(data)]
+    generic = GENERIC_CELLS if by_cells else GENERIC_UNITS
+    if acting and not any(g in lower for g in generic):
+        out.append(_acting_line(data, acting, by_cells))
+    out += archive or [t("report.f36.archive", office=_office(head))]
+    return out
+
+
+def _missing_text(data: ReportData, tables: "_Tables") -> None:
     months: dict[tuple[str, str], list[str]] = {}
     for r in data.missing:
         if r["status"] == "missing":
             months.setdefault((r["cell_name"], r["unit_name"]), []).append(f"{r['month'][5:]}/{r['month'][:4]}")
     if not months:
-        return None
-    items = [_word(data, "missing_item", cell=mid_sentence(cell), unit=mid_sentence(unit), months=", ".join(ms))
-             for (cell, unit), ms in list(months.items())[:LIST_LIMIT]]
-    text = t("report.missing_list", items="; ".join(items))
-    if len(months) > LIST_LIMIT:
-        text += " " + t("report.and_more", n=len(months) - LIST_LIMIT)
-    return text
+        return
+    if len(months) <= LIST_LIMIT:
+        items = [_word(data, "missing_item", cell=mid_sentence(cell), unit=mid_sentence(unit), months=", ".join(ms))
+                 for (cell, unit), ms in months.items()]
+        _para(tables.doc, t("report.missing_list", items="; ".join(items)))
+        return
+    # Many cells: counted in the body, listed in an appendix (not in a file the reader does not have).
+    _para(tables.doc, t("report.f36.missing_many", n=fmt_num(len(months))))
+    tables.add(t("report.f36.t_missing"),
+               [t("report.col_no"), t("report_cells.col_unit"), t("report.col_unit"), t("report.col_month")],
+               [[fmt_num(i), cell, unit, ", ".join(ms)] for i, ((cell, unit), ms) in enumerate(months.items(), 1)],
+               (1.2, 5.3, 5.0, 5.0), text_cols=4, appendix=True)
 
 
-def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: "_Pictures") -> None:
+def _heading(doc: DocxDocument, text: str, before: float = 6) -> None:
+    _para(doc, text, bold=True, keep=True, before=before)
+
+
+def _section_meetings(doc: DocxDocument, tables: "_Tables", data: ReportData, pngs: "_Pictures") -> None:
     tot, units, name = data.totals, _attendance_rows(data), _name_key(data)
-    _para(doc, t("report.s1_1"), bold=True, keep=True)
+    # the rows of a province (its communes) stay in the body; a commune's cells go to an appendix when many
+    long_ok = data.cell_node is not None
+    _heading(doc, t("report.s1_1"), before=0)
     _para(doc, _word(data, "s1_coverage", period=period_text(data.period), units=fmt_num(len(units)),
                  node=_node_committee(data) if data.cell_node else "",
                  cell_months=fmt_num(tot["cell_months"]), held=fmt_num(tot["held"]),
@@ -787,11 +1055,10 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
                  fmt_pct(r["on_schedule_rate"])] for i, r in enumerate(units, 1)],
                (1.2, 5.3, 2.6, 2.4, 2.4, 2.6),
                total=["", t("report.total"), fmt_num(tot["cell_months"]), fmt_num(tot["held"]),
-                      fmt_pct(tot["coverage"]), fmt_pct(tot["on_schedule_rate"])])
-    if text := _missing_text(data):
-        _para(doc, text)
+                      fmt_pct(tot["coverage"]), fmt_pct(tot["on_schedule_rate"])], appendix=long_ok)
+    _missing_text(data, tables)
 
-    _para(doc, t("report.s1_2"), bold=True, keep=True)
+    _heading(doc, t("report.s1_2"))
     _para(doc, t("report.s1_attendance", meetings=fmt_num(tot["meetings"]), required=fmt_num(tot["required"]),
                  present=fmt_num(tot["present"]), rate=fmt_pct(tot["rate"]),
                  excused=fmt_num(tot["absent_excused"]), unexcused=fmt_num(tot["absent_unexcused"])))
@@ -804,7 +1071,7 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
                (1.2, 4.1, 1.6, 1.9, 1.9, 1.9, 1.9, 2.0),
                total=["", t("report.total"), fmt_num(tot["meetings"]), fmt_num(tot["required"]),
                       fmt_num(tot["present"]), fmt_num(tot["absent_excused"]), fmt_num(tot["absent_unexcused"]),
-                      fmt_pct(tot["rate"])])
+                      fmt_pct(tot["rate"])], appendix=long_ok)
     low = [r for r in units if r["rate"] is not None and r["rate"] < data.threshold]
     if low:
         _para(doc, _word(data, "low_units", n=fmt_num(len(low)), threshold=fmt_pct(data.threshold),
@@ -815,7 +1082,7 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
     if "attendance" in pngs:
         pngs.place(doc, "attendance")
 
-    _para(doc, t("report.s1_3"), bold=True, keep=True)
+    _heading(doc, t("report.s1_3"))
     props = {p["property"]: p for p in data.properties}
     r = data.ratings
     _para(doc, t("report.s1_quality", tot=fmt_num(r["tot"]), kha=fmt_num(r["kha"]),
@@ -836,13 +1103,14 @@ def _section_meetings(doc: DocxDocument, tables: _Tables, data: ReportData, pngs
                (1.2, 3.6, 1.3, 1.2, 1.2, 1.5, 1.2, 1.8, 1.7, 1.8),
                total=["", t("report.total"), fmt_num(tot["meetings"]), fmt_num(r["tot"]), fmt_num(r["kha"]),
                       fmt_num(r["trung_binh"]), fmt_num(r["kem"]), fmt_num(props["leadership"]["count"]),
-                      fmt_num(props["education"]["count"]), fmt_num(props["combativeness"]["count"])])
+                      fmt_num(props["education"]["count"]), fmt_num(props["combativeness"]["count"])],
+               appendix=long_ok)
     if "quality" in pngs:
         pngs.place(doc, "quality")
     _classification_table(doc, tables, data)
 
 
-def _classification_table(doc: DocxDocument, tables: _Tables, data: ReportData) -> None:
+def _classification_table(doc: DocxDocument, tables: "_Tables", data: ReportData) -> None:
     """A year's classification of cells per unit: decided levels, proposals not yet decided apart (when any)."""
     rows = data.classification
     tot = metrics.classification_totals(rows)
@@ -859,18 +1127,27 @@ def _classification_table(doc: DocxDocument, tables: _Tables, data: ReportData) 
                 t("class.report.col_proposed"), t("class.report.col_none")],
                [[fmt_num(i), r["unit_name"], *(fmt_num(r[k]) for k in keys)] for i, r in enumerate(rows, 1)],
                (1.2, 3.8, 1.5, 1.5, 1.5, 1.5, 1.5, 2.0, 2.0),
-               total=["", t("report.total"), *(fmt_num(tot[k]) for k in keys)])
+               total=["", t("report.total"), *(fmt_num(tot[k]) for k in keys)], appendix=True)
 
 
-def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: "_Pictures") -> None:
+def short_leaders(data: ReportData) -> list[dict]:
+    """Table 5: the leaders below 100% of the meetings their assignments ask, lowest first (a leader at 100% with a
+    late or missing report is counted in the reports' paragraph, not here)."""
+    return sorted((r for r in data.leader_rows if r["compliance"] is not None and r["compliance"] < 1),
+                  key=lambda r: (r["compliance"], r["full_name"]))
+
+
+def _section_leaders(doc: DocxDocument, tables: "_Tables", data: ReportData, pngs: "_Pictures",
+                     extras: _Extras) -> None:
     head, status = data.headline, data.report_status
     assigned = [r for r in data.leaders if r["expected_thirds"]]
     group_totals = data.leader_totals
     expected = group_totals["expected"]
-    _para(doc, t("report.s2_intro", decisions=_decision_text(data.decisions), leaders=fmt_num(len(assigned)),
+    _heading(doc, t("report.f36.s1_4"))
+    _para(doc, t("report.s2_intro", decisions=_decision_text(extras.citations), leaders=fmt_num(len(assigned)),
                  expected=fmt_num(expected, 2), attended=fmt_num(status["attended"]),
                  compliance=fmt_pct(head["leader_compliance"])))
-    _para(doc, t("report.s2_1"), bold=True, keep=True)
+    _para(doc, t("report.f36.s1_4a"), italic=True, keep=True)
     tables.add(t("report.t_groups"),
                [t("report.col_no"), t("report.col_group"), t("report.col_leaders"), t("report.col_expected"),
                 t("report.col_attended"), t("report.col_compliance"), t("report.col_reports"),
@@ -886,25 +1163,27 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
     if "groups" in pngs:
         pngs.place(doc, "groups")
 
-    _para(doc, t("report.s2_2"), bold=True, keep=True)
-    short = sorted((r for r in data.leader_rows
-                    if (r["compliance"] is not None and r["compliance"] < 1) or r["late_reports"]
-                    or r["missing_reports"]),
-                   key=lambda r: (r["compliance"] if r["compliance"] is not None else 2, r["full_name"]))
+    _para(doc, t("report.f36.s1_4b"), italic=True, keep=True)
+    short = short_leaders(data)
     if short:
-        _para(doc, t("report.short_intro", n=fmt_num(len(short))), keep=True)
+        _para(doc, t("report.f36.short_intro", n=fmt_num(len(short))), keep=True)
+
+        def post(r: dict) -> str:
+            found = extras.posts.get(r["leader_code"])
+            return (found or {}).get("title") or (found or {}).get("grp_label") or data.group_label(r["grp"])
+
         tables.add(t("report.t_short"),
-                   [t("report.col_no"), t("field.full_name"), t("report.col_group"), t("report.col_expected"),
+                   [t("report.col_no"), t("field.full_name"), t("field.position"), t("report.col_expected"),
                     t("report.col_attended"), t("report.col_compliance"), t("report.col_late"),
                     t("report.col_missing_reports")],
-                   [[fmt_num(i), r["full_name"], data.group_label(r["grp"]), fmt_num(r["expected"], 2),
-                     fmt_num(r["attended"]), fmt_pct(r["compliance"]), fmt_num(r["late_reports"]),
-                     fmt_num(r["missing_reports"])] for i, r in enumerate(short, 1)],
-                   (1.2, 3.8, 4.5, 1.2, 1.1, 1.9, 1.3, 1.5), text_cols=3)
+                   [[fmt_num(i), r["full_name"], post(r), fmt_num(r["expected"], 2), fmt_num(r["attended"]),
+                     fmt_pct(r["compliance"]), fmt_num(r["late_reports"]), fmt_num(r["missing_reports"])]
+                    for i, r in enumerate(short, 1)],
+                   (1.2, 3.5, 4.4, 1.3, 1.2, 1.9, 1.3, 1.5), text_cols=3, appendix=True)
     else:
-        _para(doc, t("report.short_none"))
+        _para(doc, t("report.f36.short_none"))
 
-    _para(doc, t("report.s2_3"), bold=True, keep=True)
+    _para(doc, t("report.f36.s1_4c"), italic=True, keep=True)
     _para(doc, t("report.s2_reports", reports=fmt_num(group_totals["reports"]),
                  attended=fmt_num(status["attended"]), on_time=fmt_num(status["on_time"]),
                  late=fmt_num(status["late"]), days=fmt_num(data.report_days), missing=fmt_num(status["missing"]),
@@ -913,13 +1192,17 @@ def _section_leaders(doc: DocxDocument, tables: _Tables, data: ReportData, pngs:
         pngs.place(doc, "reports")
 
 
-def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pngs: "_Pictures") -> None:
+def _section_weaknesses(doc: DocxDocument, tables: "_Tables", data: ReportData, pngs: "_Pictures",
+                        extras: _Extras) -> None:
     weak = data.figures["weaknesses"]
     status = weak["by_status"]
-    _para(doc, t("report.s3_intro", noted=fmt_num(data.headline["weaknesses_noted"]),
+    day = fmt_day(extras.as_of)
+    _heading(doc, t("report.f36.s1_5"))
+    # open and overdue as of the period's end (or today if earlier), as the workbook's summary counts them
+    _para(doc, t("report.f36.s5_intro", noted=fmt_num(data.headline["weaknesses_noted"]),
                  resolved=fmt_num(status["resolved"]), in_progress=fmt_num(status["in_progress"]),
-                 open=fmt_num(status["open"]), today=fmt_day(data.today), open_now=fmt_num(weak["open_now"]),
-                 overdue=fmt_num(weak["overdue"])))
+                 open=fmt_num(status["open"]), day=day, open_now=fmt_num(data.headline["weaknesses_open"]),
+                 overdue=fmt_num(data.headline["weaknesses_overdue"])))
     cats = [(c, n) for c, n in weak["by_category"].items() if n]
     if cats:
         tables.add(t("report.t_categories"),
@@ -933,36 +1216,35 @@ def _section_weaknesses(doc: DocxDocument, tables: _Tables, data: ReportData, pn
                     t("report.col_weak_resolved")],
                    [[fmt_num(i), u[_name_key(data)], fmt_num(u["open"]), fmt_num(u["resolved"])]
                     for i, u in enumerate(_weakness_rows(data), 1)],
-                   (1.2, 8.3, 3.5, 3.5))
+                   (1.2, 8.3, 3.5, 3.5), appendix=data.cell_node is not None)
     if "weaknesses" in pngs:
         pngs.place(doc, "weaknesses")
-    overdue = [w for w in data.open_weaknesses if w["overdue"]]
+    overdue = extras.overdue
     if overdue:
-        _para(doc, t("report.overdue_intro", n=fmt_num(weak["overdue"])), keep=True)
-        tables.add(t("report.t_overdue"),
+        _para(doc, t("report.f36.overdue_intro", n=fmt_num(len(overdue)), day=day), keep=True)
+        tables.add(t("report.f36.t_overdue", day=day),
                    [t("report.col_no"), t("report.col_place"), t("report.col_category"), t("field.noted_on"),
                     t("field.due_on"), t("report.col_age")],
                    [[fmt_num(i), ", ".join(x for x in (w["cell_name"], w["unit_name"]) if x),
                      WeaknessCategory(w["category"]).label, fmt_day(w["noted_on"]), fmt_day(w["due_on"]),
-                     fmt_num(w["age_days"])] for i, w in enumerate(overdue[:LIST_LIMIT], 1)],
-                   (1.2, 4.6, 4.5, 2.2, 2.2, 1.8), text_cols=3)
-        if len(overdue) > LIST_LIMIT:
-            _para(doc, t("report.and_more_rows", n=fmt_num(len(overdue) - LIST_LIMIT)), italic=True)
+                     fmt_num(w["age_days"])] for i, w in enumerate(overdue, 1)],
+                   (1.2, 4.6, 4.5, 2.2, 2.2, 1.8), text_cols=3, appendix=True)
 
 
 # ---- members the rules flag (issue 12, branch rules) ----------------------------------------------------------
 
 # The flagged members a report names: a year's list is a handful per commune; more are counted, not listed.
-FLAGGED_LIMIT = 60
+FLAGGED_LIMIT = 500
 
 
-def member_flags_section(doc: DocxDocument, tables: _Tables, data: ReportData, flags: dict[str, Any]) -> None:
+def member_flags_section(doc: DocxDocument, tables: "_Tables", data: ReportData, flags: dict[str, Any],
+                         number: int = 6) -> None:
     """"Members to be considered under Statute Art. 8 and 12-HD": the count per unit and the names (the report's
     unit, already held to the user's scope by the reports page); nothing when the period has no member marks."""
     if not flags.get("marked"):
         return
     art8, hd12 = flags["art8"], flags["hd12"]
-    _para(doc, t("rules.report.title"), bold=True, italic=True, keep=True, before=6)
+    _heading(doc, f"{number}. {t('rules.report.title')}")
     _para(doc, t("rules.report.intro", period=period_text(data.period), art8=fmt_num(len(art8["flags"])),
                  n=fmt_num(art8["threshold"] or 0), hd12=fmt_num(len(hd12["flags"])),
                  m=fmt_num(hd12["threshold"] or 0)))
@@ -977,15 +1259,16 @@ def member_flags_section(doc: DocxDocument, tables: _Tables, data: ReportData, f
                [[fmt_num(i), unit, fmt_num(a), fmt_num(h)] for i, (unit, (a, h)) in enumerate(per_unit.items(), 1)],
                (1.2, 8.3, 3.5, 3.5),
                total=["", t("report.total"), fmt_num(len(art8["flags"])), fmt_num(len(hd12["flags"]))])
+    # names only: a member's code is the register's, not the reader's
     tables.add(t("rules.report.t_names"),
                [t("report.col_no"), t("rules.col_name"), t("report.col_place"), t("rules.report.col_rule"),
                 t("rules.report.col_count")],
-               [[fmt_num(i), f"{f['full_name']} ({f['member_code']})", f"{f['cell_name']}, {f['unit_name']}",
+               [[fmt_num(i), f["full_name"], f"{f['cell_name']}, {f['unit_name']}",
                  t(f"rules.report.rule_{rule}"), fmt_num(f["count"])]
                 for i, (rule, f) in enumerate(rows[:FLAGGED_LIMIT], 1)],
-               (1.2, 5.0, 5.3, 3.0, 2.0), text_cols=4)
+               (1.2, 5.0, 5.3, 3.0, 2.0), text_cols=4, appendix=True)
     if len(rows) > FLAGGED_LIMIT:
-        _para(doc, t("report.and_more_rows", n=fmt_num(len(rows) - FLAGGED_LIMIT)), italic=True)
+        _para(doc, t("report.f36.more_rows", n=fmt_num(len(rows) - FLAGGED_LIMIT)), italic=True)
 
 
 def report_member_flags(path_or_db: Any, data: ReportData) -> dict[str, Any]:
@@ -1013,120 +1296,150 @@ def _board_addressed(head: dict[str, Any]) -> str:
     return board
 
 
+def findings(data: ReportData, overdue: Sequence[dict] | None = None) -> list[str]:
+    """What falls short, each from a figure, stated (not ordered): a draft's default for "hạn chế" (the board edits
+    it). Bodies are named; cadres are counted, their names being in table 5."""
+    if data.empty:
+        return []
+    out: list[str] = []
+    name = _name_key(data)
+    low = sorted((r for r in _attendance_rows(data) if r["rate"] is not None and r["rate"] < data.threshold),
+                 key=lambda r: r["rate"])
+    if low:
+        out.append(_word(data, "f36.low", threshold=fmt_pct(data.threshold),
+                         units=", ".join(f"{mid_sentence(r[name])} ({fmt_pct(r['rate'])})" for r in low)))
+    gaps: dict[str, int] = {}
+    for r in data.missing:
+        if r["status"] == "missing":  # only months that are over: a cell yet to meet this month is not behind
+            gaps[r[name]] = gaps.get(r[name], 0) + 1
+    if gaps:
+        out.append(_word(data, "f36.gaps", n=fmt_num(sum(gaps.values())), units=", ".join(
+            f"{mid_sentence(n)} ({fmt_num(k)})" for n, k in sorted(gaps.items(), key=lambda kv: (-kv[1], kv[0])))))
+    short = short_leaders(data)
+    if short:
+        out.append(t("report.f36.find_leaders", n=fmt_num(len(short))))
+    status = data.report_status
+    if status["missing"]:
+        out.append(t("report.f36.find_missing", n=fmt_num(status["missing"]), board=_board(data.head)))
+    if status["late"]:
+        out.append(t("report.f36.find_late", n=fmt_num(status["late"]), days=fmt_num(data.report_days)))
+    if data.headline["weaknesses_overdue"]:
+        out.append(t("report.f36.find_overdue", n=fmt_num(data.headline["weaknesses_overdue"]),
+                     day=fmt_day(metrics.as_of_day(data.period, data.today))))
+    return out
+
+
 def recommendations(data: ReportData) -> list[str]:
-    """The closing recommendations, each drawn from a figure that falls short."""
+    """Tasks for the time ahead, each drawn from a figure that falls short, worded for the committee's own work (no
+    order to a named cadre): a draft's default for "nhiệm vụ, giải pháp" that the board edits."""
     if data.empty:
         return [_word(data, "rec_no_data")]
     out: list[str] = []
-    # At a node whose rows are its cells, the cells are named (and asked): never the committee itself.
-    name = _name_key(data)
     units = _attendance_rows(data)
-    low = sorted((r for r in units if r["rate"] is not None and r["rate"] < data.threshold), key=lambda r: r["rate"])
-    if low:
-        out.append(_word(data, "rec_attendance", threshold=fmt_pct(data.threshold),
-                         units=", ".join(f"{mid_sentence(r[name])} ({fmt_pct(r['rate'])})" for r in low)))
-    # Only months that are over: a cell that has not met yet this month is not yet behind.
-    gaps: dict[str, int] = {}
-    for r in data.missing:
-        if r["status"] == "missing":
-            gaps[r[name]] = gaps.get(r[name], 0) + 1
-    if gaps:
-        out.append(_word(data, "rec_coverage", units=", ".join(
-            f"{mid_sentence(name)} ({fmt_num(n)})"
-            for name, n in sorted(gaps.items(), key=lambda kv: (-kv[1], kv[0])))))
-    short = sorted((r for r in data.leader_rows if r["compliance"] is not None and r["compliance"] < 1),
-                   key=lambda r: (r["compliance"], r["full_name"]))
-    if short:
-        out.append(t("report.rec_leaders", decisions=_decision_text(data.decisions), leaders=", ".join(
-            f"{r['full_name']} ({fmt_num(r['attended'])}/{fmt_num(r['expected'], 2)})" for r in short)))
-    status = data.report_status
-    parts = []
-    if status["missing"]:
-        parts.append(t("report.rec.reports_missing", missing=fmt_num(status["missing"]), board=_board(data.head)))
-    if status["late"]:
-        parts.append(t("report.rec.reports_late", late=fmt_num(status["late"]), days=fmt_num(data.report_days)))
-    if parts:
-        out.append(" ".join(parts))
-    overdue: dict[str, int] = {}
-    whole = 0  # at a node whose rows are cells: the overdue ones noted for the whole node, not for a cell
-    for w in data.open_weaknesses:
-        if w["overdue"]:
-            if data.cell_node and not w["cell_code"]:
-                whole += 1
-            else:
-                overdue[w[name]] = overdue.get(w[name], 0) + 1
-    if overdue:
-        out.append(_word(data, "rec_weaknesses", n=fmt_num(data.figures["weaknesses"]["overdue"] - whole),
-                         units=", ".join(f"{mid_sentence(unit)} ({fmt_num(n)})"
-                                         for unit, n in sorted(overdue.items(), key=lambda kv: -kv[1]))))
-    if whole:
-        out.append(t("report_cells.rec_weaknesses_whole", n=fmt_num(whole), board=_board(data.head),
-                     node=_node_committee(data)))
+    if any(r["rate"] is not None and r["rate"] < data.threshold for r in units):
+        out.append(_word(data, "f36.task_attendance", threshold=fmt_pct(data.threshold)))
+    if any(r["status"] == "missing" for r in data.missing):
+        out.append(_word(data, "f36.task_coverage"))
+    if short_leaders(data):
+        out.append(t("report.f36.task_leaders"))
+    if data.report_status["missing"] or data.report_status["late"]:
+        out.append(t("report.f36.task_reports", days=fmt_num(data.report_days), board=_board(data.head)))
+    if data.headline["weaknesses_overdue"]:
+        out.append(_word(data, "f36.task_weaknesses"))
     return out or [_word(data, "rec_keep_up")]
 
 
+def narrative_defaults(data: ReportData) -> dict[str, str]:
+    """A new draft's narrative drawn from the figures: the shortfalls as "hạn chế", the tasks as "nhiệm vụ, giải
+    pháp"; the rest (ưu điểm, nguyên nhân, kiến nghị) is the board's to write. One item a line, as the draft edits
+    them (lib.register may start a draft with these)."""
+    return {"han_che": "\n".join(f"- {line}" for line in findings(data)),
+            "nhiem_vu": "\n".join(f"- {line}" for line in recommendations(data))}
+
+
 def _subtitle(data: ReportData) -> str:
+    """The trích yếu: in lower case, no stray comma (36-HD)."""
     text = t("report.subtitle", period=period_text(data.period))
     if data.unit_name:
         text += t("report.subtitle_unit", unit=mid_sentence(data.unit_name))
     return text
 
 
-def _narrative(doc: DocxDocument, narrative: Mapping[str, str]) -> None:
-    """The committee's own assessment (branch register): one heading per section, its lines as plain paragraphs."""
-    # a section left empty is left out, as a written report would (the numbers run on without a gap)
-    for i, (key, text) in enumerate(((k, v) for k, v in narrative.items() if (v or "").strip()), 1):
-        _para(doc, f"{i}. {t(f'register.section.{key}')}", bold=True, keep=True)
-        for line in (text or "").splitlines():
-            if line.strip():
-                _para(doc, line.strip())
+def _narrative(doc: DocxDocument, text: str | None) -> None:
+    """A section the board writes: its text a paragraph a line; dotted lines to fill when it has none."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        _dotted_lines(doc, PLACEHOLDER_LINES)
+        return
+    for line in lines:
+        _para(doc, line)
+
+
+def _appendix_reference(head: dict[str, Any], number: int | None, issued_on: date | None) -> str:
+    return t("report.f36.appendix_of", symbol=doc_symbol(head, "BC", number),
+             day=party_date(issued_on) if issued_on else "…", body=_standing(head))
 
 
 def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = None, today: date | None = None,
                   progress: Progress | None = None, *, narrative: Mapping[str, str] | None = None,
                   number: int | None = None, issued_on: date | None = None) -> bytes:
     """The compiled report of a period as a Vietnamese party document (DOCX bytes); narrative, number and
-    issued_on are a draft's or an issued report's (lib.register)."""
+    issued_on are a draft's or an issued report's (lib.register): sections without text print dotted lines."""
     progress = progress or _noop
     data = gather(path_or_db, period_label, unit_code, today, progress)
     if data.head is None:  # a report with nobody to issue it is no report: say where to set the body
         raise org.NoIssuingBody(data.period.end)
     head = data.head
+    narrative = narrative or {}
+    extras = _extras(path_or_db, data)
+    flags = report_member_flags(path_or_db, data)
     pngs = _Pictures(None if data.empty else data)
     progress(0.4, t("report.progress_charts"))
     doc = _new_document()
     _page_numbers(doc)
     # The header, symbol, board and signature of the body that issued reports at the period's end.
-    _header_block(doc, head, "BC", issued_on.year if issued_on else data.today.year, number, issued_on)
+    _header_block(doc, head, "BC", (issued_on or data.today).year, number, issued_on)
     _centre(doc, t("report.title"), bold=True, size=16)
     _centre(doc, _subtitle(data), bold=True)
     _centre(doc, "-----", after=10)
-    _para(doc, _word(data, "intro", decisions=_decision_text(data.decisions), period=period_text(data.period),
-                     board=_board(head), committee=head["committee_kind"]))
+    intro = _word(data, "intro", decisions=_decision_text(extras.citations), period=period_text(data.period),
+                  board=_board(head), committee=head["committee_kind"])
+    if extras.document["legal_basis"]:
+        bases = "; ".join(b.rstrip(" ;,.") for b in extras.document["legal_basis"])
+        intro = t("report.f36.legal_basis", bases=bases, rest=intro[:1].lower() + intro[1:])
+    _para(doc, intro)
     tables = _Tables(doc)
-    sections = [("report.s1", _section_meetings), ("report.s2", _section_leaders), ("report.s3", _section_weaknesses)]
-    for i, (key, build) in enumerate(sections):
-        _para(doc, f"{ROMAN[i]}. {t(key)}", bold=True, keep=True, before=6)
-        if data.empty:
-            _para(doc, t("report.no_data", period=period_text(data.period)))
-        else:
-            build(doc, tables, data, pngs)
-    member_flags_section(doc, tables, data, report_member_flags(path_or_db, data))
-    progress(0.7, t("report.progress_document"))
-    if narrative is not None:  # the committee's assessment in place of the recommendations drawn from figures
-        _para(doc, f"{ROMAN[len(sections)]}. {t('register.doc_s4')}", bold=True, keep=True, before=6)
-        _narrative(doc, narrative)
+    _para(doc, f"I. {t('report.f36.s1')}", bold=True, keep=True, before=6)
+    if data.empty:
+        _para(doc, t("report.no_data", period=period_text(data.period)))
     else:
-        _para(doc, f"{ROMAN[len(sections)]}. {t('report.s4')}", bold=True, keep=True, before=6)
-        for line in recommendations(data):
-            _para(doc, f"- {line}")
+        _section_meetings(doc, tables, data, pngs)
+        _section_leaders(doc, tables, data, pngs, extras)
+        _section_weaknesses(doc, tables, data, pngs, extras)
+    member_flags_section(doc, tables, data, flags)
+    progress(0.7, t("report.progress_document"))
+    _para(doc, f"II. {t('report.f36.s2')}", bold=True, keep=True, before=6)
+    for key, heading in (("uu_diem", "s2_1"), ("han_che", "s2_2")):
+        _heading(doc, t(f"report.f36.{heading}"), before=0)
+        _narrative(doc, narrative.get(key))
+    _heading(doc, t("report.f36.s2_3"), before=0)
+    for key, heading in (("nguyen_nhan_khach_quan", "s2_3a"), ("nguyen_nhan_chu_quan", "s2_3b")):
+        _para(doc, t(f"report.f36.{heading}"), italic=True, keep=True)
+        _narrative(doc, narrative.get(key))
+    _para(doc, f"III. {t('report.f36.s3')}", bold=True, keep=True, before=6)
+    _narrative(doc, narrative.get("nhiem_vu"))
+    _para(doc, f"IV. {t('report.f36.s4')}", bold=True, keep=True, before=6)
+    _narrative(doc, narrative.get("kien_nghi"))
     _para(doc, t("report.closing_text", period=period_text(data.period)), after=12, keep=True)
-    _closing(doc, head["recipients"], head["signer_capacity"], head["signer_title"] or t("report.name_blank"))
+    _closing(doc, report_recipients(data, extras), head["signer_capacity"],
+             head["signer_title"] or t("report.name_blank"), extras.signer_name)
+    tables.write_appendix(_appendix_reference(head, number, issued_on))
     progress(0.85, t("report.progress_charts"))
     pngs.finish()
     out = _to_bytes(doc)
     progress(1.0, t("report.progress_done"))
     return out
+
 
 
 # ---- the data workbook ------------------------------------------------------------------
@@ -1400,7 +1713,10 @@ def _summary_rows(data: ReportData) -> list[dict]:
     for key in metrics.HEADLINE_KEYS + ("meetings", "missing_meetings", "upcoming_meetings", "weaknesses_noted"):
         value = head.get(key)
         shown = fmt_pct(value) if key.endswith(("rate", "coverage", "compliance")) else fmt_num(value)
-        rows.append({"item": t(f"metrics.{key}"), "value": shown})
+        item = t(f"metrics.{key}")
+        if key in AS_OF_KEYS:  # the day they are counted on, the same the document says (branch format36)
+            item = t("report.f36.as_of_label", label=item, day=fmt_day(metrics.as_of_day(data.period, data.today)))
+        rows.append({"item": item, "value": shown})
     return rows
 
 
@@ -1560,7 +1876,8 @@ def _assignment_for(db: Database, leader_id: int, meeting: dict) -> dict | None:
 
 
 def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> bytes:
-    """A leader's written report on one attended meeting, prefilled from the record, to print and complete."""
+    """A leader's written report on one attended meeting: a personal report ("BÁO CÁO của đồng chí …") to the
+    Standing Committee through its board, the meeting's record filled in, the assessment left for the leader."""
     with session(path_or_db) as db:
         m = meetings.get(db, meeting_id)
         if m["deleted_at"]:
@@ -1570,28 +1887,38 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
             raise ValueError(t("report.leader_not_present", id=leader_id, meeting=meeting_id))
         assignment = _assignment_for(db, leader_id, m)
         m, assignment = directory.relabel([m, assignment], *directory.renamed(db))
-        # The body in force on the meeting's day (lib.org.issuer), refused when none is recorded.
-        head = letterhead(org.require_issuer(db, m["held_on"]))
+        # The body in force on the meeting's day (lib.org.issuer), refused when none is recorded: the report goes
+        # to its standing committee, through its board.
+        body = org.require_issuer(db, m["held_on"])
+        head = {**letterhead(body), "running": _running(body)}
         # the post the leader held on the meeting's day (posts change: a district post before 1/7/2025)
         post = leaders.post_on(db, leader_id, m["held_on"])
         position = post["title"] if post and post["title"] else leader["position"]
         group = post["grp_label"] if post else leaders.group_labels(db).get(leader["grp"], leader["grp"])
+        decision = None
+        if assignment:
+            decision = (t("report.f36.decision", no=assignment["decision_no"],
+                          date=party_date(assignment["decision_date"]))
+                        if assignment["decision_date"] else t("report.decision_no_date", no=assignment["decision_no"]))
+            issuer = decision_issuer(assignment, org.list_bodies(db))
+            if issuer:
+                decision += t("report.f36.decision_by", issuer=issuer)
     held = date.fromisoformat(m["held_on"])
     doc = _new_document()
-    _header_block(doc, head, None, date.today().year)
+    _page_numbers(doc)
+    # A member's own report: the Party's title, place and date; no committee's name or number on the left.
+    _header_block(doc, None, None, date.today().year, place=head["place"])
     _centre(doc, t("report.title"), bold=True, size=16)
-    _centre(doc, t("report.leader_subtitle", cell=cell_in_sentence(m["cell_name"]), unit=mid_sentence(m["unit_name"])),
-            bold=True)
+    _centre(doc, t("report.f36.leader_subtitle", name=leader["full_name"], cell=cell_in_sentence(m["cell_name"]),
+                   unit=mid_sentence(m["unit_name"]), day=party_date(held)), bold=True)
     _centre(doc, "-----", after=6)
-    _centre(doc, t("report.to_board", board=_board_addressed(head)), after=10)
+    _centre(doc, t("report.f36.to_standing", standing=_standing(head), board=_board_addressed(head)), after=10)
 
     _para(doc, t("report.l_part1"), bold=True, indent=False, keep=True)
     _field_line(doc, t("field.full_name"), leader["full_name"])
     _field_line(doc, t("field.position"), position)
     _field_line(doc, t("report.l_group"), group)
     if assignment:
-        decision = (t("report.decision", no=assignment["decision_no"], date=fmt_day(assignment["decision_date"]))
-                    if assignment["decision_date"] else t("report.decision_no_date", no=assignment["decision_no"]))
         place = assignment["cell_name"] or assignment["unit_name"]  # heads the value: keeps its capital
         _field_line(doc, t("report.l_assignment"), t("report.l_assignment_value", place=place, decision=decision))
     else:
@@ -1608,21 +1935,23 @@ def leader_report_docx(path_or_db: Any, meeting_id: int, leader_id: int) -> byte
     _field_line(doc, t("field.duration_minutes"),
                 fmt_num(m["duration_minutes"]) if m["duration_minutes"] is not None else None)
     _field_line(doc, t("field.topics"), m["topics"])
+    # The cell's own rating is a fact of the record, said to be the cell's; the leader's assessment is theirs to make.
     rating = Rating(m["rating"]).label if m["rating"] else None
     if rating and m["score"] is not None:
         rating = t("report.l_rating_score", rating=rating, score=fmt_num(m["score"]))
-    _field_line(doc, t("field.rating"), rating)
-    _field_line(doc, t("report.l_properties"), "; ".join(
-        f"{t(f'field.{p}')}: {t('report.l_kept') if m[p] else t('report.l_not_kept')}"
-        for p in ("leadership", "education", "combativeness")))
+    _field_line(doc, t("report.f36.l_cell_rating"), rating)
 
-    _para(doc, t("report.l_part3"), bold=True, indent=False, keep=True, before=6)
-    _dotted_lines(doc, 8)
-    _para(doc, t("report.l_part4"), bold=True, indent=False, keep=True, before=6)
-    _dotted_lines(doc, 6)
+    _para(doc, t("report.f36.l_part3"), bold=True, indent=False, keep=True, before=6)
+    _field_line(doc, t("report.f36.l_own_rating"), None)
+    for p in ("leadership", "education", "combativeness"):
+        _field_line(doc, t(f"field.{p}"), None)
+    _dotted_lines(doc, 6, t("report.f36.l_comments"))
+    _para(doc, t("report.f36.l_part4"), bold=True, indent=False, keep=True, before=6)
+    _dotted_lines(doc, 5)
     _para(doc, after=6)
     _closing(doc, [], "", t("report.l_signer"), leader["full_name"], t("report.l_sign_note"))
     return _to_bytes(doc)
+
 
 
 # ---- files ------------------------------------------------------------------------------

@@ -129,3 +129,21 @@ if st.button(t("page.settings.save_body"), type="primary", key="body_save", icon
         ui.clear_state("body_")
         st.session_state["settings_flash"] = t("page.settings.saved")
         st.rerun()
+
+# ---- what the body's documents add: the signer's name, the legal basis, the upper body (branch format36) ----------
+if pick is not None:
+    st.markdown(f"**{t('page.settings.f36.doc_title')}**")
+    st.caption(t("page.settings.f36.doc_help"))
+    doc_spec = {"signer_name": "str", "upper_body": "str", "legal_basis": "text"}
+    if ui.needs_load("bodydoc_", pick, tuple(doc_spec)):
+        extras = ui.read(org.body_document, pick)
+        ui.init_state("bodydoc_", {**extras, "legal_basis": "\n".join(extras["legal_basis"]), "for": pick},
+                      force=True)
+    doc_values = {name: ui.field_input("bodydoc_", name, kind, label=t(f"page.settings.f36.{name}"),
+                                       help=t(f"page.settings.f36.{name}_help"))
+                  for name, kind in doc_spec.items()}
+    if st.button(t("page.settings.f36.save_doc"), key="bodydoc_save", icon=":material/save:") \
+            and ui.write(org.save_body_document, pick, doc_values):
+        ui.clear_state("bodydoc_")
+        st.session_state["settings_flash"] = t("page.settings.saved")
+        st.rerun()

@@ -168,13 +168,17 @@ def test_the_issued_document_carries_number_date_and_the_committees_text(world):
     doc = Document(io.BytesIO(_files(world, entry["id"])["docx"]))
     left, right = (c.text for c in doc.tables[0].rows[0].cells)
     assert left.splitlines()[-1] == "Số 1-BC/HU"
-    assert right.splitlines()[-1] == "Càng Long, ngày 05 tháng 04 năm 2025"
+    # 36-HD: a zero before a day under 10 and before the months 1 and 2 only
+    assert right.splitlines()[-1] == "Càng Long, ngày 05 tháng 4 năm 2025"
     paras = [p.text for p in doc.paragraphs]
-    start = paras.index("IV. " + t("register.doc_s4"))
-    # the sections written, each under its heading; those left empty are left out
-    assert paras[start + 1:start + 8] == ["1. Ưu điểm", "Các chi bộ sinh hoạt đều đặn.",
-                                          "Nội dung sinh hoạt có chuẩn bị.", "2. Hạn chế", TEXT["limitations"],
-                                          "3. Nhiệm vụ, giải pháp thời gian tới", TEXT["tasks"]]
+    # the sections written, each under its 36-HD heading (II. assessment, III. tasks); empty ones left to fill
+    start = paras.index("II. " + t("report.f36.s2"))
+    assert paras[start + 1:start + 5] == [t("report.f36.s2_1"), "Các chi bộ sinh hoạt đều đặn.",
+                                          "Nội dung sinh hoạt có chuẩn bị.", t("report.f36.s2_2")]
+    assert paras[start + 5] == TEXT["limitations"]
+    tasks = paras.index("III. " + t("report.f36.s3"))
+    assert paras[tasks + 1] == TEXT["tasks"]
+    assert paras[paras.index(t("report.f36.s2_3a")) + 1] == "\t"  # the causes left to fill: a dotted line
     assert entry["symbol"] == "1-BC/HU" and entry["issued_on"] == "2025-04-05"
 
 
@@ -183,7 +187,11 @@ def test_compiled_docx_without_the_new_keywords_is_as_before(world):
     left, right = (c.text for c in doc.tables[0].rows[0].cells)
     assert left.splitlines()[-1] == t("report.doc_number", kind="BC", symbol="HU")
     assert right.splitlines()[-1] == t("report.place_date", place="Càng Long", year=2025)
-    assert "IV. " + t("report.s4") in [p.text for p in doc.paragraphs]
+    paras = [p.text for p in doc.paragraphs]
+    # nothing written by the board: every section of its own is a dotted line to fill
+    for heading in (t("report.f36.s2_1"), t("report.f36.s2_2"), "III. " + t("report.f36.s3"),
+                    "IV. " + t("report.f36.s4")):
+        assert paras[paras.index(heading) + 1] == "\t", heading
 
 
 # ---- numbers per body and year ---------------------------------------------------------------------------------
