@@ -1337,7 +1337,9 @@ def widget_words() -> None:
     hint = "[data-testid='InputInstructions']"
     form = "[data-testid='stForm']"
     area = "[data-testid='stTextArea']"
-    st.html(f"""<style>
+    # st.markdown, not st.html: every page already draws Markdown, and each other kind of element loads and
+    # compiles its own browser code on every page load (about 70 ms with st.html, bench/NOTES.md).
+    st.markdown(f"""<style>
 [data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p {{ display: none; }}
 [data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer']::after {{
   content: {_css_text(t("widgets.upload"))}; }}
@@ -1350,7 +1352,7 @@ def widget_words() -> None:
 {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_apply"))}; }}
 {form} {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_submit"))}; }}
 {_more_widget_words()}
-</style>""")
+</style>""", unsafe_allow_html=True)
 
 
 def _more_widget_words() -> str:
@@ -1521,3 +1523,73 @@ def serve(options: list[str]) -> int:
         return end.code if isinstance(end.code, int) else 0
     return 0
 
+
+
+# ---- the shell's language switch and logout as menu entries (issue 13, branch pages13) ------------------------
+# A radio and a button in the sidebar made every page load fetch and compile the browser code of two more kinds of
+# element (bench/NOTES.md, "The app shell in the browser"); as entries of st.navigation's menu they cost a link
+# each. An entry runs its page only when clicked in this session: the page it was clicked from is recorded, and a
+# fresh session that lands on the entry's address (a link, a typed or bookmarked address) changes nothing.
+
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+LANGUAGE_PAGE, LOGOUT_PAGE = "pages/language.py", "pages/logout.py"
+SHELL_PATHS = {"language": "ngon-ngu", "logout": "dang-xuat"}
+_SHELL_BACK, _SHELL_HOME = "_shell_back", "_shell_home"
+
+
+def other_language() -> str:
+    """The language the menu's switch offers: the one not in use."""
+    current = i18n.get_language()
+    return next(lang for lang in LANGUAGE_NAMES if lang != current)
+
+
+def shell_pages() -> list[Any]:
+    """The menu entries that switch the language and log out (signed-in menus only)."""
+    return [st.Page(LANGUAGE_PAGE, title=LANGUAGE_NAMES[other_language()], icon=":material/translate:",
+                    url_path=SHELL_PATHS["language"]),
+            st.Page(LOGOUT_PAGE, title=t("auth.logout"), icon=":material/logout:", url_path=SHELL_PATHS["logout"])]
+
+
+def shell_ran(page: Any, home: Any) -> None:
+    """Record the page this run shows (the one a language switch or logout returns to) and the first page."""
+    st.session_state[_SHELL_HOME] = home
+    if page.url_path not in SHELL_PATHS.values():
+        st.session_state[_SHELL_BACK] = page
+
+
+def _shell_return() -> None:
+    back = st.session_state.get(_SHELL_BACK) or st.session_state.get(_SHELL_HOME)
+    if back is not None:
+        st.switch_page(back)
+
+
+def switch_language() -> None:
+    """The language entry: use the other language from now on (this session and the user's next), then go back."""
+    if st.session_state.get(_SHELL_BACK) is not None:
+        lang = other_language()
+        st.session_state["lang"] = lang
+        st.session_state[_LANG_CHOSEN] = True
+        i18n.set_language(lang)
+        save_prefs(lang=lang)
+    _shell_return()
+
+
+def log_out() -> None:
+    """The logout entry: sign out, then show the page it was clicked from (now its login form)."""
+    from lib import auth
+
+    if st.session_state.get(_SHELL_BACK) is not None:
+        auth.sign_out()
+    _shell_return()
+
+
+def language_radio() -> None:
+    """Before logging in: the login page's language switch (the menu's entry needs a signed-in menu)."""
+    current = i18n.get_language()
+    st.radio(t("app.language"), list(LANGUAGE_NAMES), key="lang_pick", index=list(LANGUAGE_NAMES).index(current),
+             format_func=LANGUAGE_NAMES.get, horizontal=True, on_change=_language_picked)
+
+
+def _language_picked() -> None:
+    st.session_state["lang"] = st.session_state["lang_pick"]
+    language_chosen()
