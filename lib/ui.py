@@ -793,7 +793,7 @@ def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
     st.session_state[_DASH] = values
     _dash_to_url(values)
     _remember_period(values["period"], metrics.last_complete("quarter", date.today()).label)
-    st.markdown(DASHBOARD_CSS, unsafe_allow_html=True)
+    dashboard_style()
     filters = metrics.Filters(unit_codes=tuple(values["units"]), cell_types=tuple(values["cell_types"]),
                               mtypes=tuple(values["mtypes"]), rollup=values["rollup"], node=values["node"])
     # lib narrows a clerk's figures to their subtrees (and opens at their own node); checked again on every run
@@ -946,9 +946,19 @@ def figure(name: str, *args: Any, **kwargs: Any) -> Any:
 
     if "today" in getattr(metrics, name).__code__.co_varnames:
         kwargs.setdefault("today", date.today())
-    # Same-named units and cells carry their validity in unit_name/cell_name (directory.display_names); the
-    # cached figures keep the stored names, and most databases have nothing to rename.
-    return display(cached(getattr(metrics, name), *args, **kwargs))
+    # Same-named units and cells carry their validity in unit_name/cell_name (directory.display_names). The
+    # figures are cached with those names in place, per language: renaming every row of a bundle on each run cost
+    # the weakness board about a third of its server time at 1,000,000 meetings (bench/NOTES.md).
+    fn = getattr(metrics, name)
+    return _displayed(str(config.db_path()), data_version(), i18n.get_language(), f"{fn.__module__}.{fn.__qualname__}",
+                      fn, *args, **kwargs)
+
+
+@st.cache_data(ttl=3600, max_entries=200, show_spinner=False)
+def _displayed(path: str, version: int, lang: str, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    # keyed as _cached is, and by the language the display names are written in
+    with dbm.read(path) as db:
+        return display(_fn(db, *args, **kwargs))
 
 
 def renamed() -> tuple[dict[str, str], dict[str, str]]:
@@ -1100,8 +1110,10 @@ def chart_download(chart: Any, name: str, key: str, scale: float = 1.0) -> None:
     """The PNG download button of a chart shown with show_chart(..., key)."""
     from lib import charts
 
-    spec = charts.styled(chart, scale, font=charts.PNG_FONT).properties(width=1000).to_json()
-    st.download_button(t("ui.download_png"), data=lambda: chart_png(spec), file_name=f"{name}.png",
+    # The PNG's spec is built when the button is pressed, not on every run (its JSON and schema check were a
+    # tenth of a dashboard's server time); the styles are applied now, in this run's language.
+    png = charts.styled(chart, scale, font=charts.PNG_FONT).properties(width=1000)
+    st.download_button(t("ui.download_png"), data=lambda: chart_png(png.to_json()), file_name=f"{name}.png",
                        mime="image/png", key=f"{key}_png", on_click="ignore", icon=":material/image:")
 
 
@@ -1315,7 +1327,15 @@ h1 {font-size: 3rem !important;} h2 {font-size: 2.6rem !important;}
 
 def presentation_style() -> None:
     """Full width, large fonts and no sidebar for the meeting-room projector (fixed CSS, no user text)."""
-    st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
+    st.html(PRESENTATION_CSS)
+
+
+def dashboard_style() -> None:
+    """The dashboards' margins and narrow-screen layout (fixed CSS, no user text)."""
+    # Style sheets go through st.html, never st.markdown(unsafe_allow_html=True): Markdown with HTML in it makes
+    # the browser load and compile its HTML parser (rehype-raw and parse5) on every page load, while st.html
+    # of <style> alone is a small chunk and takes no room on the page (bench/NOTES.md, branch pages13).
+    st.html(DASHBOARD_CSS)
 
 
 # ---- Streamlit's own words in the user's language (issue 16) ------------------------------------------------
@@ -1337,9 +1357,7 @@ def widget_words() -> None:
     hint = "[data-testid='InputInstructions']"
     form = "[data-testid='stForm']"
     area = "[data-testid='stTextArea']"
-    # st.markdown, not st.html: every page already draws Markdown, and each other kind of element loads and
-    # compiles its own browser code on every page load (about 70 ms with st.html, bench/NOTES.md).
-    st.markdown(f"""<style>
+    st.html(f"""<style>
 [data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p {{ display: none; }}
 [data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer']::after {{
   content: {_css_text(t("widgets.upload"))}; }}
@@ -1352,7 +1370,7 @@ def widget_words() -> None:
 {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_apply"))}; }}
 {form} {area} {hint}::before {{ content: {_css_text(t("widgets.ctrl_enter_submit"))}; }}
 {_more_widget_words()}
-</style>""", unsafe_allow_html=True)
+</style>""")
 
 
 def _more_widget_words() -> str:

@@ -220,6 +220,7 @@ def counted_figure(monkeypatch, name: str) -> list:
 
     monkeypatch.setattr(metrics, name, figure)
     ui._cached.clear()
+    ui._displayed.clear()
     return calls
 
 

@@ -298,7 +298,7 @@ def _widget_css(lang: str) -> str:
     at = AppTest.from_string(f"from lib import i18n, ui\ni18n.set_language({lang!r})\nui.widget_words()\n")
     at.run()
     assert not at.exception
-    return at.markdown[0].value
+    return at.get("html")[0].proto.body
 
 
 def test_widget_words_replace_the_uploader_and_enter_hint_in_the_user_language(monkeypatch):
