@@ -1611,3 +1611,12 @@ def language_radio() -> None:
 def _language_picked() -> None:
     st.session_state["lang"] = st.session_state["lang_pick"]
     language_chosen()
+
+
+def folding(label: str, key: str, icon: str | None = None) -> Any:
+    """A folded section whose content is drawn only while it is open: the expander when open, else None."""
+    # Streamlit draws a folded expander's content all the same; one that tracks its state reruns the page when
+    # opened or folded and says which it is (as ui.todo's box does).
+    # The key must not begin with a form's prefix: clear_state(prefix) would fold the section on saving.
+    box = st.expander(label, icon=icon, key=key, on_change="rerun")
+    return box if box.open else None

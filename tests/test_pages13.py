@@ -182,3 +182,27 @@ def test_the_results_show_the_light_clients_beside_the_tabs_and_judge_each():
     old = browser.from_json(browser.to_json([SizeRun(100_000, {}, single=[1.0], together=[2.0])]).replace(
         ', "light_single": []', "").replace(', "light_together": []', ""))
     assert old[0].light_single == []
+
+
+# ---- the directory page's first view ------------------------------------------------------------------------------
+
+def test_the_directory_first_view_draws_one_list_and_no_form(db_path, admin):
+    from tests.factories import small_directory
+
+    small_directory(db_path)
+    at = admin.switch_page("pages/directory.py").run()
+    assert not at.exception
+    # the units' list and the titles of its folded sections; no form widget (they were drawn folded before)
+    assert [d.proto.id for d in at.dataframe] and len(at.dataframe) == 1
+    assert not at.text_input and not at.selectbox and not at.date_input and not at.button
+    labels = [e.label for e in at.expander]
+    assert labels == [t("page.directory.add_unit"), t("page.directory.edit_unit"), t("page.directory.merge")]
+    # a section opened: its form, and the page remembers it is open
+    at.session_state["dir_box_un"] = True
+    at.run()
+    assert at.text_input(key="dir_un_code") and at.button(key="dir_un_save")
+    # the cells' tab picked: its list (and its filter) only
+    at.session_state["dir_tabs"] = t("page.directory.tab_cells")
+    at.run()
+    assert len(at.dataframe) == 1 and at.selectbox(key="dir_cf_unit")
+    assert [e.label for e in at.expander] == [t("page.directory.add_cell"), t("page.directory.edit_cell")]
