@@ -12,6 +12,7 @@ from lib.i18n import t
 ROOT = Path(__file__).resolve().parent
 
 ui.set_language_from_session()
+ui.new_run()
 # An emoji icon: Streamlit draws it in the browser, while a :material/...: icon is fetched from Google's font
 # server, which the Content-Security-Policy (deploy/nginx-chibo.conf) blocks and which tells Google who visits.
 st.set_page_config(page_title=t("app.title"), page_icon="📋", layout="wide")

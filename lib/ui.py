@@ -64,11 +64,26 @@ def _cached(path: str, version: int, fn_name: str, _fn: Callable, *args: Any, **
         return _fn(db, *args, **kwargs)
 
 
-def data_version() -> int:
-    """The configured database's data version (lib.audit.data_version): one indexed look-up."""
+_RUN_VERSION = "_run_data_version"  # the data version read once in this script run (new_run, write forget it)
+
+
+def data_version(fresh: bool = False) -> int:
+    """The configured database's data version (lib.audit.data_version): one indexed look-up, once per run."""
     from lib import audit
 
-    return read(audit.data_version)
+    # Every figure of a run is keyed by the version: reading it once per run, not once per figure, spares a
+    # connection each (18 on the overview), which twenty sessions opening the page together all wait for.
+    memo = None if fresh else st.session_state.get(_RUN_VERSION)
+    if memo is not None:
+        return memo
+    version = read(audit.data_version)
+    st.session_state[_RUN_VERSION] = version
+    return version
+
+
+def new_run() -> None:
+    """At the start of a script run: the data version is read again (another session may have written)."""
+    st.session_state.pop(_RUN_VERSION, None)
 
 
 def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -118,6 +133,7 @@ def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -
         st.error(denied_markdown(exc), icon=":material/block:")
         return None
     # no cache to clear: the write's audit entry gives the data a new version, and cached figures follow it
+    new_run()
     if success:
         st.toast(success, icon=":material/check_circle:")
     return result if result is not None else True
@@ -1009,7 +1025,8 @@ def live(render: Callable[[], None], seconds: int | None = None) -> None:
     # cache another session may already have filled for that version.
     @st.fragment(run_every=seconds or refresh_seconds())
     def _watch(drawn: int) -> None:
-        if data_version() != drawn:
+        # a fragment's run does not start with app.py: the version is read afresh
+        if data_version(fresh=True) != drawn:
             st.rerun()
         st.caption(t("dash.updated_at", time=now_hms()), help=t("dash.live_help"))
 

@@ -206,3 +206,32 @@ def test_the_directory_first_view_draws_one_list_and_no_form(db_path, admin):
     at.run()
     assert len(at.dataframe) == 1 and at.selectbox(key="dir_cf_unit")
     assert [e.label for e in at.expander] == [t("page.directory.add_cell"), t("page.directory.edit_cell")]
+
+
+# ---- the server's part of a run -----------------------------------------------------------------------------------
+
+def test_a_dashboard_run_reads_the_data_version_once_and_its_watch_once(db_path, admin, monkeypatch):
+    # every figure is keyed by the data version; it was read on a connection of its own for each figure
+    from lib import audit as audit_mod
+
+    calls = []
+    real = audit_mod.data_version
+    monkeypatch.setattr(audit_mod, "data_version", lambda db: calls.append(1) or real(db))
+    admin.switch_page("pages/weakness_board.py").run()
+    calls.clear()
+    admin.run()
+    assert not admin.exception
+    assert len(calls) == 2  # once for the run's figures, once by the live-refresh watch (read afresh there)
+
+
+def test_each_run_reads_the_data_version_afresh(db_path, admin):
+    # read once per run, never kept from an earlier run: another session's write is seen at the next run
+    from tests.factories import small_directory
+
+    admin.switch_page("pages/weakness_board.py").run()
+    before = admin.session_state[ui._RUN_VERSION]
+    admin.run()
+    assert admin.session_state[ui._RUN_VERSION] == before  # nothing written meanwhile
+    small_directory(db_path)  # written through lib (audit entries): a new data version
+    admin.run()
+    assert admin.session_state[ui._RUN_VERSION] > before
