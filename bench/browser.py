@@ -3,8 +3,9 @@
 For each database size: every page an administrator sees, from navigation until the app is idle (the script run
 finished, nothing left running or loading), median of --repeat loads after a warm-up, for the dashboards' default
 period and for a year; the bare page (bench/bare_app.py) in the same rounds; the server's CPU while 10 and 30
-sessions sit idle on the overview; the overview opened by 20 sessions at once. Written into the browser section
-of bench/RESULTS.md (bench/results.py keeps the SQL section).
+sessions sit idle on the overview; the overview opened by 20 sessions at once, by 20 browser tabs and by 20 light
+clients over Streamlit's websocket protocol (the server's part). Written into the browser section of
+bench/RESULTS.md (bench/results.py keeps the SQL section).
 """
 
 import argparse
