@@ -725,18 +725,38 @@ async def _light_many(url: str, cookie: str, page_name: str, n: int) -> list[flo
     return list(await asyncio.gather(*(light_open(url, cookie, page_name, started) for _ in range(n))))
 
 
+def _in_thread(coro: Any) -> Any:
+    # Playwright's sync API keeps an event loop running in this thread: the clients get a loop in a thread of
+    # their own.
+    import asyncio
+    import threading
+
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, name="light-clients")
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def light_together(url: str, storage: dict | None, page_name: str, n: int, repeat: int,
                    pid: int | None = None) -> tuple[list[float], list[float], float | None]:
     """The page opened by one light client alone (repeat times, after a warm-up), then by n at once.
 
     Returns the single times, the n times (each from the common start) and the server's CPU seconds during the n."""
-    import asyncio
-
     cookie = cookie_header(storage)
-    asyncio.run(light_open(url, cookie, page_name))  # warm-up
-    single = [asyncio.run(light_open(url, cookie, page_name)) for _ in range(repeat)]
+    _in_thread(light_open(url, cookie, page_name))  # warm-up
+    single = [_in_thread(light_open(url, cookie, page_name)) for _ in range(repeat)]
     ticks = read_ticks(pid) if pid else 0
-    together_times = asyncio.run(_light_many(url, cookie, page_name, n))
+    together_times = _in_thread(_light_many(url, cookie, page_name, n))
     cpu = cpu_percent(read_ticks(pid) - ticks, 1.0) / 100 if pid else None
     return single, together_times, cpu
 
