@@ -7,12 +7,12 @@ import streamlit as st
 
 from lib import auth, health, nav, ui, users
 from lib.domain import Role
-from lib.i18n import LANGUAGES, t
+from lib.i18n import t
 
 ROOT = Path(__file__).resolve().parent
-LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 ui.set_language_from_session()
+ui.new_run()
 # An emoji icon: Streamlit draws it in the browser, while a :material/...: icon is fetched from Google's font
 # server, which the Content-Security-Policy (deploy/nginx-chibo.conf) blocks and which tells Google who visits.
 st.set_page_config(page_title=t("app.title"), page_icon="📋", layout="wide")
@@ -54,7 +54,8 @@ else:
     # Addresses of pages outside the role answer with a refusal rather than "page not found".
     hidden += [st.Page("pages/forbidden.py", title=t(spec.title_key), url_path=spec.url_path, visibility="hidden")
                for spec in nav.PAGES if spec not in mine]
-    pages.setdefault(t(nav.SECTIONS[-1]), []).extend(hidden)
+    # The language switch and logout are menu entries, not a radio and a button (ui.shell_pages).
+    pages.setdefault(t(nav.SECTIONS[-1]), []).extend([*ui.shell_pages(), *hidden])
 
 # An address no page answers (a mistyped or stale bookmark) is served by a hidden page in our words, rather than
 # Streamlit's English "Page not found" box: the setup or login form before logging in, a notice after.
@@ -79,13 +80,12 @@ try:
             user = ui.read(users.get_user, who.username)
             st.markdown(f":material/person: **{ui.md_escape(user['full_name'])}**")
             st.caption(Role(who.role).label)
-        st.radio(t("app.language"), LANGUAGES, key="lang", format_func=LANGUAGE_NAMES.get, horizontal=True,
-                 on_change=ui.language_chosen)
-        if who is not None:
-            st.button(t("auth.logout"), key="logout_button", icon=":material/logout:", on_click=auth.sign_out,
-                      width="stretch")
+        else:
+            ui.language_radio()
 
     ui.widget_words()
+    if who is not None:
+        ui.shell_ran(page, listed[0])
     page.run()
 except sqlite3.DatabaseError as exc:
     # e.g. a page of the file damaged after the start-up check, or the disk turned read-only mid-way

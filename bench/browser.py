@@ -3,8 +3,9 @@
 For each database size: every page an administrator sees, from navigation until the app is idle (the script run
 finished, nothing left running or loading), median of --repeat loads after a warm-up, for the dashboards' default
 period and for a year; the bare page (bench/bare_app.py) in the same rounds; the server's CPU while 10 and 30
-sessions sit idle on the overview; the overview opened by 20 sessions at once. Written into the browser section
-of bench/RESULTS.md (bench/results.py keeps the SQL section).
+sessions sit idle on the overview; the overview opened by 20 sessions at once, by 20 browser tabs and by 20 light
+clients over Streamlit's websocket protocol (the server's part). Written into the browser section of
+bench/RESULTS.md (bench/results.py keeps the SQL section).
 """
 
 import argparse
@@ -189,6 +190,11 @@ class SizeRun:
     together_server_cpu: float | None = None
     together_browser_cpu: float | None = None
     load: dict[str, str] = field(default_factory=dict)
+    # The server's part without the browsers (light clients over Streamlit's own websocket protocol): the overview
+    # alone (seconds until its script_finished), N sessions at once, and the server's CPU seconds meanwhile.
+    light_single: list[float] = field(default_factory=list)
+    light_together: list[float] = field(default_factory=list)
+    light_server_cpu: float | None = None
 
 
 def _mean(values: list[float]) -> float | None:
@@ -256,12 +262,16 @@ def target_lines(runs: list[SizeRun]) -> list[str]:
             pct = run.idle[IDLE_TARGET_SESSIONS]
             out.append(f"- {IDLE_TARGET_SESSIONS} idle sessions under {IDLE_TARGET_PCT:g}% of a core at {run.size:,}: "
                        f"{'**pass**' if pct < IDLE_TARGET_PCT else '**miss**'} ({pct:.1f}%)")
-        single, p95 = median(run.single), percentile(run.together, 95)
-        r = ratio(p95, single)
-        if r is not None:
-            out.append(f"- {len(run.together)} sessions together, p95 under {TOGETHER_TARGET:g}× one alone at "
-                       f"{run.size:,}: {'**pass**' if r < TOGETHER_TARGET else '**miss**'} "
-                       f"(p95 {_ms(p95)} ms, alone {_ms(single)} ms, {_x(r)})")
+        for kind, alone, together_times in (
+                ("light clients: the server's part", run.light_single, run.light_together),
+                (f"{len(run.together)} Chromium tabs on the same cores: mostly the browsers", run.single,
+                 run.together)):
+            single, p95 = median(alone), percentile(together_times, 95)
+            r = ratio(p95, single)
+            if r is not None:
+                out.append(f"- {len(together_times)} sessions together ({kind}), p95 under {TOGETHER_TARGET:g}× "
+                           f"one alone at {run.size:,}: {'**pass**' if r < TOGETHER_TARGET else '**miss**'} "
+                           f"(p95 {_ms(p95)} ms, alone {_ms(single)} ms, {_x(r)})")
     return out
 
 
@@ -309,6 +319,12 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "- **Together**: one session alone opens the overview (median of the loads), then N sessions, each already "
         "on the overview once (so its browser cache holds the static files), are sent to it again at once; each "
         "one's time counts from that moment.",
+        "- **Together, the server's part**: the same with light clients instead of tabs (each a websocket to "
+        "`/_stcore/stream` with the login cookie, asking for a run of the overview by Streamlit's `BackMsg "
+        "rerun_script` and timed until its `ForwardMsg script_finished`; nothing is drawn). The N tabs share the "
+        "machine's cores with the server and their drawing is most of their time, so the tabs' figure measures the "
+        "browsers on this machine; the light clients' figure is what the server gives N people whose browsers run "
+        "on their own computers. Both are shown; the target is read on each.",
     ]
     if before:
         parts.append("- **before**: the medians of the earlier run given by `--before` (its own bare page beside "
@@ -333,6 +349,13 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
                          f"{len(run.together)} tabs' main-thread tasks took {_ms(run.together_browser_cpu)} ms "
                          "(waits for a core included)"
                          if run.together_server_cpu is not None and run.together_browser_cpu is not None else "")]
+        if run.light_together:
+            parts += [f"- The server's part, {len(run.light_together)} light clients (Streamlit's websocket protocol, "
+                      "no browser): overview alone median "
+                      f"{_ms(median(run.light_single))} ms; {len(run.light_together)} together: p50 "
+                      f"{_ms(percentile(run.light_together, 50))} ms, p95 {_ms(percentile(run.light_together, 95))} "
+                      f"ms, slowest {_ms(max(run.light_together))} ms; the server used "
+                      f"{_ms(run.light_server_cpu)} ms of CPU meanwhile"]
         was = old.get(run.size)
         if was:
             parts += ["- Before: idle " + "; ".join(f"{n} sessions {pct:.1f}%" for n, pct in sorted(was.idle.items()))
@@ -576,6 +599,9 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
         run.single, run.together = together(pw_browser, storage, overview, args, log, size, run.together_served,
                                             app.proc.pid, cpu)
         run.together_server_cpu, run.together_browser_cpu = cpu.get("server"), cpu.get("browsers")
+        log(f"[{size:,}] the overview alone, then {args.together} light clients at once (no browser)")
+        run.light_single, run.light_together, run.light_server_cpu = light_together(
+            app.url, storage, app_pages()[0][0], args.together, args.repeat, app.proc.pid)
         run.load["at end"] = uptime()
     finally:
         for server in (app, bare):
@@ -639,6 +665,100 @@ def together(pw_browser: Any, storage: dict, url: str, args: argparse.Namespace,
         return single, [ended[p] - t0 for p in pages]
     finally:
         b.close()
+
+
+# ---- light clients: the server's part of N sessions, without N browsers on the same cores ------------------------
+# Twenty Chromium tabs on the machine's two cores measure the tabs (their main-thread work is 5-10× the server's
+# CPU for a load): a light client speaks Streamlit's own websocket protocol instead, as the browser's app does: it
+# opens /_stcore/stream with the login cookie, asks for a run of the page (BackMsg rerun_script) and counts until
+# the run's ForwardMsg script_finished arrives. It draws nothing, so what it times is the server's part.
+
+def stream_url(base_url: str) -> str:
+    """The websocket address of a Streamlit server's session stream."""
+    return base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/") + "/_stcore/stream"
+
+
+def rerun_request(page_name: str, query: str = "") -> bytes:
+    """A BackMsg asking for a run of the page at url path page_name, as a browser sends on opening it."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    msg = BackMsg()
+    msg.rerun_script.page_name = page_name
+    msg.rerun_script.query_string = query
+    return msg.SerializeToString()
+
+
+def cookie_header(storage: dict | None) -> str:
+    """The Cookie header a browser with this Playwright storage state sends (the login cookie among them)."""
+    return "; ".join(f"{c['name']}={c['value']}" for c in (storage or {}).get("cookies", []))
+
+
+async def light_open(url: str, cookie: str, page_name: str, started: float | None = None,
+                     headings: list[str] | None = None) -> float:
+    """One light client opens page_name; seconds from started (or its own start) until the run finished.
+
+    headings, when given, gets the headings the run drew (so a caller can check which page it was)."""
+    import websockets
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from tests.e2e.browser import _run_finished
+
+    started = time.perf_counter() if started is None else started
+    async with websockets.connect(stream_url(url), subprotocols=["streamlit"], max_size=None,
+                                  additional_headers={"Cookie": cookie}, open_timeout=120) as ws:
+        await ws.send(rerun_request(page_name))
+        async for frame in ws:
+            if headings is not None and isinstance(frame, bytes):
+                msg = ForwardMsg()
+                msg.ParseFromString(frame)
+                if msg.WhichOneof("type") == "delta" and msg.delta.new_element.WhichOneof("type") == "heading":
+                    headings.append(msg.delta.new_element.heading.body)
+            if _run_finished(frame):
+                return time.perf_counter() - started
+    raise ConnectionError(f"{page_name}: the server closed the stream before the run finished")
+
+
+async def _light_many(url: str, cookie: str, page_name: str, n: int) -> list[float]:
+    import asyncio
+
+    started = time.perf_counter()
+    return list(await asyncio.gather(*(light_open(url, cookie, page_name, started) for _ in range(n))))
+
+
+def _in_thread(coro: Any) -> Any:
+    # Playwright's sync API keeps an event loop running in this thread: the clients get a loop in a thread of
+    # their own.
+    import asyncio
+    import threading
+
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, name="light-clients")
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def light_together(url: str, storage: dict | None, page_name: str, n: int, repeat: int,
+                   pid: int | None = None) -> tuple[list[float], list[float], float | None]:
+    """The page opened by one light client alone (repeat times, after a warm-up), then by n at once.
+
+    Returns the single times, the n times (each from the common start) and the server's CPU seconds during the n."""
+    cookie = cookie_header(storage)
+    _in_thread(light_open(url, cookie, page_name))  # warm-up
+    single = [_in_thread(light_open(url, cookie, page_name)) for _ in range(repeat)]
+    ticks = read_ticks(pid) if pid else 0
+    together_times = _in_thread(_light_many(url, cookie, page_name, n))
+    cpu = cpu_percent(read_ticks(pid) - ticks, 1.0) / 100 if pid else None
+    return single, together_times, cpu
 
 
 def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> int:

@@ -64,11 +64,26 @@ def _cached(path: str, version: int, fn_name: str, _fn: Callable, *args: Any, **
         return _fn(db, *args, **kwargs)
 
 
-def data_version() -> int:
-    """The configured database's data version (lib.audit.data_version): one indexed look-up."""
+_RUN_VERSION = "_run_data_version"  # the data version read once in this script run (new_run, write forget it)
+
+
+def data_version(fresh: bool = False) -> int:
+    """The configured database's data version (lib.audit.data_version): one indexed look-up, once per run."""
     from lib import audit
 
-    return read(audit.data_version)
+    # Every figure of a run is keyed by the version: reading it once per run, not once per figure, spares a
+    # connection each (18 on the overview), which twenty sessions opening the page together all wait for.
+    memo = None if fresh else st.session_state.get(_RUN_VERSION)
+    if memo is not None:
+        return memo
+    version = read(audit.data_version)
+    st.session_state[_RUN_VERSION] = version
+    return version
+
+
+def new_run() -> None:
+    """At the start of a script run: the data version is read again (another session may have written)."""
+    st.session_state.pop(_RUN_VERSION, None)
 
 
 def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -118,6 +133,7 @@ def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -
         st.error(denied_markdown(exc), icon=":material/block:")
         return None
     # no cache to clear: the write's audit entry gives the data a new version, and cached figures follow it
+    new_run()
     if success:
         st.toast(success, icon=":material/check_circle:")
     return result if result is not None else True
@@ -793,7 +809,7 @@ def dashboard_filters(show: bool = True) -> tuple[Any, Any]:
     st.session_state[_DASH] = values
     _dash_to_url(values)
     _remember_period(values["period"], metrics.last_complete("quarter", date.today()).label)
-    st.markdown(DASHBOARD_CSS, unsafe_allow_html=True)
+    dashboard_style()
     filters = metrics.Filters(unit_codes=tuple(values["units"]), cell_types=tuple(values["cell_types"]),
                               mtypes=tuple(values["mtypes"]), rollup=values["rollup"], node=values["node"])
     # lib narrows a clerk's figures to their subtrees (and opens at their own node); checked again on every run
@@ -946,9 +962,19 @@ def figure(name: str, *args: Any, **kwargs: Any) -> Any:
 
     if "today" in getattr(metrics, name).__code__.co_varnames:
         kwargs.setdefault("today", date.today())
-    # Same-named units and cells carry their validity in unit_name/cell_name (directory.display_names); the
-    # cached figures keep the stored names, and most databases have nothing to rename.
-    return display(cached(getattr(metrics, name), *args, **kwargs))
+    # Same-named units and cells carry their validity in unit_name/cell_name (directory.display_names). The
+    # figures are cached with those names in place, per language: renaming every row of a bundle on each run cost
+    # the weakness board about a third of its server time at 1,000,000 meetings (bench/NOTES.md).
+    fn = getattr(metrics, name)
+    return _displayed(str(config.db_path()), data_version(), i18n.get_language(), f"{fn.__module__}.{fn.__qualname__}",
+                      fn, *args, **kwargs)
+
+
+@st.cache_data(ttl=3600, max_entries=200, show_spinner=False)
+def _displayed(path: str, version: int, lang: str, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    # keyed as _cached is, and by the language the display names are written in
+    with dbm.read(path) as db:
+        return display(_fn(db, *args, **kwargs))
 
 
 def renamed() -> tuple[dict[str, str], dict[str, str]]:
@@ -999,7 +1025,8 @@ def live(render: Callable[[], None], seconds: int | None = None) -> None:
     # cache another session may already have filled for that version.
     @st.fragment(run_every=seconds or refresh_seconds())
     def _watch(drawn: int) -> None:
-        if data_version() != drawn:
+        # a fragment's run does not start with app.py: the version is read afresh
+        if data_version(fresh=True) != drawn:
             st.rerun()
         st.caption(t("dash.updated_at", time=now_hms()), help=t("dash.live_help"))
 
@@ -1100,8 +1127,10 @@ def chart_download(chart: Any, name: str, key: str, scale: float = 1.0) -> None:
     """The PNG download button of a chart shown with show_chart(..., key)."""
     from lib import charts
 
-    spec = charts.styled(chart, scale, font=charts.PNG_FONT).properties(width=1000).to_json()
-    st.download_button(t("ui.download_png"), data=lambda: chart_png(spec), file_name=f"{name}.png",
+    # The PNG's spec is built when the button is pressed, not on every run (its JSON and schema check were a
+    # tenth of a dashboard's server time); the styles are applied now, in this run's language.
+    png = charts.styled(chart, scale, font=charts.PNG_FONT).properties(width=1000)
+    st.download_button(t("ui.download_png"), data=lambda: chart_png(png.to_json()), file_name=f"{name}.png",
                        mime="image/png", key=f"{key}_png", on_click="ignore", icon=":material/image:")
 
 
@@ -1315,7 +1344,15 @@ h1 {font-size: 3rem !important;} h2 {font-size: 2.6rem !important;}
 
 def presentation_style() -> None:
     """Full width, large fonts and no sidebar for the meeting-room projector (fixed CSS, no user text)."""
-    st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
+    st.html(PRESENTATION_CSS)
+
+
+def dashboard_style() -> None:
+    """The dashboards' margins and narrow-screen layout (fixed CSS, no user text)."""
+    # Style sheets go through st.html, never st.markdown(unsafe_allow_html=True): Markdown with HTML in it makes
+    # the browser load and compile its HTML parser (rehype-raw and parse5) on every page load, while st.html
+    # of <style> alone is a small chunk and takes no room on the page (bench/NOTES.md, branch pages13).
+    st.html(DASHBOARD_CSS)
 
 
 # ---- Streamlit's own words in the user's language (issue 16) ------------------------------------------------
@@ -1521,3 +1558,82 @@ def serve(options: list[str]) -> int:
         return end.code if isinstance(end.code, int) else 0
     return 0
 
+
+
+# ---- the shell's language switch and logout as menu entries (issue 13, branch pages13) ------------------------
+# A radio and a button in the sidebar made every page load fetch and compile the browser code of two more kinds of
+# element (bench/NOTES.md, "The app shell in the browser"); as entries of st.navigation's menu they cost a link
+# each. An entry runs its page only when clicked in this session: the page it was clicked from is recorded, and a
+# fresh session that lands on the entry's address (a link, a typed or bookmarked address) changes nothing.
+
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+LANGUAGE_PAGE, LOGOUT_PAGE = "pages/language.py", "pages/logout.py"
+SHELL_PATHS = {"language": "ngon-ngu", "logout": "dang-xuat"}
+_SHELL_BACK, _SHELL_HOME = "_shell_back", "_shell_home"
+
+
+def other_language() -> str:
+    """The language the menu's switch offers: the one not in use."""
+    current = i18n.get_language()
+    return next(lang for lang in LANGUAGE_NAMES if lang != current)
+
+
+def shell_pages() -> list[Any]:
+    """The menu entries that switch the language and log out (signed-in menus only)."""
+    return [st.Page(LANGUAGE_PAGE, title=LANGUAGE_NAMES[other_language()], icon=":material/translate:",
+                    url_path=SHELL_PATHS["language"]),
+            st.Page(LOGOUT_PAGE, title=t("auth.logout"), icon=":material/logout:", url_path=SHELL_PATHS["logout"])]
+
+
+def shell_ran(page: Any, home: Any) -> None:
+    """Record the page this run shows (the one a language switch or logout returns to) and the first page."""
+    st.session_state[_SHELL_HOME] = home
+    if page.url_path not in SHELL_PATHS.values():
+        st.session_state[_SHELL_BACK] = page
+
+
+def _shell_return() -> None:
+    back = st.session_state.get(_SHELL_BACK) or st.session_state.get(_SHELL_HOME)
+    if back is not None:
+        st.switch_page(back)
+
+
+def switch_language() -> None:
+    """The language entry: use the other language from now on (this session and the user's next), then go back."""
+    if st.session_state.get(_SHELL_BACK) is not None:
+        lang = other_language()
+        st.session_state["lang"] = lang
+        st.session_state[_LANG_CHOSEN] = True
+        i18n.set_language(lang)
+        save_prefs(lang=lang)
+    _shell_return()
+
+
+def log_out() -> None:
+    """The logout entry: sign out, then show the page it was clicked from (now its login form)."""
+    from lib import auth
+
+    if st.session_state.get(_SHELL_BACK) is not None:
+        auth.sign_out()
+    _shell_return()
+
+
+def language_radio() -> None:
+    """Before logging in: the login page's language switch (the menu's entry needs a signed-in menu)."""
+    current = i18n.get_language()
+    st.radio(t("app.language"), list(LANGUAGE_NAMES), key="lang_pick", index=list(LANGUAGE_NAMES).index(current),
+             format_func=LANGUAGE_NAMES.get, horizontal=True, on_change=_language_picked)
+
+
+def _language_picked() -> None:
+    st.session_state["lang"] = st.session_state["lang_pick"]
+    language_chosen()
+
+
+def folding(label: str, key: str, icon: str | None = None) -> Any:
+    """A folded section whose content is drawn only while it is open: the expander when open, else None."""
+    # Streamlit draws a folded expander's content all the same; one that tracks its state reruns the page when
+    # opened or folded and says which it is (as ui.todo's box does).
+    # The key must not begin with a form's prefix: clear_state(prefix) would fold the section on saving.
+    box = st.expander(label, icon=icon, key=key, on_change="rerun")
+    return box if box.open else None

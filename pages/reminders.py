@@ -8,7 +8,7 @@ from lib.i18n import t
 
 who = ui.require_page(nav.REMINDERS)
 st.title(t("ux.nav.reminders"))
-st.markdown(ui.DASHBOARD_CSS, unsafe_allow_html=True)  # the dashboards' margins: both tables fit at 1440 px
+ui.dashboard_style()  # the dashboards' margins: both tables fit at 1440 px
 st.caption(t("ux.remind.intro", window=metrics.REMINDER_DAYS))
 rem = ui.figure("reminders", who.username)
 if not rem["count"]:

@@ -52,7 +52,18 @@ def nav_files(at: AppTest) -> set[str]:
     """The page files (e.g. "pages/users.py") in the navigation of the last run."""
     # pages/forbidden.py only answers (hidden) at the addresses of pages outside the role.
     files = {_relative(info["script_path"]) for info in at._registered_pages.values() if info.get("script_path")}
-    return files - {"pages/forbidden.py"}
+    # the language switch and logout are menu entries of every signed-in menu (ui.shell_pages), not pages of a role
+    return files - {"pages/forbidden.py", "pages/language.py", "pages/logout.py"}
+
+
+def log_out(at: AppTest) -> AppTest:
+    """Click the menu's logout entry (ui.shell_pages) and run."""
+    return at.switch_page("pages/logout.py").run()
+
+
+def switch_language(at: AppTest) -> AppTest:
+    """Click the menu's language entry (ui.shell_pages) and run."""
+    return at.switch_page("pages/language.py").run()
 
 
 def current_page(at: AppTest) -> str | None:

@@ -17,7 +17,7 @@ from lib import audit, auth, settings, users
 from lib import db as dbm
 from lib.domain import SYSTEM, ValidationError
 from lib.i18n import t
-from tests.helpers import app_test, current_page, fast_hashing, login, make_user, page_test
+from tests.helpers import app_test, current_page, fast_hashing, log_out, login, make_user, page_test
 from tests.test_cli import cli
 
 T0 = datetime(2026, 3, 2, 8, 0, 0)
@@ -193,7 +193,7 @@ def test_the_client_address_is_recorded_with_every_audit_entry_of_the_run(db_pat
     fake_peer(monkeypatch, ip, headers)
     at = login(app_test(db_path), "quantri", "sai")
     at = login(at, "quantri", "Matkhau123")
-    at.sidebar.button(key="logout_button").click().run()
+    log_out(at)
     assert entries(db_path)[1:] == [("quantri", "login_failed", expected), ("quantri", "login", expected),
                                     ("quantri", "logout", expected)]
 

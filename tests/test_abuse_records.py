@@ -501,6 +501,10 @@ def test_directory_page_second_tab_edit_is_refused(db_path, page_world):
     make_user(db_path, "admin2", "admin")
     tab_a = open_page(db_path, "admin1", "directory")
     tab_b = open_page(db_path, "admin2", "directory")
+    for at in (tab_a, tab_b):  # the leaders' tab and its edit section opened (only those are drawn)
+        at.session_state["dir_tabs"] = i18n.t("page.directory.tab_leaders")
+        at.session_state["dir_box_le"] = True
+        at.run()
     tab_a.text_input(key="dir_le_full_name").input("Nguyễn Văn An (A)")
     tab_a.button(key="dir_le_save").click().run()
     tab_b.text_input(key="dir_le_position").input("Bí thư")

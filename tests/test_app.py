@@ -14,7 +14,7 @@ from lib import db as dbm
 from lib.domain import SYSTEM, Role
 from lib.i18n import t
 from tests.factories import meeting, small_directory
-from tests.helpers import app_test, current_page, fast_hashing, login, make_user, nav_files, page_test
+from tests.helpers import app_test, current_page, fast_hashing, log_out, login, make_user, nav_files, page_test
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -215,7 +215,7 @@ ui.write(meetings.create, meeting({ids["c2"]}, "2025-04-10"))
 def test_logout_returns_to_the_login_page(db_path):
     make_user(db_path, "thuky", "clerk")
     at = login(app_test(db_path), "thuky", "Matkhau123")
-    at.sidebar.button(key="logout_button").click().run()
+    log_out(at)
     assert on_login_page(at) and nav_files(at) == {"pages/login.py"}
     assert at.session_state["username"] is None
     assert audit_actions(db_path)[-2:] == [("thuky", "login"), ("thuky", "logout")]
@@ -279,7 +279,7 @@ def test_logout_voids_earlier_cookies_even_if_the_browser_keeps_them(db_path, mo
     monkeypatch.setattr(ContextProxy, "cookies", property(lambda self: {auth.COOKIE_NAME: token}))
     at = app_test(db_path).run()
     assert not on_login_page(at)  # the cookie logs in ...
-    at.button(key="logout_button").click().run()
+    log_out(at)
     assert on_login_page(at)
     # ... and after logout the same cookie, still in the browser, no longer does.
     assert on_login_page(app_test(db_path).run())
@@ -290,7 +290,7 @@ def test_successful_login_sets_the_cookie_and_logout_deletes_it(db_path):
     at = login(app_test(db_path), "thuky", "Matkhau123")
     # streamlit-authenticator's cookie manager is a component; its "set"/"delete" calls show as elements.
     assert "set" in [getattr(e, "key", None) for e in at.main.children.values()]
-    at.sidebar.button(key="logout_button").click().run()
+    log_out(at)
     assert "delete" in [getattr(e, "key", None) for e in at.main.children.values()]
 
 
@@ -298,7 +298,7 @@ def test_language_switch_changes_the_labels(db_path):
     make_user(db_path, "quantri", "admin")
     at = app_test(db_path).run()
     assert at.button(key="login_submit").label == "Đăng nhập"
-    at.sidebar.radio(key="lang").set_value("en").run()
+    at.sidebar.radio(key="lang_pick").set_value("en").run()
     assert at.button(key="login_submit").label == "Log in"
     assert at.text_input(key="login_username").label == "Username"
 

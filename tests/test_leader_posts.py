@@ -356,6 +356,10 @@ def admin_at(db_path, world, monkeypatch):
 def test_the_directory_page_adds_and_ends_a_post(db_path, world, admin_at):
     at = admin_at.switch_page("pages/directory.py").run()
     assert not at.exception
+    # the leaders' tab, its posts and groups sections opened (only the open tab and sections are drawn)
+    at.session_state["dir_tabs"] = t("page.directory.tab_leaders")
+    at.session_state["dir_box_ps"] = at.session_state["dir_box_gn"] = True
+    at.run()
     at.selectbox(key="dir_ps_leader").set_value(world["l2"]).run()
     history = _frame_with(at, t("field.title"))
     assert list(history[t("field.grp")]) == [LeaderGroup.UV_BCH.label]

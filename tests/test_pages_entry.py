@@ -8,6 +8,7 @@ import pytest
 from lib import audit, forms
 from lib import db as dbm
 from lib.domain import SYSTEM
+from lib.i18n import t
 from tests.factories import add_meeting, small_directory
 from tests.helpers import app_test, login, make_user
 
@@ -468,6 +469,9 @@ def test_import_good_file_imports_every_row_in_one_go(db_path, ids):
 
 def test_directory_adds_refuses_bad_values_merges_and_edits(db_path, ids):
     at = open_page(db_path, "admin1", "directory")
+    # only the open tab and the opened sections are drawn (pages/directory.py): opened as a click does
+    at.session_state["dir_box_un"] = at.session_state["dir_box_mg"] = True
+    at.run()
     at.text_input(key="dir_un_code").input("NL")
     at.text_input(key="dir_un_name").input("Thị trấn Càng Long")
     at.button(key="dir_un_save").click().run()
@@ -480,6 +484,9 @@ def test_directory_adds_refuses_bad_values_merges_and_edits(db_path, ids):
     assert [r["kind"] for r in new] == ["thi_tran"]
     assert ("create", str(new[0]["id"]), "admin1") in log(db_path, "units")
 
+    at.session_state["dir_tabs"] = t("page.directory.tab_cells")
+    at.session_state["dir_box_cn"] = True
+    at.run()
     at.text_input(key="dir_cn_code").input("NL-X")
     at.text_input(key="dir_cn_name").input("Chi bộ ấp X")
     at.session_state["dir_cn_meeting_day"] = 40
@@ -488,6 +495,9 @@ def test_directory_adds_refuses_bad_values_merges_and_edits(db_path, ids):
     assert count(db_path, "cells") == 2
 
     last = TODAY - timedelta(days=1)
+    at.session_state["dir_tabs"] = t("page.directory.tab_units")
+    at.session_state["dir_box_mg"] = True  # a section of a tab not drawn does not stay open
+    at.run()
     at.selectbox(key="dir_mg_unit").set_value(ids["u2"])
     at.selectbox(key="dir_mg_successor").set_value(ids["u1"])
     at.date_input(key="dir_mg_day").set_value(last)
@@ -496,6 +506,9 @@ def test_directory_adds_refuses_bad_values_merges_and_edits(db_path, ids):
         {"valid_to": last.isoformat(), "successor_id": ids["u1"]}]
     assert ("update", str(ids["u2"]), "admin1") in log(db_path, "units")
 
+    at.session_state["dir_tabs"] = t("page.directory.tab_leaders")
+    at.session_state["dir_box_le"] = True
+    at.run()
     at.selectbox(key="dir_le_pick").set_value(ids["l2"]).run()
     assert at.text_input(key="dir_le_full_name").value == "Trần Thị Bình"
     at.checkbox(key="dir_le_active").uncheck()

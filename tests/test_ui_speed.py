@@ -13,7 +13,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from lib import demo, ui
 from lib.i18n import t
-from tests.helpers import page_test
+from tests.helpers import log_out, page_test
 
 DEMO_TODAY = date(2026, 6, 30)
 
@@ -220,6 +220,7 @@ def counted_figure(monkeypatch, name: str) -> list:
 
     monkeypatch.setattr(metrics, name, figure)
     ui._cached.clear()
+    ui._displayed.clear()
     return calls
 
 
@@ -315,7 +316,7 @@ def test_a_signed_in_page_draws_no_cookie_component_and_reads_no_password_hash(s
         # and every user's bcrypt hash read) is not built while nothing is to be written
         assert "init" not in component_keys(at) and "set" not in component_keys(at), page
     assert made == []
-    at.sidebar.button(key="logout_button").click().run()
+    log_out(at)
     assert "delete" in component_keys(at) and made == [1]
 
 

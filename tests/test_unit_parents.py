@@ -58,7 +58,10 @@ def test_directory_page_shows_the_parent_and_edits_it(tree):
     table = at.dataframe[0].value  # the units tab comes first
     shown = dict(zip(table[t("field.code")], table[t("field.parent_name")], strict=True))
     assert shown["BP"] == "Xã An Trường" and shown["XA-B"] == "Tỉnh ủy Vĩnh Long"
-    # a new unit goes under our own organisation unless told otherwise
+    # a new unit goes under our own organisation unless told otherwise (the sections' forms, opened: a folded
+    # section is not drawn)
+    at.session_state["dir_box_un"] = at.session_state["dir_box_ue"] = True
+    at.run()
     assert at.selectbox(key="dir_un_parent_id").value == u["TINH"]
     at.text_input(key="dir_un_code").input("BP2")
     at.text_input(key="dir_un_name").input("Đảng bộ bộ phận ấp 2")

@@ -10,7 +10,7 @@ from lib import directory, meetings, metrics, nav, ui, users, weaknesses
 from lib.domain import SYSTEM, Actor
 from lib.i18n import t
 from tests.factories import meeting, small_directory
-from tests.helpers import app_test, current_page, fast_hashing, login, make_user
+from tests.helpers import app_test, current_page, fast_hashing, login, make_user, switch_language
 
 TODAY = date(2025, 3, 21)
 
@@ -44,12 +44,12 @@ def test_language_chosen_is_restored_at_the_next_login(db_path, ids, monkeypatch
     make_user(db_path, "anh", "admin")
     at = login(app_test(db_path), "anh", "Matkhau123")
     assert at.title[0].value == t("nav.overview", lang="vi")
-    at.radio(key="lang").set_value("en").run()
+    switch_language(at)
     assert at.title[0].value == t("nav.overview", lang="en")
     # a reload or another computer: a new session, the same account
     again = login(app_test(db_path), "anh", "Matkhau123")
     assert again.title[0].value == t("nav.overview", lang="en")
-    assert again.radio(key="lang").value == "en"
+    assert again.session_state["lang"] == "en"
 
 
 def test_period_chosen_is_the_next_sessions_default_and_a_link_wins(db_path, ids, monkeypatch):

@@ -118,7 +118,7 @@ def login(page: Page, base_url: str, username: str, password: str) -> None:
     fill(page, "login_password", password)
     key(page, "login_submit").locator("button").click()
     try:
-        expect(key(page, "logout_button")).to_be_visible(timeout=WAIT_MS // 3)
+        expect(logout_link(page)).to_be_visible(timeout=WAIT_MS // 3)
     except AssertionError:
         # Seen once in CI on a server's first session: the click landed while the login page's cookie component
         # made its first rerun, and the form was drawn again without logging in (no error shown). A person
@@ -126,16 +126,26 @@ def login(page: Page, base_url: str, username: str, password: str) -> None:
         if not key(page, "login_submit").is_visible() or page.locator("[data-testid='stAlert']").count():
             raise
         key(page, "login_submit").locator("button").click()
-        expect(key(page, "logout_button")).to_be_visible(timeout=WAIT_MS)
+        expect(logout_link(page)).to_be_visible(timeout=WAIT_MS)
     idle(page)
     # The re-login cookie is written by a component after the run; a new page load before it lands
     # would be a logged-out session.
     wait_cookie(page, COOKIE)
 
 
+def logout_link(page: Page) -> Locator:
+    """The menu's logout entry (a signed-in menu's link; lib.ui.shell_pages)."""
+    return page.locator("[data-testid='stSidebarNav'] a[href$='/dang-xuat']")
+
+
+def language_link(page: Page) -> Locator:
+    """The menu's entry that switches to the other language (lib.ui.shell_pages)."""
+    return page.locator("[data-testid='stSidebarNav'] a[href$='/ngon-ngu']")
+
+
 def logout(page: Page) -> None:
-    """Press the sidebar's logout button and wait for the login form."""
-    key(page, "logout_button").locator("button").click()
+    """Click the menu's logout entry and wait for the login form."""
+    logout_link(page).click()
     expect(key(page, "login_submit")).to_be_visible(timeout=WAIT_MS)
     idle(page)
 

@@ -200,7 +200,7 @@ def test_7_empty_install_shows_the_checklist_and_no_none(empty_app, new_context)
 def test_8_language_kept_after_a_reload_and_a_new_login(demo_app, new_context):
     page = new_context().new_page()
     b.login(page, demo_app.url, *fresh_user(demo_app.db, "xem_lang"))
-    b.rerun(page, lambda: b.key(page, "lang").get_by_text("English").click())
+    b.rerun(page, lambda: b.language_link(page).click())
     expect(page.get_by_role("heading", name=t("nav.overview", lang="en"), exact=True)).to_be_visible()
     b.goto(page, demo_app.at("du-hop"))
     expect(page.get_by_role("heading", name=t("nav.attendance", lang="en"), exact=True)).to_be_visible()

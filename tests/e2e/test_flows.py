@@ -41,7 +41,7 @@ def setup_and_create_users(app, new_context) -> None:
     b.fill(page, "login_username", ADMIN[0])
     b.fill(page, "login_password", ADMIN[1])
     b.key(page, "login_submit").locator("button").click()
-    expect(b.key(page, "logout_button")).to_be_visible()
+    expect(b.logout_link(page)).to_be_visible()
     b.wait_cookie(page, b.COOKIE)
     b.goto(page, app.at("nguoi-dung"))
     expect(page.get_by_role("heading", name=t("nav.users"))).to_be_visible()
@@ -143,7 +143,7 @@ def test_logout_survives_reload_and_cookie_login_survives_reload(flow_app, new_c
 
     page.reload()
     b.idle(page)
-    expect(b.key(page, "logout_button")).to_be_visible()
+    expect(b.logout_link(page)).to_be_visible()
     expect(b.key(page, "login_submit")).to_have_count(0)
     # A second tab of the same browser is logged in by the cookie too, on a deep link.
     tab = page.context.new_page()
@@ -159,7 +159,7 @@ def test_logout_survives_reload_and_cookie_login_survives_reload(flow_app, new_c
     page.reload()
     b.idle(page)
     expect(b.key(page, "login_submit")).to_be_visible()
-    expect(b.key(page, "logout_button")).to_have_count(0)
+    expect(b.logout_link(page)).to_have_count(0)
     b.goto(page, flow_app.at("tong-quan"))
     expect(b.key(page, "login_submit")).to_be_visible()
     expect(page.get_by_role("heading", name=t("nav.overview"), exact=True)).to_have_count(0)
