@@ -367,18 +367,33 @@ def _ranked_rows(rows: Iterable[dict], name: str) -> pd.DataFrame:
                          for r in rows if r["rate"] is not None], columns=["unit_name", "rate", "present", "required"])
 
 
+REPORT_CHART_ROWS = 25  # bars of a printed ranking: a page's height; the whole list is the report's table
+
+
+def _lowest(rows: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """A ranking for print: at most REPORT_CHART_ROWS bars, the lowest rates (ties by name), and the subtitle that
+    says so; all rows, without a subtitle, when they fit."""
+    # 124 communes in one chart ran over four pages and took most of a province report's time to draw.
+    if len(rows) <= REPORT_CHART_ROWS:
+        return rows, None
+    lowest = rows.sort_values(["rate", "unit_name"], kind="stable").head(REPORT_CHART_ROWS)
+    return lowest, t("report.chart_lowest", shown=REPORT_CHART_ROWS, total=len(rows))
+
+
 def _report_charts(data: ReportData) -> dict[str, tuple[alt.TopLevelMixin, float]]:
     """The report's charts for black-and-white print (greys, labels), each with its printed width in cm, only those
     with something to show."""
     out: dict[str, tuple[alt.TopLevelMixin, float]] = {}
     if data.cell_node:
         # the cells ranked: the chart names its bars unit_name, and its title says cells
-        rows = _ranked_rows(data.by_cell["attendance_by_cell"], "cell_name")
+        rows, subtitle = _lowest(_ranked_rows(data.by_cell["attendance_by_cell"], "cell_name"))
         if len(rows):
             chart = charts.attendance_ranked_chart(rows, data.threshold, grey=True)
-            out["attendance"] = (chart.properties(title=alt.TitleParams(t("report_cells.chart_attendance"))), 15.5)
+            title = alt.TitleParams(t("report_cells.chart_attendance"), subtitle=subtitle or alt.Undefined)
+            out["attendance"] = (chart.properties(title=title), 15.5)
     elif len(rows := _ranked_rows(data.figures["attendance_by_unit"], "unit_name")):
-        out["attendance"] = (charts.attendance_ranked_chart(rows, data.threshold, grey=True), 15.5)
+        rows, subtitle = _lowest(rows)
+        out["attendance"] = (charts.attendance_ranked_chart(rows, data.threshold, subtitle, grey=True), 15.5)
     if data.totals["meetings"]:
         ratings = charts.rating_chart(charts.rating_frame(data.ratings), grey=True).properties(width=250, height=220)
         props = charts.properties_chart(pd.DataFrame(data.properties), grey=True).properties(width=250, height=220)
@@ -612,6 +627,10 @@ class _Tables:
         table = self.doc.add_table(rows=1, cols=len(headers))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        # Widths are set on each row as it is made; a copied row carries its model's (a year's appendix at
+        # 1,000,000 meetings has some 40,000 cells, and setting each through python-docx took seconds).
+        lengths = _grid_widths(table, widths)
+        _row_widths(table._tbl.tr_lst[0], lengths)
         for cell, text in zip(table.rows[0].cells, headers, strict=True):
             _cell_text(cell, text, bold=True, size=TABLE_PT)
             _shade(cell)
@@ -630,6 +649,7 @@ class _Tables:
                 table._tbl.append(tr)
                 continue
             row = table.add_row()
+            _row_widths(row._tr, lengths)
             row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
             for i, (cell, text) in enumerate(zip(row.cells, texts, strict=True)):
                 align = WD_ALIGN_PARAGRAPH.LEFT if 0 < i < text_cols else WD_ALIGN_PARAGRAPH.CENTER
@@ -638,7 +658,6 @@ class _Tables:
                 _cell_text(cell, text, bold=bold, size=TABLE_PT, align=align)
             if model is None and not bold and all(map(_plain, texts)):
                 model = row._tr
-        _table_widths(table, widths)
         # A short table moves to the next page whole rather than leaving its header behind.
         trs = table._tbl.tr_lst
         for tr in trs[:-1] if len(everything) <= KEEP_TOGETHER_ROWS else trs[:1]:
@@ -649,16 +668,18 @@ class _Tables:
         return table
 
 
-def _table_widths(table: Table, widths_cm: Sequence[float]) -> None:
-    """_widths for a table without merged cells, walking its XML rather than python-docx's cell objects."""
+def _grid_widths(table: Table, widths_cm: Sequence[float]) -> list[Cm]:
+    """The table's grid (LibreOffice) at these widths, autofit off; the cell widths (Word) to give each row."""
     table.autofit = False
     grid = table._tbl.tblGrid
     for col, width in zip(grid.findall(qn("w:gridCol")), widths_cm, strict=True):
         col.set(qn("w:w"), str(int(width * 567)))
-    lengths = [Cm(width) for width in widths_cm]
-    for tr in table._tbl.tr_lst:
-        for tc, length in zip(tr.tc_lst, lengths, strict=True):
-            tc.width = length
+    return [Cm(width) for width in widths_cm]
+
+
+def _row_widths(tr: Any, lengths: Sequence[Cm]) -> None:
+    for tc, length in zip(tr.tc_lst, lengths, strict=True):
+        tc.width = length
 
 
 def _zero(value: int, below: int) -> str:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from lib import charts, demo, reports
 from lib import db as dbm
+from lib.i18n import t
 
 DEMO_TODAY = date(2025, 12, 15)
 PERIOD = "2025-Q3"
@@ -165,3 +166,20 @@ def test_the_dashboards_keep_their_colours():
     groups = pd.DataFrame({"grp": ["uv_btv"], "reports": [3], "late_reports": [1], "missing_reports": [1],
                            "attended": [4]})
     assert charts.GOOD in json.dumps(charts.reports_chart(groups).to_dict())
+
+
+def test_a_long_ranking_prints_the_lowest_rates_and_says_so():
+    """30 units: the printed chart has the 25 lowest rates (ties by name) and a subtitle naming 25 of 30; 25 or fewer
+    units are all drawn, without it."""
+    rows = pd.DataFrame([{"unit_name": f"Xã {i:02d}", "rate": (i % 10) / 10, "present": i, "required": 30}
+                         for i in range(30)])
+    shown, subtitle = reports._lowest(rows)
+    # rates 0.0-0.9 three times each: the 25 lowest are the three of each rate 0.0-0.7 (24) and the first 0.8 by name
+    assert len(shown) == 25
+    assert sorted(shown["rate"].round(1)).count(0.8) == 1 and 0.9 not in set(shown["rate"].round(1))
+    assert "Xã 08" in set(shown["unit_name"]) and "Xã 18" not in set(shown["unit_name"])
+    assert subtitle == t("report.chart_lowest", shown=25, total=30) and "25" in subtitle and "30" in subtitle
+    chart = charts.attendance_ranked_chart(shown, 0.85, subtitle, grey=True).to_dict()
+    assert chart["title"]["subtitle"] == subtitle
+    few, none = reports._lowest(rows.head(25))
+    assert len(few) == 25 and none is None
