@@ -540,5 +540,16 @@ def m011_members_bench(db: Database) -> None:
 
 
 def migrate(db: Database) -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration (on PostgreSQL, lib.pg translates each one's DDL and triggers)."""
+    if getattr(db, "is_postgres", False):
+        from lib import pg
+
+        pg.prepare(db)
+        # Two servers starting together: one applies the pending migrations, the other waits and finds none.
+        db.execute("SELECT pg_advisory_lock(17018)")
+        try:
+            migrations.apply(db)
+        finally:
+            db.execute("SELECT pg_advisory_unlock(17018)")
+        return
     migrations.apply(db)

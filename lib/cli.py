@@ -15,7 +15,7 @@ from lib.i18n import set_language, t
 
 
 def _path(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else dbm.config.db_path()
+    return dbm.location(args.db)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

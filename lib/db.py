@@ -1,4 +1,4 @@
-"""Connections to the one SQLite file: one per operation, writes under BEGIN IMMEDIATE."""
+"""Connections to the database (one SQLite file, or PostgreSQL by URL): one per operation, writes as one transaction."""
 
 import sqlite3
 from collections.abc import Iterator
@@ -12,9 +12,30 @@ from lib import config
 BUSY_TIMEOUT_MS = 30_000
 
 
+def location(value: str | Path | None = None) -> str | Path:
+    """The database a value names: a postgresql:// URL as given, else a file path; nothing: CHIBO_DB or the default."""
+    if not value:
+        return config.db_path()
+    return value if pg_url(value) else Path(value)
+
+
+def pg_url(value: object) -> bool:
+    """Whether a location is a PostgreSQL URL."""
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def is_postgres(db: Database) -> bool:
+    """Whether an open Database is PostgreSQL's adapter (lib.pg)."""
+    return getattr(db, "is_postgres", False)
+
+
 def connect(path: str | Path | None = None) -> Database:
-    """Open the database with foreign keys on, WAL and a busy timeout."""
-    path = Path(path) if path else config.db_path()
+    """Open the database: SQLite with foreign keys on, WAL and a busy timeout; PostgreSQL from its pool."""
+    path = location(path)
+    if pg_url(path):
+        from lib import pg
+
+        return pg.connect(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN ourselves, so sqlite3 never opens a
     # deferred transaction that would later fail to upgrade to a write lock.
@@ -80,6 +101,14 @@ def snapshot(path: str | Path | Database | None = None) -> Iterator[Database]:
         yield path
         return
     db = connect(path)
+    if is_postgres(db):
+        try:
+            # One snapshot for the whole check; READ ONLY refuses any stray write, as query_only does.
+            db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield db
+        finally:
+            db.close()
+        return
     try:
         # query_only makes any stray write fail at once instead of taking the write lock;
         # in WAL mode the deferred transaction reads one snapshot while writers go on.
@@ -103,11 +132,18 @@ def session(path: str | Path | Database | None = None) -> Iterator[Database]:
         yield db
 
 
-def init(path: str | Path | None = None) -> Path:
-    """Create or migrate the database file; return its path."""
+def lock(db: Database, table: str, row_id: object) -> None:
+    """Hold one row against concurrent writers until the transaction ends: SQLite's BEGIN IMMEDIATE already holds
+    the whole file; PostgreSQL locks the row (SELECT … FOR UPDATE), so other rows stay writable."""
+    if is_postgres(db):
+        db.lock(table, row_id)
+
+
+def init(path: str | Path | None = None) -> str | Path:
+    """Create or migrate the database (file or PostgreSQL); return its location."""
     from db.migrations import migrate
 
-    path = Path(path) if path else config.db_path()
+    path = location(path)
     db = connect(path)
     try:
         migrate(db)
