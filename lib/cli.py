@@ -222,8 +222,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from lib import ui  # only for this command: the others never load Streamlit
 
     if args.db:
-        os.environ["CHIBO_DB"] = str(Path(args.db).resolve())
+        where = dbm.location(args.db)
+        os.environ["CHIBO_DB"] = where if dbm.pg_url(where) else str(Path(where).resolve())
     return ui.serve(args.options)
+
+
+def cmd_copy_db(args: argparse.Namespace) -> int:
+    try:
+        counts = dbm.copy(args.source, args.dest)
+    except dbm.CopyRefused as exc:
+        print(t("pg.copy_refused", reason=exc), file=sys.stderr)
+        return 2
+    print(t("pg.copied", dest=args.dest, counts=", ".join(f"{k}={v}" for k, v in counts.items())))
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -267,6 +278,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.add_argument("--unit")
     r.set_defaults(fn=cmd_report)
+    c = sub.add_parser("copy-db", help=t("pg.help_copy"))
+    c.add_argument("--from", dest="source", required=True, help=t("pg.help_copy_from"))
+    c.add_argument("--to", dest="dest", required=True, help=t("pg.help_copy_to"))
+    c.set_defaults(fn=cmd_copy_db)
     # serve passes every option it does not know on to Streamlit (see main)
     s = sub.add_parser("serve", help=t("cli.help_serve"), description=t("cli.help_serve_options"))
     s.set_defaults(fn=cmd_serve, options=[])

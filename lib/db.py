@@ -150,3 +150,85 @@ def init(path: str | Path | None = None) -> str | Path:
     finally:
         db.close()
     return path
+
+
+# ---- copying a database between engines ------------------------------------------------------------------------
+
+# Tables the copy leaves alone: the migrations' own record (init writes it) and SQLite's internal tables.
+NOT_COPIED = ("_sqlite_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4")
+# Tables a trigger fills from another (the closure of units.parent_id): copied last, after the trigger's rows
+# are cleared, so they hold the source's rows exactly.
+DERIVED = ("unit_tree",)
+# A destination holding any of these has data of its own: the copy refuses rather than mixing two databases.
+DATA_TABLES = ("units", "cells", "leaders", "meetings", "members", "users", "audit_log")
+COPY_BATCH = 5_000
+
+
+class CopyRefused(ValueError):
+    """The copy cannot run: the message (lib.i18n key pg.<key>) says why and what to do."""
+
+    def __init__(self, key: str, **params: object):
+        from lib.i18n import t
+
+        super().__init__(t(f"pg.{key}", **params))
+        self.key = key
+
+
+def copy(source: str | Path, dest: str | Path) -> dict[str, int]:
+    """Copy every row of every table from one database to another (SQLite or PostgreSQL, either way), ids kept;
+    the destination is migrated first and must hold no data. Returns rows copied per table."""
+    from db.migrations import migrations
+
+    src_loc, dst_loc = location(source), location(dest)
+    if not pg_url(src_loc) and not Path(src_loc).is_file():
+        raise CopyRefused("copy_no_source", where=src_loc)
+    init(dst_loc)
+    counts: dict[str, int] = {}
+    with read(src_loc) as src, read(dst_loc) as dst:
+        behind = {m.name for m in migrations.pending(src)}
+        if behind:
+            raise CopyRefused("copy_source_behind", where=src_loc, names=", ".join(sorted(behind)))
+        for table in DATA_TABLES:
+            if dst.execute(f"select 1 from {table} limit 1").fetchone():
+                raise CopyRefused("copy_dest_not_empty", where=dst_loc, table=table)
+        tables = [t for t in src.table_names() if t not in NOT_COPIED and not t.startswith("sqlite_")]
+        tables = [t for t in tables if t not in DERIVED] + [t for t in DERIVED if t in tables]
+        # One transaction with foreign keys checked at the commit: a unit may name a parent copied after it.
+        dst.execute("BEGIN")
+        try:
+            if is_postgres(dst):
+                dst.execute("SET CONSTRAINTS ALL DEFERRED")
+            else:
+                dst.execute("PRAGMA defer_foreign_keys = ON")
+            for table in tables:
+                # Rows init seeded (leader groups, rule thresholds) or a trigger derived give way to the source's.
+                if table != "audit_log":
+                    dst.execute(f"delete from {table}")
+                counts[table] = _copy_table(src, dst, table)
+            dst.execute("COMMIT")
+        except BaseException:
+            if dst.conn.in_transaction:
+                dst.execute("ROLLBACK")
+            raise
+        if is_postgres(dst):
+            for table in tables:
+                if dst.primary_key(table) == ["id"]:
+                    dst.reset_sequence(table)
+    return counts
+
+
+def _copy_table(src: Database, dst: Database, table: str) -> int:
+    have = {c.name for c in dst[table].columns}
+    cols = [c.name for c in src[table].columns]
+    missing = [c for c in cols if c not in have]
+    if missing:
+        raise CopyRefused("copy_column_missing", table=table, columns=", ".join(missing))
+    names = ", ".join(cols)
+    order = ", ".join(src[table].pks) if src[table].pks and src[table].pks != ["rowid"] else "1"
+    insert = f"insert into {table} ({names}) values ({', '.join('?' * len(cols))})"
+    cur = src.execute(f"select {names} from {table} order by {order}")
+    total = 0
+    while batch := cur.fetchmany(COPY_BATCH):
+        dst.conn.executemany(insert, [tuple(r) for r in batch])
+        total += len(batch)
+    return total

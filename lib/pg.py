@@ -43,7 +43,8 @@ _RENAMES = [(re.compile(rf"\b{name}\s*\(", re.IGNORECASE), f"{new}(") for name, 
 _IN_JSON = re.compile(r"([\w.]+)(\s+(?:not\s+)?in\s*\(\s*select\s+value\s+from\s+json_each\s*\()", re.IGNORECASE)
 # A JSON parameter read with ->> must be typed for PostgreSQL to pick the json operator.
 _JSON_PARAM = re.compile(r"(:\w+)(\s*->>)")
-_PASS = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|END|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+_NAMED = re.compile(r"(?<![\w:]):([A-Za-z_]\w*)")
+_PASS = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|END|SAVEPOINT|RELEASE|SET)\b", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\b", re.IGNORECASE)
 _TRIGGER = re.compile(r"^\s*CREATE\s+TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)\s*\(([^)]*)\)", re.IGNORECASE)
@@ -58,7 +59,7 @@ def _outer_columns(node: exp.Expression) -> Iterator[exp.Column]:
     if isinstance(node, exp.Column):
         yield node
         return
-    if isinstance(node, exp.AggFunc | exp.Window | exp.Subquery | exp.Select):
+    if isinstance(node, exp.AggFunc | exp.Filter | exp.Window | exp.Subquery | exp.Select):
         return
     for child in node.iter_expressions():
         yield from _outer_columns(child)
@@ -88,6 +89,16 @@ def _group_bare_columns(select: exp.Select) -> None:
         group.set("expressions", [*group.expressions, *extra])
 
 
+def _truth(node: exp.Expression, key: str) -> None:
+    # Where SQLite takes any value as a condition (CASE WHEN upcoming, ON 1), PostgreSQL wants a boolean:
+    # sqlite_truth(x) is x for a boolean and x <> 0 for a number (COMPAT_SQL), chosen by the value's type.
+    arg = node.args.get(key)
+    inner = arg.unnest() if isinstance(arg, exp.Paren) else arg
+    if arg is None or isinstance(inner, (*_PREDICATES, exp.Boolean, exp.Exists, exp.Null)):
+        return
+    node.set(key, exp.Anonymous(this="sqlite_truth", expressions=[arg.copy()]))
+
+
 def _fix(node: exp.Expression) -> exp.Expression:
     # sqlglot's output is PostgreSQL syntax; these keep SQLite's meaning where the two engines' functions differ.
     if isinstance(node, exp.Subquery) and isinstance(node.parent, exp.From | exp.Join) and not node.alias:
@@ -105,6 +116,16 @@ def _fix(node: exp.Expression) -> exp.Expression:
                 if isinstance(arg, _PREDICATES):
                     arg.replace(exp.Cast(this=arg.copy(), to=exp.DataType.build("int")))
         return node
+    if isinstance(node, exp.If | exp.Where | exp.Having | exp.Not):
+        _truth(node, "this")
+    elif isinstance(node, exp.Join) and node.args.get("on") is not None:
+        _truth(node, "on")
+    elif isinstance(node, exp.Connector):
+        _truth(node, "this")
+        _truth(node, "expression")
+    if isinstance(node, exp.Like):
+        # SQLite's LIKE ignores the case of ASCII letters; ILIKE does (all letters, under a non-C ctype).
+        return exp.ILike(this=node.this, expression=node.expression, escape=node.args.get("escape"))
     if isinstance(node, exp.Select):
         _group_bare_columns(node)
         return node
@@ -148,11 +169,15 @@ def translate(sql: str) -> tuple[tuple[str, ...], bool]:
         text = pattern.sub(new, text)
     # A literal % is doubled for psycopg (which always gets parameters, so always reads %).
     text = text.replace("%", "%%")
+    # A parameter may be named like a keyword (:on): renamed for the parser, named back in the output.
+    text = _NAMED.sub(r":sqlite_p_\1", text)
     tree = sqlglot.parse_one(text, read="sqlite")
     tree = tree.transform(_fix)
-    out = tree.sql(dialect="postgres")
+    out = tree.sql(dialect="postgres").replace("%(sqlite_p_", "%(")
     # AUTOINCREMENT / rowid survive only in hand-written SQL: rowid is the id column in this schema.
     out = re.sub(r"\browid\b", "id", out)
+    if re.match(r"^\s*ALTER\s+TABLE\b", out, re.IGNORECASE):
+        out = re.sub(r"(\bREFERENCES\s+\w+\s*\(\s*\w+\s*\))", rf"\1 {DEFERRABLE}", out, flags=re.IGNORECASE)
     return (out,), True
 
 
@@ -215,6 +240,16 @@ $$;
 CREATE OR REPLACE FUNCTION sqlite_json_patch(a json, b json) RETURNS json LANGUAGE sql IMMUTABLE AS $$
     SELECT (a::jsonb || b::jsonb)::json
 $$;
+
+CREATE OR REPLACE FUNCTION sqlite_truth(x boolean) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT x $$;
+CREATE OR REPLACE FUNCTION sqlite_truth(x integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT x <> 0 $$;
+CREATE OR REPLACE FUNCTION sqlite_truth(x bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT x <> 0 $$;
+CREATE OR REPLACE FUNCTION sqlite_truth(x numeric) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT x <> 0 $$;
+CREATE OR REPLACE FUNCTION sqlite_truth(x double precision) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT x <> 0 $$;
+CREATE OR REPLACE FUNCTION sqlite_truth(x text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN x ~ '^\s*[+-]?[0-9]*\.?[0-9]+' THEN substring(x from '^\s*([+-]?[0-9]*\.?[0-9]+)')::numeric <> 0
+                ELSE false END $$;
 
 CREATE OR REPLACE FUNCTION sqlite_bool_sum(s bigint, x boolean) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN x IS NULL THEN s ELSE coalesce(s, 0) + x::integer END
@@ -283,6 +318,10 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         END $$""",
         "CREATE TRIGGER units_tree_delete AFTER DELETE ON units FOR EACH ROW EXECUTE FUNCTION units_tree_delete()"),
 }
+
+# Every foreign key can wait to the commit (SET CONSTRAINTS ALL DEFERRED), as SQLite's defer_foreign_keys lets a
+# copy insert a unit before the unit it reports to; checked at once otherwise, as in SQLite.
+DEFERRABLE = "DEFERRABLE INITIALLY IMMEDIATE"
 
 # sqlite_utils' column types as PostgreSQL's: INTEGER (int4) so that sum() stays an integer (bigint), as in SQLite.
 TYPES = {int: "INTEGER", str: "TEXT", float: "DOUBLE PRECISION", bytes: "BYTEA", bool: "INTEGER"}
@@ -494,7 +533,7 @@ class PgTable:
                 sql += f" DEFAULT {value}" if isinstance(value, int | float) else \
                     " DEFAULT '" + str(value).replace("'", "''") + "'"
             if name in refs:
-                sql += f" REFERENCES {_quote(refs[name][0])}({_quote(refs[name][1])})"
+                sql += f" REFERENCES {_quote(refs[name][0])}({_quote(refs[name][1])}) {DEFERRABLE}"
             parts.append(sql)
         if pk and not single:
             parts.append(f"PRIMARY KEY ({', '.join(_quote(c) for c in pk)})")
@@ -806,12 +845,13 @@ def connect(url: str, pooled: bool = True) -> PgDatabase:
     return PgDatabase(url, raw, pool)
 
 
-def close_pools() -> None:
-    """Close every pool (tests, the end of a command)."""
+def close_pools(url: str | None = None) -> None:
+    """Close the URL's pool, or every pool (tests, before a database is dropped)."""
     with _pools_lock:
-        for pool in _pools.values():
-            pool.close()
-        _pools.clear()
+        for key in [url] if url else list(_pools):
+            pool = _pools.pop(key, None)
+            if pool is not None:
+                pool.close()
 
 
 def prepare(db: PgDatabase) -> None:
