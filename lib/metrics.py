@@ -1200,7 +1200,7 @@ join cells c on c.id = m.cell_id
 join units u on u.id = sc.unit_id
 where m.deleted_at is null and m.held_on between :start and :end and m.duration_minutes < :min_duration
   and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
-order by m.duration_minutes, m.held_on
+order by m.duration_minutes, m.held_on, m.id
 limit :limit
 """
 

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import sqlglot
@@ -150,19 +150,71 @@ def _fix(node: exp.Expression) -> exp.Expression:
     return node
 
 
+class Translation(NamedTuple):
+    """One SQLite statement as PostgreSQL's: the statements, whether they take parameters (psycopg's %s style),
+    and whether their values come tagged with their type (a UNION of differently typed columns: Cursor untags)."""
+
+    statements: tuple[str, ...]
+    takes: bool
+    tagged: bool = False
+
+
+def _branches(node: exp.Expression) -> Iterator[exp.Select]:
+    if isinstance(node, exp.SetOperation):
+        yield from _branches(node.this)
+        yield from _branches(node.expression)
+    elif isinstance(node, exp.Select):
+        yield node
+    elif isinstance(node, exp.Subquery):
+        yield from _branches(node.this)
+
+
+def _tag_union(tree: exp.Expression) -> bool:
+    # SQLite's UNION takes any value in any column (a page's rows of several kinds in one statement); PostgreSQL's
+    # wants one type per column. Each value goes as text tagged with its type (sqlite_any) and is read back as the
+    # value SQLite would give. Only for a UNION that is not ordered (tagged text would sort differently).
+    if not isinstance(tree, exp.SetOperation) or tree.args.get("order") or tree.args.get("limit"):
+        return False
+    for select in _branches(tree):
+        wrapped = []
+        for e in select.expressions:
+            inner = e.this if isinstance(e, exp.Alias) else e
+            if not isinstance(inner, exp.Null):
+                tagged = exp.Anonymous(this="sqlite_any", expressions=[inner.copy()])
+                name = e.alias if isinstance(e, exp.Alias) else e.output_name  # the column keeps its name
+                e = exp.alias_(tagged, name) if name else tagged
+            wrapped.append(e)
+        select.set("expressions", wrapped)
+    return True
+
+
+def _untag(value: Any) -> Any:
+    if not isinstance(value, str) or value[1:2] != ":":
+        return value
+    kind, text = value[0], value[2:]
+    if kind == "i":
+        return int(text)
+    if kind == "f":
+        return float(text)
+    if kind == "n":
+        return float(text) if "." in text or "e" in text.lower() else int(text)
+    return text
+
+
 @functools.lru_cache(maxsize=8192)
-def translate(sql: str) -> tuple[tuple[str, ...], bool]:
-    """The PostgreSQL statements for one statement written for SQLite (none for a PRAGMA), and whether they
-    take parameters (psycopg's %s style)."""
+def translate(sql: str) -> Translation:
+    """The PostgreSQL statements for one statement written for SQLite (none for a PRAGMA)."""
     if _PRAGMA.match(sql):
-        return (), False
+        return Translation((), False)
     if _PASS.match(sql):
-        return (re.sub(r"\bIMMEDIATE\b|\bDEFERRED\b|\bEXCLUSIVE\b", "", sql, flags=re.IGNORECASE),), False
+        # BEGIN IMMEDIATE's whole-file lock has no counterpart: READ COMMITTED, and row locks where lib asks (lock()).
+        begin = re.sub(r"^\s*BEGIN\s+(IMMEDIATE|DEFERRED|EXCLUSIVE)\b", "BEGIN", sql, flags=re.IGNORECASE)
+        return Translation((begin,), False)
     trigger = _TRIGGER.match(sql)
     if trigger:
         if trigger.group(1) not in TRIGGERS:
             raise NotImplementedError(f"trigger {trigger.group(1)} has no PostgreSQL version in lib/pg.TRIGGERS")
-        return TRIGGERS[trigger.group(1)], False
+        return Translation(TRIGGERS[trigger.group(1)], False)
     text = _IN_JSON.sub(r"CAST(\1 AS TEXT)\2", sql)
     text = _JSON_PARAM.sub(r"CAST(\1 AS JSON)\2", text)
     for pattern, new in _RENAMES:
@@ -173,12 +225,13 @@ def translate(sql: str) -> tuple[tuple[str, ...], bool]:
     text = _NAMED.sub(r":sqlite_p_\1", text)
     tree = sqlglot.parse_one(text, read="sqlite")
     tree = tree.transform(_fix)
+    tagged = _tag_union(tree)
     out = tree.sql(dialect="postgres").replace("%(sqlite_p_", "%(")
     # AUTOINCREMENT / rowid survive only in hand-written SQL: rowid is the id column in this schema.
     out = re.sub(r"\browid\b", "id", out)
     if re.match(r"^\s*ALTER\s+TABLE\b", out, re.IGNORECASE):
         out = re.sub(r"(\bREFERENCES\s+\w+\s*\(\s*\w+\s*\))", rf"\1 {DEFERRABLE}", out, flags=re.IGNORECASE)
-    return (out,), True
+    return Translation((out,), True, tagged)
 
 
 # ---- compatibility functions, triggers and the migration table's schema ---------------------------------------
@@ -250,6 +303,15 @@ CREATE OR REPLACE FUNCTION sqlite_truth(x double precision) RETURNS boolean LANG
 CREATE OR REPLACE FUNCTION sqlite_truth(x text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN x ~ '^\s*[+-]?[0-9]*\.?[0-9]+' THEN substring(x from '^\s*([+-]?[0-9]*\.?[0-9]+)')::numeric <> 0
                 ELSE false END $$;
+
+CREATE OR REPLACE FUNCTION sqlite_any(x integer) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT 'i:' || x $$;
+CREATE OR REPLACE FUNCTION sqlite_any(x bigint) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT 'i:' || x $$;
+CREATE OR REPLACE FUNCTION sqlite_any(x boolean) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT 'i:' || x::integer $$;
+CREATE OR REPLACE FUNCTION sqlite_any(x numeric) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT 'n:' || x $$;
+CREATE OR REPLACE FUNCTION sqlite_any(x double precision) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT 'f:' || x $$;
+CREATE OR REPLACE FUNCTION sqlite_any(x text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT 's:' || x $$;
 
 CREATE OR REPLACE FUNCTION sqlite_bool_sum(s bigint, x boolean) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN x IS NULL THEN s ELSE coalesce(s, 0) + x::integer END
@@ -352,8 +414,11 @@ def _sqlite_error(exc: psycopg.Error) -> sqlite3.Error:
 class Cursor:
     """The sqlite3 cursor's face over psycopg's: rows as tuples, description, rowcount, lastrowid."""
 
-    def __init__(self, db: "PgDatabase", cur: psycopg.Cursor | None):
-        self._db, self._cur = db, cur
+    def __init__(self, db: "PgDatabase", cur: psycopg.Cursor | None, tagged: bool = False):
+        self._db, self._cur, self._tagged = db, cur, tagged
+
+    def _row(self, row: tuple | None) -> tuple | None:
+        return tuple(_untag(v) for v in row) if self._tagged and row is not None else row
 
     @property
     def description(self) -> list[tuple] | None:
@@ -377,19 +442,19 @@ class Cursor:
         """The next row or None."""
         if self._cur is None or self._cur.description is None:
             return None
-        return self._cur.fetchone()
+        return self._row(self._cur.fetchone())
 
     def fetchall(self) -> list[tuple]:
         """The remaining rows."""
         if self._cur is None or self._cur.description is None:
             return []
-        return self._cur.fetchall()
+        return [self._row(r) for r in self._cur.fetchall()]
 
     def fetchmany(self, size: int = 1) -> list[tuple]:
         """Up to size rows."""
         if self._cur is None or self._cur.description is None:
             return []
-        return self._cur.fetchmany(size)
+        return [self._row(r) for r in self._cur.fetchmany(size)]
 
     def __iter__(self) -> Iterator[tuple]:
         while (row := self.fetchone()) is not None:
@@ -671,16 +736,16 @@ class PgDatabase(Database):
     def execute(self, sql: str, parameters: Any = None) -> Cursor:
         """A statement written for SQLite, translated; the cursor reads as sqlite3's."""
         cur = None
-        statements, takes = translate(self._or_clause(sql))
-        for statement in statements:
-            cur = self.raw_execute(*_inline_nulls(statement, _params(parameters))) if takes else \
+        found = translate(self._or_clause(sql))
+        for statement in found.statements:
+            cur = self.raw_execute(*_inline_nulls(statement, _params(parameters))) if found.takes else \
                 self.raw_execute(statement, None)
         self._after_write(sql)
-        return Cursor(self, cur)
+        return Cursor(self, cur, found.tagged)
 
     def executemany(self, sql: str, seq: Iterable[Any]) -> Cursor:
         """One translated statement for many parameter rows."""
-        (statement,), _ = translate(self._or_clause(sql))
+        (statement,) = translate(self._or_clause(sql)).statements
         rows = [_params(p) for p in seq]
         if rows:
             try:

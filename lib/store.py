@@ -188,6 +188,7 @@ def update(db: Database, actor: Actor, table: str, row_id: Any, changes: dict[st
            version: str | None = None) -> dict:
     """Update a row, auditing before and after; refused if version is given and the row changed since."""
     with transaction(db):
+        dbm.lock(db, table, row_id)  # PostgreSQL: this row only; a concurrent edit waits, then finds it stale
         before = get(db, table, row_id)
         require_version(db, table, row_id, version, before)
         db[table].update(row_id, to_row(changes))
