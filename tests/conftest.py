@@ -14,7 +14,10 @@ BOTH_ENGINES = {
     "test_security.py", "test_abuse_records.py", "test_members.py", "test_marks.py", "test_pg.py",
 }
 # Tests in those modules that read the SQLite file itself (its path, sqlite3 on it): SQLite only.
-SQLITE_ONLY = {"test_meetings_read_through_an_index"}  # reads SQLite's EXPLAIN QUERY PLAN
+SQLITE_ONLY = {
+    "test_meetings_read_through_an_index",  # reads SQLite's EXPLAIN QUERY PLAN
+    "test_check_and_write_hold_the_write_lock_together",  # opens the file with sqlite3 to try BEGIN IMMEDIATE
+}
 
 
 def pytest_generate_tests(metafunc):
