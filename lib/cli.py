@@ -157,6 +157,9 @@ def _private(file: Path) -> None:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     path = _path(args)
+    if dbm.pg_url(path):  # SQLite's online backup copies a file; PostgreSQL has its own tool
+        print(t("pg.backup_use_pg_dump"), file=sys.stderr)
+        return 2
     if not path.is_file():
         print(t("cli.no_file", file=path), file=sys.stderr)
         return 2

@@ -333,3 +333,37 @@ def test_health_of_a_postgresql_address(pg_url, pg_cluster):
     assert health.problem(pg_url) is None
     empty = pg_cluster.url("postgres")
     assert health.problem(empty) is not None
+
+
+# ---- the command line ----------------------------------------------------------------------------------------------
+
+def test_cli_copy_db_both_ways_and_its_refusals(tmp_path, pg_url, capsys):
+    from lib import cli
+
+    source = tmp_path / "small.db"
+    dbm.init(source)
+    ids = small_directory(source)
+    assert cli.main(["copy-db", "--from", str(source), "--to", pg_url]) == 0
+    assert "units=2" in capsys.readouterr().out
+    with dbm.read(pg_url) as db:
+        assert db.execute("select code from units where id = ?", [ids["u2"]]).fetchone() == ("DP",)
+    back = tmp_path / "back.db"
+    assert cli.main(["--lang", "en", "copy-db", "--from", pg_url, "--to", str(back)]) == 0
+    assert _rows(back) == _rows(source)
+    # a destination with data, a missing source: refused, saying what to do
+    assert cli.main(["--lang", "en", "copy-db", "--from", str(source), "--to", pg_url]) == 2
+    assert "already holds data (table units)" in capsys.readouterr().err
+    assert cli.main(["--lang", "en", "copy-db", "--from", str(tmp_path / "none.db"), "--to", str(back)]) == 2
+    assert "there is no such database file" in capsys.readouterr().err
+
+
+def test_cli_on_a_postgresql_address(pg_url, capsys, monkeypatch):
+    from lib import cli, config
+
+    monkeypatch.setenv("CHIBO_DB", pg_url)
+    assert config.db_path() == pg_url and dbm.location(None) == pg_url
+    assert cli.main(["--lang", "en", "backup", "/tmp/never-written.bak"]) == 2
+    assert "pg_dump" in capsys.readouterr().err and not Path("/tmp/never-written.bak").exists()
+    small_directory(pg_url)
+    assert cli.main(["units"]) == 0
+    assert "NL" in capsys.readouterr().out
