@@ -156,9 +156,9 @@ def init(path: str | Path | None = None) -> str | Path:
 
 # Tables the copy leaves alone: the migrations' own record (init writes it) and SQLite's internal tables.
 NOT_COPIED = ("_sqlite_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4")
-# Tables a trigger fills from another (the closure of units.parent_id): copied last, after the trigger's rows
-# are cleared, so they hold the source's rows exactly.
-DERIVED = ("unit_tree",)
+# Tables a trigger fills from another (the closure of units.parent_id, the data version moved by audit entries):
+# copied last, after the trigger's rows are cleared, so they hold the source's rows exactly.
+DERIVED = ("unit_tree", "data_version")
 # A destination holding any of these has data of its own: the copy refuses rather than mixing two databases.
 DATA_TABLES = ("units", "cells", "leaders", "meetings", "members", "users", "audit_log")
 COPY_BATCH = 5_000
@@ -198,6 +198,8 @@ def copy(source: str | Path, dest: str | Path) -> dict[str, int]:
         try:
             if is_postgres(dst):
                 dst.execute("SET CONSTRAINTS ALL DEFERRED")
+                # The copied audit entries leave the data version as the source has it (no bump at the commit).
+                dst.execute("SELECT set_config('chibo.data_version_bumped', txid_current()::text, true)")
             else:
                 dst.execute("PRAGMA defer_foreign_keys = ON")
             for table in tables:

@@ -338,6 +338,19 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "audit_log_no_delete": (
         "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
         "FOR EACH ROW EXECUTE FUNCTION sqlite_append_only()",),
+    # Bumped at the commit (a deferred constraint trigger), once per transaction: the counter's row is locked only
+    # while the commit runs, and versions follow the order in which writes become visible.
+    "audit_log_data_version": (
+        """CREATE OR REPLACE FUNCTION audit_log_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_setting('chibo.data_version_bumped', true) = txid_current()::text THEN RETURN NULL; END IF;
+            PERFORM set_config('chibo.data_version_bumped', txid_current()::text, true);
+            UPDATE data_version SET version = version + 1 WHERE id = 1;
+            RETURN NULL;
+        END $$""",
+        "CREATE CONSTRAINT TRIGGER audit_log_data_version AFTER INSERT ON audit_log DEFERRABLE INITIALLY DEFERRED "
+        "FOR EACH ROW WHEN (NEW.action NOT LIKE 'login%' AND NEW.action <> 'logout') "
+        "EXECUTE FUNCTION audit_log_data_version()"),
     "units_tree_no_cycle": (
         """CREATE OR REPLACE FUNCTION units_tree_no_cycle() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN

@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL cluster for the test run: initdb and pg_ctl into a temporary folder, a unix socket only."""
 
+import atexit
 import glob
 import os
 import pwd
@@ -51,6 +52,7 @@ class Cluster:
                   "-c full_page_writes=off -c max_connections=200"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l",
                   str(self.root / "log"), "start")
+        atexit.register(self.stop)  # a run ended without the session's teardown leaves no server behind
         return self
 
     def url(self, name: str) -> str:
@@ -86,7 +88,9 @@ class Cluster:
         self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def stop(self) -> None:
-        """pg_ctl stop and remove the folder."""
+        """pg_ctl stop and remove the folder (once)."""
+        if not self.data.exists():
+            return
         pg.close_pools()
         try:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")

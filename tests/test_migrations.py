@@ -52,6 +52,7 @@ EXPECTED = {
     "cell_classifications": {"id": int, "cell_id": int, "year": int, "proposed_level": str, "basis_json": str,
                              "decided_level": str, "decision_no": str, "decision_date": str, "decided_by": str,
                              "decided_at": str},
+    "data_version": {"id": int, "version": int},
 }
 
 

@@ -367,3 +367,49 @@ def test_cli_on_a_postgresql_address(pg_url, capsys, monkeypatch):
     small_directory(pg_url)
     assert cli.main(["units"]) == 0
     assert "NL" in capsys.readouterr().out
+
+
+# ---- the data version (m013): cached figures expire on every server when the data changes --------------------------
+
+def test_data_version_moves_with_each_audited_write(db_path, engine):
+    from lib import audit
+
+    with dbm.read(db_path) as db:
+        first = audit.data_version(db)
+    ids = small_directory(db_path)
+    with dbm.read(db_path) as db:
+        second = audit.data_version(db)
+    assert second > first
+    with dbm.write(db_path) as db:  # a sign-in changes no figure
+        db.execute("insert into audit_log(at, username, action) values ('2026-01-01', 'a', 'login')")
+    with dbm.read(db_path) as db:
+        assert audit.data_version(db) == second
+    with dbm.write(db_path) as db:
+        store.update(db, SYSTEM, "units", ids["u1"], {"name": "Tên mới"})
+    with dbm.read(db_path) as db:
+        assert audit.data_version(db) > second
+
+
+def test_data_version_follows_the_commit_order_not_the_ids(pg_url):
+    # Two writers: A's audit entry gets the smaller id but A commits last. The newest id (the key before m013) is
+    # B's, and stays so after A's commit: cached figures would never show A's change. The counter moves at A's commit.
+    from lib import audit
+
+    small_directory(pg_url)
+    a, b = dbm.connect(pg_url), dbm.connect(pg_url)
+    try:
+        a.execute("BEGIN")
+        a.execute("insert into audit_log(at, username, action) values ('2026-01-01', 'a', 'update')")
+        b.execute("BEGIN")
+        b.execute("insert into audit_log(at, username, action) values ('2026-01-01', 'b', 'update')")
+        b.execute("COMMIT")
+        with dbm.read(pg_url) as db:
+            after_b = audit.data_version(db)
+            newest_after_b = db.execute("select max(id) from audit_log").fetchone()[0]
+        a.execute("COMMIT")
+        with dbm.read(pg_url) as db:
+            assert db.execute("select max(id) from audit_log").fetchone()[0] == newest_after_b  # the old key: stuck
+            assert audit.data_version(db) == after_b + 1
+    finally:
+        a.close()
+        b.close()
