@@ -47,6 +47,10 @@ _NAMED = re.compile(r"(?<![\w:]):([A-Za-z_]\w*)")
 _PASS = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|END|SAVEPOINT|RELEASE|SET)\b", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\b", re.IGNORECASE)
 _TRIGGER = re.compile(r"^\s*CREATE\s+TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+_ABORT_TRIGGER = re.compile(
+    r"^\s*CREATE\s+TRIGGER\s+(?P<name>\w+)\s+(?P<timing>BEFORE|AFTER)\s+(?P<event>INSERT|UPDATE|DELETE)\s+"
+    r"ON\s+(?P<table>\w+)\s+(?:WHEN\s+(?P<when>.+?)\s+)?BEGIN\s+SELECT\s+RAISE\s*\(\s*ABORT\s*,\s*"
+    r"'(?P<message>(?:[^']|'')*)'\s*\)\s*;\s*END\s*$", re.IGNORECASE | re.DOTALL)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)\s*\(([^)]*)\)", re.IGNORECASE)
 
 
@@ -211,6 +215,14 @@ def translate(sql: str) -> Translation:
         begin = re.sub(r"^\s*BEGIN\s+(IMMEDIATE|DEFERRED|EXCLUSIVE)\b", "BEGIN", sql, flags=re.IGNORECASE)
         return Translation((begin,), False)
     trigger = _TRIGGER.match(sql)
+    abort = _ABORT_TRIGGER.match(sql)
+    if trigger and trigger.group(1) not in TRIGGERS and abort:
+        # A guard that only refuses (BEGIN SELECT RAISE(ABORT, '…'); END): the same guard, row by row.
+        when = f" WHEN ({abort.group('when')})" if abort.group("when") else ""
+        message = abort.group("message")  # a SQL literal's text, its quotes already doubled
+        head = f"CREATE TRIGGER {abort.group('name')} {abort.group('timing')} {abort.group('event')}"
+        return Translation((f"{head} ON {abort.group('table')} FOR EACH ROW{when} "
+                            f"EXECUTE FUNCTION sqlite_abort('{message}')",), False)
     if trigger:
         if trigger.group(1) not in TRIGGERS:
             raise NotImplementedError(f"trigger {trigger.group(1)} has no PostgreSQL version in lib/pg.TRIGGERS")
@@ -321,6 +333,9 @@ DO $$ BEGIN
     CREATE AGGREGATE sum(boolean) (SFUNC = sqlite_bool_sum, STYPE = bigint);
 EXCEPTION WHEN duplicate_function THEN NULL;
 END $$;
+
+CREATE OR REPLACE FUNCTION sqlite_abort() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$;
 
 CREATE OR REPLACE FUNCTION sqlite_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;

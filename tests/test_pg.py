@@ -413,3 +413,24 @@ def test_data_version_follows_the_commit_order_not_the_ids(pg_url):
     finally:
         a.close()
         b.close()
+
+
+def test_a_refusing_trigger_is_translated_by_its_shape(pg_url):
+    # Migrations after m011 (the register's m012 on main) guard rows with SQLite triggers that only refuse: each
+    # becomes the same row trigger on PostgreSQL, its condition and message kept, without a hand-written copy.
+    import sqlite3
+
+    with dbm.write(pg_url) as db:
+        db.execute("CREATE TABLE guarded (id INTEGER PRIMARY KEY, status TEXT)")
+        db.execute("CREATE TRIGGER guarded_issued_no_update BEFORE UPDATE ON guarded WHEN OLD.status = 'issued' "
+                   "BEGIN SELECT RAISE(ABORT, 'guarded: an issued row is never changed'); END")
+        db.execute("CREATE TRIGGER guarded_no_delete BEFORE DELETE ON guarded "
+                   "BEGIN SELECT RAISE(ABORT, 'guarded is issued: never changed'); END")
+        db.execute("insert into guarded(id, status) values (1, 'draft'), (2, 'issued')")
+        db.execute("update guarded set status = 'x' where id = 1")
+    with pytest.raises(sqlite3.IntegrityError, match="never changed"), dbm.write(pg_url) as db:
+        db.execute("update guarded set status = 'x' where id = 2")
+    with pytest.raises(sqlite3.IntegrityError, match="is issued"), dbm.write(pg_url) as db:
+        db.execute("delete from guarded where id = 1")
+    with dbm.read(pg_url) as db:
+        assert db.execute("select id, status from guarded order by id").fetchall() == [(1, "x"), (2, "issued")]
