@@ -604,6 +604,34 @@ def m012_report_register(db: Database) -> None:
                "deleted'); END")
 
 
+@migrations()
+def m013_data_version(db: Database) -> None:
+    # The key of the cached figures: a counter that moves with every audited change of data (sign-ins and sign-outs
+    # change no figure). The newest audit entry's id served while one writer committed at a time; with several
+    # writers (PostgreSQL) ids are handed out at insert, not in commit order, so a late commit could leave the key
+    # as it was. Started at that id, so keys go on growing.
+    db["data_version"].create({"id": int, "version": int}, pk="id", not_null={"version"})
+    start = db.execute("SELECT coalesce(max(id), 0) FROM audit_log "
+                       "WHERE action NOT LIKE 'login%' AND action <> 'logout'").fetchone()[0]
+    db.execute("INSERT INTO data_version(id, version) VALUES (1, ?)", [start])
+    db.execute(
+        "CREATE TRIGGER audit_log_data_version AFTER INSERT ON audit_log "
+        "WHEN NEW.action NOT LIKE 'login%' AND NEW.action <> 'logout' "
+        "BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END"
+    )
+
+
 def migrate(db: Database) -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration (on PostgreSQL, lib.pg translates each one's DDL and triggers)."""
+    if getattr(db, "is_postgres", False):
+        from lib import pg
+
+        pg.prepare(db)
+        # Two servers starting together: one applies the pending migrations, the other waits and finds none.
+        db.execute("SELECT pg_advisory_lock(17018)")
+        try:
+            migrations.apply(db)
+        finally:
+            db.execute("SELECT pg_advisory_unlock(17018)")
+        return
     migrations.apply(db)

@@ -15,7 +15,7 @@ from lib.i18n import set_language, t
 
 
 def _path(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else dbm.config.db_path()
+    return dbm.location(args.db)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -157,6 +157,9 @@ def _private(file: Path) -> None:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     path = _path(args)
+    if dbm.pg_url(path):  # SQLite's online backup copies a file; PostgreSQL has its own tool
+        print(t("pg.backup_use_pg_dump"), file=sys.stderr)
+        return 2
     if not path.is_file():
         print(t("cli.no_file", file=path), file=sys.stderr)
         return 2
@@ -278,8 +281,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from lib import ui  # only for this command: the others never load Streamlit
 
     if args.db:
-        os.environ["CHIBO_DB"] = str(Path(args.db).resolve())
+        where = dbm.location(args.db)
+        os.environ["CHIBO_DB"] = where if dbm.pg_url(where) else str(Path(where).resolve())
     return ui.serve(args.options)
+
+
+def cmd_copy_db(args: argparse.Namespace) -> int:
+    try:
+        counts = dbm.copy(args.source, args.dest)
+    except dbm.CopyRefused as exc:
+        print(t("pg.copy_refused", reason=exc), file=sys.stderr)
+        return 2
+    print(t("pg.copied", dest=args.dest, counts=", ".join(f"{k}={v}" for k, v in counts.items())))
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -335,6 +349,10 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", required=True)
     rp.add_argument("--dpi", type=int, default=60)
     rp.set_defaults(fn=cmd_report_pages)
+    c = sub.add_parser("copy-db", help=t("pg.help_copy"))
+    c.add_argument("--from", dest="source", required=True, help=t("pg.help_copy_from"))
+    c.add_argument("--to", dest="dest", required=True, help=t("pg.help_copy_to"))
+    c.set_defaults(fn=cmd_copy_db)
     # serve passes every option it does not know on to Streamlit (see main)
     s = sub.add_parser("serve", help=t("cli.help_serve"), description=t("cli.help_serve_options"))
     s.set_defaults(fn=cmd_serve, options=[])

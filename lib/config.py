@@ -26,6 +26,9 @@ DEFAULT_SETTINGS = {
 }
 
 
-def db_path() -> Path:
-    """The database file: CHIBO_DB if set, else db/app.db."""
-    return Path(os.environ.get("CHIBO_DB") or DEFAULT_DB)
+def db_path() -> Path | str:
+    """The database: CHIBO_DB if set (a file path, or a postgresql:// URL kept as text), else db/app.db."""
+    value = os.environ.get("CHIBO_DB") or ""
+    if value.startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value or DEFAULT_DB)

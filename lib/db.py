@@ -1,4 +1,4 @@
-"""Connections to the one SQLite file: one per operation, writes under BEGIN IMMEDIATE."""
+"""Connections to the database (one SQLite file, or PostgreSQL by URL): one per operation, writes as one transaction."""
 
 import sqlite3
 from collections.abc import Iterator
@@ -12,9 +12,30 @@ from lib import config
 BUSY_TIMEOUT_MS = 30_000
 
 
+def location(value: str | Path | None = None) -> str | Path:
+    """The database a value names: a postgresql:// URL as given, else a file path; nothing: CHIBO_DB or the default."""
+    if not value:
+        return config.db_path()
+    return value if pg_url(value) else Path(value)
+
+
+def pg_url(value: object) -> bool:
+    """Whether a location is a PostgreSQL URL."""
+    return isinstance(value, str) and value.startswith(("postgresql://", "postgres://"))
+
+
+def is_postgres(db: Database) -> bool:
+    """Whether an open Database is PostgreSQL's adapter (lib.pg)."""
+    return getattr(db, "is_postgres", False)
+
+
 def connect(path: str | Path | None = None) -> Database:
-    """Open the database with foreign keys on, WAL and a busy timeout."""
-    path = Path(path) if path else config.db_path()
+    """Open the database: SQLite with foreign keys on, WAL and a busy timeout; PostgreSQL from its pool."""
+    path = location(path)
+    if pg_url(path):
+        from lib import pg
+
+        return pg.connect(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN ourselves, so sqlite3 never opens a
     # deferred transaction that would later fail to upgrade to a write lock.
@@ -80,6 +101,14 @@ def snapshot(path: str | Path | Database | None = None) -> Iterator[Database]:
         yield path
         return
     db = connect(path)
+    if is_postgres(db):
+        try:
+            # One snapshot for the whole check; READ ONLY refuses any stray write, as query_only does.
+            db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield db
+        finally:
+            db.close()
+        return
     try:
         # query_only makes any stray write fail at once instead of taking the write lock;
         # in WAL mode the deferred transaction reads one snapshot while writers go on.
@@ -103,14 +132,105 @@ def session(path: str | Path | Database | None = None) -> Iterator[Database]:
         yield db
 
 
-def init(path: str | Path | None = None) -> Path:
-    """Create or migrate the database file; return its path."""
+def lock(db: Database, table: str, row_id: object) -> None:
+    """Hold one row against concurrent writers until the transaction ends: SQLite's BEGIN IMMEDIATE already holds
+    the whole file; PostgreSQL locks the row (SELECT … FOR UPDATE), so other rows stay writable."""
+    if is_postgres(db):
+        db.lock(table, row_id)
+
+
+def init(path: str | Path | None = None) -> str | Path:
+    """Create or migrate the database (file or PostgreSQL); return its location."""
     from db.migrations import migrate
 
-    path = Path(path) if path else config.db_path()
+    path = location(path)
     db = connect(path)
     try:
         migrate(db)
     finally:
         db.close()
     return path
+
+
+# ---- copying a database between engines ------------------------------------------------------------------------
+
+# Tables the copy leaves alone: the migrations' own record (init writes it) and SQLite's internal tables.
+NOT_COPIED = ("_sqlite_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4")
+# Tables a trigger fills from another (the closure of units.parent_id, the data version moved by audit entries):
+# copied last, after the trigger's rows are cleared, so they hold the source's rows exactly.
+DERIVED = ("unit_tree", "data_version")
+# A destination holding any of these has data of its own: the copy refuses rather than mixing two databases.
+DATA_TABLES = ("units", "cells", "leaders", "meetings", "members", "users", "audit_log")
+COPY_BATCH = 5_000
+
+
+class CopyRefused(ValueError):
+    """The copy cannot run: the message (lib.i18n key pg.<key>) says why and what to do."""
+
+    def __init__(self, key: str, **params: object):
+        from lib.i18n import t
+
+        super().__init__(t(f"pg.{key}", **params))
+        self.key = key
+
+
+def copy(source: str | Path, dest: str | Path) -> dict[str, int]:
+    """Copy every row of every table from one database to another (SQLite or PostgreSQL, either way), ids kept;
+    the destination is migrated first and must hold no data. Returns rows copied per table."""
+    from db.migrations import migrations
+
+    src_loc, dst_loc = location(source), location(dest)
+    if not pg_url(src_loc) and not Path(src_loc).is_file():
+        raise CopyRefused("copy_no_source", where=src_loc)
+    init(dst_loc)
+    counts: dict[str, int] = {}
+    with read(src_loc) as src, read(dst_loc) as dst:
+        behind = {m.name for m in migrations.pending(src)}
+        if behind:
+            raise CopyRefused("copy_source_behind", where=src_loc, names=", ".join(sorted(behind)))
+        for table in DATA_TABLES:
+            if dst.execute(f"select 1 from {table} limit 1").fetchone():
+                raise CopyRefused("copy_dest_not_empty", where=dst_loc, table=table)
+        tables = [t for t in src.table_names() if t not in NOT_COPIED and not t.startswith("sqlite_")]
+        tables = [t for t in tables if t not in DERIVED] + [t for t in DERIVED if t in tables]
+        # One transaction with foreign keys checked at the commit: a unit may name a parent copied after it.
+        dst.execute("BEGIN")
+        try:
+            if is_postgres(dst):
+                dst.execute("SET CONSTRAINTS ALL DEFERRED")
+                # The copied audit entries leave the data version as the source has it (no bump at the commit).
+                dst.execute("SELECT set_config('chibo.data_version_bumped', txid_current()::text, true)")
+            else:
+                dst.execute("PRAGMA defer_foreign_keys = ON")
+            for table in tables:
+                # Rows init seeded (leader groups, rule thresholds) or a trigger derived give way to the source's.
+                if table != "audit_log":
+                    dst.execute(f"delete from {table}")
+                counts[table] = _copy_table(src, dst, table)
+            dst.execute("COMMIT")
+        except BaseException:
+            if dst.conn.in_transaction:
+                dst.execute("ROLLBACK")
+            raise
+        if is_postgres(dst):
+            for table in tables:
+                if dst.primary_key(table) == ["id"]:
+                    dst.reset_sequence(table)
+    return counts
+
+
+def _copy_table(src: Database, dst: Database, table: str) -> int:
+    have = {c.name for c in dst[table].columns}
+    cols = [c.name for c in src[table].columns]
+    missing = [c for c in cols if c not in have]
+    if missing:
+        raise CopyRefused("copy_column_missing", table=table, columns=", ".join(missing))
+    names = ", ".join(cols)
+    order = ", ".join(src[table].pks) if src[table].pks and src[table].pks != ["rowid"] else "1"
+    insert = f"insert into {table} ({names}) values ({', '.join('?' * len(cols))})"
+    cur = src.execute(f"select {names} from {table} order by {order}")
+    total = 0
+    while batch := cur.fetchmany(COPY_BATCH):
+        dst.conn.executemany(insert, [tuple(r) for r in batch])
+        total += len(batch)
+    return total

@@ -37,7 +37,10 @@ def _check_writable(conn: sqlite3.Connection) -> None:
 
 def problem(path: str | Path | None = None) -> str | None:
     """Why the database cannot be served (a translated sentence for the error page), or None when it can."""
-    path = Path(path) if path else config.db_path()
+    path = path or config.db_path()
+    if isinstance(path, str) and path.startswith(("postgresql://", "postgres://")):
+        return _pg_problem(path)
+    path = Path(path)
     if not path.is_file():
         log.error("database file %s does not exist; run `python -m lib init`", path)
         return t("db.missing")
@@ -53,6 +56,21 @@ def problem(path: str | Path | None = None) -> str | None:
             conn.close()
     except sqlite3.Error as exc:
         log.error("database file %s cannot be served: %s", path, exc)
+        return explain(exc)
+    return None
+
+
+def _pg_problem(url: str) -> str | None:
+    # PostgreSQL: reachable, and initialised (the required tables exist); writability is the server's business.
+    from lib import db as dbm
+
+    try:
+        with dbm.read(url) as db:
+            if not set(REQUIRED_TABLES) <= set(db.table_names()):
+                log.error("database %s is not initialised; run `python -m lib init`", url.split("@")[-1])
+                return t("db.not_initialised")
+    except Exception as exc:  # psycopg's errors (no server, refused) as well as sqlite3's  # noqa: BLE001
+        log.error("database %s cannot be served: %s", url.split("@")[-1], exc)
         return explain(exc)
     return None
 

@@ -30,6 +30,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib import audit, checklist, members, store
+from lib import db as dbm
 from lib.domain import (
     MEETING_FIELDS,
     Actor,
@@ -276,6 +277,10 @@ def create(
     marks: Any = None,
 ) -> int:
     """Validate, scope-check and save a meeting with its leaders (and attendance marks); return its id."""
+    if isinstance(raw.get("cell_id"), int) and db.conn.in_transaction:
+        # PostgreSQL: saves of one cell queue on its row, so the check for a second regular meeting in the month
+        # sees the first (SQLite's BEGIN IMMEDIATE queues every save).
+        dbm.lock(db, "cells", raw["cell_id"])
     cell = _cell(db, raw.get("cell_id")) if isinstance(raw.get("cell_id"), int) else None
     if cell is not None:
         require_unit(db, actor, cell["unit_id"])
@@ -317,8 +322,8 @@ def update(
     since. A marked meeting keeps its marks unless new ones are given; clear_marks=True makes it a count meeting."""
     # version: the meeting's version when the form loaded it (read()); if the meeting changed since, the
     # save is refused naming who changed it and when, and nothing is written. The check and the write are
-    # one transaction holding the write lock, so no other save can slip in between.
-    with store.transaction(db):
+    # one transaction holding the write lock (PostgreSQL: the meeting's row), so no other save can slip in between.
+    with store.transaction(db, lock=("meetings", meeting_id)):
         before = get(db, meeting_id)
         require_unit(db, actor, before["unit_id"])
         had_marks = bool(before.get("marks"))
@@ -354,7 +359,7 @@ def update(
 
 def delete(db: Database, actor: Actor, meeting_id: int, *, version: str | None = None) -> None:
     """Soft-delete a meeting (a clerk within scope, or an admin); refused if changed since version."""
-    with store.transaction(db):
+    with store.transaction(db, lock=("meetings", meeting_id)):
         m = get(db, meeting_id)
         require_unit(db, actor, m["unit_id"])
         _require_version(db, meeting_id, version, m)
@@ -386,7 +391,7 @@ def set_report(
 ) -> None:
     """Record (or clear) the date a leader's report on a meeting was received; refused if changed since version."""
     # version: report_version() of the date as the form showed it.
-    with store.transaction(db):
+    with store.transaction(db, lock=("meetings", meeting_id)):
         m = get(db, meeting_id)
         require_unit(db, actor, m["unit_id"])
         before = next((e for e in m["leaders"] if e["leader_id"] == leader_id), None)

@@ -215,7 +215,7 @@ unit_map(unit_id, report_id) as materialized (
 ),
 """ + VIEW_CTE + """,
 walk(unit_id, node_id, below_id, hit, depth) as (
-    select um.unit_id, um.report_id, null,
+    select um.unit_id, um.report_id, cast(null as integer),
            :unit_codes is not null and r.code in (select value from json_each(:unit_codes)), 0
     from unit_map um join units r on r.id = um.report_id
     union all
@@ -239,7 +239,7 @@ scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as
     where :cell_types is null or c.cell_type in (select value from json_each(:cell_types))
 ),
 months(month, first, open_from) as materialized (
-    select value, value || '-01', :open_from ->> key from json_each(:months)
+    select value, value || '-01', cast(:open_from ->> key as integer) from json_each(:months)
 )"""
 
 # The same scope when nothing narrows it, merged units are not rolled up and every unit is the node in
@@ -252,7 +252,7 @@ scope_cells(cell_id, own_unit_id, unit_id, meeting_day, valid_from, valid_to) as
     select id, unit_id, unit_id, meeting_day, valid_from, valid_to from cells
 ),
 months(month, first, open_from) as materialized (
-    select value, value || '-01', :open_from ->> key from json_each(:months)
+    select value, value || '-01', cast(:open_from ->> key as integer) from json_each(:months)
 )"""
 
 # A cell-month: a counted month on whose first day the cell is valid (sc: scope cells, or spans of them).
@@ -1228,7 +1228,7 @@ join cells c on c.id = m.cell_id
 join units u on u.id = sc.unit_id
 where m.deleted_at is null and m.held_on between :start and :end and m.duration_minutes < :min_duration
   and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
-order by m.duration_minutes, m.held_on
+order by m.duration_minutes, m.held_on, m.id
 limit :limit
 """
 

@@ -62,9 +62,12 @@ def get(db: Database, table: str, row_id: Any) -> dict:
 # ---- transactions and versions (optimistic concurrency) ------------------------------------
 
 @contextmanager
-def transaction(db: Database) -> Iterator[Database]:
-    """Check-and-write as one transaction: a savepoint inside the caller's, else BEGIN IMMEDIATE."""
+def transaction(db: Database, lock: tuple[str, Any] | None = None) -> Iterator[Database]:
+    """Check-and-write as one transaction: a savepoint inside the caller's, else BEGIN IMMEDIATE; lock: the (table,
+    id) of the row checked, held until the end on PostgreSQL (SQLite's BEGIN IMMEDIATE holds the whole file)."""
     with dbm.immediate(db):
+        if lock is not None:
+            dbm.lock(db, *lock)
         yield db
 
 
@@ -187,7 +190,8 @@ def insert(db: Database, actor: Actor, table: str, record: dict[str, Any]) -> in
 def update(db: Database, actor: Actor, table: str, row_id: Any, changes: dict[str, Any], *,
            version: str | None = None) -> dict:
     """Update a row, auditing before and after; refused if version is given and the row changed since."""
-    with transaction(db):
+    # PostgreSQL: this row only is locked; a concurrent edit waits, then finds it stale.
+    with transaction(db, lock=(table, row_id)):
         before = get(db, table, row_id)
         require_version(db, table, row_id, version, before)
         db[table].update(row_id, to_row(changes))

@@ -78,7 +78,7 @@ def create(db: Database, actor: Actor, raw: Mapping[str, Any], *, today: date | 
 def update(db: Database, actor: Actor, weakness_id: int, changes: Mapping[str, Any],
            *, today: date | None = None, version: str | None = None) -> dict:
     """Change a weakness, e.g. move its status with a resolution note; refused if changed since version."""
-    with store.transaction(db):
+    with store.transaction(db, lock=("weaknesses", weakness_id)):
         before = store.get(db, "weaknesses", weakness_id)
         require_unit(db, actor, before["unit_id"])
         store.require_version(db, "weaknesses", weakness_id, version, before)
@@ -98,7 +98,7 @@ def set_status(db: Database, actor: Actor, weakness_id: int, status: str, resolu
 
 def delete(db: Database, actor: Actor, weakness_id: int, *, version: str | None = None) -> None:
     """Soft-delete a weakness recorded by mistake."""
-    with store.transaction(db):
+    with store.transaction(db, lock=("weaknesses", weakness_id)):
         before = store.get(db, "weaknesses", weakness_id)
         require_unit(db, actor, before["unit_id"])
         store.require_version(db, "weaknesses", weakness_id, version, before)

@@ -62,6 +62,7 @@ EXPECTED = {
     "report_files": {"register_id": int, "docx": bytes, "pdf": bytes, "xlsx": bytes, "figures_json": str,
                      "docx_sha256": str, "pdf_sha256": str, "xlsx_sha256": str, "figures_sha256": str,
                      "pdf_note": str},
+    "data_version": {"id": int, "version": int},
 }
 
 

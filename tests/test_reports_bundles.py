@@ -321,6 +321,8 @@ def test_report_page_parts_equal_their_functions(demo_path):
 # of the branches of issue 11: against the demo branch's code on the same database, only the status label "Không
 # họp" → "Không sinh hoạt" and the order of the leader groups (by leader_groups.sort_order) differ, every leader's
 # row the same apart from the group of its post. From here on they pin the figures against changes of the code.
+# Branch pg (issue 17): the short meetings of one day and duration are listed by id (they came in SQLite's scan
+# order, which PostgreSQL does not share): in quality_page 2026-Q2 two such meetings swap places.
 BUNDLE_HASHES = {
     ("overview_page", "2025", False): "aa21d7e90432ff30", ("overview_page", "2025", True): "2a231eb94a074d78",
     ("overview_page", "2026-Q2", False): "d8b33b405b1f1a02", ("overview_page", "2026-Q2", True): "34518718fcf2ef0e",
@@ -332,7 +334,7 @@ BUNDLE_HASHES = {
     ("weakness_page", "2025", False): "3752c1b3ffc005e2", ("weakness_page", "2025", True): "95c3cf6d2a986368",
     ("weakness_page", "2026-Q2", False): "21175d81b9186738", ("weakness_page", "2026-Q2", True): "e4c49390a99704b7",
     ("quality_page", "2025", False): "2d23d4c791da5481", ("quality_page", "2025", True): "fb44fab54807c6bd",
-    ("quality_page", "2026-Q2", False): "68fc293008dd2bda", ("quality_page", "2026-Q2", True): "ff5863d09075a2d2",
+    ("quality_page", "2026-Q2", False): "8c23fe6b2ed7167e", ("quality_page", "2026-Q2", True): "ff5863d09075a2d2",
 }
 
 
