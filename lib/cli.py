@@ -235,7 +235,7 @@ def cmd_register(args: argparse.Namespace) -> int:
         if args.draft is None:
             print(t("register.cli.draft_needed"), file=sys.stderr)
             return 2
-        with dbm.write(path) as db:
+        with dbm.read(path) as db:  # issue opens its own short write transaction once the files are made
             entry = register.issue(db, SYSTEM, args.draft, None)
         print(t("register.cli.issued", symbol=entry["symbol"], day=fmt_date(entry["issued_on"])))
         return 0

@@ -223,31 +223,44 @@ def draft_docx(db: Database, actor: Actor, draft_id: Any, today: date | None = N
 # ---- issue: number, date, files, frozen -----------------------------------------------------------------------
 
 
+ISSUE_ATTEMPTS = 3  # another report taking the number while the files are made: made again with the next one
+
+
+def _next_number(db: Database, body_id: int, year: int) -> int:
+    return db.execute("select ifnull(max(number), 0) + 1 from report_register where body_id = ? and year = ?",
+                      [body_id, year]).fetchone()[0]
+
+
 def issue(db: Database, actor: Actor, draft_id: Any, version: str | None, today: date | None = None,
           with_pdf: bool = True) -> dict:
-    """Issue a draft in one transaction: the body's next number for the year, the date, the DOCX (with that
-    number, date and text), its PDF, the XLSX and the figures of `metrics --json`, each stored with its sha256;
-    the draft becomes read-only. Without LibreOffice the report is issued without a PDF and says why
-    (pdf_note). Board only, audited. Returns the register row."""
+    """Issue a draft: the body's next number for the year, the date, the DOCX (with that number, date and text),
+    its PDF, the XLSX and the figures of `metrics --json`, each stored with its sha256; the draft becomes
+    read-only. Without LibreOffice the report is issued without a PDF and says why (pdf_note). Board only,
+    audited. Returns the register row.
+
+    On a connection outside a transaction (the page, the command line) the files are made from one read view
+    with no write lock held (a year's report at 1,000,000 meetings takes seconds, its PDF longer, and clerks
+    saving meanwhile must not wait for it); a short write transaction then checks that the draft and the number
+    are still as read and stores everything. Inside a caller's transaction it all happens in that one."""
     actor = require_board(db, actor)
     issued_on = today or date.today()
-    with store.transaction(db):
-        row = _draft(db, draft_id)
-        _not_issued(row)
-        store.require_version(db, "report_drafts", row["id"], version, row)
-        missing = [FieldError(f"register.section.{s}", "register.section_required") for s in REQUIRED_SECTIONS
-                   if not (row[s] or "").strip()]
-        if missing:
-            raise ValidationError(missing)
-        body = store.get(db, "issuing_bodies", row["body_id"])
-        head = reports.letterhead({**body, "recipients": None})
-        number = db.execute("select ifnull(max(number), 0) + 1 from report_register where body_id = ? and year = ?",
-                            [row["body_id"], issued_on.year]).fetchone()[0]
-        # Every file from this transaction's one view of the data: the figures printed are the figures stored.
-        figures = figures_json(db, row["period"], row["unit_code"], issued_on)
-        docx = reports.compiled_docx(db, row["period"], row["unit_code"], issued_on, narrative=document_narrative(row),
-                                     number=number, issued_on=issued_on)
-        xlsx = reports.data_xlsx(db, row["period"], row["unit_code"], issued_on)
+    for _ in range(ISSUE_ATTEMPTS):
+        with store.snapshot(db):
+            row = _draft(db, draft_id)
+            _not_issued(row)
+            store.require_version(db, "report_drafts", row["id"], version, row)
+            missing = [FieldError(f"register.section.{s}", "register.section_required") for s in REQUIRED_SECTIONS
+                       if not (row[s] or "").strip()]
+            if missing:
+                raise ValidationError(missing)
+            body = store.get(db, "issuing_bodies", row["body_id"])
+            head = reports.letterhead({**body, "recipients": None})
+            number = _next_number(db, row["body_id"], issued_on.year)
+            # Every file from this one view of the data: the figures printed are the figures stored.
+            figures = figures_json(db, row["period"], row["unit_code"], issued_on)
+            docx = reports.compiled_docx(db, row["period"], row["unit_code"], issued_on,
+                                         narrative=document_narrative(row), number=number, issued_on=issued_on)
+            xlsx = reports.data_xlsx(db, row["period"], row["unit_code"], issued_on)
         pdf_bytes, pdf_note = None, None
         if with_pdf:
             try:
@@ -256,21 +269,35 @@ def issue(db: Database, actor: Actor, draft_id: Any, version: str | None, today:
                 pdf_note = exc.reason
         else:
             pdf_note = "skipped"
-        register_id = store.insert(db, actor, "report_register", {
-            "body_id": row["body_id"], "year": issued_on.year, "number": number,
-            "symbol": f"{number}-BC/{head['symbol']}", "issued_on": issued_on, "draft_id": row["id"],
-            "issued_by": actor.username, "issued_at": audit.now_iso()})
-        hashes = {"docx_sha256": sha256(docx), "pdf_sha256": sha256(pdf_bytes), "xlsx_sha256": sha256(xlsx),
-                  "figures_sha256": sha256(figures)}
-        db["report_files"].insert({"register_id": register_id, "docx": docx, "pdf": pdf_bytes, "xlsx": xlsx,
-                                   "figures_json": figures, "pdf_note": pdf_note, **hashes})
-        # the log keeps the hashes and sizes, not megabytes of file
-        audit.record(db, actor, "create", "report_files", register_id, None,
-                     {**hashes, "pdf_note": pdf_note, "docx_bytes": len(docx), "xlsx_bytes": len(xlsx),
-                      "pdf_bytes": len(pdf_bytes) if pdf_bytes else None})
-        store.update(db, actor, "report_drafts", row["id"], {"status": "issued", "updated_by": actor.username,
-                                                             "updated_at": audit.now_iso()})
-        return store.get(db, "report_register", register_id)
+        with store.transaction(db):
+            # saved over while the files were made: refused as any stale save is, naming who saved
+            store.require_version(db, "report_drafts", row["id"], store.row_version(db, "report_drafts", row),
+                                 _draft(db, draft_id))
+            if _next_number(db, row["body_id"], issued_on.year) != number:
+                continue  # another report of the body took this number meanwhile: made again with the next
+            return _store_issued(db, actor, row, head, issued_on, number,
+                                 {"docx": docx, "pdf": pdf_bytes, "xlsx": xlsx, "figures_json": figures}, pdf_note)
+    raise ValidationError([FieldError("register.draft", "register.busy")])
+
+
+def _store_issued(db: Database, actor: Actor, row: Mapping[str, Any], head: Mapping[str, Any], issued_on: date,
+                  number: int, files: Mapping[str, Any], pdf_note: str | None) -> dict:
+    docx, pdf_bytes, xlsx, figures = files["docx"], files["pdf"], files["xlsx"], files["figures_json"]
+    register_id = store.insert(db, actor, "report_register", {
+        "body_id": row["body_id"], "year": issued_on.year, "number": number,
+        "symbol": f"{number}-BC/{head['symbol']}", "issued_on": issued_on, "draft_id": row["id"],
+        "issued_by": actor.username, "issued_at": audit.now_iso()})
+    hashes = {"docx_sha256": sha256(docx), "pdf_sha256": sha256(pdf_bytes), "xlsx_sha256": sha256(xlsx),
+              "figures_sha256": sha256(figures)}
+    db["report_files"].insert({"register_id": register_id, "docx": docx, "pdf": pdf_bytes, "xlsx": xlsx,
+                               "figures_json": figures, "pdf_note": pdf_note, **hashes})
+    # the log keeps the hashes and sizes, not megabytes of file
+    audit.record(db, actor, "create", "report_files", register_id, None,
+                 {**hashes, "pdf_note": pdf_note, "docx_bytes": len(docx), "xlsx_bytes": len(xlsx),
+                  "pdf_bytes": len(pdf_bytes) if pdf_bytes else None})
+    store.update(db, actor, "report_drafts", row["id"], {"status": "issued", "updated_by": actor.username,
+                                                         "updated_at": audit.now_iso()})
+    return store.get(db, "report_register", register_id)
 
 
 REGISTER_SQL = """

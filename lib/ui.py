@@ -117,14 +117,15 @@ def show_errors(errors: list[FieldError], key_prefix: str = "") -> None:
         st.error(error_markdown(error), icon=":material/error:")
 
 
-def write(fn: Callable, *args: Any, success: str | None = None, **kwargs: Any) -> Any:
-    """Run fn(db, actor, ...) in one write transaction; show refusals as messages, clear caches on success."""
+def write(fn: Callable, *args: Any, success: str | None = None, own_transaction: bool = False, **kwargs: Any) -> Any:
+    """Run fn(db, actor, ...) in one write transaction (own_transaction: on a connection where fn opens its own,
+    for a long task that must not hold the write lock throughout); show refusals as messages."""
     who = actor()
     if who is None:
         st.error(t("perm.forbidden"))
         return None
     try:
-        with dbm.write() as db:
+        with (dbm.read() if own_transaction else dbm.write()) as db:
             result = fn(db, who, *args, **kwargs)
     except ValidationError as exc:
         show_errors(exc.errors)

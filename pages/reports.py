@@ -124,7 +124,8 @@ if who.role == Role.ADMIN:
                 st.error(t("register.page.issue_needs_confirm"), icon=":material/error:")
             elif save():
                 with st.spinner(t("register.page.working")):
-                    entry = ui.write(register.issue, draft["id"], st.session_state[prefix + "version"])
+                    entry = ui.write(register.issue, draft["id"], st.session_state[prefix + "version"],
+                                     own_transaction=True)  # the files made without holding the write lock
                 if entry:
                     ui.clear_state(prefix)  # the draft's form, confirmation and preview start afresh
                     st.session_state["reg_issued"] = entry["id"]

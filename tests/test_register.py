@@ -366,3 +366,71 @@ def test_the_command_line_lists_and_issues(world, capsys):
     ("ĐẢNG ỦY XÃ AN TRƯỜNG", "An Trường", "Đảng ủy xã An Trường"), ("ĐẢNG ỦY KHỐI", None, "Đảng ủy khối")])
 def test_the_committee_is_named_as_a_sentence_names_it(committee, place, name):
     assert register.committee_name(committee, place) == name
+
+
+# ---- issuing without holding the write lock while the files are made ------------------------------------------
+
+
+def test_issuing_holds_no_write_lock_while_the_files_are_made(world, monkeypatch):
+    """On a connection of its own (the page, the command line), issue makes the files with no write lock: a clerk's
+    write during the PDF step goes through at once (a 0.2 s busy timeout), and the report is issued after it."""
+    draft_id, version = _draft(world)
+    wrote = []
+
+    def convert(docx):
+        other = sqlite3.connect(world["path"], timeout=0.2, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" if the issuer held the write lock
+            other.execute("ROLLBACK")
+            wrote.append(True)
+        finally:
+            other.close()
+        return FAKE_PDF
+
+    monkeypatch.setattr(pdf, "docx_to_pdf", convert)
+    with dbm.read(world["path"]) as db:
+        entry = register.issue(db, world["ann"], draft_id, version, today=date(2025, 4, 5))
+    assert wrote == [True] and entry["symbol"] == "1-BC/HU"
+    assert _files(world, entry["id"])["pdf"] == FAKE_PDF
+
+
+def test_a_save_while_the_files_are_made_refuses_the_issue(world, monkeypatch):
+    """binh saves the draft while ann's files are being made: ann's issue is refused naming binh, nothing issued."""
+    draft_id, version = _draft(world)
+
+    def convert(docx):
+        with dbm.write(world["path"]) as db:
+            register.save_sections(db, world["binh"], draft_id, {**TEXT, "proposals": "Đề nghị bổ sung."}, version)
+        return FAKE_PDF
+
+    monkeypatch.setattr(pdf, "docx_to_pdf", convert)
+    with dbm.read(world["path"]) as db, pytest.raises(ValidationError) as refused:
+        register.issue(db, world["ann"], draft_id, version, today=date(2025, 4, 5))
+    assert "binh" in str(refused.value.errors[0])
+    with dbm.read(world["path"]) as db:
+        assert register.register_list(db, world["viewer"]) == []
+        assert register.get_draft(db, world["ann"], draft_id)["status"] == "draft"
+
+
+def test_a_number_taken_meanwhile_is_made_again_with_the_next(world, monkeypatch):
+    """Another report of the body is issued while this one's files are made: this one is made again and issued as
+    number 2, its document printing "Số 2-BC/HU"."""
+    first, first_version = _draft(world, "2025-01")
+    draft_id, version = _draft(world, "2025-Q1")
+    calls = []
+
+    def convert(docx):
+        calls.append(docx)
+        if len(calls) == 1:
+            with dbm.write(world["path"]) as db:
+                register.issue(db, world["binh"], first, first_version, today=date(2025, 4, 5), with_pdf=False)
+        return FAKE_PDF
+
+    monkeypatch.setattr(pdf, "docx_to_pdf", convert)
+    with dbm.read(world["path"]) as db:
+        entry = register.issue(db, world["ann"], draft_id, version, today=date(2025, 4, 5))
+    assert len(calls) == 2 and (entry["number"], entry["symbol"]) == (2, "2-BC/HU")
+    left = Document(io.BytesIO(_files(world, entry["id"])["docx"])).tables[0].rows[0].cells[0].text
+    assert left.splitlines()[-1] == "Số 2-BC/HU"
+    with dbm.read(world["path"]) as db:
+        assert [e["number"] for e in register.register_list(db, world["viewer"])] == [2, 1]
