@@ -4,7 +4,6 @@ Structural checks only (no timing): what the shell sends on a signed-in run, tha
 language and log out, and that a light client over Streamlit's websocket protocol gets its page's script_finished.
 """
 
-import asyncio
 from datetime import datetime, timedelta
 
 import jwt
@@ -156,10 +155,12 @@ def test_light_clients_get_the_overview_run_finished_with_the_login_cookie(db_pa
     try:
         signed_in: list[str] = []
         cookie = browser.cookie_header(storage)
-        asyncio.run(browser.light_open(app.url, cookie, "tong-quan", headings=signed_in))
+        # in a thread of its own, as the bench runs them: a browser test before this one may leave Playwright's
+        # event loop running in this thread
+        browser._in_thread(browser.light_open(app.url, cookie, "tong-quan", headings=signed_in))
         assert t("nav.overview", lang="vi") in signed_in  # the overview itself, drawn for the signed-in user
         anonymous: list[str] = []
-        asyncio.run(browser.light_open(app.url, "", "tong-quan", headings=anonymous))
+        browser._in_thread(browser.light_open(app.url, "", "tong-quan", headings=anonymous))
         assert t("nav.overview", lang="vi") not in anonymous  # without the cookie: the login form
         single, together, cpu = browser.light_together(app.url, storage, "tong-quan", 3, 1, app.proc.pid)
         assert len(single) == 1 and len(together) == 3 and all(x > 0 for x in together) and cpu is not None
