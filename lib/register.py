@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from lib import audit, metrics, org, pdf, reports, store
 from lib.domain import SYSTEM, Actor, FieldError, PermissionDenied, Role, ValidationError
 from lib.i18n import has, t
-from lib.users import actor_for
+from lib.users import fresh_actor
 
 # The committee's own assessment, in the order a party report writes it (36-HD/VPTW, issue 15).
 SECTIONS = ("strengths", "limitations", "causes_objective", "causes_subjective", "tasks", "proposals")
@@ -31,19 +31,9 @@ COLUMNS = {"docx": "docx", "pdf": "pdf", "xlsx": "xlsx", "json": "figures_json"}
 RATE_FIELDS = frozenset({"rate", "coverage", "on_schedule_rate", "compliance"})
 
 
-def _fresh(db: Database, actor: Actor) -> Actor:
-    # Role from the database, never from what the caller holds.
-    if actor is SYSTEM:
-        return actor
-    fresh = actor_for(db, actor.username)
-    if fresh is None:
-        raise PermissionDenied("inactive")
-    return fresh
-
-
 def require_board(db: Database, actor: Actor) -> Actor:
     """Refuse anyone but the Organisation Board (an administrator): drafts are theirs to open, edit and issue."""
-    actor = _fresh(db, actor)
+    actor = fresh_actor(db, actor)
     if actor is not SYSTEM and actor.role != Role.ADMIN:
         raise PermissionDenied("register.board_only")
     return actor
@@ -51,7 +41,7 @@ def require_board(db: Database, actor: Actor) -> Actor:
 
 def require_reader(db: Database, actor: Actor) -> Actor:
     """Refuse a clerk: the register is read by the board and by viewers."""
-    actor = _fresh(db, actor)
+    actor = fresh_actor(db, actor)
     if actor is not SYSTEM and actor.role not in (Role.ADMIN, Role.VIEWER):
         raise PermissionDenied("register.readers_only")
     return actor

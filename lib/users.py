@@ -148,7 +148,8 @@ def actor_for(db: Database, username: str) -> Actor | None:
     return Actor(username, row[0], units)
 
 
-def _current(db: Database, actor: Actor) -> Actor:
+def fresh_actor(db: Database, actor: Actor) -> Actor:
+    """The actor as the database has them now (role, scope); refused when no longer active."""
     # Role and scope come from the database, never from what the caller holds,
     # so a tampered session cannot widen them.
     if actor is SYSTEM:
@@ -161,7 +162,7 @@ def _current(db: Database, actor: Actor) -> Actor:
 
 def require_admin(db: Database, actor: Actor) -> Actor:
     """Refuse anyone but an administrator."""
-    actor = _current(db, actor)
+    actor = fresh_actor(db, actor)
     if actor.role != Role.ADMIN:
         raise PermissionDenied("admin_only")
     return actor
@@ -169,7 +170,7 @@ def require_admin(db: Database, actor: Actor) -> Actor:
 
 def require_unit(db: Database, actor: Actor, unit_id: int | None) -> Actor:
     """Refuse viewers, and clerks writing outside their units."""
-    actor = _current(db, actor)
+    actor = fresh_actor(db, actor)
     if actor.role == Role.ADMIN:
         return actor
     if actor.role != Role.CLERK:
