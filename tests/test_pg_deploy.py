@@ -247,3 +247,33 @@ def test_metrics_json_is_what_the_backup_test_compares(demo_pg):
     # the figures compared above are not empty: the demo's year holds meetings
     data = json.loads(_metrics(demo_pg, "2025"))
     assert data["attendance_by_unit"] and any(r["rate"] for r in data["attendance_by_unit"])
+
+
+def test_each_instance_reads_the_production_streamlit_config_install_sh_puts_in_its_home():
+    # install.sh puts the production settings (error details hidden, no file watcher, 50 MB messages) in the
+    # service user's ~/.streamlit; an instance with a home of its own (/var/lib/chibo/8501) ran without them
+    install = (DEPLOY / "install.sh").read_text()
+    assert "DATA_DIR=/var/lib/chibo\n" in install
+    assert '"$APP_DIR/deploy/streamlit-config.toml" "$DATA_DIR/.streamlit/config.toml"' in install
+    for unit in ("chibo.service", "chibo@.service"):
+        homes = [line for line in (DEPLOY / unit).read_text().splitlines() if line.startswith("Environment=HOME=")]
+        assert homes == ["Environment=HOME=/var/lib/chibo"], unit
+
+
+def test_install_sh_sets_up_the_postgresql_layout_on_request():
+    install = DEPLOY / "install.sh"
+    assert subprocess.run(["bash", "-n", str(install)]).returncode == 0
+    # an unknown layout is refused before anything is installed
+    run = subprocess.run([str(install)], env={**os.environ, "LAYOUT": "mysql", "DOMAIN": "chibo.test"},
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "LAYOUT must be sqlite or postgresql" in run.stderr
+    text = install.read_text()
+    pg = text[text.index('if [ "$LAYOUT" = postgresql ]; then\n    units='):]
+    assert "units=(chibo@.service chibo-pgdump.service chibo-pgdump.timer)" in pg
+    assert 'apps+=("chibo@$port.service")' in pg and "backup=chibo-pgdump.timer" in pg
+    assert "old=(chibo.service chibo-backup.timer)" in pg  # the one-server layout's units stop
+    assert "createdb --locale=C --encoding=UTF8 --template=template0 --owner=chibo chibo" in text
+    assert "printf 'CHIBO_DB=%s\\n' \"$PG_URL\" >>/etc/chibo/chibo.env" in text
+    assert 'copy-db --from "$SQLITE_DB" --to "$PG_URL"' in text
+    assert '"$APP_DIR/deploy/nginx-site.sh" "$DOMAIN" "$cert_dir" ${UPSTREAMS:-$PORTS}' in text
+    assert 'LAYOUT="${LAYOUT:-sqlite}"' in text  # not the default
