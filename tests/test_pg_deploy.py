@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -277,3 +278,70 @@ def test_install_sh_sets_up_the_postgresql_layout_on_request():
     assert 'copy-db --from "$SQLITE_DB" --to "$PG_URL"' in text
     assert '"$APP_DIR/deploy/nginx-site.sh" "$DOMAIN" "$cert_dir" ${UPSTREAMS:-$PORTS}' in text
     assert 'LAYOUT="${LAYOUT:-sqlite}"' in text  # not the default
+
+
+# ---- a streaming replica, and failover to it by hand (docs/DEPLOY.md) -------------------------------------------
+
+def _replica_of(cluster, root: Path) -> str:
+    """pg_basebackup -R of the cluster into root/data, started on a socket in root: the socket folder."""
+    as_user = ["runuser", "-u", cluster.user, "--"] if cluster.user else []
+    if cluster.user:
+        shutil.chown(root, cluster.user)
+    subprocess.run([*as_user, str(cluster.bin / "pg_basebackup"), "-D", str(root / "data"), "-R", "-X", "stream",
+                    "-c", "fast", "-d", f"host={cluster.socket} user={cluster.superuser}"],
+                   check=True, capture_output=True, cwd=root)
+    # a standby refuses to start with fewer connections than its primary allows (tests/pgcluster.py: 200)
+    run = subprocess.run([*as_user, str(cluster.bin / "pg_ctl"), "-D", str(root / "data"), "-w", "-l",
+                          str(root / "log"), "-o", f"-k {root} -c listen_addresses='' -c max_connections=200", "start"],
+                         capture_output=True, text=True, cwd=root)
+    assert run.returncode == 0, (root / "log").read_text() if (root / "log").exists() else run.stderr
+    return str(root)
+
+
+def _one(url: str, sql: str):
+    with dbm.read(url) as db:
+        return db.execute(sql).fetchone()[0]
+
+
+def test_a_streaming_replica_follows_the_primary_and_takes_over_when_promoted(pg_cluster):
+    from lib import pg
+    from tests.factories import add_meeting, small_directory
+
+    cluster = _cluster(pg_cluster)
+    primary = cluster.fresh()
+    ids = small_directory(primary)
+    name = primary.split("?")[0].rsplit("/", 1)[-1]
+    root = Path(tempfile.mkdtemp(prefix="chibo-replica-"))  # the cluster's user cannot enter pytest's folders
+    replica = f"postgresql://{cluster.superuser}@/{name}?host={_replica_of(cluster, root)}"
+    as_user = ["runuser", "-u", cluster.user, "--"] if cluster.user else []
+    try:
+        assert _one(replica, "select pg_is_in_recovery()") == 1  # booleans read as SQLite gives them
+        # a meeting saved on the primary reaches the replica: the same figures there
+        add_meeting(primary, ids["c1"], "2025-06-10", present=21)
+        lsn = _one(primary, "select pg_current_wal_lsn()::text")
+        deadline = time.monotonic() + 30
+        while not _one(replica, f"select pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"):
+            assert time.monotonic() < deadline, "the replica did not catch up"
+            time.sleep(0.2)  # polling another server's progress
+        assert _metrics(replica, "2025") == _metrics(primary, "2025")
+        rates = {r["unit_code"]: r["rate"] for r in json.loads(_metrics(replica, "2025"))["attendance_by_unit"]}
+        assert rates == {"NL": 21 / 28, "DP": None}
+        # a standby takes no writes
+        with pytest.raises(Exception, match="read-only"):
+            add_meeting(replica, ids["c2"], "2025-06-10")
+        # failover by hand: promote it; the app pointed at it writes, and its data version moves
+        subprocess.run([*as_user, str(cluster.bin / "pg_ctl"), "-D", str(root / "data"), "-w", "promote"],
+                       check=True, capture_output=True, cwd=root)
+        assert _one(replica, "select pg_is_in_recovery()") == 0
+        assert _lib("--db", replica, "init").returncode == 0
+        version = _one(replica, "select version from data_version where id = 1")
+        add_meeting(replica, ids["c2"], "2025-06-10", present=14)
+        assert _one(replica, "select version from data_version where id = 1") == version + 1
+        rates = {r["unit_code"]: r["rate"] for r in json.loads(_metrics(replica, "2025"))["attendance_by_unit"]}
+        assert rates == {"NL": 21 / 28, "DP": 14 / 28}
+    finally:
+        pg.close_pools(replica)
+        subprocess.run([*as_user, str(cluster.bin / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
+                       capture_output=True, cwd=root)
+        shutil.rmtree(root, ignore_errors=True)
+        cluster.drop(primary)
