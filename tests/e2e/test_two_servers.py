@@ -259,3 +259,18 @@ def wait_until(check, seconds: float = 30) -> None:
 def _cookie(page, site: str) -> str:
     """The chibo_node cookie the page's browser holds for the site."""
     return next(c["value"] for c in page.context.cookies(site) if c["name"] == "chibo_node")
+
+
+def test_a_browser_moved_to_the_other_process_stays_signed_in(two_servers, new_context):
+    # A process stopped (an upgrade, a crash): nginx sends its browsers to another, which opens a new Streamlit
+    # session; the login cookie is signed with the key in the shared database, so it is honoured there too.
+    site = two_servers["site"]
+    a, b_ = (app.url.removeprefix("http://") for app in two_servers["apps"])
+    page = browser_on(new_context, site, b_)
+    b.login(page, site, *VIEWER)
+    page.context.add_cookies([{"name": "chibo_node", "value": node_for(site, a), "url": site}])
+    b.goto(page, f"{site}/chat-luong")
+    expect(page.get_by_role("heading", name=t("nav.quality"), exact=True)).to_be_visible()
+    expect(b.logout_link(page)).to_be_visible()
+    expect(b.key(page, "login_submit")).to_have_count(0)
+    assert probe(site, _cookie(page, site))[0] == a
