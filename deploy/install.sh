@@ -92,13 +92,14 @@ if [ "$LAYOUT" = postgresql ]; then
     sed -i '/^CHIBO_DB=/d' /etc/chibo/chibo.env
     printf 'CHIBO_DB=%s\n' "$PG_URL" >>/etc/chibo/chibo.env
     if [ "$PG_URL" = "$LOCAL_PG" ]; then
-        systemd_running && systemctl enable --now postgresql
+        if systemd_running; then systemctl enable --now postgresql; else service postgresql start; fi
         # The role chibo, reached by the service user over the local socket (Debian's peer authentication), owns
         # a database made with the C collation, so that text sorts as SQLite sorts it (docs/POSTGRESQL.md).
-        runuser -u postgres -- psql -qtAc "select 1 from pg_roles where rolname = 'chibo'" | grep -q 1 ||
-            runuser -u postgres -- createuser chibo
-        runuser -u postgres -- psql -qtAc "select 1 from pg_database where datname = 'chibo'" | grep -q 1 ||
-            runuser -u postgres -- createdb --locale=C --encoding=UTF8 --template=template0 --owner=chibo chibo
+        as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+        [ "$(as_postgres psql -qtAc "select 1 from pg_roles where rolname = 'chibo'")" = 1 ] ||
+            as_postgres createuser chibo
+        [ "$(as_postgres psql -qtAc "select 1 from pg_database where datname = 'chibo'")" = 1 ] ||
+            as_postgres createdb --locale=C --encoding=UTF8 --template=template0 --owner=chibo chibo
     fi
 fi
 # The production settings are the service user's global Streamlit config.
