@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import cli, demo, meetings
+from lib import cli, demo, i18n, meetings
 from lib import db as dbm
 from lib.domain import SYSTEM
 
@@ -21,6 +21,13 @@ REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
 TODAY = date(2026, 11, 20)
 DAY = 86400
+
+
+@pytest.fixture(autouse=True)
+def _language_back():
+    """cli.main(["--lang", "en", …]) sets the language for the thread: later test modules expect the default."""
+    yield
+    i18n.set_language(i18n.DEFAULT_LANGUAGE)
 
 
 def _cluster(pg_cluster):
