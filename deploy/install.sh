@@ -10,6 +10,15 @@
 # ADMIN_USER  the first administrator's user name (default quantri); the password is asked for,
 #             or read from standard input when that is not a terminal; skipped if users exist
 # ADMIN_NAME  the first administrator's full name
+#
+# The PostgreSQL layout (docs/DEPLOY.md, "Several app servers on PostgreSQL"), instead of one process on SQLite:
+# LAYOUT      sqlite (default) or postgresql
+# PORTS       postgresql layout: the Streamlit processes on this machine, one chibo@PORT each (default "8501 8502")
+# PG_URL      postgresql layout: the database's address (default postgresql://chibo@/chibo?host=/run/postgresql,
+#             a PostgreSQL server installed here, its database chibo made with the C collation, owned by the
+#             role chibo that the service user reaches over the local socket). Given, nothing is installed for it.
+# UPSTREAMS   postgresql layout: the nginx upstream's servers when processes also run on other machines
+#             (default: PORTS on 127.0.0.1), e.g. "8501 8502 10.0.0.12:8501 10.0.0.12:8502"
 set -euo pipefail
 
 APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +31,18 @@ SERVICE_USER=chibo
 DATA_DIR=/var/lib/chibo
 BACKUP_DIR=/var/backups/chibo
 DB="$DATA_DIR/app.db"
+LAYOUT="${LAYOUT:-sqlite}"
+LOCAL_PG=postgresql://chibo@/chibo?host=/run/postgresql
+case "$LAYOUT" in
+    sqlite) PORTS="" ;;
+    postgresql)
+        PORTS="${PORTS:-8501 8502}"
+        PG_URL="${PG_URL:-$LOCAL_PG}"
+        SQLITE_DB="$DB"  # copied into PostgreSQL once, when the database there is still empty
+        DB="$PG_URL"
+        ;;
+    *) echo "install.sh: LAYOUT must be sqlite or postgresql." >&2; exit 1 ;;
+esac
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -43,6 +64,11 @@ step "1/7 Debian packages"
 apt-get update -qq
 packages=(python3 python3-venv nginx sqlite3 openssl ca-certificates curl age)
 [ "$TLS" = certbot ] && packages+=(certbot)
+if [ "$LAYOUT" = postgresql ]; then
+    # pg_dump and pg_restore for the nightly dump; the server itself only when the database lives here
+    packages+=(postgresql-client)
+    [ "$PG_URL" = "$LOCAL_PG" ] && packages+=(postgresql)
+fi
 # The report as PDF: LibreOffice headless, Liberation Serif 2 for Times New Roman with Vietnamese, FreeSerif for
 # the charts; poppler-utils for `python -m lib report-pages` (page images of a report).
 packages+=(libreoffice-writer-nogui fonts-liberation2 fonts-freefont-ttf poppler-utils)
@@ -59,6 +85,22 @@ if [ ! -s /etc/chibo/chibo.env ]; then
     # Streamlit signs its XSRF cookie with this; generated here so it is in no repository.
     (umask 027 && printf 'STREAMLIT_SERVER_COOKIE_SECRET=%s\n' "$(openssl rand -hex 32)" >/etc/chibo/chibo.env)
     chgrp "$SERVICE_USER" /etc/chibo/chibo.env
+fi
+if [ "$LAYOUT" = postgresql ]; then
+    # Every process (chibo@PORT, the nightly dump) reads the database's address from here; the secret above is
+    # the same for all of them, as it must be.
+    sed -i '/^CHIBO_DB=/d' /etc/chibo/chibo.env
+    printf 'CHIBO_DB=%s\n' "$PG_URL" >>/etc/chibo/chibo.env
+    if [ "$PG_URL" = "$LOCAL_PG" ]; then
+        if systemd_running; then systemctl enable --now postgresql; else service postgresql start; fi
+        # The role chibo, reached by the service user over the local socket (Debian's peer authentication), owns
+        # a database made with the C collation, so that text sorts as SQLite sorts it (docs/POSTGRESQL.md).
+        as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+        [ "$(as_postgres psql -qtAc "select 1 from pg_roles where rolname = 'chibo'")" = 1 ] ||
+            as_postgres createuser chibo
+        [ "$(as_postgres psql -qtAc "select 1 from pg_database where datname = 'chibo'")" = 1 ] ||
+            as_postgres createdb --locale=C --encoding=UTF8 --template=template0 --owner=chibo chibo
+    fi
 fi
 # The production settings are the service user's global Streamlit config.
 install -o root -g "$SERVICE_USER" -m 0640 "$APP_DIR/deploy/streamlit-config.toml" "$DATA_DIR/.streamlit/config.toml"
@@ -77,6 +119,13 @@ chmod -R a+rX "$APP_DIR"
 step "4/7 Database and first administrator"
 as_service .venv/bin/python -m lib init
 count=$(as_service .venv/bin/python -c 'from lib import db, users; print(users.count_users(db.connect()))')
+if [ "$LAYOUT" = postgresql ] && [ "$count" = 0 ] && [ -s "$SQLITE_DB" ]; then
+    # Moving from the one-server layout: its SQLite file, every row, into the new database (copy-db refuses a
+    # database that already holds data). The SQLite app stops first, so nothing is saved there after the copy.
+    systemd_running && systemctl disable --now chibo.service chibo-backup.timer 2>/dev/null || true
+    as_service .venv/bin/python -m lib copy-db --from "$SQLITE_DB" --to "$PG_URL"
+    count=$(as_service .venv/bin/python -c 'from lib import db, users; print(users.count_users(db.connect()))')
+fi
 if [ "$count" = 0 ]; then
     rule="8-256 characters with letters and digits; not a common password; not holding the user name or full name"
     create_admin() {
@@ -106,16 +155,30 @@ else
 fi
 
 step "5/7 systemd units: the app and the nightly backup"
-for unit in chibo.service chibo-backup.service chibo-backup.timer; do
+if [ "$LAYOUT" = postgresql ]; then
+    units=(chibo@.service chibo-pgdump.service chibo-pgdump.timer)
+    apps=()
+    for port in $PORTS; do apps+=("chibo@$port.service"); done
+    backup=chibo-pgdump.timer
+    old=(chibo.service chibo-backup.timer)  # the one-server layout's, if this server had it
+else
+    units=(chibo.service chibo-backup.service chibo-backup.timer)
+    apps=(chibo.service)
+    backup=chibo-backup.timer
+    old=()
+fi
+for unit in "${units[@]}"; do
     sed "s#/opt/chibo#$APP_DIR#g" "$APP_DIR/deploy/$unit" >"/etc/systemd/system/$unit"
 done
 if systemd_running; then
     systemctl daemon-reload
-    systemctl enable --now chibo-backup.timer
-    systemctl enable chibo.service
-    systemctl restart chibo.service
+    [ ${#old[@]} -eq 0 ] || systemctl disable --now "${old[@]}" 2>/dev/null || true
+    systemctl enable --now "$backup"
+    systemctl enable "${apps[@]}"
+    systemctl restart "${apps[@]}"
 else
-    systemctl enable chibo.service chibo-backup.timer
+    [ ${#old[@]} -eq 0 ] || systemctl disable "${old[@]}" 2>/dev/null || true
+    systemctl enable "${apps[@]}" "$backup"
     echo "systemd is not running here: the units are installed and enabled for the next boot."
 fi
 
@@ -141,8 +204,9 @@ else
 fi
 
 step "7/7 nginx site"
-sed -e "s#/etc/letsencrypt/live/chibo.example.vn#$cert_dir#g" -e "s#chibo.example.vn#$DOMAIN#g" \
-    "$APP_DIR/deploy/nginx-chibo.conf" >/etc/nginx/sites-available/chibo
+# One process on 8501, or (postgresql layout) the upstream of deploy/nginx-chibo-pg.conf over every process.
+# shellcheck disable=SC2086
+"$APP_DIR/deploy/nginx-site.sh" "$DOMAIN" "$cert_dir" ${UPSTREAMS:-$PORTS} >/etc/nginx/sites-available/chibo
 ln -sf /etc/nginx/sites-available/chibo /etc/nginx/sites-enabled/chibo
 rm -f /etc/nginx/sites-enabled/default
 nginx -t
@@ -165,6 +229,6 @@ if systemd_running; then
         printf '.'
         sleep 1
     done
-    die "the app did not answer; see: journalctl -u chibo.service -n 50"
+    die "the app did not answer; see: journalctl -u ${apps[0]} -n 50"
 fi
-printf '\nInstalled. Start the app with: systemctl start chibo.service\n'
+printf '\nInstalled. Start the app with: systemctl start %s\n' "${apps[*]}"

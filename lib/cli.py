@@ -157,9 +157,115 @@ def _private(file: Path) -> None:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     path = _path(args)
-    if dbm.pg_url(path):  # SQLite's online backup copies a file; PostgreSQL has its own tool
-        print(t("pg.backup_use_pg_dump"), file=sys.stderr)
+    if args.keep_days is not None and args.keep_days < 1:
+        print(t("pgdeploy.keep_days_bad", value=args.keep_days), file=sys.stderr)
         return 2
+    dest = Path(args.dest)
+    if not dest.is_dir() and not dest.parent.is_dir():
+        print(t("pgdeploy.no_folder", dest=dest, folder=dest.parent), file=sys.stderr)
+        return 2
+    code = _backup_pg(args, path) if dbm.pg_url(path) else _backup_sqlite(args, path)
+    if code == 0 and args.keep_days is not None and Path(args.dest).is_dir():
+        removed = _rotate(Path(args.dest), args.keep_days)
+        if removed:
+            print(t("pgdeploy.rotated", n=removed, days=args.keep_days))
+    return code
+
+
+# What backup writes into a folder (SQLite copies, PostgreSQL dumps, either encrypted): what --keep-days removes.
+BACKUP_NAMES = ("app-*.db", "app-*.db.age", "app-*.dump", "app-*.dump.age")
+
+
+def _rotate(folder: Path, days: int) -> int:
+    """Delete the folder's backups older than days (the nightly unit's rotation); the number deleted."""
+    import time
+
+    cutoff = time.time() - days * 86400
+    old = {f for pattern in BACKUP_NAMES for f in folder.glob(pattern) if f.is_file() and f.stat().st_mtime < cutoff}
+    # a .part is a copy cut off midway (power loss, a kill): gone after an hour
+    old |= {f for f in folder.glob("app-*.part") if f.stat().st_mtime < time.time() - 3600}
+    for f in old:
+        f.unlink(missing_ok=True)
+    return len(old)
+
+
+def pg_tool(name: str) -> str | None:
+    """A PostgreSQL client program (pg_dump, pg_restore): on PATH (Debian's wrapper), else the newest installed."""
+    import glob
+
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    return versions[-1] if versions else None
+
+
+def pg_client_args(url: str) -> tuple[str, dict[str, str]]:
+    """A libpq connection string for --dbname and the environment for a client program: the password goes in
+    PGPASSWORD, never on a command line (which every user of the machine can read in ps)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    env = {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
+    return make_conninfo(**params), env
+
+
+def _backup_pg(args: argparse.Namespace, url: str) -> int:
+    # pg_dump's custom format (-Fc): compressed, one consistent snapshot while the app writes; pg_restore reads it.
+    dump, restore = pg_tool("pg_dump"), pg_tool("pg_restore")
+    if dump is None or restore is None:
+        print(t("pgdeploy.no_pg_dump"), file=sys.stderr)
+        return 1
+    recipients, code = _recipients(args)
+    if code:
+        return code
+    age = shutil.which("age") if recipients else None
+    if recipients and age is None:
+        print(t("db.backup_no_age", recipients=recipients), file=sys.stderr)
+        return 1
+    dest = Path(args.dest)
+    if dest.is_dir():
+        from datetime import datetime
+
+        dest = dest / f"app-{datetime.now():%Y%m%d-%H%M%S}.dump"
+    if recipients and dest.suffix != ".age":
+        dest = dest.with_name(dest.name + ".age")
+    tmp = dest.with_name(dest.name + ".part")
+    dbname, env = pg_client_args(url)
+    _private(tmp)
+    # Encrypted: the dump is held in memory (its compressed size) and only its ciphertext reaches the disk.
+    run = subprocess.run([dump, "--format=custom", f"--dbname={dbname}", *([] if recipients else [f"--file={tmp}"])],
+                         capture_output=True, env=env)
+    if run.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        error = run.stderr.decode("utf-8", "replace").strip() or f"exit {run.returncode}"
+        print(t("pgdeploy.dump_failed", error=error), file=sys.stderr)
+        return 1
+    image = run.stdout if recipients else None
+    # The archive must read back (its table of contents, with the tables' data in it) before it is kept, as a SQLite
+    # copy must pass integrity_check.
+    listed = subprocess.run([restore, "--list", *([] if recipients else [str(tmp)])], input=image,
+                            capture_output=True)
+    if listed.returncode != 0 or b"TABLE DATA" not in listed.stdout:
+        tmp.unlink(missing_ok=True)
+        print(t("cli.backup_failed", dest=dest), file=sys.stderr)
+        return 1
+    if recipients:
+        enc = subprocess.run([age, "--encrypt", "--recipients-file", str(recipients), "--output", str(tmp)],
+                             input=image, capture_output=True)
+        if enc.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            error = enc.stderr.decode("utf-8", "replace").strip() or f"exit {enc.returncode}"
+            print(t("db.backup_encrypt_failed", error=error), file=sys.stderr)
+            return 1
+    _private(tmp)
+    tmp.replace(dest)
+    print(t("db.backup_encrypted" if recipients else "cli.backup_done", dest=dest))
+    return 0
+
+
+def _backup_sqlite(args: argparse.Namespace, path: Path) -> int:
     if not path.is_file():
         print(t("cli.no_file", file=path), file=sys.stderr)
         return 2
@@ -330,6 +436,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backup", help=t("cli.help_backup"))
     b.add_argument("dest")
     b.add_argument("--recipients", help=t("db.help_recipients"))
+    b.add_argument("--keep-days", type=int, help=t("pgdeploy.help_keep_days"))
     b.set_defaults(fn=cmd_backup)
     r = sub.add_parser("report", help=t("cli.help_report"))
     r.add_argument("--period", required=True)

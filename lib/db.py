@@ -146,10 +146,24 @@ def init(path: str | Path | None = None) -> str | Path:
     path = location(path)
     db = connect(path)
     try:
-        migrate(db)
+        if is_postgres(db) and db.execute("select pg_is_in_recovery()").fetchone()[0]:
+            _standby_current(db)
+        else:
+            migrate(db)
     finally:
         db.close()
     return path
+
+
+def _standby_current(db: Database) -> None:
+    # A streaming replica is read-only and takes its schema from the primary through replication: nothing to
+    # migrate there (read-only commands such as `metrics` run on it), but one behind the program is refused.
+    from db.migrations import migrations
+    from lib.i18n import t
+
+    behind = sorted(m.name for m in migrations.pending(db))
+    if behind:
+        raise RuntimeError(t("pgdeploy.standby_behind", names=", ".join(behind)))
 
 
 # ---- copying a database between engines ------------------------------------------------------------------------

@@ -362,8 +362,9 @@ def test_cli_on_a_postgresql_address(pg_url, capsys, monkeypatch):
 
     monkeypatch.setenv("CHIBO_DB", pg_url)
     assert config.db_path() == pg_url and dbm.location(None) == pg_url
-    assert cli.main(["--lang", "en", "backup", "/tmp/never-written.bak"]) == 2
-    assert "pg_dump" in capsys.readouterr().err and not Path("/tmp/never-written.bak").exists()
+    # backup on PostgreSQL is pg_dump's (tests/test_pg_deploy.py); a folder that is not there is refused
+    assert cli.main(["--lang", "en", "backup", "/tmp/never-made-folder/x.dump"]) == 2
+    assert "does not exist" in capsys.readouterr().err and not Path("/tmp/never-made-folder").exists()
     small_directory(pg_url)
     assert cli.main(["units"]) == 0
     assert "NL" in capsys.readouterr().out
