@@ -31,10 +31,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SECTION = "writers"
-BENCH_CELLS = 24
+BENCH_CELLS = 100
 MEMBERS_PER_CELL = 8
-WEAKNESSES = 24
-MONTHS = 18  # regular-meeting slots per bench cell: so many months back from last month
+WEAKNESSES = 40
+MONTHS = 36  # regular-meeting slots per bench cell: so many months back from last month
+# A fifth of the new meetings aim at a few cell-months that every writer wants (refused once taken, so the
+# check-then-write of "one regular meeting a month" runs under contention the whole time); the rest at any slot.
+HOT_SHARE, HOT_CELLS, HOT_MONTHS = 0.2, 3, 2
 # The share of each kind of write (the rest are new meetings).
 EDIT_MEETING, EDIT_WEAKNESS, IMPORT = 0.30, 0.15, 0.03
 # Refusals a rule makes (FieldError keys), as opposed to failures.
@@ -154,7 +157,9 @@ class Writer:
         entry.ms = (time.perf_counter() - began) * 1000
         self.ledger.append(entry)
 
-    def _slot(self) -> tuple[dict, str]:
+    def _slot(self, hot: bool = False) -> tuple[dict, str]:
+        if hot:
+            return self.rng.choice(self.s.cells[:HOT_CELLS]), self.rng.choice(self.s.months[:HOT_MONTHS])
         return self.rng.choice(self.s.cells), self.rng.choice(self.s.months)
 
     def create(self, entry: Entry) -> None:
@@ -162,7 +167,7 @@ class Writer:
         from lib import db as dbm
         from lib import meetings
 
-        cell, month = self._slot()
+        cell, month = self._slot(hot=self.rng.random() < HOT_SHARE)
         entry.token = self.token()
         marks = {m: self.rng.choice(("present", "present", "present", "excused", "unexcused"))
                  for m in cell["members"]}
@@ -354,6 +359,7 @@ def run(engine: str, writers: int, seconds: float, today: date | None = None, me
             dbm.copy(source, where)
         else:
             where = str(source)
+        before = demo_count(where)
         setup = prepare(where, today)
         pg.close_pools()  # no pool (nor its threads) crosses into the writers
         ctx = multiprocessing.get_context("fork")
@@ -374,7 +380,7 @@ def run(engine: str, writers: int, seconds: float, today: date | None = None, me
         figures.update(check(setup, ledger))
         with dbm.read(where) as db:
             figures["connections"] = writers
-            figures["meetings_before"] = demo_count(source)
+            figures["meetings_before"] = before
             figures["meetings_after"] = db.execute("select count(*) from meetings").fetchone()[0]
         return figures
     finally:
@@ -386,8 +392,8 @@ def run(engine: str, writers: int, seconds: float, today: date | None = None, me
         shutil.rmtree(root, ignore_errors=True)
 
 
-def demo_count(path: Path) -> int:
-    """How many meetings the demo file holds."""
+def demo_count(path: Any) -> int:
+    """How many meetings a database holds."""
     from lib import db as dbm
 
     with dbm.read(path) as db:
