@@ -39,6 +39,7 @@ select ancestor_id, descendant_id, min(depth) from up group by ancestor_id, desc
 def rebuild_tree(db: Database) -> int:
     """Recompute the closure table from the parent links; return its row count."""
     with store.transaction(db):
+        dbm.lock_name(db, "units")  # PostgreSQL: no unit written while the closure is made again
         db.execute("delete from unit_tree")
         db.execute(REBUILD_SQL)
     return db.execute("select count(*) from unit_tree").fetchone()[0]
