@@ -22,6 +22,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -335,9 +336,11 @@ def check(setup: Setup, ledger: list[Entry]) -> dict[str, Any]:
 # ---- a run ---------------------------------------------------------------------------------------------------------
 
 def run(engine: str, writers: int, seconds: float, today: date | None = None, meetings: int | None = None,
-        cluster: Any = None) -> dict[str, Any]:
+        cluster: Any = None, threads: bool = False) -> dict[str, Any]:
     """Build a throwaway database, run the writers, check the ledgers; return the figures. cluster: a running
-    tests/pgcluster.Cluster to make the database in (the tests'), else one is started and stopped here."""
+    tests/pgcluster.Cluster to make the database in (the tests'), else one is started and stopped here. threads:
+    the writers are threads of this one process sharing its connection pool (as one app server's sessions are),
+    instead of processes with a connection each."""
     from lib import db as dbm
     from lib import demo, pg
 
@@ -362,10 +365,10 @@ def run(engine: str, writers: int, seconds: float, today: date | None = None, me
         before = demo_count(where)
         setup = prepare(where, today)
         pg.close_pools()  # no pool (nor its threads) crosses into the writers
-        ctx = multiprocessing.get_context("fork")
         start = time.time() + 2 + writers * 0.05
         outs = [root / f"ledger-{i}.json" for i in range(writers)]
-        procs = [ctx.Process(target=_writer, args=(setup, i, start, seconds, str(outs[i]))) for i in range(writers)]
+        kind = threading.Thread if threads else multiprocessing.get_context("fork").Process
+        procs = [kind(target=_writer, args=(setup, i, start, seconds, str(outs[i]))) for i in range(writers)]
         for p in procs:
             p.start()
         for p in procs:
@@ -376,7 +379,7 @@ def run(engine: str, writers: int, seconds: float, today: date | None = None, me
                 ledger += [Entry(**e) for e in json.loads(out.read_text(encoding="utf-8"))]
             else:
                 ledger.append(Entry("crash", "error", 0.0, detail=f"writer {i} left no ledger"))
-        figures = summarise(engine, writers, seconds, ledger)
+        figures = summarise(engine + (" (threads)" if threads else ""), writers, seconds, ledger)
         figures.update(check(setup, ledger))
         with dbm.read(where) as db:
             figures["connections"] = writers
@@ -461,9 +464,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine", choices=("postgresql", "sqlite"), default="postgresql")
     p.add_argument("--writers", type=int, default=50)
     p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--threads", action="store_true", help="writers as threads of one process sharing its pool "
+                   "(one app server), not processes")
     p.add_argument("--record", action="store_true", help="write the figures to bench/RESULTS.md (section writers)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    figures = run(args.engine, args.writers, args.seconds)
+    figures = run(args.engine, args.writers, args.seconds, threads=args.threads)
     print(HEADER)
     print(row(figures))
     print(json.dumps({k: figures[k] for k in ("kinds", "why", "error_samples", "attempts_per_s")},
@@ -474,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         path = HERE / "RESULTS.md"
         old = results.sections(path.read_text(encoding="utf-8")).get(SECTION, "") if path.exists() else ""
         command = f"`python -m bench.writers --engine {args.engine} --writers {args.writers} --seconds " \
-                  f"{args.seconds:g}`"
+                  f"{args.seconds:g}{' --threads' if args.threads else ''}`"
         results.write(path, SECTION, section(old, figures, command))
     bad = figures["lost"] + figures["duplicated"] + figures["inconsistent"] + figures["errors"]
     return 1 if bad else 0
