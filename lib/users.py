@@ -528,7 +528,7 @@ def _plain(username: str | None) -> str:
 def _hold_guard(db: Database, key: str) -> None:
     # PostgreSQL: an address's counters are read, then written one higher; tries from one address at once queue
     # here (addresses first, then the overall count), so none is lost and five failures still lock the account.
-    dbm.lock_name(db, "login_guard", key)
+    dbm.lock_name(db, "guard", key)  # not "login_…": texts so named in this module are logged actions
 
 
 def _gate(db: Database, username: str, password: str, client: str | None, now: datetime
