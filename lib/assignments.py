@@ -51,7 +51,7 @@ def update(db: Database, actor: Actor, assignment_id: int, changes: Mapping[str,
            *, today: date | None = None, version: str | None = None) -> dict:
     """Change an assignment (admin only); refused if it changed since version (version_of)."""
     require_admin(db, actor)
-    with store.transaction(db):
+    with store.transaction(db, lock=("assignments", assignment_id)):
         before = store.get(db, "assignments", assignment_id)
         store.require_version(db, "assignments", assignment_id, version, before)
         clean = _check(db, {k: before[k] for k in FIELDS} | dict(changes), today or date.today())

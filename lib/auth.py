@@ -92,7 +92,9 @@ def first_run_setup(
         # Setup only on a database `python -m lib init` made: opening a missing path here would create the file.
         raise ValidationError([AuthError("setup", "no_database")])
     with dbm.write(path) as db:
-        # Checked inside the write lock, so two browsers finishing setup at once make one admin.
+        # Checked inside the write lock, so two browsers finishing setup at once make one admin (PostgreSQL: the
+        # second waits on this name, then finds the first's account).
+        dbm.lock_name(db, "setup")
         if users.count_users(db):
             raise ValidationError([AuthError("setup", "setup_done")])
         users.create_user(db, SYSTEM, username, full_name, password, Role.ADMIN)

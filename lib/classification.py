@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib import audit, metrics, store
+from lib import db as dbm
 from lib.domain import Actor, FieldError, ValidationError, coerce, fmt_date
 from lib.i18n import get_language, t
 from lib.users import require_admin
@@ -266,12 +267,19 @@ def _existing(db: Database, cell_id: int, year: int) -> dict | None:
     return store.get(db, "cell_classifications", row[0]) if row else None
 
 
+def _lock_year(db: Database, year: int) -> None:
+    # PostgreSQL: a cell's row for a year is looked up, then inserted or decided; the year's classification is
+    # written by one administrator's action at a time (a refresh covers every cell), as under SQLite's write lock.
+    dbm.lock_name(db, "cell_classifications", year)
+
+
 def refresh(db: Database, actor: Actor, year: int, unit_code: str | None = None, *, today: date | None = None,
             flags_by_cell: Mapping[int, int] | None = None) -> int:
     """Store the current proposals of the cells not yet decided (administrator; audited); return how many changed."""
     require_admin(db, actor)
     changed = 0
     with store.transaction(db):
+        _lock_year(db, year)
         for p in propose(db, year, unit_code, today=today, flags_by_cell=flags_by_cell):
             existing = _existing(db, p["cell_id"], year)
             if existing is not None and existing["decided_level"] is not None:
@@ -331,6 +339,7 @@ def decide(db: Database, actor: Actor, cell_id: int, year: int, raw: Mapping[str
     today = today or date.today()
     decision = _check_decision(raw, year, today)
     with store.transaction(db):
+        _lock_year(db, year)
         cell = db.execute("select u.code from cells c join units u on u.id = c.unit_id where c.id = ?",
                           [cell_id]).fetchone() if cell_id else None
         if cell is None:
@@ -352,6 +361,7 @@ def accept_proposals(db: Database, actor: Actor, year: int, unit_code: str | Non
     decision = _check_decision({"decided_level": LEVELS[0], **raw}, year, today)
     count = 0
     with store.transaction(db):
+        _lock_year(db, year)
         for p in propose(db, year, unit_code, today=today, flags_by_cell=flags_by_cell):
             existing = _existing(db, p["cell_id"], year)
             if p["proposed_level"] is None or (existing is not None and existing["decided_level"] is not None):

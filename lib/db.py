@@ -1,7 +1,7 @@
 """Connections to the database (one SQLite file, or PostgreSQL by URL): one per operation, writes as one transaction."""
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -137,6 +137,31 @@ def lock(db: Database, table: str, row_id: object) -> None:
     the whole file; PostgreSQL locks the row (SELECT … FOR UPDATE), so other rows stay writable."""
     if is_postgres(db):
         db.lock(table, row_id)
+
+
+def new_ids(db: Database, table: str, count: int) -> list[int]:
+    """Ids for rows a caller inserts with their ids given (an import in bulk), ascending: max(id) + 1 onwards on
+    SQLite, whose write lock keeps them free; on PostgreSQL taken from the table's id sequence, so that saves
+    running alongside (which take theirs from it) never get one of them."""
+    if not is_postgres(db):
+        base = db.execute(f"select coalesce(max(id), 0) from {table}").fetchone()[0]
+        return [base + 1 + i for i in range(count)]
+    return sorted(db.next_ids(table, count))
+
+
+def lock_rows(db: Database, table: str, row_ids: Iterable[object]) -> None:
+    """Hold several rows (lock() of each), taken in id order so that two writers locking overlapping sets queue
+    instead of deadlocking."""
+    if is_postgres(db):
+        db.lock_rows(table, sorted(set(row_ids)))
+
+
+def lock_name(db: Database, *name: object) -> None:
+    """Hold a name against concurrent writers until the transaction ends: a rule no row can be locked for (a code
+    not yet taken, the only open draft of a period, a login counter not yet written). SQLite's BEGIN IMMEDIATE
+    already holds the whole file; PostgreSQL takes an advisory lock on the name."""
+    if is_postgres(db):
+        db.lock_name("\x1f".join(str(part) for part in name))
 
 
 def init(path: str | Path | None = None) -> str | Path:

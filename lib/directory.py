@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from lib import db as dbm
 from lib import leaders, org, store
 from lib.domain import (
     Actor,
@@ -68,6 +69,7 @@ def create(db: Database, actor: Actor, table: str, raw: Mapping[str, Any]) -> in
     if table == "units" and "parent_id" not in raw and (parent := org.default_parent(db)) is not None:
         raw = {**raw, "parent_id": parent}
     with store.transaction(db):
+        _lock_rules(db, table, raw)
         row_id = store.insert(db, actor, table, _check(db, table, raw, None))
         if table == "leaders" and leaders.has_posts(db):
             # A new leader starts with one post: their position and group, open at both ends, at the home node.
@@ -80,6 +82,8 @@ def update(db: Database, actor: Actor, table: str, row_id: int, changes: Mapping
     """Change a unit, cell or leader (admin only); refused if the row changed since version (version_of)."""
     require_admin(db, actor)
     with store.transaction(db):
+        _lock_rules(db, table, changes)  # names before rows: the order every writer takes them in
+        dbm.lock(db, table, row_id)
         before = store.get(db, table, row_id)
         store.require_version(db, table, row_id, version, before)
         spec, _ = TABLES[table]
@@ -88,6 +92,17 @@ def update(db: Database, actor: Actor, table: str, row_id: int, changes: Mapping
         if table == "leaders" and (after["position"], after["grp"]) != (before["position"], before["grp"]):
             _correct_latest_post(db, actor, after)
         return after
+
+
+def _lock_rules(db: Database, table: str, raw: Mapping[str, Any]) -> None:
+    # PostgreSQL: what _check reads beyond the row itself, held until the write. A code is unique (a second
+    # writer of the same code waits, then is refused by name rather than by the index); units form one tree
+    # (two moves at once could make a cycle the check of each alone allows), so unit writes queue as in SQLite.
+    if table == "units":
+        dbm.lock_name(db, "units")
+    code = str(raw.get("code") or "").strip()
+    if code:
+        dbm.lock_name(db, f"{table}.code", code)
 
 
 def _correct_latest_post(db: Database, actor: Actor, leader: Mapping[str, Any]) -> None:

@@ -923,6 +923,62 @@ def _meeting_audit_sql(db: Database) -> str:
     return MEETING_AUDIT_SQL.format(after=after)
 
 
+def _hold(db: Database, plan: _Plan) -> None:
+    """PostgreSQL: hold, until the import commits, what its rows were checked against and what the single writes
+    lock (SQLite's write lock holds the whole file): names first, then rows, each in order, as every writer takes
+    them, so two imports or an import and a form queue instead of deadlocking."""
+    if plan.kind == "units":
+        dbm.lock_name(db, "units")
+    if plan.kind in ("units", "cells", "leaders"):
+        for code in sorted(plan.codes):
+            dbm.lock_name(db, f"{TABLE_OF[plan.kind]}.code", code)
+    if plan.kind == "members":
+        for code in sorted({str(item.record.get("code") or "").strip() for item in plan.items} - {""}):
+            dbm.lock_name(db, "members.code", code)
+        dbm.lock_rows(db, "members", [i for i in (members.find_code(db, item.record.get("code"))
+                                                  for item in plan.items) if i is not None])
+    if plan.kind == "posts":
+        dbm.lock_rows(db, "leaders", [item.record["leader_id"] for item in plan.items])
+    # A regular meeting is saved under its cell's row (meetings.create): the import holds every cell it writes in.
+    dbm.lock_rows(db, "cells", plan.cells | {cell for cell, _ in plan.regular})
+
+
+REGULAR_NOW_SQL = """
+select m.id, m.cell_id, substr(m.held_on, 1, 7) from meetings m
+where m.cell_id in (select value from json_each(:cells)) and m.mtype = 'thuong_ky' and m.deleted_at is null
+  and m.held_on >= :start and m.held_on < :end
+"""
+
+LAST_ENTRY_SQL = """
+select id, at, username, action, table_name, row_id from audit_log where table_name = ? and row_id = ?
+order by id desc limit 1
+"""
+
+
+def _seen_late(db: Database, plan: _Plan) -> list[tuple[str, str, FieldError, int]]:
+    """PostgreSQL: what the audit entries after the check's last one can miss. There ids are handed out at insert,
+    not in commit order, so a write committed after the check may carry a smaller id than the check's last entry;
+    with the rows held (_hold), the codes and regular meetings the import would duplicate are looked up directly.
+    Returns (table, row id, refusal, file row) for each."""
+    found: list[tuple[str, str, FieldError, int]] = []
+    if plan.kind in ("units", "cells", "leaders") and plan.codes:
+        table = TABLE_OF[plan.kind]
+        for row_id, code in db.execute(f"select id, code from {table} where code in (select value from "
+                                       "json_each(?))", [json.dumps(sorted(plan.codes))]):
+            found.append((table, str(row_id), FieldError("code", "duplicate_code", value=code), plan.codes[code]))
+    if plan.kind == "meetings" and plan.regular:
+        months = sorted(month for _, month in plan.regular)
+        last = date.fromisoformat(months[-1] + "-01")
+        end = date(last.year + last.month // 12, last.month % 12 + 1, 1).isoformat()
+        cells = json.dumps(sorted({cell for cell, _ in plan.regular}))
+        for row_id, cell, month in db.execute(REGULAR_NOW_SQL, {"cells": cells, "start": months[0] + "-01",
+                                                                "end": end}):
+            if (cell, month) in plan.regular:
+                found.append(("meetings", str(row_id), FieldError("held_on", "duplicate_regular", {
+                    "month": f"{month[5:7]}/{month[:4]}", "existing": row_id}), plan.regular[(cell, month)]))
+    return found
+
+
 def _conflicts(db: Database, plan: _Plan, actor: Actor) -> list[RowError]:
     """What writers changed since the check that would make a checked row wrong now (normally nothing).
 
@@ -932,18 +988,30 @@ def _conflicts(db: Database, plan: _Plan, actor: Actor) -> list[RowError]:
     problems: list[RowError] = []
     first: dict | None = None
     table = TABLE_OF[plan.kind]
+    if dbm.is_postgres(db):
+        _hold(db, plan)
+        for name, row_id, fe, number in _seen_late(db, plan):
+            problems.append(_field_error(number, fe))
+            entry = next(iter(db.query(LAST_ENTRY_SQL, [name, row_id])), None)
+            if first is None or (entry is not None and entry["id"] < first["id"]):
+                first = entry or {"table_name": name, "row_id": row_id, "username": "", "at": ""}
+        if problems:
+            # named once each, by the direct look-up; the audit entries below only add what it does not cover
+            plan = _Plan(plan.kind, plan.items, {}, {}, plan.cells, plan.mark)
     for change in db.query(CHANGES_SQL, [plan.mark]):
         name, row_id = change["table_name"], change["row_id"]
+        # the log keeps ids as text; PostgreSQL compares an integer id with an integer only
+        key = int(row_id) if row_id is not None and row_id.isdigit() else row_id
         hit = False
         if name == table and plan.kind in ("units", "cells", "leaders"):
-            found = db.execute(f"select code from {table} where id = ?", [row_id]).fetchone()
+            found = db.execute(f"select code from {table} where id = ?", [key]).fetchone()
             if found and found[0] in plan.codes:
                 hit = True
                 problems.append(_field_error(plan.codes[found[0]], FieldError("code", "duplicate_code",
                                                                               value=found[0])))
         elif name == "meetings" and plan.kind == "meetings":
             found = db.execute("select cell_id, held_on, mtype, deleted_at from meetings where id = ?",
-                               [row_id]).fetchone()
+                               [key]).fetchone()
             if found and found[2] == MeetingType.THUONG_KY.value and found[3] is None \
                     and (found[0], found[1][:7]) in plan.regular:
                 hit = True
@@ -1007,8 +1075,7 @@ def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
     table = TABLE_OF[plan.kind]
     # Ids are given, not left to SQLite, so rows can be inserted in bulk and still point at
     # each other (a merge into a unit of the same file); max(id) + 1 is what SQLite would pick.
-    base = db.execute(f"select coalesce(max(id), 0) from {table}").fetchone()[0]
-    ids = [base + 1 + i for i in range(len(plan.items))]
+    ids = dbm.new_ids(db, table, len(plan.items))
     now = audit.now_iso()
     records = [item.record for item in plan.items]  # filled in place: a copy of 100,000 rows costs memory
     for item in plan.items:
@@ -1030,8 +1097,14 @@ def _insert(db: Database, plan: _Plan, actor: Actor) -> list[int]:
              for i, item in enumerate(plan.items) for e in item.marks or ()))
         _insert_checklists(db, actor, now, ids, plan.items)
         if ids:
-            db.execute(_meeting_audit_sql(db), {"at": now, "username": actor.username, "first": ids[0],
-                                                "last": ids[-1]})
+            sql, params = _meeting_audit_sql(db), {"at": now, "username": actor.username, "first": ids[0],
+                                                   "last": ids[-1]}
+            if dbm.is_postgres(db):
+                # ids from the sequence, with others' saves perhaps in between: only this import's meetings
+                sql = sql.replace("where m.id between", "where m.id in (select value from json_each(:ids)) and "
+                                  "m.id between")
+                params["ids"] = json.dumps(ids)
+            db.execute(sql, params)
         return ids
     db.conn.executemany(
         "insert into audit_log (at, username, action, table_name, row_id, before_json, after_json) "

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from lib import db as dbm
 from lib import org, store
 from lib.domain import (
     Actor,
@@ -120,6 +121,7 @@ def create_group(db: Database, actor: Actor, raw: Mapping[str, Any]) -> str:
     """Add a leader group (admin only, audited); return its code."""
     require_admin(db, actor)
     with store.transaction(db):
+        dbm.lock_name(db, "leader_groups")  # codes, order and use of the groups: one writer at a time
         clean = _check_group(db, raw, None)
         row = store.to_row(clean)
         db["leader_groups"].insert(row)
@@ -135,6 +137,7 @@ def update_group(db: Database, actor: Actor, code: str, changes: Mapping[str, An
     if "code" in changes and changes["code"] != code:
         raise ValidationError([FieldError("code", "code_fixed")])
     with store.transaction(db):
+        dbm.lock_name(db, "leader_groups")  # codes, order and use of the groups: one writer at a time
         store.get(db, "leader_groups", code)
         clean = _check_group(db, {k: v for k, v in changes.items() if k != "code"}, code)
         return store.update(db, actor, "leader_groups", code, clean)
@@ -144,6 +147,7 @@ def delete_group(db: Database, actor: Actor, code: str) -> None:
     """Remove a leader group no post and no leader names (admin only, audited)."""
     require_admin(db, actor)
     with store.transaction(db):
+        dbm.lock_name(db, "leader_groups")  # codes, order and use of the groups: one writer at a time
         before = store.get(db, "leader_groups", code)
         used = db.execute("select (select count(*) from leader_posts where grp = :c) + "
                           "(select count(*) from leaders where grp = :c)", {"c": code}).fetchone()[0]
@@ -221,10 +225,17 @@ def sync_leader(db: Database, actor: Actor, leader_id: int) -> None:
         store.update(db, actor, "leaders", leader_id, {"position": latest["title"], "grp": latest["grp"]})
 
 
+def _lock_leaders(db: Database, *leader_ids: Any) -> None:
+    # PostgreSQL: a leader's posts are checked for overlap before one is written; the leader's row is held
+    # meanwhile (leaders before their posts, in id order), so two posts of one group cannot both pass.
+    dbm.lock_rows(db, "leaders", [i for i in (store.parse_id(x) for x in leader_ids) if i is not None])
+
+
 def create_post(db: Database, actor: Actor, raw: Mapping[str, Any]) -> int:
     """Give a leader a post from a day on (admin only, audited); return its id."""
     require_admin(db, actor)
     with store.transaction(db):
+        _lock_leaders(db, raw.get("leader_id"))
         post_id = store.insert(db, actor, "leader_posts", _check_post(db, raw, None))
         sync_leader(db, actor, store.get(db, "leader_posts", post_id)["leader_id"])
     return post_id
@@ -236,6 +247,9 @@ def update_post(db: Database, actor: Actor, post_id: int, changes: Mapping[str, 
     require_admin(db, actor)
     with store.transaction(db):
         before = store.get(db, "leader_posts", post_id)
+        _lock_leaders(db, before["leader_id"], changes.get("leader_id"))
+        dbm.lock(db, "leader_posts", post_id)
+        before = store.get(db, "leader_posts", post_id)  # as it is now that it is held
         store.require_version(db, "leader_posts", post_id, version, before)
         clean = _check_post(db, {k: before[k] for k in POST_FIELDS} | dict(changes), post_id)
         after = store.update(db, actor, "leader_posts", post_id, clean)

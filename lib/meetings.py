@@ -277,10 +277,21 @@ def create(
     marks: Any = None,
 ) -> int:
     """Validate, scope-check and save a meeting with its leaders (and attendance marks); return its id."""
-    if isinstance(raw.get("cell_id"), int) and db.conn.in_transaction:
-        # PostgreSQL: saves of one cell queue on its row, so the check for a second regular meeting in the month
-        # sees the first (SQLite's BEGIN IMMEDIATE queues every save).
-        dbm.lock(db, "cells", raw["cell_id"])
+    with store.transaction(db):
+        _lock_cell(db, raw.get("cell_id"))
+        return _create(db, actor, raw, leaders, today=today, marks=marks)
+
+
+def _lock_cell(db: Database, cell_id: Any) -> None:
+    # PostgreSQL: saves into one cell queue on its row, so the check for a second regular meeting in the month sees
+    # the first (SQLite's BEGIN IMMEDIATE queues every save). Lock order: a meeting's row first, then a cell's.
+    row_id = store.parse_id(cell_id)
+    if row_id is not None:
+        dbm.lock(db, "cells", row_id)
+
+
+def _create(db: Database, actor: Actor, raw: Mapping[str, Any], leaders: Iterable[Mapping[str, Any]], *,
+            today: date | None, marks: Any) -> int:
     cell = _cell(db, raw.get("cell_id")) if isinstance(raw.get("cell_id"), int) else None
     if cell is not None:
         require_unit(db, actor, cell["unit_id"])
@@ -331,6 +342,7 @@ def update(
             members.require_cell(db, actor, before["cell_id"])
         _require_version(db, meeting_id, version, before)
         merged = {k: before[k] for k in MEETING_FIELDS} | dict(changes)
+        _lock_cell(db, merged.get("cell_id"))  # the cell the meeting will be in: its month's duplicate is checked
         if leaders is None:
             leaders = before["leaders"]
         if clear_marks:
@@ -369,7 +381,13 @@ def delete(db: Database, actor: Actor, meeting_id: int, *, version: str | None =
 def restore(db: Database, actor: Actor, meeting_id: int) -> None:
     """Restore a soft-deleted meeting (admin only); refused if it would duplicate a regular meeting."""
     require_admin(db, actor)
-    m = get(db, meeting_id)
+    with store.transaction(db, lock=("meetings", meeting_id)):
+        m = get(db, meeting_id)
+        _lock_cell(db, m["cell_id"])
+        _restore(db, actor, meeting_id, m)
+
+
+def _restore(db: Database, actor: Actor, meeting_id: int, m: Mapping[str, Any]) -> None:
     if m["mtype"] == MeetingType.THUONG_KY:
         dup = db.execute(DUPLICATE_SQL, {"cell_id": m["cell_id"], "month_start": m["held_on"][:8] + "01",
                                         "own_id": meeting_id}).fetchone()

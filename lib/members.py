@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib import audit, org, store, users
+from lib import db as dbm
 from lib.domain import (
     SYSTEM,
     Actor,
@@ -177,10 +178,23 @@ def _scope_cell(db: Database, member_id: int) -> int:
 
 # ---- writes --------------------------------------------------------------------------------
 
+def hold(db: Database, member_id: Any, code: Any = None) -> None:
+    """Hold a member against concurrent writers until the transaction ends (PostgreSQL; SQLite's write lock holds
+    everything): a card number about to be taken, then the member's row, whose cells over time and exemptions are
+    checked for overlaps before one is written."""
+    code = str(code or "").strip()
+    if code:
+        dbm.lock_name(db, "members.code", code)
+    row_id = store.parse_id(member_id)
+    if row_id is not None:
+        dbm.lock(db, "members", row_id)
+
+
 def create(db: Database, actor: Actor | None, raw: Mapping[str, Any], cell_id: int,
            joined_on: Any = None, note: str | None = None) -> int:
     """Add a member (card number, name, dates) to a cell from joined_on (blank: since always); return the id."""
     with store.transaction(db):
+        hold(db, None, raw.get("code"))
         cell = _cell_row(db, cell_id)
         fresh = _writer(db, actor, cell["id"])
         clean = _check_member(db, raw)
@@ -198,6 +212,7 @@ def update(db: Database, actor: Actor | None, member_id: int, changes: Mapping[s
            *, version: str | None = None) -> dict:
     """Edit a member's card number, name or dates; refused if changed since version (version_of)."""
     with store.transaction(db):
+        hold(db, member_id, changes.get("code"))
         before = _member_row(db, member_id)
         fresh = _writer(db, actor, _scope_cell(db, member_id))
         store.require_version(db, "members", member_id, version, before)
@@ -228,6 +243,7 @@ def transfer(db: Database, actor: Actor | None, member_id: int, cell_id: int, on
     covering both). A member with no open membership joins the cell from that day. Returns the new membership id.
     """
     with store.transaction(db):
+        hold(db, member_id)
         _member_row(db, member_id)
         start = _required_day(on, "valid_from")
         cell = _cell_row(db, cell_id)
@@ -251,6 +267,7 @@ def transfer(db: Database, actor: Actor | None, member_id: int, cell_id: int, on
 def end_membership(db: Database, actor: Actor | None, member_id: int, last_day: Any, note: str | None = None) -> dict:
     """End a member's open membership on last_day (left the cell or the Party), with a note; history kept."""
     with store.transaction(db):
+        hold(db, member_id)
         _member_row(db, member_id)
         day = {"valid_to": _required_day(last_day, "valid_to")}
         current = next((r for r in memberships(db, member_id) if r["valid_to"] is None), None)
@@ -291,6 +308,7 @@ def _check_exemption(db: Database, member_id: int, raw: Mapping[str, Any], skip:
 def exempt(db: Database, actor: Actor | None, member_id: int, raw: Mapping[str, Any]) -> int:
     """Exempt a member from meetings from/to (blank: open) with reason and decision number; no overlaps."""
     with store.transaction(db):
+        hold(db, member_id)
         _member_row(db, member_id)
         fresh = _writer(db, actor, _scope_cell(db, member_id))
         clean = _check_exemption(db, member_id, raw)
@@ -300,7 +318,8 @@ def exempt(db: Database, actor: Actor | None, member_id: int, raw: Mapping[str, 
 def update_exemption(db: Database, actor: Actor | None, exemption_id: int, changes: Mapping[str, Any]) -> dict:
     """Change an exemption (e.g. end it on a day); still no overlap with the member's others."""
     with store.transaction(db):
-        before = store.get(db, "member_exemptions", exemption_id)
+        hold(db, store.get(db, "member_exemptions", exemption_id)["member_id"])
+        before = store.get(db, "member_exemptions", exemption_id)  # as it is now that its member is held
         fresh = _writer(db, actor, _scope_cell(db, before["member_id"]))
         clean = _check_exemption(db, before["member_id"], {k: before[k] for k in EXEMPTION_FIELDS} | dict(changes),
                                  skip=exemption_id)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib import audit, store
+from lib import db as dbm
 from lib.domain import Actor, FieldError, PermissionDenied, Role, UnitKind, ValidationError, coerce
 from lib.i18n import t
 from lib.users import actor_for, require_admin
@@ -38,6 +39,7 @@ select ancestor_id, descendant_id, min(depth) from up group by ancestor_id, desc
 def rebuild_tree(db: Database) -> int:
     """Recompute the closure table from the parent links; return its row count."""
     with store.transaction(db):
+        dbm.lock_name(db, "units")  # PostgreSQL: no unit written while the closure is made again
         db.execute("delete from unit_tree")
         db.execute(REBUILD_SQL)
     return db.execute("select count(*) from unit_tree").fetchone()[0]
@@ -63,6 +65,7 @@ def set_home(db: Database, actor: Actor, code: str | None) -> None:
     if code is not None and db.execute("select 1 from units where code = ?", [code]).fetchone() is None:
         raise ValidationError([FieldError("home_unit", "unknown_code", value=code)])
     with store.transaction(db):
+        dbm.lock_name(db, "settings")  # the audit entry's before is the value this write replaces
         before = db.execute("select value from settings where key = ?", [HOME_KEY]).fetchone()
         if code is None:
             db.execute("delete from settings where key = ?", [HOME_KEY])
@@ -361,7 +364,13 @@ def create_body(db: Database, actor: Actor, raw: Mapping[str, Any]) -> int:
     """Add an issuing body of a node from a day on (admin only, audited); return its id."""
     require_admin(db, actor)
     with store.transaction(db):
+        _lock_bodies(db, raw.get("unit_id"))
         return store.insert(db, actor, "issuing_bodies", _check_body(db, raw, None))
+
+
+def _lock_bodies(db: Database, *unit_ids: Any) -> None:
+    # PostgreSQL: one body per node and day is checked before the write; the node's row is held meanwhile.
+    dbm.lock_rows(db, "units", [u for u in (store.parse_id(x) for x in unit_ids) if u is not None])
 
 
 def update_body(db: Database, actor: Actor, body_id: int, changes: Mapping[str, Any]) -> dict:
@@ -369,6 +378,9 @@ def update_body(db: Database, actor: Actor, body_id: int, changes: Mapping[str, 
     require_admin(db, actor)
     with store.transaction(db):
         before = _body_row(store.get(db, "issuing_bodies", body_id))
+        _lock_bodies(db, before["unit_id"], changes.get("unit_id"))
+        dbm.lock(db, "issuing_bodies", body_id)
+        before = _body_row(store.get(db, "issuing_bodies", body_id))  # as it is now that it is held
         clean = _check_body(db, {**before, **dict(changes)}, body_id)
         return store.update(db, actor, "issuing_bodies", body_id, clean)
 
@@ -515,6 +527,10 @@ def setup_home(db: Database, actor: Actor, values: Mapping[str, Any]) -> int:
     transaction, audited); refused once a home node is set. Return the node's id."""
     require_admin(db, actor)
     with store.transaction(db):
+        # PostgreSQL: two setups at once queue here, and the second finds the first's home node (names before rows:
+        # the unit tree's, then the settings').
+        dbm.lock_name(db, "units")
+        dbm.lock_name(db, "settings")
         if db.execute("select 1 from settings where key = ?", [HOME_KEY]).fetchone() is not None:
             raise ValidationError([FieldError("home_code", "home_exists")])
         roots = [r[0] for r in db.execute("select id from units where parent_id is null order by id")]

@@ -800,10 +800,22 @@ class PgDatabase(Database):
             self.forget()
 
     def reset_sequence(self, table: str) -> None:
-        """Move a table's id sequence past its largest id."""
+        """Move a table's id sequence past its largest id (forward only)."""
+        # Never back: ids other sessions took from the sequence and have not committed yet would be handed out again.
+        seq = self.conn.raw.execute("SELECT pg_get_serial_sequence(%s, 'id')", [_quote(table)]).fetchone()[0]
+        if seq is None:
+            return  # an id column without a sequence (a table of raw DDL): nothing hands out its ids
         self.conn.raw.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), coalesce(max(id), 0) + 1, false) FROM {_quote(table)}",
-            [table])
+            f"SELECT setval(%s::regclass, x.m + 1, false) FROM (SELECT coalesce(max(id), 0) AS m "
+            f"FROM {_quote(table)}) x, {seq} s WHERE x.m + 1 > s.last_value + s.is_called::int", [seq])
+
+    def next_ids(self, table: str, count: int) -> list[int]:
+        """count ids taken from a table's id sequence (others' ids may fall between them)."""
+        if count <= 0:
+            return []
+        rows = self.conn.raw.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                                     [table, count]).fetchall()
+        return [r[0] for r in rows]
 
     def query(self, sql: str, params: Any = None) -> Iterator[dict]:
         """Rows as dicts."""
@@ -869,7 +881,19 @@ class PgDatabase(Database):
     def lock(self, table: str, pk_value: Any) -> None:
         """Lock one row until the transaction ends (a check-then-write of it cannot interleave)."""
         where, values = PgTable(self, table)._where_pk(pk_value)
-        self.raw_execute(f"SELECT 1 FROM {_quote(table)} WHERE {where} FOR UPDATE", values)
+        # NO KEY UPDATE: as exclusive as FOR UPDATE between writers, yet rows that merely reference this one (a
+        # meeting of a locked cell, a weakness of a locked meeting) can still be inserted by others meanwhile.
+        self.raw_execute(f"SELECT 1 FROM {_quote(table)} WHERE {where} FOR NO KEY UPDATE", values)
+
+    def lock_rows(self, table: str, ids: Sequence[Any]) -> None:
+        """Lock rows by id, in the order given (sorted by the caller), in one statement."""
+        if ids:
+            self.raw_execute(f"SELECT 1 FROM {_quote(table)} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                             [list(ids)])
+
+    def lock_name(self, name: str) -> None:
+        """An advisory lock on a name until the transaction ends (its own key space: class 17)."""
+        self.raw_execute("SELECT pg_advisory_xact_lock(17, hashtext(%s))", [name])
 
     def close(self) -> None:
         """End any open transaction and hand the connection back to the pool."""

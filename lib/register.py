@@ -17,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lib import audit, metrics, org, pdf, reports, store
+from lib import db as dbm
 from lib.domain import SYSTEM, Actor, FieldError, PermissionDenied, Role, ValidationError
 from lib.i18n import has, t
 from lib.users import fresh_actor
@@ -81,6 +82,12 @@ def _draft(db: Database, draft_id: Any) -> dict:
     return store.get(db, "report_drafts", row_id)
 
 
+def _lock_draft(db: Database, draft_id: Any) -> None:
+    row_id = store.parse_id(draft_id)
+    if row_id is not None:
+        dbm.lock(db, "report_drafts", row_id)
+
+
 def open_draft(db: Database, actor: Actor, period_label: str, unit_code: str | None = None) -> int:
     """The open draft of a period's report for a node (None: the home node), opened if there is none: the next
     version, starting from the last issued version's text. Board only, audited."""
@@ -91,6 +98,9 @@ def open_draft(db: Database, actor: Actor, period_label: str, unit_code: str | N
         if unit_code and db.execute("select 1 from units where code = ?", [unit_code]).fetchone() is None:
             raise ValidationError([FieldError("register.unit", "register.unknown_unit", code=unit_code)])
         key = {"period": period.label, "unit_code": unit_code}
+        # PostgreSQL: one open draft per period and node is looked for, then opened; a second board member opening
+        # it at the same moment waits here and finds the first's draft.
+        dbm.lock_name(db, "report_drafts", period.label, unit_code or "")
         found = db.execute(f"select id from report_drafts where {SAME_NODE} and status = 'draft'", key).fetchone()
         if found:
             return found[0]
@@ -171,6 +181,7 @@ def save_sections(db: Database, actor: Actor, draft_id: Any, sections: Mapping[s
     if errors:
         raise ValidationError(errors)
     with store.transaction(db):
+        _lock_draft(db, draft_id)
         before = _draft(db, draft_id)
         _not_issued(before)
         store.require_version(db, "report_drafts", before["id"], version, before)
@@ -260,6 +271,10 @@ def issue(db: Database, actor: Actor, draft_id: Any, version: str | None, today:
         else:
             pdf_note = "skipped"
         with store.transaction(db):
+            # PostgreSQL: the draft's row, then the body's (its numbers for the year), held to the commit: a save or
+            # a second issue of the draft waits, as does another report of the body taking the next number.
+            _lock_draft(db, draft_id)
+            dbm.lock(db, "issuing_bodies", row["body_id"])
             # saved over while the files were made: refused as any stale save is, naming who saved
             store.require_version(db, "report_drafts", row["id"], store.row_version(db, "report_drafts", row),
                                  _draft(db, draft_id))

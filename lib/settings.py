@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from sqlite_utils import Database
 
 from lib import audit
+from lib import db as dbm
 from lib.config import DEFAULT_SETTINGS
 from lib.domain import Actor, FieldError, Thresholds, ValidationError
 from lib.i18n import t
@@ -30,17 +31,21 @@ def thresholds(db: Database) -> Thresholds:
 def save_settings(db: Database, actor: Actor, values: dict[str, str]) -> None:
     """Store settings (admin only), auditing what changed."""
     require_admin(db, actor)
-    before = get_settings(db)
-    # A form sends every field: only those it changes count as blanked on purpose.
-    changed = {k for k, v in values.items() if str(v) != str(before.get(k))}
-    errors = check_settings({**before, **values}, changed=changed)
-    if errors:
-        raise ValidationError(errors)
-    for key, value in values.items():
-        if key == COOKIE_KEY:
-            continue
-        db["settings"].upsert({"key": key, "value": str(value)}, pk="key")
-    audit.record(db, actor, "update", "settings", None, before, get_settings(db))
+    # PostgreSQL: held until the caller's commit, so the audit entry's before is what this write replaced and the
+    # order of the thresholds is checked against the values it lands on (SQLite's write lock does both).
+    with dbm.immediate(db):
+        dbm.lock_name(db, "settings")
+        before = get_settings(db)
+        # A form sends every field: only those it changes count as blanked on purpose.
+        changed = {k for k, v in values.items() if str(v) != str(before.get(k))}
+        errors = check_settings({**before, **values}, changed=changed)
+        if errors:
+            raise ValidationError(errors)
+        for key, value in values.items():
+            if key == COOKIE_KEY:
+                continue
+            db["settings"].upsert({"key": key, "value": str(value)}, pk="key")
+        audit.record(db, actor, "update", "settings", None, before, get_settings(db))
 
 
 def cookie_key(db: Database) -> str:

@@ -203,18 +203,20 @@ def update(db: Database, actor: Actor, table: str, row_id: Any, changes: dict[st
 
 def soft_delete(db: Database, actor: Actor, table: str, row_id: Any) -> None:
     """Mark a row deleted (deleted_at) without losing it."""
-    before = get(db, table, row_id)
-    if before.get("deleted_at"):
-        return
-    db[table].update(row_id, {"deleted_at": audit.now_iso()})
-    audit.record(db, actor, "delete", table, row_id, before, get(db, table, row_id))
+    with transaction(db, lock=(table, row_id)):
+        before = get(db, table, row_id)
+        if before.get("deleted_at"):
+            return
+        db[table].update(row_id, {"deleted_at": audit.now_iso()})
+        audit.record(db, actor, "delete", table, row_id, before, get(db, table, row_id))
 
 
 def restore(db: Database, actor: Actor, table: str, row_id: Any) -> None:
     """Clear deleted_at."""
-    before = get(db, table, row_id)
-    db[table].update(row_id, {"deleted_at": None})
-    audit.record(db, actor, "restore", table, row_id, before, get(db, table, row_id))
+    with transaction(db, lock=(table, row_id)):
+        before = get(db, table, row_id)
+        db[table].update(row_id, {"deleted_at": None})
+        audit.record(db, actor, "restore", table, row_id, before, get(db, table, row_id))
 
 
 def missing_refs(db: Database, record: dict[str, Any], refs: dict[str, str]) -> list[FieldError]:

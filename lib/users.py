@@ -258,6 +258,14 @@ def create_user(
     """Create a user (admin only; the first admin is created by setup with SYSTEM); returns the warnings."""
     require_admin(db, actor)
     username = (username or "").strip().lower()
+    with dbm.immediate(db):
+        # PostgreSQL: a second account of the same name waits, then is refused by name (not by the primary key).
+        dbm.lock_name(db, "users", username)
+        return _create_user(db, actor, username, full_name, password, role, unit_ids, email)
+
+
+def _create_user(db: Database, actor: Actor, username: str, full_name: str, password: str, role: str,
+                 unit_ids: list[int], email: str | None) -> list[FieldWarning]:
     errors = username_problems(username)
     if not errors and get_user(db, username) is not None:
         errors.append(FieldError("username", "username_taken", value=username))
@@ -288,6 +296,12 @@ def create_user(
 def update_user(db: Database, actor: Actor, username: str, **changes) -> list[FieldWarning]:
     """Change a user's name, email, role, active flag or units (admin only); returns the warnings."""
     require_admin(db, actor)
+    with dbm.immediate(db):
+        dbm.lock(db, "users", username)  # PostgreSQL: the audit entry's before is the row this write replaces
+        return _update_user(db, actor, username, **changes)
+
+
+def _update_user(db: Database, actor: Actor, username: str, **changes) -> list[FieldWarning]:
     before = get_user(db, username)
     if before is None:
         raise ValidationError([FieldError("username", "not_found")])
@@ -318,6 +332,12 @@ def set_password(db: Database, actor: Actor, username: str, password: str) -> No
     """Reset a password: an admin for anyone, a user for themselves."""
     if actor.username != username:
         require_admin(db, actor)
+    with dbm.immediate(db):
+        dbm.lock(db, "users", username)
+        _set_password(db, actor, username, password)
+
+
+def _set_password(db: Database, actor: Actor, username: str, password: str) -> None:
     user = get_user(db, username)
     if user is None:
         raise ValidationError([FieldError("username", "not_found")])
@@ -467,6 +487,7 @@ def _audit_name(username: str) -> str:
 
 def _audit_refusal(db: Database, username: str, action: str, now: datetime) -> None:
     # At most MAX_AUDITED_FAILURES refusals are logged one by one per window overall, then one 'login_flood'.
+    _hold_guard(db, EVERYONE)
     overall = _bump(db, "", EVERYONE, now)
     if overall["failures"] <= MAX_AUDITED_FAILURES:
         audit.record(db, _audit_name(username), action)
@@ -504,10 +525,18 @@ def _plain(username: str | None) -> str:
     return (username or "")[: 8 * USERNAME_MAX].strip().lower()
 
 
+def _hold_guard(db: Database, key: str) -> None:
+    # PostgreSQL: an address's counters are read, then written one higher; tries from one address at once queue
+    # here (addresses first, then the overall count), so none is lost and five failures still lock the account.
+    dbm.lock_name(db, "guard", key)  # not "login_…": texts so named in this module are logged actions
+
+
 def _gate(db: Database, username: str, password: str, client: str | None, now: datetime
           ) -> tuple[str | None, str, dict | None]:
     # Everything before the password check: (refusal or None, the address key, the user's row or None).
+    _hold_guard(db, client_key(client))
     key = _key(db, client_key(client), now)
+    _hold_guard(db, key)
     refusal = _refused(db, username, key, now)
     if refusal:
         return refusal, key, None
@@ -526,6 +555,7 @@ def _check(password: str, user: dict | None) -> bool:
 
 def _settle(db: Database, username: str, key: str, user: dict | None, ok: bool, now: datetime) -> str:
     # After the password check: record the outcome.
+    _hold_guard(db, key)
     refusal = _refused(db, username, key, now)  # a try running alongside may have locked it meanwhile
     if refusal:
         return refusal
