@@ -6,6 +6,8 @@ from pathlib import Path
 # The SQL benchmark (`python -m bench`), the browser benchmark (`python -m bench.browser`) and the member figures
 # (`python -m bench.members`), the report, workbook and import beside main's (`python -m bench.speed13`).
 SECTIONS = ("sql", "browser", "members", "speed13")
+# Both engines byte for byte (`python -m bench.pgequal`, issue 17).
+SECTIONS += ("pgequal",)
 LEGACY = "sql"  # a file written before the markers existed is all the SQL benchmark's
 
 
