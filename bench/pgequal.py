@@ -23,12 +23,15 @@ from lib import db as dbm
 from lib import metrics
 from lib.domain import SYSTEM
 from lib.metrics import Filters
+from lib.users import actor_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "pgequal"
 # The dashboards' bundles (as test_pg.py compares them on the demo) and the other figures the pages ask for.
 BUNDLES = ("overview_page", "attendance_page", "leaders_page", "weakness_page", "quality_page", "report_page",
            "checklist_ratings", "classification_distribution")
+# A figure that failed to compute: never counted equal, even when both engines fail alike.
+FAILED = "<failed: "
 DRILLS = ("attendance_by_cell", "quality_by_cell", "weakness_by_cell", "participation_by_assignment")
 
 
@@ -59,7 +62,12 @@ def sample(path: str | Path) -> dict[str, str]:
         mtype = db.execute("select mtype from meetings group by mtype order by count(*) desc limit 1").fetchone()[0]
         leader = db.execute("select l.code from meeting_leaders ml join leaders l on l.id = ml.leader_id "
                             "group by l.code order by count(*) desc, l.code limit 1").fetchone()
-    return {"commune": commune, "cell_type": cell_type, "mtype": mtype, "leader": leader[0] if leader else ""}
+        # an administrator (the whole tree) and a clerk (their communes: the scoped statements) for the to-do
+        users = [r[0] for r in db.execute(
+            "select min(username) from users where active = 1 and role in ('admin', 'clerk') group by role "
+            "order by role")]
+    return {"commune": commune, "cell_type": cell_type, "mtype": mtype, "leader": leader[0] if leader else "",
+            "users": ",".join(users)}
 
 
 def items(codes: dict[str, str], today: date) -> list[Item]:
@@ -95,6 +103,13 @@ def items(codes: dict[str, str], today: date) -> list[Item]:
         for name in ("member_attendance", "member_flags"):
             out.append(Item(f"{name} {period}",
                             lambda db, n=name, p=period: _dump(getattr(metrics, n)(db, SYSTEM, p, today=today))))
+            for user in filter(None, codes["users"].split(",")):
+                out.append(Item(f"{name} {period} [as {user}]", lambda db, n=name, p=period, u=user: _dump(
+                    getattr(metrics, n)(db, actor_for(db, u), p, today=today))))
+    out.append(Item("data_years", lambda db: _dump(metrics.data_years(db, today))))
+    for user in filter(None, codes["users"].split(",")):
+        for name in ("todo", "reminders"):
+            out.append(Item(f"{name} [{user}]", lambda db, n=name, u=user: _dump(getattr(metrics, n)(db, u, today))))
     return out
 
 
@@ -103,7 +118,7 @@ def cli_metrics(where: str | Path, args: tuple[str, ...]) -> str:
     run = subprocess.run([sys.executable, "-m", "lib", "--db", str(where), "metrics", *args, "--json"], cwd=ROOT,
                          capture_output=True, text=True, check=False)
     if run.returncode != 0:
-        return f"<exit {run.returncode}: {run.stderr.strip()[-500:]}>"
+        return f"{FAILED}exit {run.returncode}: {run.stderr.strip()[-500:]}>"
     return run.stdout
 
 
@@ -118,7 +133,7 @@ def texts(where: str | Path, todo: list[Item]) -> dict[str, str]:
             with dbm.read(where) as db:
                 out[item.name] = item.text(db)
         except Exception as exc:  # noqa: BLE001 - reported as a difference, the others still compared
-            out[item.name] = f"<{type(exc).__name__}: {str(exc)[:500]}>"
+            out[item.name] = f"{FAILED}{type(exc).__name__}: {str(exc)[:500]}>"
     return out
 
 
@@ -147,8 +162,13 @@ class Compared:
 
 def compare(lite: dict[str, str], post: dict[str, str]) -> list[Compared]:
     """Each item's texts side by side."""
-    return [Compared(name, lite[name] == post[name], digest(lite[name]), digest(post[name]), len(lite[name]),
-                     "" if lite[name] == post[name] else first_difference(lite[name], post[name])) for name in lite]
+    out = []
+    for name in lite:
+        a, b = lite[name], post[name]
+        same = a == b and not a.startswith(FAILED)
+        out.append(Compared(name, same, digest(a), digest(b), len(a),
+                            "" if same else a[:300] if a == b else first_difference(a, b)))
+    return out
 
 
 def build(path: Path, meetings: int, keep: bool) -> float | None:
