@@ -245,6 +245,12 @@ def measure_pg(size: int, path: Path, cluster: Any, pages: list[str], base: dict
         counts = dbm.copy(path, url)
         out: dict[str, Any] = {"copy_seconds": time.perf_counter() - start, "rows_copied": sum(counts.values()),
                                "rows": []}
+        # The planner's statistics, as autovacuum would gather them a minute later: timed right after the copy
+        # without them, a page can take several times as long (a plan for tables it believes empty).
+        start = time.perf_counter()
+        with dbm.read(url) as db:
+            db.conn.raw.execute("ANALYZE")
+        out["analyze_seconds"] = time.perf_counter() - start
         for page in pages:
             log(f"[{size:,}] {page} on PostgreSQL ...")
             sql = worker({**base, "db": url, "mode": "sql", "page": page})
@@ -403,8 +409,8 @@ def engines_table(results: list[SizeResult]) -> str:
             lines.append(f"| {res.size:,} | {pg_row['page']} | {_ms(lite['sql_ms'] if lite else None)} | "
                          f"{_ms(pg_row['sql_ms'])} | {ratio} | {_ms(pg_row['floor_ms'])} | "
                          f"{_mb(pg_row['sql_peak_mb'])} |")
-    copies = [f"{res.size:,} meetings {_s(res.pg['copy_seconds'])} s ({res.pg['rows_copied']:,} rows)"
-              for res in results if res.pg]
+    copies = [f"{res.size:,} meetings {_s(res.pg['copy_seconds'])} s ({res.pg['rows_copied']:,} rows; then "
+              f"`ANALYZE` {_s(res.pg.get('analyze_seconds'))} s)" for res in results if res.pg]
     lines += ["", "Copy of the SQLite file into PostgreSQL (`lib.db.copy`, what `python -m lib copy-db` runs): "
               + "; ".join(copies) + "."]
     return "\n".join(lines)
@@ -587,7 +593,8 @@ def markdown(results: list[SizeResult], info: dict[str, str], command: str, repe
         *(["### SQLite and PostgreSQL side by side (issue 17)", "",
             "After each size's SQLite measurements its file is copied into a new database of a throwaway "
             "PostgreSQL cluster (`tests/pgcluster.py`: `initdb --no-locale -E UTF8`, a unix socket, the server's "
-            "default memory settings, fsync off), and each page's bundles are timed there the same way (a "
+            "default memory settings, fsync off; `ANALYZE` after the copy, as autovacuum would run it soon "
+            "after), and each page's bundles are timed there the same way (a "
             "connection per call from lib.pg's pool, as `lib.ui.figure` takes one; median of the rounds, page and "
             "floor in turn). The figures are the same bytes on both engines (`python -m bench.pgequal`, its "
             "section below).", "", engines_table(results), ""] if any(res.pg for res in results) else []),
