@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -211,10 +212,10 @@ class Server:
 
 def markdown(results: list[Compared], meetings: int, command: str, timings: dict[str, float | None],
              today: date) -> str:
-    """The pgequal section of RESULTS.md."""
+    """One size's part of the pgequal section of RESULTS.md."""
     bad = [r for r in results if not r.equal]
     lines = [
-        "## Both engines, byte for byte (issue 17)",
+        f"### {meetings:,} meetings",
         "",
         f"Written by `{command}` on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} (today {today}): the demo "
         f"of {meetings:,} meetings on SQLite, copied into PostgreSQL by `copy-db` "
@@ -231,6 +232,19 @@ def markdown(results: list[Compared], meetings: int, command: str, timings: dict
         shown = r.sqlite if r.equal else f"{r.sqlite} / {r.postgresql}"
         lines.append(f"| {r.name} | {'equal' if r.equal else '**different**'} | {r.size:,} | `{shown}` |")
     return "\n".join(lines)
+
+
+TITLE = "## Both engines, byte for byte (issue 17)"
+_PART = re.compile(r"^### ([\d,]+) meetings$", re.M)
+
+
+def section(old: str, meetings: int, part: str) -> str:
+    """The pgequal section with this size's part replaced and the other sizes' parts kept, smallest first."""
+    starts = [(int(m.group(1).replace(",", "")), m.start()) for m in _PART.finditer(old)]
+    parts = {size: old[at:(starts[i + 1][1] if i + 1 < len(starts) else len(old))].strip("\n")
+             for i, (size, at) in enumerate(starts)}
+    parts[meetings] = part.strip("\n")
+    return "\n\n".join([TITLE, *(parts[k] for k in sorted(parts))])
 
 
 def _s(value: float | None) -> str:
@@ -295,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         from bench import results as results_md
 
         command = "python -m bench.pgequal " + " ".join(a for a in argv if a)
-        results_md.write(args.out, SECTION, markdown(results, args.meetings, command, timings, args.today))
+        old = results_md.sections(args.out.read_text(encoding="utf-8")).get(SECTION, "") if args.out.exists() else ""
+        part = markdown(results, args.meetings, command, timings, args.today)
+        results_md.write(args.out, SECTION, section(old, args.meetings, part))
         print(f"written to {args.out}")
     return 1 if bad else 0
 

@@ -152,3 +152,10 @@ def test_bench_times_the_pages_on_both_engines_side_by_side(pg_cluster, tmp_path
     assert "Copy of the SQLite file into PostgreSQL" in text and "600 meetings" in text
     # the run's own cluster was stopped and its folder removed
     assert len(stopped) == 1 and not stopped[0].exists()
+
+
+def test_the_section_keeps_one_part_per_size():
+    first = pgequal.section("", 100_000, "### 100,000 meetings\n\nold")
+    both = pgequal.section(first, 1_000_000, "### 1,000,000 meetings\n\nbig")
+    again = pgequal.section(both, 100_000, "### 100,000 meetings\n\nnew")
+    assert again == f"{pgequal.TITLE}\n\n### 100,000 meetings\n\nnew\n\n### 1,000,000 meetings\n\nbig"
