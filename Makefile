@@ -33,6 +33,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.members --keep
 	$(BIN)/python -m bench.speed13
+	@# issue 17 (pgbench): metrics --json and every page bundle byte for byte on both engines, where PostgreSQL is installed
+	@if $(BIN)/python -c "from tests.pgcluster import bindir; raise SystemExit(bindir() is None)"; then \
+		$(BIN)/python -m bench.pgequal --keep --out bench/RESULTS.md; fi
 
 # Every page in headless Chromium (/usr/bin/chromium) beside a bare Streamlit page, idle CPU, 20 sessions at once.
 bench-browser: $(STAMP)

@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.harness import DEFAULT_SIZES, parse_sizes, run
+from bench.harness import DEFAULT_SIZES, default_engines, parse_engines, parse_sizes, run
 from bench.pages import PAGES
 
 HERE = Path(__file__).resolve().parent
@@ -34,12 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive pandas version")
     p.add_argument("--notes", type=Path, default=HERE / "NOTES.md",
                    help="markdown file appended to the results as notes (default bench/NOTES.md, if it exists)")
+    p.add_argument("--engines", type=parse_engines, default=None,
+                   help="sqlite,postgresql: time the pages on PostgreSQL too, beside SQLite (default: both where "
+                        "PostgreSQL's server is installed, else sqlite)")
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     notes = args.notes.read_text(encoding="utf-8") if args.notes and args.notes.exists() else ""
     run(args.sizes, args.repeat, args.keep, args.out, args.period, args.db_dir, args.pages, args.naive, notes,
-        argv)
+        argv, engines=args.engines or default_engines())
     return 0
 
 

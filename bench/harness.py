@@ -31,6 +31,8 @@ CLI_RUNS = 3
 # Targets of issue 13: the compiled report and the workbook at 1,000,000 meetings, an import of 10,000 meetings.
 DOCX_TARGET_1M, XLSX_TARGET_1M, XLSX_PEAK_MB, IMPORT_TARGET_10K = 3.0, 5.0, 300, 2.0
 REPORT_RUNS, IMPORT_ROWS = 3, 10_000
+# Engines the page bundles are timed on (issue 17): SQLite always; PostgreSQL beside it where its server is installed.
+ENGINES = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -55,6 +57,25 @@ def parse_sizes(text: str) -> list[int]:
     if not sizes or any(s <= 0 for s in sizes):
         raise argparse.ArgumentTypeError("sizes must be positive")
     return sizes
+
+
+def default_engines() -> list[str]:
+    """Both engines where PostgreSQL's server (initdb) is installed, else SQLite alone."""
+    from tests.pgcluster import bindir
+
+    return list(ENGINES) if bindir() is not None else ["sqlite"]
+
+
+def parse_engines(text: str) -> list[str]:
+    """The --engines flag: sqlite and/or postgresql, comma-separated (SQLite always runs: PostgreSQL's copy is
+    made from its file)."""
+    import argparse
+
+    engines = [e.strip().lower() for e in text.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise argparse.ArgumentTypeError(f"engines must be among {', '.join(ENGINES)}, not {text!r}")
+    return [e for e in ENGINES if e in engines or e == "sqlite"]
 
 
 def run_child(args: list[str], parse_json: bool = True) -> Child:
@@ -139,6 +160,8 @@ class SizeResult:
     cli: dict[str, Any] = field(default_factory=dict)
     slow: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     reports: dict[str, Any] = field(default_factory=dict)
+    # PostgreSQL beside SQLite: the copy's seconds and the same page rows (empty when not measured)
+    pg: dict[str, Any] = field(default_factory=dict)
 
 
 def median_ms(times: list[float]) -> float:
@@ -170,7 +193,7 @@ def misses(size: int, row: dict[str, Any]) -> list[str]:
 
 
 def measure_size(size: int, path: Path, pages: list[str], repeat: int, period: str, today: date, keep: bool,
-                 naive: bool = True, log: Any = print) -> SizeResult:
+                 naive: bool = True, log: Any = print, cluster: Any = None) -> SizeResult:
     """Build one database and take every measurement on it."""
     log(f"[{size:,}] building {path} ...")
     result = SizeResult(size, build(path, size, keep))
@@ -203,7 +226,41 @@ def measure_size(size: int, path: Path, pages: list[str], repeat: int, period: s
             log(f"[{size:,}] {row['page']} misses a target: explaining its queries ...")
             result.slow[row["page"]] = worker({**base, "mode": "explain", "page": row["page"],
                                                "top": 100}).output["statements"]
+    if cluster is not None:
+        result.pg = measure_pg(size, path, cluster, pages, base, log)
     return result
+
+
+def measure_pg(size: int, path: Path, cluster: Any, pages: list[str], base: dict[str, Any],
+               log: Any = print) -> dict[str, Any]:
+    """The SQLite file copied into a new database of the throwaway cluster (`copy-db`, timed), then each page's
+    bundles timed there as on SQLite (bench.worker "sql": a connection from the pool per call, as lib.ui.figure
+    takes one; page and floor in turn); the database is dropped after."""
+    from lib import db as dbm
+
+    url = cluster.fresh()
+    try:
+        log(f"[{size:,}] copying into PostgreSQL ...")
+        start = time.perf_counter()
+        counts = dbm.copy(path, url)
+        out: dict[str, Any] = {"copy_seconds": time.perf_counter() - start, "rows_copied": sum(counts.values()),
+                               "rows": []}
+        # The planner's statistics, as autovacuum would gather them a minute later: timed right after the copy
+        # without them, a page can take several times as long (a plan for tables it believes empty).
+        start = time.perf_counter()
+        with dbm.read(url) as db:
+            db.conn.raw.execute("ANALYZE")
+        out["analyze_seconds"] = time.perf_counter() - start
+        for page in pages:
+            log(f"[{size:,}] {page} on PostgreSQL ...")
+            sql = worker({**base, "db": url, "mode": "sql", "page": page})
+            out["rows"].append({"page": page, "sql_ms": median_ms(sql.output["times"]),
+                                "floor_ms": median_ms(sql.output["floor_times"]),
+                                "ratio": paired_ratio(sql.output["times"], sql.output["floor_times"]),
+                                "per_call": sql.output["per_call"], "sql_peak_mb": sql.peak_mb})
+        return out
+    finally:
+        cluster.drop(url)
 
 
 def measure_reports(path: Path, period: str, runs: int, log: Any = print) -> dict[str, Any]:
@@ -336,6 +393,26 @@ def function_table(results: list[SizeResult]) -> str:
             cells.append(_ms(row["per_call"].get(name)) if row else "–")
         drill = " (drill-down)" if not any(c.name == name for c in PAGES[page][1]) else ""
         lines.append(f"| {page} | {name}{drill} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def engines_table(results: list[SizeResult]) -> str:
+    """Each page on SQLite and on PostgreSQL side by side (median ms), with the ratio and the copy's time."""
+    lines = ["| meetings | page | SQLite ms | PostgreSQL ms | PostgreSQL / SQLite | PostgreSQL floor ms | "
+             "PostgreSQL peak MB |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for res in results:
+        if not res.pg:
+            continue
+        for pg_row in res.pg["rows"]:
+            lite = next((r for r in res.rows if r["page"] == pg_row["page"]), None)
+            ratio = f"{pg_row['sql_ms'] / lite['sql_ms']:.1f}×" if lite and lite["sql_ms"] else "–"
+            lines.append(f"| {res.size:,} | {pg_row['page']} | {_ms(lite['sql_ms'] if lite else None)} | "
+                         f"{_ms(pg_row['sql_ms'])} | {ratio} | {_ms(pg_row['floor_ms'])} | "
+                         f"{_mb(pg_row['sql_peak_mb'])} |")
+    copies = [f"{res.size:,} meetings {_s(res.pg['copy_seconds'])} s ({res.pg['rows_copied']:,} rows; then "
+              f"`ANALYZE` {_s(res.pg.get('analyze_seconds'))} s)" for res in results if res.pg]
+    lines += ["", "Copy of the SQLite file into PostgreSQL (`lib.db.copy`, what `python -m lib copy-db` runs): "
+              + "; ".join(copies) + "."]
     return "\n".join(lines)
 
 
@@ -513,6 +590,14 @@ def markdown(results: list[SizeResult], info: dict[str, str], command: str, repe
         "",
         reports_table(results),
         "",
+        *(["### SQLite and PostgreSQL side by side (issue 17)", "",
+            "After each size's SQLite measurements its file is copied into a new database of a throwaway "
+            "PostgreSQL cluster (`tests/pgcluster.py`: `initdb --no-locale -E UTF8`, a unix socket, the server's "
+            "default memory settings, fsync off; `ANALYZE` after the copy, as autovacuum would run it soon "
+            "after), and each page's bundles are timed there the same way (a "
+            "connection per call from lib.pg's pool, as `lib.ui.figure` takes one; median of the rounds, page and "
+            "floor in turn). The figures are the same bytes on both engines (`python -m bench.pgequal`, its "
+            "section below).", "", engines_table(results), ""] if any(res.pg for res in results) else []),
         "### Naive figures equal to the SQL ones",
         "",
         *check_lines(results),
@@ -539,15 +624,29 @@ def markdown(results: list[SizeResult], info: dict[str, str], command: str, repe
 
 def run(sizes: list[int], repeat: int, keep: bool, out: Path | None, period: str, db_dir: Path,
         pages: list[str] | None = None, naive: bool = True, notes: str = "", argv: list[str] | None = None,
-        log: Any = print) -> tuple[list[SizeResult], str]:
-    """Measure every size, print the table, write the markdown to `out`; return the results and the markdown."""
+        log: Any = print, engines: list[str] | None = None) -> tuple[list[SizeResult], str]:
+    """Measure every size (on each engine), print the table, write the markdown to `out`; return the results and
+    the markdown."""
     metrics.parse_period(period)
     today = date.today()
     pages = pages or list(PAGES)
     info = machine()
     db_dir.mkdir(parents=True, exist_ok=True)
-    results = [measure_size(size, db_dir / f"bench-{size}.db", pages, repeat, period, today, keep, naive, log)
-               for size in sizes]
+    cluster = None
+    if "postgresql" in (engines or ["sqlite"]):
+        from tests.pgcluster import Cluster, bindir
+
+        found = bindir()
+        if found is None:
+            raise RuntimeError("--engines postgresql: PostgreSQL's server is not installed (no initdb found)")
+        cluster = Cluster(found).start()
+        info["PostgreSQL"] = found.parent.name
+    try:
+        results = [measure_size(size, db_dir / f"bench-{size}.db", pages, repeat, period, today, keep, naive, log,
+                                cluster) for size in sizes]
+    finally:
+        if cluster is not None:
+            cluster.stop()
     results[0].reports["import"] = measure_import(db_dir, min(repeat, REPORT_RUNS), log)
     command = "python -m bench" + ("" if not argv else " " + shlex.join(argv))
     info["load average at end (1/5/15 min)"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -555,6 +654,9 @@ def run(sizes: list[int], repeat: int, keep: bool, out: Path | None, period: str
     log("")
     log(main_table(results))
     log("")
+    if cluster is not None:
+        log(engines_table(results))
+        log("")
     log("\n".join(verdict(results)))
     if out is not None:
         # only the SQL section: the browser benchmark's figures (bench/browser.py) stay as they are

@@ -7,6 +7,8 @@ from pathlib import Path
 # (`python -m bench.members`), the report, workbook and import beside main's (`python -m bench.speed13`).
 # Concurrent writers on either engine (`python -m bench.writers`).
 SECTIONS = ("sql", "browser", "members", "speed13", "writers")
+# Both engines byte for byte (`python -m bench.pgequal`, issue 17).
+SECTIONS += ("pgequal",)
 LEGACY = "sql"  # a file written before the markers existed is all the SQL benchmark's
 
 
