@@ -443,11 +443,11 @@ class _Pictures:
         para.paragraph_format.space_after = Pt(8)
         self._places.append((para, key))
 
-    def finish(self, doc: DocxDocument) -> None:
+    def finish(self) -> None:
         """Render each kept chart and put its picture in its paragraph."""
         if not self._places:
             return
-        part = doc.part
+        part = self._places[0][0].part
         # python-docx's add_picture looks for the document's highest id at every picture, through the whole text (a
         # year's report at 1,000,000 meetings: ~50 ms a look); the ids are those it gives, from one look.
         shape_id = part.next_id
@@ -1503,7 +1503,7 @@ def compiled_docx(path_or_db: Any, period_label: str, unit_code: str | None = No
              head["signer_title"] or t("report.name_blank"), extras.signer_name)
     tables.write_appendix(_appendix_reference(head, number, issued_on))
     progress(0.85, t("report.progress_charts"))
-    pngs.finish(doc)
+    pngs.finish()
     out = _to_bytes(doc)
     progress(1.0, t("report.progress_done"))
     return out
