@@ -211,12 +211,9 @@ def pg_client_args(url: str) -> tuple[str, dict[str, str]]:
     return make_conninfo(**params), env
 
 
-def _backup_pg(args: argparse.Namespace, url: str) -> int:
-    # pg_dump's custom format (-Fc): compressed, one consistent snapshot while the app writes; pg_restore reads it.
-    dump, restore = pg_tool("pg_dump"), pg_tool("pg_restore")
-    if dump is None or restore is None:
-        print(t("pgdeploy.no_pg_dump"), file=sys.stderr)
-        return 1
+def _backup_target(args: argparse.Namespace, suffix: str) -> tuple[Path, Path, Path | None, str | None] | int:
+    # Where a copy goes (a folder gets a dated name), its .part file beside it, and the age recipients if encrypted;
+    # an exit code when the recipients or age are missing.
     recipients, code = _recipients(args)
     if code:
         return code
@@ -228,10 +225,38 @@ def _backup_pg(args: argparse.Namespace, url: str) -> int:
     if dest.is_dir():
         from datetime import datetime
 
-        dest = dest / f"app-{datetime.now():%Y%m%d-%H%M%S}.dump"
+        dest = dest / f"app-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
     if recipients and dest.suffix != ".age":
         dest = dest.with_name(dest.name + ".age")
-    tmp = dest.with_name(dest.name + ".part")
+    return dest, dest.with_name(dest.name + ".part"), recipients, age
+
+
+def _backup_keep(dest: Path, tmp: Path, recipients: Path | None, age: str | None, image: bytes | None) -> int:
+    # Encrypted: only the ciphertext of the checked image reaches the disk. The .part file becomes the copy last.
+    if recipients:
+        run = subprocess.run([age, "--encrypt", "--recipients-file", str(recipients), "--output", str(tmp)],
+                             input=image, capture_output=True)
+        if run.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            error = run.stderr.decode("utf-8", "replace").strip() or f"exit {run.returncode}"
+            print(t("db.backup_encrypt_failed", error=error), file=sys.stderr)
+            return 1
+    _private(tmp)
+    tmp.replace(dest)
+    print(t("db.backup_encrypted" if recipients else "cli.backup_done", dest=dest))
+    return 0
+
+
+def _backup_pg(args: argparse.Namespace, url: str) -> int:
+    # pg_dump's custom format (-Fc): compressed, one consistent snapshot while the app writes; pg_restore reads it.
+    dump, restore = pg_tool("pg_dump"), pg_tool("pg_restore")
+    if dump is None or restore is None:
+        print(t("pgdeploy.no_pg_dump"), file=sys.stderr)
+        return 1
+    target = _backup_target(args, ".dump")
+    if isinstance(target, int):
+        return target
+    dest, tmp, recipients, age = target
     dbname, env = pg_client_args(url)
     _private(tmp)
     # Encrypted: the dump is held in memory (its compressed size) and only its ciphertext reaches the disk.
@@ -251,39 +276,17 @@ def _backup_pg(args: argparse.Namespace, url: str) -> int:
         tmp.unlink(missing_ok=True)
         print(t("cli.backup_failed", dest=dest), file=sys.stderr)
         return 1
-    if recipients:
-        enc = subprocess.run([age, "--encrypt", "--recipients-file", str(recipients), "--output", str(tmp)],
-                             input=image, capture_output=True)
-        if enc.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            error = enc.stderr.decode("utf-8", "replace").strip() or f"exit {enc.returncode}"
-            print(t("db.backup_encrypt_failed", error=error), file=sys.stderr)
-            return 1
-    _private(tmp)
-    tmp.replace(dest)
-    print(t("db.backup_encrypted" if recipients else "cli.backup_done", dest=dest))
-    return 0
+    return _backup_keep(dest, tmp, recipients, age, image)
 
 
 def _backup_sqlite(args: argparse.Namespace, path: Path) -> int:
     if not path.is_file():
         print(t("cli.no_file", file=path), file=sys.stderr)
         return 2
-    recipients, code = _recipients(args)
-    if code:
-        return code
-    age = shutil.which("age") if recipients else None
-    if recipients and age is None:
-        print(t("db.backup_no_age", recipients=recipients), file=sys.stderr)
-        return 1
-    dest = Path(args.dest)
-    if dest.is_dir():
-        from datetime import datetime
-
-        dest = dest / f"app-{datetime.now():%Y%m%d-%H%M%S}.db"
-    if recipients and dest.suffix != ".age":
-        dest = dest.with_name(dest.name + ".age")
-    tmp = dest.with_name(dest.name + ".part")
+    target = _backup_target(args, ".db")
+    if isinstance(target, int):
+        return target
+    dest, tmp, recipients, age = target
     _private(tmp)
     src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=30)  # never creates the file
     # Encrypted: the copy is made in memory and only its ciphertext reaches the disk (memory: the database's size).
@@ -300,18 +303,7 @@ def _backup_sqlite(args: argparse.Namespace, path: Path) -> int:
         tmp.unlink(missing_ok=True)
         print(t("cli.backup_failed", dest=dest), file=sys.stderr)
         return 1
-    if recipients:
-        run = subprocess.run([age, "--encrypt", "--recipients-file", str(recipients), "--output", str(tmp)],
-                             input=image, capture_output=True)
-        if run.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            error = run.stderr.decode("utf-8", "replace").strip() or f"exit {run.returncode}"
-            print(t("db.backup_encrypt_failed", error=error), file=sys.stderr)
-            return 1
-        _private(tmp)
-    tmp.replace(dest)
-    print(t("db.backup_encrypted" if recipients else "cli.backup_done", dest=dest))
-    return 0
+    return _backup_keep(dest, tmp, recipients, age, image)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -50,11 +50,9 @@ def pg_cluster():
 def db_path(tmp_path: Path, monkeypatch, engine: str, request):
     """A fresh migrated database, also set as CHIBO_DB: a file (SQLite), or a postgresql:// URL."""
     if engine == "postgresql":
-        cluster = request.getfixturevalue("pg_cluster")
-        if cluster is None:
-            if os.environ.get("CI") == "true":
-                pytest.fail("PostgreSQL is not installed: CI runs every engine test (.ci/run installs it)")
-            pytest.skip("PostgreSQL is not installed (initdb not found)")
+        from tests.pgcluster import required
+
+        cluster = required(request.getfixturevalue("pg_cluster"))
         url = cluster.fresh()
         monkeypatch.setenv("CHIBO_DB", url)
         yield url

@@ -16,6 +16,18 @@ from lib import pg
 TEMPLATE = "chibo_template"
 
 
+def required(cluster: "Cluster | None", what: str = "every engine test") -> "Cluster":
+    """The run's cluster; without PostgreSQL the test is skipped, or fails under CI=true (CI must run it: .ci/run
+    installs the server)."""
+    import pytest
+
+    if cluster is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not installed: CI runs {what} (.ci/run installs it)")
+        pytest.skip("PostgreSQL is not installed (initdb not found)")
+    return cluster
+
+
 def bindir() -> Path | None:
     """The folder of initdb and pg_ctl (Debian's /usr/lib/postgresql/N/bin, or PATH), None if not installed."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))

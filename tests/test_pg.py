@@ -15,6 +15,7 @@ from lib import demo, metrics, pg, store
 from lib.domain import SYSTEM, ValidationError
 from lib.metrics import Filters
 from tests.factories import small_directory
+from tests.pgcluster import required
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 20)
@@ -24,11 +25,7 @@ FILTERS = (Filters(), Filters(rollup=True), Filters(cell_types=("co_quan",)))
 
 
 def _cluster(pg_cluster):
-    if pg_cluster is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not installed: CI runs every engine test (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed (initdb not found)")
-    return pg_cluster
+    return required(pg_cluster)
 
 
 @pytest.fixture(scope="module")

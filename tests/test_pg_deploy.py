@@ -16,6 +16,7 @@ import pytest
 from lib import cli, demo, i18n, meetings
 from lib import db as dbm
 from lib.domain import SYSTEM
+from tests.pgcluster import required
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -31,11 +32,7 @@ def _language_back():
 
 
 def _cluster(pg_cluster):
-    if pg_cluster is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not installed: CI runs every engine test (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed (initdb not found)")
-    return pg_cluster
+    return required(pg_cluster)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Both engines side by side (issue 17): the byte-for-byte comparison command and the benchmark on PostgreSQL."""
 
 import json
-import os
 from datetime import date
 from pathlib import Path
 
@@ -13,16 +12,13 @@ from lib import directory, metrics
 from lib.domain import SYSTEM
 from lib.metrics import Filters
 from tests.factories import add_meeting, small_directory
+from tests.pgcluster import required
 
 TODAY = date(2026, 11, 20)
 
 
 def _cluster(pg_cluster):
-    if pg_cluster is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not installed: CI runs every engine test (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed (initdb not found)")
-    return pg_cluster
+    return required(pg_cluster)
 
 
 # ---- the filters that go to SQL as JSON lists (json_each) select the same rows on both engines -------------------

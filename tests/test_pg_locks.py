@@ -4,7 +4,6 @@ moment waits for the first and is then refused (or serialised) as under SQLite's
 Each test holds the first write's transaction open, starts the second on another connection, waits until that one
 is either finished or waiting on a lock (pg_stat_activity: never a timed guess), then commits the first."""
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,16 +16,14 @@ from lib import assignments, directory, importer, leaders, meetings, members, re
 from lib import db as dbm
 from lib.domain import SYSTEM, Role, ValidationError
 from tests.factories import meeting, small_directory
+from tests.pgcluster import required
 
 TODAY = date(2026, 11, 20)
 
 
 @pytest.fixture
 def url(pg_cluster):
-    if pg_cluster is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not installed: CI runs every engine test (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed (initdb not found)")
+    required(pg_cluster)
     found = pg_cluster.fresh()
     yield found
     pg_cluster.drop(found)

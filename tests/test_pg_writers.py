@@ -2,21 +2,17 @@
 for 5 seconds, every acknowledged write found exactly once, no second regular meeting of a month, every refusal one
 a rule makes, no error. No timed assertion: the speed is measured by the bench and recorded, not enforced here."""
 
-import os
 from datetime import date
 
 import pytest
 
 from bench import writers
+from tests.pgcluster import required
 
 
 @pytest.fixture
 def cluster(pg_cluster):
-    if pg_cluster is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not installed: CI runs every engine test (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed (initdb not found)")
-    return pg_cluster
+    return required(pg_cluster)
 
 
 def test_ten_writers_for_five_seconds_lose_duplicate_and_fail_nothing(cluster):

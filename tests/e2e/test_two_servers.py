@@ -27,6 +27,7 @@ from lib.i18n import t
 from tests.e2e import browser as b
 from tests.e2e import server
 from tests.e2e.conftest import seed_directory
+from tests.pgcluster import required
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -139,10 +140,7 @@ def node_for(url: str, upstream: str) -> str:
 @pytest.fixture(scope="module")
 def two_servers(pg_cluster, tmp_path_factory):
     """A PostgreSQL database with a small directory, two app processes on it (one cookie secret), nginx before them."""
-    if pg_cluster is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not installed: CI runs the two-server test (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed (initdb not found)")
+    required(pg_cluster, "the two-server test")
     folder = tmp_path_factory.mktemp("two_servers")
     url = pg_cluster.fresh()
     ids = seed_directory(url, refresh_seconds=REFRESH)
