@@ -799,6 +799,50 @@ class PgDatabase(Database):
         elif re.match(r"^\s*(CREATE|DROP|ALTER)\b", sql, re.IGNORECASE):
             self.forget()
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Write rows into a table with COPY … FROM STDIN (a bulk load: no statement per row); the count written."""
+        names = ", ".join(_quote(c) for c in columns)
+        total = 0
+        try:
+            with self.conn.raw.cursor() as cur, cur.copy(f"COPY {_quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    total += 1
+        except psycopg.Error as exc:
+            raise _sqlite_error(exc) from exc
+        return total
+
+    def set_aside(self, table: str) -> list[str]:
+        """Drop a table's secondary indexes and its own foreign keys for a bulk load (in the caller's transaction);
+        the statements that put them back, to run after the load (an index built once over all rows, a foreign
+        key checked by one query, instead of row by row)."""
+        rows = self.conn.raw.execute(
+            "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "WHERE c.conrelid = to_regclass(%s) AND c.contype = 'f' ORDER BY c.conname", [_quote(table)]).fetchall()
+        indexes = self.conn.raw.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid = to_regclass(%s) AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1", [_quote(table)]).fetchall()
+        back = []
+        for name, definition in rows:
+            self.conn.raw.execute(f"ALTER TABLE {_quote(table)} DROP CONSTRAINT {_quote(name)}")
+            back.append(f"ALTER TABLE {_quote(table)} ADD CONSTRAINT {_quote(name)} {definition}")
+        for name, definition in indexes:
+            self.conn.raw.execute(f"DROP INDEX {name}")
+            back.append(definition)
+        return back
+
+    def put_back(self, statements: Sequence[str]) -> None:
+        """Run what set_aside returned: the indexes rebuilt, the foreign keys added back and checked."""
+        for statement in statements:
+            self.raw_execute(statement, None)
+
+    def analyze(self, tables: Sequence[str]) -> None:
+        """VACUUM (ANALYZE) tables after a bulk load (outside a transaction): the planner's statistics, and the
+        visibility map an index-only scan needs to skip the table."""
+        for table in tables:
+            self.raw_execute(f"VACUUM (ANALYZE) {_quote(table)}", None)
+
     def reset_sequence(self, table: str) -> None:
         """Move a table's id sequence past its largest id."""
         self.conn.raw.execute(
