@@ -4,8 +4,9 @@ import re
 from pathlib import Path
 
 # The SQL benchmark (`python -m bench`), the browser benchmark (`python -m bench.browser`) and the member figures
-# (`python -m bench.members`), the report, workbook and import beside main's (`python -m bench.speed13`).
-SECTIONS = ("sql", "browser", "members", "speed13")
+# (`python -m bench.members`), the report, workbook and import beside main's (`python -m bench.speed13`), PostgreSQL at
+# 10,000,000 meetings (`python -m bench.pgscale`).
+SECTIONS = ("sql", "browser", "members", "speed13", "pgscale")
 LEGACY = "sql"  # a file written before the markers existed is all the SQL benchmark's
 
 

@@ -51,6 +51,9 @@ _ABORT_TRIGGER = re.compile(
     r"^\s*CREATE\s+TRIGGER\s+(?P<name>\w+)\s+(?P<timing>BEFORE|AFTER)\s+(?P<event>INSERT|UPDATE|DELETE)\s+"
     r"ON\s+(?P<table>\w+)\s+(?:WHEN\s+(?P<when>.+?)\s+)?BEGIN\s+SELECT\s+RAISE\s*\(\s*ABORT\s*,\s*"
     r"'(?P<message>(?:[^']|'')*)'\s*\)\s*;\s*END\s*$", re.IGNORECASE | re.DOTALL)
+# SQLite's CROSS JOIN fixes the order of the joins (lib writes one where the order matters: the period's meetings
+# drive, each probing its leaders); PostgreSQL keeps the written order of explicit joins under join_collapse_limit 1.
+_CROSS_JOIN = re.compile(r"\bcross\s+join\b", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)\s*\(([^)]*)\)", re.IGNORECASE)
 
 
@@ -112,8 +115,9 @@ def _fix(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Join) and (node.kind or "").upper() == "CROSS" and node.args.get("on"):
         node.set("kind", None)  # SQLite's CROSS JOIN … ON (an inner join in a fixed order) is a JOIN here
         return node
-    if isinstance(node, exp.Coalesce | exp.Add | exp.Sub | exp.Mul | exp.Div | exp.Max | exp.Min):
-        # A comparison is the integer 0 or 1 in SQLite: where it meets numbers it is cast so here too.
+    if isinstance(node, exp.Coalesce | exp.Add | exp.Sub | exp.Mul | exp.Div | exp.Max | exp.Min | exp.Sum):
+        # A comparison is the integer 0 or 1 in SQLite: where it meets numbers it is cast so here too (in sum() too:
+        # the built-in sum of integers, not the sum(boolean) aggregate of COMPAT_SQL, a SQL call per row).
         for key in ("this", "expression", "expressions"):
             value = node.args.get(key)
             for arg in value if isinstance(value, list) else [value]:
@@ -161,6 +165,7 @@ class Translation(NamedTuple):
     statements: tuple[str, ...]
     takes: bool
     tagged: bool = False
+    ordered: bool = False
 
 
 def _branches(node: exp.Expression) -> Iterator[exp.Select]:
@@ -243,7 +248,7 @@ def translate(sql: str) -> Translation:
     out = re.sub(r"\browid\b", "id", out)
     if re.match(r"^\s*ALTER\s+TABLE\b", out, re.IGNORECASE):
         out = re.sub(r"(\bREFERENCES\s+\w+\s*\(\s*\w+\s*\))", rf"\1 {DEFERRABLE}", out, flags=re.IGNORECASE)
-    return Translation((out,), True, tagged)
+    return Translation((out,), True, tagged, bool(_CROSS_JOIN.search(sql)))
 
 
 # ---- compatibility functions, triggers and the migration table's schema ---------------------------------------
@@ -280,7 +285,7 @@ BEGIN
     RETURN ts + n * ('1 ' || unit)::interval;
 END $$;
 
-CREATE OR REPLACE FUNCTION sqlite_date(t text, VARIADIC modifiers text[] DEFAULT '{}') RETURNS text
+CREATE OR REPLACE FUNCTION sqlite_any_date(t text, VARIADIC modifiers text[] DEFAULT '{}') RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE ts timestamp := sqlite_ts(t); modifier text;
 BEGIN
@@ -288,8 +293,44 @@ BEGIN
     RETURN to_char(ts, 'YYYY-MM-DD');
 END $$;
 
+-- Whether a text is a plain day (YYYY-MM-DD, month 01-12, day 01-31, not year 0): the shape every stored date has.
+-- Tested without a regular expression (PostgreSQL's cost about a microsecond a row).
+CREATE OR REPLACE FUNCTION sqlite_is_day(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT length(t) = 10 AND translate(t, '0123456789', '') = '--' AND substr(t, 5, 1) = '-'
+       AND substr(t, 6, 2) BETWEEN '01' AND '12' AND substr(t, 9, 2) BETWEEN '01' AND '31' AND t >= '0001'
+$$;
+
+-- The day of a plain day's text, as SQLite reads it: a day past the month's end runs into the next month.
+CREATE OR REPLACE FUNCTION sqlite_day(t text) RETURNS date LANGUAGE sql IMMUTABLE AS $$
+    SELECT make_date(substr(t, 1, 4)::integer, substr(t, 6, 2)::integer, 1) + (substr(t, 9, 2)::integer - 1)
+$$;
+
+-- A date's text (years 100 to 9999). to_char is stable (so are its callers, to be inlined): it reads no setting
+-- with this format, but a date's ::text would follow DateStyle.
+CREATE OR REPLACE FUNCTION sqlite_day_text(d date) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT to_char(d::timestamp, 'YYYY-MM-DD')
+$$;
+
+-- SQLite's date(x, modifiers…). Inlined into the query (LANGUAGE sql): a plain day with no modifier (as typed),
+-- '+N day(s)' or '+1 month', '-1 day' (the figures' only shapes, run for many rows) is computed in place; anything
+-- else goes to sqlite_any_date (PL/pgSQL), which reads the other forms.
+CREATE OR REPLACE FUNCTION sqlite_date(t text, VARIADIC modifiers text[] DEFAULT '{}') RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN NOT coalesce(sqlite_is_day(t), false) THEN sqlite_any_date(t, VARIADIC modifiers)
+        WHEN cardinality(modifiers) = 0 THEN t
+        WHEN t NOT BETWEEN '0100' AND '9900' THEN sqlite_any_date(t, VARIADIC modifiers)
+        WHEN cardinality(modifiers) = 1 AND modifiers[1] ~ '^[+-]?[0-9]{1,4} days?$'
+            THEN sqlite_day_text(sqlite_day(t) + split_part(modifiers[1], ' ', 1)::integer)
+        WHEN modifiers = '{"+1 month","-1 day"}' AND substr(t, 9, 2) <= '28'
+            THEN sqlite_day_text((make_date(substr(t, 1, 4)::integer, substr(t, 6, 2)::integer, 1)
+                                  + interval '1 month')::date + (substr(t, 9, 2)::integer - 2))
+        ELSE sqlite_any_date(t, VARIADIC modifiers) END
+$$;
+
 CREATE OR REPLACE FUNCTION sqlite_julianday(t text) RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
-    SELECT extract(epoch FROM sqlite_ts(t))::double precision / 86400.0 + 2440587.5
+    SELECT CASE WHEN sqlite_is_day(t) THEN (sqlite_day(t) - DATE '1970-01-01')::double precision + 2440587.5
+                ELSE extract(epoch FROM sqlite_ts(t))::double precision / 86400.0 + 2440587.5 END
 $$;
 
 CREATE OR REPLACE FUNCTION sqlite_printf(fmt text, n bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -765,9 +806,16 @@ class PgDatabase(Database):
         """A statement written for SQLite, translated; the cursor reads as sqlite3's."""
         cur = None
         found = translate(self._or_clause(sql))
-        for statement in found.statements:
-            cur = self.raw_execute(*_inline_nulls(statement, _params(parameters))) if found.takes else \
-                self.raw_execute(statement, None)
+        if found.ordered:
+            self.conn.raw.execute("SET join_collapse_limit = 1")
+        try:
+            for statement in found.statements:
+                cur = self.raw_execute(*_inline_nulls(statement, _params(parameters))) if found.takes else \
+                    self.raw_execute(statement, None)
+        finally:
+            # In a failed transaction the rollback undoes the SET; otherwise it is reset here.
+            if found.ordered and self.conn.raw.info.transaction_status != TransactionStatus.INERROR:
+                self.conn.raw.execute("RESET join_collapse_limit")
         self._after_write(sql)
         return Cursor(self, cur, found.tagged)
 
