@@ -608,7 +608,9 @@ def attendance_page(db: Source, period: Period | str, filters: Filters | None = 
 # Per assignment: expected in thirds of required_per_quarter (exact integers), the
 # distinct meetings attended inside period and validity, and the report status of each.
 # The joins are written as CROSS JOINs to fix their order: the period's meetings (index range)
-# drive, each probes its leaders, then the (materialized, small) assignments of those leaders.
+# drive, each probes its leaders, then the (materialized, small) assignments of those leaders. The
+# period's meeting-leader pairs are materialized once: a planner that misjudges the assignments' count
+# (PostgreSQL's has no statistics of a CTE) would otherwise read them again for every assignment.
 # The cell-type filter keeps cell-level assignments on cells of those types only: a
 # unit-level assignment is not about any one type. The meeting-type filter narrows attended.
 ASSIGNMENT_SQL = SCOPE_SQL + """,
@@ -626,21 +628,26 @@ asg_months as (
      and (asg.valid_to is null or asg.valid_to >= months.first)
     group by asg.id
 ),
-counted as (
-    select asg.id as assignment_id, m.id as meeting_id, m.cell_id, c.unit_id, m.held_on, m.mtype, ml.leader_id,
-           ml.report_submitted_on,
-           case when ml.report_submitted_on is null then 'missing'
-                when julianday(ml.report_submitted_on) - julianday(m.held_on) > :report_days then 'late'
-                else 'on_time' end as report_status
+period_leaders as materialized (
+    select m.id, m.cell_id, m.held_on, m.mtype, ml.leader_id, ml.report_submitted_on
     from meetings m
     cross join meeting_leaders ml
-    cross join asg
-    cross join cells c
-    where ml.meeting_id = m.id and asg.leader_id = ml.leader_id and c.id = m.cell_id
+    where ml.meeting_id = m.id
       and m.deleted_at is null and m.held_on between :start and :end
       and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
-      and m.held_on between asg.from_day and asg.to_day
-      and (m.cell_id = asg.cell_id or (asg.cell_id is null and (c.unit_id = asg.unit_id or exists (
+),
+counted as (
+    select asg.id as assignment_id, pl.id as meeting_id, pl.cell_id, c.unit_id, pl.held_on, pl.mtype, pl.leader_id,
+           pl.report_submitted_on,
+           case when pl.report_submitted_on is null then 'missing'
+                when julianday(pl.report_submitted_on) - julianday(pl.held_on) > :report_days then 'late'
+                else 'on_time' end as report_status
+    from period_leaders pl
+    cross join asg
+    cross join cells c
+    where asg.leader_id = pl.leader_id and c.id = pl.cell_id
+      and pl.held_on between asg.from_day and asg.to_day
+      and (pl.cell_id = asg.cell_id or (asg.cell_id is null and (c.unit_id = asg.unit_id or exists (
           select 1 from unit_tree t where t.ancestor_id = asg.unit_id and t.descendant_id = c.unit_id))))
 ),
 per_assignment as (
