@@ -165,7 +165,6 @@ class Translation(NamedTuple):
     statements: tuple[str, ...]
     takes: bool
     tagged: bool = False
-    ordered: bool = False
 
 
 def _branches(node: exp.Expression) -> Iterator[exp.Select]:
@@ -248,7 +247,7 @@ def translate(sql: str) -> Translation:
     out = re.sub(r"\browid\b", "id", out)
     if re.match(r"^\s*ALTER\s+TABLE\b", out, re.IGNORECASE):
         out = re.sub(r"(\bREFERENCES\s+\w+\s*\(\s*\w+\s*\))", rf"\1 {DEFERRABLE}", out, flags=re.IGNORECASE)
-    return Translation((out,), True, tagged, bool(_CROSS_JOIN.search(sql)))
+    return Translation((out,), True, tagged)
 
 
 # ---- compatibility functions, triggers and the migration table's schema ---------------------------------------
@@ -488,6 +487,14 @@ class Cursor:
 
     def __init__(self, db: "PgDatabase", cur: psycopg.Cursor | None, tagged: bool = False):
         self._db, self._cur, self._tagged = db, cur, tagged
+        self._reads: bool | None = None
+
+    def _has_rows(self) -> bool:
+        # Asked once: psycopg builds its description's column objects anew on every call (it cost 4 of the
+        # overview's 9 s at 10,000,000 meetings when asked per row).
+        if self._reads is None:
+            self._reads = self._cur is not None and self._cur.description is not None
+        return self._reads
 
     def _row(self, row: tuple | None) -> tuple | None:
         return tuple(_untag(v) for v in row) if self._tagged and row is not None else row
@@ -512,25 +519,27 @@ class Cursor:
 
     def fetchone(self) -> tuple | None:
         """The next row or None."""
-        if self._cur is None or self._cur.description is None:
+        if not self._has_rows():
             return None
         return self._row(self._cur.fetchone())
 
     def fetchall(self) -> list[tuple]:
         """The remaining rows."""
-        if self._cur is None or self._cur.description is None:
+        if not self._has_rows():
             return []
         return [self._row(r) for r in self._cur.fetchall()]
 
     def fetchmany(self, size: int = 1) -> list[tuple]:
         """Up to size rows."""
-        if self._cur is None or self._cur.description is None:
+        if not self._has_rows():
             return []
         return [self._row(r) for r in self._cur.fetchmany(size)]
 
     def __iter__(self) -> Iterator[tuple]:
-        while (row := self.fetchone()) is not None:
-            yield row
+        if not self._has_rows():
+            return
+        for row in self._cur:
+            yield self._row(row)
 
     def close(self) -> None:
         """Nothing to free: the rows are client-side."""
@@ -809,7 +818,8 @@ class PgDatabase(Database):
         """A statement written for SQLite, translated; the cursor reads as sqlite3's."""
         cur = None
         found = translate(self._or_clause(sql))
-        if found.ordered:
+        ordered = _CROSS_JOIN.search(sql) is not None and found.takes
+        if ordered:
             self.conn.raw.execute("SET join_collapse_limit = 1")
         try:
             for statement in found.statements:
@@ -817,7 +827,7 @@ class PgDatabase(Database):
                     self.raw_execute(statement, None)
         finally:
             # In a failed transaction the rollback undoes the SET; otherwise it is reset here.
-            if found.ordered and self.conn.raw.info.transaction_status != TransactionStatus.INERROR:
+            if ordered and self.conn.raw.info.transaction_status != TransactionStatus.INERROR:
                 self.conn.raw.execute("RESET join_collapse_limit")
         self._after_write(sql)
         return Cursor(self, cur, found.tagged)
