@@ -4,9 +4,9 @@ import re
 from pathlib import Path
 
 # The SQL benchmark (`python -m bench`), the browser benchmark (`python -m bench.browser`) and the member figures
-# (`python -m bench.members`), the report, workbook and import beside main's (`python -m bench.speed13`).
-# Concurrent writers on either engine (`python -m bench.writers`).
-SECTIONS = ("sql", "browser", "members", "speed13", "writers")
+# (`python -m bench.members`), the report, workbook and import beside main's (`python -m bench.speed13`), PostgreSQL at
+# 10,000,000 meetings (`python -m bench.pgscale`). Concurrent writers on either engine (`python -m bench.writers`).
+SECTIONS = ("sql", "browser", "members", "speed13", "pgscale", "writers")
 # Both engines byte for byte (`python -m bench.pgequal`, issue 17).
 SECTIONS += ("pgequal",)
 LEGACY = "sql"  # a file written before the markers existed is all the SQL benchmark's

@@ -608,7 +608,10 @@ def attendance_page(db: Source, period: Period | str, filters: Filters | None = 
 # Per assignment: expected in thirds of required_per_quarter (exact integers), the
 # distinct meetings attended inside period and validity, and the report status of each.
 # The joins are written as CROSS JOINs to fix their order: the period's meetings (index range)
-# drive, each probes its leaders, then the (materialized, small) assignments of those leaders.
+# drive, each probes its leaders, then the (materialized, small) assignments of those leaders. The
+# period's meeting-leader pairs are materialized once: a planner that misjudges the assignments' count
+# (PostgreSQL's has no statistics of a CTE) would otherwise read them again for every assignment; so are
+# the counts per assignment, for the same reason.
 # The cell-type filter keeps cell-level assignments on cells of those types only: a
 # unit-level assignment is not about any one type. The meeting-type filter narrows attended.
 ASSIGNMENT_SQL = SCOPE_SQL + """,
@@ -626,22 +629,32 @@ asg_months as (
      and (asg.valid_to is null or asg.valid_to >= months.first)
     group by asg.id
 ),
-counted as (
-    select asg.id as assignment_id, m.id as meeting_id, m.cell_id, c.unit_id, m.held_on, m.mtype, ml.leader_id,
-           ml.report_submitted_on,
-           case when ml.report_submitted_on is null then 'missing'
-                when julianday(ml.report_submitted_on) - julianday(m.held_on) > :report_days then 'late'
-                else 'on_time' end as report_status
+period_leaders as materialized (
+    select m.id, m.cell_id, m.held_on, m.mtype, ml.leader_id, ml.report_submitted_on
     from meetings m
     cross join meeting_leaders ml
-    cross join asg
-    cross join cells c
-    where ml.meeting_id = m.id and asg.leader_id = ml.leader_id and c.id = m.cell_id
+    where ml.meeting_id = m.id
       and m.deleted_at is null and m.held_on between :start and :end
       and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
-      and m.held_on between asg.from_day and asg.to_day
-      and (m.cell_id = asg.cell_id or (asg.cell_id is null and (c.unit_id = asg.unit_id or exists (
+),
+counted as (
+    select asg.id as assignment_id, pl.id as meeting_id, pl.cell_id, c.unit_id, pl.held_on, pl.mtype, pl.leader_id,
+           pl.report_submitted_on,
+           case when pl.report_submitted_on is null then 'missing'
+                when julianday(pl.report_submitted_on) - julianday(pl.held_on) > :report_days then 'late'
+                else 'on_time' end as report_status
+    from period_leaders pl
+    cross join asg
+    cross join cells c
+    where asg.leader_id = pl.leader_id and c.id = pl.cell_id
+      and pl.held_on between asg.from_day and asg.to_day
+      and (pl.cell_id = asg.cell_id or (asg.cell_id is null and (c.unit_id = asg.unit_id or exists (
           select 1 from unit_tree t where t.ancestor_id = asg.unit_id and t.descendant_id = c.unit_id))))
+),
+attended as materialized (
+    select assignment_id, count(*) as attended, sum(report_status != 'missing') as reports,
+           sum(report_status = 'late') as late
+    from counted group by assignment_id
 ),
 per_assignment as (
     select asg.id as assignment_id, asg.leader_id, asg.unit_id, asg.cell_id, asg.required_per_quarter,
@@ -652,11 +665,7 @@ per_assignment as (
            coalesce(n.reports, 0) as reports, coalesce(n.late, 0) as late_reports,
            coalesce(n.attended, 0) - coalesce(n.reports, 0) as missing_reports
     from asg join asg_months am on am.id = asg.id
-    left join (
-        select assignment_id, count(*) as attended, sum(report_status != 'missing') as reports,
-               sum(report_status = 'late') as late
-        from counted group by assignment_id
-    ) n on n.assignment_id = asg.id
+    left join attended n on n.assignment_id = asg.id
 )"""
 
 BY_ASSIGNMENT_SQL = ASSIGNMENT_SQL + """
@@ -928,7 +937,11 @@ select 'overdue', null, count(*), 0 from scoped_weaknesses where status != 'reso
 """
 
 # Open on a day: noted by then and not resolved by then (a resolved one without a date stays resolved).
-WEAKNESS_AS_OF_SQL = WEAKNESS_SCOPE_SQL + """
+# Only the weaknesses that can count are kept (open, resolved after the day, or noted in the period): the years
+# of weaknesses resolved long ago are read once and not kept (at 10,000,000 meetings, 392,000 rows).
+WEAKNESS_AS_OF_SQL = SCOPE_SQL + SCOPED_WEAKNESSES + """
+      and (w.status != 'resolved' or w.resolved_on > :as_of or w.noted_on between :start and :end)
+)
 select coalesce(sum(open), 0) as open, coalesce(sum(open and due_on < :as_of), 0) as overdue,
        coalesce(sum(noted_on between :start and :end), 0) as noted
 from (
