@@ -611,7 +611,12 @@ def attendance_page(db: Source, period: Period | str, filters: Filters | None = 
 # drive, each probes its leaders, then the (materialized, small) assignments of those leaders. The
 # period's meeting-leader pairs are materialized once: a planner that misjudges the assignments' count
 # (PostgreSQL's has no statistics of a CTE) would otherwise read them again for every assignment; so are
-# the counts per assignment, for the same reason.
+# the counts per assignment, for the same reason. A unit or cell-type filter leaves few assignments: the pairs are
+# then only those of the cells an assignment in asg can count (asg_cells: its cell, else every cell of its unit or
+# of a unit under it in unit_tree), each cell's meetings of the period read by the (cell_id, held_on) index, not
+# the whole tree's pairs of the period. counted keeps no other pair, so its rows are the same: asg_cells follows
+# counted's own test (unit_tree, not scope: with rollup a unit merged out of the filter still counts for an
+# assignment above it; a unit-level assignment counts cells of every type).
 # The cell-type filter keeps cell-level assignments on cells of those types only: a
 # unit-level assignment is not about any one type. The meeting-type filter narrows attended.
 ASSIGNMENT_SQL = SCOPE_SQL + """,
@@ -629,6 +634,14 @@ asg_months as (
      and (asg.valid_to is null or asg.valid_to >= months.first)
     group by asg.id
 ),
+asg_cells(cell_id) as materialized (
+    select cell_id from asg where cell_id is not null
+    union
+    select c.id from asg cross join cells c where asg.cell_id is null and c.unit_id = asg.unit_id
+    union
+    select c.id from asg cross join unit_tree t cross join cells c
+    where asg.cell_id is null and t.ancestor_id = asg.unit_id and c.unit_id = t.descendant_id
+),
 period_leaders as materialized (
     select m.id, m.cell_id, m.held_on, m.mtype, ml.leader_id, ml.report_submitted_on
     from meetings m
@@ -636,6 +649,16 @@ period_leaders as materialized (
     where ml.meeting_id = m.id
       and m.deleted_at is null and m.held_on between :start and :end
       and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
+      and :unit_codes is null and :cell_types is null
+    union all
+    select m.id, m.cell_id, m.held_on, m.mtype, ml.leader_id, ml.report_submitted_on
+    from asg_cells ac
+    cross join meetings m
+    cross join meeting_leaders ml
+    where m.cell_id = ac.cell_id and ml.meeting_id = m.id
+      and m.deleted_at is null and m.held_on between :start and :end
+      and (:mtypes is null or m.mtype in (select value from json_each(:mtypes)))
+      and (:unit_codes is not null or :cell_types is not null)
 ),
 counted as (
     select asg.id as assignment_id, pl.id as meeting_id, pl.cell_id, c.unit_id, pl.held_on, pl.mtype, pl.leader_id,

@@ -12,7 +12,7 @@ os.environ.setdefault("CHIBO_TESTING", "1")
 BOTH_ENGINES = {
     "test_stores.py", "test_metrics.py", "test_metrics_due.py", "test_importer.py", "test_members_import.py",
     "test_security.py", "test_abuse_records.py", "test_members.py", "test_marks.py", "test_pg.py",
-    "test_pg_equal.py",
+    "test_pg_equal.py", "test_commune_scope.py",
 }
 # Tests in those modules that read the SQLite file itself (its path, sqlite3 on it): SQLite only.
 SQLITE_ONLY = {
