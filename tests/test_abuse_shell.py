@@ -457,6 +457,17 @@ def test_nginx_site_limits_requests_and_connections_per_address():
     assert "$proxy_add_x_forwarded_for" not in text
 
 
+def test_nginx_site_serves_streamlits_scripts_without_a_request_rate():
+    """Three browsers of one office (one address) opening the app at once fetch ~140 scripts each: a request
+    rate on /static/ answered some with 429 and left a blank page (seen in tests/e2e/test_two_servers.py)."""
+    text = (DEPLOY / "nginx-chibo.conf").read_text()
+    body = _directives(_locations(text)["/static/"])
+    assert not any(d.startswith("limit_req") for d in body)
+    assert "limit_conn chibo_conn 100" in body and "proxy_pass http://chibo_streamlit" in body
+    assert not any(d.startswith("add_header") for d in body)  # would drop the server's security headers
+    assert "proxy_set_header X-Forwarded-For $remote_addr" in body
+
+
 def test_service_caps_memory_and_tasks_and_streamlit_caps_websocket_messages():
     import tomllib
 

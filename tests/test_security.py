@@ -455,8 +455,9 @@ def test_nginx_accepts_the_uploads_streamlit_accepts_and_upgrades_the_websocket(
     assert "proxy_set_header Upgrade $http_upgrade;" in stream
     assert "proxy_set_header Connection $connection_upgrade;" in stream
     assert "proxy_http_version 1.1;" in stream
-    # the WebSocket, uploads (their own rate limit since issue 14) and everything else
-    assert re.findall(r"proxy_pass http://(\w+);", site) == ["chibo_streamlit"] * 3
+    # the WebSocket, uploads (their own rate limit since issue 14), Streamlit's scripts (no request rate) and
+    # everything else
+    assert re.findall(r"proxy_pass http://(\w+);", site) == ["chibo_streamlit"] * 4
     assert "server 127.0.0.1:8501;" in site
     assert "ssl_certificate /etc/letsencrypt/live/chibo.example.vn/fullchain.pem;" in site
 
