@@ -1,6 +1,7 @@
 """Playwright helpers for a Streamlit page: wait for script runs, fill widgets by key, log in and out."""
 
 import re
+import time
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -154,6 +155,27 @@ def wait_cookie(page: Page, name: str, present: bool = True) -> None:
     """Wait until the browser holds (or no longer holds) the named cookie."""
     check = f"() => document.cookie.split('; ').some(c => c.startsWith('{name}=')) === {str(present).lower()}"
     page.wait_for_function(check, timeout=WAIT_MS)
+
+
+def heading(page: Page, name: str, exact: bool = True) -> Locator:
+    """Wait until the page shows this heading once and visibly, and return it.
+
+    While a run draws, Streamlit leaves the previous run's elements on the page (stale, faded) until the new
+    run ends: for a moment a page can hold its title twice (seen in CI right after a login, when the run that
+    applies the account's language follows the first). Expecting one at once would fail on that moment; this
+    waits for it to pass, as a person would.
+    """
+    found = page.get_by_role("heading", name=name, exact=exact)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        try:
+            idle(page)
+            expect(found).to_have_count(1, timeout=2_000)
+            expect(found).to_be_visible(timeout=2_000)  # fails at once if a second copy came meanwhile
+            return found
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
 
 
 def errors(page: Page) -> list[str]:

@@ -32,7 +32,7 @@ def test_period_and_scope_are_in_view_at_the_top_of_each_dashboard(demo_app, adm
     assert admin_page.viewport_size == {"width": 1440, "height": 900}
     # a quarter named in the link: the account keeps the last period it chose, perhaps a year (no quarter box)
     b.goto(admin_page, demo_app.at(f"{path}?ky=2025-Q4"))
-    expect(admin_page.get_by_role("heading", name=t(heading), exact=True)).to_be_visible()
+    b.heading(admin_page, t(heading))
     for name in ("dash_kind", "dash_year", "dash_quarter", "dash_scope"):
         expect(b.key(admin_page, name)).to_be_visible()
         assert in_view(admin_page, name), name

@@ -201,13 +201,13 @@ def test_8_language_kept_after_a_reload_and_a_new_login(demo_app, new_context):
     page = new_context().new_page()
     b.login(page, demo_app.url, *fresh_user(demo_app.db, "xem_lang"))
     b.rerun(page, lambda: b.language_link(page).click())
-    expect(page.get_by_role("heading", name=t("nav.overview", lang="en"), exact=True)).to_be_visible()
+    b.heading(page, t("nav.overview", lang="en"))
     b.goto(page, demo_app.at("du-hop"))
-    expect(page.get_by_role("heading", name=t("nav.attendance", lang="en"), exact=True)).to_be_visible()
+    b.heading(page, t("nav.attendance", lang="en"))
     # another computer: the language follows the account
     other = new_context().new_page()
     b.login(other, demo_app.url, "xem_lang", PASSWORD)
-    expect(other.get_by_role("heading", name=t("nav.overview", lang="en"), exact=True)).to_be_visible()
+    b.heading(other, t("nav.overview", lang="en"))
 
 
 def test_8_period_kept_after_a_reload_and_a_deep_link_wins(demo_app, new_context):
@@ -306,7 +306,7 @@ def test_clerk_landing_shows_the_to_do_and_the_menu_counts_reminders(demo_app, n
     link = page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text=t("ux.nav.reminders", lang="vi"))
     expect(link).to_contain_text(f"({count})" if count else t("ux.nav.reminders", lang="vi"))
     b.rerun(page, lambda: link.click())
-    expect(page.get_by_role("heading", name=t("ux.nav.reminders", lang="vi"), exact=True)).to_be_visible()
+    b.heading(page, t("ux.nav.reminders", lang="vi"))
 
 
 # ---- many communes: all, top and bottom ten, and a search --------------------------------------------------------

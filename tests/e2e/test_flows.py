@@ -23,7 +23,7 @@ def setup_and_create_users(app, new_context) -> None:
         return
     page = new_context().new_page()
     b.goto(page, app.url)
-    expect(page.get_by_role("heading", name=t("page.setup.title"))).to_be_visible()
+    b.heading(page, t("page.setup.title"), exact=False)
     # picked without b.choose's closing Escape, which here (a selectbox with no value yet, inside a form) undoes it
     b.key(page, "setup_home_kind").locator("[role=combobox]").first.click()
     page.get_by_role("option", name=t("page.setup.kind_tinh"), exact=True).click()
@@ -44,7 +44,7 @@ def setup_and_create_users(app, new_context) -> None:
     expect(b.logout_link(page)).to_be_visible()
     b.wait_cookie(page, b.COOKIE)
     b.goto(page, app.at("nguoi-dung"))
-    expect(page.get_by_role("heading", name=t("nav.users"))).to_be_visible()
+    b.heading(page, t("nav.users"), exact=False)
 
     for (username, password), role, units in ((CLERK, "clerk", ["NL – Xã Nhị Long"]), (VIEWER, "viewer", [])):
         b.fill(page, "users_new_username", username)
@@ -81,7 +81,7 @@ def test_clerk_records_meeting_and_open_viewer_dashboard_refreshes(flow_app, new
     viewer = new_context().new_page()
     b.login(viewer, flow_app.url, *VIEWER)
     b.goto(viewer, flow_app.at(f"?ky={today:%Y-%m}"))
-    expect(viewer.get_by_role("heading", name=t("nav.overview"), exact=True)).to_be_visible()
+    b.heading(viewer, t("nav.overview"))
     expect(viewer.get_by_text(t("dash.label_month", month=f"{today:%m}", year=today.year)).first).to_be_visible()
     expect(viewer.get_by_text(t("ui.no_data"))).to_be_visible()
     viewer.evaluate("() => { window.__e2eSamePage = true; }")
@@ -89,7 +89,7 @@ def test_clerk_records_meeting_and_open_viewer_dashboard_refreshes(flow_app, new
     clerk = new_context().new_page()
     b.login(clerk, flow_app.url, *CLERK)
     b.goto(clerk, flow_app.at("nhap-buoi-sinh-hoat"))
-    expect(clerk.get_by_role("heading", name=t("nav.record_meeting"))).to_be_visible()
+    b.heading(clerk, t("nav.record_meeting"), exact=False)
     for name, value in (("members_total", 10), ("present", 8), ("absent_excused", 1), ("absent_unexcused", 1),
                         ("duration_minutes", 120), ("score", 150)):
         b.fill(clerk, f"rec_{name}", value, submit=True)
@@ -148,10 +148,10 @@ def test_logout_survives_reload_and_cookie_login_survives_reload(flow_app, new_c
     # A second tab of the same browser is logged in by the cookie too, on a deep link.
     tab = page.context.new_page()
     b.goto(tab, flow_app.at("chat-luong"))
-    expect(tab.get_by_role("heading", name=t("nav.quality"), exact=True)).to_be_visible()
+    b.heading(tab, t("nav.quality"))
     # The first page of the menu answers at its own address too (a bookmark), not only at "/".
     b.goto(tab, flow_app.at("tong-quan"))
-    expect(tab.get_by_role("heading", name=t("nav.overview"), exact=True)).to_be_visible()
+    b.heading(tab, t("nav.overview"))
     tab.close()
 
     b.logout(page)
@@ -199,7 +199,7 @@ def test_report_downloads_as_docx(flow_app, new_context, tmp_path):
     page = new_context().new_page()
     b.login(page, flow_app.url, *VIEWER)
     b.goto(page, flow_app.at("bao-cao"))
-    expect(page.get_by_role("heading", name=t("nav.reports"), exact=True)).to_be_visible()
+    b.heading(page, t("nav.reports"))
     b.click(page, "reports_generate")
     button = b.key(page, "reports_download").get_by_role("button")
     expect(button).to_be_visible(timeout=60_000)

@@ -67,7 +67,7 @@ def shoot(page, name: str) -> Path:
 def test_dashboard_screenshot(demo_app, admin_page, name, path, heading, charts, width):
     sized(admin_page, width)
     b.goto(admin_page, demo_app.at(path))
-    expect(admin_page.get_by_role("heading", name=t(heading), exact=True)).to_be_visible()
+    b.heading(admin_page, t(heading))
     if charts:
         expect(admin_page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
     assert b.errors(admin_page) == []
@@ -165,7 +165,7 @@ def test_overview_at_province_and_commune_level_screenshots(demo_app, commune_ap
         b.login(page, app.url, *ADMIN)
         sized(page, 1440)
         b.goto(page, app.at(""))
-        expect(page.get_by_role("heading", name=t("nav.overview"), exact=True)).to_be_visible()
+        b.heading(page, t("nav.overview"))
         expect(page.get_by_text(root).first).to_be_visible()  # the breadcrumbs start at the home node
         assert b.errors(page) == []
         shoot(page, f"overview-{level}-1440")
