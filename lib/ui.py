@@ -1,6 +1,8 @@
 """Streamlit helpers shared by app.py and the pages: session actor, guarded writes, messages, downloads."""
 
+import contextvars
 import copy
+import dataclasses
 import functools
 import io
 import logging
@@ -1107,32 +1109,96 @@ def chart_png(spec_json: str) -> bytes:
     return vlc.vegalite_to_png(spec_json, scale=2)
 
 
-def show_chart(chart: Any, name: str, key: str, scale: float = 1.0, select: bool = False,
+@dataclasses.dataclass(frozen=True)
+class ChartRecipe:
+    """A chart to draw: a lib.charts function and its arguments, built only when its spec is not in the cache."""
+
+    build: Callable[..., Any]
+    args: tuple = ()
+    kwargs: tuple = ()  # (name, value) pairs
+    props: tuple = ()  # .properties(...) applied after, as (name, value) pairs
+
+    def properties(self, **props: Any) -> "ChartRecipe":
+        """The same chart with Altair properties set on it (a title, a height)."""
+        return dataclasses.replace(self, props=self.props + tuple(props.items()))
+
+    def chart(self) -> Any:
+        """The Altair chart, built now in the current language."""
+        built = self.build(*self.args, **dict(self.kwargs))
+        return built.properties(**dict(self.props)) if self.props else built
+
+
+def chart(build: Callable[..., Any], *args: Any, **kwargs: Any) -> ChartRecipe:
+    """The chart build(*args, **kwargs) (a lib.charts function), to hand to show_chart."""
+    return ChartRecipe(build, args, tuple(kwargs.items()))
+
+
+# Building a chart with Altair (every .properties/.configure copies the whole chart) and checking its spec against
+# Vega-Lite's schema was about half of a dashboard's server time per run (cProfile of the overview at 100,000
+# meetings, bench/NOTES.md): every session built the same chart from the same cached figures. The spec Streamlit
+# makes of it is kept per chart, arguments and language, and every session draws from it.
+@st.cache_data(ttl=3600, max_entries=300, show_spinner=False)
+def _screen_spec(lang: str, name: str, args: tuple, kwargs: tuple, props: tuple, scale: float,
+                 height: int | None, _recipe: ChartRecipe) -> dict:
+    # keyed by the builder's name and everything it is given; _recipe carries the same, unhashed
+    return _spec_of(_recipe, scale, height)
+
+
+def _spec_of(recipe: "ChartRecipe", scale: float, height: int | None) -> dict:
+    # the spec st.altair_chart would send for the styled chart (its data as Arrow datasets)
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from lib import charts
+
+    built = recipe.chart()
+    if height:
+        built = built.properties(height=height)
+    return _convert_altair_to_vega_lite_spec(charts.styled(built, scale, screen=True))
+
+
+def _recipe_of(chart: "ChartRecipe | Any") -> ChartRecipe:
+    # an Altair chart already built (tests, odd callers) is drawn as it is, through a recipe that returns it
+    return chart if isinstance(chart, ChartRecipe) else ChartRecipe(lambda: chart)
+
+
+def show_chart(chart: "ChartRecipe | Any", name: str, key: str, scale: float = 1.0, select: bool = False,
                download: bool = True, height: int | None = None) -> Any:
-    """A chart at full width with large fonts and a PNG download; with select, returns the clicked selection.
+    """A chart (ui.chart(...)) at full width with large fonts and a PNG download; with select, returns the
+    clicked selection.
 
     height sets the plot's height (presentation mode fills the screen with it).
     """
-    from lib import charts
-
-    if height:
-        chart = chart.properties(height=height)
-    styled = charts.styled(chart, scale, screen=True)
-    event = st.altair_chart(styled, width="stretch", key=key, on_select="rerun" if select else "ignore")
+    recipe = _recipe_of(chart)
+    if isinstance(chart, ChartRecipe):
+        fn = recipe.build
+        spec = _screen_spec(i18n.get_language(), f"{fn.__module__}.{fn.__qualname__}", recipe.args, recipe.kwargs,
+                            recipe.props, scale, height, recipe)
+    else:
+        spec = _spec_of(recipe, scale, height)
+    event = st.vega_lite_chart(spec=spec, width="stretch", key=key, on_select="rerun" if select else "ignore")
     if download:
         chart_download(chart, name, key, scale)
     return event.selection if select else None
 
 
-def chart_download(chart: Any, name: str, key: str, scale: float = 1.0) -> None:
-    """The PNG download button of a chart shown with show_chart(..., key)."""
+def _png(lang: str, recipe: ChartRecipe, scale: float) -> bytes:
+    # run in a context of its own (the button's callable may run outside the script's thread): the chart's
+    # words and number format in the language of the run that drew the button
     from lib import charts
 
-    # The PNG's spec is built when the button is pressed, not on every run (its JSON and schema check were a
-    # tenth of a dashboard's server time); the styles are applied now, in this run's language.
-    png = charts.styled(chart, scale, font=charts.PNG_FONT).properties(width=1000)
-    st.download_button(t("ui.download_png"), data=lambda: chart_png(png.to_json()), file_name=f"{name}.png",
-                       mime="image/png", key=f"{key}_png", on_click="ignore", icon=":material/image:")
+    i18n.set_language(lang)
+    built = charts.styled(recipe.chart(), scale, font=charts.PNG_FONT).properties(width=1000)
+    return chart_png(built.to_json())
+
+
+def chart_download(chart: "ChartRecipe | Any", name: str, key: str, scale: float = 1.0) -> None:
+    """The PNG download button of a chart shown with show_chart(..., key)."""
+    # The PNG's chart and spec are built when the button is pressed, not on every run (its JSON and schema check
+    # were a tenth of a dashboard's server time).
+    recipe, lang = _recipe_of(chart), i18n.get_language()
+    st.download_button(t("ui.download_png"), data=lambda: contextvars.copy_context().run(_png, lang, recipe, scale),
+                       file_name=f"{name}.png", mime="image/png", key=f"{key}_png", on_click="ignore",
+                       icon=":material/image:")
 
 
 def show_chart_pair(*pair: tuple[Any, str, str] | None) -> None:
@@ -1232,6 +1298,34 @@ def capped(df: pd.DataFrame, key: str, searched: list[str] | None = None, limit:
     return found.head(limit)
 
 
+def _display_rows(rows: list[dict]) -> list[dict]:
+    # display() for a table's rows: only their own unit_name and cell_name are shown, so the rows are not copied
+    # deeply (relabelling the nested figures of every row was most of a long list's server time at 1,000,000)
+    units, cells = renamed()
+    if not units and not cells:
+        return rows
+    out = []
+    for row in rows:
+        unit = units.get(row.get("unit_code")) if "unit_name" in row else None
+        cell = cells.get(row.get("cell_code")) if "cell_name" in row else None
+        if unit is not None or cell is not None:
+            row = dict(row)
+            if unit is not None:
+                row["unit_name"] = unit
+            if cell is not None:
+                row["cell_name"] = cell
+        out.append(row)
+    return out
+
+
+def _each_distinct(column: pd.Series, fn: Callable[[Any], str]) -> pd.Series:
+    # fn(value) once per distinct value, an empty text where there is none: a long list repeats its labels and
+    # dates (5,900 overdue weaknesses have a few hundred distinct dates and four states)
+    known = column.notna()
+    texts = {value: fn(value) for value in column[known].unique()}
+    return column.map(texts).where(known, "").astype(object)
+
+
 def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct: tuple[str, ...] = (),
           dates: tuple[str, ...] = (), labels: dict[str, Callable[[Any], str]] | None = None,
           decimals: tuple[str, ...] = ("expected",), height: int | str = "auto", missing: dict[str, str] | None = None,
@@ -1248,16 +1342,16 @@ def table(rows: list[dict], columns: dict[str, str], name: str, key: str, *, pct
     box; the downloads hold them all. marks: column → colour, a status column whose text (e.g. "Quá hạn") shows as
     a coloured label on the screen, and as plain text in the downloads.
     """
-    df = pd.DataFrame(display(rows), columns=list(columns))
+    df = pd.DataFrame(_display_rows(rows), columns=list(columns))
     if df.empty:
         # the table widget would write "empty" (in English, on its canvas) under bare headers
         empty_table()
         return df
     decimals = tuple(c for c in decimals if c in columns)
     for col, fn in (labels or {}).items():
-        df[col] = df[col].map(lambda v, fn=fn: fn(v) if pd.notna(v) else "").astype(object)
+        df[col] = _each_distinct(df[col], fn)
     for col in dates:
-        df[col] = df[col].map(lambda v: fmt_date(v) if isinstance(v, str) and v else "").astype(object)
+        df[col] = _each_distinct(df[col], lambda v: fmt_date(v) if isinstance(v, str) and v else "")
     for col in df.columns:
         if col not in pct + decimals and not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].where(df[col].notna(), (missing or {}).get(col, "")).astype(object)
@@ -1536,6 +1630,33 @@ def top_bottom(rows: list[dict], key: str, measure: str, measure_label: str, nam
 
 # ---- starting the server ------------------------------------------------------------------------------------
 
+def no_nagle() -> None:
+    """Make Streamlit's server send each message at once (TCP_NODELAY on its connections)."""
+    import socket
+
+    from streamlit.web.server.starlette import starlette_server
+
+    # Streamlit 1.67 binds its listening socket itself, as socket.socket(family) with protocol 0; asyncio turns
+    # Nagle's algorithm off only on sockets whose protocol says TCP, so every connection kept it. A small message
+    # sent after a large one (the end of a run after a chart or a table) then waited for the browser's delayed
+    # acknowledgement, about 40 ms on Linux, and a page's messages came in two or three bursts instead of as they
+    # were made (bench/NOTES.md, "Forty milliseconds a message"). Linux gives an accepted connection the
+    # listening socket's TCP_NODELAY.
+    bind = starlette_server._bind_socket
+    if getattr(bind, "no_nagle", False):
+        return
+
+    @functools.wraps(bind)
+    def bind_without_nagle(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = bind(*args, **kwargs)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    bind_without_nagle.no_nagle = True  # type: ignore[attr-defined]
+    starlette_server._bind_socket = bind_without_nagle
+
+
 def serve(options: list[str]) -> int:
     """Run `streamlit run app.py OPTIONS` in this process, the pages/ folder never taken for old-style pages."""
     import sys
@@ -1551,6 +1672,7 @@ def serve(options: list[str]) -> int:
     # app.py's st.navigation turned the mode off for later sessions. Deciding it before any session keeps
     # every session on app.py.
     PagesManager.uses_pages_directory = False
+    no_nagle()
     app = Path(__file__).resolve().parent.parent / "app.py"
     sys.argv = ["streamlit", "run", str(app), *options]
     try:

@@ -127,7 +127,7 @@ def render() -> None:
         # a commune (or sub-committee) with only cells: the cells are its rows, not one row of itself
         months = charts.monthly_rates_frame(figures["attendance_by_month"])
         if len(months):
-            ui.show_chart(charts.monthly_rates_chart(months), "ty-le-theo-thang", "att_months")
+            ui.show_chart(ui.chart(charts.monthly_rates_chart, months), "ty-le-theo-thang", "att_months")
         cell_rows(view)
         missing_and_upcoming(figures)
         return
@@ -138,7 +138,7 @@ def render() -> None:
     by_month = [r for r in figures["attendance_by_unit_month"] if r["unit_code"] in shown_codes]
 
     def ranked() -> None:
-        picked = ui.show_chart(charts.attendance_ranked_chart(frame, threshold, select=True), "ty-le-du-hop",
+        picked = ui.show_chart(ui.chart(charts.attendance_ranked_chart, frame, threshold, select=True), "ty-le-du-hop",
                                "att_ranked", select=True)
         codes = [p.get("unit_code") for p in (picked or {}).get("unit", [])]
         if codes and codes != st.session_state.get("att_last_pick"):
@@ -146,18 +146,20 @@ def render() -> None:
             st.session_state["att_unit"] = codes[0]
 
     def heatmap() -> None:
-        ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(by_month)), "ty-le-theo-thang", "att_heatmap")
+        ui.show_chart(ui.chart(charts.attendance_heatmap_chart, pd.DataFrame(by_month)), "ty-le-theo-thang",
+                      "att_heatmap")
 
     def trend() -> None:
         rows = charts.trend_frame(figures["attendance_by_month"], by_month, t("dash.all_scope"))
-        ui.show_chart(charts.attendance_trend_chart(rows, threshold), "dien-bien-ty-le", "att_trend")
+        ui.show_chart(ui.chart(charts.attendance_trend_chart, rows, threshold), "dien-bien-ty-le", "att_trend")
 
     # the four charts one at a time (only the open tab is drawn): four Vega charts were most of the page's
     # time in the browser
     shown = {t("speed.tab_ranked"): ranked}
     if len(period.months) > 1:
         shown |= {t("speed.tab_by_month"): heatmap, t("speed.tab_trend"): trend}
-    shown[t("speed.tab_absences")] = lambda: ui.show_chart(charts.absences_chart(frame), "vang-hop", "att_absences")
+    shown[t("speed.tab_absences")] = lambda: ui.show_chart(ui.chart(charts.absences_chart, frame), "vang-hop",
+                                                           "att_absences")
     ui.lazy_tabs(shown, "att_charts")
 
     st.subheader(t("dash.by_unit"), divider="gray")

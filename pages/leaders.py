@@ -83,14 +83,15 @@ def render() -> None:
     cols[4].metric(t("chart.reports_missing"), ui.fmt_num(reports["missing"]), border=True)
 
     def group_charts() -> None:
-        ui.show_chart_pair((charts.group_compliance_chart(pd.DataFrame(groups), labels=GROUP_LABELS),
+        ui.show_chart_pair((ui.chart(charts.group_compliance_chart, pd.DataFrame(groups), labels=GROUP_LABELS),
                             "thuc-hien-theo-nhom", "lead_groups"),
-                           (charts.reports_chart(pd.DataFrame(groups), labels=GROUP_LABELS), "bao-cao-sau-du-hop",
-                            "lead_reports"))
+                           (ui.chart(charts.reports_chart, pd.DataFrame(groups), labels=GROUP_LABELS),
+                            "bao-cao-sau-du-hop", "lead_reports"))
 
     # the charts by group and by leader one at a time: only the open tab is drawn (ui.lazy_tabs)
     ui.lazy_tabs({t("dash.by_group"): group_charts,
-                  t("dash.by_leader"): lambda: ui.show_chart(charts.leader_attendance_chart(pd.DataFrame(leaders)),
+                  t("dash.by_leader"): lambda: ui.show_chart(ui.chart(charts.leader_attendance_chart,
+                                                                      pd.DataFrame(leaders)),
                                                              "can-bo-phai-du-da-du", "lead_chart")}, "lead_charts")
 
     # leaders_page asks who attended nobody of today's quarter

@@ -35,7 +35,7 @@ def render() -> None:
     # the months come from the attendance page's bundle, cached and shared with that page and the slides
     months = charts.monthly_rates_frame(ui.figure("attendance_page", period, filters)["attendance_by_month"])
     if len(months):
-        ui.show_chart(charts.monthly_rates_chart(months), "ty-le-theo-thang", "ov_months")
+        ui.show_chart(ui.chart(charts.monthly_rates_chart, months), "ty-le-theo-thang", "ov_months")
 
     st.subheader(t("dash.attention"), divider="gray")
     missed = figures["cells_missing_last_month"]

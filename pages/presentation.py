@@ -32,7 +32,7 @@ def overview_slide() -> bool:
     ui.headline_metrics(ov, columns=4)
     months = charts.monthly_rates_frame(figures("attendance_page")["attendance_by_month"])
     if len(months):
-        ui.show_chart(charts.monthly_rates_chart(months), "ty-le-theo-thang", "pres_months", scale=SCALE,
+        ui.show_chart(ui.chart(charts.monthly_rates_chart, months), "ty-le-theo-thang", "pres_months", scale=SCALE,
                       download=False, height=OVERVIEW_HEIGHT)
     return True
 
@@ -42,8 +42,8 @@ def attendance_slide() -> bool:
     if not any(u["meetings"] for u in units):
         return False
     threshold = ui.read(settings.thresholds).attendance
-    ui.show_chart(charts.attendance_ranked_chart(pd.DataFrame(units), threshold), "ty-le-du-hop", "pres_ranked",
-                  scale=SCALE, download=False, height=HEIGHT)
+    ui.show_chart(ui.chart(charts.attendance_ranked_chart, pd.DataFrame(units), threshold), "ty-le-du-hop",
+                  "pres_ranked", scale=SCALE, download=False, height=HEIGHT)
     return True
 
 
@@ -52,8 +52,8 @@ def heatmap_slide() -> bool:
     if not any(r["meetings"] for r in rows):
         return False
     # the slide's heading already is the chart's title
-    ui.show_chart(charts.attendance_heatmap_chart(pd.DataFrame(rows)).properties(title=""), "ty-le-theo-thang",
-                  "pres_heatmap", scale=SCALE, download=False, height=HEIGHT)
+    ui.show_chart(ui.chart(charts.attendance_heatmap_chart, pd.DataFrame(rows)).properties(title=""),
+                  "ty-le-theo-thang", "pres_heatmap", scale=SCALE, download=False, height=HEIGHT)
     return True
 
 
@@ -70,8 +70,8 @@ def leaders_slide() -> bool:
     if not groups:
         return False
     group_labels = ui.read(leaders.group_labels)  # groups are data: a new group shows its name, not its code
-    pair((charts.group_compliance_chart(pd.DataFrame(groups), labels=group_labels), "nhom", "pres_groups"),
-         (charts.reports_chart(pd.DataFrame(groups), labels=group_labels), "bao-cao", "pres_reports"))
+    pair((ui.chart(charts.group_compliance_chart, pd.DataFrame(groups), labels=group_labels), "nhom", "pres_groups"),
+         (ui.chart(charts.reports_chart, pd.DataFrame(groups), labels=group_labels), "bao-cao", "pres_reports"))
     return True
 
 
@@ -79,7 +79,7 @@ def weakness_slide() -> bool:
     matrix = figures("weakness_page")["weakness_matrix"]
     if not matrix:
         return False
-    ui.show_chart(charts.weakness_matrix_chart(pd.DataFrame(matrix)), "han-che", "pres_matrix", scale=SCALE,
+    ui.show_chart(ui.chart(charts.weakness_matrix_chart, pd.DataFrame(matrix)), "han-che", "pres_matrix", scale=SCALE,
                   download=False, height=HEIGHT)
     return True
 
@@ -89,8 +89,9 @@ def weakness_time_slide() -> bool:
     trend, ageing = weak["weakness_trend"], weak["weakness_ageing"]
     if not trend and not any(a["count"] for a in ageing):
         return False
-    pair((charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-thang", "pres_wtrend") if trend else None,
-         (charts.weakness_ageing_chart(pd.DataFrame(ageing)), "ton-dong", "pres_ageing"))
+    pair((ui.chart(charts.weakness_trend_chart, pd.DataFrame(trend)), "han-che-thang", "pres_wtrend")
+         if trend else None,
+         (ui.chart(charts.weakness_ageing_chart, pd.DataFrame(ageing)), "ton-dong", "pres_ageing"))
     return True
 
 
@@ -99,8 +100,8 @@ def quality_slide() -> bool:
     ratings = quality["rating_distribution"]
     if not sum(ratings.values()):
         return False
-    pair((charts.rating_chart(charts.rating_frame(ratings)), "xep-loai", "pres_ratings"),
-         (charts.properties_chart(pd.DataFrame(quality["properties"])), "ba-tinh-chat", "pres_props"))
+    pair((ui.chart(charts.rating_chart, charts.rating_frame(ratings)), "xep-loai", "pres_ratings"),
+         (ui.chart(charts.properties_chart, pd.DataFrame(quality["properties"])), "ba-tinh-chat", "pres_props"))
     return True
 
 

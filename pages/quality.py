@@ -51,10 +51,10 @@ def render() -> None:
     bands = figures["duration_bands"]
     # one chart at a time: only the open tab is drawn (ui.lazy_tabs)
     ui.lazy_tabs({
-        t("chart.rating"): lambda: ui.show_chart(charts.rating_chart(rated), "xep-loai", "q_ratings"),
-        t("speed.tab_properties"): lambda: ui.show_chart(charts.properties_chart(pd.DataFrame(props)),
+        t("chart.rating"): lambda: ui.show_chart(ui.chart(charts.rating_chart, rated), "xep-loai", "q_ratings"),
+        t("speed.tab_properties"): lambda: ui.show_chart(ui.chart(charts.properties_chart, pd.DataFrame(props)),
                                                          "ba-tinh-chat", "q_properties"),
-        t("chart.duration"): lambda: ui.show_chart(charts.duration_chart(pd.DataFrame(bands)),
+        t("chart.duration"): lambda: ui.show_chart(ui.chart(charts.duration_chart, pd.DataFrame(bands)),
                                                    "thoi-gian-sinh-hoat", "q_durations")}, "q_charts")
 
     view = ui.node_in_view()

@@ -48,13 +48,15 @@ def render() -> None:
         by_cell = ui.figure("weakness_by_cell", period, filters)
         matrix = [dict(m, unit_name=m["cell_name"] or whole) for m in by_cell["matrix"]]
     if matrix:
-        chart = charts.weakness_matrix_chart(pd.DataFrame(matrix), title="cell_rows.chart_title" if cells_only
-                                             else "chart.weakness_matrix")
+        chart = ui.chart(charts.weakness_matrix_chart, pd.DataFrame(matrix),
+                         title="cell_rows.chart_title" if cells_only else "chart.weakness_matrix")
         ui.show_chart(chart, "han-che-theo-loai", "weak_matrix")
     trend = figures["weakness_trend"]
     ui.show_chart_pair(
-        (charts.weakness_trend_chart(pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend") if trend else None,
-        (charts.weakness_ageing_chart(pd.DataFrame(figures["weakness_ageing"])), "thoi-gian-ton-dong", "weak_ageing"))
+        (ui.chart(charts.weakness_trend_chart, pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend")
+        if trend else None,
+        (ui.chart(charts.weakness_ageing_chart, pd.DataFrame(figures["weakness_ageing"])), "thoi-gian-ton-dong",
+         "weak_ageing"))
 
     by_category = [{"category": c, "n": n} for c, n in summary["by_category"].items()]
     counts = {"n": t("chart.count"), "open": t("dash.w_open"), "resolved": t("dash.w_resolved")}
