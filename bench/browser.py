@@ -142,6 +142,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="sessions opening the overview at once (default 20)")
     p.add_argument("--sessions", type=_positive, default=None,
                    help="shorthand for a small run: N idle sessions and N opening the overview together")
+    p.add_argument("--person-trials", type=_positive, default=10,
+                   help="times a person's tab opens the overview alone and among the others (default 10)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"the app's port; the bare page takes the next one (default {DEFAULT_PORT}; 0: any free ports)")
     p.add_argument("--pages", default=None, help="comma-separated url paths to time (default: every page)")
@@ -195,6 +197,11 @@ class SizeRun:
     light_single: list[float] = field(default_factory=list)
     light_together: list[float] = field(default_factory=list)
     light_server_cpu: float | None = None
+    # A person among N: one Chromium tab opens the overview while N - 1 light clients open it at the same moment
+    # (the others' browsers on their own computers); the tab's times alone and among them, one per trial.
+    person_n: int = 0
+    person_alone: list[float] = field(default_factory=list)
+    person_among: list[float] = field(default_factory=list)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -262,6 +269,13 @@ def target_lines(runs: list[SizeRun]) -> list[str]:
             pct = run.idle[IDLE_TARGET_SESSIONS]
             out.append(f"- {IDLE_TARGET_SESSIONS} idle sessions under {IDLE_TARGET_PCT:g}% of a core at {run.size:,}: "
                        f"{'**pass**' if pct < IDLE_TARGET_PCT else '**miss**'} ({pct:.1f}%)")
+        if run.person_among:
+            single, p95 = median(run.person_alone), percentile(run.person_among, 95)
+            r = ratio(p95, single)
+            out.append(f"- {run.person_n} sessions together (a person's tab among {run.person_n - 1} light "
+                       f"clients: every browser on its own computer), p95 under {TOGETHER_TARGET:g}× one alone at "
+                       f"{run.size:,}: {'**pass**' if r is not None and r < TOGETHER_TARGET else '**miss**'} "
+                       f"(p95 {_ms(p95)} ms over {len(run.person_among)} trials, alone {_ms(single)} ms, {_x(r)})")
         for kind, alone, together_times in (
                 ("light clients: the server's part", run.light_single, run.light_together),
                 (f"{len(run.together)} Chromium tabs on the same cores: mostly the browsers", run.single,
@@ -295,8 +309,9 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "- Databases built by `python -m lib --db FILE demo --meetings N`; an administrator `bench` is created by "
         f"`python -m lib create-user` with a password from ${PASSWORD_ENV} or a generated one (never stored).",
         "- The app (`python -m lib serve`: `streamlit run app.py`) and a bare page (`bench/bare_app.py`: a title "
-        "and a line) each run as "
-        "their own headless streamlit process, at the same time.",
+        "and a line, by `python -m bench.bare_serve`) each run as their own headless streamlit process, at the "
+        "same time, both with Nagle's algorithm off on their connections (`lib.ui.no_nagle`; stock Streamlit "
+        "1.67 leaves it on, which cost the bare page about 45 ms a load).",
         "- **Page time**: from the navigation (the tab's `location.href` set to the page's address) until the "
         "server's `script_finished` message for the new session "
         "arrived and the page shows nothing running or loading (no skeleton, spinner or running indicator). The "
@@ -356,6 +371,12 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
                       f"{_ms(percentile(run.light_together, 50))} ms, p95 {_ms(percentile(run.light_together, 95))} "
                       f"ms, slowest {_ms(max(run.light_together))} ms; the server used "
                       f"{_ms(run.light_server_cpu)} ms of CPU meanwhile"]
+        if run.person_among:
+            parts += [f"- A person among {run.person_n}: one tab opens the overview while {run.person_n - 1} "
+                      "light clients open it at the same moment, "
+                      f"{len(run.person_among)} trials: alone median {_ms(median(run.person_alone))} ms; among them "
+                      f"p50 {_ms(percentile(run.person_among, 50))} ms, p95 {_ms(percentile(run.person_among, 95))} "
+                      f"ms, slowest {_ms(max(run.person_among))} ms"]
         was = old.get(run.size)
         if was:
             parts += ["- Before: idle " + "; ".join(f"{n} sessions {pct:.1f}%" for n, pct in sorted(was.idle.items()))
@@ -602,6 +623,10 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
         log(f"[{size:,}] the overview alone, then {args.together} light clients at once (no browser)")
         run.light_single, run.light_together, run.light_server_cpu = light_together(
             app.url, storage, app_pages()[0][0], args.together, args.repeat, app.proc.pid)
+        log(f"[{size:,}] a person's tab opening the overview among {args.together - 1} light clients")
+        run.person_n = args.together
+        run.person_alone, run.person_among = person_among(pw_browser, storage, overview, app.url, app_pages()[0][0],
+                                                          args.together, args.person_trials)
         run.load["at end"] = uptime()
     finally:
         for server in (app, bare):
@@ -759,6 +784,47 @@ def light_together(url: str, storage: dict | None, page_name: str, n: int, repea
     together_times = _in_thread(_light_many(url, cookie, page_name, n))
     cpu = cpu_percent(read_ticks(pid) - ticks, 1.0) / 100 if pid else None
     return single, together_times, cpu
+
+
+def person_among(pw_browser: Any, storage: dict, url: str, base_url: str, page_name: str, n: int,
+                 trials: int) -> tuple[list[float], list[float]]:
+    """A person's tab opening the page alone, then while n - 1 light clients open it at the same moment.
+
+    What each of n people feels when they open the page together, their browsers on their own computers (the
+    server's part shared, the drawing not): the tab is timed as every page load is, from the navigation until
+    the page is idle. Returns the tab's times alone and among the others, one per trial each."""
+    import asyncio
+    import threading
+
+    cookie = cookie_header(storage)
+    b = Browser(pw_browser, storage)
+    try:
+        page = b.page()
+        page.goto("about:blank")
+        b.load(page, url)  # warm-up: the static files in the tab's cache
+        alone = [b.load(page, url) for _ in range(trials)]
+        among = []
+        errors: list[BaseException] = []
+
+        def others() -> None:
+            try:
+                asyncio.run(_light_many(base_url, cookie, page_name, n - 1))
+            except BaseException as exc:  # noqa: BLE001 - raised again below, in the caller's thread
+                errors.append(exc)
+
+        for _ in range(trials):
+            crowd = threading.Thread(target=others, name="others")
+            t0 = time.perf_counter()
+            crowd.start()
+            seen = b.start(page, url)
+            ended = b.wait({page: seen})[page]
+            crowd.join()
+            if errors:
+                raise errors[0]
+            among.append(ended - t0)
+        return alone, among
+    finally:
+        b.close()
 
 
 def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> int:

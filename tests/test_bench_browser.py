@@ -150,6 +150,20 @@ def test_targets_name_what_passes_and_what_misses():
                         "3× one alone at 100,000: **miss** (p95 3,850 ms, alone 1,000 ms, 3.9×)")
 
 
+def test_a_person_among_the_others_is_judged_on_the_p95_of_the_tab_s_trials():
+    run = SizeRun(100_000, {}, person_n=20, person_alone=[0.4, 0.5, 0.6], person_among=[1.0, 1.2, 1.4, 2.0])
+    # p95 of 1.0, 1.2, 1.4, 2.0 = 1.4 + 0.85 × 0.6 = 1.91 s; alone median 0.5 s: 3.82×
+    (line,) = browser.target_lines([run])
+    assert line == ("- 20 sessions together (a person's tab among 19 light clients: every browser on its own "
+                    "computer), p95 under 3× one alone at 100,000: **miss** (p95 1,910 ms over 4 trials, alone "
+                    "500 ms, 3.8×)")
+    run.person_among = [1.0, 1.1, 1.2, 1.3]  # p95 1.285 s: 2.6×
+    assert "**pass** (p95 1,285 ms over 4 trials, alone 500 ms, 2.6×)" in browser.target_lines([run])[0]
+    text = browser.markdown([run], "python -m bench.browser", 1, 2.0, {})
+    assert ("- A person among 20: one tab opens the overview while 19 light clients open it at the same moment, "
+            "4 trials: alone median 500 ms; among them p50 1,150 ms, p95 1,285 ms, slowest 1,300 ms") in text
+
+
 def test_every_admin_page_is_timed_and_the_dashboards_for_a_year_too():
     from lib import nav
 
@@ -170,7 +184,8 @@ def test_a_small_real_run_times_every_page_and_keeps_the_sql_section(tmp_path):
     # In its own process: the browser tests' Playwright (a session fixture) may still be running in this one, and
     # Playwright's sync API refuses to start a second time inside its event loop.
     run = subprocess.run([sys.executable, "-m", "bench.browser", "--sizes", "2000", "--repeat", "1", "--warmup", "0",
-                          "--idle-seconds", "2", "--sessions", "2", "--db-dir", str(tmp_path), "--out", str(out),
+                          "--idle-seconds", "2", "--sessions", "2", "--person-trials", "2", "--db-dir",
+                          str(tmp_path), "--out", str(out),
                           "--json", str(raw), "--port", "0"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
     found = results_md.sections(out.read_text(encoding="utf-8"))
@@ -185,8 +200,12 @@ def test_a_small_real_run_times_every_page_and_keeps_the_sql_section(tmp_path):
     assert re.search(r"2 sessions [\d.]+% of a core", text)
     assert re.search(rf"2 together: p50 {number} ms, p95 {number} ms", text)
     assert "CHIBO_BENCH_PASSWORD" in text
+    assert re.search(rf"A person among 2: .* 2 trials: alone median {number} ms; among them p50 {number} ms", text)
+    assert re.search(r"2 sessions together \(a person's tab among 1 light clients", text)
     run = browser.from_json(raw.read_text(encoding="utf-8"))[0]
     assert run.size == 2000 and len(run.together) == 2 and set(run.idle) == {2}
+    assert run.person_n == 2 and len(run.person_alone) == len(run.person_among) == 2
+    assert all(x > 0 for x in run.person_alone + run.person_among)
     assert Path(tmp_path / "browser-2000.db").is_file()
 
 

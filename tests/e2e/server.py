@@ -59,9 +59,9 @@ def start_app(db: Path, log: Path, script: str = "app.py", port: int | None = No
     if testing:
         env["CHIBO_TESTING"] = "1"
     # The app starts as it does in production (`python -m lib serve`, see lib.ui.serve); another script (the
-    # benchmark's bare page) with `streamlit run`.
+    # benchmark's bare page) with `streamlit run` under the same server settings (bench/bare_serve.py).
     launch = [sys.executable, "-m", "lib", "serve"] if script == "app.py" else \
-        [str(Path(sys.executable).parent / "streamlit"), "run", script]
+        [sys.executable, "-m", "bench.bare_serve", script]
     cmd = [*launch, "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     with log.open("wb") as out:
