@@ -31,7 +31,7 @@ from bench.harness import build, machine, parse_sizes
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_SIZES = (100_000, 1_000_000)
-DEFAULT_PORT = 8610  # the app on PORT, the bare page on PORT + 1
+DEFAULT_PORT = 8610  # the app on PORT, the bare page on PORT + 1, the stock bare page on PORT + 2
 USERNAME = "bench"
 PASSWORD_ENV = "CHIBO_BENCH_PASSWORD"
 # Targets of issue 13.
@@ -145,7 +145,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--person-trials", type=_positive, default=10,
                    help="times a person's tab opens the overview alone and among the others (default 10)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
-                   help=f"the app's port; the bare page takes the next one (default {DEFAULT_PORT}; 0: any free ports)")
+                   help=f"the app's port; the bare pages take the next two (default {DEFAULT_PORT}; 0: any free ports)")
     p.add_argument("--pages", default=None, help="comma-separated url paths to time (default: every page)")
     args = p.parse_args(argv)
     if args.sessions is not None:
@@ -181,6 +181,8 @@ class SizeRun:
     bare: list[float] = field(default_factory=list)
     bare_server_cpu: list[float] = field(default_factory=list)
     bare_browser_cpu: list[float] = field(default_factory=list)
+    # the same bare page served by stock Streamlit (`streamlit run`, Nagle's algorithm on), timed in the same rounds
+    stock_bare: list[float] = field(default_factory=list)
     pages: list[PageTime] = field(default_factory=list)
     idle: dict[int, float] = field(default_factory=dict)  # sessions -> % of one core
     refresh_seconds: int | None = None
@@ -233,6 +235,10 @@ def page_rows(run: SizeRun, before: SizeRun | None = None) -> list[str]:
     cells = f"| bare Streamlit page | – | {_ms(bare)} | 1.0× | {_ms(_mean(run.bare_server_cpu))} | " \
             f"{_ms(median(run.bare_browser_cpu))} | – |"
     lines.append(cells + (f" {_ms(bare_old)} | 1.0× | |" if before else " |"))
+    if run.stock_bare:
+        stock = median(run.stock_bare)
+        lines.append(f"| bare page, stock Streamlit | – | {_ms(stock)} | {_x(ratio(stock, bare))} | – | – | – |"
+                     + (" – | – | |" if before else " |"))
     for p in run.pages:
         value = median(p.times)
         r = ratio(value, bare)
@@ -264,6 +270,14 @@ def target_lines(runs: list[SizeRun]) -> list[str]:
             out.append(f"- Every page ≤{limit:g}× the bare page at {run.size:,}, {period} period: "
                        + (f"**pass** (slowest {worst.page}, {_x(ratio(median(worst.times), bare))})" if not over
                           else "**miss** by " + ", ".join(over)))
+            stock = median(run.stock_bare)
+            if stock:
+                over = [f"{p.page} ({_x(ratio(median(p.times), stock))})" for p in rows
+                        if (ratio(median(p.times), stock) or 0) > limit]
+                out.append(f"- Every page ≤{limit:g}× the bare page served by stock Streamlit at {run.size:,}, "
+                           f"{period} period: "
+                           + (f"**pass** (slowest {worst.page}, {_x(ratio(median(worst.times), stock))})"
+                              if not over else "**miss** by " + ", ".join(over)))
     for run in runs:
         if IDLE_TARGET_SESSIONS in run.idle:
             pct = run.idle[IDLE_TARGET_SESSIONS]
@@ -311,7 +325,9 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "- The app (`python -m lib serve`: `streamlit run app.py`) and a bare page (`bench/bare_app.py`: a title "
         "and a line, by `python -m bench.bare_serve`) each run as their own headless streamlit process, at the "
         "same time, both with Nagle's algorithm off on their connections (`lib.ui.no_nagle`; stock Streamlit "
-        "1.67 leaves it on, which cost the bare page about 45 ms a load).",
+        "1.67 leaves it on, which cost the bare page about 45 ms a load). The same bare page served by stock "
+        "Streamlit (`streamlit run`, Nagle's algorithm on: what the issue's first figures measured) is timed in the "
+        "same rounds, and the ratio targets are read against each.",
         "- **Page time**: from the navigation (the tab's `location.href` set to the page's address) until the "
         "server's `script_finished` message for the new session "
         "arrived and the page shows nothing running or loading (no skeleton, spinner or running indicator). The "
@@ -578,20 +594,24 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
             if periodic:
                 targets.append(PageTime(path, title, "year"))
     urls = {}
-    app = bare = None
+    app = bare = stock = None
     try:
         app = start_app(db, args.db_dir / f"app-{size}.log", port=args.port or None, testing=False)
         bare = start_app(db, args.db_dir / f"bare-{size}.log", script="bench/bare_app.py",
                          port=args.port + 1 if args.port else None, testing=False)
+        stock = start_app(db, args.db_dir / f"stock-{size}.log", script="bench/bare_app.py",
+                          port=args.port + 2 if args.port else None, testing=False, stock=True)
         for p in targets:
             urls[id(p)] = app.at(p.page + (f"?{PERIOD_PARAM}={year}" if p.period == "year" else ""))
         storage = login_state(pw_browser, app.url, password)
         b = Browser(pw_browser, storage)
         try:
-            page, bare_page = b.page(), b.page()
+            page, bare_page, stock_page = b.page(), b.page(), b.page()
             page.goto("about:blank")
             bare_page.goto("about:blank")
+            stock_page.goto("about:blank")
             b.load(bare_page, bare.url)
+            b.load(stock_page, stock.url)
             b.load(page, urls[id(targets[0])])  # the static files in the browser's cache
             if args.warmup:
                 log(f"[{size:,}] warm-up: {len(targets)} page loads")
@@ -605,6 +625,7 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
                         run.bare.append(wall)
                         run.bare_server_cpu.append(server)
                         run.bare_browser_cpu.append(tab)
+                        run.stock_bare.append(b.load(stock_page, stock.url))
                     wall, server, tab = b.timed(page, urls[id(p)], app.proc.pid)
                     p.times.append(wall)
                     p.server_cpu.append(server)
@@ -629,7 +650,7 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
                                                           args.together, args.person_trials)
         run.load["at end"] = uptime()
     finally:
-        for server in (app, bare):
+        for server in (app, bare, stock):
             if server is not None:
                 stop_app(server)
     return run

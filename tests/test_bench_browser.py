@@ -150,6 +150,22 @@ def test_targets_name_what_passes_and_what_misses():
                         "3× one alone at 100,000: **miss** (p95 3,850 ms, alone 1,000 ms, 3.9×)")
 
 
+def test_the_stock_bare_page_is_shown_and_the_ratio_targets_read_against_it_too():
+    run = _run()
+    run.stock_bare = [0.35, 0.36, 0.4]  # median 0.36: the overview's 0.9 is 2.5× it, the year's 1.0 is 2.8×
+    rows = browser.page_rows(run)
+    assert rows[3] == "| bare page, stock Streamlit | – | 360 | 1.2× | – | – | – | |"
+    assert all(row.count("|") == rows[0].count("|") for row in rows)
+    lines = browser.target_lines([run])
+    assert lines[1] == ("- Every page ≤3× the bare page served by stock Streamlit at 100,000, default period: "
+                        "**pass** (slowest tong-quan, 2.5×)")
+    assert lines[2] == "- Every page ≤3× the bare page at 100,000, year period: **miss** by tong-quan (3.3×)"
+    assert lines[3] == ("- Every page ≤3× the bare page served by stock Streamlit at 100,000, year period: "
+                        "**pass** (slowest tong-quan, 2.8×)")
+    run.stock_bare = [0.3]
+    assert "stock Streamlit at 100,000, year period: **miss** by tong-quan (3.3×)" in browser.target_lines([run])[3]
+
+
 def test_a_person_among_the_others_is_judged_on_the_p95_of_the_tab_s_trials():
     run = SizeRun(100_000, {}, person_n=20, person_alone=[0.4, 0.5, 0.6], person_among=[1.0, 1.2, 1.4, 2.0])
     # p95 of 1.0, 1.2, 1.4, 2.0 = 1.4 + 0.85 × 0.6 = 1.91 s; alone median 0.5 s: 3.82×
@@ -193,6 +209,8 @@ def test_a_small_real_run_times_every_page_and_keeps_the_sql_section(tmp_path):
     text = found["browser"]
     number = r"[\d,]+"
     assert re.search(rf"^\| bare Streamlit page \| – \| {number} \| 1\.0× \|", text, re.M)
+    assert re.search(rf"^\| bare page, stock Streamlit \| – \| {number} \| [\d.]+× \|", text, re.M)
+    assert "served by stock Streamlit at 2,000" not in text  # no ratio target at that size
     for path, _title, periodic in browser.app_pages():
         for period in ("default", "year") if periodic else ("default",):
             assert re.search(rf"\(`{re.escape(path)}`\) \| {period} \| {number} \| [\d.]+× \| [\d.,]+ \| {number} \|",

@@ -52,8 +52,10 @@ def healthy(url: str) -> bool:
         return False
 
 
-def start_app(db: Path, log: Path, script: str = "app.py", port: int | None = None, testing: bool = True) -> App:
-    """Start SCRIPT (app.py by `python -m lib serve`, another by `streamlit run`) on 127.0.0.1 against db; wait."""
+def start_app(db: Path, log: Path, script: str = "app.py", port: int | None = None, testing: bool = True,
+              stock: bool = False) -> App:
+    """Start SCRIPT (app.py by `python -m lib serve`, another by `python -m bench.bare_serve`, or with stock by
+    Streamlit's own `streamlit run`) on 127.0.0.1 against db; wait."""
     port = port or free_port()
     env = {**os.environ, "CHIBO_DB": str(db), "PYTHONUNBUFFERED": "1"}
     if testing:
@@ -61,6 +63,7 @@ def start_app(db: Path, log: Path, script: str = "app.py", port: int | None = No
     # The app starts as it does in production (`python -m lib serve`, see lib.ui.serve); another script (the
     # benchmark's bare page) with `streamlit run` under the same server settings (bench/bare_serve.py).
     launch = [sys.executable, "-m", "lib", "serve"] if script == "app.py" else \
+        [str(Path(sys.executable).parent / "streamlit"), "run", script] if stock else \
         [sys.executable, "-m", "bench.bare_serve", script]
     cmd = [*launch, "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
