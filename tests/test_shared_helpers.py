@@ -1,0 +1,52 @@
+"""The helpers the tests and benches share instead of restating them (branch dups): each does what the copies it
+replaced did, and each still fails where what it checks is broken."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from lib import db as dbm
+from tests.pgcluster import THROWAWAY, Cluster, bindir, required
+
+# ---- tests/pgcluster.Cluster: a kept folder and the server's settings (bench.pgscale's cluster) --------------------
+
+
+def _show(cluster: Cluster, name: str) -> str:
+    return cluster.admin(f"show {name}")[0][0]
+
+
+def test_the_run_cluster_is_a_throwaway_one_that_does_not_fsync(pg_cluster):
+    cluster = required(pg_cluster)
+    assert not cluster.kept and cluster.settings == THROWAWAY
+    assert (_show(cluster, "fsync"), _show(cluster, "full_page_writes"), _show(cluster, "max_connections")) == \
+        ("off", "off", "200")
+
+
+def test_a_kept_cluster_runs_with_the_settings_given_and_keeps_its_data_between_runs(pg_cluster):
+    required(pg_cluster)  # skipped (or failed under CI) where PostgreSQL is not installed, as every engine test
+    # under /tmp, not pytest's tmp_path: the server's user must reach the folder (pytest's base is root's alone)
+    base = Path(tempfile.mkdtemp(prefix="chibo-kept-"))
+    base.chmod(0o755)  # as bench.pgscale's --dir is made
+    folder = base / "pg"
+    cluster = Cluster(bindir(), folder, settings={"work_mem": "7MB", "random_page_cost": "1.1"}).start()
+    try:
+        assert cluster.kept and cluster.url("x") == f"postgresql://postgres@/x?host={folder}"
+        # the settings given, and nothing of the throwaway's: this server fsyncs
+        assert (_show(cluster, "work_mem"), _show(cluster, "random_page_cost")) == ("7MB", "1.1")
+        assert (_show(cluster, "fsync"), _show(cluster, "max_connections")) == ("on", "100")
+        cluster.admin("CREATE DATABASE kept_one")
+    finally:
+        cluster.stop()
+    assert (folder / "data" / "PG_VERSION").exists() and not (folder / "data" / "postmaster.pid").exists()
+    cluster.stop()  # once: a second stop (atexit's) finds no server and does nothing
+    again = Cluster(bindir(), folder, settings={"work_mem": "9MB"}).start()
+    try:
+        # the same cluster started again (no initdb): the database made before is there, with the new settings
+        assert again.admin("select datname from pg_database where datname = 'kept_one'") == [("kept_one",)]
+        assert _show(again, "work_mem") == "9MB"
+        with dbm.read(again.url("kept_one")) as db:
+            assert db.conn.raw.execute("select 1").fetchone() == (1,)
+    finally:
+        again.stop()
+        assert folder.is_dir()  # stop leaves a kept folder: the bench removes it itself without --keep
+        shutil.rmtree(base, ignore_errors=True)
