@@ -137,3 +137,15 @@ def _exists(user: str) -> bool:
         return True
     except KeyError:
         return False
+
+
+def assert_next_id_follows(url: str, table: str, insert: str, params=()) -> None:
+    """A row written by insert (an INSERT into table) after a copy gets max(id) + 1, as in SQLite: the copy kept the
+    ids and moved the identity sequence past them. The row is deleted after."""
+    with dbm.write(url) as db:
+        top = db.execute(f"select max(id) from {table}").fetchone()[0]
+        db.execute(insert, list(params))
+        new = db.execute("select last_insert_rowid()").fetchone()[0]
+        assert new == top + 1, f"{table}: a new row got id {new} after the copy's largest {top}"
+        assert db.execute(f"select max(id) from {table}").fetchone()[0] == top + 1
+        db.execute(f"delete from {table} where id = ?", [new])

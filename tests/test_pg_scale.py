@@ -11,6 +11,7 @@ import pytest
 from lib import db as dbm
 from lib import demo, metrics, pg
 from tests.factories import small_directory
+from tests.pgcluster import assert_next_id_follows
 
 TODAY = date(2026, 11, 20)
 
@@ -84,12 +85,9 @@ def test_copy_streams_every_table_with_copy_and_keeps_rows_figures_sequences_and
         # the indexes and foreign keys are those a migrated database has, the same definitions
         assert _schema_objects(url) == _schema_objects(fresh)
         # ids kept and sequences moved past them: a new row gets max(id) + 1, as in SQLite
-        with dbm.write(url) as db:
-            top = db.execute("select max(id) from meetings").fetchone()[0]
-            cell = db.execute("select min(id) from cells").fetchone()[0]
-            db.execute("insert into meetings(cell_id, held_on, mtype, members_total, present, absent_excused, "
-                       "absent_unexcused) values (?, '2026-11-01', 'chuyen_de', 10, 9, 1, 0)", [cell])
-            assert db.execute("select max(id) from meetings").fetchone()[0] == top + 1
+        assert_next_id_follows(url, "meetings", "insert into meetings(cell_id, held_on, mtype, members_total, present, "
+                               "absent_excused, absent_unexcused) values ((select min(id) from cells), '2026-11-01', "
+                               "'chuyen_de', 10, 9, 1, 0)")
         # VACUUM (ANALYZE) ran after the load: the table's row count is known (-1 until a table is first read so)
         with dbm.read(url) as db:
             tuples = db.conn.raw.execute("select reltuples from pg_class where relname = 'meetings'").fetchone()[0]

@@ -5,8 +5,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from lib import db as dbm
-from tests.pgcluster import THROWAWAY, Cluster, bindir, required
+from tests.factories import small_directory
+from tests.pgcluster import THROWAWAY, Cluster, assert_next_id_follows, bindir, required
 
 # ---- tests/pgcluster.Cluster: a kept folder and the server's settings (bench.pgscale's cluster) --------------------
 
@@ -50,3 +53,46 @@ def test_a_kept_cluster_runs_with_the_settings_given_and_keeps_its_data_between_
         again.stop()
         assert folder.is_dir()  # stop leaves a kept folder: the bench removes it itself without --keep
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---- tests/pgcluster.assert_next_id_follows: test_pg's and test_pg_scale's "a new row after a copy" ---------------
+
+WEAKNESS = ("insert into weaknesses(unit_id, category, noted_on, severity, status) "
+            "values ((select min(id) from units), 'khac', '2026-11-01', 'low', 'open')")
+
+
+@pytest.fixture
+def pg_url(pg_cluster):
+    cluster = required(pg_cluster)
+    url = cluster.fresh()
+    yield url
+    cluster.drop(url)
+
+
+def _two_weaknesses(url: str) -> None:
+    small_directory(url)
+    with dbm.write(url) as db:
+        db.execute(WEAKNESS)
+        db.execute(WEAKNESS)
+
+
+def _weaknesses(url: str) -> list[int]:
+    with dbm.read(url) as db:
+        return [r[0] for r in db.execute("select id from weaknesses order by id")]
+
+
+def test_the_next_id_check_passes_where_the_sequence_follows_the_largest_id_and_leaves_no_row(pg_url):
+    _two_weaknesses(pg_url)
+    before = _weaknesses(pg_url)
+    assert len(before) == 2
+    assert_next_id_follows(pg_url, "weaknesses", WEAKNESS)
+    assert _weaknesses(pg_url) == before
+
+
+def test_the_next_id_check_fails_where_the_sequence_was_not_moved_to_the_largest_id(pg_url):
+    _two_weaknesses(pg_url)
+    top = max(_weaknesses(pg_url))
+    with dbm.write(pg_url) as db:  # a copy that set the sequence past where it should: ids would skip
+        db.conn.raw.execute("select setval(pg_get_serial_sequence('weaknesses', 'id'), %s)", [top + 4])
+    with pytest.raises(AssertionError, match=f"got id {top + 5} after the copy's largest {top}"):
+        assert_next_id_follows(pg_url, "weaknesses", WEAKNESS)
