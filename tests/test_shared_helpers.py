@@ -2,6 +2,7 @@
 replaced did, and each still fails where what it checks is broken."""
 
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from lib import db as dbm
 from tests.factories import small_directory
+from tests.helpers import REPO, code_of, run_with_code
 from tests.pgcluster import THROWAWAY, Cluster, assert_next_id_follows, bindir, required
 
 # ---- tests/pgcluster.Cluster: a kept folder and the server's settings (bench.pgscale's cluster) --------------------
@@ -96,3 +98,25 @@ def test_the_next_id_check_fails_where_the_sequence_was_not_moved_to_the_largest
         db.conn.raw.execute("select setval(pg_get_serial_sequence('weaknesses', 'id'), %s)", [top + 4])
     with pytest.raises(AssertionError, match=f"got id {top + 5} after the copy's largest {top}"):
         assert_next_id_follows(pg_url, "weaknesses", WEAKNESS)
+
+
+# ---- tests/helpers: an earlier commit's code run beside this one's (test_docx13, test_report_speed) ---------------
+
+SCRIPT = "import json, sys, lib\nprint('noise')\nprint(json.dumps({'lib': lib.__file__, 'args': sys.argv[1:]}))\n"
+
+
+def test_code_of_takes_lib_and_db_as_they_were_at_the_commit_and_run_with_code_runs_that_code(tmp_path):
+    folder = code_of("HEAD", tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["db", "lib"]
+    at_head = subprocess.run(["git", "show", "HEAD:lib/db.py"], cwd=REPO, capture_output=True, check=True).stdout
+    assert (folder / "lib" / "db.py").read_bytes() == at_head
+    # the script imports the folder's lib, not this checkout's; Paths and numbers arrive as strings; the last line
+    assert run_with_code(folder, SCRIPT, tmp_path / "x.db", 7) == {
+        "lib": str(folder / "lib" / "__init__.py"), "args": [str(tmp_path / "x.db"), "7"]}
+    assert run_with_code(REPO, SCRIPT)["lib"] == str(REPO / "lib" / "__init__.py")
+
+
+def test_run_with_code_fails_the_test_with_the_scripts_error():
+    with pytest.raises(AssertionError, match="ZeroDivisionError"):
+        run_with_code(REPO, "print('{}')\n1 / 0")
+
