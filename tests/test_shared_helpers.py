@@ -120,3 +120,42 @@ def test_run_with_code_fails_the_test_with_the_scripts_error():
     with pytest.raises(AssertionError, match="ZeroDivisionError"):
         run_with_code(REPO, "print('{}')\n1 / 0")
 
+
+# ---- test_pg_locks.second_refused: a race whose second write must wait and then be refused -------------------------
+
+def test_second_refused_gives_the_keys_of_a_second_write_that_waited_and_was_refused(pg_url):
+    from lib import directory
+    from lib.domain import SYSTEM
+    from tests.test_pg_locks import second_refused
+
+    ids = small_directory(pg_url)
+    raw = {"code": "NL-X", "unit_id": ids["u1"], "name": "Chi bộ X", "cell_type": "ap_khom", "meeting_day": 5}
+    assert second_refused(pg_url, lambda db: directory.create_cell(db, SYSTEM, raw),
+                          lambda db: directory.create_cell(db, SYSTEM, {**raw, "name": "Chi bộ Y"})) == \
+        {"duplicate_code"}
+
+
+def test_second_refused_fails_where_the_second_write_did_not_wait(pg_url):
+    from lib import meetings
+    from lib.domain import SYSTEM
+    from tests.factories import meeting
+    from tests.test_pg_locks import second_refused
+
+    ids = small_directory(pg_url)
+    with pytest.raises(AssertionError, match="did not wait for the first"):  # two cells: nothing to wait for
+        second_refused(pg_url, lambda db: meetings.create(db, SYSTEM, meeting(ids["c2"], "2025-03-10")),
+                       lambda db: meetings.create(db, SYSTEM, meeting(ids["c1"], "2025-03-20")))
+
+
+def test_second_refused_fails_where_the_second_write_waited_and_went_through(pg_url):
+    from lib import org, register
+    from lib.domain import SYSTEM
+    from tests.test_pg_locks import second_refused
+
+    with dbm.write(pg_url) as db:
+        org.setup_home(db, SYSTEM, {"home_kind": "xa", "home_code": "NL", "home_name": "Xã Nhị Long",
+                                    "effective_from": "2020-01-01", "committee": "Đảng ủy xã Nhị Long"})
+    # the second board member waits for the first's draft and then shares it: no refusal
+    with pytest.raises(AssertionError, match="expected a refusal"):
+        second_refused(pg_url, lambda db: register.open_draft(db, SYSTEM, "2025"),
+                       lambda db: register.open_draft(db, SYSTEM, "2025"))
