@@ -85,6 +85,12 @@ def second_refused(where: str, first: Callable[[Any], Any], second: Callable[[An
     return refusal_keys(result)
 
 
+def created_twice(where: str, create: Callable[..., Any], raw: dict, changes: dict) -> set[str]:
+    """create(db, SYSTEM, raw) held open while create(db, SYSTEM, raw with changes) runs: the second must wait and
+    then be refused; its refusal's keys."""
+    return second_refused(where, lambda db: create(db, SYSTEM, raw), lambda db: create(db, SYSTEM, {**raw, **changes}))
+
+
 def count(where: str, sql: str, params=()) -> int:
     with dbm.read(where) as db:
         return db.execute(sql, list(params)).fetchone()[0]
@@ -183,9 +189,7 @@ def test_an_import_beside_a_save_in_another_cell_takes_other_ids_and_does_not_wa
 def test_two_cells_of_one_code_at_once_the_second_is_refused_by_name(url):
     ids = small_directory(url)
     raw = {"code": "NL-X", "unit_id": ids["u1"], "name": "Chi bộ X", "cell_type": "ap_khom", "meeting_day": 5}
-    keys = second_refused(url, lambda db: directory.create_cell(db, SYSTEM, raw),
-                          lambda db: directory.create_cell(db, SYSTEM, {**raw, "name": "Chi bộ Y"}))
-    assert keys == {"duplicate_code"}
+    assert created_twice(url, directory.create_cell, raw, {"name": "Chi bộ Y"}) == {"duplicate_code"}
 
 
 def test_two_moves_that_together_make_a_cycle_the_second_is_refused(url):
@@ -218,9 +222,7 @@ def test_two_posts_of_one_group_for_one_leader_at_once_the_second_is_refused(url
             "valid_from": "2024-01-01"}
     with dbm.write(url) as db:
         db.execute("delete from leader_posts where leader_id = ?", [ids["l2"]])
-    keys = second_refused(url, lambda db: leaders.create_post(db, SYSTEM, post),
-                          lambda db: leaders.create_post(db, SYSTEM, {**post, "valid_from": "2025-01-01"}))
-    assert keys == {"post_overlap"}
+    assert created_twice(url, leaders.create_post, post, {"valid_from": "2025-01-01"}) == {"post_overlap"}
 
 
 # ---- members ---------------------------------------------------------------------------------------------------

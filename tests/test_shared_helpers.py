@@ -126,13 +126,18 @@ def test_run_with_code_fails_the_test_with_the_scripts_error():
 def test_second_refused_gives_the_keys_of_a_second_write_that_waited_and_was_refused(pg_url):
     from lib import directory
     from lib.domain import SYSTEM
-    from tests.test_pg_locks import second_refused
+    from tests.test_pg_locks import created_twice, second_refused
 
     ids = small_directory(pg_url)
     raw = {"code": "NL-X", "unit_id": ids["u1"], "name": "Chi bộ X", "cell_type": "ap_khom", "meeting_day": 5}
     assert second_refused(pg_url, lambda db: directory.create_cell(db, SYSTEM, raw),
                           lambda db: directory.create_cell(db, SYSTEM, {**raw, "name": "Chi bộ Y"})) == \
         {"duplicate_code"}
+    # created_twice: the same, the second with changes; a second cell of another code is not refused, and that fails
+    assert created_twice(pg_url, directory.create_cell, {**raw, "code": "NL-Z"}, {"name": "Chi bộ Z2"}) == \
+        {"duplicate_code"}
+    with pytest.raises(AssertionError):
+        created_twice(pg_url, directory.create_cell, {**raw, "code": "NL-V"}, {"code": "NL-W"})
 
 
 def test_second_refused_fails_where_the_second_write_did_not_wait(pg_url):
