@@ -1,6 +1,7 @@
 """The helpers the tests and benches share instead of restating them (branch dups): each does what the copies it
 replaced did, and each still fails where what it checks is broken."""
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -164,3 +165,86 @@ def test_second_refused_fails_where_the_second_write_waited_and_went_through(pg_
     with pytest.raises(AssertionError, match="expected a refusal"):
         second_refused(pg_url, lambda db: register.open_draft(db, SYSTEM, "2025"),
                        lambda db: register.open_draft(db, SYSTEM, "2025"))
+
+
+# ---- lib/cli._backup_failed: every failed backup (SQLite, PostgreSQL, encryption) leaves no .part and says why -----
+
+def test_backup_failed_removes_the_part_file_says_why_and_exits_1(tmp_path, capsys):
+    from lib import cli
+
+    part = tmp_path / "app-20260101-023000.db.part"
+    part.write_bytes(b"half a copy")
+    assert cli._backup_failed(part, "the reason") == 1
+    assert not part.exists() and capsys.readouterr().err == "the reason\n"
+    assert cli._backup_failed(part, "again") == 1  # nothing there: still a message, no error
+
+
+def test_error_of_a_client_program_is_its_stderr_or_its_exit_code():
+    from lib import cli
+
+    said = subprocess.CompletedProcess([], 3, b"", b" pg_dump: error: no such database \n")
+    silent = subprocess.CompletedProcess([], 3, b"", b"  \n")
+    assert (cli._error_of(said), cli._error_of(silent)) == ("pg_dump: error: no such database", "exit 3")
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_sqlite_copy_failing_its_integrity_check_leaves_nothing(db_path, tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    from lib import cli
+
+    connect = sqlite3.connect
+
+    class Damaged(sqlite3.Connection):  # the copy reads back as damaged
+        def execute(self, sql, *args):
+            if sql.startswith("pragma integrity_check"):
+                return super().execute("select 'row 3 missing from index'")
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connect(*a, **k, factory=Damaged))
+    monkeypatch.delenv("CHIBO_BACKUP_RECIPIENTS", raising=False)
+    dest = tmp_path / "b"
+    dest.mkdir()
+    assert cli.main(["--lang", "en", "--db", str(db_path), "backup", str(dest)]) == 1
+    assert "failed its integrity check; discarded." in capsys.readouterr().err
+    assert list(dest.iterdir()) == []
+
+
+def test_an_encryption_failing_leaves_nothing_and_names_ages_error(db_path, tmp_path, monkeypatch, capsys):
+    from lib import cli
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    # an age that writes part of its output and then fails, saying so or not
+    _script(tools / "age", 'out=""; while [ $# -gt 0 ]; do [ "$1" = --output ] && out="$2"; shift; done\n'
+                           'echo partial > "$out"; [ -n "$AGE_SAYS" ] && echo "$AGE_SAYS" >&2; exit 3')
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    recipients = tmp_path / "r.txt"
+    recipients.write_text("age1anything\n")
+    dest = tmp_path / "b"
+    dest.mkdir()
+    for says, shown in (("age: bad recipient", "(age: bad recipient)"), ("", "(exit 3)")):
+        monkeypatch.setenv("AGE_SAYS", says)
+        assert cli.main(["--lang", "en", "--db", str(db_path), "backup", str(dest), "--recipients",
+                         str(recipients)]) == 1
+        assert f"Encrypting the backup with age failed {shown}; nothing backed up." in capsys.readouterr().err
+        assert list(dest.iterdir()) == []
+
+
+def test_a_postgresql_dump_that_does_not_read_back_leaves_nothing(pg_url, tmp_path, monkeypatch, capsys):
+    from lib import cli
+
+    real = cli.pg_tool
+    failing = _script(tmp_path / "pg_restore", "cat >/dev/null; exit 1")
+    monkeypatch.setattr(cli, "pg_tool", lambda name: str(failing) if name == "pg_restore" else real(name))
+    monkeypatch.delenv("CHIBO_BACKUP_RECIPIENTS", raising=False)
+    dest = tmp_path / "b"
+    dest.mkdir()
+    assert cli.main(["--lang", "en", "--db", pg_url, "backup", str(dest)]) == 1
+    assert "failed its integrity check; discarded." in capsys.readouterr().err
+    assert list(dest.iterdir()) == []  # pg_dump's file was written as .part and removed
