@@ -47,6 +47,18 @@ def pg_cluster():
 
 
 @pytest.fixture
+def pg_url(pg_cluster):
+    """A new migrated database on the run's PostgreSQL cluster, dropped after (no PostgreSQL: skipped, or failed
+    under CI=true)."""
+    from tests.pgcluster import required
+
+    cluster = required(pg_cluster)
+    url = cluster.fresh()
+    yield url
+    cluster.drop(url)
+
+
+@pytest.fixture
 def db_path(tmp_path: Path, monkeypatch, engine: str, request):
     """A fresh migrated database, also set as CHIBO_DB: a file (SQLite), or a postgresql:// URL."""
     if engine == "postgresql":

@@ -248,14 +248,6 @@ def test_insert_or_ignore_and_replace(db_path, engine):
 
 # ---- concurrency: rows, not the whole database --------------------------------------------------------------------
 
-@pytest.fixture
-def pg_url(pg_cluster):
-    cluster = _cluster(pg_cluster)
-    url = cluster.fresh()
-    yield url
-    cluster.drop(url)
-
-
 def test_a_concurrent_edit_of_the_same_row_is_refused_as_stale(pg_url):
     ids = small_directory(pg_url)
     with dbm.read(pg_url) as db:

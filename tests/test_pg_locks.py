@@ -16,17 +16,13 @@ from lib import assignments, directory, importer, leaders, meetings, members, re
 from lib import db as dbm
 from lib.domain import SYSTEM, Role, ValidationError
 from tests.factories import meeting, small_directory
-from tests.pgcluster import required
 
 TODAY = date(2026, 11, 20)
 
 
 @pytest.fixture
-def url(pg_cluster):
-    required(pg_cluster)
-    found = pg_cluster.fresh()
-    yield found
-    pg_cluster.drop(found)
+def url(pg_url):
+    return pg_url  # conftest's: a new database on the run's cluster, dropped after
 
 
 def race(where: str, first: Callable[[Any], Any], second: Callable[[Any], Any]) -> tuple[Any, bool]:

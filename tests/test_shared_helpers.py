@@ -64,14 +64,6 @@ WEAKNESS = ("insert into weaknesses(unit_id, category, noted_on, severity, statu
             "values ((select min(id) from units), 'khac', '2026-11-01', 'low', 'open')")
 
 
-@pytest.fixture
-def pg_url(pg_cluster):
-    cluster = required(pg_cluster)
-    url = cluster.fresh()
-    yield url
-    cluster.drop(url)
-
-
 def _two_weaknesses(url: str) -> None:
     small_directory(url)
     with dbm.write(url) as db:
