@@ -20,11 +20,11 @@ from docx.parts.story import StoryPart
 from docx.table import Table
 
 from lib import reports
-from tests.helpers import REPO, code_of, demo_3000, run_with_code
+from tests.helpers import REPO, run_with_code
 from tests.test_report_format36 import NARRATIVE, PERIOD, TODAY, world  # noqa: F401 (world: a fixture)
 
-MAIN = "8d6b192"  # main when this work began
-DEMO_TODAY = date(2026, 6, 30)
+MAIN = "8d6b192"  # main when this work began: conftest's main_dir takes its code
+DEMO_TODAY = date(2026, 6, 30)  # conftest's demo_db: the demo up to this day
 
 # sha256 of word/document.xml of the demo's reports (demo.load(meetings=3000, seed=11, today=DEMO_TODAY)), made by
 # main's code (MAIN) before the change, in the default language: (period, unit, issued) -> digest.
@@ -61,18 +61,6 @@ for period, code, kw in cases:
     out["tables " + key] = [[[c.text for c in row.cells] for row in t.rows] for t in Document(io.BytesIO(made)).tables]
 print(json.dumps(out))
 """
-
-
-@pytest.fixture(scope="module")
-def main_dir(tmp_path_factory) -> Path:
-    """lib/ and db/ as they were on main at MAIN."""
-    return code_of(MAIN, tmp_path_factory.mktemp("main_code_docx13"))
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    """The Càng Long demo at 3,000 meetings up to DEMO_TODAY (renamed and merged communes, appendices included)."""
-    return demo_3000(tmp_path_factory.mktemp("docx13_demo") / "demo.db", DEMO_TODAY)
 
 
 def _parts(code_dir: Path, *args) -> dict:

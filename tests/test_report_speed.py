@@ -6,7 +6,6 @@ import io
 import random
 import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -15,25 +14,13 @@ from lib import db as dbm
 from lib import importer, meetings, reports, settings, users
 from lib.domain import SYSTEM
 from tests.factories import small_directory
-from tests.helpers import REPO, code_of, demo_3000, run_with_code
+from tests.helpers import REPO, run_with_code
 
 # The report in the Party's format (branch format36, 2e53e4c) before the streamed workbook and the import's
 # lookups were merged: their outputs must be its outputs (f8283d3, main before both, prints the older format).
-MAIN = "2e53e4c"
-DEMO_TODAY = date(2026, 6, 30)
+MAIN = "2e53e4c"  # conftest's main_dir takes its code
+DEMO_TODAY = date(2026, 6, 30)  # conftest's demo_db: the demo up to this day
 TODAY = date(2025, 12, 1)
-
-
-@pytest.fixture(scope="module")
-def main_dir(tmp_path_factory) -> Path:
-    """lib/ and db/ as they were on main at MAIN."""
-    return code_of(MAIN, tmp_path_factory.mktemp("main_code"))
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    """The Càng Long demo at 3,000 meetings up to DEMO_TODAY (renamed and merged communes included)."""
-    return demo_3000(tmp_path_factory.mktemp("speed13_demo") / "demo.db", DEMO_TODAY)
 
 
 # ---- the workbook and the report: main's values -----------------------------------------------------------------
