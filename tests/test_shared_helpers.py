@@ -161,6 +161,16 @@ def test_second_refused_fails_where_the_second_write_waited_and_went_through(pg_
 
 # ---- lib/cli._backup_failed: every failed backup (SQLite, PostgreSQL, encryption) leaves no .part and says why -----
 
+@pytest.fixture
+def english():
+    """For cli.main(["--lang", "en", …]), which sets the thread's language: the default back after (later test
+    modules expect it)."""
+    from lib import i18n
+
+    yield
+    i18n.set_language(i18n.DEFAULT_LANGUAGE)
+
+
 def test_backup_failed_removes_the_part_file_says_why_and_exits_1(tmp_path, capsys):
     from lib import cli
 
@@ -185,7 +195,7 @@ def _script(path: Path, body: str) -> Path:
     return path
 
 
-def test_a_sqlite_copy_failing_its_integrity_check_leaves_nothing(db_path, tmp_path, monkeypatch, capsys):
+def test_a_sqlite_copy_failing_its_integrity_check_leaves_nothing(db_path, tmp_path, monkeypatch, capsys, english):
     import sqlite3
 
     from lib import cli
@@ -207,7 +217,7 @@ def test_a_sqlite_copy_failing_its_integrity_check_leaves_nothing(db_path, tmp_p
     assert list(dest.iterdir()) == []
 
 
-def test_an_encryption_failing_leaves_nothing_and_names_ages_error(db_path, tmp_path, monkeypatch, capsys):
+def test_an_encryption_failing_leaves_nothing_and_names_ages_error(db_path, tmp_path, monkeypatch, capsys, english):
     from lib import cli
 
     tools = tmp_path / "bin"
@@ -228,7 +238,7 @@ def test_an_encryption_failing_leaves_nothing_and_names_ages_error(db_path, tmp_
         assert list(dest.iterdir()) == []
 
 
-def test_a_postgresql_dump_that_does_not_read_back_leaves_nothing(pg_url, tmp_path, monkeypatch, capsys):
+def test_a_postgresql_dump_that_does_not_read_back_leaves_nothing(pg_url, tmp_path, monkeypatch, capsys, english):
     from lib import cli
 
     real = cli.pg_tool
