@@ -13,7 +13,6 @@ import argparse
 import hashlib
 import json
 import os
-import pwd
 import shutil
 import sqlite3
 import statistics
@@ -30,6 +29,7 @@ from bench.harness import machine, meetings_in
 from bench.pages import PAGES, Call
 from lib import db as dbm
 from lib import metrics, pg
+from tests.pgcluster import Cluster, bindir
 
 ROOT = Path(__file__).resolve().parent.parent
 # Issue 17: a year's figures for the whole tree within 3 s, a commune's within 0.3 s (per page bundle).
@@ -39,55 +39,12 @@ SETTINGS = {"shared_buffers": "1GB", "effective_cache_size": "4GB", "work_mem": 
             "maintenance_work_mem": "1GB", "max_wal_size": "8GB", "random_page_cost": "1.1", "jit": "off"}
 
 
-class Cluster:
-    """A PostgreSQL cluster in a folder that outlives the run (--keep): initdb once, pg_ctl start and stop."""
-
-    def __init__(self, folder: Path):
-        from tests.pgcluster import bindir
-
-        found = bindir()
-        if found is None:
-            raise SystemExit("PostgreSQL's server is not installed (initdb not found): apt-get install postgresql")
-        self.bin, self.folder, self.data = found, folder, folder / "data"
-        # initdb refuses root: as root the cluster runs as postgres (Debian's package makes it), as tests do.
-        self.user = "postgres" if os.geteuid() == 0 else None
-
-    def _run(self, *args: str) -> None:
-        cmd = [*(["runuser", "-u", self.user, "--"] if self.user else []), *args]
-        subprocess.run(cmd, check=True, capture_output=True, cwd=self.folder)
-
-    def start(self) -> "Cluster":
-        """initdb (C collation, as the figures need: docs/POSTGRESQL.md) if the folder holds none, then start."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self.user:
-            entry = pwd.getpwnam(self.user)
-            os.chown(self.folder, entry.pw_uid, entry.pw_gid)
-        if not (self.data / "PG_VERSION").exists():
-            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                      "--no-locale")
-        options = f"-k {self.folder} -c listen_addresses='' " + " ".join(f"-c {k}={v}" for k, v in SETTINGS.items())
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l",
-                  str(self.folder / "log"), "start")
-        return self
-
-    def url(self, name: str) -> str:
-        """The address of a database of this cluster."""
-        return f"postgresql://postgres@/{name}?host={self.folder}"
-
-    def admin(self, sql: str) -> Any:
-        """One statement on the postgres database; its rows."""
-        db = pg.connect(self.url("postgres"), pooled=False)
-        try:
-            cur = db.conn.raw.execute(sql)
-            return cur.fetchall() if cur.description else []
-        finally:
-            db.close()
-
-    def stop(self) -> None:
-        """pg_ctl stop (a fast shutdown: the data stays for --keep)."""
-        pg.close_pools()
-        if (self.data / "postmaster.pid").exists():
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+def own_cluster(folder: Path) -> Cluster:
+    """The bench's cluster (tests/pgcluster.py's, kept in folder for --keep, with SETTINGS), not yet started."""
+    found = bindir()
+    if found is None:
+        raise SystemExit("PostgreSQL's server is not installed (initdb not found): apt-get install postgresql")
+    return Cluster(found, folder, settings=SETTINGS)
 
 
 @dataclass
@@ -312,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     run.build = build(path, args.meetings, args.keep, log)
     period = metrics.parse_period(args.period)
     run.unit = args.unit or busiest_commune(path, period)
-    cluster = Cluster(args.dir / "pg").start()
+    cluster = own_cluster(args.dir / "pg").start()
     try:
         url, run.load = load(cluster, path, args.meetings, args.keep, log)
         with dbm.read(url) as db:
@@ -331,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cluster.stop()
         if not args.keep:
-            shutil.rmtree(cluster.folder, ignore_errors=True)
+            shutil.rmtree(cluster.root, ignore_errors=True)
     run.load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = report(run, args.repeat, argv)
     print(text)

@@ -231,16 +231,25 @@ def _backup_target(args: argparse.Namespace, suffix: str) -> tuple[Path, Path, P
     return dest, dest.with_name(dest.name + ".part"), recipients, age
 
 
+def _backup_failed(tmp: Path, message: str) -> int:
+    """A failed backup: its .part file removed (no half copy left), the message on stderr; exit code 1."""
+    tmp.unlink(missing_ok=True)
+    print(message, file=sys.stderr)
+    return 1
+
+
+def _error_of(run: subprocess.CompletedProcess) -> str:
+    """What a failed client program (age, pg_dump) said on stderr, else its exit code."""
+    return run.stderr.decode("utf-8", "replace").strip() or f"exit {run.returncode}"
+
+
 def _backup_keep(dest: Path, tmp: Path, recipients: Path | None, age: str | None, image: bytes | None) -> int:
     # Encrypted: only the ciphertext of the checked image reaches the disk. The .part file becomes the copy last.
     if recipients:
         run = subprocess.run([age, "--encrypt", "--recipients-file", str(recipients), "--output", str(tmp)],
                              input=image, capture_output=True)
         if run.returncode != 0:
-            tmp.unlink(missing_ok=True)
-            error = run.stderr.decode("utf-8", "replace").strip() or f"exit {run.returncode}"
-            print(t("db.backup_encrypt_failed", error=error), file=sys.stderr)
-            return 1
+            return _backup_failed(tmp, t("db.backup_encrypt_failed", error=_error_of(run)))
     _private(tmp)
     tmp.replace(dest)
     print(t("db.backup_encrypted" if recipients else "cli.backup_done", dest=dest))
@@ -263,19 +272,14 @@ def _backup_pg(args: argparse.Namespace, url: str) -> int:
     run = subprocess.run([dump, "--format=custom", f"--dbname={dbname}", *([] if recipients else [f"--file={tmp}"])],
                          capture_output=True, env=env)
     if run.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        error = run.stderr.decode("utf-8", "replace").strip() or f"exit {run.returncode}"
-        print(t("pgdeploy.dump_failed", error=error), file=sys.stderr)
-        return 1
+        return _backup_failed(tmp, t("pgdeploy.dump_failed", error=_error_of(run)))
     image = run.stdout if recipients else None
     # The archive must read back (its table of contents, with the tables' data in it) before it is kept, as a SQLite
     # copy must pass integrity_check.
     listed = subprocess.run([restore, "--list", *([] if recipients else [str(tmp)])], input=image,
                             capture_output=True)
     if listed.returncode != 0 or b"TABLE DATA" not in listed.stdout:
-        tmp.unlink(missing_ok=True)
-        print(t("cli.backup_failed", dest=dest), file=sys.stderr)
-        return 1
+        return _backup_failed(tmp, t("cli.backup_failed", dest=dest))
     return _backup_keep(dest, tmp, recipients, age, image)
 
 
@@ -300,9 +304,7 @@ def _backup_sqlite(args: argparse.Namespace, path: Path) -> int:
         out.close()
         src.close()
     if not ok:
-        tmp.unlink(missing_ok=True)
-        print(t("cli.backup_failed", dest=dest), file=sys.stderr)
-        return 1
+        return _backup_failed(tmp, t("cli.backup_failed", dest=dest))
     return _backup_keep(dest, tmp, recipients, age, image)
 
 

@@ -47,6 +47,36 @@ def pg_cluster():
 
 
 @pytest.fixture
+def pg_url(pg_cluster):
+    """A new migrated database on the run's PostgreSQL cluster, dropped after (no PostgreSQL: skipped, or failed
+    under CI=true)."""
+    from tests.pgcluster import required
+
+    cluster = required(pg_cluster)
+    url = cluster.fresh()
+    yield url
+    cluster.drop(url)
+
+
+@pytest.fixture(scope="module")
+def main_dir(request, tmp_path_factory) -> Path:
+    """lib/ and db/ as they were at the test module's MAIN commit (tests/helpers.code_of): the code whose outputs
+    the module compares this code's with (test_docx13, test_report_speed)."""
+    from tests.helpers import code_of
+
+    return code_of(request.module.MAIN, tmp_path_factory.mktemp(f"main_code_{request.module.__name__}"))
+
+
+@pytest.fixture(scope="module")
+def demo_db(request, tmp_path_factory) -> Path:
+    """The Càng Long demo at 3,000 meetings (seed 11) up to the test module's DEMO_TODAY (renamed and merged
+    communes, appendices included): the database both codes' outputs are taken from."""
+    from tests.helpers import demo_3000
+
+    return demo_3000(tmp_path_factory.mktemp(f"demo_{request.module.__name__}") / "demo.db", request.module.DEMO_TODAY)
+
+
+@pytest.fixture
 def db_path(tmp_path: Path, monkeypatch, engine: str, request):
     """A fresh migrated database, also set as CHIBO_DB: a file (SQLite), or a postgresql:// URL."""
     if engine == "postgresql":

@@ -1,11 +1,18 @@
-"""Shared helpers for AppTest page tests: start the app, log in, create users."""
+"""Shared helpers for AppTest page tests (start the app, log in, create users), and for the tests that compare
+this code's outputs with an earlier commit's (test_docx13, test_report_speed)."""
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from lib import db as dbm
-from lib import users
+from lib import demo, users
 from lib.domain import SYSTEM
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -78,3 +85,33 @@ def page_test(page: str, username: str) -> AppTest:
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username
     return at
+
+
+# ---- an earlier commit's code beside this one's, on the same databases ---------------------------------------------
+
+REPO = APP.parent
+
+
+def code_of(commit: str, folder: Path) -> Path:
+    """lib/ and db/ as they were at commit, taken with git archive into folder (made by the caller): folder."""
+    assert shutil.which("git") is not None, "git is needed to take main's code (the set-up installs it)"
+    archive = subprocess.run(["git", "archive", commit, "lib", "db"], cwd=REPO, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
+
+
+def demo_3000(path: Path, today: date) -> Path:
+    """The Càng Long demo at 3,000 meetings (seed 11) up to today, renamed and merged communes and appendices
+    included: the database both codes' outputs are taken from."""
+    demo.load(path, meetings=3000, seed=11, today=today)
+    return path
+
+
+def run_with_code(code_dir: Path, script: str, *args) -> dict:
+    """A script run with the code of code_dir (PYTHONHASHSEED fixed: openpyxl numbers its styles in the order of a
+    set of strings); the JSON of its last line. A failed run fails the test with its error's end."""
+    env = {**os.environ, "PYTHONPATH": str(code_dir), "CHIBO_TESTING": "1", "PYTHONHASHSEED": "0"}
+    done = subprocess.run([sys.executable, "-c", script, *map(str, args)], cwd=str(code_dir), env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -37,13 +37,27 @@ def bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-class Cluster:
-    """One cluster: start(), url(name), fresh() for a migrated empty database per test, stop()."""
+# The server settings of a throwaway cluster: nothing is made durable, and enough connections for the tests' pools
+# and for a standby (tests/test_pg_deploy.py: a standby needs as many as its primary allows).
+THROWAWAY = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}
 
-    def __init__(self, bin_dir: Path):
+
+class Cluster:
+    """One cluster: start(), url(name), fresh() for a migrated empty database per test, stop().
+
+    folder: None for a throwaway one in a new temporary folder (removed at stop), or a folder that outlives the run
+    (bench.pgscale --keep: initdb only where it holds no cluster yet, and stop leaves the data). settings: the
+    server's -c settings (postgresql.conf names), THROWAWAY unless given."""
+
+    def __init__(self, bin_dir: Path, folder: Path | None = None, settings: dict[str, str] | None = None):
         self.bin = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="chibo-pg-"))
+        self.kept = folder is not None
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="chibo-pg-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        self.root = folder
         self.data, self.socket = self.root / "data", self.root
+        self.settings = dict(THROWAWAY if settings is None else settings)
         # initdb refuses root: as root the cluster runs as postgres (Debian's package makes it) or nobody.
         self.user = None
         if os.geteuid() == 0:
@@ -57,11 +71,14 @@ class Cluster:
         subprocess.run(cmd, check=True, capture_output=True, cwd=self.root)
 
     def start(self) -> "Cluster":
-        """initdb (C collation: text sorts by code point, as SQLite's) and pg_ctl start on a socket in the folder."""
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.superuser, "-A", "trust",
-                  "-E", "UTF8", "--no-locale", "--no-sync")
-        options = f"-k {self.socket} -c listen_addresses='' -c fsync=off -c synchronous_commit=off " \
-                  "-c full_page_writes=off -c max_connections=200"
+        """initdb (C collation: text sorts by code point, as SQLite's) unless a kept folder holds a cluster, and
+        pg_ctl start on a socket in the folder."""
+        if not (self.data / "PG_VERSION").exists():
+            # --no-sync only where the server will not fsync either: a kept cluster's files must survive a crash
+            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", self.superuser, "-A", "trust",
+                      "-E", "UTF8", "--no-locale", *(["--no-sync"] if self.settings.get("fsync") == "off" else []))
+        settings = " ".join(f"-c {k}={v}" for k, v in self.settings.items())
+        options = f"-k {self.socket} -c listen_addresses='' {settings}"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l",
                   str(self.root / "log"), "start")
         atexit.register(self.stop)  # a run ended without the session's teardown leaves no server behind
@@ -71,11 +88,12 @@ class Cluster:
         """The address of a database of this cluster."""
         return f"postgresql://{self.superuser}@/{name}?host={self.socket}"
 
-    def admin(self, sql: str) -> None:
-        """One statement on the postgres database (CREATE/DROP DATABASE)."""
+    def admin(self, sql: str) -> list[tuple]:
+        """One statement on the postgres database (CREATE/DROP DATABASE, a look at pg_database): its rows."""
         db = pg.connect(self.url("postgres"), pooled=False)
         try:
-            db.conn.raw.execute(sql)
+            cur = db.conn.raw.execute(sql)
+            return cur.fetchall() if cur.description else []
         finally:
             db.close()
 
@@ -100,14 +118,17 @@ class Cluster:
         self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def stop(self) -> None:
-        """pg_ctl stop and remove the folder (once)."""
-        if not self.data.exists():
+        """pg_ctl stop (once): a throwaway cluster at once and its folder removed, a kept one by a fast shutdown
+        that leaves its data for the next run."""
+        if not self.data.exists() or (self.kept and not (self.data / "postmaster.pid").exists()):
             return
         pg.close_pools()
         try:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast" if self.kept else "immediate",
+                      "-w", "stop")
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            if not self.kept:
+                shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _exists(user: str) -> bool:
@@ -116,3 +137,15 @@ def _exists(user: str) -> bool:
         return True
     except KeyError:
         return False
+
+
+def assert_next_id_follows(url: str, table: str, insert: str, params=()) -> None:
+    """A row written by insert (an INSERT into table) after a copy gets max(id) + 1, as in SQLite: the copy kept the
+    ids and moved the identity sequence past them. The row is deleted after."""
+    with dbm.write(url) as db:
+        top = db.execute(f"select max(id) from {table}").fetchone()[0]
+        db.execute(insert, list(params))
+        new = db.execute("select last_insert_rowid()").fetchone()[0]
+        assert new == top + 1, f"{table}: a new row got id {new} after the copy's largest {top}"
+        assert db.execute(f"select max(id) from {table}").fetchone()[0] == top + 1
+        db.execute(f"delete from {table} where id = ?", [new])

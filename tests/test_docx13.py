@@ -8,10 +8,6 @@ the charts rendered in the writing thread (vl-convert 1.9 holds the GIL: a rende
 import hashlib
 import io
 import json
-import os
-import shutil
-import subprocess
-import sys
 import threading
 import zipfile
 from datetime import date
@@ -23,12 +19,12 @@ from docx import Document
 from docx.parts.story import StoryPart
 from docx.table import Table
 
-from lib import demo, reports
+from lib import reports
+from tests.helpers import REPO, run_with_code
 from tests.test_report_format36 import NARRATIVE, PERIOD, TODAY, world  # noqa: F401 (world: a fixture)
 
-REPO = Path(__file__).resolve().parent.parent
-MAIN = "8d6b192"  # main when this work began
-DEMO_TODAY = date(2026, 6, 30)
+MAIN = "8d6b192"  # main when this work began: conftest's main_dir takes its code
+DEMO_TODAY = date(2026, 6, 30)  # conftest's demo_db: the demo up to this day
 
 # sha256 of word/document.xml of the demo's reports (demo.load(meetings=3000, seed=11, today=DEMO_TODAY)), made by
 # main's code (MAIN) before the change, in the default language: (period, unit, issued) -> digest.
@@ -67,30 +63,8 @@ print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def main_dir(tmp_path_factory) -> Path:
-    """lib/ and db/ as they were on main at MAIN."""
-    assert shutil.which("git") is not None, "git is needed to take main's code (the set-up installs it)"
-    folder = tmp_path_factory.mktemp("main_code_docx13")
-    archive = subprocess.run(["git", "archive", MAIN, "lib", "db"], cwd=REPO, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    """The Càng Long demo at 3,000 meetings up to DEMO_TODAY (renamed and merged communes, appendices included)."""
-    path = tmp_path_factory.mktemp("docx13_demo") / "demo.db"
-    demo.load(path, meetings=3000, seed=11, today=DEMO_TODAY)
-    return path
-
-
-def _parts(code_dir: Path, *args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(code_dir), "CHIBO_TESTING": "1", "PYTHONHASHSEED": "0"}
-    done = subprocess.run([sys.executable, "-c", PARTS_SCRIPT, *map(str, args)], cwd=str(code_dir), env=env,
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def _parts(code_dir: Path, *args) -> dict:
+    return run_with_code(code_dir, PARTS_SCRIPT, *args)
 
 
 # ---- the same document ----------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from lib import demo, metrics, pg, store
 from lib.domain import SYSTEM, ValidationError
 from lib.metrics import Filters
 from tests.factories import small_directory
-from tests.pgcluster import required
+from tests.pgcluster import assert_next_id_follows, required
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 20)
@@ -110,13 +110,8 @@ def test_round_trip_keeps_every_row_and_metrics_json(demo_file, demo_pg, tmp_pat
 
 def test_copied_database_takes_new_rows_after_the_largest_id(demo_pg):
     # ids were kept, so the identity sequences were moved past them: a new row gets max(id) + 1, as in SQLite.
-    with dbm.write(demo_pg) as db:
-        top = db.execute("select max(id) from weaknesses").fetchone()[0]
-        unit = db.execute("select min(id) from units").fetchone()[0]
-        db.execute("insert into weaknesses(unit_id, category, noted_on, severity, status) "
-                   "values (?, 'khac', '2026-11-01', 'low', 'open')", [unit])
-        assert db.execute("select last_insert_rowid()").fetchone()[0] == top + 1
-        db.execute("delete from weaknesses where id = ?", [top + 1])
+    assert_next_id_follows(demo_pg, "weaknesses", "insert into weaknesses(unit_id, category, noted_on, severity, "
+                           "status) values ((select min(id) from units), 'khac', '2026-11-01', 'low', 'open')")
 
 
 def test_copy_refuses_a_destination_holding_data(demo_file, demo_pg):
@@ -252,14 +247,6 @@ def test_insert_or_ignore_and_replace(db_path, engine):
 
 
 # ---- concurrency: rows, not the whole database --------------------------------------------------------------------
-
-@pytest.fixture
-def pg_url(pg_cluster):
-    cluster = _cluster(pg_cluster)
-    url = cluster.fresh()
-    yield url
-    cluster.drop(url)
-
 
 def test_a_concurrent_edit_of_the_same_row_is_refused_as_stale(pg_url):
     ids = small_directory(pg_url)

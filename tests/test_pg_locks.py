@@ -16,17 +16,13 @@ from lib import assignments, directory, importer, leaders, meetings, members, re
 from lib import db as dbm
 from lib.domain import SYSTEM, Role, ValidationError
 from tests.factories import meeting, small_directory
-from tests.pgcluster import required
 
 TODAY = date(2026, 11, 20)
 
 
 @pytest.fixture
-def url(pg_cluster):
-    required(pg_cluster)
-    found = pg_cluster.fresh()
-    yield found
-    pg_cluster.drop(found)
+def url(pg_url):
+    return pg_url  # conftest's: a new database on the run's cluster, dropped after
 
 
 def race(where: str, first: Callable[[Any], Any], second: Callable[[Any], Any]) -> tuple[Any, bool]:
@@ -78,6 +74,19 @@ def refusal_keys(result: Any) -> set[str]:
     return {e.key for e in result.errors}
 
 
+def second_refused(where: str, first: Callable[[Any], Any], second: Callable[[Any], Any]) -> set[str]:
+    """race(first, second) in which the second must wait for the first and then be refused: the refusal's keys."""
+    result, waited = race(where, first, second)
+    assert waited, "the second write did not wait for the first: what it checks was not locked"
+    return refusal_keys(result)
+
+
+def created_twice(where: str, create: Callable[..., Any], raw: dict, changes: dict) -> set[str]:
+    """create(db, SYSTEM, raw) held open while create(db, SYSTEM, raw with changes) runs: the second must wait and
+    then be refused; its refusal's keys."""
+    return second_refused(where, lambda db: create(db, SYSTEM, raw), lambda db: create(db, SYSTEM, {**raw, **changes}))
+
+
 def count(where: str, sql: str, params=()) -> int:
     with dbm.read(where) as db:
         return db.execute(sql, list(params)).fetchone()[0]
@@ -94,11 +103,10 @@ def test_a_meeting_moved_into_a_month_being_saved_is_refused(url):
     with dbm.write(url) as db:
         april = meetings.create(db, SYSTEM, meeting(ids["c1"], "2025-04-30"))
         version = meetings.read(db, SYSTEM, april)["version"]
-    result, waited = race(
+    keys = second_refused(
         url, lambda db: meetings.create(db, SYSTEM, meeting(ids["c1"], "2025-03-31")),
         lambda db: meetings.update(db, SYSTEM, april, {"held_on": "2025-03-20"}, version=version))
-    assert waited
-    assert "duplicate_regular" in refusal_keys(result)
+    assert "duplicate_regular" in keys
     assert count(url, REGULAR_IN_MARCH, [ids["c1"]]) == 1
 
 
@@ -107,10 +115,9 @@ def test_restoring_a_meeting_while_its_month_is_saved_is_refused(url):
     with dbm.write(url) as db:
         old = meetings.create(db, SYSTEM, meeting(ids["c1"], "2025-03-10"))
         meetings.delete(db, SYSTEM, old)
-    result, waited = race(url, lambda db: meetings.create(db, SYSTEM, meeting(ids["c1"], "2025-03-31")),
+    keys = second_refused(url, lambda db: meetings.create(db, SYSTEM, meeting(ids["c1"], "2025-03-31")),
                           lambda db: meetings.restore(db, SYSTEM, old))
-    assert waited
-    assert "duplicate_regular" in refusal_keys(result)
+    assert "duplicate_regular" in keys
     assert count(url, REGULAR_IN_MARCH, [ids["c1"]]) == 1
 
 
@@ -178,21 +185,17 @@ def test_an_import_beside_a_save_in_another_cell_takes_other_ids_and_does_not_wa
 def test_two_cells_of_one_code_at_once_the_second_is_refused_by_name(url):
     ids = small_directory(url)
     raw = {"code": "NL-X", "unit_id": ids["u1"], "name": "Chi bộ X", "cell_type": "ap_khom", "meeting_day": 5}
-    result, waited = race(url, lambda db: directory.create_cell(db, SYSTEM, raw),
-                          lambda db: directory.create_cell(db, SYSTEM, {**raw, "name": "Chi bộ Y"}))
-    assert waited
-    assert refusal_keys(result) == {"duplicate_code"}
+    assert created_twice(url, directory.create_cell, raw, {"name": "Chi bộ Y"}) == {"duplicate_code"}
 
 
 def test_two_moves_that_together_make_a_cycle_the_second_is_refused(url):
     ids = small_directory(url)
     with dbm.read(url) as db:
         v2 = store.version(db, "units", ids["u2"])
-    result, waited = race(url, lambda db: directory.update(db, SYSTEM, "units", ids["u1"], {"parent_id": ids["u2"]}),
+    keys = second_refused(url, lambda db: directory.update(db, SYSTEM, "units", ids["u1"], {"parent_id": ids["u2"]}),
                           lambda db: directory.update(db, SYSTEM, "units", ids["u2"], {"parent_id": ids["u1"]},
                                                       version=v2))
-    assert waited
-    assert refusal_keys(result) == {"parent_cycle"}
+    assert keys == {"parent_cycle"}
     with dbm.read(url) as db:
         parents = dict(db.execute("select id, parent_id from units where id in (?, ?)", [ids["u1"], ids["u2"]]))
     assert parents == {ids["u1"]: ids["u2"], ids["u2"]: None}
@@ -202,11 +205,10 @@ def test_an_assignment_edited_twice_from_one_form_the_second_is_refused_as_stale
     ids = small_directory(url)
     with dbm.read(url) as db:
         version = assignments.version_of(db, store.get(db, "assignments", ids["a1"]))
-    result, waited = race(
+    keys = second_refused(
         url, lambda db: assignments.update(db, SYSTEM, ids["a1"], {"decision_no": "1-QĐ"}, version=version),
         lambda db: assignments.update(db, SYSTEM, ids["a1"], {"decision_no": "2-QĐ"}, version=version))
-    assert waited
-    assert refusal_keys(result) == {"changed_since"}
+    assert keys == {"changed_since"}
     assert count(url, "select count(*) from assignments where decision_no = '1-QĐ'") == 1
 
 
@@ -216,10 +218,7 @@ def test_two_posts_of_one_group_for_one_leader_at_once_the_second_is_refused(url
             "valid_from": "2024-01-01"}
     with dbm.write(url) as db:
         db.execute("delete from leader_posts where leader_id = ?", [ids["l2"]])
-    result, waited = race(url, lambda db: leaders.create_post(db, SYSTEM, post),
-                          lambda db: leaders.create_post(db, SYSTEM, {**post, "valid_from": "2025-01-01"}))
-    assert waited
-    assert refusal_keys(result) == {"post_overlap"}
+    assert created_twice(url, leaders.create_post, post, {"valid_from": "2025-01-01"}) == {"post_overlap"}
 
 
 # ---- members ---------------------------------------------------------------------------------------------------
@@ -229,31 +228,28 @@ def test_two_exemptions_of_one_member_at_once_the_second_is_refused_as_overlappi
     with dbm.write(url) as db:
         member = members.create(db, SYSTEM, {"code": "M1", "full_name": "Lê Văn Ba", "admitted_on": "2010-01-01"},
                                 ids["c1"])
-    result, waited = race(
+    keys = second_refused(
         url, lambda db: members.exempt(db, SYSTEM, member, {"valid_from": "2025-01-01", "reason": "Ốm"}),
         lambda db: members.exempt(db, SYSTEM, member, {"valid_from": "2025-06-01", "reason": "Già yếu"}))
-    assert waited
-    assert refusal_keys(result) == {"exemption_overlap"}
+    assert keys == {"exemption_overlap"}
     assert count(url, "select count(*) from member_exemptions") == 1
 
 
 def test_two_members_of_one_card_number_at_once_the_second_is_refused_by_name(url):
     ids = small_directory(url)
     raw = {"code": "M9", "full_name": "Lê Văn Ba", "admitted_on": "2010-01-01"}
-    result, waited = race(url, lambda db: members.create(db, SYSTEM, raw, ids["c1"]),
+    keys = second_refused(url, lambda db: members.create(db, SYSTEM, raw, ids["c1"]),
                           lambda db: members.create(db, SYSTEM, {**raw, "full_name": "Lê Văn Bốn"}, ids["c2"]))
-    assert waited
-    assert refusal_keys(result) == {"duplicate_code"}
+    assert keys == {"duplicate_code"}
 
 
 # ---- users and logins -------------------------------------------------------------------------------------------
 
 def test_two_accounts_of_one_name_at_once_the_second_is_refused_by_name(url):
-    result, waited = race(
+    keys = second_refused(
         url, lambda db: users.create_user(db, SYSTEM, "hoa", "Trần Hoa", "Xanh-la-cay-2026", Role.VIEWER),
         lambda db: users.create_user(db, SYSTEM, "hoa", "Lê Hoa", "Xanh-la-cay-2027", Role.VIEWER))
-    assert waited
-    assert refusal_keys(result) == {"username_taken"}
+    assert keys == {"username_taken"}
 
 
 def test_failed_logins_at_once_from_one_address_all_count_and_the_fifth_locks(url):

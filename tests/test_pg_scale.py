@@ -1,7 +1,6 @@
 """PostgreSQL at scale (issue 17): copy-db loads with COPY, the translation's faster forms give SQLite's answers."""
 
 import json
-import os
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -11,24 +10,9 @@ import pytest
 from lib import db as dbm
 from lib import demo, metrics, pg
 from tests.factories import small_directory
+from tests.pgcluster import assert_next_id_follows, required
 
 TODAY = date(2026, 11, 20)
-
-
-def _cluster(pg_cluster):
-    if pg_cluster is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not installed: CI runs every engine test (.ci/run installs it)")
-        pytest.skip("PostgreSQL is not installed (initdb not found)")
-    return pg_cluster
-
-
-@pytest.fixture
-def pg_url(pg_cluster):
-    cluster = _cluster(pg_cluster)
-    url = cluster.fresh()
-    yield url
-    cluster.drop(url)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +48,7 @@ def _schema_objects(url: str) -> tuple[set, set]:
 
 def test_copy_streams_every_table_with_copy_and_keeps_rows_figures_sequences_and_schema(small_demo, pg_cluster,
                                                                                         monkeypatch):
-    cluster = _cluster(pg_cluster)
+    cluster = required(pg_cluster)
     url, fresh = cluster.fresh(), cluster.fresh()
     try:
         # Every table counts as big: each loads with its indexes and foreign keys set aside and put back.
@@ -84,12 +68,9 @@ def test_copy_streams_every_table_with_copy_and_keeps_rows_figures_sequences_and
         # the indexes and foreign keys are those a migrated database has, the same definitions
         assert _schema_objects(url) == _schema_objects(fresh)
         # ids kept and sequences moved past them: a new row gets max(id) + 1, as in SQLite
-        with dbm.write(url) as db:
-            top = db.execute("select max(id) from meetings").fetchone()[0]
-            cell = db.execute("select min(id) from cells").fetchone()[0]
-            db.execute("insert into meetings(cell_id, held_on, mtype, members_total, present, absent_excused, "
-                       "absent_unexcused) values (?, '2026-11-01', 'chuyen_de', 10, 9, 1, 0)", [cell])
-            assert db.execute("select max(id) from meetings").fetchone()[0] == top + 1
+        assert_next_id_follows(url, "meetings", "insert into meetings(cell_id, held_on, mtype, members_total, present, "
+                               "absent_excused, absent_unexcused) values ((select min(id) from cells), '2026-11-01', "
+                               "'chuyen_de', 10, 9, 1, 0)")
         # VACUUM (ANALYZE) ran after the load: the table's row count is known (-1 until a table is first read so)
         with dbm.read(url) as db:
             tuples = db.conn.raw.execute("select reltuples from pg_class where relname = 'meetings'").fetchone()[0]

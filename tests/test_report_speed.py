@@ -3,57 +3,24 @@ are main's (the code of MAIN below, taken with git archive, run on the same data
 `python -m bench.speed13` (bench/RESULTS.md), not here."""
 
 import io
-import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from lib import db as dbm
-from lib import demo, importer, meetings, reports, settings, users
+from lib import importer, meetings, reports, settings, users
 from lib.domain import SYSTEM
 from tests.factories import small_directory
+from tests.helpers import REPO, run_with_code
 
-REPO = Path(__file__).resolve().parent.parent
 # The report in the Party's format (branch format36, 2e53e4c) before the streamed workbook and the import's
 # lookups were merged: their outputs must be its outputs (f8283d3, main before both, prints the older format).
-MAIN = "2e53e4c"
-DEMO_TODAY = date(2026, 6, 30)
+MAIN = "2e53e4c"  # conftest's main_dir takes its code
+DEMO_TODAY = date(2026, 6, 30)  # conftest's demo_db: the demo up to this day
 TODAY = date(2025, 12, 1)
-
-
-@pytest.fixture(scope="module")
-def main_dir(tmp_path_factory) -> Path:
-    """lib/ and db/ as they were on main at MAIN."""
-    assert shutil.which("git") is not None, "git is needed to take main's code (the set-up installs it)"
-    folder = tmp_path_factory.mktemp("main_code")
-    archive = subprocess.run(["git", "archive", MAIN, "lib", "db"], cwd=REPO, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory) -> Path:
-    """The Càng Long demo at 3,000 meetings up to DEMO_TODAY (renamed and merged communes included)."""
-    path = tmp_path_factory.mktemp("speed13_demo") / "demo.db"
-    demo.load(path, meetings=3000, seed=11, today=DEMO_TODAY)
-    return path
-
-
-def _run(code_dir: Path, script: str, *args: str) -> dict:
-    """A script run with the code of code_dir (PYTHONHASHSEED fixed: openpyxl numbers its styles in the order of a
-    set of strings); its JSON output."""
-    env = {**os.environ, "PYTHONPATH": str(code_dir), "CHIBO_TESTING": "1", "PYTHONHASHSEED": "0"}
-    done = subprocess.run([sys.executable, "-c", script, *args], cwd=str(code_dir), env=env, capture_output=True,
-                          text=True, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # ---- the workbook and the report: main's values -----------------------------------------------------------------
@@ -90,8 +57,8 @@ print(json.dumps(out, default=str))
 @pytest.fixture(scope="module")
 def outputs(demo_db, main_dir) -> tuple[dict, dict]:
     """(this code's outputs, main's) on the demo."""
-    return (_run(REPO, OUTPUTS_SCRIPT, str(demo_db), DEMO_TODAY.isoformat()),
-            _run(main_dir, OUTPUTS_SCRIPT, str(demo_db), DEMO_TODAY.isoformat()))
+    return (run_with_code(REPO, OUTPUTS_SCRIPT, str(demo_db), DEMO_TODAY.isoformat()),
+            run_with_code(main_dir, OUTPUTS_SCRIPT, str(demo_db), DEMO_TODAY.isoformat()))
 
 
 def test_the_workbooks_cells_widths_and_formats_are_mains(outputs):
@@ -252,8 +219,8 @@ def test_the_imports_errors_and_rows_are_mains(tmp_path, main_dir):
     tests_dir = main_dir / "tests"
     if not tests_dir.exists():
         shutil.copytree(REPO / "tests", tests_dir, ignore=shutil.ignore_patterns("e2e", "__pycache__"))
-    ours = _run(REPO, IMPORT_SCRIPT, str(tmp_path / "ours.db"))
-    theirs = _run(main_dir, IMPORT_SCRIPT, str(tmp_path / "main.db"))
+    ours = run_with_code(REPO, IMPORT_SCRIPT, str(tmp_path / "ours.db"))
+    theirs = run_with_code(main_dir, IMPORT_SCRIPT, str(tmp_path / "main.db"))
     assert ours == theirs
     assert ours["good"][0] is True
     assert ours["bad clerk"][-1] == "False" and len(ours["bad clerk"]) > 10
