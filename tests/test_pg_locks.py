@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from lib import assignments, directory, importer, leaders, meetings, members, register, store, users
+from lib import assignments, directory, importer, leaders, meetings, members, register, settings, store, users
 from lib import db as dbm
 from lib.domain import SYSTEM, Actor, PermissionDenied, Role, ValidationError
-from tests.factories import meeting, small_directory
+from lib.i18n import t
+from tests.factories import add_meeting, meeting, small_directory
 
 TODAY = date(2026, 11, 20)
 
@@ -325,6 +326,42 @@ def test_two_administrators_editing_each_others_accounts_queue(url):
     assert waited and result == [], result
     with dbm.read(url) as db:
         assert [users.get_user(db, n)["full_name"] for n in ("binh", "quan")] == ["Trần Văn Bình", "Lê Văn Quân"]
+
+
+# An administrator's change an import's check relied on, made before the check but committed after it, its audit
+# entry taking an id before a write committed earlier: the check's last entry is past it (the late-id race).
+LATE_CHANGES = {
+    "cells": lambda db, ids: directory.update(db, SYSTEM, "cells", ids["c1"], {"valid_to": "2025-01-31"}),
+    "settings": lambda db, ids: settings.save_settings(db, SYSTEM, {"threshold_tot": "95"}),
+    "users": lambda db, ids: users.update_user(db, SYSTEM, "hoa", unit_ids=[ids["u2"]]),
+}
+
+
+@pytest.mark.parametrize("table", LATE_CHANGES)
+def test_an_import_checked_before_a_change_committed_late_with_a_smaller_audit_id_writes_nothing(url, table):
+    ids = small_directory(url)
+    _, clerk = _accounts(url, ids)
+    holder = dbm.connect(url)
+    holder.execute("BEGIN")
+    LATE_CHANGES[table](holder, ids)  # its audit entry has its id, not yet committed
+    later = add_meeting(url, ids["c2"], "2025-03-10")  # a larger id, committed first
+
+    def commit_the_change(done: int, total: int) -> None:
+        if done == total:  # after the check's snapshot was taken, before the write
+            holder.execute("COMMIT")
+
+    try:
+        result = importer.run(url, "meetings", MARCH_APRIL, "a.csv", clerk, today=TODAY, progress=commit_the_change)
+    finally:
+        holder.close()
+    with dbm.read(url) as db:
+        change = db.execute("select max(id) from audit_log where table_name = ?", [table]).fetchone()[0]
+        saved = db.execute("select id from audit_log where table_name = 'meetings' and row_id = ?",
+                           [str(later)]).fetchone()[0]
+    assert change < saved  # the change's entry is before the check's last one: found only by looking directly
+    assert not result.written and result.ids == []
+    assert t(f"page.audit.tables.{table}") in result.errors[0].message, result.errors
+    assert count(url, "select count(*) from meetings") == 1
 
 
 # ---- the register ----------------------------------------------------------------------------------------------
