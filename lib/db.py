@@ -63,7 +63,7 @@ def read(path: str | Path | None = None) -> Iterator[Database]:
 def write(path: str | Path | Database | None = None) -> Iterator[Database]:
     """One write transaction; given an open Database in a transaction, nest as a savepoint."""
     if isinstance(path, Database):
-        with path.atomic():
+        with path.atomic(), _writing(path):
             yield path
         return
     db = connect(path)
@@ -78,7 +78,7 @@ def write(path: str | Path | Database | None = None) -> Iterator[Database]:
 def immediate(db: Database) -> Iterator[Database]:
     """A write transaction on an open connection: a savepoint inside one already open, else BEGIN IMMEDIATE."""
     if db.conn.in_transaction:
-        with db.atomic():
+        with db.atomic(), _writing(db):
             yield db
         return
     # IMMEDIATE takes the write lock before the first read, so concurrent writers queue on the busy
@@ -86,12 +86,30 @@ def immediate(db: Database) -> Iterator[Database]:
     # row between a check and the write that depends on it.
     db.execute("BEGIN IMMEDIATE")
     try:
-        yield db
+        with _writing(db):
+            yield db
     except BaseException:
         if db.conn.in_transaction:
             db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+@contextmanager
+def _writing(db: Database) -> Iterator[None]:
+    # Marks the connection as inside a write (see in_write), for as long as the write's block runs.
+    depth = getattr(db, "_chibo_writes", 0)
+    db._chibo_writes = depth + 1
+    try:
+        yield
+    finally:
+        db._chibo_writes = depth
+
+
+def in_write(db: Database) -> bool:
+    """Whether the connection is inside a write (dbm.write, immediate, store.transaction), not a read or a check's
+    snapshot: what is read there may be held with share() until the commit."""
+    return getattr(db, "_chibo_writes", 0) > 0 and db.conn.in_transaction
 
 
 @contextmanager
@@ -134,9 +152,17 @@ def session(path: str | Path | Database | None = None) -> Iterator[Database]:
 
 def lock(db: Database, table: str, row_id: object) -> None:
     """Hold one row against concurrent writers until the transaction ends: SQLite's BEGIN IMMEDIATE already holds
-    the whole file; PostgreSQL locks the row (SELECT … FOR UPDATE), so other rows stay writable."""
+    the whole file; PostgreSQL locks the row (SELECT … FOR NO KEY UPDATE), so other rows stay writable."""
     if is_postgres(db):
         db.lock(table, row_id)
+
+
+def share(db: Database, table: str, row_id: object) -> None:
+    """Hold one row against writers of it until the transaction ends, without keeping out others who also only
+    share it: SQLite's BEGIN IMMEDIATE already holds the whole file; PostgreSQL locks the row FOR SHARE, which
+    waits for and keeps out lock() (FOR NO KEY UPDATE) and UPDATE, never another FOR SHARE."""
+    if is_postgres(db):
+        db.lock(table, row_id, shared=True)
 
 
 def new_ids(db: Database, table: str, count: int) -> list[int]:

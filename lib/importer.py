@@ -16,10 +16,25 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from lib import assignments, audit, checklist, directory, exports, leaders, meetings, members, org, store, weaknesses
+from lib import (
+    assignments,
+    audit,
+    checklist,
+    directory,
+    exports,
+    leaders,
+    meetings,
+    members,
+    org,
+    settings,
+    store,
+    users,
+    weaknesses,
+)
 from lib import db as dbm
 from lib.domain import (
     ENUMS,
+    SYSTEM,
     Actor,
     FieldError,
     MeetingType,
@@ -508,6 +523,8 @@ class _Plan:
     regular: dict[tuple[int, str], int] = field(default_factory=dict)  # (cell, yyyy-mm) → row
     cells: set[int] = field(default_factory=set)  # cells whose unit, validity or scope the rows relied on
     mark: int = 0  # the last audit entry the check saw
+    # PostgreSQL: (table, row id or None for the whole table) → the state the check read, compared at the write
+    basis: dict[tuple[str, str | None], str] = field(default_factory=dict)
 
 
 class _Checker:
@@ -859,6 +876,8 @@ def _check_rows(db: Database, kind: str, rows: list[dict], actor: Actor, today: 
         errors += row_errors
         if progress is not None:
             progress(done, len(rows))
+    if dbm.is_postgres(db):
+        checker.plan.basis = _basis(db, checker.plan, actor)
     return checker.plan, _in_order(kind, errors)
 
 
@@ -937,6 +956,8 @@ def _hold(db: Database, plan: _Plan) -> None:
             dbm.lock_name(db, "members.code", code)
         dbm.lock_rows(db, "members", [i for i in (members.find_code(db, item.record.get("code"))
                                                   for item in plan.items) if i is not None])
+    if plan.kind == "meetings":
+        dbm.lock_name(db, "settings")  # the thresholds the ratings were checked against (settings.save_settings)
     if plan.kind == "posts":
         dbm.lock_rows(db, "leaders", [item.record["leader_id"] for item in plan.items])
     # A regular meeting is saved under its cell's row (meetings.create): the import holds every cell it writes in.
@@ -953,6 +974,57 @@ LAST_ENTRY_SQL = """
 select id, at, username, action, table_name, row_id from audit_log where table_name = ? and row_id = ?
 order by id desc limit 1
 """
+
+LAST_OF_TABLE_SQL = """
+select id, at, username, action, table_name, row_id from audit_log where table_name = ?
+order by id desc limit 1
+"""
+
+_IN_IDS = "in (select value from json_each(?))"
+
+
+def _basis(db: Database, plan: _Plan, actor: Actor) -> dict[tuple[str, str | None], str]:
+    """What the rows were checked against beyond codes and regular meetings, as the fingerprint of each row (or
+    table) now: the cells they are in, the thresholds (meetings), the posts' leaders and groups (posts), the
+    author's role and scope; the same rows the audit entries after the check are looked at for."""
+    basis: dict[tuple[str, str | None], str] = {}
+
+    def rows(table: str, sql: str, ids: Iterable[int]) -> None:
+        for row in db.query(sql, [json.dumps(sorted(set(ids)))]):
+            basis[(table, str(row["id"]))] = store.fingerprint(row)
+
+    if plan.kind in ("meetings", "weaknesses", "assignments", "members") and plan.cells:
+        rows("cells", f"select * from cells where id {_IN_IDS}", plan.cells)
+    if plan.kind == "meetings":
+        basis[("settings", None)] = store.fingerprint(settings.get_settings(db))
+    if plan.kind == "posts":
+        ids = [item.record["leader_id"] for item in plan.items]
+        rows("leaders", f"select * from leaders where id {_IN_IDS}", ids)
+        rows("leader_posts", f"select * from leader_posts where leader_id {_IN_IDS}", ids)
+        basis[("leader_groups", None)] = store.fingerprint(
+            {"groups": [dict(r) for r in db.query("select * from leader_groups order by code")]})
+    if actor is not SYSTEM:
+        fresh = users.actor_for(db, actor.username)
+        basis[("users", actor.username)] = store.fingerprint(
+            {"role": fresh.role, "units": sorted(fresh.unit_ids)} if fresh else {"active": False})
+    return basis
+
+
+def _changed(db: Database, plan: _Plan, actor: Actor) -> list[tuple[str, str | None]]:
+    """PostgreSQL, with the rows held (_hold): what the check relied on that is no longer as it read it (_basis),
+    compared directly, so that a write committed after the check with a smaller audit id is seen too."""
+    now = _basis(db, plan, actor)
+    return sorted((key for key in plan.basis.keys() | now.keys() if plan.basis.get(key) != now.get(key)),
+                  key=lambda key: (key[0], key[1] or ""))
+
+
+def _earliest(db: Database, first: dict | None, table: str, row_id: str | None) -> dict:
+    """The change to name in the refusal: the older of first and the last audit entry of a row (or table)."""
+    entry = next(iter(db.query(LAST_ENTRY_SQL, [table, row_id]) if row_id is not None
+                      else db.query(LAST_OF_TABLE_SQL, [table])), None)
+    if first is None or (entry is not None and entry["id"] < first.get("id", entry["id"] + 1)):
+        return entry or {"table_name": table, "row_id": row_id, "username": "", "at": ""}
+    return first
 
 
 def _seen_late(db: Database, plan: _Plan) -> list[tuple[str, str, FieldError, int]]:
@@ -989,12 +1061,14 @@ def _conflicts(db: Database, plan: _Plan, actor: Actor) -> list[RowError]:
     first: dict | None = None
     table = TABLE_OF[plan.kind]
     if dbm.is_postgres(db):
+        # The author's row first (shared, as every write holds it), then names, then rows.
+        users.hold_actor(db, actor)
         _hold(db, plan)
         for name, row_id, fe, number in _seen_late(db, plan):
             problems.append(_field_error(number, fe))
-            entry = next(iter(db.query(LAST_ENTRY_SQL, [name, row_id])), None)
-            if first is None or (entry is not None and entry["id"] < first["id"]):
-                first = entry or {"table_name": name, "row_id": row_id, "username": "", "at": ""}
+            first = _earliest(db, first, name, row_id)
+        for name, row_id in _changed(db, plan, actor):
+            first = _earliest(db, first, name, row_id)
         if problems:
             # named once each, by the direct look-up; the audit entries below only add what it does not cover
             plan = _Plan(plan.kind, plan.items, {}, {}, plan.cells, plan.mark)

@@ -16,7 +16,6 @@ from sqlite_utils import Database
 from lib import audit, org, store, users
 from lib import db as dbm
 from lib.domain import (
-    SYSTEM,
     Actor,
     FieldError,
     PermissionDenied,
@@ -82,9 +81,7 @@ def _writer(db: Database, actor: Actor | None, cell_id: int) -> Actor:
     """The user, fresh from the database, if they may change the members of this cell: admin, or a clerk in scope."""
     if actor is None:
         raise PermissionDenied("members_out_of_scope")
-    fresh = actor if actor is SYSTEM else users.actor_for(db, actor.username)
-    if fresh is None:
-        raise PermissionDenied("inactive")
+    fresh = users.fresh_actor(db, actor)  # in a write, the author's row is held until the commit
     if fresh.role not in (Role.ADMIN, Role.CLERK):
         raise PermissionDenied("read_only")
     require_cell(db, fresh, cell_id)

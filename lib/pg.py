@@ -983,12 +983,15 @@ class PgDatabase(Database):
             raise
         self.conn.raw.execute(f"RELEASE SAVEPOINT {name}")
 
-    def lock(self, table: str, pk_value: Any) -> None:
-        """Lock one row until the transaction ends (a check-then-write of it cannot interleave)."""
+    def lock(self, table: str, pk_value: Any, shared: bool = False) -> None:
+        """Lock one row until the transaction ends (a check-then-write of it cannot interleave); shared: against
+        its writers only (FOR SHARE), so that several transactions relying on the row do not queue."""
         where, values = PgTable(self, table)._where_pk(pk_value)
         # NO KEY UPDATE: as exclusive as FOR UPDATE between writers, yet rows that merely reference this one (a
         # meeting of a locked cell, a weakness of a locked meeting) can still be inserted by others meanwhile.
-        self.raw_execute(f"SELECT 1 FROM {_quote(table)} WHERE {where} FOR NO KEY UPDATE", values)
+        # SHARE conflicts with it and with UPDATE (not KEY SHARE: that one lets NO KEY UPDATE through).
+        mode = "SHARE" if shared else "NO KEY UPDATE"
+        self.raw_execute(f"SELECT 1 FROM {_quote(table)} WHERE {where} FOR {mode}", values)
 
     def lock_rows(self, table: str, ids: Sequence[Any]) -> None:
         """Lock rows by id, in the order given (sorted by the caller), in one statement."""

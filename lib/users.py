@@ -148,12 +148,22 @@ def actor_for(db: Database, username: str) -> Actor | None:
     return Actor(username, row[0], units)
 
 
+def hold_actor(db: Database, actor: Actor) -> None:
+    """Inside a write on PostgreSQL, hold the author's user row (FOR SHARE) until the commit: a change of their role
+    or scope (update_user, which locks the row) begun before waits no longer than this read, one begun after waits
+    for this write; two writes by one user do not wait on each other. Reads hold nothing."""
+    # SQLite's BEGIN IMMEDIATE holds the whole file: a save queued behind the change and then saw it.
+    if actor is not SYSTEM and dbm.in_write(db):
+        dbm.share(db, "users", actor.username)
+
+
 def fresh_actor(db: Database, actor: Actor) -> Actor:
     """The actor as the database has them now (role, scope); refused when no longer active."""
     # Role and scope come from the database, never from what the caller holds,
     # so a tampered session cannot widen them.
     if actor is SYSTEM:
         return actor
+    hold_actor(db, actor)  # first, so what is read next is the scope as the last change committed it
     fresh = actor_for(db, actor.username)
     if fresh is None:
         raise PermissionDenied("inactive")
@@ -293,11 +303,23 @@ def _create_user(db: Database, actor: Actor, username: str, full_name: str, pass
     return user_warnings(role, list(unit_ids))
 
 
+def _hold_users(db: Database, actor: Actor, username: str) -> None:
+    # PostgreSQL: the row written (locked: the audit entry's before is the row this write replaces) and its author's
+    # (shared, as every write holds it), in username order and each once in its strongest mode, before the author's
+    # role is read: two administrators editing each other's accounts, or one editing their own twice, then queue
+    # instead of deadlocking on a shared lock each wants to upgrade.
+    for name in sorted({username, actor.username}):
+        if name == username:
+            dbm.lock(db, "users", name)
+        else:
+            hold_actor(db, actor)
+
+
 def update_user(db: Database, actor: Actor, username: str, **changes) -> list[FieldWarning]:
     """Change a user's name, email, role, active flag or units (admin only); returns the warnings."""
-    require_admin(db, actor)
     with dbm.immediate(db):
-        dbm.lock(db, "users", username)  # PostgreSQL: the audit entry's before is the row this write replaces
+        _hold_users(db, actor, username)
+        require_admin(db, actor)
         return _update_user(db, actor, username, **changes)
 
 
@@ -330,10 +352,10 @@ def _update_user(db: Database, actor: Actor, username: str, **changes) -> list[F
 
 def set_password(db: Database, actor: Actor, username: str, password: str) -> None:
     """Reset a password: an admin for anyone, a user for themselves."""
-    if actor.username != username:
-        require_admin(db, actor)
     with dbm.immediate(db):
-        dbm.lock(db, "users", username)
+        _hold_users(db, actor, username)
+        if actor.username != username:
+            require_admin(db, actor)
         _set_password(db, actor, username, password)
 
 

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from lib import assignments, directory, importer, leaders, meetings, members, register, store, users
+from lib import assignments, directory, importer, leaders, meetings, members, register, settings, store, users
 from lib import db as dbm
-from lib.domain import SYSTEM, Role, ValidationError
-from tests.factories import meeting, small_directory
+from lib.domain import SYSTEM, Actor, PermissionDenied, Role, ValidationError
+from lib.i18n import t
+from tests.factories import add_meeting, meeting, small_directory
 
 TODAY = date(2026, 11, 20)
 
@@ -270,6 +271,97 @@ def test_failed_logins_at_once_from_one_address_all_count_and_the_fifth_locks(ur
         # every failure counted: the account at the address, the address, and everyone's
         assert dict(((r[0], r[1]), r[2]) for r in db.execute("select username, client, failures from login_guard")) \
             == {("hoa", "10.0.0.7"): 5, ("", "10.0.0.7"): 5, ("", "*"): 5}
+
+
+# ---- the author's role and scope: a write holds its author's row (shared) until it commits -------------------------
+
+def _accounts(url, ids) -> tuple[Actor, Actor]:
+    """An administrator and a clerk of both units (a write reads their role and scope afresh, not from these)."""
+    with dbm.write(url) as db:
+        users.create_user(db, SYSTEM, "quan", "Lê Quân", "Xanh-la-cay-2026", Role.ADMIN)
+        users.create_user(db, SYSTEM, "hoa", "Trần Hoa", "Xanh-la-cay-2026", Role.CLERK, [ids["u1"], ids["u2"]])
+    return Actor("quan", Role.ADMIN), Actor("hoa", Role.CLERK)
+
+
+def test_a_save_begun_while_an_administrator_narrows_the_clerks_scope_waits_and_is_refused(url):
+    ids = small_directory(url)
+    admin, clerk = _accounts(url, ids)
+    result, waited = race(url, lambda db: users.update_user(db, admin, "hoa", unit_ids=[ids["u2"]]),
+                          lambda db: meetings.create(db, clerk, meeting(ids["c1"], "2025-03-31")))
+    assert waited, "the save did not wait for the change of its author's scope"
+    assert isinstance(result, PermissionDenied) and result.key == "out_of_scope", result
+    assert count(url, "select count(*) from meetings") == 0
+
+
+def test_narrowing_a_clerks_scope_while_their_save_runs_waits_for_the_save(url):
+    ids = small_directory(url)
+    admin, clerk = _accounts(url, ids)
+    result, waited = race(url, lambda db: meetings.create(db, clerk, meeting(ids["c1"], "2025-03-31")),
+                          lambda db: users.update_user(db, admin, "hoa", unit_ids=[ids["u2"]]))
+    assert waited, "the change of scope did not wait for the save its author began before"
+    assert result == [], result
+    assert count(url, "select count(*) from meetings") == 1
+    with dbm.read(url) as db:
+        assert users.get_user(db, "hoa")["unit_ids"] == [ids["u2"]]
+
+
+def test_two_saves_by_one_clerk_at_once_do_not_wait_on_each_other(url):
+    ids = small_directory(url)
+    _, clerk = _accounts(url, ids)
+    result, waited = race(url, lambda db: meetings.create(db, clerk, meeting(ids["c1"], "2025-03-31")),
+                          lambda db: meetings.create(db, clerk, meeting(ids["c2"], "2025-03-10")))
+    assert not waited, "the second save waited on the first: the author's row is held exclusively"
+    assert isinstance(result, int), result
+    assert count(url, "select count(*) from meetings where created_by = 'hoa'") == 2
+
+
+def test_two_administrators_editing_each_others_accounts_queue(url):
+    ids = small_directory(url)
+    admin, _ = _accounts(url, ids)
+    with dbm.write(url) as db:
+        users.create_user(db, SYSTEM, "binh", "Trần Bình", "Xanh-la-cay-2026", Role.ADMIN)
+    other = Actor("binh", Role.ADMIN)
+    result, waited = race(url, lambda db: users.update_user(db, admin, "binh", full_name="Trần Văn Bình"),
+                          lambda db: users.update_user(db, other, "quan", full_name="Lê Văn Quân"))
+    assert waited and result == [], result
+    with dbm.read(url) as db:
+        assert [users.get_user(db, n)["full_name"] for n in ("binh", "quan")] == ["Trần Văn Bình", "Lê Văn Quân"]
+
+
+# An administrator's change an import's check relied on, made before the check but committed after it, its audit
+# entry taking an id before a write committed earlier: the check's last entry is past it (the late-id race).
+LATE_CHANGES = {
+    "cells": lambda db, ids: directory.update(db, SYSTEM, "cells", ids["c1"], {"valid_to": "2025-01-31"}),
+    "settings": lambda db, ids: settings.save_settings(db, SYSTEM, {"threshold_tot": "95"}),
+    "users": lambda db, ids: users.update_user(db, SYSTEM, "hoa", unit_ids=[ids["u2"]]),
+}
+
+
+@pytest.mark.parametrize("table", LATE_CHANGES)
+def test_an_import_checked_before_a_change_committed_late_with_a_smaller_audit_id_writes_nothing(url, table):
+    ids = small_directory(url)
+    _, clerk = _accounts(url, ids)
+    holder = dbm.connect(url)
+    holder.execute("BEGIN")
+    LATE_CHANGES[table](holder, ids)  # its audit entry has its id, not yet committed
+    later = add_meeting(url, ids["c2"], "2025-03-10")  # a larger id, committed first
+
+    def commit_the_change(done: int, total: int) -> None:
+        if done == total:  # after the check's snapshot was taken, before the write
+            holder.execute("COMMIT")
+
+    try:
+        result = importer.run(url, "meetings", MARCH_APRIL, "a.csv", clerk, today=TODAY, progress=commit_the_change)
+    finally:
+        holder.close()
+    with dbm.read(url) as db:
+        change = db.execute("select max(id) from audit_log where table_name = ?", [table]).fetchone()[0]
+        saved = db.execute("select id from audit_log where table_name = 'meetings' and row_id = ?",
+                           [str(later)]).fetchone()[0]
+    assert change < saved  # the change's entry is before the check's last one: found only by looking directly
+    assert not result.written and result.ids == []
+    assert t(f"page.audit.tables.{table}") in result.errors[0].message, result.errors
+    assert count(url, "select count(*) from meetings") == 1
 
 
 # ---- the register ----------------------------------------------------------------------------------------------
