@@ -32,13 +32,18 @@ if problem is not None:
     ui.database_page(problem)
 
 if first_run:
-    pages = [st.Page("pages/setup.py", title=t("nav.setup"), icon=":material/rocket_launch:", url_path="thiet-lap")]
+    # The first page is served at "/" and keeps its url_path taken without answering it (below): a placeholder
+    # path, and a hidden twin at the real address.
+    pages = [st.Page("pages/setup.py", title=t("nav.setup"), icon=":material/rocket_launch:",
+                     url_path="thiet-lap-trang-dau", default=True),
+             st.Page("pages/setup.py", title=t("nav.setup"), url_path="thiet-lap", visibility="hidden")]
 elif who is None:
     # Every page address opens the login form, so a bookmark shows no "page not found";
     # after logging in, the same address leads to that page if the role allows it.
-    pages = [st.Page("pages/login.py", title=t("nav.login"), icon=":material/login:", url_path="dang-nhap",
+    pages = [st.Page("pages/login.py", title=t("nav.login"), icon=":material/login:", url_path="dang-nhap-trang-dau",
                      default=True)]
-    pages += [st.Page("pages/login.py", title=t("nav.login"), url_path=spec.url_path) for spec in nav.PAGES]
+    pages += [st.Page("pages/login.py", title=t("nav.login"), url_path=path)
+              for path in ("dang-nhap", *(spec.url_path for spec in nav.PAGES))]
 else:
     pages = {}
     mine = [spec for spec in nav.pages_for(who.role) if (ROOT / spec.file).is_file()]
@@ -60,7 +65,7 @@ else:
 # An address no page answers (a mistyped or stale bookmark) is served by a hidden page in our words, rather than
 # Streamlit's English "Page not found" box: the setup or login form before logging in, a notice after.
 listed = pages if isinstance(pages, list) else [p for section in pages.values() for p in section]
-if (asked := ui.unknown_address({p.url_path for p in listed})) is not None:
+if (asked := ui.unknown_address({ui.reserved_path(p) for p in listed})) is not None:
     handler, title = (("pages/setup.py", "nav.setup") if first_run else ("pages/login.py", "nav.login") if who is None
                       else ("pages/not_found.py", "widgets.not_found_title"))
     stray = st.Page(handler, title=t(title), url_path=asked, visibility="hidden")

@@ -5,9 +5,10 @@ import copy
 import dataclasses
 import functools
 import io
+import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -1501,6 +1502,12 @@ def _more_widget_words() -> str:
 {refusal}::after {{ content: {_css_text(refused)}; font-size: 0.875rem; }}"""
 
 
+def reserved_path(page: Any) -> str:
+    """The address a page of st.navigation takes: its url_path, also for the default page (which Streamlit
+    serves at "/" and reports as "", while its own url_path stays taken: a hidden page there is refused)."""
+    return getattr(page, "_url_path", None) or page.url_path
+
+
 def unknown_address(known: set[str]) -> str | None:
     """The page address typed or bookmarked that no page answers, when a hidden page can answer it; else None.
 
@@ -1657,6 +1664,74 @@ def no_nagle() -> None:
     starlette_server._bind_socket = bind_without_nagle
 
 
+# The app's own addresses (one path segment under wherever it is served), for deep_links_direct.
+def app_paths() -> tuple[str, ...]:
+    """Every address a page of the app answers at, bar strays: the menu's pages and the shell's own."""
+    from lib import nav
+
+    return (*(spec.url_path for spec in nav.PAGES), *SHELL_PATHS.values(), "dang-nhap", "thiet-lap",
+            "co-so-du-lieu")
+
+
+_MODULE_SCRIPT = '<script type="module"'
+# Runs before Streamlit's code (a module script runs after the document's classic ones) and tells it where its
+# server is when the address ends in one of the app's pages. Computed in the browser, so a proxy that serves the
+# app under a prefix of its own (nginx's location /chibo/) keeps working; any other address is left to Streamlit.
+_BASE_HINT = """<script>(function () {
+  var pages = %s, path = location.pathname.replace(/\\/+$/, ""), cut = path.lastIndexOf("/");
+  if (pages.indexOf(decodeURIComponent(path.slice(cut + 1))) >= 0) {
+    window.__streamlit = Object.assign({}, window.__streamlit,
+                                       {BACKEND_BASE_URL: location.origin + path.slice(0, cut + 1)});
+  }
+})();</script>
+"""
+
+
+def hinted_index(html: str, paths: Sequence[str]) -> str:
+    """Streamlit's index.html with the base hint before its code; unchanged if its code is not where expected."""
+    at = html.find(_MODULE_SCRIPT)
+    if at < 0:
+        return html
+    return html[:at] + _BASE_HINT % json.dumps(list(paths)) + "    " + html[at:]
+
+
+def deep_links_direct(paths: Sequence[str]) -> None:
+    """Let a page opened by its own address (a bookmark, a reload, a link) reach the server at the first try."""
+    import os
+
+    from starlette.responses import FileResponse, Response
+    from streamlit.web.server.starlette import starlette_static_routes as routes
+
+    # Streamlit's code does not know where its server is, so at /tai-khoan it asks /tai-khoan/_stcore/health
+    # first, which Streamlit's server answers 404 on purpose, waits 100 ms and then asks /_stcore/health: every
+    # page but the first one opened by its address began some 120 ms late (bench/NOTES.md, "A page's own
+    # address"). Streamlit reads the server's address from window.__streamlit.BACKEND_BASE_URL when a host page
+    # sets it; this server's index.html now does, for the app's own addresses.
+    make = routes.create_streamlit_static_handler
+    if getattr(make, "deep_links_direct", False):
+        return
+
+    @functools.wraps(make)
+    def make_hinted(directory: str, base_url: str | None) -> Any:
+        handler = make(directory, base_url)
+        index = os.path.join(directory, "index.html")
+        with open(index, encoding="utf-8") as f:
+            body = hinted_index(f.read(), paths).encode("utf-8")
+        served = handler.get_response
+
+        async def get_response(path: str, scope: Any) -> Any:
+            response = await served(path, scope)
+            if isinstance(response, FileResponse) and os.path.samefile(response.path, index):
+                return Response(body, media_type="text/html", headers={"Cache-Control": "no-cache"})
+            return response
+
+        handler.get_response = get_response
+        return handler
+
+    make_hinted.deep_links_direct = True  # type: ignore[attr-defined]
+    routes.create_streamlit_static_handler = make_hinted
+
+
 def serve(options: list[str]) -> int:
     """Run `streamlit run app.py OPTIONS` in this process, the pages/ folder never taken for old-style pages."""
     import sys
@@ -1673,6 +1748,7 @@ def serve(options: list[str]) -> int:
     # every session on app.py.
     PagesManager.uses_pages_directory = False
     no_nagle()
+    deep_links_direct(app_paths())
     app = Path(__file__).resolve().parent.parent / "app.py"
     sys.argv = ["streamlit", "run", str(app), *options]
     try:
