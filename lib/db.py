@@ -108,7 +108,7 @@ def _writing(db: Database) -> Iterator[None]:
 
 def in_write(db: Database) -> bool:
     """Whether the connection is inside a write (dbm.write, immediate, store.transaction), not a read or a check's
-    snapshot: what is read there may be held with share() until the commit."""
+    snapshot: what is read there may be held with share_name() until the commit."""
     return getattr(db, "_chibo_writes", 0) > 0 and db.conn.in_transaction
 
 
@@ -157,12 +157,13 @@ def lock(db: Database, table: str, row_id: object) -> None:
         db.lock(table, row_id)
 
 
-def share(db: Database, table: str, row_id: object) -> None:
-    """Hold one row against writers of it until the transaction ends, without keeping out others who also only
-    share it: SQLite's BEGIN IMMEDIATE already holds the whole file; PostgreSQL locks the row FOR SHARE, which
-    waits for and keeps out lock() (FOR NO KEY UPDATE) and UPDATE, never another FOR SHARE."""
+def share_name(db: Database, *name: object) -> None:
+    """Hold a name against exclusive holders of it (lock_name) until the transaction ends, without keeping out
+    others who also only share it: SQLite's BEGIN IMMEDIATE already holds the whole file; PostgreSQL takes a shared
+    advisory lock, kept in the lock table (a shared row lock that many writers hold at once is written into the row
+    and its multixact)."""
     if is_postgres(db):
-        db.lock(table, row_id, shared=True)
+        db.lock_name("\x1f".join(str(part) for part in name), shared=True)
 
 
 def new_ids(db: Database, table: str, count: int) -> list[int]:

@@ -983,15 +983,12 @@ class PgDatabase(Database):
             raise
         self.conn.raw.execute(f"RELEASE SAVEPOINT {name}")
 
-    def lock(self, table: str, pk_value: Any, shared: bool = False) -> None:
-        """Lock one row until the transaction ends (a check-then-write of it cannot interleave); shared: against
-        its writers only (FOR SHARE), so that several transactions relying on the row do not queue."""
+    def lock(self, table: str, pk_value: Any) -> None:
+        """Lock one row until the transaction ends (a check-then-write of it cannot interleave)."""
         where, values = PgTable(self, table)._where_pk(pk_value)
         # NO KEY UPDATE: as exclusive as FOR UPDATE between writers, yet rows that merely reference this one (a
         # meeting of a locked cell, a weakness of a locked meeting) can still be inserted by others meanwhile.
-        # SHARE conflicts with it and with UPDATE (not KEY SHARE: that one lets NO KEY UPDATE through).
-        mode = "SHARE" if shared else "NO KEY UPDATE"
-        self.raw_execute(f"SELECT 1 FROM {_quote(table)} WHERE {where} FOR {mode}", values)
+        self.raw_execute(f"SELECT 1 FROM {_quote(table)} WHERE {where} FOR NO KEY UPDATE", values)
 
     def lock_rows(self, table: str, ids: Sequence[Any]) -> None:
         """Lock rows by id, in the order given (sorted by the caller), in one statement."""
@@ -999,9 +996,11 @@ class PgDatabase(Database):
             self.raw_execute(f"SELECT 1 FROM {_quote(table)} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                              [list(ids)])
 
-    def lock_name(self, name: str) -> None:
-        """An advisory lock on a name until the transaction ends (its own key space: class 17)."""
-        self.raw_execute("SELECT pg_advisory_xact_lock(17, hashtext(%s))", [name])
+    def lock_name(self, name: str, shared: bool = False) -> None:
+        """An advisory lock on a name until the transaction ends (its own key space: class 17); shared: against
+        exclusive holders only."""
+        kind = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        self.raw_execute(f"SELECT {kind}(17, hashtext(%s))", [name])
 
     def close(self) -> None:
         """End any open transaction and hand the connection back to the pool."""

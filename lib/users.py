@@ -149,12 +149,12 @@ def actor_for(db: Database, username: str) -> Actor | None:
 
 
 def hold_actor(db: Database, actor: Actor) -> None:
-    """Inside a write on PostgreSQL, hold the author's user row (FOR SHARE) until the commit: a change of their role
-    or scope (update_user, which locks the row) begun before waits no longer than this read, one begun after waits
-    for this write; two writes by one user do not wait on each other. Reads hold nothing."""
+    """Inside a write on PostgreSQL, hold the author's name (users/<username>, shared) until the commit: a change of
+    their role or scope (update_user, which holds the name exclusively) begun before is waited for, one begun after
+    waits for this write; writes by one user do not wait on each other. Reads hold nothing."""
     # SQLite's BEGIN IMMEDIATE holds the whole file: a save queued behind the change and then saw it.
     if actor is not SYSTEM and dbm.in_write(db):
-        dbm.share(db, "users", actor.username)
+        dbm.share_name(db, "users", actor.username)
 
 
 def fresh_actor(db: Database, actor: Actor) -> Actor:
@@ -304,15 +304,17 @@ def _create_user(db: Database, actor: Actor, username: str, full_name: str, pass
 
 
 def _hold_users(db: Database, actor: Actor, username: str) -> None:
-    # PostgreSQL: the row written (locked: the audit entry's before is the row this write replaces) and its author's
-    # (shared, as every write holds it), in username order and each once in its strongest mode, before the author's
-    # role is read: two administrators editing each other's accounts, or one editing their own twice, then queue
-    # instead of deadlocking on a shared lock each wants to upgrade.
+    # PostgreSQL: the name of the user written (exclusive: their own writes, which share it, wait for the change or
+    # it for them) and its author's (shared, as every write holds it), in username order and each once in its
+    # strongest mode, before the author's role is read: two administrators editing each other's accounts, or one
+    # editing their own twice, then queue instead of deadlocking on a shared lock each wants to upgrade. Names
+    # before rows: then the row (the audit entry's before is the row this write replaces).
     for name in sorted({username, actor.username}):
         if name == username:
-            dbm.lock(db, "users", name)
+            dbm.lock_name(db, "users", name)
         else:
             hold_actor(db, actor)
+    dbm.lock(db, "users", username)
 
 
 def update_user(db: Database, actor: Actor, username: str, **changes) -> list[FieldWarning]:
