@@ -7,6 +7,7 @@ import functools
 import io
 import json
 import logging
+import pickle
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -60,11 +61,19 @@ def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:
 # audit entry (a database file restored under the app) can leave stale; max_entries bounds the memory that
 # figures of older versions hold until they age out.
 @st.cache_data(ttl=3600, max_entries=200, show_spinner=False)
-def _cached(path: str, version: int, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
+def _cached(path: str, version: int, fn_name: str, key: bytes, _fn: Callable, _args: tuple, _kwargs: dict) -> Any:
     # Streamlit cannot hash a function: it is passed unhashed (leading underscore)
-    # and keyed by its qualified name instead.
+    # and keyed by its qualified name instead; the arguments by their pickle (args_key).
     with dbm.read(path) as db:
-        return _fn(db, *args, **kwargs)
+        return _fn(db, *_args, **_kwargs)
+
+
+def args_key(args: tuple, kwargs: dict) -> bytes:
+    """A cached figure's arguments as one value for its key: their pickle (equal arguments, equal bytes)."""
+    # Streamlit hashes each argument by walking it (a period, a filter set, their dates and tuples: 0.52 ms for the
+    # overview's bundle) and looks up each positional argument's name with inspect.signature; one bytes value
+    # passed by keyword is hashed in 0.05 ms. The arguments themselves go unhashed (leading underscore).
+    return pickle.dumps((args, sorted(kwargs.items())), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 _RUN_VERSION = "_run_data_version"  # the data version read once in this script run (new_run, write forget it)
@@ -93,8 +102,8 @@ def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """A cached read for figures, shared by every session and computed again only when the data changed."""
     # The database path is part of the key, so two databases in one process
     # (tests, a demo beside the real file) never share cached figures.
-    return _cached(str(config.db_path()), data_version(), f"{fn.__module__}.{fn.__qualname__}", fn, *args,
-                   **kwargs)
+    return _cached(path=str(config.db_path()), version=data_version(), fn_name=f"{fn.__module__}.{fn.__qualname__}",
+                   key=args_key(args, kwargs), _fn=fn, _args=args, _kwargs=kwargs)
 
 
 def _escaped(params: dict[str, Any]) -> dict[str, Any]:
@@ -970,15 +979,17 @@ def figure(name: str, *args: Any, **kwargs: Any) -> Any:
     # figures are cached with those names in place, per language: renaming every row of a bundle on each run cost
     # the weakness board about a third of its server time at 1,000,000 meetings (bench/NOTES.md).
     fn = getattr(metrics, name)
-    return _displayed(str(config.db_path()), data_version(), i18n.get_language(), f"{fn.__module__}.{fn.__qualname__}",
-                      fn, *args, **kwargs)
+    return _displayed(path=str(config.db_path()), version=data_version(), lang=i18n.get_language(),
+                      fn_name=f"{fn.__module__}.{fn.__qualname__}", key=args_key(args, kwargs), _fn=fn, _args=args,
+                      _kwargs=kwargs)
 
 
 @st.cache_data(ttl=3600, max_entries=200, show_spinner=False)
-def _displayed(path: str, version: int, lang: str, fn_name: str, _fn: Callable, *args: Any, **kwargs: Any) -> Any:
+def _displayed(path: str, version: int, lang: str, fn_name: str, key: bytes, _fn: Callable, _args: tuple,
+               _kwargs: dict) -> Any:
     # keyed as _cached is, and by the language the display names are written in
     with dbm.read(path) as db:
-        return display(_fn(db, *args, **kwargs))
+        return display(_fn(db, *_args, **_kwargs))
 
 
 def renamed() -> tuple[dict[str, str], dict[str, str]]:

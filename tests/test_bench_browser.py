@@ -297,7 +297,8 @@ def test_an_import_keeps_the_figures_other_sessions_share(shell_db, tmp_path, mo
         return db.execute("select count(*) from meetings").fetchone()[0]
 
     def shared(path):
-        return ui._cached(str(path), 0, "tests.figure", figure)
+        return ui._cached(path=str(path), version=0, fn_name="tests.figure", key=ui.args_key((), {}), _fn=figure,
+                          _args=(), _kwargs={})
 
     assert shared(other) == 0 and len(made) == 1  # another database's figure, cached
     at = login(app_test(shell_db), "clerk1", "Matkhau123")

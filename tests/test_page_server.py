@@ -219,3 +219,37 @@ def test_streamlit_compiles_the_scripts_without_magic_and_no_page_needed_it():
                     docstring = i == 0 and isinstance(statement.value, ast.Constant) and isinstance(
                         statement.value.value, str)
                     assert docstring, f"{script.name}:{statement.lineno} would have been written by magic"
+
+
+# ---- a cached figure's key: its arguments' pickle, hashed by Streamlit at once ------------------------------------
+
+def test_equal_arguments_give_one_key_and_any_difference_another():
+    from lib import metrics
+
+    period = metrics.parse_period("2025-Q1")
+    key = ui.args_key((period, metrics.Filters(unit_codes=("NL",))), {"today": date(2026, 1, 5)})
+    assert key == ui.args_key((metrics.parse_period("2025-Q1"), metrics.Filters(unit_codes=("NL",))),
+                              {"today": date(2026, 1, 5)})
+    assert len({key,
+                ui.args_key((period, metrics.Filters(unit_codes=("DP",))), {"today": date(2026, 1, 5)}),
+                ui.args_key((period, metrics.Filters(unit_codes=("NL",), rollup=True)), {"today": date(2026, 1, 5)}),
+                ui.args_key((metrics.parse_period("2025-Q2"), metrics.Filters(unit_codes=("NL",))),
+                            {"today": date(2026, 1, 5)}),
+                ui.args_key((period, metrics.Filters(unit_codes=("NL",))), {"today": date(2026, 1, 6)}),
+                ui.args_key((period,), {"filters": metrics.Filters(unit_codes=("NL",)), "today": date(2026, 1, 5)}),
+                }) == 6
+
+
+def test_a_cached_figure_is_computed_once_per_distinct_arguments(tmp_path):
+    made: list = []
+
+    def figure(db, n, *, scale=1):
+        made.append((n, scale))
+        return n * scale
+
+    def shared(*args, **kwargs):
+        return ui._cached(path=str(tmp_path / "x.db"), version=0, fn_name="tests.figure_args",
+                          key=ui.args_key(args, kwargs), _fn=figure, _args=args, _kwargs=kwargs)
+
+    assert [shared(2), shared(2), shared(3), shared(2, scale=5), shared(2, scale=5)] == [2, 2, 3, 10, 10]
+    assert made == [(2, 1), (3, 1), (2, 5)]
