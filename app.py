@@ -35,22 +35,22 @@ if first_run:
     # The first page is served at "/" and keeps its url_path taken without answering it (below): a placeholder
     # path, and a hidden twin at the real address.
     pages = [st.Page("pages/setup.py", title=t("nav.setup"), icon=":material/rocket_launch:",
-                     url_path="thiet-lap-trang-dau", default=True),
-             st.Page("pages/setup.py", title=t("nav.setup"), url_path="thiet-lap", visibility="hidden")]
+                     url_path=nav.placeholder(nav.SETUP_PATH), default=True),
+             st.Page("pages/setup.py", title=t("nav.setup"), url_path=nav.SETUP_PATH, visibility="hidden")]
 elif who is None:
     # Every page address opens the login form, so a bookmark shows no "page not found";
     # after logging in, the same address leads to that page if the role allows it.
-    pages = [st.Page("pages/login.py", title=t("nav.login"), icon=":material/login:", url_path="dang-nhap-trang-dau",
-                     default=True)]
+    pages = [st.Page("pages/login.py", title=t("nav.login"), icon=":material/login:",
+                     url_path=nav.placeholder(nav.LOGIN_PATH), default=True)]
     pages += [st.Page("pages/login.py", title=t("nav.login"), url_path=path)
-              for path in ("dang-nhap", *(spec.url_path for spec in nav.PAGES))]
+              for path in (nav.LOGIN_PATH, *(spec.url_path for spec in nav.PAGES))]
 else:
     pages = {}
     mine = [spec for spec in nav.pages_for(who.role) if (ROOT / spec.file).is_file()]
     for i, spec in enumerate(mine):
         # The first page is served at "/" and reserves its url_path without answering it, so it takes
         # a placeholder path and a hidden twin answers at its real address (bookmarks keep working).
-        url_path = f"{spec.url_path}-trang-dau" if i == 0 else spec.url_path
+        url_path = nav.placeholder(spec.url_path) if i == 0 else spec.url_path
         title = ui.reminders_title(who) if spec.file == nav.REMINDERS else t(spec.title_key)
         page = st.Page(spec.file, title=title, icon=spec.icon, url_path=url_path)
         pages.setdefault(t(spec.section), []).append(page)

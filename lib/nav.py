@@ -56,6 +56,14 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 REMINDERS = "pages/reminders.py"
+# The addresses of the pages outside the menu: the login form (signed out) and the first-run setup
+LOGIN_PATH, SETUP_PATH = "dang-nhap", "thiet-lap"
+
+
+def placeholder(url_path: str) -> str:
+    """The url_path a default page takes: Streamlit serves it at "/" and keeps its own url_path taken without
+    answering it, so the real address goes to a hidden twin (app.py)."""
+    return f"{url_path}-trang-dau"
 
 SECTIONS = ("nav.dashboards", "nav.entry", "nav.reports", "nav.admin", "nav.account")
 

@@ -8,7 +8,9 @@ import io
 import json
 import logging
 import pickle
+import re
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -270,6 +272,9 @@ def database_problem() -> str | None:
     return problem
 
 
+DATABASE_PATH = "co-so-du-lieu"  # the one page served while the database cannot be opened
+
+
 def database_page(message: str) -> None:
     """Serve only the page saying why the database cannot be used (at every address), then stop this run."""
 
@@ -278,7 +283,7 @@ def database_page(message: str) -> None:
         st.error(message, icon=":material/error:")
 
     # st.navigation is still called: without it Streamlit would list the pages/ folder itself.
-    st.navigation([st.Page(unavailable, title=t("db.title"), url_path="co-so-du-lieu", default=True)],
+    st.navigation([st.Page(unavailable, title=t("db.title"), url_path=DATABASE_PATH, default=True)],
                   position="hidden").run()
     st.stop()
 
@@ -1680,8 +1685,8 @@ def app_paths() -> tuple[str, ...]:
     """Every address a page of the app answers at, bar strays: the menu's pages and the shell's own."""
     from lib import nav
 
-    return (*(spec.url_path for spec in nav.PAGES), *SHELL_PATHS.values(), "dang-nhap", "thiet-lap",
-            "co-so-du-lieu")
+    return (*(spec.url_path for spec in nav.PAGES), *SHELL_PATHS.values(), nav.LOGIN_PATH, nav.SETUP_PATH,
+            DATABASE_PATH)
 
 
 _MODULE_SCRIPT = '<script type="module"'
@@ -1689,8 +1694,9 @@ _MODULE_SCRIPT = '<script type="module"'
 # server is when the address ends in one of the app's pages. Computed in the browser, so a proxy that serves the
 # app under a prefix of its own (nginx's location /chibo/) keeps working; any other address is left to Streamlit.
 _BASE_HINT = """<script>(function () {
-  var pages = %s, path = location.pathname.replace(/\\/+$/, ""), cut = path.lastIndexOf("/");
-  if (pages.indexOf(decodeURIComponent(path.slice(cut + 1))) >= 0) {
+  var pages = %s, path = location.pathname.replace(/\\/+$/, ""), cut = path.lastIndexOf("/"), last;
+  try { last = decodeURIComponent(path.slice(cut + 1)); } catch (e) { return; }  // a malformed %%-escape
+  if (pages.indexOf(last) >= 0) {
     window.__streamlit = Object.assign({}, window.__streamlit,
                                        {BACKEND_BASE_URL: location.origin + path.slice(0, cut + 1)});
   }
@@ -1706,11 +1712,22 @@ def hinted_index(html: str, paths: Sequence[str]) -> str:
     return html[:at] + _BASE_HINT % json.dumps(list(paths)) + "    " + html[at:]
 
 
+def malformed_address(raw_path: bytes) -> bool:
+    """Whether an address the browser cannot decode (decodeURIComponent): a broken %-escape or one that is not
+    UTF-8, as a half-typed or mangled link has."""
+    try:
+        urllib.parse.unquote_to_bytes(raw_path.decode("ascii")).decode("utf-8")
+    except (UnicodeDecodeError, ValueError):
+        return True
+    return re.search(rb"%(?![0-9A-Fa-f]{2})", raw_path) is not None
+
+
 def deep_links_direct(paths: Sequence[str]) -> None:
-    """Let a page opened by its own address (a bookmark, a reload, a link) reach the server at the first try."""
+    """Let a page opened by its own address (a bookmark, a reload, a link) reach the server at the first try; send
+    an address the browser cannot decode to the app's start (Streamlit's code left such a page blank)."""
     import os
 
-    from starlette.responses import FileResponse, Response
+    from starlette.responses import FileResponse, RedirectResponse, Response
     from streamlit.web.server.starlette import starlette_static_routes as routes
 
     # Streamlit's code does not know where its server is, so at /tai-khoan it asks /tai-khoan/_stcore/health
@@ -1725,14 +1742,18 @@ def deep_links_direct(paths: Sequence[str]) -> None:
     @functools.wraps(make)
     def make_hinted(directory: str, base_url: str | None) -> Any:
         handler = make(directory, base_url)
-        index = os.path.join(directory, "index.html")
+        index = os.path.abspath(os.path.join(directory, "index.html"))
         with open(index, encoding="utf-8") as f:
             body = hinted_index(f.read(), paths).encode("utf-8")
         served = handler.get_response
 
         async def get_response(path: str, scope: Any) -> Any:
+            if malformed_address(scope.get("raw_path") or b""):
+                # Streamlit's code stops on it ("URI malformed") and the page stays blank: the app's start instead
+                return RedirectResponse("./", status_code=302, headers={"Cache-Control": "no-cache"})
             response = await served(path, scope)
-            if isinstance(response, FileResponse) and os.path.samefile(response.path, index):
+            # every static file passes here (some 140 a dashboard): compared by name, no look at the disk
+            if isinstance(response, FileResponse) and os.path.abspath(response.path) == index:
                 return Response(body, media_type="text/html", headers={"Cache-Control": "no-cache"})
             return response
 

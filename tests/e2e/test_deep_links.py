@@ -89,6 +89,24 @@ def test_an_address_of_no_page_is_left_to_streamlit_and_still_gets_the_app(app, 
     assert probes(asked, app.url) == ["/trang-khong-co/_stcore/health", "/_stcore/health"]
 
 
+def test_an_address_the_browser_cannot_decode_is_told_apart():
+    assert [ui.malformed_address(p) for p in (b"/%E0%A4%A", b"/tai-khoan%ZZ", b"/a%", b"/%FF", b"/tai-khoan",
+                                              b"/%C4%91ang-nhap", b"/a%20b")] == [True] * 4 + [False] * 3
+
+
+@pytest.mark.parametrize("address", ["%E0%A4%A", "tai-khoan%ZZ", "x" * 3000])
+def test_a_malformed_or_huge_address_still_gets_the_app(app, new_context, address):
+    # a %-escape decodeURIComponent refuses, a broken one after a page's name, an address of 3,000 letters: Streamlit's
+    # code stopped on the first two ("URI malformed") and left the page blank; they are sent to the app's start
+    page = new_context().new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    b.goto(page, app.at(address))
+    expect(b.key(page, "login_submit")).to_be_visible()
+    assert page.evaluate("window.__streamlit === undefined")
+    assert not errors
+
+
 def test_under_a_prefix_the_hint_names_the_prefix(app, new_context):
     # A proxy that serves the app under /chibo/ (and strips it) sends the browser's /chibo/tai-khoan here as
     # /tai-khoan; the browser only knows its own address, so the hint is computed from it.
