@@ -62,7 +62,16 @@ def read(fn: Callable, *args: Any, **kwargs: Any) -> Any:
 # session, the command line, an import): no clearing needed. The hour bounds what a change made without an
 # audit entry (a database file restored under the app) can leave stale; max_entries bounds the memory that
 # figures of older versions hold until they age out.
-@st.cache_data(ttl=3600, max_entries=200, show_spinner=False)
+#
+# Shared, not copied: every session gets the same objects (st.cache_resource). st.cache_data unpickled a fresh
+# copy of each bundle at every run, for every session: 11 ms of the overview's run at 1,000,000 meetings, 21 ms of
+# the report page's (bench/NOTES.md). So a figure is READ-ONLY for its callers: a page that needs to change one
+# changes a copy (dict(row, ...), list(rows), a DataFrame built from them). tests/test_shared_figures.py runs
+# every page and fails if any of them changed a figure it was given.
+FIGURE_CACHE = {"ttl": 3600, "max_entries": 200, "show_spinner": False}
+
+
+@st.cache_resource(**FIGURE_CACHE)
 def _cached(path: str, version: int, fn_name: str, key: bytes, _fn: Callable, _args: tuple, _kwargs: dict) -> Any:
     # Streamlit cannot hash a function: it is passed unhashed (leading underscore)
     # and keyed by its qualified name instead; the arguments by their pickle (args_key).
@@ -101,7 +110,8 @@ def new_run() -> None:
 
 
 def cached(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """A cached read for figures, shared by every session and computed again only when the data changed."""
+    """A cached read for figures, shared by every session and computed again only when the data changed; the
+    value returned is the shared one itself: read it, do not change it."""
     # The database path is part of the key, so two databases in one process
     # (tests, a demo beside the real file) never share cached figures.
     return _cached(path=str(config.db_path()), version=data_version(), fn_name=f"{fn.__module__}.{fn.__qualname__}",
@@ -975,7 +985,8 @@ DASHBOARD_CSS = """
 
 
 def figure(name: str, *args: Any, **kwargs: Any) -> Any:
-    """A lib.metrics figure by function name, cached per database file and day; cleared after every write."""
+    """A lib.metrics figure by function name, cached per database file, data version and language; the value
+    returned is shared with every session showing the same figure: read it, do not change it."""
     from lib import metrics
 
     if "today" in getattr(metrics, name).__code__.co_varnames:
@@ -989,7 +1000,7 @@ def figure(name: str, *args: Any, **kwargs: Any) -> Any:
                       _kwargs=kwargs)
 
 
-@st.cache_data(ttl=3600, max_entries=200, show_spinner=False)
+@st.cache_resource(**FIGURE_CACHE)
 def _displayed(path: str, version: int, lang: str, fn_name: str, key: bytes, _fn: Callable, _args: tuple,
                _kwargs: dict) -> Any:
     # keyed as _cached is, and by the language the display names are written in
