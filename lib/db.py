@@ -1,9 +1,15 @@
-"""Connections to the database (one SQLite file, or PostgreSQL by URL): one per operation, writes as one transaction."""
+"""Connections to the database (one SQLite file, or PostgreSQL by URL): one per operation (read connections kept
+for the next read), writes as one transaction."""
 
+import os
 import sqlite3
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -29,6 +35,34 @@ def is_postgres(db: Database) -> bool:
     return getattr(db, "is_postgres", False)
 
 
+class _Connection(sqlite3.Connection):
+    """sqlite3's connection, remembering its cursors, so that a read connection kept for the next read (see read)
+    closes those left open: an unfinished SELECT holds its snapshot, and the next reader would see old data."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cursors: weakref.WeakSet = weakref.WeakSet()
+
+    def cursor(self, factory: Any = sqlite3.Cursor) -> sqlite3.Cursor:  # type: ignore[override]
+        made = super().cursor(factory)
+        self.cursors.add(made)
+        return made
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().executemany(sql, parameters)
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:  # type: ignore[override]
+        return self.cursor().executescript(script)
+
+    def close_cursors(self) -> None:
+        """Close every cursor of this connection still open (their statements reset)."""
+        for made in list(self.cursors):
+            made.close()
+
+
 def connect(path: str | Path | None = None) -> Database:
     """Open the database: SQLite with foreign keys on, WAL and a busy timeout; PostgreSQL from its pool."""
     path = location(path)
@@ -40,7 +74,7 @@ def connect(path: str | Path | None = None) -> Database:
     # isolation_level=None: we issue BEGIN ourselves, so sqlite3 never opens a
     # deferred transaction that would later fail to upgrade to a write lock.
     conn = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False, factory=_Connection
     )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -49,14 +83,108 @@ def connect(path: str | Path | None = None) -> Database:
     return Database(conn)
 
 
+# In the app's server (lib.ui.serve calls keep_readers), SQLite read connections are kept for the next read
+# instead of closed: opening one (its pragmas, and SQLite
+# reading the schema at its first statement) was a quarter of a dashboard run's server time, a run making a dozen
+# reads (py-spy of the overview at 1,000,000 meetings, bench/NOTES.md). A kept connection is handed to one reader at
+# a time and only taken back with no transaction open, so every read still sees what was committed before it; it
+# is used again only while its file is the one it was opened on (a file replaced under the app, as by a restore,
+# is opened afresh; the kept connection holds its old file open, so the old file's inode cannot come back). A read
+# that raised closes its connection. PostgreSQL has its own pool (lib.pg). Commands and tests open and close as
+# before: a connection left open keeps the file's write-ahead log beside it, and a plain copy of the file alone
+# (which the tests make of their fixtures) would miss what the log holds; backups use SQLite's backup API.
+IDLE_READERS = 4  # kept connections per database file
+FILES_KEPT = 8  # database files with kept connections (tests open many)
+_idle: "OrderedDict[str, list[tuple[Database, tuple[int, int]]]]" = OrderedDict()
+_idle_lock = threading.Lock()
+_keeping = False
+
+
+def keep_readers(keep: bool = True) -> None:
+    """Keep SQLite read connections for the next read from now on (the app's server), or stop and close them."""
+    global _keeping
+    _keeping = keep
+    if not keep:
+        forget_readers()
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _kept_reader(key: str, identity: tuple[int, int]) -> Database | None:
+    stale = []
+    found = None
+    with _idle_lock:
+        kept = _idle.get(key) or []
+        while kept and found is None:
+            db, opened_on = kept.pop()
+            if opened_on == identity:
+                found = db
+            else:
+                stale.append(db)
+    for db in stale:
+        db.close()
+    return found
+
+
+def _keep_reader(key: str, db: Database, identity: tuple[int, int]) -> None:
+    closing = []
+    with _idle_lock:
+        kept = _idle.setdefault(key, [])
+        _idle.move_to_end(key)
+        if len(kept) < IDLE_READERS:
+            kept.append((db, identity))
+        else:
+            closing.append(db)
+        while len(_idle) > FILES_KEPT:
+            _, dropped = _idle.popitem(last=False)
+            closing.extend(d for d, _ in dropped)
+    for d in closing:
+        d.close()
+
+
+def forget_readers() -> None:
+    """Close every kept read connection (the next reads open new ones)."""
+    with _idle_lock:
+        dropped = [db for kept in _idle.values() for db, _ in kept]
+        _idle.clear()
+    for db in dropped:
+        db.close()
+
+
 @contextmanager
 def read(path: str | Path | None = None) -> Iterator[Database]:
-    """A connection for one read operation, closed afterwards."""
-    db = connect(path)
+    """A connection for one read operation: SQLite's kept for the next read (see IDLE_READERS), PostgreSQL's
+    returned to its pool."""
+    where = location(path)
+    if pg_url(where) or not _keeping:
+        db = connect(where)
+        try:
+            yield db
+        finally:
+            db.close()
+        return
+    key = str(where)
+    identity = _file_identity(where)
+    db = _kept_reader(key, identity) if identity else None
+    if db is None:
+        db = connect(where)
+        identity = _file_identity(where)
+    done = False
     try:
         yield db
+        done = True
     finally:
-        db.close()
+        if done and identity is not None and not db.conn.in_transaction:
+            db.conn.close_cursors()
+            _keep_reader(key, db, identity)
+        else:
+            db.close()
 
 
 @contextmanager
