@@ -84,15 +84,15 @@ def connect(path: str | Path | None = None) -> Database:
 
 
 # In the app's server (lib.ui.serve calls keep_readers), SQLite read connections are kept for the next read
-# instead of closed: opening one (its pragmas, and SQLite
-# reading the schema at its first statement) was a quarter of a dashboard run's server time, a run making a dozen
-# reads (py-spy of the overview at 1,000,000 meetings, bench/NOTES.md). A kept connection is handed to one reader at
-# a time and only taken back with no transaction open, so every read still sees what was committed before it; it
-# is used again only while its file is the one it was opened on (a file replaced under the app, as by a restore,
-# is opened afresh; the kept connection holds its old file open, so the old file's inode cannot come back). A read
-# that raised closes its connection. PostgreSQL has its own pool (lib.pg). Commands and tests open and close as
-# before: a connection left open keeps the file's write-ahead log beside it, and a plain copy of the file alone
-# (which the tests make of their fixtures) would miss what the log holds; backups use SQLite's backup API.
+# instead of closed: opening one (its pragmas, and SQLite reading the schema at its first statement) was a quarter
+# of a dashboard run's server time, a run making a dozen reads (py-spy of the overview at 1,000,000 meetings,
+# bench/NOTES.md). A kept connection is handed to one reader at a time and only taken back with no transaction
+# open and its cursors closed, so every read still sees what was committed before it; it is used again only while
+# its file is the one it was opened on (a file replaced under the app, as by a restore, is opened afresh; the kept
+# connection holds its old file open, so the old file's inode cannot come back). A read that raised closes its
+# connection. PostgreSQL has its own pool (lib.pg). Commands and tests open and close as before: a connection left
+# open keeps the file's write-ahead log beside it, and a plain copy of the file alone (which the tests make of
+# their fixtures) would miss what the log holds; backups use SQLite's backup API.
 IDLE_READERS = 4  # kept connections per database file
 FILES_KEPT = 8  # database files with kept connections (tests open many)
 _idle: "OrderedDict[str, list[tuple[Database, tuple[int, int]]]]" = OrderedDict()
@@ -162,19 +162,12 @@ def read(path: str | Path | None = None) -> Iterator[Database]:
     """A connection for one read operation: SQLite's kept for the next read (see IDLE_READERS), PostgreSQL's
     returned to its pool."""
     where = location(path)
-    if pg_url(where) or not _keeping:
-        db = connect(where)
-        try:
-            yield db
-        finally:
-            db.close()
-        return
-    key = str(where)
-    identity = _file_identity(where)
-    db = _kept_reader(key, identity) if identity else None
+    keeping = _keeping and not pg_url(where)
+    identity = _file_identity(where) if keeping else None
+    db = _kept_reader(str(where), identity) if identity else None
     if db is None:
         db = connect(where)
-        identity = _file_identity(where)
+        identity = _file_identity(where) if keeping else None
     done = False
     try:
         yield db
@@ -182,7 +175,7 @@ def read(path: str | Path | None = None) -> Iterator[Database]:
     finally:
         if done and identity is not None and not db.conn.in_transaction:
             db.conn.close_cursors()
-            _keep_reader(key, db, identity)
+            _keep_reader(str(where), db, identity)
         else:
             db.close()
 
