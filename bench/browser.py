@@ -43,14 +43,64 @@ PERIOD_PARAM = "ky"
 # Every run of the bare page beside this many app page loads, so both meet the same load on a shared machine.
 BARE_EVERY = 6
 
-# "Idle": the script run is over and nothing on the page still runs or loads.
-IDLE_JS = """() => {
-  const app = document.querySelector("[data-testid='stApp']");
-  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  const shown = sel => [...document.querySelectorAll(sel)].some(e => e.getClientRects().length > 0);
-  return !shown("[data-testid='stSkeleton'], [data-testid='stSpinner'], [data-testid='stStatusWidget'] "
-                + "[data-testid='stStatusWidgetRunningIcon']");
-}"""
+# "Idle": the script run is over and nothing on the page still runs or loads. The page watches itself (an init
+# script in every document): it reads the top-level fields of each ForwardMsg the app's websocket receives, and
+# from the first that ends a script run (script_finished, field 6, FINISHED_SUCCESSFULLY 0 or
+# FINISHED_WITH_COMPILE_ERROR 1) checks at every frame whether the page is idle, and notes both times
+# (performance.now(), from the navigation). The benchmark only reads those two numbers now and then: an earlier
+# version had Chrome hand every websocket frame to Playwright (and Python parse it) and asked the page whether it
+# was idle every 5 ms, which took the tab's main thread (a forced layout each time) and the machine's cores from
+# the page being timed, the more so the more the page draws and receives (bench/NOTES.md).
+WATCH_JS = """(() => {
+  const bb = window.__bench = {finishedAt: null, idleAt: null};
+  const ends = (buf) => {
+    const b = new Uint8Array(buf); let i = 0;
+    const varint = () => {
+      let r = 0, s = 1, x;
+      do { x = b[i++]; r += (x & 0x7f) * s; s *= 128; } while (x & 0x80 && i < b.length);
+      return r;
+    };
+    while (i < b.length) {
+      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (wire === 0) { const v = varint(); if (field === 6) return v === 0 || v === 1; }
+      else if (wire === 2) { const n = varint(); i += n; }  // not i += varint(): i is read before the call
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return false;
+    }
+    return false;
+  };
+  const idle = () => {
+    const app = document.querySelector("[data-testid='stApp']");
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const shown = sel => [...document.querySelectorAll(sel)].some(e => e.getClientRects().length > 0);
+    return !shown("[data-testid='stSkeleton'], [data-testid='stSpinner'], [data-testid='stStatusWidget'] "
+                  + "[data-testid='stStatusWidgetRunningIcon']");
+  };
+  const check = () => {
+    if (bb.idleAt !== null) return;
+    if (idle()) { bb.idleAt = performance.now(); return; }
+    requestAnimationFrame(check);
+  };
+  const seen = (data) => {
+    if (bb.finishedAt !== null || !ends(data)) return;
+    bb.finishedAt = performance.now();
+    requestAnimationFrame(check);
+  };
+  window.WebSocket = class extends window.WebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        if (e.data instanceof ArrayBuffer) seen(e.data);
+        else if (e.data instanceof Blob) e.data.arrayBuffer().then(seen);
+      });
+    }
+  };
+})();"""
+# What the benchmark reads: the document (its time origin, epoch ms) and the two times, once both are there.
+WATCHED_JS = """() => [performance.timeOrigin, window.__bench ? window.__bench.finishedAt : null,
+                      window.__bench ? window.__bench.idleAt : null]"""
+POLL_MS = 25
 
 
 # ---- pure parts ------------------------------------------------------------------------------------------
@@ -331,6 +381,8 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "- **Page time**: from the navigation (the tab's `location.href` set to the page's address) until the "
         "server's `script_finished` message for the new session "
         "arrived and the page shows nothing running or loading (no skeleton, spinner or running indicator). The "
+        "page watches itself (a script in every document reads the messages of the app's websocket and checks at "
+        "every frame once the run finished); the benchmark reads the two times it noted every 25 ms. The "
         "browser is logged in once (the re-login cookie), so every load is a new session that logs in from its "
         "cookie, as a bookmark or a reload does. Every page is loaded once to warm up (unless --warmup 0), then "
         f"{repeat} time(s) in rounds (each round loads every page once); the bare page is loaded in the same rounds "
@@ -460,16 +512,14 @@ def app_pages() -> list[tuple[str, str, bool]]:
 
 
 class Browser:
-    """Playwright pages that record when their Streamlit script runs finish."""
+    """Playwright pages that note, each in itself, when the app's script run finished and when it was idle."""
 
     def __init__(self, browser: Any, storage: dict | None = None):
         self.browser = browser
         self.storage = storage
-        self.finished: dict[Any, int] = {}
         self.contexts: list[Any] = []
         self.cdp: dict[Any, Any] = {}
         self.served: dict[Any, float] = {}
-        self.finish_times: dict[Any, list[float]] = {}
 
     def page(self) -> Any:
         """A new page in a context of its own (separate cookies), carrying the login cookie if there is one."""
@@ -479,60 +529,49 @@ class Browser:
         context.set_default_timeout(WAIT_MS * 4)
         self.contexts.append(context)
         page = context.new_page()
-        self.finished[page] = 0
+        page.add_init_script(WATCH_JS)
         # Chrome's own count of the tab's main-thread work (script, style, layout, paint) since the document began
         self.cdp[page] = context.new_cdp_session(page)
         self.cdp[page].send("Performance.enable")
-        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: self._frame(page, payload)))
         return page
 
-    def _frame(self, page: Any, payload: bytes | str) -> None:
-        from tests.e2e.browser import _run_finished
+    def start(self, page: Any, url: str) -> float:
+        """Begin loading url without waiting; returns the current document's time origin (the one to wait past)."""
+        return page.evaluate("url => { setTimeout(() => { window.location.href = url; }, 0); "
+                             "return performance.timeOrigin; }", url)
 
-        if _run_finished(payload):
-            self.finished[page] += 1
-            # Playwright hands frames over while the script waits in any call on any page, so this time is when
-            # the frame arrived even if another tab is too busy to answer the polling
-            self.finish_times.setdefault(page, []).append(time.perf_counter())
-
-    def start(self, page: Any, url: str) -> int:
-        """Begin loading url without waiting; returns the count of finished runs to wait past."""
-        seen = self.finished[page]
-        page.evaluate("url => setTimeout(() => { window.location.href = url; }, 0)", url)
-        return seen
-
-    def done(self, page: Any, seen: int) -> bool:
-        """Whether the page's new script run finished and the page is idle."""
-        if self.finished[page] <= seen:
-            return False
+    @staticmethod
+    def _watched(page: Any, old: float) -> tuple[float, float] | None:
+        # (finished, idle) as epoch seconds once the new document has both; None before
         try:
-            return bool(page.evaluate(IDLE_JS))
+            origin, finished, idle = page.evaluate(WATCHED_JS)
         except Exception:  # noqa: BLE001 - the page is between two documents
-            return False
+            return None
+        if origin == old or finished is None or idle is None:
+            return None
+        return (origin + finished) / 1000, (origin + idle) / 1000
 
-    def wait(self, pending: dict[Any, int], timeout: float = 240.0) -> dict[Any, float]:
-        """Poll the pages until each is done; the perf_counter time at which each was seen done."""
+    def wait(self, pending: dict[Any, float], timeout: float = 240.0) -> dict[Any, float]:
+        """Wait until each page's new document is idle; the epoch time (time.time()) at which each became idle."""
         ended: dict[Any, float] = {}
-        self.served = {}  # when each page's script run was seen finished (the server's part done)
-        deadline = time.perf_counter() + timeout
+        self.served = {}  # when each page's script run finished (the server's part done), epoch seconds
+        deadline = time.time() + timeout
         any_page = next(iter(pending))
         while len(ended) < len(pending):
-            for page, seen in pending.items():
-                if page not in self.served and self.finished[page] > seen:
-                    self.served[page] = self.finish_times[page][seen]
-                if page not in ended and self.done(page, seen):
-                    ended[page] = time.perf_counter()
-            if time.perf_counter() > deadline:
+            for page, old in pending.items():
+                if page not in ended and (times := self._watched(page, old)) is not None:
+                    self.served[page], ended[page] = times
+            if time.time() > deadline:
                 raise TimeoutError(f"{len(pending) - len(ended)} pages did not finish in {timeout:g} s")
             if len(ended) < len(pending):
-                any_page.wait_for_timeout(5)  # lets Playwright deliver the websocket frames meanwhile
+                any_page.wait_for_timeout(POLL_MS)
         return ended
 
     def load(self, page: Any, url: str) -> float:
         """Seconds from navigation to url until the app is idle."""
-        t0 = time.perf_counter()
-        seen = self.start(page, url)
-        return self.wait({page: seen})[page] - t0
+        t0 = time.time()
+        old = self.start(page, url)
+        return self.wait({page: old})[page] - t0
 
     def main_thread(self, page: Any) -> float:
         """Seconds of main-thread work in the tab since its document began (Chrome's TaskDuration)."""
@@ -700,7 +739,7 @@ def together(pw_browser: Any, storage: dict, url: str, args: argparse.Namespace,
             p.goto("about:blank")
             b.load(p, url)
         ticks = read_ticks(pid) if pid else 0
-        t0 = time.perf_counter()
+        t0 = time.time()
         pending = {p: b.start(p, url) for p in pages}
         ended = b.wait(pending)
         if pid and cpu is not None:
@@ -835,7 +874,7 @@ def person_among(pw_browser: Any, storage: dict, url: str, base_url: str, page_n
 
         for _ in range(trials):
             crowd = threading.Thread(target=others, name="others")
-            t0 = time.perf_counter()
+            t0 = time.time()
             crowd.start()
             seen = b.start(page, url)
             ended = b.wait({page: seen})[page]

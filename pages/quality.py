@@ -66,8 +66,7 @@ def render() -> None:
         ui.table(ui.figure("quality_by_cell", period, filters), columns, f"chat-luong-chi-bo-{view.code}", "q_cells",
                  pinned=("cell_name",), widths={k: v for k, v in UNIT_WIDTHS.items() if k in columns},
                  helps=UNIT_HELPS)
-        short_list(short)
-        classification_section()
+        more_lists(short)
         return
     st.subheader(t("dash.by_unit"), divider="gray")
     every_unit = figures["quality_by_unit"]
@@ -77,22 +76,32 @@ def render() -> None:
     ui.table(units, UNIT_COLUMNS, "chat-luong-theo-don-vi", "q_units", hidden=ui.codes_hidden(every_unit),
              pinned=("unit_name",), widths=UNIT_WIDTHS, helps=UNIT_HELPS,
              drill="unit_code" if ui.drillable() else None)
-    short_list(short)
-    classification_section()
+    more_lists(short)
+
+
+def more_lists(short: dict) -> None:
+    """The short meetings, the year's classification of cells and the checklist's ratings, one at a time: only
+    the open tab is drawn (ui.lazy_tabs); the last two only where they have something to show."""
+    title = t("dash.short_list", minutes=short["min_duration"], n=ui.fmt_num(short["short"]))
+    parts = {title: lambda: short_list(short)}
+    classes = ui.figure("classification_distribution", period, filters)
+    classified = metrics.classification_totals(classes)
+    if period.kind == "year" or classified["decided"] or classified["proposed"]:
+        parts[t("class.dist.title", year=period.start.year)] = lambda: classification_section(classes)
+    checklist = ui.figure("checklist_ratings", period, filters)
+    if checklist["meetings"]:
+        parts[t("checklist.dash.title")] = lambda: checklist_figures(checklist)
+    st.subheader(t("speed.q_lists"), divider="gray")
+    ui.lazy_tabs(parts, "q_lists")
 
 
 def short_list(short: dict) -> None:
-    st.subheader(t("dash.short_list", minutes=short["min_duration"], n=short["short"]), divider="gray")
     ui.table(short["meetings"], SHORT_COLUMNS, "duoi-thoi-gian", "q_short", dates=("held_on",),
              labels={"mtype": ui.label_of(MeetingType)}, height=320)
 
 
-def checklist_figures() -> None:
+def checklist_figures(figures: dict) -> None:
     """The 12-HD / 42-HD checklist: meetings rated otherwise than proposed, and proposed × final ratings."""
-    figures = ui.figure("checklist_ratings", period, filters)
-    if not figures["meetings"]:
-        return
-    st.subheader(t("checklist.dash.title"), divider="gray")
     cols = st.columns(4)
     cols[0].metric(t("checklist.dash.meetings"), ui.fmt_num(figures["meetings"]), border=True)
     cols[1].metric(t("checklist.dash.differs"), ui.fmt_num(figures["differs"]),
@@ -119,20 +128,10 @@ CLASS_WIDTHS = {"unit_name": 140, "cells": 80, **{f"decided_{lv}": 70 for lv in 
                 **{f"proposed_{lv}": 105 for lv in metrics.CLASS_LEVELS}, "unclassified": 105}
 
 
-def classification_section() -> None:
-    rows = ui.figure("classification_distribution", period, filters)
-    classified = metrics.classification_totals(rows)
-    if period.kind != "year" and not (classified["decided"] or classified["proposed"]):
-        return
-    st.subheader(t("class.dist.title", year=period.start.year), divider="gray")
+def classification_section(rows: list[dict]) -> None:
     st.caption(t("class.dist.caption"))
     ui.table(rows, CLASS_COLUMNS, f"xep-loai-chi-bo-{period.start.year}", "q_classes", pinned=("unit_name",),
              widths=CLASS_WIDTHS, helps=CLASS_HELPS)
 
 
-def render_page() -> None:
-    render()
-    checklist_figures()
-
-
-ui.live(render_page)
+ui.live(render)

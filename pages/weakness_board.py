@@ -47,16 +47,22 @@ def render() -> None:
         whole = t("cell_rows.whole", name=view.name[:1].lower() + view.name[1:])
         by_cell = ui.figure("weakness_by_cell", period, filters)
         matrix = [dict(m, unit_name=m["cell_name"] or whole) for m in by_cell["matrix"]]
-    if matrix:
-        chart = ui.chart(charts.weakness_matrix_chart, pd.DataFrame(matrix),
-                         title="cell_rows.chart_title" if cells_only else "chart.weakness_matrix")
-        ui.show_chart(chart, "han-che-theo-loai", "weak_matrix")
     trend = figures["weakness_trend"]
-    ui.show_chart_pair(
-        (ui.chart(charts.weakness_trend_chart, pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend")
-        if trend else None,
-        (ui.chart(charts.weakness_ageing_chart, pd.DataFrame(figures["weakness_ageing"])), "thoi-gian-ton-dong",
-         "weak_ageing"))
+    # the three charts one at a time: only the open tab is drawn (ui.lazy_tabs); a Vega chart is the costliest
+    # thing a dashboard draws in the browser (bench/NOTES.md)
+    shown = {}
+    if matrix:
+        shown[t("speed.tab_weak_cells" if cells_only else "speed.tab_weak_matrix")] = lambda: ui.show_chart(
+            ui.chart(charts.weakness_matrix_chart, pd.DataFrame(matrix),
+                     title="cell_rows.chart_title" if cells_only else "chart.weakness_matrix"),
+            "han-che-theo-loai", "weak_matrix")
+    if trend:
+        shown[t("speed.tab_by_month")] = lambda: ui.show_chart(
+            ui.chart(charts.weakness_trend_chart, pd.DataFrame(trend)), "han-che-theo-thang", "weak_trend")
+    shown[t("speed.tab_weak_ageing")] = lambda: ui.show_chart(
+        ui.chart(charts.weakness_ageing_chart, pd.DataFrame(figures["weakness_ageing"])), "thoi-gian-ton-dong",
+        "weak_ageing")
+    ui.lazy_tabs(shown, "weak_charts")
 
     by_category = [{"category": c, "n": n} for c, n in summary["by_category"].items()]
     counts = {"n": t("chart.count"), "open": t("dash.w_open"), "resolved": t("dash.w_resolved")}

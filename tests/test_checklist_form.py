@@ -135,7 +135,17 @@ def test_quality_page_shows_the_share_rated_otherwise_and_the_crosstab(db_path, 
     at.query_params["ky"] = "2025-Q2"
     at.switch_page("pages/quality.py").run()
     assert not at.exception, [e.message for e in at.exception]
+    # a tab of its own among the lists under the table by unit, drawn when picked (issue 13)
+    title = "Xếp loại đề xuất theo tiêu chí và xếp loại của chi bộ"
+    assert title in [tab.label for tab in at.tabs]
+    assert "Buổi có đánh giá theo tiêu chí" not in metrics(at)
+    at.session_state["q_lists"] = title
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
     shown = metrics(at)
     assert shown["Buổi có đánh giá theo tiêu chí"] == "2"
     assert shown["Chi bộ xếp loại khác đề xuất"] == "1"
-    assert any("Xếp loại đề xuất theo tiêu chí" in h.value for h in at.subheader)
+    # proposed Tốt both times (every item met); rated Tốt once and Khá once
+    crosstab = at.dataframe[-1].value
+    assert crosstab.columns[0] == "Đề xuất \\ Chi bộ xếp"
+    assert crosstab[["Tốt", "Khá", "Số buổi"]].values.tolist() == [[1, 1, 2]]

@@ -121,16 +121,20 @@ def test_the_quality_dashboard_shows_the_years_distribution(world, monkeypatch):
                                                             "decision_date": "2026-01-15"}, today=TODAY)
         classification.refresh(db, ADMIN, YEAR, None, today=TODAY)
     at = open_page(path, monkeypatch, page="pages/quality.py", ky="2025")
-    assert t("class.dist.title", year=2025) in [s.value for s in at.subheader]
+    # a tab among the lists under the table by unit, drawn when picked (issue 13)
+    assert t("class.dist.title", year=2025) in [tab.label for tab in at.tabs]
+    at.session_state["q_lists"] = t("class.dist.title", year=2025)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
     # XA: 6 cells, E decided excellent; G, C, F proposed (tot, hoan_thanh, khong_hoan_thanh); N, Z unclassified
     assert table_column(at, t("class.dist.cells"), t("class.dist.d_xuat_sac")) == [6, 1]
     assert table_column(at, t("class.dist.p_tot"), t("class.dist.cells")) == [1, 0]
     assert table_column(at, t("class.dist.unclassified"), t("class.dist.cells")) == [2, 1]
     # a quarter of 2025 shows it too (the year has classifications); a quarter of 2024 does not
     at = open_page(path, monkeypatch, page="pages/quality.py", ky="2025-Q4")
-    assert t("class.dist.title", year=2025) in [s.value for s in at.subheader]
+    assert t("class.dist.title", year=2025) in [tab.label for tab in at.tabs]
     at = open_page(path, monkeypatch, page="pages/quality.py", ky="2024-Q4")
-    assert t("class.dist.title", year=2024) not in [s.value for s in at.subheader]
+    assert t("class.dist.title", year=2024) not in [tab.label for tab in at.tabs]
 
 
 def test_the_form_follows_the_year_chosen(world, monkeypatch):

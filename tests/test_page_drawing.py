@@ -12,6 +12,7 @@ from tests.helpers import page_test
 
 DEMO_TODAY = date(2026, 6, 30)
 YEAR = "2026"
+CELLS_ONLY = "TANAN25"  # a commune of the demo with only cells under it
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +23,13 @@ def small_demo(tmp_path_factory):
     return path
 
 
-def run_page(path, monkeypatch, page: str, period: str = YEAR):
-    """page run on its own as the demo admin, the period in the URL; returns the AppTest."""
+def run_page(path, monkeypatch, page: str, period: str = YEAR, node: str | None = None):
+    """page run on its own as the demo admin, the period (and the node in view) in the URL; returns the AppTest."""
     monkeypatch.setenv("CHIBO_DB", str(path))
     at = page_test(page, "admin")
     at.query_params["ky"] = period
+    if node:
+        at.query_params[ui.DASH_URL["node"]] = node
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -103,31 +106,50 @@ def test_attendance_draws_one_chart_of_four(small_demo, monkeypatch):
     assert tab_labels(at) == [names[0], names[3]] and chart_keys(at) == ["att_ranked"]
 
 
-def test_weakness_board_draws_two_of_its_four_tables(small_demo, monkeypatch):
+def test_weakness_board_draws_one_of_its_three_charts_and_two_of_its_four_tables(small_demo, monkeypatch):
     at = run_page(small_demo, monkeypatch, "pages/weakness_board.py")
     every = metrics.open_weaknesses(small_demo, today=date.today())
     overdue = [w for w in every if w["overdue"]]
     assert overdue
-    assert tab_labels(at) == [t("dash.by_unit"), t("dash.by_category"), t("dash.overdue", n=len(overdue)),
+    charts = [t("speed.tab_weak_matrix"), t("speed.tab_by_month"), t("speed.tab_weak_ageing")]
+    assert tab_labels(at) == [*charts, t("dash.by_unit"), t("dash.by_category"), t("dash.overdue", n=len(overdue)),
                               t("dash.open_list", n=len(every))]
     assert table_keys(at) == ["weak_matrix_table", "weak_overdue"]
     assert len(at.dataframe[-1].value) == min(len(overdue), ui.TABLE_ROWS)
-    # the charts are not in tabs: the matrix, the trend and the ageing
-    assert chart_keys(at) == ["weak_matrix", "weak_trend", "weak_ageing"]
+    # the charts one at a time: the matrix first, the trend and the ageing when picked
+    assert len(at.get("vega_lite_chart")) == 1 and chart_keys(at) == ["weak_matrix"]
+    for name, key in zip(charts[1:], ("weak_trend", "weak_ageing"), strict=True):
+        pick_tab(at, "weak_charts", name)
+        assert len(at.get("vega_lite_chart")) == 1 and chart_keys(at) == [key]
     pick_tab(at, "weak_lists", t("dash.open_list", n=len(every)))
     assert table_keys(at) == ["weak_matrix_table", "weak_open"]
     pick_tab(at, "weak_tables", t("dash.by_category"))
     assert table_keys(at) == ["weak_categories", "weak_open"]
+    # a commune whose rows are its cells: the matrix tab says so
+    at = run_page(small_demo, monkeypatch, "pages/weakness_board.py", node=CELLS_ONLY)
+    assert tab_labels(at)[0] == t("speed.tab_weak_cells") and chart_keys(at) == ["weak_matrix"]
 
 
 def test_quality_and_leaders_draw_one_tab_of_charts(small_demo, monkeypatch):
     at = run_page(small_demo, monkeypatch, "pages/quality.py")
-    assert tab_labels(at) == [t("chart.rating"), t("speed.tab_properties"), t("chart.duration")]
+    with dbm.read(small_demo) as db:
+        short = metrics.short_meetings(db, YEAR, today=date.today())
+        assert metrics.checklist_ratings(db, YEAR, today=date.today())["meetings"] == 0  # (test_checklist_form)
+    # the lists under the table by unit, one at a time: the short meetings, and (the period being a year) the
+    # year's classification of cells (lib/classification.py)
+    lists = [t("dash.short_list", minutes=short["min_duration"], n=ui.fmt_num(short["short"])),
+             t("class.dist.title", year=2026)]
+    assert tab_labels(at) == [t("chart.rating"), t("speed.tab_properties"), t("chart.duration"), *lists]
     assert chart_keys(at) == ["q_ratings"]
+    assert table_keys(at) == ["q_units", "q_short"]
     pick_tab(at, "q_charts", t("chart.duration"))
     assert chart_keys(at) == ["q_durations"]
-    # the period is a year: the year's classification of cells closes the page (lib/classification.py)
-    assert table_keys(at) == ["q_units", "q_short", "q_classes"]
+    pick_tab(at, "q_lists", lists[1])
+    assert table_keys(at) == ["q_units", "q_classes"]
+    # a quarter of a year with nothing classified: no classification tab
+    at = run_page(small_demo, monkeypatch, "pages/quality.py", period="2026-Q1")
+    quarter = metrics.short_meetings(small_demo, "2026-Q1", today=date.today())
+    assert tab_labels(at)[3:] == [t("dash.short_list", minutes=quarter["min_duration"], n=ui.fmt_num(quarter["short"]))]
 
     at = run_page(small_demo, monkeypatch, "pages/leaders.py")
     assert tab_labels(at) == [t("dash.by_group"), t("dash.by_leader"), t("dash.by_leader"), t("dash.by_group")]
