@@ -48,8 +48,8 @@ def render() -> None:
         by_cell = ui.figure("weakness_by_cell", period, filters)
         matrix = [dict(m, unit_name=m["cell_name"] or whole) for m in by_cell["matrix"]]
     trend = figures["weakness_trend"]
-    # the three charts one at a time: only the open tab is drawn (ui.lazy_tabs); a Vega chart is the costliest
-    # thing a dashboard draws in the browser (bench/NOTES.md)
+    # the three charts one at a time: only the open tab is drawn (ui.lazy_tabs), one Vega chart at first load
+    # instead of three (bench/NOTES.md, "Fewer charts and tables at first load")
     shown = {}
     if matrix:
         shown[t("speed.tab_weak_cells" if cells_only else "speed.tab_weak_matrix")] = lambda: ui.show_chart(
