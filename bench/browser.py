@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench import results as results_md
 from bench.harness import build, machine, parse_sizes
@@ -52,7 +53,7 @@ BARE_EVERY = 6
 # was idle every 5 ms, which took the tab's main thread (a forced layout each time) and the machine's cores from
 # the page being timed, the more so the more the page draws and receives (bench/NOTES.md).
 WATCH_JS = """(() => {
-  const bb = window.__bench = {finishedAt: null, idleAt: null};
+  window.__bench = {finishedAt: null, idleAt: null};
   const ends = (buf) => {
     const b = new Uint8Array(buf); let i = 0;
     const varint = () => {
@@ -77,15 +78,17 @@ WATCH_JS = """(() => {
     return !shown("[data-testid='stSkeleton'], [data-testid='stSpinner'], [data-testid='stStatusWidget'] "
                   + "[data-testid='stStatusWidgetRunningIcon']");
   };
-  const check = () => {
-    if (bb.idleAt !== null) return;
+  // bb: the times of one navigation; a click in the menu starts another in the same document (MENU_JS)
+  const check = (bb) => {
+    if (bb.idleAt !== null || bb !== window.__bench) return;
     if (idle()) { bb.idleAt = performance.now(); return; }
-    requestAnimationFrame(check);
+    requestAnimationFrame(() => check(bb));
   };
   const seen = (data) => {
+    const bb = window.__bench;
     if (bb.finishedAt !== null || !ends(data)) return;
     bb.finishedAt = performance.now();
-    requestAnimationFrame(check);
+    requestAnimationFrame(() => check(bb));
   };
   window.WebSocket = class extends window.WebSocket {
     constructor(...args) {
@@ -100,6 +103,17 @@ WATCH_JS = """(() => {
 # What the benchmark reads: the document (its time origin, epoch ms) and the two times, once both are there.
 WATCHED_JS = """() => [performance.timeOrigin, window.__bench ? window.__bench.finishedAt : null,
                       window.__bench ? window.__bench.idleAt : null]"""
+# A click on a page's entry in the sidebar menu, as a person moves between pages: the same document, the same
+# session, the page's code already in the tab. The watcher is re-armed first (a new window.__bench); returns the
+# click's time (performance.now()).
+MENU_JS = """href => {
+  const link = [...document.querySelectorAll("[data-testid='stSidebarNav'] a")].find(a => a.href === href);
+  if (!link) throw new Error('no menu entry ' + href);
+  window.__bench = {finishedAt: null, idleAt: null};
+  const clicked = performance.now();
+  link.click();
+  return clicked;
+}"""
 POLL_MS = 25
 
 
@@ -234,6 +248,8 @@ class SizeRun:
     # the same bare page served by stock Streamlit (`streamlit run`, Nagle's algorithm on), timed in the same rounds
     stock_bare: list[float] = field(default_factory=list)
     pages: list[PageTime] = field(default_factory=list)
+    # page path -> seconds from a click on its entry in the sidebar menu until idle (default period, MENU_JS)
+    menu: dict[str, list[float]] = field(default_factory=dict)
     idle: dict[int, float] = field(default_factory=dict)  # sessions -> % of one core
     refresh_seconds: int | None = None
     single: list[float] = field(default_factory=list)
@@ -299,6 +315,20 @@ def page_rows(run: SizeRun, before: SizeRun | None = None) -> list[str]:
             was = old.get((p.page, p.period))
             row += f" {_ms(was)} | {_x(ratio(was, bare_old))} |"
         lines.append(row + f" {_ok(met)} |")
+    return lines
+
+
+def menu_rows(run: SizeRun) -> list[str]:
+    """The pages reached from the menu: median ms and ratio to the bare page's load (not a target: the issue's
+    targets are read on the loads above)."""
+    if not run.menu:
+        return []
+    bare = median(run.bare)
+    titles = {p.page: p.title for p in run.pages}
+    lines = ["| page, from the menu | median ms | ratio to the bare page's load |", "|---|---:|---:|"]
+    for path, times in run.menu.items():
+        value = median(times)
+        lines.append(f"| {titles.get(path, path)} (`{path}`) | {_ms(value)} | {_x(ratio(value, bare))} |")
     return lines
 
 
@@ -408,6 +438,11 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
         "machine's cores with the server and their drawing is most of their time, so the tabs' figure measures the "
         "browsers on this machine; the light clients' figure is what the server gives N people whose browsers run "
         "on their own computers. Both are shown; the target is read on each.",
+        "- **From the menu**: after the loads, the same tab goes through the pages again by clicking each one's "
+        "entry in the sidebar menu (default period), as a person moves between pages: the same document and "
+        "session, the page's code already in the tab. Timed from the click until the new page's run finished and "
+        "nothing runs or loads (the same watcher), one round to warm up (unless --warmup 0), then "
+        f"{repeat} round(s). Beside the bare page's load for scale; the targets are read on the loads.",
     ]
     if before:
         parts.append("- **before**: the medians of the earlier run given by `--before` (its own bare page beside "
@@ -418,6 +453,8 @@ def markdown(runs: list[SizeRun], command: str, repeat: int, idle_seconds: float
                   f"Database {'reused' if run.build.get('cached') else 'built'}; load while measuring: "
                   + "; ".join(f"{k} {v}" for k, v in run.load.items()), "",
                   *page_rows(run, old.get(run.size)), ""]
+        if run.menu:
+            parts += [*menu_rows(run), ""]
         idle = "; ".join(f"{n} sessions {pct:.1f}% of a core" for n, pct in sorted(run.idle.items()))
         refresh = f" (live refresh every {run.refresh_seconds} s)" if run.refresh_seconds else ""
         parts += [f"- Idle on the overview for {idle_seconds:g} s{refresh}: {idle or '–'}"]
@@ -573,6 +610,19 @@ class Browser:
         old = self.start(page, url)
         return self.wait({page: old})[page] - t0
 
+    def menu(self, page: Any, href: str, timeout: float = 240.0) -> float:
+        """Seconds from a click on the menu entry linking to href (the tab on an app page) until the page is idle."""
+        clicked = page.evaluate(MENU_JS, href)
+        deadline = time.time() + timeout
+        while (idle := page.evaluate("() => window.__bench.idleAt")) is None:
+            if time.time() > deadline:
+                raise TimeoutError(f"{href} did not finish in {timeout:g} s")
+            page.wait_for_timeout(POLL_MS)
+        shown = page.evaluate("() => location.pathname")
+        if shown != urlsplit(href).path:
+            raise RuntimeError(f"the menu entry {href} led to {shown}")
+        return (idle - clicked) / 1000
+
     def main_thread(self, page: Any) -> float:
         """Seconds of main-thread work in the tab since its document began (Chrome's TaskDuration)."""
         metrics = self.cdp[page].send("Performance.getMetrics")["metrics"]
@@ -671,6 +721,16 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
                     p.browser_cpu.append(tab)
             run.pages = targets
             run.load["after the page loads"] = uptime()
+            # the same pages reached from the menu, in the tab left on the last one (its default period)
+            menu = [(p.page, app.url + "/" if p.page == app_pages()[0][0] else app.at(p.page))
+                    for p in targets if p.period == "default"]
+            if len(menu) > 1:
+                log(f"[{size:,}] the same pages from the menu: {args.repeat} round(s)")
+                for round_no in range(args.repeat + (1 if args.warmup else 0)):
+                    for path, href in menu:
+                        took = b.menu(page, href)
+                        if round_no or not args.warmup:
+                            run.menu.setdefault(path, []).append(took)
         finally:
             b.close()
         overview = app.at(app_pages()[0][0])

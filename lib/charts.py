@@ -304,6 +304,10 @@ def reports_chart(df: pd.DataFrame, subtitle: str | None = None, labels: dict[st
     return alt.layer(bars, counts).properties(width=WIDTH, height=_height(len(order), 44))
 
 
+# Up to this many units across, the weakness matrix writes its count in each square (see weakness_matrix_chart).
+MATRIX_LABELLED_UNITS = 40
+
+
 def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None,
                           title: str = "chart.weakness_matrix") -> alt.LayerChart:
     """Weakness counts by category × unit, the five seed categories first (category, unit_name, n); title: the
@@ -322,8 +326,12 @@ def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None,
                  alt.Tooltip("unit_name:N", title=t("chart.unit")),
                  alt.Tooltip("n:Q", title=t("chart.count"), format=",")],
     )
-    text = base.mark_text().encode(text=alt.Text("n:Q", format=","), color=alt.value("#111"))
-    return alt.layer(cells, text, title=_title(title, subtitle)).properties(
+    layers: list[alt.Chart] = [cells]
+    # a count in each square only where there is room for it: across a province's ~124 communes the squares are a
+    # few pixels wide and the numbers ran into each other; the colour, its legend and the tooltip say the count
+    if data["unit_name"].nunique() <= MATRIX_LABELLED_UNITS:
+        layers.append(base.mark_text().encode(text=alt.Text("n:Q", format=","), color=alt.value("#111")))
+    return alt.layer(*layers, title=_title(title, subtitle)).properties(
         width=WIDTH, height=_height(len(order), 40))
 
 

@@ -104,6 +104,7 @@ def test_python_m_bench_keeps_the_browser_section(tmp_path, monkeypatch):
 
 def test_saved_results_read_back_equal():
     run = SizeRun(100_000, {"cached": True}, bare=[0.3], pages=[PageTime("tong-quan", "Overview", "year", [0.9])],
+                  menu={"tong-quan": [0.25, 0.3]},
                   idle={10: 2.5}, refresh_seconds=30, single=[1.0], together=[1.0, 2.0], load={"at start": "1.0"})
     assert browser.from_json(browser.to_json([run])) == [run]
 
@@ -138,6 +139,20 @@ def test_page_rows_show_an_earlier_run_beside():
     assert all(row.count("|") == rows[0].count("|") for row in rows)
     assert rows[3] == "| Overview (`tong-quan`) | default | 900 | 3.0× | 30 | 400 | ≤3× | 2,000 | 4.0× | pass |"
     assert rows[5] == "| Audit (`nhat-ky`) | default | 525 | 1.8× | – | – | ≤3× | – | – | pass |"
+
+
+def test_pages_from_the_menu_are_shown_beside_the_bare_page_s_load():
+    run = _run()  # the bare page's median load 0.3 s
+    assert browser.menu_rows(run) == []
+    run.menu = {"tong-quan": [0.3, 0.45, 0.6], "nhat-ky": [0.15, 0.12]}  # medians 0.45 (1.5×) and 0.135 (0.45×)
+    assert browser.menu_rows(run) == ["| page, from the menu | median ms | ratio to the bare page's load |",
+                                      "|---|---:|---:|",
+                                      "| Overview (`tong-quan`) | 450 | 1.5× |",
+                                      "| Audit (`nhat-ky`) | 135 | 0.5× |"]
+    text = browser.markdown([run], "python -m bench.browser", 3, 60.0, {})
+    assert "| Audit (`nhat-ky`) | 135 | 0.5× |" in text and "**From the menu**" in text
+    # the targets are read on the loads, not on the menu
+    assert browser.target_lines([run]) == browser.target_lines([_run()])
 
 
 def test_targets_name_what_passes_and_what_misses():
@@ -221,6 +236,11 @@ def test_a_small_real_run_times_every_page_and_keeps_the_sql_section(tmp_path):
     assert re.search(rf"A person among 2: .* 2 trials: alone median {number} ms; among them p50 {number} ms", text)
     assert re.search(r"2 sessions together \(a person's tab among 1 light clients", text)
     run = browser.from_json(raw.read_text(encoding="utf-8"))[0]
+    # every page once more from the menu (Browser.menu checks that the click led to the page), one round
+    assert list(run.menu) == [path for path, _title, _periodic in browser.app_pages()]
+    assert all(len(times) == 1 and times[0] > 0 for times in run.menu.values())
+    for path, _title, _periodic in browser.app_pages():
+        assert re.search(rf"^\| .* \(`{re.escape(path)}`\) \| {number} \| [\d.]+× \|$", text, re.M), path
     assert run.size == 2000 and len(run.together) == 2 and set(run.idle) == {2}
     assert run.person_n == 2 and len(run.person_alone) == len(run.person_among) == 2
     assert all(x > 0 for x in run.person_alone + run.person_among)

@@ -176,6 +176,23 @@ def test_weakness_matrix_chart_seed_categories_first():
     ]
 
 
+def test_weakness_matrix_chart_counts_written_only_where_they_fit():
+    """Up to MATRIX_LABELLED_UNITS units across, each square carries its count; one more unit and only the colour
+    (with its legend and tooltip) does, the squares being too narrow for numbers."""
+    def matrix(units: int) -> dict:
+        names = [f"Xã {i:03d}" for i in range(units)]
+        df = pd.DataFrame({"category": ["other", "attendance_low"] * units,
+                           "unit_name": [n for n in names for _ in range(2)], "n": list(range(2 * units))})
+        return charts.weakness_matrix_chart(df).to_dict()
+
+    limit = charts.MATRIX_LABELLED_UNITS
+    assert [mark(v) for v in layers(matrix(limit))] == ["rect", "text"]
+    wide = matrix(limit + 1)
+    assert [mark(v) for v in layers(wide)] == ["rect"]
+    assert {tip["field"] for tip in layers(wide)[0]["encoding"]["tooltip"]} == {"category_label", "unit_name", "n"}
+    assert len(dataset(wide)) == 2 * (limit + 1)
+
+
 def test_weakness_trend_chart_opened_resolved_open():
     df = pd.DataFrame({"month": ["2025-01", "2025-02"], "noted": [3, 1], "resolved": [0, 2], "open_at_end": [3, 2]})
     spec = charts.weakness_trend_chart(df).to_dict()
