@@ -304,7 +304,8 @@ def reports_chart(df: pd.DataFrame, subtitle: str | None = None, labels: dict[st
     return alt.layer(bars, counts).properties(width=WIDTH, height=_height(len(order), 44))
 
 
-# Up to this many units across, the weakness matrix writes its count in each square (see weakness_matrix_chart).
+# Up to this many units across, the weakness matrix writes its count in each square and every unit's name under it
+# (see weakness_matrix_chart).
 MATRIX_LABELLED_UNITS = 40
 
 
@@ -315,8 +316,13 @@ def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None,
     labels = WeaknessCategory.labels()
     data = df.assign(category_label=df["category"].map(labels), unit_name=unit_labels(df))
     order = [labels[c] for c in labels if c in set(df["category"])]
+    # A count in each square and every unit's name under its column only where there is room for them: across a
+    # province's ~124 communes the squares are a few pixels wide, the numbers ran into each other and the names
+    # into one grey band; there the colour, its legend and the tooltip say the count, and the axis names the
+    # units it has room for (Vega leaves out a name that would overlap the one before it).
+    roomy = data["unit_name"].nunique() <= MATRIX_LABELLED_UNITS
     base = alt.Chart(data).encode(
-        x=alt.X("unit_name:N", title=None, axis=alt.Axis(labelAngle=-40, labelOverlap=False)),
+        x=alt.X("unit_name:N", title=None, axis=alt.Axis(labelAngle=-40, labelOverlap=False if roomy else "greedy")),
         y=alt.Y("category_label:N", title=None, sort=order, axis=alt.Axis(labelLimit=460)),
     )
     cells = base.mark_rect().encode(
@@ -327,9 +333,7 @@ def weakness_matrix_chart(df: pd.DataFrame, subtitle: str | None = None,
                  alt.Tooltip("n:Q", title=t("chart.count"), format=",")],
     )
     layers: list[alt.Chart] = [cells]
-    # a count in each square only where there is room for it: across a province's ~124 communes the squares are a
-    # few pixels wide and the numbers ran into each other; the colour, its legend and the tooltip say the count
-    if data["unit_name"].nunique() <= MATRIX_LABELLED_UNITS:
+    if roomy:
         layers.append(base.mark_text().encode(text=alt.Text("n:Q", format=","), color=alt.value("#111")))
     return alt.layer(*layers, title=_title(title, subtitle)).properties(
         width=WIDTH, height=_height(len(order), 40))

@@ -177,8 +177,9 @@ def test_weakness_matrix_chart_seed_categories_first():
 
 
 def test_weakness_matrix_chart_counts_written_only_where_they_fit():
-    """Up to MATRIX_LABELLED_UNITS units across, each square carries its count; one more unit and only the colour
-    (with its legend and tooltip) does, the squares being too narrow for numbers."""
+    """Up to MATRIX_LABELLED_UNITS units across, each square carries its count and each column its unit's name; one
+    more unit and only the colour (with its legend and tooltip) says the count, and the axis leaves out names that
+    would overlap, the columns being too narrow for them."""
     def matrix(units: int) -> dict:
         names = [f"Xã {i:03d}" for i in range(units)]
         df = pd.DataFrame({"category": ["other", "attendance_low"] * units,
@@ -186,9 +187,12 @@ def test_weakness_matrix_chart_counts_written_only_where_they_fit():
         return charts.weakness_matrix_chart(df).to_dict()
 
     limit = charts.MATRIX_LABELLED_UNITS
-    assert [mark(v) for v in layers(matrix(limit))] == ["rect", "text"]
+    roomy = matrix(limit)
+    assert [mark(v) for v in layers(roomy)] == ["rect", "text"]
+    assert layers(roomy)[0]["encoding"]["x"]["axis"]["labelOverlap"] is False  # every unit named
     wide = matrix(limit + 1)
     assert [mark(v) for v in layers(wide)] == ["rect"]
+    assert layers(wide)[0]["encoding"]["x"]["axis"]["labelOverlap"] == "greedy"  # names that would overlap left out
     assert {tip["field"] for tip in layers(wide)[0]["encoding"]["tooltip"]} == {"category_label", "unit_name", "n"}
     assert len(dataset(wide)) == 2 * (limit + 1)
 
