@@ -677,7 +677,9 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
     year = metrics.last_complete("year", date.today()).label
     wanted = None if not args.pages else {p.strip() for p in args.pages.split(",")}
     targets = []
-    for path, title, periodic in app_pages():
+    pages = app_pages()  # each call reads every page's source
+    overview_path = pages[0][0]  # the default page, the menu's first entry
+    for path, title, periodic in pages:
         if wanted is None or path in wanted:
             targets.append(PageTime(path, title, "default"))
             if periodic:
@@ -722,7 +724,7 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
             run.pages = targets
             run.load["after the page loads"] = uptime()
             # the same pages reached from the menu, in the tab left on the last one (its default period)
-            menu = [(p.page, app.url + "/" if p.page == app_pages()[0][0] else app.at(p.page))
+            menu = [(p.page, app.url + "/" if p.page == overview_path else app.at(p.page))
                     for p in targets if p.period == "default"]
             if len(menu) > 1:
                 log(f"[{size:,}] the same pages from the menu: {args.repeat} round(s)")
@@ -733,7 +735,7 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
                             run.menu.setdefault(path, []).append(took)
         finally:
             b.close()
-        overview = app.at(app_pages()[0][0])
+        overview = app.at(overview_path)
         run.idle = idle_cpu(pw_browser, storage, app.proc.pid, overview, args, log, size)
         run.load["after the idle sessions"] = uptime()
         cpu: dict[str, float] = {}
@@ -742,10 +744,10 @@ def measure_size(pw_browser: Any, size: int, db: Path, build_info: dict, args: a
         run.together_server_cpu, run.together_browser_cpu = cpu.get("server"), cpu.get("browsers")
         log(f"[{size:,}] the overview alone, then {args.together} light clients at once (no browser)")
         run.light_single, run.light_together, run.light_server_cpu = light_together(
-            app.url, storage, app_pages()[0][0], args.together, args.repeat, app.proc.pid)
+            app.url, storage, overview_path, args.together, args.repeat, app.proc.pid)
         log(f"[{size:,}] a person's tab opening the overview among {args.together - 1} light clients")
         run.person_n = args.together
-        run.person_alone, run.person_among = person_among(pw_browser, storage, overview, app.url, app_pages()[0][0],
+        run.person_alone, run.person_among = person_among(pw_browser, storage, overview, app.url, overview_path,
                                                           args.together, args.person_trials)
         run.load["at end"] = uptime()
     finally:
