@@ -618,9 +618,14 @@ class Browser:
             if time.time() > deadline:
                 raise TimeoutError(f"{href} did not finish in {timeout:g} s")
             page.wait_for_timeout(POLL_MS)
-        shown = page.evaluate("() => location.pathname")
-        if shown != urlsplit(href).path:
-            raise RuntimeError(f"the menu entry {href} led to {shown}")
+        # Streamlit writes the new page's address into the tab a little after the run (80 ms after its
+        # script_finished, once seen): wait for it, outside the time, before calling the click lost
+        wanted = urlsplit(href).path
+        try:
+            page.wait_for_function("path => location.pathname === path", arg=wanted, timeout=5000, polling=POLL_MS)
+        except Exception as error:  # noqa: BLE001 - Playwright's TimeoutError; say what was shown instead
+            shown = page.evaluate("() => location.pathname")
+            raise RuntimeError(f"the menu entry {href} led to {shown}") from error
         return (idle - clicked) / 1000
 
     def main_thread(self, page: Any) -> float:
